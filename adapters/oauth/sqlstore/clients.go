@@ -1,0 +1,172 @@
+package sqlstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// ClientStore implements oauth.Clients.
+type ClientStore struct{ db *bun.DB }
+
+type clientRow struct {
+	bun.BaseModel `bun:"table:oauth_clients"`
+
+	ID            string    `bun:"id,pk"`
+	Type          string    `bun:"type"`
+	SecretHash    []byte    `bun:"secret_hash"`
+	Name          string    `bun:"name"`
+	Description   string    `bun:"description"`
+	LogoURL       string    `bun:"logo_url"`
+	RedirectURIs  string    `bun:"redirect_uris"`
+	AllowedScopes string    `bun:"allowed_scopes"`
+	ScopeReasons  string    `bun:"scope_reasons"`
+	CreatedAt     time.Time `bun:"created_at"`
+	UpdatedAt     time.Time `bun:"updated_at"`
+}
+
+type scopeReasonJSON struct {
+	Description string `json:"description"`
+	Reason      string `json:"reason"`
+}
+
+func clientToRow(c *client.Client) (clientRow, error) {
+	s := c.Snapshot()
+	uris, err := json.Marshal(s.RedirectURIs)
+	if err != nil {
+		return clientRow{}, fmt.Errorf("encode redirect URIs: %w", err)
+	}
+	reasons := make(map[string]scopeReasonJSON, len(s.ScopeReasons))
+	for n, r := range s.ScopeReasons {
+		reasons[string(n)] = scopeReasonJSON(r)
+	}
+	rj, err := json.Marshal(reasons)
+	if err != nil {
+		return clientRow{}, fmt.Errorf("encode scope reasons: %w", err)
+	}
+	var secret []byte
+	if len(s.SecretHash) > 0 {
+		secret = s.SecretHash
+	}
+	return clientRow{
+		ID: s.ID, Type: string(s.Type), SecretHash: secret, Name: s.Name, Description: s.Description,
+		LogoURL: s.LogoURL, RedirectURIs: string(uris), AllowedScopes: s.AllowedScopes.String(),
+		ScopeReasons: string(rj), CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
+	}, nil
+}
+
+func clientFromRow(r clientRow) (*client.Client, error) {
+	var uris []string
+	if err := json.Unmarshal([]byte(r.RedirectURIs), &uris); err != nil {
+		return nil, fmt.Errorf("stored client %s: redirect URIs: %w", r.ID, err)
+	}
+	var rj map[string]scopeReasonJSON
+	if err := json.Unmarshal([]byte(r.ScopeReasons), &rj); err != nil {
+		return nil, fmt.Errorf("stored client %s: scope reasons: %w", r.ID, err)
+	}
+	allowed, err := scope.Parse(r.AllowedScopes)
+	if err != nil {
+		return nil, fmt.Errorf("stored client %s: allowed scopes: %w", r.ID, err)
+	}
+	reasons := make(map[scope.Name]client.ScopeReason, len(rj))
+	for n, v := range rj {
+		reasons[scope.Name(n)] = client.ScopeReason(v)
+	}
+	return client.Rehydrate(client.Snapshot{
+		ID: r.ID, Type: client.Type(r.Type), SecretHash: r.SecretHash, Name: r.Name, Description: r.Description,
+		LogoURL: r.LogoURL, RedirectURIs: uris, AllowedScopes: allowed, ScopeReasons: reasons,
+		CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
+	})
+}
+
+// Create implements oauth.Clients.
+func (s *ClientStore) Create(ctx context.Context, c *client.Client) error {
+	row, err := clientToRow(c)
+	if err != nil {
+		return fmt.Errorf("create client %s: %w", c.ID(), err)
+	}
+	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil {
+		if sqldb.IsUniqueViolation(err) {
+			return fmt.Errorf("create client %s: %w", c.ID(), oauth.ErrAlreadyExists)
+		}
+		return fmt.Errorf("create client %s: %w", c.ID(), err)
+	}
+	return nil
+}
+
+// Get implements oauth.Clients.
+func (s *ClientStore) Get(ctx context.Context, id string) (*client.Client, error) {
+	var row clientRow
+	if err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, notFound(err, "get client "+id)
+	}
+	return clientFromRow(row)
+}
+
+// List implements oauth.Clients.
+func (s *ClientStore) List(ctx context.Context) ([]*client.Client, error) {
+	var rows []clientRow
+	if err := s.db.NewSelect().Model(&rows).Order("created_at", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	out := make([]*client.Client, 0, len(rows))
+	for _, r := range rows {
+		c, err := clientFromRow(r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// Update implements oauth.Clients.
+func (s *ClientStore) Update(ctx context.Context, id string, fn func(*client.Client) error) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row clientRow
+		if err := forUpdate(tx.NewSelect().Model(&row).Where("id = ?", id), tx).Scan(ctx); err != nil {
+			return notFound(err, "update client "+id)
+		}
+		c, err := clientFromRow(row)
+		if err != nil {
+			return err
+		}
+		if err := fn(c); err != nil {
+			return fmt.Errorf("update client %s: %w", id, err)
+		}
+		if c.ID() != id {
+			return fmt.Errorf("update client %s: the id cannot change", id)
+		}
+		next, err := clientToRow(c)
+		if err != nil {
+			return fmt.Errorf("update client %s: %w", id, err)
+		}
+		if _, err := tx.NewUpdate().Model(&next).WherePK().Exec(ctx); err != nil {
+			return fmt.Errorf("update client %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// Delete implements oauth.Clients. Foreign keys cascade to the client's requests, codes, grants
+// and tokens.
+func (s *ClientStore) Delete(ctx context.Context, id string) error {
+	res, err := s.db.NewDelete().Model((*clientRow)(nil)).Where("id = ?", id).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("delete client %s: %w", id, err)
+	}
+	if ok, err := affectedOne(res); err != nil {
+		return fmt.Errorf("delete client %s: %w", id, err)
+	} else if !ok {
+		return fmt.Errorf("delete client %s: %w", id, oauth.ErrNotFound)
+	}
+	return nil
+}

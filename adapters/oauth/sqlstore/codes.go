@@ -1,0 +1,122 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/pkce"
+	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// CodeStore implements oauth.Codes.
+type CodeStore struct{ db *bun.DB }
+
+type codeRow struct {
+	bun.BaseModel `bun:"table:oauth_codes"`
+
+	Hash            string    `bun:"hash,pk"`
+	ClientID        string    `bun:"client_id"`
+	AuthRequestID   string    `bun:"auth_request_id"`
+	RedirectURI     string    `bun:"redirect_uri"`
+	CodeChallenge   string    `bun:"code_challenge"`
+	Subject         string    `bun:"subject"`
+	Scope           string    `bun:"scope"`
+	Nonce           string    `bun:"nonce"`
+	AuthTime        time.Time `bun:"auth_time"`
+	IssuedAt        time.Time `bun:"issued_at"`
+	ExpiresAt       time.Time `bun:"expires_at"`
+	UsedAt          time.Time `bun:"used_at,nullzero"`
+	GrantID         *string   `bun:"grant_id"`
+	SealedDataToken []byte    `bun:"sealed_data_token"`
+}
+
+func codeToRow(c grant.Code) codeRow {
+	row := codeRow{
+		Hash: string(c.Hash), ClientID: c.ClientID, AuthRequestID: c.AuthRequestID, RedirectURI: c.RedirectURI,
+		CodeChallenge: c.Challenge.String(), Subject: c.Subject, Scope: c.Scope.String(), Nonce: c.Nonce,
+		AuthTime: ts(c.AuthTime), IssuedAt: ts(c.IssuedAt), ExpiresAt: ts(c.ExpiresAt), UsedAt: ts(c.UsedAt),
+		SealedDataToken: c.SealedDataToken,
+	}
+	if c.GrantID != "" {
+		row.GrantID = &c.GrantID
+	}
+	return row
+}
+
+func codeFromRow(r codeRow) (grant.Code, error) {
+	sc, err := scope.Parse(r.Scope)
+	if err != nil {
+		return grant.Code{}, fmt.Errorf("stored code: scope: %w", err)
+	}
+	ch, err := pkce.ParseChallenge(r.CodeChallenge, pkce.MethodS256)
+	if err != nil {
+		return grant.Code{}, fmt.Errorf("stored code: challenge: %w", err)
+	}
+	c := grant.Code{
+		Hash: grant.Hash(r.Hash), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Challenge: ch,
+		Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.AuthRequestID, AuthTime: fromTS(r.AuthTime),
+		IssuedAt: fromTS(r.IssuedAt), ExpiresAt: fromTS(r.ExpiresAt), UsedAt: fromTS(r.UsedAt),
+		SealedDataToken: r.SealedDataToken,
+	}
+	if r.GrantID != nil {
+		c.GrantID = *r.GrantID
+	}
+	if c.Used() && c.GrantID == "" {
+		return grant.Code{}, errors.New("stored code: used without a grant")
+	}
+	return c, nil
+}
+
+// Redeem implements oauth.Codes.
+func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row codeRow
+		if err := forUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash)), tx).Scan(ctx); err != nil {
+			return notFound(err, "redeem code")
+		}
+		code, err := codeFromRow(row)
+		if err != nil {
+			return err
+		}
+		red, err := decide(code)
+		if err != nil {
+			return fmt.Errorf("redeem code: %w", err)
+		}
+		switch {
+		case red.Replay:
+			if red.RevokeGrantID == "" {
+				return errors.New("redeem code: replay without a grant to revoke")
+			}
+			return revokeGrant(ctx, tx, red.RevokeGrantID, red.At)
+		case red.Issue != nil:
+			iss := red.Issue
+			if iss.Grant.AuthRequestID != code.AuthRequestID || iss.Grant.ClientID != code.ClientID {
+				return errors.New("redeem code: issued grant does not match the code")
+			}
+			res, err := tx.NewUpdate().Model((*codeRow)(nil)).
+				Set("used_at = ?", ts(iss.Grant.CreatedAt)).Set("grant_id = ?", iss.Grant.ID).
+				Where("hash = ?", string(hash)).Where("used_at IS NULL").Exec(ctx)
+			if err != nil {
+				return fmt.Errorf("redeem code: mark used: %w", err)
+			}
+			if ok, err := affectedOne(res); err != nil {
+				return fmt.Errorf("redeem code: %w", err)
+			} else if !ok {
+				return fmt.Errorf("redeem code: %w", oauth.ErrConflict)
+			}
+			g := grantToRow(iss.Grant)
+			if _, err := tx.NewInsert().Model(&g).Exec(ctx); err != nil {
+				return fmt.Errorf("redeem code: insert grant: %w", err)
+			}
+			return insertTokens(ctx, tx, iss.Access, iss.Refresh)
+		default:
+			return errors.New("redeem code: empty redemption")
+		}
+	})
+}

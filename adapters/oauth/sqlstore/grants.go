@@ -1,0 +1,265 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// GrantStore implements oauth.Grants.
+type GrantStore struct{ db *bun.DB }
+
+// RefreshTokenStore implements oauth.RefreshTokens.
+type RefreshTokenStore struct{ db *bun.DB }
+
+type grantRow struct {
+	bun.BaseModel `bun:"table:oauth_grants"`
+
+	ID            string    `bun:"id,pk"`
+	ClientID      string    `bun:"client_id"`
+	Subject       string    `bun:"subject"`
+	Scope         string    `bun:"scope"`
+	Nonce         string    `bun:"nonce"`
+	AuthRequestID string    `bun:"auth_request_id"`
+	AuthTime      time.Time `bun:"auth_time"`
+	CreatedAt     time.Time `bun:"created_at"`
+	ExpiresAt     time.Time `bun:"expires_at"`
+	RevokedAt     time.Time `bun:"revoked_at,nullzero"`
+}
+
+type refreshTokenRow struct {
+	bun.BaseModel `bun:"table:oauth_refresh_tokens"`
+
+	Hash            string    `bun:"hash,pk"`
+	GrantID         string    `bun:"grant_id"`
+	ClientID        string    `bun:"client_id"`
+	IssuedAt        time.Time `bun:"issued_at"`
+	ExpiresAt       time.Time `bun:"expires_at"`
+	RotatedAt       time.Time `bun:"rotated_at,nullzero"`
+	SealedDataToken []byte    `bun:"sealed_data_token"`
+}
+
+type accessTokenRow struct {
+	bun.BaseModel `bun:"table:oauth_access_tokens"`
+
+	Hash            string    `bun:"hash,pk"`
+	GrantID         string    `bun:"grant_id"`
+	ClientID        string    `bun:"client_id"`
+	Subject         string    `bun:"subject"`
+	Scope           string    `bun:"scope"`
+	IssuedAt        time.Time `bun:"issued_at"`
+	ExpiresAt       time.Time `bun:"expires_at"`
+	RevokedAt       time.Time `bun:"revoked_at,nullzero"`
+	SealedDataToken []byte    `bun:"sealed_data_token"`
+}
+
+func grantToRow(g grant.Grant) grantRow {
+	return grantRow{
+		ID: g.ID, ClientID: g.ClientID, Subject: g.Subject, Scope: g.Scope.String(), Nonce: g.Nonce,
+		AuthRequestID: g.AuthRequestID, AuthTime: ts(g.AuthTime), CreatedAt: ts(g.CreatedAt),
+		ExpiresAt: ts(g.ExpiresAt), RevokedAt: ts(g.RevokedAt),
+	}
+}
+
+func grantFromRow(r grantRow) (grant.Grant, error) {
+	sc, err := scope.Parse(r.Scope)
+	if err != nil || sc.IsEmpty() {
+		return grant.Grant{}, fmt.Errorf("stored grant %s: invalid scope %q", r.ID, r.Scope)
+	}
+	if r.ClientID == "" || r.Subject == "" {
+		return grant.Grant{}, fmt.Errorf("stored grant %s: missing client or subject", r.ID)
+	}
+	return grant.Grant{
+		ID: r.ID, ClientID: r.ClientID, Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.AuthRequestID,
+		AuthTime: fromTS(r.AuthTime), CreatedAt: fromTS(r.CreatedAt), ExpiresAt: fromTS(r.ExpiresAt),
+		RevokedAt: fromTS(r.RevokedAt),
+	}, nil
+}
+
+func refreshToRow(t grant.RefreshToken) refreshTokenRow {
+	return refreshTokenRow{
+		Hash: string(t.Hash), GrantID: t.GrantID, ClientID: t.ClientID, IssuedAt: ts(t.IssuedAt),
+		ExpiresAt: ts(t.ExpiresAt), RotatedAt: ts(t.RotatedAt), SealedDataToken: t.SealedDataToken,
+	}
+}
+
+func refreshFromRow(r refreshTokenRow) grant.RefreshToken {
+	return grant.RefreshToken{
+		Hash: grant.Hash(r.Hash), GrantID: r.GrantID, ClientID: r.ClientID, IssuedAt: fromTS(r.IssuedAt),
+		ExpiresAt: fromTS(r.ExpiresAt), RotatedAt: fromTS(r.RotatedAt), SealedDataToken: r.SealedDataToken,
+	}
+}
+
+func accessToRow(t grant.AccessToken) accessTokenRow {
+	return accessTokenRow{
+		Hash: string(t.Hash), GrantID: t.GrantID, ClientID: t.ClientID, Subject: t.Subject, Scope: t.Scope.String(),
+		IssuedAt: ts(t.IssuedAt), ExpiresAt: ts(t.ExpiresAt), RevokedAt: ts(t.RevokedAt), SealedDataToken: t.SealedDataToken,
+	}
+}
+
+func accessFromRow(r accessTokenRow) (grant.AccessToken, error) {
+	sc, err := scope.Parse(r.Scope)
+	if err != nil {
+		return grant.AccessToken{}, fmt.Errorf("stored access token of grant %s: scope: %w", r.GrantID, err)
+	}
+	return grant.AccessToken{
+		Hash: grant.Hash(r.Hash), GrantID: r.GrantID, ClientID: r.ClientID, Subject: r.Subject, Scope: sc,
+		IssuedAt: fromTS(r.IssuedAt), ExpiresAt: fromTS(r.ExpiresAt), RevokedAt: fromTS(r.RevokedAt),
+		SealedDataToken: r.SealedDataToken,
+	}, nil
+}
+
+func insertTokens(ctx context.Context, tx bun.Tx, at grant.AccessToken, rt grant.RefreshToken) error {
+	arow, rrow := accessToRow(at), refreshToRow(rt)
+	if _, err := tx.NewInsert().Model(&arow).Exec(ctx); err != nil {
+		return fmt.Errorf("insert access token: %w", err)
+	}
+	if _, err := tx.NewInsert().Model(&rrow).Exec(ctx); err != nil {
+		return fmt.Errorf("insert refresh token: %w", err)
+	}
+	return nil
+}
+
+// revokeGrant sets revoked_at on a grant that is not yet revoked. Its tokens become unusable
+// because every token check consults the grant; they are not touched one by one.
+func revokeGrant(ctx context.Context, db bun.IDB, id string, now time.Time) error {
+	res, err := db.NewUpdate().Model((*grantRow)(nil)).Set("revoked_at = ?", ts(now)).
+		Where("id = ?", id).Where("revoked_at IS NULL").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke grant %s: %w", id, err)
+	}
+	if ok, err := affectedOne(res); err != nil {
+		return fmt.Errorf("revoke grant %s: %w", id, err)
+	} else if ok {
+		return nil
+	}
+	exists, err := db.NewSelect().Model((*grantRow)(nil)).Where("id = ?", id).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke grant %s: %w", id, err)
+	}
+	if !exists {
+		return fmt.Errorf("revoke grant %s: %w", id, oauth.ErrNotFound)
+	}
+	return nil // already revoked
+}
+
+func loadGrant(ctx context.Context, db bun.IDB, id string) (grant.Grant, error) {
+	var row grantRow
+	if err := db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return grant.Grant{}, notFound(err, "load grant "+id)
+	}
+	return grantFromRow(row)
+}
+
+// AccessToken implements oauth.Grants.
+func (s *GrantStore) AccessToken(ctx context.Context, hash grant.Hash) (grant.AccessToken, grant.Grant, error) {
+	var row accessTokenRow
+	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Scan(ctx); err != nil {
+		return grant.AccessToken{}, grant.Grant{}, notFound(err, "get access token")
+	}
+	at, err := accessFromRow(row)
+	if err != nil {
+		return grant.AccessToken{}, grant.Grant{}, err
+	}
+	g, err := loadGrant(ctx, s.db, row.GrantID)
+	if err != nil {
+		return grant.AccessToken{}, grant.Grant{}, err
+	}
+	return at, g, nil
+}
+
+// RefreshToken implements oauth.Grants.
+func (s *GrantStore) RefreshToken(ctx context.Context, hash grant.Hash) (grant.RefreshToken, grant.Grant, error) {
+	var row refreshTokenRow
+	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Scan(ctx); err != nil {
+		return grant.RefreshToken{}, grant.Grant{}, notFound(err, "get refresh token")
+	}
+	g, err := loadGrant(ctx, s.db, row.GrantID)
+	if err != nil {
+		return grant.RefreshToken{}, grant.Grant{}, err
+	}
+	return refreshFromRow(row), g, nil
+}
+
+// RevokeGrant implements oauth.Grants.
+func (s *GrantStore) RevokeGrant(ctx context.Context, grantID string, now time.Time) error {
+	return revokeGrant(ctx, s.db, grantID, now)
+}
+
+// RevokeAccessToken implements oauth.Grants.
+func (s *GrantStore) RevokeAccessToken(ctx context.Context, hash grant.Hash, now time.Time) error {
+	res, err := s.db.NewUpdate().Model((*accessTokenRow)(nil)).Set("revoked_at = ?", ts(now)).
+		Where("hash = ?", string(hash)).Where("revoked_at IS NULL").Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke access token: %w", err)
+	}
+	if ok, err := affectedOne(res); err != nil {
+		return fmt.Errorf("revoke access token: %w", err)
+	} else if ok {
+		return nil
+	}
+	exists, err := s.db.NewSelect().Model((*accessTokenRow)(nil)).Where("hash = ?", string(hash)).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("revoke access token: %w", err)
+	}
+	if !exists {
+		return fmt.Errorf("revoke access token: %w", oauth.ErrNotFound)
+	}
+	return nil
+}
+
+// RevokeUserGrants implements oauth.Grants.
+func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time) (int, error) {
+	res, err := s.db.NewUpdate().Model((*grantRow)(nil)).Set("revoked_at = ?", ts(now)).
+		Where("subject = ?", subject).Where("client_id = ?", clientID).Where("revoked_at IS NULL").Exec(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("revoke grants of client %s: %w", clientID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("revoke grants of client %s: %w", clientID, err)
+	}
+	return int(n), nil
+}
+
+// Rotate implements oauth.RefreshTokens.
+func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide func(grant.Grant, grant.RefreshToken) (grant.Rotation, error)) error {
+	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		var row refreshTokenRow
+		if err := forUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash)), tx).Scan(ctx); err != nil {
+			return notFound(err, "rotate refresh token")
+		}
+		g, err := loadGrant(ctx, tx, row.GrantID)
+		if err != nil {
+			return err
+		}
+		rot, err := decide(g, refreshFromRow(row))
+		if err != nil {
+			return fmt.Errorf("rotate refresh token: %w", err)
+		}
+		if rot.Reuse {
+			return revokeGrant(ctx, tx, g.ID, rot.At)
+		}
+		if rot.Refresh.GrantID != g.ID || rot.Access.GrantID != g.ID {
+			return errors.New("rotate refresh token: new tokens belong to another grant")
+		}
+		res, err := tx.NewUpdate().Model((*refreshTokenRow)(nil)).Set("rotated_at = ?", ts(rot.At)).
+			Where("hash = ?", string(hash)).Where("rotated_at IS NULL").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("rotate refresh token: %w", err)
+		}
+		if ok, err := affectedOne(res); err != nil {
+			return fmt.Errorf("rotate refresh token: %w", err)
+		} else if !ok {
+			return fmt.Errorf("rotate refresh token: %w", oauth.ErrConflict)
+		}
+		return insertTokens(ctx, tx, rot.Access, rot.Refresh)
+	})
+}

@@ -1,0 +1,122 @@
+package sqlstore_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/sva-oauth/sva/adapters/internal/dbtest"
+	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
+)
+
+// TestMigrations_Rollback checks that the down migration undoes the up migration on both engines
+// and that migrating again works.
+func TestMigrations_Rollback(t *testing.T) {
+	dbtest.Each(t, sqlstore.Migrations, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		m := migrate.NewMigrator(db, sqlstore.Migrations,
+			migrate.WithTemplateData(map[string]string{"Dialect": sqldb.Dialect(db)}), migrate.WithMarkAppliedOnSuccess(true))
+		if _, err := m.Rollback(ctx); err != nil {
+			t.Fatalf("rollback: %v", err)
+		}
+		if _, err := db.NewSelect().Model((*struct {
+			bun.BaseModel `bun:"table:oauth_clients"`
+			ID            string `bun:"id"`
+		})(nil)).Count(ctx); err == nil {
+			t.Fatal("oauth_clients still exists after rollback")
+		}
+		if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
+			t.Fatalf("migrate again: %v", err)
+		}
+		if _, err := sqlstore.New(db).Clients.List(ctx); err != nil {
+			t.Fatalf("store after re-migration: %v", err)
+		}
+	})
+}
+
+// TestCodeRedeem_TwoInstances races redemptions of one code from two independent connection pools
+// on one PostgreSQL schema — two provider instances — and expects exactly one winner.
+func TestCodeRedeem_TwoInstances(t *testing.T) {
+	db1 := dbtest.OpenPostgres(t, sqlstore.Migrations)
+	ctx := context.Background()
+	var schema string
+	if err := db1.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(os.Getenv(dbtest.EnvPostgresDSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	db2, err := sqldb.Open(ctx, sqldb.Config{DSN: u.String(), Name: "instance2", MaxOpenConns: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db2.Close() })
+
+	s1, s2 := sqlstore.New(db1), sqlstore.New(db2)
+	c, _ := oauthtest.NewClient(t)
+	if err := s1.Clients.Create(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	r := oauthtest.NewAuthRequest(t, c, oauthtest.Now)
+	if err := s1.AuthRequests.Create(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var raw string
+	if err := s1.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
+		code, rc := oauthtest.ApproveWithCode(t, r, oauthtest.Now)
+		raw = rc
+		return &code, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+
+	errUsed := errors.New("used")
+	var wins, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 50 {
+		codes := s1.Codes
+		if i%2 == 1 {
+			codes = s2.Codes
+		}
+		in := oauthtest.RedeemInput(t, c, raw, oauthtest.Now.Add(time.Second))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := codes.Redeem(ctx, grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) {
+				if code.Used() {
+					return grant.Redemption{}, errUsed
+				}
+				return grant.Redeem(code, in)
+			})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, errUsed), errors.Is(err, oauth.ErrConflict):
+				refused.Add(1)
+			default:
+				t.Errorf("unexpected: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 || refused.Load() != 49 {
+		t.Fatalf("wins = %d, refused = %d; want exactly one winner across instances", wins.Load(), refused.Load())
+	}
+}

@@ -1,0 +1,366 @@
+// Package authreq models an authorization request (RFC 6749 §4.1.1) from the moment the provider
+// accepts it until the user decides on the consent screen.
+//
+// A request is created pending by the authorization endpoint once client, redirect URI, response
+// type, scope and PKCE challenge are valid. The consent UI (through Core) then approves or denies
+// it exactly once; a request nobody decides on expires after its TTL (600 s by default). Every
+// transition checks the current state first and refuses illegal moves with a sentinel error.
+//
+//	stateDiagram-v2
+//	    [*] --> pending: New (authorize endpoint)
+//	    pending --> approved: Complete(subject, non-empty scopes) before expiry
+//	    pending --> denied: Deny(subject) / Complete(subject, no scopes) before expiry
+//	    pending --> expired: Expire(now) at or after expires_at
+//	    approved --> [*]
+//	    denied --> [*]
+//	    expired --> [*]
+//
+// A pending request whose expiry has passed already reports StatusExpired from Status(now), even
+// before Expire persists it, so no caller can complete it by racing the clean-up.
+package authreq
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/pkce"
+	"github.com/sva-oauth/sva/domain/scope"
+)
+
+// Status is the lifecycle state of a request.
+type Status string
+
+// The states of the diagram in the package comment.
+const (
+	StatusPending  Status = "pending"
+	StatusApproved Status = "approved"
+	StatusDenied   Status = "denied"
+	StatusExpired  Status = "expired"
+)
+
+// DefaultTTL is how long a request waits for the user (AUTHORIZATION_REQUEST_TTL_SECONDS).
+const DefaultTTL = 600 * time.Second
+
+// Limits on client-supplied values that are stored and echoed back.
+const (
+	MaxStateLen = 4096
+	MaxNonceLen = 1024
+)
+
+// Errors returned by transitions and ID parsing.
+var (
+	ErrInvalidID = errors.New("authreq: auth_request_id must be a valid UUID")
+	// ErrNotPending: the request was already approved, denied or expired and cannot be decided again.
+	ErrNotPending = errors.New("authreq: request is not pending")
+	// ErrExpired: the request's TTL has passed.
+	ErrExpired = errors.New("authreq: authorization request has expired")
+	// ErrScopeNotRequested: the approved scopes are not a subset of the requested ones (checklist 43).
+	ErrScopeNotRequested = errors.New("authreq: approved scopes must be a subset of the requested scopes")
+	// ErrNoSubject: a decision must name the user who made it.
+	ErrNoSubject = errors.New("authreq: user id is required")
+)
+
+// Params are the authorization request parameters that remain to be validated once the client
+// and its redirect URI are known.
+type Params struct {
+	ResponseType        string
+	Scope               string
+	State               string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+}
+
+// Request is one authorization request. Fields are unexported; change it only through its
+// transition methods.
+type Request struct {
+	id          string
+	clientID    string
+	redirectURI string
+	scope       scope.Set
+	state       string
+	nonce       string
+	challenge   pkce.Challenge
+	status      Status
+	createdAt   time.Time
+	expiresAt   time.Time
+	subject     string
+	approved    scope.Set
+	decidedAt   time.Time
+}
+
+// New validates the remaining parameters of an authorization request for client c, whose
+// redirectURI must already have been resolved with c.ResolveRedirectURI. Every error is an
+// *oautherr.Error that the caller may redirect to redirectURI (checklist 3):
+//   - response_type other than "code": unsupported_response_type (checklist 10);
+//   - missing challenge, "plain" or unknown method, malformed challenge: invalid_request
+//     (checklist 11, 12);
+//   - empty scope, unknown scope or a scope the client is not registered for: invalid_scope
+//     (decision 5);
+//   - oversized state or nonce: invalid_request.
+//
+// state and nonce are kept byte for byte (checklist 5).
+func New(id string, c *client.Client, redirectURI string, p Params, now time.Time, ttl time.Duration) (*Request, error) {
+	if _, err := ParseID(id); err != nil {
+		return nil, oautherr.ServerError.WithCause(err)
+	}
+	switch p.ResponseType {
+	case "code":
+	case "":
+		return nil, oautherr.InvalidRequest.WithDescription("response_type is required")
+	default:
+		return nil, oautherr.UnsupportedResponseType.WithDescription("Only authorization code flow is supported")
+	}
+	if len(p.State) > MaxStateLen {
+		return nil, oautherr.InvalidRequest.WithDescriptionf("state must be at most %d bytes", MaxStateLen)
+	}
+	if len(p.Nonce) > MaxNonceLen {
+		return nil, oautherr.InvalidRequest.WithDescriptionf("nonce must be at most %d bytes", MaxNonceLen)
+	}
+	challenge, err := pkce.ParseChallenge(p.CodeChallenge, p.CodeChallengeMethod)
+	switch {
+	case errors.Is(err, pkce.ErrMissingChallenge):
+		return nil, oautherr.InvalidRequest.WithDescription("code_challenge is required (PKCE S256)").WithCause(err)
+	case errors.Is(err, pkce.ErrUnsupportedMethod):
+		return nil, oautherr.InvalidRequest.WithDescription("code_challenge_method must be S256").WithCause(err)
+	case err != nil:
+		return nil, oautherr.InvalidRequest.WithDescription("code_challenge is malformed").WithCause(err)
+	}
+	requested, err := scope.Parse(p.Scope)
+	if err != nil {
+		return nil, oautherr.InvalidScope.WithDescription("scope contains an unknown or malformed value").WithCause(err)
+	}
+	if requested.IsEmpty() {
+		// An empty request could only ever be denied (decision 4), so refuse it up front.
+		return nil, oautherr.InvalidScope.WithDescription("scope is required")
+	}
+	if extra := requested.Minus(c.AllowedScopes()); !extra.IsEmpty() {
+		return nil, oautherr.InvalidScope.WithDescriptionf("scope not allowed for this client: %s", extra)
+	}
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Request{
+		id: id, clientID: c.ID(), redirectURI: redirectURI, scope: requested, state: p.State,
+		nonce: p.Nonce, challenge: challenge, status: StatusPending, createdAt: now, expiresAt: now.Add(ttl),
+	}, nil
+}
+
+// NewID returns a random (version 4) UUID read from rnd, in canonical lower-case form.
+func NewID(rnd io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		return "", fmt.Errorf("authreq: generate id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:], nil
+}
+
+// ParseID validates a UUID in its 36-character form and returns it in lower case (as PostgreSQL
+// renders it), so lookups never depend on the caller's case.
+func ParseID(s string) (string, error) {
+	if len(s) != 36 {
+		return "", ErrInvalidID
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return "", ErrInvalidID
+			}
+		default:
+			if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+				return "", ErrInvalidID
+			}
+		}
+	}
+	return strings.ToLower(s), nil
+}
+
+// Status returns the state as of now: a pending request past its expiry is reported as expired.
+func (r *Request) Status(now time.Time) Status {
+	if r.status == StatusPending && r.expired(now) {
+		return StatusExpired
+	}
+	return r.status
+}
+
+func (r *Request) expired(now time.Time) bool { return !now.Before(r.expiresAt) }
+
+// Expire moves a pending request past its expiry to expired and reports whether it changed.
+func (r *Request) Expire(now time.Time) bool {
+	if r.status != StatusPending || !r.expired(now) {
+		return false
+	}
+	r.status = StatusExpired
+	return true
+}
+
+// guardPending is the precondition of every decision.
+func (r *Request) guardPending(subject string, now time.Time) error {
+	if r.status != StatusPending {
+		return fmt.Errorf("%w: request is %s", ErrNotPending, r.status)
+	}
+	if r.expired(now) {
+		return ErrExpired
+	}
+	if subject == "" {
+		return ErrNoSubject
+	}
+	return nil
+}
+
+// Complete records the user's consent. A non-empty approved set, which must be a subset of the
+// requested scopes (checklist 43), approves the request; an empty set denies it (decision 4) —
+// check IsApproved afterwards. Errors: ErrNotPending, ErrExpired, ErrNoSubject,
+// ErrScopeNotRequested; on error the request is unchanged.
+func (r *Request) Complete(subject string, approved scope.Set, now time.Time) error {
+	if err := r.guardPending(subject, now); err != nil {
+		return err
+	}
+	if extra := approved.Minus(r.scope); !extra.IsEmpty() {
+		return fmt.Errorf("%w: not requested: %s", ErrScopeNotRequested, extra)
+	}
+	r.subject = subject
+	r.decidedAt = now
+	if approved.IsEmpty() {
+		r.status = StatusDenied
+		r.approved = scope.Set{}
+		return nil
+	}
+	r.status = StatusApproved
+	r.approved = approved
+	return nil
+}
+
+// Deny records that the user refused. Errors: ErrNotPending, ErrExpired, ErrNoSubject.
+func (r *Request) Deny(subject string, now time.Time) error {
+	if err := r.guardPending(subject, now); err != nil {
+		return err
+	}
+	r.subject = subject
+	r.decidedAt = now
+	r.status = StatusDenied
+	r.approved = scope.Set{}
+	return nil
+}
+
+// IsApproved reports whether the request was approved.
+func (r *Request) IsApproved() bool { return r.status == StatusApproved }
+
+// ID is the request's UUID.
+func (r *Request) ID() string { return r.id }
+
+// ClientID is the requesting client.
+func (r *Request) ClientID() string { return r.clientID }
+
+// RedirectURI is the validated redirect_uri the response goes to.
+func (r *Request) RedirectURI() string { return r.redirectURI }
+
+// Scope is the requested scope set.
+func (r *Request) Scope() scope.Set { return r.scope }
+
+// State is the client's state parameter, byte for byte ("" if none was sent).
+func (r *Request) State() string { return r.state }
+
+// Nonce is the OIDC nonce ("" if none was sent).
+func (r *Request) Nonce() string { return r.nonce }
+
+// Challenge is the PKCE S256 challenge.
+func (r *Request) Challenge() pkce.Challenge { return r.challenge }
+
+// CreatedAt is when the request was accepted.
+func (r *Request) CreatedAt() time.Time { return r.createdAt }
+
+// ExpiresAt is when an undecided request expires.
+func (r *Request) ExpiresAt() time.Time { return r.expiresAt }
+
+// Subject is the user who decided ("" while pending).
+func (r *Request) Subject() string { return r.subject }
+
+// ApprovedScope is the approved set (empty unless approved).
+func (r *Request) ApprovedScope() scope.Set { return r.approved }
+
+// DecidedAt is when the user approved or denied (zero while pending or expired).
+func (r *Request) DecidedAt() time.Time { return r.decidedAt }
+
+// Snapshot is the stored form of a request, for storage adapters only.
+type Snapshot struct {
+	ID            string
+	ClientID      string
+	RedirectURI   string
+	Scope         scope.Set
+	State         string
+	Nonce         string
+	Challenge     string
+	Status        Status
+	CreatedAt     time.Time
+	ExpiresAt     time.Time
+	Subject       string
+	ApprovedScope scope.Set
+	DecidedAt     time.Time
+}
+
+// Snapshot exports the request for storage.
+func (r *Request) Snapshot() Snapshot {
+	return Snapshot{
+		ID: r.id, ClientID: r.clientID, RedirectURI: r.redirectURI, Scope: r.scope, State: r.state,
+		Nonce: r.nonce, Challenge: r.challenge.String(), Status: r.status, CreatedAt: r.createdAt,
+		ExpiresAt: r.expiresAt, Subject: r.subject, ApprovedScope: r.approved, DecidedAt: r.decidedAt,
+	}
+}
+
+// Rehydrate rebuilds a request from storage. It is for storage adapters only, never a constructor:
+// it re-checks the invariants New and the transitions establish, so a corrupt row fails loudly.
+func Rehydrate(s Snapshot) (*Request, error) {
+	bad := func(why string) (*Request, error) {
+		return nil, fmt.Errorf("authreq: stored request %s: %s", s.ID, why)
+	}
+	id, err := ParseID(s.ID)
+	if err != nil {
+		return bad("invalid id")
+	}
+	challenge, err := pkce.ParseChallenge(s.Challenge, pkce.MethodS256)
+	if err != nil {
+		return bad("invalid code challenge")
+	}
+	if s.ClientID == "" || s.RedirectURI == "" || s.Scope.IsEmpty() || !s.ExpiresAt.After(s.CreatedAt) {
+		return bad("missing client, redirect URI, scope or validity window")
+	}
+	switch s.Status {
+	case StatusPending, StatusExpired:
+		if s.Subject != "" || !s.ApprovedScope.IsEmpty() {
+			return bad("undecided request with a decision")
+		}
+	case StatusApproved:
+		if s.Subject == "" || s.ApprovedScope.IsEmpty() || !s.ApprovedScope.SubsetOf(s.Scope) {
+			return bad("approval without subject or with scopes not requested")
+		}
+	case StatusDenied:
+		if s.Subject == "" || !s.ApprovedScope.IsEmpty() {
+			return bad("denial without subject or with approved scopes")
+		}
+	default:
+		return bad("unknown status " + string(s.Status))
+	}
+	return &Request{
+		id: id, clientID: s.ClientID, redirectURI: s.RedirectURI, scope: s.Scope, state: s.State,
+		nonce: s.Nonce, challenge: challenge, status: s.Status, createdAt: s.CreatedAt, expiresAt: s.ExpiresAt,
+		subject: s.Subject, approved: s.ApprovedScope, decidedAt: s.DecidedAt,
+	}, nil
+}
+
+// Clone returns an independent copy, e.g. to dry-run a transition before an expensive check.
+func (r *Request) Clone() *Request {
+	c := *r
+	return &c
+}

@@ -1,0 +1,219 @@
+package authreq_test
+
+import (
+	"crypto/rand"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/pkce"
+	"github.com/sva-oauth/sva/domain/scope"
+)
+
+var (
+	now       = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	challenge = pkce.ChallengeFor(strings.Repeat("v", 43)).String()
+)
+
+func newClient(t *testing.T) *client.Client {
+	t.Helper()
+	c, _, err := client.New(client.Params{Type: client.Confidential, Name: "App",
+		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: scope.MustParse("openid email profile")}, rand.Reader, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func valid() authreq.Params {
+	return authreq.Params{ResponseType: "code", Scope: "openid email", State: "s", Nonce: "n",
+		CodeChallenge: challenge, CodeChallengeMethod: "S256"}
+}
+
+func newRequest(t *testing.T) *authreq.Request {
+	t.Helper()
+	id, _ := authreq.NewID(rand.Reader)
+	r, err := authreq.New(id, newClient(t), "https://rp.example/cb", valid(), now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestNew(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	tests := []struct {
+		name string
+		edit func(*authreq.Params)
+		want *oautherr.Error
+	}{
+		{"OK", func(*authreq.Params) {}, nil},
+		{"NoResponseType", func(p *authreq.Params) { p.ResponseType = "" }, oautherr.InvalidRequest},
+		{"Implicit", func(p *authreq.Params) { p.ResponseType = "token" }, oautherr.UnsupportedResponseType},       // checklist 10
+		{"Hybrid", func(p *authreq.Params) { p.ResponseType = "code id_token" }, oautherr.UnsupportedResponseType}, // checklist 10
+		{"NoChallenge", func(p *authreq.Params) { p.CodeChallenge = "" }, oautherr.InvalidRequest},                 // checklist 11
+		{"Plain", func(p *authreq.Params) { p.CodeChallengeMethod = "plain" }, oautherr.InvalidRequest},            // checklist 12
+		{"BadChallenge", func(p *authreq.Params) { p.CodeChallenge = "short" }, oautherr.InvalidRequest},
+		{"NoScope", func(p *authreq.Params) { p.Scope = "" }, oautherr.InvalidScope},
+		{"UnknownScope", func(p *authreq.Params) { p.Scope = "openid admin" }, oautherr.InvalidScope},
+		{"NotAllowedScope", func(p *authreq.Params) { p.Scope = "openid phone" }, oautherr.InvalidScope}, // decision 5
+		{"LongState", func(p *authreq.Params) { p.State = strings.Repeat("s", authreq.MaxStateLen+1) }, oautherr.InvalidRequest},
+		{"LongNonce", func(p *authreq.Params) { p.Nonce = strings.Repeat("n", authreq.MaxNonceLen+1) }, oautherr.InvalidRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := valid()
+			tt.edit(&p)
+			id, _ := authreq.NewID(rand.Reader)
+			r, err := authreq.New(id, c, "https://rp.example/cb", p, now, time.Minute)
+			if tt.want == nil {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if r.Status(now) != authreq.StatusPending || !r.ExpiresAt().Equal(now.Add(time.Minute)) {
+					t.Errorf("status %s, expires %v", r.Status(now), r.ExpiresAt())
+				}
+				return
+			}
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("New = %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestNew_KeepsStateByteForByte(t *testing.T) { // checklist 5
+	t.Parallel()
+	p := valid()
+	p.State = "ünï/cødé ?&=#%00\x01" + strings.Repeat("x", 1000)
+	id, _ := authreq.NewID(rand.Reader)
+	r, err := authreq.New(id, newClient(t), "https://rp.example/cb", p, now, 0)
+	if err != nil || r.State() != p.State || r.Nonce() != "n" {
+		t.Fatalf("state %q, err %v", r.State(), err)
+	}
+	if !r.ExpiresAt().Equal(now.Add(authreq.DefaultTTL)) {
+		t.Errorf("default TTL: expires %v", r.ExpiresAt())
+	}
+}
+
+func TestIDs(t *testing.T) {
+	t.Parallel()
+	id, err := authreq.NewID(rand.Reader)
+	if err != nil || len(id) != 36 || id[14] != '4' {
+		t.Fatalf("NewID = %q, %v", id, err)
+	}
+	if got, err := authreq.ParseID(strings.ToUpper(id)); err != nil || got != id {
+		t.Errorf("ParseID(upper) = %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "nope", id + "0", strings.ReplaceAll(id, "-", "_"), "g" + id[1:]} {
+		if _, err := authreq.ParseID(bad); !errors.Is(err, authreq.ErrInvalidID) {
+			t.Errorf("ParseID(%q) = %v", bad, err)
+		}
+	}
+}
+
+func TestRequest_Transitions(t *testing.T) {
+	t.Parallel()
+	later := now.Add(time.Minute)
+	tests := []struct {
+		name       string
+		act        func(*authreq.Request) error
+		want       error
+		wantStatus authreq.Status
+	}{
+		{"Approve", func(r *authreq.Request) error { return r.Complete("u", scope.MustParse("email"), later) }, nil, authreq.StatusApproved},
+		{"ApproveAll", func(r *authreq.Request) error { return r.Complete("u", scope.MustParse("openid email"), later) }, nil, authreq.StatusApproved},
+		{"EmptyApprovalDenies", func(r *authreq.Request) error { return r.Complete("u", scope.Set{}, later) }, nil, authreq.StatusDenied}, // decision 4
+		{"Deny", func(r *authreq.Request) error { return r.Deny("u", later) }, nil, authreq.StatusDenied},
+		{"ApproveUnrequested", func(r *authreq.Request) error { return r.Complete("u", scope.MustParse("email profile"), later) }, authreq.ErrScopeNotRequested, authreq.StatusPending}, // checklist 43
+		{"NoSubject", func(r *authreq.Request) error { return r.Complete("", scope.MustParse("email"), later) }, authreq.ErrNoSubject, authreq.StatusPending},
+		{"DenyNoSubject", func(r *authreq.Request) error { return r.Deny("", later) }, authreq.ErrNoSubject, authreq.StatusPending},
+		{"ApproveExpired", func(r *authreq.Request) error {
+			return r.Complete("u", scope.MustParse("email"), now.Add(authreq.DefaultTTL))
+		}, authreq.ErrExpired, authreq.StatusPending},
+		{"DenyExpired", func(r *authreq.Request) error { return r.Deny("u", now.Add(authreq.DefaultTTL+time.Second)) }, authreq.ErrExpired, authreq.StatusPending},
+		{"ApproveTwice", func(r *authreq.Request) error {
+			_ = r.Complete("u", scope.MustParse("email"), later)
+			return r.Complete("u", scope.MustParse("email"), later)
+		}, authreq.ErrNotPending, authreq.StatusApproved}, // checklist 43
+		{"DenyAfterApprove", func(r *authreq.Request) error {
+			_ = r.Complete("u", scope.MustParse("email"), later)
+			return r.Deny("u", later)
+		}, authreq.ErrNotPending, authreq.StatusApproved},
+		{"ApproveAfterExpire", func(r *authreq.Request) error {
+			r.Expire(now.Add(authreq.DefaultTTL))
+			return r.Complete("u", scope.MustParse("email"), later)
+		}, authreq.ErrNotPending, authreq.StatusExpired},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRequest(t)
+			before := r.Snapshot()
+			err := tt.act(r)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error = %v, want %v", err, tt.want)
+			}
+			if got := r.Snapshot().Status; got != tt.wantStatus {
+				t.Fatalf("status = %s, want %s", got, tt.wantStatus)
+			}
+			if tt.want != nil && tt.wantStatus == authreq.StatusPending && !reflect.DeepEqual(r.Snapshot(), before) {
+				t.Fatalf("failed transition changed the request")
+			}
+			if tt.wantStatus == authreq.StatusApproved && (r.Subject() != "u" || !r.DecidedAt().Equal(later) || r.ApprovedScope().IsEmpty()) {
+				t.Fatalf("approval not recorded: %+v", r.Snapshot())
+			}
+			if tt.wantStatus == authreq.StatusDenied && (r.Subject() != "u" || !r.ApprovedScope().IsEmpty()) {
+				t.Fatalf("denial not recorded: %+v", r.Snapshot())
+			}
+		})
+	}
+}
+
+func TestRequest_Expiry(t *testing.T) {
+	t.Parallel()
+	r := newRequest(t)
+	end := r.ExpiresAt()
+	if r.Status(end.Add(-time.Microsecond)) != authreq.StatusPending || r.Status(end) != authreq.StatusExpired {
+		t.Fatal("Status does not derive expiry at expires_at")
+	}
+	if r.Expire(end.Add(-time.Second)) {
+		t.Fatal("Expire before expires_at")
+	}
+	if !r.Expire(end) || r.Expire(end) {
+		t.Fatal("Expire should change once")
+	}
+	if r.Snapshot().Status != authreq.StatusExpired {
+		t.Fatal("stored status not expired")
+	}
+}
+
+func TestRehydrate(t *testing.T) {
+	t.Parallel()
+	r := newRequest(t)
+	_ = r.Complete("u", scope.MustParse("email"), now)
+	back, err := authreq.Rehydrate(r.Snapshot())
+	if err != nil || !reflect.DeepEqual(back.Snapshot(), r.Snapshot()) {
+		t.Fatalf("Rehydrate: %v", err)
+	}
+	bad := []func(*authreq.Snapshot){
+		func(s *authreq.Snapshot) { s.Status = "weird" },
+		func(s *authreq.Snapshot) { s.Challenge = "" },
+		func(s *authreq.Snapshot) { s.Subject = "" },
+		func(s *authreq.Snapshot) { s.ApprovedScope = scope.MustParse("profile") },
+		func(s *authreq.Snapshot) { s.Status = authreq.StatusPending },
+		func(s *authreq.Snapshot) { s.ID = "x" },
+	}
+	for i, edit := range bad {
+		s := r.Snapshot()
+		edit(&s)
+		if _, err := authreq.Rehydrate(s); err == nil {
+			t.Errorf("case %d: Rehydrate accepted %+v", i, s)
+		}
+	}
+}

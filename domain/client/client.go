@@ -1,0 +1,426 @@
+// Package client models the applications registered with the provider (decision 16): confidential
+// clients authenticate with a generated secret, public clients (browser and native apps) with their
+// client_id alone and rely on PKCE. It owns the rules the authorization and token endpoints depend
+// on: exact redirect-URI matching (checklist 1), secret hashing and constant-time verification
+// (checklist 25), the scopes a client may request (decision 5) and what its consent screen shows.
+package client
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/sva-oauth/sva/domain/scope"
+)
+
+// Type says how a client authenticates at the token endpoint.
+type Type string
+
+// Client types (RFC 6749 §2.1).
+const (
+	// Confidential clients hold a secret (client_secret_basic or client_secret_post).
+	Confidential Type = "confidential"
+	// Public clients cannot keep a secret; PKCE protects their codes.
+	Public Type = "public"
+)
+
+// Limits on registration data. They keep rows and consent pages bounded.
+const (
+	MaxNameLen        = 100
+	MaxDescriptionLen = 500
+	MaxURILen         = 2000
+	MaxRedirectURIs   = 20
+	// secretBytes and idBytes give 256 bits of entropy (checklist 27 asks for ≥ 128).
+	secretBytes = 32
+	idBytes     = 32
+	// IDPrefix starts every generated client_id (the original SVA format: "app_" + token_urlsafe(32)).
+	IDPrefix = "app_"
+)
+
+// Errors returned by this package.
+var (
+	ErrInvalid = errors.New("client: invalid registration")
+	// ErrRedirectURIMismatch is returned when a redirect_uri is not registered for the client.
+	ErrRedirectURIMismatch = errors.New("client: redirect_uri is not registered for this client")
+	// ErrTypeChange is returned when an update tries to turn a public client into a confidential
+	// one or back: the secret handling differs, so the client must be registered anew.
+	ErrTypeChange = errors.New("client: type cannot be changed")
+	// ErrPublicClient is returned when a secret operation is asked of a public client.
+	ErrPublicClient = errors.New("client: public clients have no secret")
+)
+
+// ScopeReason is what the consent screen says about one scope: Description replaces the
+// catalogue's default text, Reason is the client's justification for asking.
+type ScopeReason struct {
+	Description string
+	Reason      string
+}
+
+// Params are the fields an administrator sets when registering or editing a client.
+type Params struct {
+	Type          Type
+	Name          string
+	Description   string
+	LogoURL       string
+	RedirectURIs  []string
+	AllowedScopes scope.Set
+	// ScopeReasons is keyed by scope; every key must be one of AllowedScopes.
+	ScopeReasons map[scope.Name]ScopeReason
+}
+
+// Client is a registered application. Fields are unexported: use New, Update and RotateSecret to
+// change one, Rehydrate to load one from storage.
+type Client struct {
+	id           string
+	typ          Type
+	secretHash   []byte // SHA-256 of the secret; nil for public clients
+	name         string
+	description  string
+	logoURL      string
+	redirectURIs []string
+	allowed      scope.Set
+	reasons      map[scope.Name]ScopeReason
+	createdAt    time.Time
+	updatedAt    time.Time
+}
+
+// New registers a client. The client_id and, for a confidential client, the secret are generated
+// from rnd; the secret is returned once and only its SHA-256 hash is kept. A plain SHA-256 is
+// enough (performance.md #4): the secret is 256 random bits, so there is nothing to brute-force,
+// and a slow KDF would cost milliseconds on every token request.
+func New(p Params, rnd io.Reader, now time.Time) (c *Client, secret string, err error) {
+	c = &Client{createdAt: now, updatedAt: now}
+	if err := c.apply(p); err != nil {
+		return nil, "", err
+	}
+	id, err := randomString(rnd, idBytes)
+	if err != nil {
+		return nil, "", fmt.Errorf("client: generate id: %w", err)
+	}
+	c.id = IDPrefix + id
+	if c.typ == Confidential {
+		if secret, err = c.newSecret(rnd); err != nil {
+			return nil, "", err
+		}
+	}
+	return c, secret, nil
+}
+
+// Update replaces the editable fields (everything but the id, the type and the secret).
+func (c *Client) Update(p Params, now time.Time) error {
+	if p.Type != "" && p.Type != c.typ {
+		return ErrTypeChange
+	}
+	p.Type = c.typ
+	next := *c
+	if err := next.apply(p); err != nil {
+		return err
+	}
+	next.updatedAt = now
+	*c = next
+	return nil
+}
+
+// RotateSecret replaces a confidential client's secret and returns the new one (shown once).
+func (c *Client) RotateSecret(rnd io.Reader, now time.Time) (string, error) {
+	if c.typ != Confidential {
+		return "", ErrPublicClient
+	}
+	secret, err := c.newSecret(rnd)
+	if err != nil {
+		return "", err
+	}
+	c.updatedAt = now
+	return secret, nil
+}
+
+func (c *Client) newSecret(rnd io.Reader) (string, error) {
+	secret, err := randomString(rnd, secretBytes)
+	if err != nil {
+		return "", fmt.Errorf("client: generate secret: %w", err)
+	}
+	sum := sha256.Sum256([]byte(secret))
+	c.secretHash = sum[:]
+	return secret, nil
+}
+
+// apply validates p and copies it into c.
+func (c *Client) apply(p Params) error {
+	switch p.Type {
+	case Confidential, Public:
+	default:
+		return fmt.Errorf("%w: type must be %q or %q", ErrInvalid, Confidential, Public)
+	}
+	name := strings.TrimSpace(p.Name)
+	if name == "" || utf8.RuneCountInString(name) > MaxNameLen {
+		return fmt.Errorf("%w: name must be 1-%d characters", ErrInvalid, MaxNameLen)
+	}
+	if utf8.RuneCountInString(p.Description) > MaxDescriptionLen {
+		return fmt.Errorf("%w: description must be at most %d characters", ErrInvalid, MaxDescriptionLen)
+	}
+	if p.LogoURL != "" {
+		if err := validateLogoURL(p.LogoURL); err != nil {
+			return err
+		}
+	}
+	if len(p.RedirectURIs) == 0 || len(p.RedirectURIs) > MaxRedirectURIs {
+		return fmt.Errorf("%w: between 1 and %d redirect URIs are required", ErrInvalid, MaxRedirectURIs)
+	}
+	uris := make([]string, 0, len(p.RedirectURIs))
+	for _, u := range p.RedirectURIs {
+		if err := ValidateRedirectURI(u); err != nil {
+			return err
+		}
+		if !slices.Contains(uris, u) {
+			uris = append(uris, u)
+		}
+	}
+	if p.AllowedScopes.IsEmpty() {
+		return fmt.Errorf("%w: at least one allowed scope is required", ErrInvalid)
+	}
+	reasons := make(map[scope.Name]ScopeReason, len(p.ScopeReasons))
+	for n, r := range p.ScopeReasons {
+		if !p.AllowedScopes.Has(n) {
+			return fmt.Errorf("%w: scope reason for %q, which is not an allowed scope", ErrInvalid, n)
+		}
+		if utf8.RuneCountInString(r.Description) > MaxDescriptionLen || utf8.RuneCountInString(r.Reason) > MaxDescriptionLen {
+			return fmt.Errorf("%w: scope %q: description and reason must be at most %d characters", ErrInvalid, n, MaxDescriptionLen)
+		}
+		reasons[n] = r
+	}
+	c.typ = p.Type
+	c.name = name
+	c.description = p.Description
+	c.logoURL = p.LogoURL
+	c.redirectURIs = uris
+	c.allowed = p.AllowedScopes
+	c.reasons = reasons
+	return nil
+}
+
+// ValidateRedirectURI checks a redirect URI offered for registration: absolute, no fragment
+// (RFC 6749 §3.1.2), no user info, and https unless it points at a loopback host (RFC 8252 §7.3,
+// RFC 9700 §2.6 / checklist 38).
+func ValidateRedirectURI(raw string) error {
+	bad := func(why string) error { return fmt.Errorf("%w: redirect URI %q: %s", ErrInvalid, raw, why) }
+	if len(raw) > MaxURILen {
+		return bad("too long")
+	}
+	for _, r := range raw {
+		if r <= ' ' || r == 0x7f {
+			return bad("contains whitespace or control characters")
+		}
+	}
+	if strings.Contains(raw, "#") {
+		return bad("must not contain a fragment")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("not a URL")
+	}
+	if !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+		return bad("must be absolute")
+	}
+	if u.User != nil {
+		return bad("must not contain user info")
+	}
+	switch u.Scheme {
+	case "https":
+	case "http":
+		if !isLoopbackHost(u.Hostname()) {
+			return bad("plain http is allowed only for loopback hosts")
+		}
+	default:
+		return bad("scheme must be https (or http for loopback hosts)")
+	}
+	return nil
+}
+
+func validateLogoURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil || len(raw) > MaxURILen || !u.IsAbs() || u.Host == "" ||
+		(u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
+		return fmt.Errorf("%w: logo URL %q must be an absolute https URL", ErrInvalid, raw)
+	}
+	return nil
+}
+
+func isLoopbackHost(h string) bool {
+	return h == "127.0.0.1" || h == "::1" || h == "localhost"
+}
+
+// ResolveRedirectURI checks the redirect_uri of an authorization request against the registered
+// ones and returns the URI the response must go to. Matching is exact string comparison
+// (checklist 1): no normalisation of case, trailing slashes, dot segments or query strings. The
+// one variance is RFC 8252 §7.3: for a public (native) client registered with an
+// http://127.0.0.1/… or http://[::1]/… URI, any port matches, because the app picks an ephemeral
+// port at run time. An empty redirect_uri is refused even when only one is registered, so the code
+// is always bound to a URI the client named.
+func (c *Client) ResolveRedirectURI(raw string) (string, error) {
+	if raw == "" {
+		return "", ErrRedirectURIMismatch
+	}
+	for _, reg := range c.redirectURIs {
+		if raw == reg {
+			return raw, nil
+		}
+	}
+	if c.typ == Public {
+		key, ok := loopbackKey(raw)
+		if ok {
+			for _, reg := range c.redirectURIs {
+				if k, ok := loopbackKey(reg); ok && k == key {
+					return raw, nil
+				}
+			}
+		}
+	}
+	return "", ErrRedirectURIMismatch
+}
+
+// loopbackKey returns a URI with the port removed from its authority if it is an http URI to the
+// IPv4 or IPv6 loopback literal; everything after the authority is kept byte for byte.
+func loopbackKey(raw string) (string, bool) {
+	const prefix = "http://"
+	if !strings.HasPrefix(raw, prefix) || strings.Contains(raw, "#") {
+		return "", false
+	}
+	rest := raw[len(prefix):]
+	end := strings.IndexAny(rest, "/?")
+	if end < 0 {
+		end = len(rest)
+	}
+	authority, tail := rest[:end], rest[end:]
+	var host, port string
+	switch {
+	case strings.HasPrefix(authority, "127.0.0.1"):
+		host, port = "127.0.0.1", authority[len("127.0.0.1"):]
+	case strings.HasPrefix(authority, "[::1]"):
+		host, port = "[::1]", authority[len("[::1]"):]
+	default:
+		return "", false
+	}
+	if port != "" {
+		digits := strings.TrimPrefix(port, ":")
+		if digits == port || digits == "" || len(digits) > 5 || strings.Trim(digits, "0123456789") != "" {
+			return "", false
+		}
+	}
+	return prefix + host + tail, true
+}
+
+// VerifySecret reports whether secret is this confidential client's secret. The comparison of the
+// SHA-256 digests is constant-time (checklist 25). Public clients have no secret: always false.
+func (c *Client) VerifySecret(secret string) bool {
+	if c.typ != Confidential || len(c.secretHash) != sha256.Size {
+		return false
+	}
+	sum := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(sum[:], c.secretHash) == 1
+}
+
+// AllowsScopes reports whether every scope of s is registered for this client (decision 5).
+func (c *Client) AllowsScopes(s scope.Set) bool { return s.SubsetOf(c.allowed) }
+
+// ID returns the client_id.
+func (c *Client) ID() string { return c.id }
+
+// Type returns Confidential or Public.
+func (c *Client) Type() Type { return c.typ }
+
+// IsPublic reports whether the client is public.
+func (c *Client) IsPublic() bool { return c.typ == Public }
+
+// Name is the display name shown on the consent screen.
+func (c *Client) Name() string { return c.name }
+
+// Description is shown on the consent screen.
+func (c *Client) Description() string { return c.description }
+
+// LogoURL is shown on the consent screen ("" when none).
+func (c *Client) LogoURL() string { return c.logoURL }
+
+// RedirectURIs returns the registered redirect URIs in registration order.
+func (c *Client) RedirectURIs() []string { return slices.Clone(c.redirectURIs) }
+
+// AllowedScopes returns the scopes the client may request.
+func (c *Client) AllowedScopes() scope.Set { return c.allowed }
+
+// ScopeReasons returns the consent-screen text per scope.
+func (c *Client) ScopeReasons() map[scope.Name]ScopeReason { return maps.Clone(c.reasons) }
+
+// ScopeReason returns the consent-screen text of one scope.
+func (c *Client) ScopeReason(n scope.Name) (ScopeReason, bool) {
+	r, ok := c.reasons[n]
+	return r, ok
+}
+
+// CreatedAt and UpdatedAt are the registration and last edit times.
+func (c *Client) CreatedAt() time.Time { return c.createdAt }
+
+// UpdatedAt is the time of the last edit or secret rotation.
+func (c *Client) UpdatedAt() time.Time { return c.updatedAt }
+
+// Snapshot is the stored form of a client, for storage adapters only.
+type Snapshot struct {
+	ID            string
+	Type          Type
+	SecretHash    []byte
+	Name          string
+	Description   string
+	LogoURL       string
+	RedirectURIs  []string
+	AllowedScopes scope.Set
+	ScopeReasons  map[scope.Name]ScopeReason
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// Snapshot exports the client for storage.
+func (c *Client) Snapshot() Snapshot {
+	return Snapshot{
+		ID: c.id, Type: c.typ, SecretHash: slices.Clone(c.secretHash), Name: c.name,
+		Description: c.description, LogoURL: c.logoURL, RedirectURIs: slices.Clone(c.redirectURIs),
+		AllowedScopes: c.allowed, ScopeReasons: maps.Clone(c.reasons), CreatedAt: c.createdAt, UpdatedAt: c.updatedAt,
+	}
+}
+
+// Rehydrate rebuilds a client from storage. It is for storage adapters only, never a constructor
+// for new clients: it re-validates the stored fields so a corrupt row fails loudly.
+func Rehydrate(s Snapshot) (*Client, error) {
+	c := &Client{id: s.ID, createdAt: s.CreatedAt, updatedAt: s.UpdatedAt}
+	if !strings.HasPrefix(s.ID, IDPrefix) || len(s.ID) <= len(IDPrefix) {
+		return nil, fmt.Errorf("%w: stored client id %q", ErrInvalid, s.ID)
+	}
+	if err := c.apply(Params{
+		Type: s.Type, Name: s.Name, Description: s.Description, LogoURL: s.LogoURL,
+		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons,
+	}); err != nil {
+		return nil, fmt.Errorf("stored client %s: %w", s.ID, err)
+	}
+	switch {
+	case s.Type == Confidential && len(s.SecretHash) != sha256.Size:
+		return nil, fmt.Errorf("%w: stored confidential client %s has no secret hash", ErrInvalid, s.ID)
+	case s.Type == Public && len(s.SecretHash) != 0:
+		return nil, fmt.Errorf("%w: stored public client %s has a secret hash", ErrInvalid, s.ID)
+	}
+	c.secretHash = slices.Clone(s.SecretHash)
+	return c, nil
+}
+
+func randomString(rnd io.Reader, n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := io.ReadFull(rnd, b); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}

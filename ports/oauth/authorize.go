@@ -1,0 +1,345 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/scope"
+)
+
+// AuthorizeInput holds the query parameters of GET /oauth/authorize (RFC 6749 §4.1.1, RFC 7636,
+// OIDC nonce). Parameters are passed through unaltered; empty means absent.
+type AuthorizeInput struct {
+	ClientID            string
+	RedirectURI         string
+	ResponseType        string
+	Scope               string
+	State               string
+	Nonce               string
+	CodeChallenge       string
+	CodeChallengeMethod string
+}
+
+// AuthorizeResult identifies the pending request the consent UI must show.
+type AuthorizeResult struct {
+	AuthRequestID string
+	ExpiresIn     int // seconds
+	ExpiresAt     time.Time
+}
+
+// Authorize validates an authorization request and stores it pending (spec §3 step 1).
+//
+// Errors:
+//   - *oautherr.Error, NOT to be redirected (checklist 2): invalid_request "client_id is
+//     required" / "redirect_uri is required" / "Invalid redirect_uri" (not registered, checklist
+//     1), invalid_client "Invalid client_id" (unknown client);
+//   - *RedirectableError (checklist 3) once client and redirect_uri are valid:
+//     unsupported_response_type, invalid_request (PKCE missing, plain, malformed; oversized state
+//     or nonce), invalid_scope (empty, unknown or not allowed for the client);
+//   - anything else: internal.
+func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
+	if in.ClientID == "" {
+		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("client_id is required")
+	}
+	c, err := s.d.Clients.Get(ctx, in.ClientID)
+	if errors.Is(err, ErrNotFound) {
+		return AuthorizeResult{}, oautherr.InvalidClient.WithDescription("Invalid client_id")
+	}
+	if err != nil {
+		return AuthorizeResult{}, fmt.Errorf("authorize: load client: %w", err)
+	}
+	if in.RedirectURI == "" {
+		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("redirect_uri is required")
+	}
+	redirectURI, err := c.ResolveRedirectURI(in.RedirectURI)
+	if err != nil {
+		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("Invalid redirect_uri").WithCause(err)
+	}
+	id, err := authreq.NewID(s.d.Random)
+	if err != nil {
+		return AuthorizeResult{}, fmt.Errorf("authorize: %w", err)
+	}
+	now := s.now()
+	r, err := authreq.New(id, c, redirectURI, authreq.Params{
+		ResponseType: in.ResponseType, Scope: in.Scope, State: in.State, Nonce: in.Nonce,
+		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod,
+	}, now, s.cfg.AuthRequestTTL)
+	if err != nil {
+		if oe, ok := oautherr.As(err); ok && !errors.Is(oe, oautherr.ServerError) {
+			return AuthorizeResult{}, s.redirectable(redirectURI, in.State, oe)
+		}
+		return AuthorizeResult{}, fmt.Errorf("authorize: %w", err)
+	}
+	if err := s.d.AuthRequests.Create(ctx, r); err != nil {
+		return AuthorizeResult{}, fmt.Errorf("authorize: store request: %w", err)
+	}
+	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(s.cfg.AuthRequestTTL), ExpiresAt: r.ExpiresAt()}, nil
+}
+
+// ScopeDetail describes one requested scope for the consent screen.
+type ScopeDetail struct {
+	Key         string // the scope name
+	Name        string // display name from the catalogue
+	Description string // the client's description for the scope, else the catalogue default
+	Reason      string // the client's reason for asking ("" if none)
+	Icon        string
+}
+
+// ClientSummary is the client as the consent screen shows it.
+type ClientSummary struct {
+	ID          string
+	Name        string
+	LogoURL     string
+	Description string
+}
+
+// RequestDetails is an authorization request as the consent UI sees it (the seed's
+// auth-request-details shape).
+type RequestDetails struct {
+	ID              string
+	Status          authreq.Status // pending | approved | denied | expired
+	ExpiresAt       time.Time
+	RequestedScopes []string
+	ScopeDetails    []ScopeDetail
+	State           string
+	RedirectURI     string
+	Client          ClientSummary
+}
+
+// AuthRequestDetails returns a request for the consent UI. A pending request past its expiry is
+// reported, and persisted, as expired. Errors: ErrInvalidID, ErrNotFound; others internal.
+func (s *Service) AuthRequestDetails(ctx context.Context, id string) (RequestDetails, error) {
+	id, err := authreq.ParseID(id)
+	if err != nil {
+		return RequestDetails{}, err
+	}
+	r, err := s.d.AuthRequests.Get(ctx, id)
+	if err != nil {
+		return RequestDetails{}, fmt.Errorf("auth request %s: %w", id, err)
+	}
+	now := s.now()
+	s.persistExpiry(ctx, r, now)
+	c, err := s.d.Clients.Get(ctx, r.ClientID())
+	if err != nil {
+		return RequestDetails{}, fmt.Errorf("auth request %s: client: %w", id, err)
+	}
+	d := RequestDetails{
+		ID: r.ID(), Status: r.Status(now), ExpiresAt: r.ExpiresAt(), RequestedScopes: r.Scope().Strings(),
+		State: r.State(), RedirectURI: r.RedirectURI(),
+		Client: ClientSummary{ID: c.ID(), Name: c.Name(), LogoURL: c.LogoURL(), Description: c.Description()},
+	}
+	for _, n := range r.Scope().Names() {
+		e, _ := scope.Lookup(n)
+		sd := ScopeDetail{Key: string(n), Name: e.DisplayName, Description: e.Description, Icon: e.Icon}
+		if reason, ok := c.ScopeReason(n); ok {
+			sd.Reason = reason.Reason
+			if reason.Description != "" {
+				sd.Description = reason.Description
+			}
+		}
+		d.ScopeDetails = append(d.ScopeDetails, sd)
+	}
+	return d, nil
+}
+
+// persistExpiry records that a pending request has expired. It is bookkeeping for audit and
+// clean-up only (Status(now) already reports expiry), so a failure or a lost race is ignored.
+func (s *Service) persistExpiry(ctx context.Context, r *authreq.Request, now time.Time) {
+	if r.Status(now) != authreq.StatusExpired || r.Snapshot().Status != authreq.StatusPending {
+		return
+	}
+	_ = s.d.AuthRequests.Update(ctx, r.ID(), func(r *authreq.Request) error {
+		if !r.Expire(now) {
+			return ErrConflict
+		}
+		return nil
+	})
+}
+
+// CompleteInput is the consent decision forwarded by Core (seed consent-complete body).
+type CompleteInput struct {
+	AuthRequestID  string
+	UserID         string
+	ApprovedScopes []string
+	DataToken      string
+}
+
+// CompleteResult is what the consent UI needs to finish the flow.
+type CompleteResult struct {
+	// RedirectURI is the full callback URL: the request's redirect_uri with code, state (if any)
+	// and iss — or, when Denied, with error=access_denied, state and iss.
+	RedirectURI string
+	Code        string // the authorization code ("" when Denied)
+	State       string
+	ExpiresIn   int // code lifetime in seconds (0 when Denied)
+	// Denied is true when ApprovedScopes was empty: an empty approval is a denial (decision 4),
+	// never a code. The request is then denied exactly as by DenyConsent.
+	Denied bool
+}
+
+// CompleteConsent records the user's approval and issues the authorization code.
+//
+// It checks, in order: a UUID id (ErrInvalidID) and a user id (ErrInvalidInput); the request
+// exists (ErrNotFound), is pending (ErrNotPending) and unexpired (ErrExpired); the approved
+// scopes are catalogue scopes within the requested ones (ErrScopeNotRequested, checklist 43); the
+// data token verifies for this client, user and request and carries only claims the approved
+// scopes permit (ErrInvalidDataToken; ErrUnavailable if Core's keys are unreachable). The
+// pending → approved transition and the code insert are one atomic conditional write, so of two
+// concurrent completions exactly one gets a code and the other ErrNotPending (checklist 43).
+//
+// An empty approval denies the request (decision 4) and returns Denied with the access_denied
+// callback URL; no data token is needed then.
+//
+// The data token is stored only sealed under the code (decision 11).
+func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (CompleteResult, error) {
+	id, err := authreq.ParseID(in.AuthRequestID)
+	if err != nil {
+		return CompleteResult{}, err
+	}
+	if in.UserID == "" {
+		return CompleteResult{}, fmt.Errorf("%w: user_id is required", ErrInvalidInput)
+	}
+	approved, err := scope.FromList(in.ApprovedScopes)
+	if err != nil {
+		return CompleteResult{}, fmt.Errorf("%w: %w", ErrScopeNotRequested, err)
+	}
+	if approved.IsEmpty() {
+		d, err := s.deny(ctx, id, in.UserID, func(r *authreq.Request, now time.Time) error {
+			return r.Complete(in.UserID, approved, now)
+		})
+		if err != nil {
+			return CompleteResult{}, err
+		}
+		return CompleteResult{RedirectURI: d.RedirectURI, State: d.State, Denied: true}, nil
+	}
+
+	// Cheap checks first, so a stale or over-broad request never costs a signature check.
+	r, err := s.d.AuthRequests.Get(ctx, id)
+	if err != nil {
+		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
+	}
+	now := s.now()
+	if err := r.Clone().Complete(in.UserID, approved, now); err != nil {
+		if errors.Is(err, ErrExpired) {
+			s.persistExpiry(ctx, r, now)
+		}
+		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
+	}
+	if err := s.verifyDataToken(ctx, r, in.UserID, in.DataToken, approved); err != nil {
+		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
+	}
+
+	rawCode, err := grant.NewSecret(s.d.Random, grant.KindCode)
+	if err != nil {
+		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
+	}
+	now = s.now()
+	var redirectURI, state string
+	err = s.d.AuthRequests.Complete(ctx, id, func(r *authreq.Request) (*grant.Code, error) {
+		if err := r.Complete(in.UserID, approved, now); err != nil {
+			return nil, err
+		}
+		code, err := grant.NewCode(r, rawCode, in.DataToken, now, s.cfg.Lifetimes.Code)
+		if err != nil {
+			return nil, err
+		}
+		redirectURI, state = r.RedirectURI(), r.State()
+		return &code, nil
+	})
+	if errors.Is(err, ErrConflict) {
+		err = fmt.Errorf("%w: completed concurrently", ErrNotPending)
+	}
+	if err != nil {
+		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
+	}
+	return CompleteResult{
+		RedirectURI: s.callbackURL(redirectURI, state, url.Values{"code": {rawCode}}),
+		Code:        rawCode, State: state, ExpiresIn: seconds(s.cfg.Lifetimes.Code),
+	}, nil
+}
+
+// verifyDataToken checks the data token through the port, then that its claims stay within the
+// approved scopes (checklist 36: a relying app must not receive claims the user did not approve).
+func (s *Service) verifyDataToken(ctx context.Context, r *authreq.Request, userID, token string, approved scope.Set) error {
+	if token == "" {
+		return fmt.Errorf("%w: data_token is required", ErrInvalidDataToken)
+	}
+	err := s.d.DataTokens.Verify(ctx, token, DataTokenExpectation{Audience: r.ClientID(), Subject: userID, AuthRequestID: r.ID()})
+	if errors.Is(err, ErrUnavailable) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidDataToken, err)
+	}
+	claims, err := grant.DataTokenClaims(token)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidDataToken, err)
+	}
+	for k := range claims {
+		if !approved.PermitsClaim(k) {
+			return fmt.Errorf("%w: claim %q is not permitted by the approved scopes", ErrInvalidDataToken, k)
+		}
+	}
+	return nil
+}
+
+// DenyResult is what the consent UI needs after a denial.
+type DenyResult struct {
+	// RedirectURI is the request's redirect_uri with error=access_denied, error_description,
+	// state (if any) and iss (decision 4, checklist 6).
+	RedirectURI string
+	State       string
+}
+
+// DenyConsent records that the user refused. Errors: ErrInvalidID, ErrInvalidInput (no user id),
+// ErrNotFound, ErrNotPending (already decided, also when a concurrent decision won), ErrExpired.
+func (s *Service) DenyConsent(ctx context.Context, authRequestID, userID string) (DenyResult, error) {
+	id, err := authreq.ParseID(authRequestID)
+	if err != nil {
+		return DenyResult{}, err
+	}
+	if userID == "" {
+		return DenyResult{}, fmt.Errorf("%w: user_id is required", ErrInvalidInput)
+	}
+	return s.deny(ctx, id, userID, func(r *authreq.Request, now time.Time) error { return r.Deny(userID, now) })
+}
+
+func (s *Service) deny(ctx context.Context, id, userID string, decide func(*authreq.Request, time.Time) error) (DenyResult, error) {
+	now := s.now()
+	var redirectURI, state string
+	err := s.d.AuthRequests.Update(ctx, id, func(r *authreq.Request) error {
+		if err := decide(r, now); err != nil {
+			return err
+		}
+		redirectURI, state = r.RedirectURI(), r.State()
+		return nil
+	})
+	if errors.Is(err, ErrConflict) {
+		err = fmt.Errorf("%w: decided concurrently", ErrNotPending)
+	}
+	if errors.Is(err, ErrExpired) {
+		if r, gerr := s.d.AuthRequests.Get(ctx, id); gerr == nil {
+			s.persistExpiry(ctx, r, now)
+		}
+	}
+	if err != nil {
+		return DenyResult{}, fmt.Errorf("deny auth request %s: %w", id, err)
+	}
+	oe := oautherr.AccessDenied.WithDescription("The user denied the request")
+	return DenyResult{
+		RedirectURI: s.callbackURL(redirectURI, state, url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}),
+		State:       state,
+	}, nil
+}
+
+func (s *Service) now() time.Time {
+	// Microsecond precision is what both databases keep; truncating here makes a value read back
+	// from storage compare equal to the one that was written.
+	return s.d.Clock.Now().UTC().Truncate(time.Microsecond)
+}

@@ -1,0 +1,165 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/scope"
+)
+
+// ScopeReason is a client's consent-screen text for one scope.
+type ScopeReason struct {
+	Description string // replaces the catalogue's default description ("" keeps it)
+	Reason      string // why the client asks
+}
+
+// ClientInput is what an administrator sets when registering or editing a client.
+type ClientInput struct {
+	Type          client.Type // "confidential" or "public"; on update "" keeps it, a change is refused
+	Name          string
+	Description   string
+	LogoURL       string
+	RedirectURIs  []string // exact URIs (https, or http to a loopback host), no fragment
+	AllowedScopes []string // catalogue scopes the client may request
+	// ScopeReasons is keyed by scope; every key must be in AllowedScopes.
+	ScopeReasons map[string]ScopeReason
+}
+
+// Client is a registered client as the admin API shows it. It never contains the secret.
+type Client struct {
+	ID            string
+	Type          client.Type
+	Name          string
+	Description   string
+	LogoURL       string
+	RedirectURIs  []string
+	AllowedScopes []string
+	ScopeReasons  map[string]ScopeReason
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+func clientView(c *client.Client) Client {
+	v := Client{
+		ID: c.ID(), Type: c.Type(), Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
+		RedirectURIs: c.RedirectURIs(), AllowedScopes: c.AllowedScopes().Strings(),
+		ScopeReasons: map[string]ScopeReason{}, CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
+	}
+	for n, r := range c.ScopeReasons() {
+		v.ScopeReasons[string(n)] = ScopeReason(r)
+	}
+	return v
+}
+
+func (in ClientInput) params() (client.Params, error) {
+	allowed, err := scope.FromList(in.AllowedScopes)
+	if err != nil {
+		return client.Params{}, fmt.Errorf("%w: allowed scopes: %w", ErrInvalidInput, err)
+	}
+	reasons := make(map[scope.Name]client.ScopeReason, len(in.ScopeReasons))
+	for k, r := range in.ScopeReasons {
+		reasons[scope.Name(k)] = client.ScopeReason(r)
+	}
+	return client.Params{
+		Type: in.Type, Name: in.Name, Description: in.Description, LogoURL: in.LogoURL,
+		RedirectURIs: in.RedirectURIs, AllowedScopes: allowed, ScopeReasons: reasons,
+	}, nil
+}
+
+// domainInputError marks the domain's validation errors as ErrInvalidInput.
+func domainInputError(err error) error {
+	if errors.Is(err, client.ErrInvalid) || errors.Is(err, client.ErrTypeChange) || errors.Is(err, client.ErrPublicClient) {
+		return fmt.Errorf("%w: %w", ErrInvalidInput, err)
+	}
+	return err
+}
+
+// CreateClient registers a client and returns it with its secret — shown this once, stored only
+// hashed; "" for public clients. Errors: ErrInvalidInput (message says which field); others
+// internal.
+func (s *Service) CreateClient(ctx context.Context, in ClientInput) (Client, string, error) {
+	p, err := in.params()
+	if err != nil {
+		return Client{}, "", err
+	}
+	c, secret, err := client.New(p, s.d.Random, s.now())
+	if err != nil {
+		return Client{}, "", fmt.Errorf("create client: %w", domainInputError(err))
+	}
+	if err := s.d.Clients.Create(ctx, c); err != nil {
+		return Client{}, "", fmt.Errorf("create client: %w", err)
+	}
+	return clientView(c), secret, nil
+}
+
+// ListClients returns every client, oldest first.
+func (s *Service) ListClients(ctx context.Context) ([]Client, error) {
+	cs, err := s.d.Clients.List(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	out := make([]Client, len(cs))
+	for i, c := range cs {
+		out[i] = clientView(c)
+	}
+	return out, nil
+}
+
+// GetClient returns one client. Errors: ErrNotFound; others internal.
+func (s *Service) GetClient(ctx context.Context, id string) (Client, error) {
+	c, err := s.d.Clients.Get(ctx, id)
+	if err != nil {
+		return Client{}, fmt.Errorf("get client %s: %w", id, err)
+	}
+	return clientView(c), nil
+}
+
+// UpdateClient replaces a client's editable fields (PUT semantics: every field is set from in).
+// Errors: ErrNotFound, ErrInvalidInput (including a type change); others internal.
+func (s *Service) UpdateClient(ctx context.Context, id string, in ClientInput) (Client, error) {
+	p, err := in.params()
+	if err != nil {
+		return Client{}, err
+	}
+	now := s.now()
+	var updated Client
+	err = s.d.Clients.Update(ctx, id, func(c *client.Client) error {
+		if err := c.Update(p, now); err != nil {
+			return domainInputError(err)
+		}
+		updated = clientView(c)
+		return nil
+	})
+	if err != nil {
+		return Client{}, fmt.Errorf("update client %s: %w", id, err)
+	}
+	return updated, nil
+}
+
+// RotateClientSecret issues a new secret for a confidential client (shown once); the old one
+// stops working immediately. Errors: ErrNotFound, ErrInvalidInput (public client); others internal.
+func (s *Service) RotateClientSecret(ctx context.Context, id string) (string, error) {
+	now := s.now()
+	var secret string
+	err := s.d.Clients.Update(ctx, id, func(c *client.Client) error {
+		var err error
+		secret, err = c.RotateSecret(s.d.Random, now)
+		return domainInputError(err)
+	})
+	if err != nil {
+		return "", fmt.Errorf("rotate secret of client %s: %w", id, err)
+	}
+	return secret, nil
+}
+
+// DeleteClient removes a client with its pending requests, codes, grants and tokens.
+// Errors: ErrNotFound; others internal.
+func (s *Service) DeleteClient(ctx context.Context, id string) error {
+	if err := s.d.Clients.Delete(ctx, id); err != nil {
+		return fmt.Errorf("delete client %s: %w", id, err)
+	}
+	return nil
+}

@@ -1,0 +1,638 @@
+package oauthtest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// RunStoreTests runs the conformance suite. newStores must return stores over a fresh, empty
+// database for each call.
+func RunStoreTests(t *testing.T, newStores func(t *testing.T) Stores) {
+	t.Run("Clients", func(t *testing.T) { testClients(t, newStores(t)) })
+	t.Run("AuthRequests", func(t *testing.T) { testAuthRequests(t, newStores(t)) })
+	t.Run("AuthRequestsConcurrentComplete", func(t *testing.T) { testConcurrentComplete(t, newStores(t)) })
+	t.Run("Codes", func(t *testing.T) { testCodes(t, newStores(t)) })
+	t.Run("CodesConcurrentRedeem", func(t *testing.T) { testConcurrentRedeem(t, newStores(t)) })
+	t.Run("RefreshTokens", func(t *testing.T) { testRefresh(t, newStores(t)) })
+	t.Run("RefreshTokensConcurrentRotate", func(t *testing.T) { testConcurrentRotate(t, newStores(t)) })
+	t.Run("Grants", func(t *testing.T) { testGrants(t, newStores(t)) })
+	t.Run("ClientDeleteCascades", func(t *testing.T) { testDeleteCascade(t, newStores(t)) })
+	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, newStores(t)) })
+}
+
+func mustNil(t testing.TB, err error, what string) {
+	t.Helper()
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func wantErr(t testing.TB, err, want error, what string) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Fatalf("%s: error = %v, want %v", what, err, want)
+	}
+}
+
+func equalClients(t testing.TB, got, want *client.Client) {
+	t.Helper()
+	g, w := got.Snapshot(), want.Snapshot()
+	if g.ID != w.ID || g.Type != w.Type || string(g.SecretHash) != string(w.SecretHash) || g.Name != w.Name ||
+		g.Description != w.Description || g.LogoURL != w.LogoURL || !slices.Equal(g.RedirectURIs, w.RedirectURIs) ||
+		!g.AllowedScopes.Equal(w.AllowedScopes) || len(g.ScopeReasons) != len(w.ScopeReasons) ||
+		!g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
+		t.Fatalf("client round trip:\n got %+v\nwant %+v", g, w)
+	}
+	for k, v := range w.ScopeReasons {
+		if g.ScopeReasons[k] != v {
+			t.Fatalf("scope reason %s: got %+v, want %+v", k, g.ScopeReasons[k], v)
+		}
+	}
+}
+
+func testClients(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, secret := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create")
+	wantErr(t, s.Clients.Create(ctx, c), oauth.ErrAlreadyExists, "Create duplicate")
+
+	got, err := s.Clients.Get(ctx, c.ID())
+	mustNil(t, err, "Get")
+	equalClients(t, got, c)
+	if !got.VerifySecret(secret) { // checklist 25: only the hash is stored, and it still verifies
+		t.Fatal("stored client does not verify its secret")
+	}
+	_, err = s.Clients.Get(ctx, "app_unknown")
+	wantErr(t, err, oauth.ErrNotFound, "Get unknown")
+
+	pub, _, err := client.New(client.Params{Type: client.Public, Name: "Native", RedirectURIs: []string{"http://127.0.0.1/cb"},
+		AllowedScopes: scope.MustParse("email")}, rand.Reader, Now.Add(time.Second))
+	mustNil(t, err, "client.New public")
+	mustNil(t, s.Clients.Create(ctx, pub), "Create public")
+	list, err := s.Clients.List(ctx)
+	mustNil(t, err, "List")
+	if len(list) != 2 || list[0].ID() != c.ID() || list[1].ID() != pub.ID() {
+		t.Fatalf("List = %d clients, want [%s %s] in creation order", len(list), c.ID(), pub.ID())
+	}
+	equalClients(t, list[1], pub)
+
+	// Update applies fn's changes atomically.
+	later := Now.Add(time.Hour)
+	err = s.Clients.Update(ctx, c.ID(), func(c *client.Client) error {
+		return c.Update(client.Params{Name: "Renamed", RedirectURIs: []string{"https://rp.example/new"},
+			AllowedScopes: scope.MustParse("email")}, later)
+	})
+	mustNil(t, err, "Update")
+	got, err = s.Clients.Get(ctx, c.ID())
+	mustNil(t, err, "Get after Update")
+	if got.Name() != "Renamed" || !slices.Equal(got.RedirectURIs(), []string{"https://rp.example/new"}) || !got.UpdatedAt().Equal(later) {
+		t.Fatalf("after Update: name %q uris %v updated %v", got.Name(), got.RedirectURIs(), got.UpdatedAt())
+	}
+	if !got.VerifySecret(secret) {
+		t.Fatal("Update lost the secret hash")
+	}
+	// A failing fn saves nothing and its error comes back.
+	boom := errors.New("boom")
+	err = s.Clients.Update(ctx, c.ID(), func(c *client.Client) error {
+		_ = c.Update(client.Params{Name: "Half", RedirectURIs: []string{"https://rp.example/x"}, AllowedScopes: scope.MustParse("email")}, later)
+		return boom
+	})
+	wantErr(t, err, boom, "Update with failing fn")
+	got, _ = s.Clients.Get(ctx, c.ID())
+	if got.Name() != "Renamed" {
+		t.Fatalf("failed Update was saved: name %q", got.Name())
+	}
+	wantErr(t, s.Clients.Update(ctx, "app_unknown", func(*client.Client) error { return nil }), oauth.ErrNotFound, "Update unknown")
+
+	mustNil(t, s.Clients.Delete(ctx, pub.ID()), "Delete")
+	_, err = s.Clients.Get(ctx, pub.ID())
+	wantErr(t, err, oauth.ErrNotFound, "Get deleted")
+	wantErr(t, s.Clients.Delete(ctx, pub.ID()), oauth.ErrNotFound, "Delete twice")
+}
+
+func testAuthRequests(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	r := NewAuthRequest(t, c, Now)
+	mustNil(t, s.AuthRequests.Create(ctx, r), "Create")
+	wantErr(t, s.AuthRequests.Create(ctx, r), oauth.ErrAlreadyExists, "Create duplicate")
+
+	other, _ := NewClient(t) // never stored
+	wantErr(t, s.AuthRequests.Create(ctx, NewAuthRequest(t, other, Now)), oauth.ErrNotFound, "Create for unknown client")
+
+	got, err := s.AuthRequests.Get(ctx, r.ID())
+	mustNil(t, err, "Get")
+	if got.Snapshot().State != "st/é?&=" { // checklist 5: state byte for byte
+		t.Fatalf("state = %q", got.Snapshot().State)
+	}
+	equalRequests(t, got, r)
+	_, err = s.AuthRequests.Get(ctx, "00000000-0000-4000-8000-000000000000")
+	wantErr(t, err, oauth.ErrNotFound, "Get unknown")
+
+	boom := errors.New("boom")
+	err = s.AuthRequests.Update(ctx, r.ID(), func(r *authreq.Request) error {
+		_ = r.Deny("user-1", Now)
+		return boom
+	})
+	wantErr(t, err, boom, "Update with failing fn")
+	got, _ = s.AuthRequests.Get(ctx, r.ID())
+	if got.Status(Now) != authreq.StatusPending {
+		t.Fatalf("failed Update was saved: status %s", got.Status(Now))
+	}
+	wantErr(t, s.AuthRequests.Update(ctx, "00000000-0000-4000-8000-000000000000", func(*authreq.Request) error { return nil }),
+		oauth.ErrNotFound, "Update unknown")
+
+	// Complete persists the approval and the code together.
+	var code grant.Code
+	err = s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
+		code, _ = ApproveWithCode(t, r, Now.Add(time.Second))
+		return &code, nil
+	})
+	mustNil(t, err, "Complete")
+	got, _ = s.AuthRequests.Get(ctx, r.ID())
+	if !got.IsApproved() || got.Subject() != "user-1" || got.ApprovedScope().String() != "openid email" ||
+		!got.DecidedAt().Equal(Now.Add(time.Second)) {
+		t.Fatalf("after Complete: %+v", got.Snapshot())
+	}
+	// The code is stored: redeeming it finds it, bound to everything the request said.
+	err = s.Codes.Redeem(ctx, code.Hash, func(stored grant.Code) (grant.Redemption, error) {
+		if stored.AuthRequestID != r.ID() || stored.Subject != "user-1" || stored.Challenge != Challenge() ||
+			stored.Nonce != "n-1" || !stored.ExpiresAt.Equal(code.ExpiresAt) || stored.Used() ||
+			string(stored.SealedDataToken) != string(code.SealedDataToken) {
+			return grant.Redemption{}, fmt.Errorf("stored code differs: %+v", stored)
+		}
+		return grant.Redemption{}, boom
+	})
+	wantErr(t, err, boom, "Redeem of completed request's code")
+
+	// A second decision is refused by the domain inside the closure; nothing changes.
+	err = s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
+		return nil, r.Deny("user-2", Now)
+	})
+	wantErr(t, err, authreq.ErrNotPending, "second decision") // checklist 43
+
+	// Update persists expiry.
+	r2 := NewAuthRequest(t, c, Now)
+	mustNil(t, s.AuthRequests.Create(ctx, r2), "Create r2")
+	mustNil(t, s.AuthRequests.Update(ctx, r2.ID(), func(r *authreq.Request) error {
+		if !r.Expire(Now.Add(authreq.DefaultTTL)) {
+			return errors.New("not expired")
+		}
+		return nil
+	}), "Update expire")
+	got, _ = s.AuthRequests.Get(ctx, r2.ID())
+	if got.Snapshot().Status != authreq.StatusExpired {
+		t.Fatalf("stored status = %s, want expired", got.Snapshot().Status)
+	}
+}
+
+func equalRequests(t testing.TB, got, want *authreq.Request) {
+	t.Helper()
+	g, w := got.Snapshot(), want.Snapshot()
+	if g.ID != w.ID || g.ClientID != w.ClientID || g.RedirectURI != w.RedirectURI || !g.Scope.Equal(w.Scope) ||
+		g.State != w.State || g.Nonce != w.Nonce || g.Challenge != w.Challenge || g.Status != w.Status ||
+		!g.CreatedAt.Equal(w.CreatedAt) || !g.ExpiresAt.Equal(w.ExpiresAt) || g.Subject != w.Subject ||
+		!g.ApprovedScope.Equal(w.ApprovedScope) || !g.DecidedAt.Equal(w.DecidedAt) {
+		t.Fatalf("auth request round trip:\n got %+v\nwant %+v", g, w)
+	}
+}
+
+// testConcurrentComplete: of many concurrent completions exactly one stores a code (checklist 43).
+func testConcurrentComplete(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	r := NewAuthRequest(t, c, Now)
+	mustNil(t, s.AuthRequests.Create(ctx, r), "Create")
+	const n = 20
+	var wins, notPending atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
+				if err := r.Complete("user-1", scope.MustParse("email"), Now); err != nil {
+					return nil, err
+				}
+				raw, err := grant.NewSecret(rand.Reader, grant.KindCode)
+				if err != nil {
+					return nil, err
+				}
+				code, err := grant.NewCode(r, raw, DataToken, Now, grant.DefaultCodeTTL)
+				return &code, err
+			})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, authreq.ErrNotPending), errors.Is(err, oauth.ErrConflict):
+				notPending.Add(1)
+			default:
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("unexpected error: %v", err)
+	}
+	if wins.Load() != 1 || notPending.Load() != n-1 {
+		t.Fatalf("wins = %d, refused = %d; want 1 and %d", wins.Load(), notPending.Load(), n-1)
+	}
+}
+
+// issue stores an approved request and its code and returns the code and its raw value.
+func issue(t *testing.T, s Stores, c *client.Client) (grant.Code, string) {
+	t.Helper()
+	ctx := context.Background()
+	r := NewAuthRequest(t, c, Now)
+	mustNil(t, s.AuthRequests.Create(ctx, r), "Create request")
+	var code grant.Code
+	var raw string
+	mustNil(t, s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
+		code, raw = ApproveWithCode(t, r, Now)
+		return &code, nil
+	}), "Complete")
+	return code, raw
+}
+
+// redeem redeems a code with the domain's decision and returns the redemption.
+func redeem(t *testing.T, s Stores, c *client.Client, raw string, now time.Time) (grant.Redemption, grant.RedeemInput, error) {
+	t.Helper()
+	in := RedeemInput(t, c, raw, now)
+	var red grant.Redemption
+	err := s.Codes.Redeem(context.Background(), grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) {
+		var err error
+		red, err = grant.Redeem(code, in)
+		return red, err
+	})
+	return red, in, err
+}
+
+func testCodes(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	err := s.Codes.Redeem(ctx, grant.HashOf("sva_ac_unknown"), func(grant.Code) (grant.Redemption, error) {
+		t.Fatal("decide called for an unknown code")
+		return grant.Redemption{}, nil
+	})
+	wantErr(t, err, oauth.ErrNotFound, "Redeem unknown")
+
+	_, raw := issue(t, s, c)
+	// A refused redemption changes nothing (checklist 18: a wrong verifier revokes nothing).
+	in := RedeemInput(t, c, raw, Now.Add(time.Second))
+	in.CodeVerifier = "wrong-verifier-wrong-verifier-wrong-verifier-x"
+	err = s.Codes.Redeem(ctx, grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) { return grant.Redeem(code, in) })
+	if err == nil {
+		t.Fatal("Redeem with a wrong verifier succeeded")
+	}
+
+	red, in, err := redeem(t, s, c, raw, Now.Add(time.Second))
+	mustNil(t, err, "Redeem")
+	if red.Issue == nil {
+		t.Fatal("Redeem: no tokens issued")
+	}
+	at, g, err := s.Grants.AccessToken(ctx, grant.HashOf(in.AccessToken))
+	mustNil(t, err, "AccessToken after Redeem")
+	if g.ID != in.GrantID || g.Subject != "user-1" || at.ClientID != c.ID() || !at.Active(g, Now.Add(time.Minute)) ||
+		!g.CreatedAt.Equal(Now.Add(time.Second)) || !g.AuthTime.Equal(Now) {
+		t.Fatalf("issued grant/token: %+v / %+v", g, at)
+	}
+	dt, err := grant.Open(in.AccessToken, at.SealedDataToken)
+	if err != nil || dt != DataToken {
+		t.Fatalf("sealed data token of the access token: %q, %v", dt, err)
+	}
+	rt, g2, err := s.Grants.RefreshToken(ctx, grant.HashOf(in.RefreshToken))
+	mustNil(t, err, "RefreshToken after Redeem")
+	if g2.ID != g.ID || !rt.Active(g2, Now.Add(time.Minute)) {
+		t.Fatalf("issued refresh token: %+v", rt)
+	}
+
+	// The stored code is now used and bound to the grant.
+	var seen grant.Code
+	boom := errors.New("boom")
+	_ = s.Codes.Redeem(ctx, grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) {
+		seen = code
+		return grant.Redemption{}, boom
+	})
+	if !seen.Used() || seen.GrantID != g.ID || !seen.UsedAt.Equal(Now.Add(time.Second)) {
+		t.Fatalf("code after redemption: used %v grant %q", seen.UsedAt, seen.GrantID)
+	}
+
+	// A replay that passes the checks revokes what the code issued (checklist 17).
+	red, _, err = redeem(t, s, c, raw, Now.Add(2*time.Second))
+	mustNil(t, err, "replay")
+	if !red.Replay || red.RevokeGrantID != g.ID {
+		t.Fatalf("replay decision = %+v", red)
+	}
+	_, g3, err := s.Grants.AccessToken(ctx, grant.HashOf(in.AccessToken))
+	mustNil(t, err, "AccessToken after replay")
+	if !g3.Revoked() || !g3.RevokedAt.Equal(Now.Add(2*time.Second)) || at.Active(g3, Now.Add(time.Minute)) {
+		t.Fatalf("grant after replay: revoked at %v", g3.RevokedAt)
+	}
+}
+
+// testConcurrentRedeem: 50 concurrent redemptions of one code, exactly one issues (checklist 20).
+func testConcurrentRedeem(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	_, raw := issue(t, s, c)
+	const n = 50
+	var wins, refused atomic.Int32
+	errAlreadyUsed := errors.New("already used")
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		in := RedeemInput(t, c, raw, Now.Add(time.Second))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.Codes.Redeem(ctx, grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) {
+				if code.Used() {
+					return grant.Redemption{}, errAlreadyUsed
+				}
+				return grant.Redeem(code, in)
+			})
+			switch {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, errAlreadyUsed), errors.Is(err, oauth.ErrConflict):
+				refused.Add(1)
+			default:
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("unexpected error: %v", err)
+	}
+	if wins.Load() != 1 || refused.Load() != n-1 {
+		t.Fatalf("wins = %d, refused = %d; want exactly one winner of %d", wins.Load(), refused.Load(), n)
+	}
+}
+
+// grantWithTokens redeems a fresh code and returns the input used (raw tokens).
+func grantWithTokens(t *testing.T, s Stores, c *client.Client) grant.RedeemInput {
+	t.Helper()
+	_, raw := issue(t, s, c)
+	red, in, err := redeem(t, s, c, raw, Now)
+	mustNil(t, err, "Redeem")
+	if red.Issue == nil {
+		t.Fatal("no tokens issued")
+	}
+	return in
+}
+
+func rotateInput(t *testing.T, c *client.Client, rawRefresh string, now time.Time) grant.RotateInput {
+	in := grant.RotateInput{RawRefreshToken: rawRefresh, ClientID: c.ID(), Now: now, Lifetimes: grant.DefaultLifetimes()}
+	in.AccessToken, in.RefreshToken = NewTokens(t)
+	return in
+}
+
+func testRefresh(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	err := s.RefreshTokens.Rotate(ctx, grant.HashOf("sva_rt_unknown"), func(grant.Grant, grant.RefreshToken) (grant.Rotation, error) {
+		t.Fatal("decide called for an unknown token")
+		return grant.Rotation{}, nil
+	})
+	wantErr(t, err, oauth.ErrNotFound, "Rotate unknown")
+
+	issued := grantWithTokens(t, s, c)
+	boom := errors.New("boom")
+	err = s.RefreshTokens.Rotate(ctx, grant.HashOf(issued.RefreshToken), func(grant.Grant, grant.RefreshToken) (grant.Rotation, error) {
+		return grant.Rotation{}, boom
+	})
+	wantErr(t, err, boom, "Rotate with failing decide")
+
+	in := rotateInput(t, c, issued.RefreshToken, Now.Add(time.Hour))
+	err = s.RefreshTokens.Rotate(ctx, grant.HashOf(issued.RefreshToken), func(g grant.Grant, rt grant.RefreshToken) (grant.Rotation, error) {
+		if rt.Rotated() || g.ID != issued.GrantID {
+			return grant.Rotation{}, fmt.Errorf("unexpected state: %+v %+v", g, rt)
+		}
+		return grant.Rotate(g, rt, in)
+	})
+	mustNil(t, err, "Rotate")
+	old, g, err := s.Grants.RefreshToken(ctx, grant.HashOf(issued.RefreshToken))
+	mustNil(t, err, "old RefreshToken")
+	if !old.Rotated() || !old.RotatedAt.Equal(Now.Add(time.Hour)) || old.Active(g, Now.Add(time.Hour)) {
+		t.Fatalf("old refresh token not rotated: %+v", old)
+	}
+	next, _, err := s.Grants.RefreshToken(ctx, grant.HashOf(in.RefreshToken))
+	mustNil(t, err, "new RefreshToken")
+	if !next.Active(g, Now.Add(time.Hour)) {
+		t.Fatalf("new refresh token inactive: %+v", next)
+	}
+	if dt, err := grant.Open(in.RefreshToken, next.SealedDataToken); err != nil || dt != DataToken {
+		t.Fatalf("re-sealed data token: %q, %v", dt, err)
+	}
+	newAT, _, err := s.Grants.AccessToken(ctx, grant.HashOf(in.AccessToken))
+	mustNil(t, err, "new AccessToken")
+	if !newAT.Active(g, Now.Add(time.Hour)) {
+		t.Fatal("new access token inactive")
+	}
+
+	// Reuse of the rotated token revokes the grant: the new tokens die too (checklist 28).
+	in2 := rotateInput(t, c, issued.RefreshToken, Now.Add(2*time.Hour))
+	var rot grant.Rotation
+	err = s.RefreshTokens.Rotate(ctx, grant.HashOf(issued.RefreshToken), func(g grant.Grant, rt grant.RefreshToken) (grant.Rotation, error) {
+		var err error
+		rot, err = grant.Rotate(g, rt, in2)
+		return rot, err
+	})
+	mustNil(t, err, "Rotate reuse")
+	if !rot.Reuse {
+		t.Fatal("reuse not detected")
+	}
+	next, g, _ = s.Grants.RefreshToken(ctx, grant.HashOf(in.RefreshToken))
+	if !g.Revoked() || next.Active(g, Now.Add(2*time.Hour)) {
+		t.Fatal("grant not revoked after refresh token reuse")
+	}
+	if _, _, err := s.Grants.AccessToken(ctx, grant.HashOf(in2.AccessToken)); !errors.Is(err, oauth.ErrNotFound) {
+		t.Fatalf("reuse stored new tokens: %v", err)
+	}
+}
+
+// testConcurrentRotate: two concurrent rotations of one token; one rotates, the other sees the
+// rotated token and revokes the grant (checklist 28).
+func testConcurrentRotate(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	issued := grantWithTokens(t, s, c)
+	const n = 2
+	var rotated, reused atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for range n {
+		in := rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var rot grant.Rotation
+			err := s.RefreshTokens.Rotate(ctx, grant.HashOf(issued.RefreshToken), func(g grant.Grant, rt grant.RefreshToken) (grant.Rotation, error) {
+				var err error
+				rot, err = grant.Rotate(g, rt, in)
+				return rot, err
+			})
+			switch {
+			case errors.Is(err, oauth.ErrConflict) || err == nil && rot.Reuse:
+				reused.Add(1)
+			case err == nil:
+				rotated.Add(1)
+			default:
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("unexpected error: %v", err)
+	}
+	if rotated.Load() != 1 || reused.Load() != 1 {
+		t.Fatalf("rotated = %d, reused = %d; want 1 and 1", rotated.Load(), reused.Load())
+	}
+}
+
+func testGrants(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	_, _, err := s.Grants.AccessToken(ctx, grant.HashOf("sva_at_unknown"))
+	wantErr(t, err, oauth.ErrNotFound, "AccessToken unknown")
+	_, _, err = s.Grants.RefreshToken(ctx, grant.HashOf("sva_rt_unknown"))
+	wantErr(t, err, oauth.ErrNotFound, "RefreshToken unknown")
+	wantErr(t, s.Grants.RevokeGrant(ctx, "00000000-0000-4000-8000-000000000000", Now), oauth.ErrNotFound, "RevokeGrant unknown")
+	wantErr(t, s.Grants.RevokeAccessToken(ctx, grant.HashOf("sva_at_unknown"), Now), oauth.ErrNotFound, "RevokeAccessToken unknown")
+
+	a := grantWithTokens(t, s, c)
+	b := grantWithTokens(t, s, c)
+	later := Now.Add(time.Minute)
+
+	// Revoking one access token leaves its grant and refresh token alone.
+	mustNil(t, s.Grants.RevokeAccessToken(ctx, grant.HashOf(a.AccessToken), later), "RevokeAccessToken")
+	mustNil(t, s.Grants.RevokeAccessToken(ctx, grant.HashOf(a.AccessToken), later.Add(time.Second)), "RevokeAccessToken again")
+	at, g, _ := s.Grants.AccessToken(ctx, grant.HashOf(a.AccessToken))
+	if at.Active(g, later) || !at.RevokedAt.Equal(later) || g.Revoked() {
+		t.Fatalf("after RevokeAccessToken: token %+v grant revoked %v", at.RevokedAt, g.Revoked())
+	}
+	rt, g, _ := s.Grants.RefreshToken(ctx, grant.HashOf(a.RefreshToken))
+	if !rt.Active(g, later) {
+		t.Fatal("revoking an access token killed the refresh token")
+	}
+
+	// Revoking a grant kills all its tokens; it is idempotent.
+	mustNil(t, s.Grants.RevokeGrant(ctx, a.GrantID, later), "RevokeGrant")
+	mustNil(t, s.Grants.RevokeGrant(ctx, a.GrantID, later.Add(time.Second)), "RevokeGrant again")
+	rt, g, _ = s.Grants.RefreshToken(ctx, grant.HashOf(a.RefreshToken))
+	if rt.Active(g, later) || !g.RevokedAt.Equal(later) {
+		t.Fatalf("refresh token active after RevokeGrant (revoked at %v)", g.RevokedAt)
+	}
+	atB, gB, _ := s.Grants.AccessToken(ctx, grant.HashOf(b.AccessToken))
+	if !atB.Active(gB, later) {
+		t.Fatal("RevokeGrant revoked another grant")
+	}
+
+	// RevokeUserGrants counts only grants it revoked, and only the user's for that client.
+	n, err := s.Grants.RevokeUserGrants(ctx, "user-1", c.ID(), later)
+	mustNil(t, err, "RevokeUserGrants")
+	if n != 1 {
+		t.Fatalf("RevokeUserGrants = %d, want 1 (a was already revoked)", n)
+	}
+	atB, gB, _ = s.Grants.AccessToken(ctx, grant.HashOf(b.AccessToken))
+	if atB.Active(gB, later) {
+		t.Fatal("RevokeUserGrants left a grant active")
+	}
+	if n, err := s.Grants.RevokeUserGrants(ctx, "user-2", c.ID(), later); err != nil || n != 0 {
+		t.Fatalf("RevokeUserGrants(other user) = %d, %v", n, err)
+	}
+}
+
+func testDeleteCascade(t *testing.T, s Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	pending := NewAuthRequest(t, c, Now)
+	mustNil(t, s.AuthRequests.Create(ctx, pending), "Create request")
+	in := grantWithTokens(t, s, c)
+	mustNil(t, s.Clients.Delete(ctx, c.ID()), "Delete client")
+	if _, err := s.AuthRequests.Get(ctx, pending.ID()); !errors.Is(err, oauth.ErrNotFound) {
+		t.Errorf("auth request survived its client: %v", err)
+	}
+	if _, _, err := s.Grants.AccessToken(ctx, grant.HashOf(in.AccessToken)); !errors.Is(err, oauth.ErrNotFound) {
+		t.Errorf("access token survived its client: %v", err)
+	}
+	if _, _, err := s.Grants.RefreshToken(ctx, grant.HashOf(in.RefreshToken)); !errors.Is(err, oauth.ErrNotFound) {
+		t.Errorf("refresh token survived its client: %v", err)
+	}
+}
+
+func testSigningKeys(t *testing.T, s Stores) {
+	ctx := context.Background()
+	list, err := s.SigningKeys.List(ctx)
+	mustNil(t, err, "List empty")
+	if len(list) != 0 {
+		t.Fatalf("List = %d keys, want 0", len(list))
+	}
+	const n = 10
+	var inserted atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ok, err := s.SigningKeys.InsertFirst(ctx, oauth.SigningKey{ID: fmt.Sprintf("kid-%d", i), Algorithm: "ES256",
+				PrivateKeyPEM: []byte("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"), CreatedAt: Now})
+			if err != nil {
+				t.Errorf("InsertFirst: %v", err)
+			}
+			if ok {
+				inserted.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if inserted.Load() != 1 {
+		t.Fatalf("InsertFirst succeeded %d times, want exactly once", inserted.Load())
+	}
+	second := oauth.SigningKey{ID: "kid-next", Algorithm: "ES256", PrivateKeyPEM: []byte("pem"), CreatedAt: Now.Add(time.Hour)}
+	mustNil(t, s.SigningKeys.Insert(ctx, second), "Insert")
+	wantErr(t, s.SigningKeys.Insert(ctx, second), oauth.ErrAlreadyExists, "Insert duplicate")
+	list, err = s.SigningKeys.List(ctx)
+	mustNil(t, err, "List")
+	if len(list) != 2 || list[1].ID != "kid-next" || string(list[1].PrivateKeyPEM) != "pem" || !list[1].CreatedAt.Equal(second.CreatedAt) {
+		t.Fatalf("List = %+v", list)
+	}
+	mustNil(t, s.SigningKeys.Retire(ctx, list[0].ID, Now.Add(time.Hour)), "Retire")
+	wantErr(t, s.SigningKeys.Retire(ctx, "nope", Now), oauth.ErrNotFound, "Retire unknown")
+	list, _ = s.SigningKeys.List(ctx)
+	if !list[0].RetiredAt.Equal(Now.Add(time.Hour)) || !list[1].RetiredAt.IsZero() {
+		t.Fatalf("after Retire: %+v", list)
+	}
+	// A later InsertFirst never adds a second "first" key.
+	if ok, err := s.SigningKeys.InsertFirst(ctx, oauth.SigningKey{ID: "kid-late", Algorithm: "ES256", PrivateKeyPEM: []byte("p"), CreatedAt: Now}); ok || err != nil {
+		t.Fatalf("late InsertFirst = %v, %v; want false, nil", ok, err)
+	}
+}

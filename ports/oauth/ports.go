@@ -1,0 +1,195 @@
+package oauth
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/grant"
+)
+
+// Sentinel errors of the service and of its ports. Use errors.Is: they are usually wrapped.
+var (
+	// ErrNotFound: the client, authorization request, code, token or grant does not exist.
+	ErrNotFound = errors.New("oauth: not found")
+	// ErrAlreadyExists: a store was asked to create something whose key is taken.
+	ErrAlreadyExists = errors.New("oauth: already exists")
+	// ErrConflict: a conditional write lost a race (the row changed between read and write).
+	// The service maps it to the domain error of the transition that lost (e.g. ErrNotPending).
+	ErrConflict = errors.New("oauth: concurrent update")
+	// ErrInvalidInput: a use-case argument is missing or malformed (internal/admin APIs:
+	// "invalid_request"). The wrapped message says which.
+	ErrInvalidInput = errors.New("oauth: invalid input")
+	// ErrInvalidID: an authorization request id is not a UUID ("invalid_request").
+	ErrInvalidID = authreq.ErrInvalidID
+	// ErrNotPending: the authorization request was already approved, denied or has expired
+	// ("request_not_pending").
+	ErrNotPending = authreq.ErrNotPending
+	// ErrExpired: the authorization request's TTL passed before the decision ("request_expired").
+	ErrExpired = authreq.ErrExpired
+	// ErrScopeNotRequested: approved scopes are not a subset of the requested ones ("invalid_scope").
+	ErrScopeNotRequested = authreq.ErrScopeNotRequested
+	// ErrInvalidDataToken: the data token failed verification, or carries claims that the approved
+	// scopes do not permit ("invalid_data_token").
+	ErrInvalidDataToken = errors.New("oauth: invalid data token")
+	// ErrUnavailable: a dependency (e.g. the JWKS that verifies data tokens) could not be reached.
+	// Adapters wrap it; the HTTP layer answers 503 / temporarily_unavailable.
+	ErrUnavailable = errors.New("oauth: dependency unavailable")
+)
+
+// Clients stores registered client applications.
+type Clients interface {
+	// Create stores a new client. Returns ErrAlreadyExists if the client_id is taken.
+	Create(ctx context.Context, c *client.Client) error
+	// Get returns a client. Returns ErrNotFound if there is none with this id.
+	Get(ctx context.Context, id string) (*client.Client, error)
+	// List returns every client, oldest first.
+	List(ctx context.Context) ([]*client.Client, error)
+	// Update loads the client, calls fn and saves what fn left, atomically. If fn returns an
+	// error nothing is saved and that error is returned (wrapped). Returns ErrNotFound if there is
+	// no such client. fn must not call back into the store.
+	Update(ctx context.Context, id string, fn func(*client.Client) error) error
+	// Delete removes a client together with its authorization requests, codes, grants and
+	// tokens. Returns ErrNotFound if there is no such client.
+	Delete(ctx context.Context, id string) error
+}
+
+// AuthRequests stores authorization requests.
+type AuthRequests interface {
+	// Create stores a new pending request. Returns ErrAlreadyExists on a duplicate id and
+	// ErrNotFound if its client does not exist.
+	Create(ctx context.Context, r *authreq.Request) error
+	// Get returns a request by its (canonical, lower-case) id. Returns ErrNotFound.
+	Get(ctx context.Context, id string) (*authreq.Request, error)
+	// Update loads the request with its row locked, calls fn and saves the result atomically, only
+	// if the stored status is still the one fn saw (otherwise ErrConflict). If fn returns an error
+	// nothing is saved and that error is returned (wrapped). Returns ErrNotFound. fn must not call
+	// back into the store.
+	Update(ctx context.Context, id string, fn func(*authreq.Request) error) error
+	// Complete is Update for the consent decision: fn transitions the request and may return an
+	// authorization code, which is inserted in the same transaction as the request's new state,
+	// so a request is never approved without its code nor a code issued twice (checklist 43).
+	// Same errors as Update.
+	Complete(ctx context.Context, id string, fn func(*authreq.Request) (*grant.Code, error)) error
+}
+
+// Codes redeems authorization codes.
+type Codes interface {
+	// Redeem finds the code by hash and, in one transaction with the code locked against any
+	// concurrent redemption (also across processes sharing the database), calls decide and
+	// applies its result:
+	//   - decide returns an error: nothing changes; the error is returned (wrapped);
+	//   - Redemption.Issue: the code is marked used and bound to the new grant, and the grant and
+	//     its tokens are inserted. If the code turns out to be used already (a concurrent
+	//     redemption won), nothing is written and ErrConflict is returned;
+	//   - Redemption.Replay: the grant named by RevokeGrantID and all its tokens are revoked and
+	//     the transaction commits; Redeem returns nil.
+	// Returns ErrNotFound if no code has this hash. decide must not call back into the store.
+	Redeem(ctx context.Context, code grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error
+}
+
+// RefreshTokens rotates refresh tokens.
+type RefreshTokens interface {
+	// Rotate finds the refresh token by hash and its grant and, in one transaction with the token
+	// locked, calls decide and applies its result:
+	//   - decide returns an error: nothing changes; the error is returned (wrapped);
+	//   - Rotation.Reuse: the grant and all its tokens are revoked; the transaction commits and
+	//     Rotate returns nil;
+	//   - otherwise the presented token is marked rotated and the new access and refresh tokens
+	//     are inserted. If it was rotated concurrently, nothing is written and ErrConflict is
+	//     returned.
+	// Returns ErrNotFound if no refresh token has this hash. decide must not call back into the store.
+	Rotate(ctx context.Context, token grant.Hash, decide func(grant.Grant, grant.RefreshToken) (grant.Rotation, error)) error
+}
+
+// Grants looks up issued tokens and revokes grants.
+type Grants interface {
+	// AccessToken returns an access token and its grant, whatever their state. Returns ErrNotFound.
+	AccessToken(ctx context.Context, token grant.Hash) (grant.AccessToken, grant.Grant, error)
+	// RefreshToken returns a refresh token and its grant, whatever their state. Returns ErrNotFound.
+	RefreshToken(ctx context.Context, token grant.Hash) (grant.RefreshToken, grant.Grant, error)
+	// RevokeGrant revokes a grant, which makes all its tokens unusable. Revoking a revoked grant
+	// is a no-op. Returns ErrNotFound if there is no such grant.
+	RevokeGrant(ctx context.Context, grantID string, now time.Time) error
+	// RevokeAccessToken revokes one access token (idempotent). Returns ErrNotFound.
+	RevokeAccessToken(ctx context.Context, token grant.Hash, now time.Time) error
+	// RevokeUserGrants revokes every not yet revoked grant of subject for clientID and returns
+	// how many it revoked.
+	RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time) (int, error)
+}
+
+// SigningKey is one of the provider's own ID-token signing keys as stored.
+type SigningKey struct {
+	ID            string // the JWS "kid"
+	Algorithm     string // "ES256"
+	PrivateKeyPEM []byte // PKCS#8 PEM
+	CreatedAt     time.Time
+	RetiredAt     time.Time // zero while the key may sign (see domain/keys)
+}
+
+// SigningKeys stores the provider's ID-token signing keys.
+type SigningKeys interface {
+	// List returns every stored key, oldest first.
+	List(ctx context.Context) ([]SigningKey, error)
+	// Insert stores a key (rotation). Returns ErrAlreadyExists if the id is taken.
+	Insert(ctx context.Context, k SigningKey) error
+	// InsertFirst stores k only if no key was ever stored through InsertFirst and reports whether
+	// it did. It is safe when several instances start together: exactly one of them inserts.
+	InsertFirst(ctx context.Context, k SigningKey) (bool, error)
+	// Retire records that key id stopped signing at the given time (rotation); it stays listed
+	// so its tokens keep verifying. Returns ErrNotFound.
+	Retire(ctx context.Context, id string, at time.Time) error
+}
+
+// IDTokenClaims are the claims of an OpenID Connect ID token (OIDC Core §2).
+type IDTokenClaims struct {
+	Issuer          string
+	Subject         string
+	Audience        string // the client_id
+	IssuedAt        time.Time
+	ExpiresAt       time.Time
+	AuthTime        time.Time // when the user consented; zero if unknown
+	Nonce           string    // "" when the authorization request had none
+	AccessTokenHash string    // at_hash ("" to omit)
+}
+
+// IDTokenSigner signs ID tokens with the provider's active key.
+type IDTokenSigner interface {
+	// SignIDToken returns the compact JWS. Any error is treated as a server error.
+	SignIDToken(ctx context.Context, claims IDTokenClaims) (string, error)
+}
+
+// DataTokenExpectation is what a data token presented at consent-complete must say.
+type DataTokenExpectation struct {
+	Audience      string // aud: the requesting client's id
+	Subject       string // sub: the user completing consent
+	AuthRequestID string // auth_request_id: this request
+}
+
+// DataTokenVerifier verifies data tokens signed by Core (decision 8).
+type DataTokenVerifier interface {
+	// Verify checks the signature (pinned algorithm, key from Core's JWKS), iss, exp and iat, and
+	// that aud, sub and auth_request_id equal want. It returns nil only if all hold. When the
+	// keys cannot be obtained it returns an error wrapping ErrUnavailable; any other error means
+	// the token is invalid.
+	Verify(ctx context.Context, token string, want DataTokenExpectation) error
+}
+
+// Clock tells the time. Tests pass a fixed or stepping clock.
+type Clock interface {
+	Now() time.Time
+}
+
+// Random is the source of every secret and id (crypto/rand.Reader in production). Read fills p
+// completely or returns an error, like io.ReadFull over crypto/rand.
+type Random interface {
+	Read(p []byte) (n int, err error)
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
