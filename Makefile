@@ -1,0 +1,84 @@
+# SVA build and test entry points. `make test` is the README's test command;
+# `make run` starts every service locally on SQLite.
+
+SHELL := /bin/bash
+GO    ?= go
+# Extra flags for `go test` (CI passes -v so skipped tests are visible in the log).
+GOTESTFLAGS ?=
+
+# libpact_ffi for the pact-go v2.4.2 contract tests (docs: toolchain.md §1).
+# pact-core 18.1.0 ships FFI 0.4.28; 19.x (FFI 0.5) does not link with pact-go.
+PACT_DIR    := $(CURDIR)/.tools/pact
+PACT_CORE   := 18.1.0
+PACT_PKG    := @pact-foundation/pact-core-linux-x64-glibc@$(PACT_CORE)
+PACT_TGZ    := pact-foundation-pact-core-linux-x64-glibc-$(PACT_CORE).tgz
+PACT_SHA256 := f2e805e6433afa2cabc3ad3c309786a975075319dcb370c737e0041b4bff9887
+
+# Build-tagged suites run only once someone has written them.
+CONTRACT_TESTS := $(shell grep -rl --include='*_test.go' '^//go:build.*\bcontract\b' contracts 2>/dev/null)
+E2E_TESTS      := $(shell grep -rl --include='*_test.go' --exclude-dir=.tools --exclude-dir=node_modules '^//go:build.*\be2e\b' . 2>/dev/null)
+# Packages with an OpenAPI golden test (see `make openapi`).
+OPENAPI_PKGS   := $(sort $(dir $(shell grep -rl --include='*_test.go' 'func TestOpenAPIDrift' adapters 2>/dev/null)))
+
+.PHONY: test contract e2e pact-lib openapi bench run chromium
+
+## test: vet, unit and integration tests, then the contract and e2e suites.
+test:
+	$(GO) vet ./...
+	$(GO) test $(GOTESTFLAGS) -count=1 ./...
+	$(MAKE) contract
+	$(MAKE) e2e
+
+## contract: Pact consumer and provider tests (//go:build contract) against .tools/pact.
+contract:
+ifneq ($(strip $(CONTRACT_TESTS)),)
+	$(MAKE) pact-lib
+	PACT_DO_NOT_TRACK=true CGO_LDFLAGS="-L$(PACT_DIR) -Wl,-rpath,$(PACT_DIR)" \
+		$(GO) test $(GOTESTFLAGS) -tags contract -count=1 ./contracts/...
+else
+	@echo "contract: no //go:build contract tests under contracts/ yet"
+endif
+
+## e2e: browser end-to-end tests (//go:build e2e); installs Chromium if missing.
+e2e:
+ifneq ($(strip $(E2E_TESTS)),)
+	$(MAKE) chromium
+	$(GO) test $(GOTESTFLAGS) -tags e2e -count=1 $(sort $(addprefix ./,$(dir $(E2E_TESTS))))
+else
+	@echo "e2e: no //go:build e2e tests yet"
+endif
+
+## pact-lib: fetch libpact_ffi.so into .tools/pact (sha256-verified, idempotent).
+pact-lib:
+	@set -euo pipefail; \
+	so="$(PACT_DIR)/libpact_ffi.so"; \
+	if [ -f "$$so" ] && echo "$(PACT_SHA256)  $$so" | sha256sum -c --status -; then \
+		echo "pact-lib: $$so present and verified"; exit 0; fi; \
+	mkdir -p "$(PACT_DIR)"; tmp=$$(mktemp -d "$(PACT_DIR)/.fetch.XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
+	( cd "$$tmp" && npm pack "$(PACT_PKG)" --silent >/dev/null && \
+	  tar -xzf "$(PACT_TGZ)" --strip-components=3 package/prebuilds/linux-x64/libpact_ffi.so ); \
+	echo "$(PACT_SHA256)  $$tmp/libpact_ffi.so" | sha256sum -c --quiet -; \
+	mv "$$tmp/libpact_ffi.so" "$$so"; \
+	echo "pact-lib: installed $$so"
+
+## openapi: regenerate the committed openapi/*.yaml from the huma code
+## (each httpapi package's TestOpenAPIDrift rewrites its golden file with -update).
+openapi:
+ifneq ($(strip $(OPENAPI_PKGS)),)
+	$(GO) test -count=1 -run TestOpenAPIDrift $(addprefix ./,$(OPENAPI_PKGS)) -args -update
+else
+	@echo "openapi: no TestOpenAPIDrift tests yet"
+endif
+
+## bench: all benchmarks, no unit tests.
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## run: start oauth, core, consent and the demo app on SQLite (see README).
+run:
+	$(GO) run ./apps/sva
+
+## chromium: install Debian's Chromium for the e2e tests if it is missing.
+chromium:
+	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium present"; \
+	else apt-get update && apt-get install -y chromium; fi

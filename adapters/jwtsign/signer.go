@@ -1,0 +1,170 @@
+// Package jwtsign signs and verifies the JWTs SVA exchanges between services
+// and with relying apps: ES256 tokens with a "kid" over a domain/keys set
+// (published as a JWKS), and HS256 tokens with a shared secret for the
+// compatibility mode (decision 8).
+//
+// Keys live in memory. A Signer re-encodes its JWKS only when its key set
+// changes, and a RemoteKeySet fetches a JWKS only when a token names a key it
+// has not seen; nothing is read from storage or the network per token.
+// Persisting keys is the owning service's job (see MarshalPrivateKey).
+package jwtsign
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sva-oauth/sva/domain/keys"
+)
+
+// MinHS256SecretLen is the shortest accepted HS256 secret (RFC 7518 §3.2:
+// at least the hash size).
+const MinHS256SecretLen = 32
+
+// Signer signs ES256 tokens with the active key of a keys.Set and serves the
+// set's published keys as a JWKS. It is safe for concurrent use; Update swaps
+// the set atomically.
+type Signer struct {
+	maxTokenTTL time.Duration
+	state       atomic.Pointer[signerState]
+}
+
+// signerState is everything derived from one key set, replaced as a unit.
+type signerState struct {
+	set       *keys.Set
+	active    keys.Key
+	published map[string]*ecdsa.PublicKey
+	jwks      []byte
+}
+
+// NewSigner returns a Signer over set. maxTokenTTL is the longest lifetime of
+// any token it will sign; it decides how long rotated-out keys stay in the
+// JWKS (keys.Set.Published). set must have an active key at now.
+func NewSigner(set *keys.Set, now time.Time, maxTokenTTL time.Duration) (*Signer, error) {
+	s := &Signer{maxTokenTTL: maxTokenTTL}
+	if err := s.Update(set, now); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Update replaces the key set (after a rotation or prune) and re-encodes the
+// JWKS as of now. Call it whenever the set changes, and periodically (say
+// hourly) so keys whose tokens have all expired leave the JWKS.
+func (s *Signer) Update(set *keys.Set, now time.Time) error {
+	active, err := set.Active(now)
+	if err != nil {
+		return fmt.Errorf("jwtsign: %w", err)
+	}
+	published := set.Published(now, s.maxTokenTTL)
+	jwks, err := encodeJWKS(published)
+	if err != nil {
+		return err
+	}
+	byID := make(map[string]*ecdsa.PublicKey, len(published))
+	for _, k := range published {
+		byID[k.ID] = k.Public
+	}
+	s.state.Store(&signerState{set: set, active: active, published: byID, jwks: jwks})
+	return nil
+}
+
+// KeySet returns the set the Signer currently signs with.
+func (s *Signer) KeySet() *keys.Set { return s.state.Load().set }
+
+// KeyID returns the kid new tokens are signed with.
+func (s *Signer) KeyID() string { return s.state.Load().active.ID }
+
+// Sign returns the compact ES256 JWS of claims, with "kid" set to the active
+// key's ID.
+func (s *Signer) Sign(claims jwt.Claims) (string, error) {
+	st := s.state.Load()
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	tok.Header["kid"] = st.active.ID
+	signed, err := tok.SignedString(st.active.Private)
+	if err != nil {
+		return "", fmt.Errorf("jwtsign: sign with key %s: %w", st.active.ID, err)
+	}
+	return signed, nil
+}
+
+// JWKS returns the pre-encoded JWK Set document of the published keys. The
+// slice is shared: callers must not modify it.
+func (s *Signer) JWKS() []byte { return s.state.Load().jwks }
+
+// PublicKey implements KeySource over the published keys, so a service can
+// verify its own tokens without a network round trip.
+func (s *Signer) PublicKey(_ context.Context, kid string) (*ecdsa.PublicKey, error) {
+	if k, ok := s.state.Load().published[kid]; ok {
+		return k, nil
+	}
+	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
+}
+
+// HS256Signer signs tokens with a shared secret. It exists only for the
+// compatibility mode with original SVA relying apps; prefer Signer.
+type HS256Signer struct {
+	secret []byte
+}
+
+// NewHS256Signer returns an HS256Signer; secret must be at least
+// MinHS256SecretLen bytes.
+func NewHS256Signer(secret []byte) (*HS256Signer, error) {
+	if len(secret) < MinHS256SecretLen {
+		return nil, fmt.Errorf("jwtsign: HS256 secret is %d bytes, need at least %d", len(secret), MinHS256SecretLen)
+	}
+	return &HS256Signer{secret: append([]byte(nil), secret...)}, nil
+}
+
+// Sign returns the compact HS256 JWS of claims.
+func (s *HS256Signer) Sign(claims jwt.Claims) (string, error) {
+	signed, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.secret)
+	if err != nil {
+		return "", fmt.Errorf("jwtsign: sign HS256: %w", err)
+	}
+	return signed, nil
+}
+
+// jwk is the JSON form of one EC public key (RFC 7517, RFC 7518 §6.2.1).
+type jwk struct {
+	Kty string `json:"kty"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Y   string `json:"y"`
+	Kid string `json:"kid"`
+	Use string `json:"use,omitempty"`
+	Alg string `json:"alg,omitempty"`
+}
+
+type jwkSet struct {
+	Keys []jwk `json:"keys"`
+}
+
+func encodeJWKS(ks []keys.Key) ([]byte, error) {
+	doc := jwkSet{Keys: make([]jwk, 0, len(ks))}
+	for _, k := range ks {
+		x, y, err := keys.Coordinates(k.Public)
+		if err != nil {
+			return nil, fmt.Errorf("jwtsign: encode key %s: %w", k.ID, err)
+		}
+		doc.Keys = append(doc.Keys, jwk{
+			Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y),
+			Kid: k.ID, Use: "sig", Alg: keys.AlgorithmES256,
+		})
+	}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return nil, fmt.Errorf("jwtsign: encode JWKS: %w", err)
+	}
+	return b, nil
+}
+
+// errNotES256 marks a JWK that is not an ES256 signing key; such keys are
+// skipped, not fatal, since a JWKS may legitimately carry other keys.
+var errNotES256 = errors.New("not an ES256 signing key")

@@ -1,0 +1,212 @@
+// Package sqldb opens the services' relational database as a *bun.DB and runs
+// their migrations. One code path serves both supported engines:
+//
+//   - SQLite (the zero-setup default) through the pure-Go modernc.org/sqlite
+//     driver, tuned for many concurrent short write transactions;
+//   - PostgreSQL (a "postgres://" or "postgresql://" DSN) through pgdriver.
+//
+// Every query is traced and timed by bunotel, under the database name given in
+// Config.Name.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/driver/pgdriver"
+	"github.com/uptrace/bun/extra/bunotel"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Dialect names as reported by Dialect and passed to migration templates as
+// {{ .Dialect }}.
+const (
+	DialectPostgres = "pg"
+	DialectSQLite   = "sqlite"
+)
+
+// DefaultDataDir is where the SQLite file lives when neither Config.DSN nor
+// Config.DataDir says otherwise.
+const DefaultDataDir = "data"
+
+// Config says which database to open.
+type Config struct {
+	// DSN selects the engine and location:
+	//   ""                                → SQLite file <DataDir>/<Name>.db
+	//   "postgres://…", "postgresql://…" → PostgreSQL (pgdriver; extra query
+	//                                       parameters such as search_path are
+	//                                       sent as connection parameters)
+	//   ":memory:" or "sqlite::memory:"   → private in-memory SQLite (one connection)
+	//   "sqlite:<path>", "file:<path>", "<path>" → SQLite file at <path>
+	DSN string
+	// DataDir holds the default SQLite file; created on first run.
+	// Empty means DefaultDataDir.
+	DataDir string
+	// Name identifies the database in telemetry ("oauth", "core") and names the
+	// default SQLite file. Required.
+	Name string
+	// MaxOpenConns caps the connection pool; 0 picks a default suited to the
+	// engine (see Open). Ignored for in-memory SQLite, which needs exactly one.
+	MaxOpenConns int
+}
+
+// Open opens, configures and pings the database described by cfg.
+//
+// SQLite files are opened in WAL mode with busy_timeout(5000), foreign keys on,
+// synchronous(NORMAL) and "_txlock=immediate": every transaction (bun's
+// RunInTx) takes the write lock at BEGIN, so a read-modify-write transaction
+// waits in the busy handler instead of failing with SQLITE_BUSY when it later
+// tries to upgrade its lock. WAL lets plain reads proceed alongside the single
+// writer. The pool is small (default 2×GOMAXPROCS, at least 4) so that
+// goroutines queue in database/sql rather than in SQLite's sleep-and-retry
+// busy handler; keep write transactions short and never wait on another
+// connection while holding one.
+//
+// In-memory SQLite uses a single connection (each connection would otherwise
+// see its own empty database), so a caller holding a transaction must not
+// issue queries outside it.
+func Open(ctx context.Context, cfg Config) (*bun.DB, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("sqldb: Config.Name is required")
+	}
+	var (
+		db  *bun.DB
+		err error
+	)
+	if isPostgres(cfg.DSN) {
+		db, err = openPostgres(cfg)
+	} else {
+		db, err = openSQLite(cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	db.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName(cfg.Name)))
+	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqldb: ping %s database %q: %w", Dialect(db), cfg.Name, err)
+	}
+	return db, nil
+}
+
+// Dialect returns DialectPostgres or DialectSQLite for db.
+func Dialect(db bun.IDB) string {
+	return db.Dialect().Name().String()
+}
+
+// IsUniqueViolation reports whether err (possibly wrapped) is a unique or
+// primary-key constraint violation on either engine. Stores use it to map a
+// duplicate insert to their port's "already exists" error.
+func IsUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		return pgErr.Field('C') == "23505" // unique_violation
+	}
+	var liteErr *sqlite.Error
+	if errors.As(err, &liteErr) {
+		switch liteErr.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return true
+		}
+	}
+	return false
+}
+
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+func openPostgres(cfg Config) (*bun.DB, error) {
+	if _, err := url.Parse(cfg.DSN); err != nil {
+		// Do not echo the DSN: it may carry a password.
+		return nil, errors.New("sqldb: PostgreSQL DSN is not a valid URL")
+	}
+	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(cfg.DSN)))
+	n := cfg.MaxOpenConns
+	if n <= 0 {
+		// PostgreSQL gains from parallelism (group commit); keep a modest
+		// multiple of the CPUs so a burst cannot exhaust max_connections.
+		n = max(8, 4*runtime.GOMAXPROCS(0))
+	}
+	// Migrate holds one connection for its advisory lock while the migrator
+	// uses another, so a pool of one would deadlock.
+	n = max(n, 2)
+	sqldb.SetMaxOpenConns(n)
+	sqldb.SetMaxIdleConns(n)
+	return bun.NewDB(sqldb, pgdialect.New()), nil
+}
+
+// sqlitePragmas are applied by the driver to every new connection.
+const sqlitePragmas = "_pragma=busy_timeout(5000)" +
+	"&_pragma=journal_mode(WAL)" +
+	"&_pragma=foreign_keys(1)" +
+	"&_pragma=synchronous(NORMAL)" +
+	"&_txlock=immediate"
+
+func openSQLite(cfg Config) (*bun.DB, error) {
+	path, memory := sqlitePath(cfg)
+	var dsn string
+	if memory {
+		// journal_mode(WAL) does not apply to memory databases; the rest does.
+		dsn = "file::memory:?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_txlock=immediate"
+	} else {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("sqldb: create data directory for %s: %w", path, err)
+		}
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqlitePragmas
+	}
+	sqldb, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: open SQLite %s: %w", path, err)
+	}
+	n := cfg.MaxOpenConns
+	switch {
+	case memory:
+		n = 1
+	case n <= 0:
+		n = max(4, 2*runtime.GOMAXPROCS(0))
+	}
+	sqldb.SetMaxOpenConns(n)
+	sqldb.SetMaxIdleConns(n)
+	// Never recycle connections: for :memory: closing the only connection
+	// would drop the database, and for files it saves re-running pragmas.
+	sqldb.SetConnMaxLifetime(0)
+	sqldb.SetConnMaxIdleTime(0)
+	return bun.NewDB(sqldb, sqlitedialect.New()), nil
+}
+
+// sqlitePath resolves cfg to a file path, or reports an in-memory database.
+func sqlitePath(cfg Config) (path string, memory bool) {
+	dsn := cfg.DSN
+	for _, prefix := range []string{"sqlite://", "sqlite:", "file:"} {
+		if strings.HasPrefix(dsn, prefix) {
+			dsn = strings.TrimPrefix(dsn, prefix)
+			break
+		}
+	}
+	switch dsn {
+	case ":memory:":
+		return ":memory:", true
+	case "":
+		dir := cfg.DataDir
+		if dir == "" {
+			dir = DefaultDataDir
+		}
+		return filepath.Join(dir, cfg.Name+".db"), false
+	}
+	return dsn, false
+}

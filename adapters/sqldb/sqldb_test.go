@@ -1,0 +1,417 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/sva-oauth/sva/adapters/internal/dbtest"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+)
+
+func TestOpen_SQLiteLocations(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	tests := []struct {
+		name     string
+		cfg      sqldb.Config
+		wantFile string // "" for in-memory
+	}{
+		{"DefaultFileInDataDir", sqldb.Config{DataDir: filepath.Join(dir, "new", "data"), Name: "oauth"}, filepath.Join(dir, "new", "data", "oauth.db")},
+		{"PlainPath", sqldb.Config{DSN: filepath.Join(dir, "plain.db"), Name: "x"}, filepath.Join(dir, "plain.db")},
+		{"SQLitePrefix", sqldb.Config{DSN: "sqlite:" + filepath.Join(dir, "prefixed.db"), Name: "x"}, filepath.Join(dir, "prefixed.db")},
+		{"Memory", sqldb.Config{DSN: ":memory:", Name: "x"}, ""},
+		{"SQLiteMemory", sqldb.Config{DSN: "sqlite::memory:", Name: "x"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			db, err := sqldb.Open(ctx, tt.cfg)
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer db.Close()
+			if got := sqldb.Dialect(db); got != sqldb.DialectSQLite {
+				t.Errorf("Dialect = %q, want %q", got, sqldb.DialectSQLite)
+			}
+			// Write something so the file certainly exists.
+			if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY)"); err != nil {
+				t.Fatalf("create table: %v", err)
+			}
+			var file string
+			if err := db.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file); err != nil {
+				t.Fatalf("database_list: %v", err)
+			}
+			if tt.wantFile == "" {
+				if file != "" {
+					t.Errorf("main database file = %q, want in-memory", file)
+				}
+				if got := db.Stats().MaxOpenConnections; got != 1 {
+					t.Errorf("in-memory MaxOpenConnections = %d, want 1", got)
+				}
+				return
+			}
+			if file != tt.wantFile {
+				t.Errorf("main database file = %q, want %q", file, tt.wantFile)
+			}
+			if _, err := os.Stat(tt.wantFile); err != nil {
+				t.Errorf("database file: %v", err)
+			}
+		})
+	}
+}
+
+func TestOpen_SQLitePragmas(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "p.db"), Name: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// Check on several connections: pragmas must apply to each one.
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		if conns[i], err = db.DB.Conn(ctx); err != nil {
+			t.Fatal(err)
+		}
+		defer conns[i].Close()
+	}
+	for i, c := range conns {
+		for pragma, want := range map[string]string{
+			"journal_mode": "wal",
+			"busy_timeout": "5000",
+			"foreign_keys": "1",
+			"synchronous":  "1", // NORMAL
+		} {
+			var got string
+			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatalf("conn %d PRAGMA %s: %v", i, pragma, err)
+			}
+			if got != want {
+				t.Errorf("conn %d PRAGMA %s = %q, want %q", i, pragma, got, want)
+			}
+		}
+	}
+}
+
+func TestOpen_Errors(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := sqldb.Open(ctx, sqldb.Config{DSN: ":memory:"}); err == nil {
+		t.Error("Open without Name succeeded, want error")
+	}
+	// Port 1 on loopback refuses connections: Open must fail at ping, not later.
+	_, err := sqldb.Open(ctx, sqldb.Config{DSN: "postgres://u:secret@127.0.0.1:1/db?sslmode=disable", Name: "x"})
+	if err == nil {
+		t.Fatal("Open of unreachable PostgreSQL succeeded, want error")
+	}
+}
+
+// TestSQLite_ConcurrentWriteTransactions is the concurrency bar from
+// performance.md: 64 goroutines doing short read-modify-write transactions on
+// one file database with the default configuration, while readers keep
+// querying, must see zero errors and lose no update.
+func TestSQLite_ConcurrentWriteTransactions(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "c.db"), Name: "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE counter (id INTEGER PRIMARY KEY, n INTEGER NOT NULL)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO counter (id, n) VALUES (1, 0)"); err != nil {
+		t.Fatal(err)
+	}
+
+	const writers, perWriter, readers = 64, 5, 8
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		errs []error
+		stop = make(chan struct{})
+	)
+	record := func(err error) {
+		mu.Lock()
+		errs = append(errs, err)
+		mu.Unlock()
+	}
+	var readerWG sync.WaitGroup
+	for range readers {
+		readerWG.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var n int
+				if err := db.NewSelect().Table("counter").Column("n").Where("id = 1").Scan(ctx, &n); err != nil {
+					record(fmt.Errorf("read: %w", err))
+					return
+				}
+			}
+		})
+	}
+	for range writers {
+		wg.Go(func() {
+			for range perWriter {
+				err := db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+					var n int
+					if err := tx.NewSelect().Table("counter").Column("n").Where("id = 1").Scan(ctx, &n); err != nil {
+						return fmt.Errorf("select: %w", err)
+					}
+					_, err := tx.NewUpdate().Table("counter").Set("n = ?", n+1).Where("id = 1").Exec(ctx)
+					return err
+				})
+				if err != nil {
+					record(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(stop)
+	readerWG.Wait()
+
+	for _, err := range errs {
+		t.Error(err)
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, "SELECT n FROM counter WHERE id = 1").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if want := writers * perWriter; n != want {
+		t.Errorf("counter = %d, want %d (lost updates)", n, want)
+	}
+}
+
+func TestIsUniqueViolation(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		for _, q := range []string{
+			"CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, parent INTEGER REFERENCES u (id))",
+			"INSERT INTO u (id, email) VALUES (1, 'a')",
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		_, dupColumn := db.ExecContext(ctx, "INSERT INTO u (id, email) VALUES (2, 'a')")
+		_, dupKey := db.ExecContext(ctx, "INSERT INTO u (id, email) VALUES (1, 'b')")
+		_, foreignKey := db.ExecContext(ctx, "INSERT INTO u (id, email, parent) VALUES (3, 'c', 99)")
+		_, notNull := db.ExecContext(ctx, "INSERT INTO u (id) VALUES (4)")
+		_, syntax := db.ExecContext(ctx, "INSERT INTO nope VALUES (1)")
+		tests := []struct {
+			name string
+			err  error
+			want bool
+		}{
+			{"UniqueColumn", dupColumn, true},
+			{"PrimaryKey", dupKey, true},
+			{"Wrapped", fmt.Errorf("store: %w", dupColumn), true},
+			{"ForeignKey", foreignKey, false},
+			{"NotNull", notNull, false},
+			{"MissingTable", syntax, false},
+			{"Nil", nil, false},
+			{"Other", errors.New("duplicate key value violates unique constraint"), false},
+		}
+		for _, tt := range tests {
+			if got := sqldb.IsUniqueViolation(tt.err); got != tt.want {
+				t.Errorf("%s: IsUniqueViolation(%v) = %v, want %v", tt.name, tt.err, got, tt.want)
+			}
+		}
+		if foreignKey == nil {
+			t.Error("foreign key violation was accepted: foreign_keys pragma not applied")
+		}
+	})
+}
+
+// testMigrations has a templated SQL migration that fails if run twice
+// (plain CREATE TABLE) and a slow Go migration, to widen the window in which
+// concurrent migrators would collide.
+func testMigrations(t *testing.T) *migrate.Migrations {
+	t.Helper()
+	ms := migrate.NewMigrations()
+	err := ms.Discover(fstest.MapFS{
+		"20260101000001_init.tx.up.sql": {Data: []byte(`
+CREATE TABLE item (
+  id {{ if eq .Dialect "pg" }}UUID{{ else }}TEXT{{ end }} PRIMARY KEY,
+  created_at TIMESTAMP{{ if eq .Dialect "pg" }}TZ{{ end }} NOT NULL
+);
+--bun:split
+CREATE TABLE runs (n INTEGER NOT NULL);
+--bun:split
+INSERT INTO runs (n) VALUES (1);
+`)},
+		"20260101000001_init.tx.down.sql": {Data: []byte("DROP TABLE item;\n--bun:split\nDROP TABLE runs;\n")},
+	})
+	if err != nil {
+		t.Fatalf("discover: %v", err)
+	}
+	ms.Add(migrate.Migration{
+		Name:    "20260101000002",
+		Comment: "slow",
+		Up: func(ctx context.Context, m *migrate.Migrator, _ *migrate.Migration) error {
+			time.Sleep(200 * time.Millisecond)
+			_, err := m.DB().ExecContext(ctx, "INSERT INTO runs (n) VALUES (2)")
+			return err
+		},
+	})
+	return ms
+}
+
+func TestMigrate(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		ms := testMigrations(t)
+		for i := range 2 { // idempotent
+			if err := sqldb.Migrate(ctx, db, ms); err != nil {
+				t.Fatalf("Migrate #%d: %v", i+1, err)
+			}
+		}
+		assertRunsOnce(t, db)
+
+		// The template picked the dialect's column type.
+		var typ string
+		var err error
+		if sqldb.Dialect(db) == sqldb.DialectPostgres {
+			err = db.QueryRowContext(ctx, "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'item' AND column_name = 'id'").Scan(&typ)
+			if typ != "uuid" && err == nil {
+				t.Errorf("pg item.id type = %q, want uuid", typ)
+			}
+		} else {
+			err = db.QueryRowContext(ctx, "SELECT type FROM pragma_table_info('item') WHERE name = 'id'").Scan(&typ)
+			if typ != "TEXT" && err == nil {
+				t.Errorf("sqlite item.id type = %q, want TEXT", typ)
+			}
+		}
+		if err != nil {
+			t.Fatalf("column type: %v", err)
+		}
+	})
+}
+
+// TestMigrate_ConcurrentInstances starts several independent *bun.DB handles
+// ("instances") on one database at once; exactly one must apply each
+// migration and all must succeed.
+func TestMigrate_ConcurrentInstances(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, first *bun.DB) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		dsn := sameDatabaseDSN(t, first)
+		const instances = 4
+		dbs := []*bun.DB{first}
+		for range instances - 1 {
+			db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "test"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			dbs = append(dbs, db)
+		}
+		ms := testMigrations(t)
+		var wg sync.WaitGroup
+		errs := make([]error, len(dbs))
+		for i, db := range dbs {
+			wg.Go(func() { errs[i] = sqldb.Migrate(ctx, db, ms) })
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("instance %d: Migrate: %v", i, err)
+			}
+		}
+		assertRunsOnce(t, first)
+	})
+}
+
+func TestMigrate_WaitsForLockUntilContextDone(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		holder := migrate.NewMigrator(db, migrate.NewMigrations())
+		if sqldb.Dialect(db) == sqldb.DialectPostgres {
+			conn, err := db.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext(current_schema() || '.bun_migrations'))"); err != nil {
+				t.Fatal(err)
+			}
+			defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock_all()")
+		} else {
+			if err := holder.Init(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if err := holder.Lock(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		err := sqldb.Migrate(wctx, db, testMigrations(t))
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("Migrate with lock held = %v, want context.DeadlineExceeded", err)
+		}
+		if waited := time.Since(start); waited < 250*time.Millisecond {
+			t.Errorf("Migrate gave up after %v, want it to wait for the deadline", waited)
+		}
+	})
+}
+
+func assertRunsOnce(t *testing.T, db *bun.DB) {
+	t.Helper()
+	var ns []int
+	if err := db.NewSelect().Table("runs").Column("n").Order("n").Scan(context.Background(), &ns); err != nil {
+		t.Fatalf("select runs: %v", err)
+	}
+	if fmt.Sprint(ns) != "[1 2]" {
+		t.Errorf("migration runs = %v, want [1 2] (each migration exactly once)", ns)
+	}
+}
+
+// sameDatabaseDSN returns a DSN that opens the database db is connected to.
+func sameDatabaseDSN(t *testing.T, db *bun.DB) string {
+	t.Helper()
+	ctx := context.Background()
+	if sqldb.Dialect(db) == sqldb.DialectSQLite {
+		var file string
+		if err := db.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file); err != nil {
+			t.Fatal(err)
+		}
+		return file
+	}
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(os.Getenv(dbtest.EnvPostgresDSN))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}

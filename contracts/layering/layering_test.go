@@ -1,0 +1,211 @@
+// Package layering enforces the import rules of docs/architecture.md
+// ("Layering") on the real package graph, so a forbidden import fails
+// `go test ./...` instead of waiting for review.
+package layering
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/sva-oauth/sva"
+
+// sharedAdapters are plumbing any adapter may import.
+var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign"}
+
+// testOnlyAdapters may be imported only from _test.go files.
+var testOnlyAdapters = []string{"internal/dbtest"}
+
+// serviceAdapters own one service each and must not import one another.
+var serviceAdapters = []string{"oauth", "core", "consent"}
+
+// forbiddenInPorts are standard-library packages ports/ must not use even
+// though they are stdlib: transport and storage belong in adapters.
+var forbiddenInPorts = []string{"net/http", "database/sql"}
+
+// pkg is the part of `go list -json` output the rules need.
+type pkg struct {
+	ImportPath   string
+	Imports      []string
+	TestImports  []string
+	XTestImports []string
+}
+
+func TestImportRules(t *testing.T) {
+	pkgs := listPackages(t)
+	if len(pkgs) == 0 {
+		t.Fatal("go list returned no packages")
+	}
+	t.Logf("checked %d packages", len(pkgs))
+	for _, v := range check(module, pkgs) {
+		t.Error(v)
+	}
+}
+
+// listPackages runs `go list` over the whole module, without build tags, so
+// it sees the packages `go test ./...` builds.
+func listPackages(t *testing.T) []pkg {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
+	cmd.Dir = "../.."
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	var pkgs []pkg
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var p pkg
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decode go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs
+}
+
+// check returns one message per import that breaks a rule.
+func check(module string, pkgs []pkg) []string {
+	var violations []string
+	report := func(p pkg, imp, rule string) {
+		violations = append(violations, fmt.Sprintf("%s imports %s: %s (docs/architecture.md, Layering)",
+			strings.TrimPrefix(p.ImportPath, module+"/"), imp, rule))
+	}
+	rel := func(path string) (string, bool) {
+		if path == module {
+			return "", true
+		}
+		r, ok := strings.CutPrefix(path, module+"/")
+		return r, ok
+	}
+	under := func(path, dir string) bool { return path == dir || strings.HasPrefix(path, dir+"/") }
+	// adapterOf returns the adapter family of an adapters/... path: a shared
+	// adapter's name, "internal/dbtest", or a service name.
+	adapterOf := func(path string) string {
+		r := strings.TrimPrefix(path, "adapters/")
+		for _, name := range slices.Concat(testOnlyAdapters, sharedAdapters, serviceAdapters) {
+			if under(r, name) {
+				return name
+			}
+		}
+		first, _, _ := strings.Cut(r, "/")
+		return first
+	}
+
+	for _, p := range pkgs {
+		self, ok := rel(p.ImportPath)
+		if !ok {
+			continue
+		}
+		for _, imp := range p.Imports {
+			target, ours := rel(imp)
+			std := isStdlib(imp)
+			switch {
+			case under(self, "domain"):
+				if !std && !(ours && under(target, "domain")) {
+					report(p, imp, "domain/... may import only the standard library and domain/...")
+				}
+			case under(self, "ports"):
+				if !std && !(ours && (under(target, "domain") || under(target, "ports"))) {
+					report(p, imp, "ports/... may import only the standard library, domain/... and ports/...")
+				}
+				for _, f := range forbiddenInPorts {
+					if under(imp, f) {
+						report(p, imp, "ports/... must not use "+f+"; that belongs in an adapter")
+					}
+				}
+			}
+			if !ours || !under(target, "adapters") {
+				continue
+			}
+			// Importing an adapter from production code.
+			if !under(self, "adapters") && !under(self, "apps") {
+				report(p, imp, "only apps/... and tests may import adapters/...")
+				continue
+			}
+			if !under(self, "adapters") {
+				continue
+			}
+			from, to := adapterOf(self), adapterOf(target)
+			switch {
+			case slices.Contains(testOnlyAdapters, to) && from != to:
+				report(p, imp, to+" is test plumbing; import it only from _test.go files")
+			case slices.Contains(sharedAdapters, from) && !slices.Contains(sharedAdapters, to):
+				report(p, imp, "shared adapter "+from+" may import only other shared adapters")
+			case slices.Contains(serviceAdapters, from) && to != from && !slices.Contains(sharedAdapters, to):
+				report(p, imp, "adapters/"+from+" may import only its own adapters and the shared ones ("+strings.Join(sharedAdapters, ", ")+")")
+			}
+		}
+	}
+	return violations
+}
+
+// isStdlib reports whether path is a standard-library import: its first
+// element has no dot (the rule goimports uses).
+func isStdlib(path string) bool {
+	first, _, _ := strings.Cut(path, "/")
+	return !strings.Contains(first, ".")
+}
+
+// TestCheck_ReportsViolations proves the checker can fail: a fake graph with
+// one violation of each rule must produce exactly those messages, and a
+// clean graph none.
+func TestCheck_ReportsViolations(t *testing.T) {
+	m := func(p string) string { return module + "/" + p }
+	clean := []pkg{
+		{ImportPath: m("domain/keys"), Imports: []string{"crypto/ecdsa", m("domain/scope")}},
+		{ImportPath: m("ports/oauth"), Imports: []string{"context", m("domain/keys"), m("ports/oauth/oauthtest")}},
+		{ImportPath: m("adapters/oauth/sqlstore"), Imports: []string{"github.com/uptrace/bun", m("adapters/sqldb"), m("adapters/oauth/httpapi"), m("ports/oauth")},
+			TestImports: []string{m("adapters/internal/dbtest")}},
+		{ImportPath: m("adapters/jwtsign"), Imports: []string{"github.com/golang-jwt/jwt/v5", m("domain/keys"), m("adapters/telemetry")}},
+		{ImportPath: m("adapters/internal/dbtest"), Imports: []string{m("adapters/sqldb")}},
+		{ImportPath: m("apps/oauth/app"), Imports: []string{m("adapters/oauth/httpapi"), m("adapters/sqldb")}},
+		{ImportPath: m("contracts/layering"), XTestImports: []string{m("adapters/oauth/httpapi")}},
+	}
+	if got := check(module, clean); len(got) != 0 {
+		t.Errorf("clean graph reported violations:\n%s", strings.Join(got, "\n"))
+	}
+
+	bad := []pkg{
+		{ImportPath: m("domain/grant"), Imports: []string{"github.com/golang-jwt/jwt/v5", m("ports/oauth")}},
+		{ImportPath: m("ports/core"), Imports: []string{"net/http", "database/sql/driver", "github.com/uptrace/bun", m("adapters/sqldb")}},
+		{ImportPath: m("adapters/oauth/httpapi"), Imports: []string{m("adapters/core/sqlstore"), m("adapters/internal/dbtest")}},
+		{ImportPath: m("adapters/consent/web"), Imports: []string{m("adapters/core/httpapi")}},
+		{ImportPath: m("adapters/sqldb"), Imports: []string{m("adapters/oauth/sqlstore")}},
+		{ImportPath: m("contracts/provider"), Imports: []string{m("adapters/oauth/httpapi")}},
+	}
+	want := []string{
+		"domain/grant imports github.com/golang-jwt/jwt/v5: domain/...",
+		"domain/grant imports " + m("ports/oauth") + ": domain/...",
+		"ports/core imports net/http: ports/... must not use net/http",
+		"ports/core imports database/sql/driver: ports/... must not use database/sql",
+		"ports/core imports github.com/uptrace/bun: ports/... may import only",
+		"ports/core imports " + m("adapters/sqldb") + ": ports/... may import only",
+		"ports/core imports " + m("adapters/sqldb") + ": only apps/... and tests",
+		"adapters/oauth/httpapi imports " + m("adapters/core/sqlstore") + ": adapters/oauth may import only",
+		"adapters/oauth/httpapi imports " + m("adapters/internal/dbtest") + ": internal/dbtest is test plumbing",
+		"adapters/consent/web imports " + m("adapters/core/httpapi") + ": adapters/consent may import only",
+		"adapters/sqldb imports " + m("adapters/oauth/sqlstore") + ": shared adapter sqldb",
+		"contracts/provider imports " + m("adapters/oauth/httpapi") + ": only apps/... and tests",
+	}
+	got := check(module, bad)
+	for _, w := range want {
+		if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, w) }) {
+			t.Errorf("missing violation %q", w)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("got %d violations, want %d:\n%s", len(got), len(want), strings.Join(got, "\n"))
+	}
+}
