@@ -1,0 +1,124 @@
+// Tiny DOM helpers. The UI never assigns HTML strings (innerHTML and friends are blocked by the
+// page's Trusted Types CSP anyway): every node is created and text is set as text.
+
+/**
+ * @typedef {string | number | boolean | null | undefined | EventListener} AttrValue
+ * @typedef {Node | string | null | undefined | false} Child
+ */
+
+/**
+ * h creates an element. Attributes named on* with a function value become event listeners;
+ * true sets a boolean attribute; null/undefined/false are skipped.
+ * @param {string} tag
+ * @param {Record<string, AttrValue>} [attrs]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElement}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v == null || v === false) continue;
+    if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+    else if (k === 'class') el.className = String(v);
+    else el.setAttribute(k, v === true ? '' : String(v));
+  }
+  for (const c of children.flat()) {
+    if (c == null || c === false) continue;
+    el.append(typeof c === 'string' ? document.createTextNode(c) : c);
+  }
+  return el;
+}
+
+/** @returns {HTMLElement} */
+function statusRegion() {
+  return /** @type {HTMLElement} */ (document.getElementById('status'));
+}
+
+/**
+ * say puts a message in the page's aria-live region (announced by screen readers). quiet keeps
+ * it out of sight when the page already shows the same thing prominently.
+ * @param {string} message
+ * @param {'info' | 'success' | 'error'} [kind]
+ * @param {{quiet?: boolean}} [opts]
+ */
+export function say(message, kind = 'info', opts = {}) {
+  const el = statusRegion();
+  el.className = `status status-${kind}${opts.quiet ? ' visually-hidden' : ''}`;
+  el.textContent = message;
+  el.hidden = message === '';
+}
+
+/** clearStatus removes the current message. */
+export function clearStatus() {
+  say('');
+}
+
+/**
+ * busy disables a form's controls while an operation runs and restores them after.
+ * @template T
+ * @param {HTMLFormElement | HTMLElement} scope
+ * @param {() => Promise<T>} fn
+ * @returns {Promise<T>}
+ */
+export async function busy(scope, fn) {
+  const controls = /** @type {NodeListOf<HTMLButtonElement | HTMLInputElement>} */ (scope.querySelectorAll('button, input, textarea, select'));
+  const was = Array.from(controls, (c) => c.disabled);
+  controls.forEach((c) => { c.disabled = true; });
+  scope.setAttribute('aria-busy', 'true');
+  try {
+    return await fn();
+  } finally {
+    controls.forEach((c, i) => { c.disabled = was[i]; });
+    scope.removeAttribute('aria-busy');
+  }
+}
+
+/**
+ * field builds a labelled input with an optional hint, wired with for/id and aria-describedby.
+ * @param {{id: string, label: string, type?: string, value?: string, hint?: string,
+ *          autocomplete?: string, required?: boolean, multiline?: boolean, rows?: number,
+ *          minlength?: number, inputmode?: string}} o
+ * @returns {{wrap: HTMLElement, input: HTMLInputElement | HTMLTextAreaElement}}
+ */
+export function field(o) {
+  const hintId = o.hint ? `${o.id}-hint` : undefined;
+  const common = {
+    id: o.id, name: o.id, autocomplete: o.autocomplete ?? 'off', required: o.required,
+    'aria-describedby': hintId, minlength: o.minlength, inputmode: o.inputmode,
+  };
+  const input = /** @type {HTMLInputElement | HTMLTextAreaElement} */ (o.multiline
+    ? h('textarea', { ...common, rows: o.rows ?? 3 })
+    : h('input', { ...common, type: o.type ?? 'text' }));
+  input.value = o.value ?? '';
+  const wrap = h('div', { class: 'field' },
+    h('label', { for: o.id }, o.label),
+    input,
+    o.hint ? h('p', { class: 'hint', id: hintId }, o.hint) : null);
+  return { wrap, input };
+}
+
+/**
+ * logo shows a client's logo, falling back to its initial when there is none or it fails to
+ * load (the CSP allows https: and data: images only).
+ * @param {string | undefined} src
+ * @param {string} name
+ * @returns {HTMLElement}
+ */
+export function logo(src, name) {
+  const fallback = () => h('span', { class: 'logo logo-fallback', 'aria-hidden': 'true' }, (name.trim()[0] || '?').toUpperCase());
+  if (!src) return fallback();
+  const img = /** @type {HTMLImageElement} */ (h('img', { class: 'logo', src, alt: `${name} logo`, width: 56, height: 56, referrerpolicy: 'no-referrer' }));
+  img.addEventListener('error', () => img.replaceWith(fallback()), { once: true });
+  return img;
+}
+
+/**
+ * when formats an ISO timestamp for people, in their locale.
+ * @param {string | undefined} iso
+ * @returns {string}
+ */
+export function when(iso) {
+  if (!iso) return 'unknown';
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? 'unknown' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}

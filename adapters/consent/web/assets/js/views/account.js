@@ -1,0 +1,124 @@
+// Connected apps and sessions: things a signed-in user manages without unlocking the vault.
+
+import { h, say, busy, logo, when } from '../dom.js';
+import { requireSession } from '../app.js';
+import { api } from '../api.js';
+import { scopeInfo } from '../scopes.js';
+
+/**
+ * listOf accepts a bare array or an object wrapping one under a known key.
+ * @param {any} body
+ * @param {string} key
+ * @returns {any[]}
+ */
+function listOf(body, key) {
+  if (Array.isArray(body)) return body;
+  if (body && Array.isArray(body[key])) return body[key];
+  return [];
+}
+
+/**
+ * confirmButton needs two clicks: the first turns it into "Confirm …", so a stray click revokes
+ * nothing and no modal dialog is needed.
+ * @param {string} label
+ * @param {string} confirmLabel
+ * @param {() => Promise<void>} action
+ */
+function confirmButton(label, confirmLabel, action) {
+  let armed = false;
+  const b = /** @type {HTMLButtonElement} */ (h('button', { type: 'button', class: 'danger' }, label));
+  b.addEventListener('click', async () => {
+    if (!armed) {
+      armed = true;
+      b.textContent = confirmLabel;
+      b.classList.add('armed');
+      return;
+    }
+    await action();
+  });
+  b.addEventListener('blur', () => { armed = false; b.textContent = label; b.classList.remove('armed'); });
+  return b;
+}
+
+/** @type {import('../app.js').View} */
+export async function connectionsView(main) {
+  document.title = 'Connected apps · SVA';
+  if (!requireSession()) return;
+  const card = h('section', { class: 'card wide' }, h('h1', {}, 'Connected apps'),
+    h('p', { class: 'lead' }, 'Apps you have shared details with. Disconnecting an app signs you out of it and stops it using what you shared before.'));
+  main.append(card);
+  // Revoked connections stay in Core's history; only active ones are something to manage.
+  const list = listOf(await api('GET', '/connections'), 'connections').filter((c) => c.active !== false);
+  if (list.length === 0) {
+    card.append(h('p', { class: 'muted' }, 'No apps yet. When you approve a sign-in request, the app appears here.'));
+    return;
+  }
+  const ul = h('ul', { class: 'rows' });
+  for (const c of list) {
+    const name = c.client?.name ?? c.client_name ?? c.name ?? c.client_id;
+    const scopes = /** @type {string[]} */ (c.approved_scopes ?? c.scopes ?? []);
+    const row = h('li', { class: 'row' },
+      logo(c.client?.logo ?? c.client_logo ?? c.logo, name),
+      h('div', { class: 'grow' },
+        h('h2', {}, name),
+        h('p', { class: 'muted small' }, `Connected ${when(c.connected_at ?? c.created_at)}`,
+          c.last_used_at || c.updated_at ? ` · last shared ${when(c.last_used_at ?? c.updated_at)}` : ''),
+        h('ul', { class: 'chips', 'aria-label': 'Shared' }, scopes.map((s) => h('li', {}, scopeInfo(s).name)))),
+      confirmButton('Disconnect', `Confirm: disconnect ${name}`, async () => {
+        try {
+          await busy(row, () => api('DELETE', `/connections/${encodeURIComponent(c.client_id)}`));
+          row.remove();
+          say(`${name} is disconnected.`, 'success');
+        } catch (e) {
+          say(/** @type {Error} */ (e).message, 'error');
+        }
+      }));
+    ul.append(row);
+  }
+  card.append(ul);
+}
+
+/** @type {import('../app.js').View} */
+export async function sessionsView(main) {
+  document.title = 'Sessions · SVA';
+  if (!requireSession()) return;
+  const card = h('section', { class: 'card wide' }, h('h1', {}, 'Sessions'),
+    h('p', { class: 'lead' }, 'Browsers where you are signed in to SVA. Sign out any you do not recognise.'));
+  main.append(card);
+  const list = listOf(await api('GET', '/sessions'), 'sessions');
+  const ul = h('ul', { class: 'rows' });
+  for (const s of list) {
+    const sid = s.session_id ?? s.id;
+    const current = Boolean(s.current ?? s.is_current);
+    const row = h('li', { class: 'row' },
+      h('div', { class: 'grow' },
+        h('h2', {}, current ? 'This browser' : 'Another browser', current ? h('span', { class: 'badge' }, 'Current') : null),
+        h('p', { class: 'muted small' }, `Signed in ${when(s.created_at)}`,
+          s.last_used_at || s.last_seen_at ? ` · last active ${when(s.last_used_at ?? s.last_seen_at)}` : '',
+          s.expires_at ? ` · expires ${when(s.expires_at)}` : '')),
+      current ? null : confirmButton('Sign out', 'Confirm sign out', async () => {
+        try {
+          await busy(row, () => api('DELETE', `/sessions/${encodeURIComponent(sid)}`));
+          row.remove();
+          say('That session is signed out.', 'success');
+        } catch (e) {
+          say(/** @type {Error} */ (e).message, 'error');
+        }
+      }));
+    ul.append(row);
+  }
+  card.append(ul);
+  if (list.some((s) => !(s.current ?? s.is_current))) {
+    const others = h('div', { class: 'actions' }, confirmButton('Sign out all other sessions', 'Confirm: sign out everywhere else', async () => {
+      try {
+        await busy(others, () => api('POST', '/sessions/revoke-others'));
+        say('All other sessions are signed out.', 'success');
+        ul.querySelectorAll('li.row').forEach((li) => { if (!li.querySelector('.badge')) li.remove(); });
+        others.remove();
+      } catch (e) {
+        say(/** @type {Error} */ (e).message, 'error');
+      }
+    }));
+    card.append(others);
+  }
+}

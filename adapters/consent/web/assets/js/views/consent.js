@@ -1,0 +1,329 @@
+// The consent screen: who is asking, what each scope would share (the exact values from the
+// decrypted vault), and the user's choice. Approval builds the claims here, has Core attest
+// them, completes the request and returns the browser to the app (spec §3 steps 2–5).
+
+import { h, say, clearStatus, busy, logo, when } from '../dom.js';
+import { ensureUnlocked, requireSession, here } from '../app.js';
+import { api, ApiError, UNAVAILABLE } from '../api.js';
+import { state } from '../session.js';
+import { buildClaims, claimsForScope, formatValue, scopeInfo } from '../scopes.js';
+import { FIELDS } from '../profile.js';
+
+/**
+ * label names a shared claim for people ("Given name"); the exact claim key stays available as a tooltip.
+ * @param {string} field vault field
+ * @param {string} claim
+ */
+const label = (field, claim) => FIELDS.get(field)?.label ?? claim;
+
+/** Seconds the "continue as before" screen waits, so a user can still stop and review. */
+const AUTO_CONTINUE_SECONDS = 3;
+
+/**
+ * @typedef {object} Details
+ * @property {string} auth_request_id
+ * @property {string} status
+ * @property {string} expires_at
+ * @property {string[] | null} requested_scopes
+ * @property {{key: string, name?: string, description?: string, reason?: string, icon?: string}[] | null} scope_details
+ * @property {string} redirect_uri
+ * @property {{client_id: string, name: string, logo?: string, description?: string}} client
+ * @property {boolean} [can_auto_approve]
+ * @property {{approved_scopes: string[] | null, connected_at: string, last_used_at: string} | null} [existing_connection]
+ */
+
+/**
+ * requestProblem explains why a consent link cannot be used.
+ * @param {unknown} e
+ * @returns {{title: string, text: string, announce?: string}}
+ */
+function requestProblem(e) {
+  const code = e instanceof ApiError ? e.code : '';
+  const status = e instanceof ApiError ? e.status : 0;
+  if (code === 'request_expired' || code === 'expired') {
+    return { title: 'This sign-in request has expired', text: 'Sign-in requests last 10 minutes. Go back to the app and start again.' };
+  }
+  if (code === 'request_not_pending' || code === 'auth_request_not_pending') {
+    return { title: 'This sign-in request was already answered', text: 'Go back to the app; if you are not signed in there, start again.' };
+  }
+  if (code === 'auth_request_bound_to_other_user' || (status === 403 && code !== 'csrf_failed')) {
+    return { title: 'This sign-in request belongs to another account', text: 'It was opened while signed in to a different SVA account. Sign in with that account, or go back to the app and start again.' };
+  }
+  if (code === 'not_found' || status === 404 || code === 'invalid_request' || status === 400 || status === 422) {
+    return { title: 'We could not find this sign-in request', text: 'The link may be incomplete, already used or expired. Go back to the app and start again.' };
+  }
+  if (status === 0 || status >= 500) {
+    return { title: 'SVA is temporarily unavailable', text: 'Please try again in a moment. The app is still waiting for your answer.', announce: UNAVAILABLE };
+  }
+  return { title: 'We could not load this sign-in request', text: /** @type {Error} */ (e).message || 'Please try again.' };
+}
+
+/**
+ * problemCard renders an error screen with a retry.
+ * @param {HTMLElement} main
+ * @param {{title: string, text: string, announce?: string}} p
+ * @param {boolean} retry
+ */
+function problemCard(main, p, retry) {
+  document.title = `${p.title} · SVA`;
+  main.replaceChildren(h('section', { class: 'card narrow problem' },
+    h('h1', {}, p.title), h('p', {}, p.text),
+    retry ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again')) : null));
+  say(p.announce ?? p.title, 'error', { quiet: true });
+}
+
+/**
+ * leave sends the browser back to the app. The URL comes from the provider via Core; refusing
+ * script-capable schemes is a last guard should either ever be wrong.
+ * @param {string} url
+ */
+function leave(url) {
+  let u;
+  try { u = new URL(url); } catch { throw new Error('The app sent an address we cannot open.'); }
+  if (['javascript:', 'data:', 'vbscript:', 'blob:', 'file:'].includes(u.protocol)) {
+    throw new Error('The app sent an address we cannot open.');
+  }
+  location.assign(u.href);
+}
+
+/** @type {import('../app.js').View} */
+export async function consentView(main, params) {
+  document.title = 'Sign-in request · SVA';
+  const id = params.get('auth_request_id') ?? '';
+  if (!/^[A-Za-z0-9._~-]{1,128}$/.test(id)) {
+    problemCard(main, { title: 'This sign-in link is incomplete', text: 'Go back to the app and start signing in again.' }, false);
+    return;
+  }
+  if (!requireSession()) return;
+  if (!(await ensureUnlocked(main, 'An app asked for some of your details. Enter your master password so this device can decrypt them.'))) return;
+
+  main.append(h('p', { class: 'loading' }, 'Loading the request…'));
+  /** @type {Details} */
+  let d;
+  try {
+    d = await api('GET', `/consent/${encodeURIComponent(id)}`);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 401) { state.userId = null; requireSession(); return; }
+    problemCard(main, requestProblem(e), e instanceof ApiError && (e.status === 0 || e.status >= 500));
+    return;
+  }
+  if (d.status && d.status !== 'pending') {
+    problemCard(main, requestProblem(new ApiError(400, d.status === 'expired' ? 'request_expired' : 'request_not_pending', '')), false);
+    return;
+  }
+  // Core sets can_auto_approve only when an active connection covers every requested scope;
+  // the subset check is repeated here so a new scope can never slip through without asking.
+  const granted = new Set(d.existing_connection?.approved_scopes ?? []);
+  const remembered = d.existing_connection != null;
+  const covered = Boolean(d.can_auto_approve) && (d.requested_scopes ?? []).every((s) => granted.has(s));
+  if (covered) {
+    continueAsBefore(main, d, () => consentForm(main, d, granted, remembered));
+  } else {
+    consentForm(main, d, granted, remembered);
+  }
+}
+
+/**
+ * clientHeader shows who is asking and where the browser will go next.
+ * @param {Details} d
+ * @param {string} headline
+ */
+function clientHeader(d, headline) {
+  let host = '';
+  try { host = new URL(d.redirect_uri).host; } catch { host = ''; }
+  return h('header', { class: 'client' },
+    logo(d.client.logo, d.client.name),
+    h('div', {},
+      h('h1', {}, headline),
+      d.client.description ? h('p', { class: 'muted' }, d.client.description) : null,
+      host ? h('p', { class: 'muted small' }, 'You will return to ', h('strong', {}, host), '.') : null));
+}
+
+/**
+ * sharedList renders "what will be shared" for a set of scopes: exact values, one per line.
+ * @param {string[]} scopes
+ * @param {Details} d
+ */
+function sharedList(scopes, d) {
+  const rows = [];
+  for (const s of scopes) {
+    const info = scopeInfo(s, d.scope_details);
+    if (s === 'openid') {
+      rows.push(h('li', {}, h('span', { class: 'k' }, info.name), h('span', { class: 'v' }, 'An identifier for your SVA account')));
+      continue;
+    }
+    for (const [claim, value, f] of claimsForScope(s, state.profile)) {
+      rows.push(h('li', {}, h('span', { class: 'k', title: claim }, label(f, claim)), h('span', { class: 'v' }, formatValue(value))));
+    }
+  }
+  return rows.length ? h('ul', { class: 'shared' }, rows) : h('p', { class: 'muted' }, 'Nothing. The app will learn only that you said no.');
+}
+
+/**
+ * approve builds claims for the approved scopes, has Core attest them, completes the request and
+ * leaves. An empty approval is a denial (decision 4).
+ * @param {Details} d
+ * @param {string[]} approved
+ */
+async function approve(d, approved) {
+  if (approved.length === 0) return deny(d);
+  say(`Sharing with ${d.client.name}…`);
+  const claims = buildClaims(approved, state.profile);
+  const id = encodeURIComponent(d.auth_request_id);
+  const { data_token } = await api('POST', `/consent/${id}/attest`, {
+    auth_request_id: d.auth_request_id, user_id: state.userId, audience: d.client.client_id, claims,
+  });
+  const done = await api('POST', `/consent/${id}/complete`, { approved_scopes: approved, data_token });
+  say(`Returning you to ${d.client.name}…`, 'success');
+  leave(done.redirect_uri);
+}
+
+/**
+ * deny tells the app the user said no and returns to it.
+ * @param {Details} d
+ */
+async function deny(d) {
+  say(`Telling ${d.client.name} you declined…`);
+  const done = await api('POST', `/consent/${encodeURIComponent(d.auth_request_id)}/deny`);
+  say(`Returning you to ${d.client.name}…`);
+  leave(done.redirect_uri);
+}
+
+/**
+ * failed reports an approve/deny error in words.
+ * @param {unknown} e
+ */
+function failed(e) {
+  if (!(e instanceof ApiError)) {
+    say(/** @type {Error} */ (e).message, 'error');
+    return;
+  }
+  switch (e.code) {
+    case 'claims_not_permitted':
+    case 'audience_mismatch':
+    case "user_id mismatch":
+      // Core refused to vouch for what this page built: a bug here or a changed request, never
+      // something the user can fix by retrying.
+      say('SVA could not confirm the details for this app, so nothing was shared. Go back to the app and start again.', 'error');
+      return;
+    case 'request_expired':
+    case 'request_not_pending':
+    case 'auth_request_not_pending':
+    case 'auth_request_bound_to_other_user':
+    case 'not_found': {
+      const p = requestProblem(e);
+      say(`${p.title}. ${p.text}`, 'error');
+      return;
+    }
+    default:
+      say(e.message, 'error');
+  }
+}
+
+/**
+ * continueAsBefore: every requested scope was granted before (decision 7), so after a short,
+ * visible countdown the same scopes are shared again with the vault's current values. The user
+ * can stop and review instead.
+ * @param {HTMLElement} main
+ * @param {Details} d
+ * @param {() => void} review
+ */
+function continueAsBefore(main, d, review) {
+  document.title = `Continue to ${d.client.name} · SVA`;
+  let left = AUTO_CONTINUE_SECONDS;
+  const counter = h('span', {}, String(left));
+  const timer = setInterval(async () => {
+    left -= 1;
+    counter.textContent = String(Math.max(left, 0));
+    if (left > 0) return;
+    clearInterval(timer);
+    try {
+      await busy(card, () => approve(d, d.requested_scopes ?? []));
+    } catch (e) {
+      failed(e);
+    }
+  }, 1000);
+  const stop = () => { clearInterval(timer); clearStatus(); main.replaceChildren(); review(); };
+  const card = h('section', { class: 'card consent' },
+    clientHeader(d, `Continue to ${d.client.name}`),
+    h('p', {}, `You shared this with ${d.client.name} before. SVA will share the same, with your current details:`),
+    sharedList(d.requested_scopes ?? [], d),
+    h('p', { class: 'muted', 'aria-live': 'off' }, 'Continuing in ', counter, ' s…'),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', onclick: stop }, 'Review what is shared')));
+  main.replaceChildren(card);
+  say(`Continuing to ${d.client.name} as before.`);
+}
+
+/**
+ * consentForm is the full choice: one checkbox per requested scope with the client's reason and
+ * the exact values, plus a live summary of everything that would be shared.
+ * @param {HTMLElement} main
+ * @param {Details} d
+ * @param {Set<string>} granted scopes approved before (pre-checked)
+ * @param {boolean} remembered whether an earlier approval exists
+ */
+function consentForm(main, d, granted, remembered) {
+  document.title = `${d.client.name} wants to use your SVA identity · SVA`;
+  /** @type {HTMLInputElement[]} */
+  const boxes = [];
+  const items = (d.requested_scopes ?? []).map((s) => {
+    const info = scopeInfo(s, d.scope_details);
+    const values = claimsForScope(s, state.profile);
+    const empty = s !== 'openid' && values.length === 0;
+    const isNew = remembered && !granted.has(s);
+    const box = /** @type {HTMLInputElement} */ (h('input', {
+      type: 'checkbox', id: `scope-${s}`, value: s, disabled: empty, 'aria-describedby': `scope-${s}-desc`,
+    }));
+    box.checked = !empty && (remembered ? granted.has(s) : true);
+    boxes.push(box);
+    const shown = s === 'openid'
+      ? h('p', { class: 'value' }, 'An identifier for your SVA account, so the app recognises you next time')
+      : empty
+        ? h('p', { class: 'value empty' }, 'Not in your vault yet, so it cannot be shared. ',
+          h('a', { href: `/vault?next=${encodeURIComponent(here())}`, 'data-link': true }, 'Add it to your vault'))
+        : h('dl', { class: 'value' }, values.flatMap(([k, v, f]) => [h('dt', { title: k }, label(f, k)), h('dd', {}, formatValue(v))]));
+    return h('li', { class: 'scope' },
+      h('div', { class: 'scope-head' }, box,
+        h('label', { for: `scope-${s}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, info.icon), ' ', info.name),
+        isNew ? h('span', { class: 'badge' }, 'New') : null),
+      h('div', { class: 'scope-body', id: `scope-${s}-desc` },
+        info.reason ? h('p', {}, h('span', { class: 'muted' }, 'Why: '), info.reason)
+          : info.description ? h('p', { class: 'muted' }, info.description) : null,
+        shown));
+  });
+
+  const summary = h('div', { id: 'shared-summary' });
+  const allow = /** @type {HTMLButtonElement} */ (h('button', { type: 'submit', class: 'primary' }, 'Allow'));
+  const checked = () => boxes.filter((b) => b.checked && !b.disabled).map((b) => b.value);
+  const refresh = () => {
+    const c = checked();
+    summary.replaceChildren(sharedList(c, d));
+    allow.textContent = c.length ? 'Allow' : 'Continue without sharing';
+  };
+  boxes.forEach((b) => b.addEventListener('change', refresh));
+
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card consent', novalidate: true },
+    clientHeader(d, `${d.client.name} wants to use your SVA identity`),
+    remembered ? h('p', { class: 'note' }, `You have shared with ${d.client.name} before. Scopes marked New were not part of that.`) : null,
+    h('fieldset', {},
+      h('legend', {}, 'Choose what to share'),
+      h('ul', { class: 'scopes' }, items)),
+    h('section', { class: 'summary', 'aria-labelledby': 'summary-title' },
+      h('h2', { id: 'summary-title' }, `What ${d.client.name} will receive`), summary),
+    h('p', { class: 'muted small' }, `This request expires ${when(d.expires_at)}. You can disconnect the app later under Connected apps.`),
+    h('div', { class: 'actions' },
+      allow,
+      h('button', { type: 'button', class: 'secondary', id: 'deny', onclick: async () => {
+        try { await busy(form, () => deny(d)); } catch (e) { failed(e); }
+      } }, 'Deny')),
+  ));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    // Read the choice before busy() disables the checkboxes (disabled ones count as unchecked).
+    const approved = checked();
+    try { await busy(form, () => approve(d, approved)); } catch (e) { failed(e); }
+  });
+  refresh();
+  main.replaceChildren(form);
+}

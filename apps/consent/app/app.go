@@ -1,0 +1,79 @@
+// Package app is the consent UI's composition root: configuration from the environment, the
+// generated Core client, the web handler, telemetry and the HTTP server with graceful shutdown.
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/sva-oauth/sva/adapters/consent/coreclient"
+	"github.com/sva-oauth/sva/adapters/consent/web"
+	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/telemetry"
+)
+
+const usage = `usage: consent [serve]   run the consent UI (CONSENT_ADDR, CORE_URL, CONSENT_SECURE_COOKIES)`
+
+// Run runs the consent UI until ctx is done (args[0] is the program name).
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := args[min(1, len(args)):]
+	if len(cmd) > 1 || (len(cmd) == 1 && cmd[0] != "serve") {
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("consent: unknown command %q", strings.Join(cmd, " "))
+	}
+	return serve(ctx, getenv, stderr, nil)
+}
+
+// Serve is Run with a caller-provided listener, for tests that boot the UI on :0.
+func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
+	return serve(ctx, getenv, stderr, ln)
+}
+
+func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
+	shutdownTelemetry, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "sva-consent", Getenv: getenv})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if serr := shutdownTelemetry(sctx); serr != nil {
+			log.Warn("telemetry shutdown", "error", serr)
+		}
+	}()
+	if !cfg.SecureCookies {
+		log.Warn("cookies are sent without the Secure flag; acceptable only for plain-http development on loopback",
+			"addr", cfg.Addr)
+	}
+
+	core, err := coreclient.New(cfg.CoreURL, &http.Client{
+		Transport: telemetry.HTTPTransport(nil),
+		Timeout:   coreclient.DefaultTimeout,
+	})
+	if err != nil {
+		return err
+	}
+	handler, err := web.New(web.Config{Core: core, SecureCookies: cfg.SecureCookies, Logger: log})
+	if err != nil {
+		return err
+	}
+
+	if ln == nil {
+		ln, err = net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("consent: listen on %s: %w", cfg.Addr, err)
+		}
+	}
+	log.Info("consent UI starting", "addr", ln.Addr().String(), "core_url", cfg.CoreURL, "secure_cookies", cfg.SecureCookies)
+	return httpserver.Serve(ctx, ln, telemetry.HTTPHandler(handler, "consent"), log)
+}

@@ -1,0 +1,140 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sva-oauth/sva/apps/consent/app"
+)
+
+func TestLoadConfig(t *testing.T) {
+	t.Parallel()
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	cases := []struct {
+		name       string
+		env        map[string]string
+		wantSecure bool
+		wantErr    string
+	}{
+		{"defaults: loopback, plain cookies", nil, false, ""},
+		{"localhost is loopback", map[string]string{"CONSENT_ADDR": "localhost:8080"}, false, ""},
+		{"IPv6 loopback", map[string]string{"CONSENT_ADDR": "[::1]:8080"}, false, ""},
+		{"all interfaces: Secure", map[string]string{"CONSENT_ADDR": ":8080"}, true, ""},
+		{"public address: Secure", map[string]string{"CONSENT_ADDR": "10.0.0.5:8080"}, true, ""},
+		{"explicit override", map[string]string{"CONSENT_ADDR": ":8080", "CONSENT_SECURE_COOKIES": "false"}, false, ""},
+		{"explicit on loopback", map[string]string{"CONSENT_SECURE_COOKIES": "true"}, true, ""},
+		{"bad bool", map[string]string{"CONSENT_SECURE_COOKIES": "maybe"}, false, "CONSENT_SECURE_COOKIES"},
+		{"bad Core URL", map[string]string{"CORE_URL": "ftp://core"}, false, "CORE_URL"},
+		{"bad address", map[string]string{"CONSENT_ADDR": "8080"}, false, "CONSENT_ADDR"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg, err := app.LoadConfig(env(c.env))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one about %s", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.SecureCookies != c.wantSecure {
+				t.Errorf("SecureCookies = %v, want %v", cfg.SecureCookies, c.wantSecure)
+			}
+		})
+	}
+	cfg, _ := app.LoadConfig(env(nil))
+	if cfg.Addr != "127.0.0.1:8080" || cfg.CoreURL != "http://127.0.0.1:8000" {
+		t.Errorf("defaults = %+v", cfg)
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The service boots, serves its pages with the security headers, answers Core being down with
+// the UI's 503, and shuts down cleanly when its context ends.
+func TestServe_BootsAndShutsDown(t *testing.T) {
+	t.Parallel()
+	deadCore, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreURL := "http://" + deadCore.Addr().String()
+	deadCore.Close() // nothing listens there now: Core is down
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	logs := &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Serve(ctx, func(k string) string {
+			return map[string]string{"CORE_URL": coreURL, "CONSENT_ADDR": "127.0.0.1:0"}[k]
+		}, logs, ln)
+	}()
+
+	res, err := http.Get(base + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(res.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("page: status %d, headers %v", res.StatusCode, res.Header)
+	}
+	req, _ := http.NewRequest("POST", base+"/ui/api/auth/salt", strings.NewReader(`{"email_hash":"ab"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-CSRF-Token", strings.Repeat("t", 43))
+	req.AddCookie(&http.Cookie{Name: "sva_csrf", Value: strings.Repeat("t", 43)})
+	res, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "Service temporarily unavailable") {
+		t.Errorf("Core down: status %d, body %s", res.StatusCode, body)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Serve did not return after cancel")
+	}
+	if !strings.Contains(logs.String(), "Secure flag") {
+		t.Error("no warning about cookies without the Secure flag on loopback")
+	}
+	if strings.Contains(logs.String(), `"email_hash"`) {
+		t.Error("a request body reached the logs")
+	}
+}
