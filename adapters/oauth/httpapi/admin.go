@@ -1,0 +1,208 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+type scopeReasonBody struct {
+	Description string `json:"description,omitempty" doc:"Replaces the catalogue's description of the scope"`
+	Reason      string `json:"reason,omitempty" doc:"Why the client asks for the scope"`
+}
+
+// clientBody is a client as the admin API reads and writes it.
+type clientBody struct {
+	Type          string                     `json:"type,omitempty" enum:"confidential,public" doc:"Default confidential on create; cannot change on update"`
+	Name          string                     `json:"name" doc:"Shown on the consent screen"`
+	Description   string                     `json:"description,omitempty"`
+	LogoURL       string                     `json:"logo_url,omitempty" doc:"https URL"`
+	RedirectURIs  []string                   `json:"redirect_uris" nullable:"false" doc:"Exact redirect URIs (https, or http on loopback)"`
+	AllowedScopes []string                   `json:"allowed_scopes" nullable:"false" doc:"Scopes the client may request"`
+	ScopeReasons  map[string]scopeReasonBody `json:"scope_reasons,omitempty" doc:"Consent-screen text per allowed scope"`
+}
+
+type clientView struct {
+	ClientID string `json:"client_id"`
+	clientBody
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+type createdClient struct {
+	clientView
+	ClientSecret string `json:"client_secret,omitempty" doc:"Shown once; stored only hashed. Absent for public clients"`
+}
+
+type clientIDPath struct {
+	ClientID string `path:"client_id"`
+}
+
+type clientInput struct {
+	Body clientBody
+}
+
+type clientUpdateInput struct {
+	ClientID string `path:"client_id"`
+	Body     clientBody
+}
+
+type clientOutput struct{ Body clientView }
+type createdClientOutput struct{ Body createdClient }
+type clientListOutput struct {
+	Body struct {
+		Clients []clientView `json:"clients" nullable:"false"`
+	}
+}
+type secretOutput struct {
+	Body struct {
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret" doc:"Shown once"`
+	}
+}
+
+// RegisterAdmin maps the client-administration API onto api. The bearer check is HTTP
+// middleware in NewInternal; here it is declared in the document.
+func RegisterAdmin(api huma.API, svc *oauth.Service, log *slog.Logger) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	oapi := api.OpenAPI()
+	if oapi.Components.SecuritySchemes == nil {
+		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
+	}
+	oapi.Components.SecuritySchemes["adminToken"] = &huma.SecurityScheme{
+		Type: "http", Scheme: "bearer", Description: "OAUTH_ADMIN_TOKEN",
+	}
+	security := []map[string][]string{{"adminToken": {}}}
+	errSchema := oapi.Components.Schemas.Schema(reflect.TypeFor[errorBody](), true, "")
+	errs := func(extra ...string) map[string]*huma.Response {
+		out := map[string]*huma.Response{
+			"401": errResponse(errSchema, "Missing or wrong admin token"),
+			"403": errResponse(errSchema, "Admin API disabled (OAUTH_ADMIN_TOKEN unset)"),
+		}
+		for _, c := range extra {
+			switch c {
+			case "400":
+				out[c] = errResponse(errSchema, "invalid_request: the message names the field")
+			case "404":
+				out[c] = errResponse(errSchema, "not_found")
+			}
+		}
+		return out
+	}
+	h := &adminHandlers{svc: svc, log: log}
+	tags := []string{"admin"}
+	huma.Register(api, huma.Operation{OperationID: "listClients", Method: http.MethodGet, Path: "/admin/clients",
+		Summary: "List clients", Tags: tags, Security: security, Responses: errs()}, h.list)
+	huma.Register(api, huma.Operation{OperationID: "createClient", Method: http.MethodPost, Path: "/admin/clients",
+		Summary: "Register a client; the secret is in this response only", Tags: tags, Security: security,
+		DefaultStatus: http.StatusCreated, SkipValidateBody: true, Responses: errs("400")}, h.create)
+	huma.Register(api, huma.Operation{OperationID: "getClient", Method: http.MethodGet, Path: "/admin/clients/{client_id}",
+		Summary: "Get a client", Tags: tags, Security: security, Responses: errs("404")}, h.get)
+	huma.Register(api, huma.Operation{OperationID: "updateClient", Method: http.MethodPut, Path: "/admin/clients/{client_id}",
+		Summary: "Replace a client's editable fields (not its type or secret)", Tags: tags, Security: security,
+		SkipValidateBody: true, Responses: errs("400", "404")}, h.update)
+	huma.Register(api, huma.Operation{OperationID: "deleteClient", Method: http.MethodDelete, Path: "/admin/clients/{client_id}",
+		Summary: "Delete a client with its requests, codes, grants and tokens", Tags: tags, Security: security,
+		DefaultStatus: http.StatusNoContent, Responses: errs("404")}, h.delete)
+	huma.Register(api, huma.Operation{OperationID: "rotateClientSecret", Method: http.MethodPost, Path: "/admin/clients/{client_id}/secret",
+		Summary: "Issue a new secret (shown once); the old one stops working", Tags: tags, Security: security,
+		Responses: errs("400", "404")}, h.rotate)
+}
+
+type adminHandlers struct {
+	svc *oauth.Service
+	log *slog.Logger
+}
+
+// input converts the admin wire shape to the use-case input.
+func (b clientBody) input() oauth.ClientInput {
+	in := oauth.ClientInput{
+		Type: client.Type(b.Type), Name: b.Name, Description: b.Description, LogoURL: b.LogoURL,
+		RedirectURIs: b.RedirectURIs, AllowedScopes: b.AllowedScopes, ScopeReasons: map[string]oauth.ScopeReason{},
+	}
+	for k, r := range b.ScopeReasons {
+		in.ScopeReasons[k] = oauth.ScopeReason(r)
+	}
+	return in
+}
+
+func viewOf(c oauth.Client) clientView {
+	v := clientView{ClientID: c.ID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, clientBody: clientBody{
+		Type: string(c.Type), Name: c.Name, Description: c.Description, LogoURL: c.LogoURL,
+		RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
+	}}
+	if len(c.ScopeReasons) > 0 {
+		v.ScopeReasons = map[string]scopeReasonBody{}
+		for k, r := range c.ScopeReasons {
+			v.ScopeReasons[k] = scopeReasonBody(r)
+		}
+	}
+	return v
+}
+
+func (h *adminHandlers) list(ctx context.Context, _ *struct{}) (*clientListOutput, error) {
+	cs, err := h.svc.ListClients(ctx)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	out := &clientListOutput{}
+	out.Body.Clients = make([]clientView, 0, len(cs))
+	for _, c := range cs {
+		out.Body.Clients = append(out.Body.Clients, viewOf(c))
+	}
+	return out, nil
+}
+
+func (h *adminHandlers) create(ctx context.Context, in *clientInput) (*createdClientOutput, error) {
+	ci := in.Body.input()
+	if ci.Type == "" {
+		ci.Type = client.Confidential
+	}
+	c, secret, err := h.svc.CreateClient(ctx, ci)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &createdClientOutput{Body: createdClient{clientView: viewOf(c), ClientSecret: secret}}, nil
+}
+
+func (h *adminHandlers) get(ctx context.Context, in *clientIDPath) (*clientOutput, error) {
+	c, err := h.svc.GetClient(ctx, in.ClientID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &clientOutput{Body: viewOf(c)}, nil
+}
+
+func (h *adminHandlers) update(ctx context.Context, in *clientUpdateInput) (*clientOutput, error) {
+	c, err := h.svc.UpdateClient(ctx, in.ClientID, in.Body.input())
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &clientOutput{Body: viewOf(c)}, nil
+}
+
+func (h *adminHandlers) delete(ctx context.Context, in *clientIDPath) (*struct{}, error) {
+	if err := h.svc.DeleteClient(ctx, in.ClientID); err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return nil, nil
+}
+
+func (h *adminHandlers) rotate(ctx context.Context, in *clientIDPath) (*secretOutput, error) {
+	secret, err := h.svc.RotateClientSecret(ctx, in.ClientID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	out := &secretOutput{}
+	out.Body.ClientID, out.Body.ClientSecret = in.ClientID, secret
+	return out, nil
+}

@@ -1,0 +1,380 @@
+package httpapi_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sva-oauth/sva/adapters/internal/dbtest"
+	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
+	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
+	"github.com/sva-oauth/sva/adapters/oauth/tokens"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/domain/pkce"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+const (
+	serviceToken    = "test-service-token-new"
+	oldServiceToken = "test-service-token-old"
+	adminToken      = "test-admin-token"
+	coreIssuer      = "http://core.test"
+	userID          = "0b6f4a5e-8d1c-4f7a-9a51-2f3c4d5e6f70"
+)
+
+// testClock is a settable clock shared by the Service and the data-token verifier.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is a running provider: both listeners on httptest servers, the real Service over a
+// migrated SQLite file, the real token adapters, and a fake Core that only serves its JWKS.
+type env struct {
+	t         *testing.T
+	svc       *oauth.Service
+	clock     *testClock
+	issuer    string
+	pub       *httptest.Server
+	internal  *httptest.Server
+	core      *httptest.Server
+	coreKey   *jwtsign.Signer
+	ring      *tokens.KeyRing
+	publisher *tokens.Publisher
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	ctx := context.Background()
+	db := dbtest.Open(t, sqlstore.Migrations)
+	store := sqlstore.New(db)
+	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+
+	coreKey, err := keys.Generate(rand.Reader, clock.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreSet, err := keys.NewSet(coreKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreSigner, err := jwtsign.NewSigner(coreSet, clock.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	core := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/.well-known/jwks.json" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(coreSigner.JWKS())
+	}))
+	t.Cleanup(core.Close)
+
+	ring, err := tokens.LoadKeyRing(ctx, store.SigningKeys, time.Hour, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publisher, err := tokens.NewPublisher(ring.JWKS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring.OnChange(publisher.OwnKeysChanged)
+	remote := tokens.NewRemoteDataTokenKeys(core.URL+"/.well-known/jwks.json", nil, 5*time.Second, publisher)
+	verifier, err := tokens.NewES256DataTokenVerifier(coreIssuer, remote, clock.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	pub := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + pub.Listener.Addr().String()
+	svc, err := oauth.NewService(oauth.Deps{
+		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes,
+		RefreshTokens: store.RefreshTokens, Grants: store.Grants, IDTokens: ring, DataTokens: verifier,
+		Clock: clock, Random: rand.Reader,
+	}, oauth.Config{Issuer: issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pubHandler, _ := httpapi.NewPublic(svc, httpapi.PublicConfig{
+		Issuer: issuer, ConsentURL: "http://consent.test/consent", DataTokenIssuer: coreIssuer,
+		DataTokenJWKSURL: core.URL + "/.well-known/jwks.json", DataTokenAlgorithm: "ES256",
+		JWKS: publisher.JWKS, Ready: db.PingContext,
+	})
+	pub.Config.Handler = pubHandler
+	pub.Start()
+	t.Cleanup(pub.Close)
+
+	internalHandler, _, _ := httpapi.NewInternal(svc, httpapi.InternalConfig{
+		ServiceHeader: "X-Service-Token", ServiceTokens: []string{serviceToken, oldServiceToken},
+		AdminToken: adminToken, Ready: db.PingContext,
+	})
+	internal := httptest.NewServer(internalHandler)
+	t.Cleanup(internal.Close)
+
+	return &env{t: t, svc: svc, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
+		coreKey: coreSigner, ring: ring, publisher: publisher}
+}
+
+// noRedirect is an HTTP client that returns redirects instead of following them.
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+type testClient struct {
+	ID, Secret, Redirect string
+	Public               bool
+}
+
+func (e *env) newClient(public bool, scopes ...string) testClient {
+	e.t.Helper()
+	if len(scopes) == 0 {
+		scopes = []string{"openid", "email", "profile"}
+	}
+	typ := "confidential"
+	if public {
+		typ = "public"
+	}
+	redirect := "https://rp.example/cb"
+	c, secret, err := e.svc.CreateClient(context.Background(), oauth.ClientInput{
+		Type: client.Type(typ), Name: "Test RP", RedirectURIs: []string{redirect, "http://127.0.0.1/native"}, AllowedScopes: scopes,
+		ScopeReasons: map[string]oauth.ScopeReason{"email": {Reason: "to send receipts"}},
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return testClient{ID: c.ID, Secret: secret, Redirect: redirect, Public: public}
+}
+
+// authorizeParams returns a valid authorization request's parameters and the PKCE verifier.
+func authorizeParams(c testClient, scope, state string) (url.Values, string) {
+	verifier := randomVerifier()
+	return url.Values{
+		"client_id": {c.ID}, "redirect_uri": {c.Redirect}, "response_type": {"code"}, "scope": {scope},
+		"state": {state}, "nonce": {"n-0S6_WzA2Mj"}, "code_challenge": {pkce.ChallengeFor(verifier).String()},
+		"code_challenge_method": {"S256"},
+	}, verifier
+}
+
+func randomVerifier() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// get performs a GET on the public server without following redirects.
+func (e *env) get(path string, q url.Values, header ...string) *http.Response {
+	e.t.Helper()
+	u := e.pub.URL + path
+	if q != nil {
+		u += "?" + q.Encode()
+	}
+	req, _ := http.NewRequest(http.MethodGet, u, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp
+}
+
+// authorize runs a successful authorization request and returns the auth_request_id.
+func (e *env) authorize(q url.Values) string {
+	e.t.Helper()
+	resp := e.get("/oauth/authorize", q)
+	body := readBody(e.t, resp)
+	if resp.StatusCode != http.StatusFound {
+		e.t.Fatalf("authorize: status %d, body %s", resp.StatusCode, body)
+	}
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || loc.Host != "consent.test" {
+		e.t.Fatalf("authorize: Location %q is not the consent UI", resp.Header.Get("Location"))
+	}
+	return loc.Query().Get("auth_request_id")
+}
+
+// dataToken signs a data token as Core would, with optional overrides of the claims.
+func (e *env) dataToken(aud, sub, authRequestID string, edit ...func(jwt.MapClaims)) string {
+	e.t.Helper()
+	now := e.clock.Now()
+	c := jwt.MapClaims{
+		"iss": coreIssuer, "sub": sub, "aud": aud, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"auth_request_id": authRequestID, "claims": map[string]any{"email": "ada@example.com", "email_verified": true},
+	}
+	for _, f := range edit {
+		f(c)
+	}
+	tok, err := e.coreKey.Sign(c)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+// internalCall sends a JSON request to the internal API with the service token.
+func (e *env) internalCall(method, path string, body any, header ...string) (*http.Response, map[string]any) {
+	e.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = strings.NewReader(string(b))
+	}
+	req, _ := http.NewRequest(method, e.internal.URL+path, rd)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-Service-Token", serviceToken)
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, decodeJSON(e.t, resp)
+}
+
+// complete approves an authorization request through the internal API and returns the code and
+// the full callback URL.
+func (e *env) complete(c testClient, authRequestID string, scopes ...string) (code, callback string) {
+	e.t.Helper()
+	resp, body := e.internalCall(http.MethodPost, "/api/auth/internal/consent-complete/", map[string]any{
+		"auth_request_id": authRequestID, "user_id": userID, "approved_scopes": scopes,
+		"data_token": e.dataToken(c.ID, userID, authRequestID, claimsFor(scopes)),
+	})
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("consent-complete: status %d, body %v", resp.StatusCode, body)
+	}
+	return body["authorization_code"].(string), body["redirect_uri"].(string)
+}
+
+// codeFor runs authorize → consent-complete and returns a fresh code and its verifier.
+func (e *env) codeFor(c testClient, scope string) (code, verifier string) {
+	e.t.Helper()
+	q, verifier := authorizeParams(c, scope, "st")
+	id := e.authorize(q)
+	code, _ = e.complete(c, id, strings.Fields(scope)...)
+	return code, verifier
+}
+
+// claimsFor shares what the approved scopes permit, as the consent UI would.
+func claimsFor(scopes []string) func(jwt.MapClaims) {
+	return func(c jwt.MapClaims) {
+		shared := map[string]any{}
+		if slices.Contains(scopes, "email") {
+			shared["email"], shared["email_verified"] = "ada@example.com", true
+		}
+		c["claims"] = shared
+	}
+}
+
+// postForm posts a form to the public server; basic (if non-nil) is sent as HTTP Basic.
+func (e *env) postForm(path string, form url.Values, basic *[2]string) (*http.Response, map[string]any) {
+	e.t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.pub.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	if basic != nil {
+		req.SetBasicAuth(url.QueryEscape(basic[0]), url.QueryEscape(basic[1]))
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, decodeJSON(e.t, resp)
+}
+
+// exchange redeems a code with client_secret_basic (confidential) or client_id (public).
+func (e *env) exchange(c testClient, code, verifier string) (*http.Response, map[string]any) {
+	e.t.Helper()
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.Redirect}, "code_verifier": {verifier}}
+	if c.Public {
+		form.Set("client_id", c.ID)
+		return e.postForm("/oauth/token", form, nil)
+	}
+	return e.postForm("/oauth/token", form, &[2]string{c.ID, c.Secret})
+}
+
+func (e *env) tokens(c testClient, scope string) map[string]any {
+	e.t.Helper()
+	code, verifier := e.codeFor(c, scope)
+	resp, body := e.exchange(c, code, verifier)
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("token: status %d, body %v", resp.StatusCode, body)
+	}
+	return body
+}
+
+func (e *env) introspect(c testClient, token string) map[string]any {
+	e.t.Helper()
+	resp, body := e.postForm("/oauth/introspect", url.Values{"token": {token}}, &[2]string{c.ID, c.Secret})
+	if resp.StatusCode != http.StatusOK {
+		e.t.Fatalf("introspect: status %d, body %v", resp.StatusCode, body)
+	}
+	return body
+}
+
+func readBody(t *testing.T, resp *http.Response) string {
+	t.Helper()
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func decodeJSON(t *testing.T, resp *http.Response) map[string]any {
+	t.Helper()
+	raw := readBody(t, resp)
+	if raw == "" {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal([]byte(raw), &m); err != nil {
+		t.Fatalf("response is not a JSON object (status %d): %q", resp.StatusCode, raw)
+	}
+	return m
+}
+
+// wantOAuthError checks an RFC 6749 §5.2 error response.
+func wantOAuthError(t *testing.T, resp *http.Response, body map[string]any, status int, code string) {
+	t.Helper()
+	if resp.StatusCode != status || body["error"] != code {
+		t.Fatalf("got status %d body %v, want %d %q", resp.StatusCode, body, status, code)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	for k := range body {
+		if k != "error" && k != "error_description" {
+			t.Errorf("unexpected member %q in OAuth error %v", k, body)
+		}
+	}
+}

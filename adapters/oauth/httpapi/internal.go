@@ -1,0 +1,255 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// InternalConfig is what the internal listener needs besides the Service.
+type InternalConfig struct {
+	// ServiceHeader is INTERNAL_SERVICE_HEADER (X-Service-Token).
+	ServiceHeader string
+	// ServiceTokens are INTERNAL_SERVICE_TOKEN's entries, newest first; any of them is accepted.
+	ServiceTokens []string
+	// AdminToken is OAUTH_ADMIN_TOKEN; empty disables the admin API.
+	AdminToken string
+	// Ready is the readiness probe (database ping); nil means always ready.
+	Ready func(context.Context) error
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// DefaultServiceHeader is the seed's header name.
+const DefaultServiceHeader = "X-Service-Token"
+
+// Internal paths, byte for byte as the seed and architecture.md give them (trailing slashes
+// included).
+const (
+	pathAuthRequestDetails = "/api/auth/internal/auth-request-details/"
+	pathConsentComplete    = "/api/auth/internal/consent-complete/"
+	pathConsentDeny        = "/api/auth/internal/consent-deny/"
+	pathGrantsRevoke       = "/api/auth/internal/grants/revoke/"
+	internalPrefix         = "/api/auth/internal/"
+	adminPrefix            = "/admin/"
+)
+
+// NewInternal builds the internal listener's handler: the service-token API under
+// /api/auth/internal/, the admin API under /admin/ and the health probes. The two huma APIs are
+// returned for their OpenAPI documents. svc may be nil when only the documents are wanted.
+func NewInternal(svc *oauth.Service, cfg InternalConfig) (h http.Handler, internal, admin huma.API) {
+	if cfg.ServiceHeader == "" {
+		cfg.ServiceHeader = DefaultServiceHeader
+	}
+	internalMux := http.NewServeMux()
+	internal = humago.New(exactMux{internalMux}, humaConfig("SVA OAuth provider — internal service API",
+		"Service-to-service endpoints Core calls on behalf of the consent UI. Served only on the internal "+
+			"listener (OAUTH_INTERNAL_ADDR). Every request needs the "+cfg.ServiceHeader+" header; a missing or "+
+			"wrong token is 401 {\"error\":\"Invalid service token\"}. Every error body has a machine-readable "+
+			"\"error\": invalid_request, not_found, request_not_pending, request_expired, invalid_scope, "+
+			"invalid_data_token, temporarily_unavailable, server_error."))
+	RegisterInternal(internal, svc, cfg)
+	pruneHumaErrorSchemas(internal)
+	internalMux.HandleFunc("/", notFound)
+
+	adminMux := http.NewServeMux()
+	admin = humago.New(exactMux{adminMux}, humaConfig("SVA OAuth provider — admin API",
+		"Client registration, on the internal listener. Authorization: Bearer $OAUTH_ADMIN_TOKEN; the API is "+
+			"disabled (403) when OAUTH_ADMIN_TOKEN is unset. A client secret is returned once, at creation or rotation."))
+	RegisterAdmin(admin, svc, cfg.Logger)
+	pruneHumaErrorSchemas(admin)
+	adminMux.HandleFunc("/", notFound)
+
+	health := http.NewServeMux()
+	healthAPI := humago.New(health, humaConfig("health", ""))
+	registerHealth(healthAPI, cfg.Ready)
+	health.HandleFunc("/", notFound)
+
+	top := http.NewServeMux()
+	top.Handle(internalPrefix, requireServiceToken(cfg.ServiceHeader, newSecretSet(cfg.ServiceTokens), internalMux))
+	top.Handle(adminPrefix, requireAdmin(newSecretSet([]string{cfg.AdminToken}), adminMux))
+	top.Handle("/", health)
+	return hardenJSON(top), internal, admin
+}
+
+// hardenJSON sets the headers every internal and admin response carries: these are JSON APIs,
+// never rendered or cached by a browser.
+func hardenJSON(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// RegisterInternal maps the service-token API onto api. The guard itself is HTTP middleware
+// (NewInternal) so it runs before any parsing; here it is declared in the document.
+func RegisterInternal(api huma.API, svc *oauth.Service, cfg InternalConfig) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ServiceHeader == "" {
+		cfg.ServiceHeader = DefaultServiceHeader
+	}
+	h := &internalHandlers{svc: svc, log: log}
+	oapi := api.OpenAPI()
+	if oapi.Components.SecuritySchemes == nil {
+		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}
+	}
+	oapi.Components.SecuritySchemes["serviceToken"] = &huma.SecurityScheme{
+		Type: "apiKey", In: "header", Name: cfg.ServiceHeader,
+		Description: "Shared service token (INTERNAL_SERVICE_TOKEN)",
+	}
+	security := []map[string][]string{{"serviceToken": {}}}
+	errSchema := oapi.Components.Schemas.Schema(reflect.TypeFor[errorBody](), true, "")
+	errs := func(method string, codes ...int) map[string]*huma.Response {
+		out := map[string]*huma.Response{
+			"401": errResponse(errSchema, `Missing or wrong service token: exactly {"error":"Invalid service token"}`),
+			"500": errResponse(errSchema, "server_error"),
+		}
+		if method == http.MethodPost {
+			out["422"] = errResponse(errSchema, "invalid_request: the body is not valid JSON")
+		}
+		for _, c := range codes {
+			switch c {
+			case http.StatusBadRequest:
+				out["400"] = errResponse(errSchema, "invalid_request, request_not_pending, request_expired, invalid_scope or invalid_data_token")
+			case http.StatusNotFound:
+				out["404"] = errResponse(errSchema, "not_found: no such authorization request")
+			case http.StatusServiceUnavailable:
+				out["503"] = errResponse(errSchema, "temporarily_unavailable: Core's data-token keys could not be fetched")
+			}
+		}
+		return out
+	}
+
+	huma.Register(api, huma.Operation{
+		OperationID: "getAuthRequestDetails", Method: http.MethodGet, Path: pathAuthRequestDetails,
+		Summary:     "Authorization request as the consent screen shows it",
+		Description: "A pending request past its expiry is reported (and stored) as expired.",
+		Tags:        []string{"internal"}, Security: security, SkipValidateParams: true,
+		Responses: errs(http.MethodGet, http.StatusBadRequest, http.StatusNotFound),
+	}, h.details)
+	huma.Register(api, huma.Operation{
+		OperationID: "completeConsent", Method: http.MethodPost, Path: pathConsentComplete,
+		Summary: "Record the user's approval and issue the authorization code",
+		Description: "approved_scopes must be a subset of requested_scopes; the data token must be signed by Core for this " +
+			"client (aud), user (sub) and request (auth_request_id), unexpired, with claims the approved scopes permit. " +
+			"A request completes once. An empty approved_scopes denies the request (authorization_code is then empty " +
+			"and redirect_uri carries error=access_denied).",
+		Tags: []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 256 << 10,
+		Responses: errs(http.MethodPost, http.StatusBadRequest, http.StatusNotFound, http.StatusServiceUnavailable),
+	}, h.complete)
+	huma.Register(api, huma.Operation{
+		OperationID: "denyConsent", Method: http.MethodPost, Path: pathConsentDeny,
+		Summary: "Record that the user refused; the client gets error=access_denied",
+		Tags:    []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
+		Responses: errs(http.MethodPost, http.StatusBadRequest, http.StatusNotFound),
+	}, h.deny)
+	huma.Register(api, huma.Operation{
+		OperationID: "revokeUserGrants", Method: http.MethodPost, Path: pathGrantsRevoke,
+		Summary: "Revoke every grant (and token) a user gave a client (Core: connection removed)",
+		Tags:    []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
+		Responses: errs(http.MethodPost, http.StatusBadRequest),
+	}, h.revokeGrants)
+}
+
+type internalHandlers struct {
+	svc *oauth.Service
+	log *slog.Logger
+}
+
+// internalErrorFor is the one mapping from use-case errors to the internal API's statuses and
+// codes (architecture.md). Unknown errors are logged and answered with a generic server_error.
+func internalErrorFor(ctx context.Context, log *slog.Logger, err error) *httpError {
+	status, code := http.StatusBadRequest, ""
+	switch {
+	case errors.Is(err, oauth.ErrInvalidInput), errors.Is(err, oauth.ErrInvalidID):
+		code = "invalid_request"
+	case errors.Is(err, oauth.ErrNotFound):
+		status, code = http.StatusNotFound, "not_found"
+	case errors.Is(err, oauth.ErrNotPending):
+		code = "request_not_pending"
+	case errors.Is(err, oauth.ErrExpired):
+		code = "request_expired"
+	case errors.Is(err, oauth.ErrScopeNotRequested):
+		code = "invalid_scope"
+	case errors.Is(err, oauth.ErrInvalidDataToken):
+		code = "invalid_data_token"
+	case errors.Is(err, oauth.ErrUnavailable):
+		log.WarnContext(ctx, "internal request: dependency unavailable", slog.Any("error", err))
+		return &httpError{status: http.StatusServiceUnavailable, errorBody: errorBody{
+			Error: "temporarily_unavailable", ErrorDescription: "A dependency is unavailable; try again shortly"}}
+	default:
+		log.ErrorContext(ctx, "internal request failed", slog.Any("error", err))
+		return &httpError{status: http.StatusInternalServerError, errorBody: errorBody{
+			Error: "server_error", ErrorDescription: "Internal server error"}}
+	}
+	// The use cases' messages name the field or state at fault and carry no secrets; they help
+	// the Core operator reading a log.
+	return &httpError{status: status, errorBody: errorBody{Error: code, ErrorDescription: err.Error()}}
+}
+
+func (h *internalHandlers) details(ctx context.Context, in *authRequestDetailsInput) (*authRequestDetailsOutput, error) {
+	if in.AuthRequestID == "" {
+		return nil, internalErrorFor(ctx, h.log, fmt.Errorf("%w: auth_request_id is required", oauth.ErrInvalidInput))
+	}
+	d, err := h.svc.AuthRequestDetails(ctx, in.AuthRequestID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	out := authRequestDetails{
+		AuthRequestID: d.ID, Status: string(d.Status), ExpiresAt: d.ExpiresAt.UTC().Format(time.RFC3339),
+		RequestedScopes: d.RequestedScopes, ScopeDetails: make([]scopeDetail, 0, len(d.ScopeDetails)),
+		State: d.State, RedirectURI: d.RedirectURI,
+		Client: clientSummary{ClientID: d.Client.ID, Name: d.Client.Name, Logo: d.Client.LogoURL, Description: d.Client.Description},
+	}
+	if out.RequestedScopes == nil {
+		out.RequestedScopes = []string{}
+	}
+	for _, s := range d.ScopeDetails {
+		out.ScopeDetails = append(out.ScopeDetails, scopeDetail(s))
+	}
+	return &authRequestDetailsOutput{Body: out}, nil
+}
+
+func (h *internalHandlers) complete(ctx context.Context, in *consentCompleteInput) (*consentCompleteOutput, error) {
+	b := in.Body
+	res, err := h.svc.CompleteConsent(ctx, oauth.CompleteInput{
+		AuthRequestID: b.AuthRequestID, UserID: b.UserID, ApprovedScopes: b.ApprovedScopes, DataToken: b.DataToken,
+	})
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &consentCompleteOutput{Body: consentCompleteResponse{
+		RedirectURI: res.RedirectURI, AuthorizationCode: res.Code, State: res.State, ExpiresIn: res.ExpiresIn,
+	}}, nil
+}
+
+func (h *internalHandlers) deny(ctx context.Context, in *consentDenyInput) (*consentDenyOutput, error) {
+	res, err := h.svc.DenyConsent(ctx, in.Body.AuthRequestID, in.Body.UserID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &consentDenyOutput{Body: consentDenyResponse{RedirectURI: res.RedirectURI, State: res.State}}, nil
+}
+
+func (h *internalHandlers) revokeGrants(ctx context.Context, in *grantsRevokeInput) (*grantsRevokeOutput, error) {
+	n, err := h.svc.RevokeUserGrants(ctx, in.Body.UserID, in.Body.ClientID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &grantsRevokeOutput{Body: grantsRevokeResponse{Revoked: n}}, nil
+}

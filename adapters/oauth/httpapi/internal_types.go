@@ -1,0 +1,95 @@
+package httpapi
+
+// Wire types of the internal (service-token) API. Field names are the seed's, byte for byte
+// (decision 1); Core's client is generated from the OpenAPI document these produce.
+
+type scopeDetail struct {
+	Key         string `json:"key" doc:"Scope name" example:"email"`
+	Name        string `json:"name" doc:"Display name" example:"Verified Email"`
+	Description string `json:"description" doc:"What the scope shares (client text, else the catalogue default)"`
+	Reason      string `json:"reason" doc:"The client's stated reason for asking (may be empty)"`
+	Icon        string `json:"icon" doc:"Emoji icon" example:"📧"`
+}
+
+type clientSummary struct {
+	ClientID    string `json:"client_id"`
+	Name        string `json:"name"`
+	Logo        string `json:"logo" doc:"Logo URL, or empty"`
+	Description string `json:"description" doc:"Client description, or empty"`
+}
+
+type authRequestDetails struct {
+	AuthRequestID   string        `json:"auth_request_id" format:"uuid"`
+	Status          string        `json:"status" enum:"pending,approved,denied,expired"`
+	ExpiresAt       string        `json:"expires_at" format:"date-time" doc:"RFC 3339, UTC"`
+	RequestedScopes []string      `json:"requested_scopes" nullable:"false"`
+	ScopeDetails    []scopeDetail `json:"scope_details" nullable:"false"`
+	State           string        `json:"state" doc:"The client's state parameter, byte for byte (empty if none)"`
+	RedirectURI     string        `json:"redirect_uri"`
+	Client          clientSummary `json:"client"`
+}
+
+type authRequestDetailsInput struct {
+	AuthRequestID string `query:"auth_request_id" required:"true" doc:"The id from the consent URL" format:"uuid"`
+}
+
+type authRequestDetailsOutput struct {
+	Body authRequestDetails
+}
+
+type consentCompleteRequest struct {
+	AuthRequestID  string   `json:"auth_request_id" format:"uuid"`
+	UserID         string   `json:"user_id" minLength:"1"`
+	ApprovedScopes []string `json:"approved_scopes" nullable:"false" doc:"Subset of requested_scopes; empty means the user denied"`
+	DataToken      string   `json:"data_token,omitempty" doc:"Core-signed data token (JWT) for this request, client and user; required unless approved_scopes is empty"`
+}
+
+type consentCompleteInput struct {
+	Body consentCompleteRequest
+}
+
+type consentCompleteResponse struct {
+	RedirectURI       string `json:"redirect_uri" doc:"Full callback URL (redirect_uri with code, state and iss) to send the browser to"`
+	AuthorizationCode string `json:"authorization_code"`
+	State             string `json:"state"`
+	ExpiresIn         int    `json:"expires_in" doc:"Code lifetime in seconds"`
+}
+
+type consentCompleteOutput struct {
+	Body consentCompleteResponse
+}
+
+type consentDenyRequest struct {
+	AuthRequestID string `json:"auth_request_id" format:"uuid"`
+	UserID        string `json:"user_id" minLength:"1"`
+}
+
+type consentDenyInput struct {
+	Body consentDenyRequest
+}
+
+type consentDenyResponse struct {
+	RedirectURI string `json:"redirect_uri" doc:"redirect_uri with error=access_denied, state and iss"`
+	State       string `json:"state"`
+}
+
+type consentDenyOutput struct {
+	Body consentDenyResponse
+}
+
+type grantsRevokeRequest struct {
+	UserID   string `json:"user_id" minLength:"1"`
+	ClientID string `json:"client_id" minLength:"1"`
+}
+
+type grantsRevokeInput struct {
+	Body grantsRevokeRequest
+}
+
+type grantsRevokeResponse struct {
+	Revoked int `json:"revoked" doc:"Number of grants revoked (0 when there was nothing to revoke)"`
+}
+
+type grantsRevokeOutput struct {
+	Body grantsRevokeResponse
+}

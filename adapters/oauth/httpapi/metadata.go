@@ -1,0 +1,91 @@
+package httpapi
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/sva-oauth/sva/domain/scope"
+)
+
+// Canonical public paths (decision 2).
+const (
+	pathAuthorize     = "/oauth/authorize"
+	pathToken         = "/oauth/token"
+	pathUserinfo      = "/oauth/userinfo"
+	pathRevoke        = "/oauth/revoke"
+	pathIntrospect    = "/oauth/introspect"
+	pathJWKS          = "/.well-known/jwks.json"
+	pathOIDCDiscovery = "/.well-known/openid-configuration"
+	pathASMetadata    = "/.well-known/oauth-authorization-server"
+)
+
+// serverMetadata is the RFC 8414 / OpenID Connect Discovery 1.0 document. One document serves both
+// well-known paths so they can never disagree.
+type serverMetadata struct {
+	Issuer                                     string   `json:"issuer" doc:"Exactly OAUTH_ISSUER; equals the iss of every id_token and authorization response"`
+	AuthorizationEndpoint                      string   `json:"authorization_endpoint"`
+	TokenEndpoint                              string   `json:"token_endpoint"`
+	UserinfoEndpoint                           string   `json:"userinfo_endpoint"`
+	JWKSURI                                    string   `json:"jwks_uri"`
+	RevocationEndpoint                         string   `json:"revocation_endpoint"`
+	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	ResponseTypesSupported                     []string `json:"response_types_supported"`
+	ResponseModesSupported                     []string `json:"response_modes_supported"`
+	GrantTypesSupported                        []string `json:"grant_types_supported"`
+	CodeChallengeMethodsSupported              []string `json:"code_challenge_methods_supported"`
+	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
+	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
+	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
+	SubjectTypesSupported                      []string `json:"subject_types_supported"`
+	ScopesSupported                            []string `json:"scopes_supported"`
+	ClaimsSupported                            []string `json:"claims_supported"`
+	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// SVA extension: where relying apps find the keys that verify the data token of the token
+	// response (decision 8). The provider's own JWKS republishes them too.
+	DataTokenIssuer  string   `json:"data_token_issuer" doc:"SVA extension: iss of data tokens (Core)"`
+	DataTokenJWKSURI string   `json:"data_token_jwks_uri" doc:"SVA extension: JWKS that verifies data tokens (the provider's jwks_uri also lists these keys)"`
+	DataTokenAlgs    []string `json:"data_token_signing_alg_values_supported" doc:"SVA extension: data token algorithms"`
+}
+
+// newServerMetadata builds the document for an issuer. The issuer is used verbatim (RFC 8414 §3.3
+// and OIDC Discovery §4.3 require byte equality with the configured value); endpoint URLs are the
+// issuer with its trailing slash, if any, removed, plus the path.
+func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg string) serverMetadata {
+	base := strings.TrimRight(issuer, "/")
+	clientAuth := []string{"client_secret_basic", "client_secret_post", "none"}
+	var scopes, claims []string
+	claims = append(claims, "sub", "iss", "aud", "exp", "iat", "nonce")
+	for _, e := range scope.All() {
+		scopes = append(scopes, string(e.Name))
+		for _, c := range e.Claims {
+			if !slices.Contains(claims, c) {
+				claims = append(claims, c)
+			}
+		}
+	}
+	return serverMetadata{
+		Issuer:                                     issuer,
+		AuthorizationEndpoint:                      base + pathAuthorize,
+		TokenEndpoint:                              base + pathToken,
+		UserinfoEndpoint:                           base + pathUserinfo,
+		JWKSURI:                                    base + pathJWKS,
+		RevocationEndpoint:                         base + pathRevoke,
+		IntrospectionEndpoint:                      base + pathIntrospect,
+		ResponseTypesSupported:                     []string{"code"},
+		ResponseModesSupported:                     []string{"query"},
+		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		TokenEndpointAuthMethodsSupported:          clientAuth,
+		RevocationEndpointAuthMethodsSupported:     clientAuth,
+		IntrospectionEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post"},
+		IDTokenSigningAlgValuesSupported:           []string{"ES256"},
+		SubjectTypesSupported:                      []string{"public"},
+		ScopesSupported:                            scopes,
+		ClaimsSupported:                            claims,
+		AuthorizationResponseISSParameterSupported: true,
+		DataTokenIssuer:                            dataTokenIssuer,
+		DataTokenJWKSURI:                           dataTokenJWKSURL,
+		DataTokenAlgs:                              []string{dataTokenAlg},
+	}
+}

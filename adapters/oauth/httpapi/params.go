@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"errors"
+	"mime"
+	"net/url"
+	"strings"
+
+	"github.com/sva-oauth/sva/domain/oautherr"
+)
+
+// params is a request's OAuth parameters after the RFC 6749 §3.1/§3.2 syntax checks: every
+// parameter appears at most once, and a parameter sent without a value is treated as omitted.
+type params map[string]string
+
+// get returns the parameter's value ("" when absent).
+func (p params) get(name string) string { return p[name] }
+
+// parseParams decodes a query string or form body into params. "Request and response parameters
+// MUST NOT be included more than once" (RFC 6749 §3.1, §3.2): a repeated parameter is rejected as
+// invalid_request, even when both copies are equal, because two parsers in a chain (proxy, client
+// library, us) could otherwise disagree about which copy counts. Unknown parameters are kept (and
+// ignored by the caller), as the RFC requires.
+func parseParams(raw string) (params, error) {
+	values, err := url.ParseQuery(raw)
+	if err != nil {
+		return nil, oautherr.InvalidRequest.WithDescription("The parameters are not validly URL-encoded")
+	}
+	p := make(params, len(values))
+	for name, vs := range values {
+		if len(vs) > 1 {
+			return nil, oautherr.InvalidRequest.WithDescriptionf("Parameter %s is included more than once", safeParamName(name))
+		}
+		if vs[0] != "" {
+			p[name] = vs[0]
+		}
+	}
+	return p, nil
+}
+
+// safeParamName keeps error descriptions within the RFC 6749 §5.2 character set
+// (%x20-21 / %x23-5B / %x5D-7E) whatever the attacker put in a parameter name.
+func safeParamName(name string) string {
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	var b strings.Builder
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			b.WriteByte('?')
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// parseFormBody checks the media type of a token/revoke/introspect request and decodes its body.
+// RFC 6749 §3.2, RFC 7009 §2.1 and RFC 7662 §2.1 all fix application/x-www-form-urlencoded; a JSON
+// body is refused rather than guessed at, so parameter smuggling through a second syntax is
+// impossible.
+func parseFormBody(contentType string, body []byte) (params, error) {
+	mediaType, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mediaType != "application/x-www-form-urlencoded" {
+		return nil, oautherr.InvalidRequest.WithDescription("The request body must be application/x-www-form-urlencoded")
+	}
+	return parseParams(string(body))
+}
+
+// authMethod is how a request identified its client (RFC 6749 §2.3; OIDC Core §9 names).
+type authMethod int
+
+const (
+	authNone  authMethod = iota // client_id only: a public client, proven by PKCE
+	authBasic                   // client_secret_basic
+	authPost                    // client_secret_post
+)
+
+// clientCredentials are the client identification a request carried, before any lookup.
+type clientCredentials struct {
+	ID     string
+	Secret string
+	Method authMethod
+}
+
+// errNoClient marks a request that identified no client at all.
+var errNoClient = errors.New("no client identification")
+
+// clientFromRequest extracts the client's credentials from the Authorization header and the body.
+// RFC 6749 §2.3 says a client MUST NOT use more than one authentication method in a request, so
+// Basic credentials together with a body client_secret are invalid_request; a body client_id that
+// repeats the Basic one is tolerated (many libraries send it), a different one is not.
+func clientFromRequest(authorization string, p params) (clientCredentials, error) {
+	bodyID, bodySecret := p.get("client_id"), p.get("client_secret")
+	if authorization == "" {
+		switch {
+		case bodyID == "" && bodySecret != "":
+			return clientCredentials{}, oautherr.InvalidRequest.WithDescription("client_secret was sent without client_id")
+		case bodyID == "":
+			return clientCredentials{}, errNoClient
+		case bodySecret != "":
+			return clientCredentials{ID: bodyID, Secret: bodySecret, Method: authPost}, nil
+		default:
+			return clientCredentials{ID: bodyID, Method: authNone}, nil
+		}
+	}
+	id, secret, err := parseBasic(authorization)
+	if err != nil {
+		return clientCredentials{Method: authBasic}, err
+	}
+	if bodySecret != "" {
+		return clientCredentials{}, oautherr.InvalidRequest.WithDescription("Use exactly one client authentication method: HTTP Basic or client_secret in the body, not both")
+	}
+	if bodyID != "" && bodyID != id {
+		return clientCredentials{}, oautherr.InvalidRequest.WithDescription("client_id in the body differs from the HTTP Basic client")
+	}
+	return clientCredentials{ID: id, Secret: secret, Method: authBasic}, nil
+}
+
+// parseBasic decodes client_secret_basic credentials. RFC 6749 §2.3.1: the client identifier and
+// secret are each application/x-www-form-urlencoded before being joined with ':' and base64-encoded,
+// so both halves are URL-decoded here (a secret containing ':' or '%' survives the round trip).
+func parseBasic(authorization string) (id, secret string, err error) {
+	scheme, encoded, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "Basic") {
+		return "", "", oautherr.InvalidClient.WithDescription("Unsupported Authorization scheme; use HTTP Basic")
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSpace(encoded))
+	if err != nil {
+		return "", "", oautherr.InvalidClient.WithDescription("Malformed HTTP Basic credentials")
+	}
+	rawID, rawSecret, ok := strings.Cut(string(raw), ":")
+	if !ok {
+		return "", "", oautherr.InvalidClient.WithDescription("Malformed HTTP Basic credentials")
+	}
+	if id, err = url.QueryUnescape(rawID); err != nil {
+		return "", "", oautherr.InvalidClient.WithDescription("Malformed HTTP Basic credentials")
+	}
+	if secret, err = url.QueryUnescape(rawSecret); err != nil {
+		return "", "", oautherr.InvalidClient.WithDescription("Malformed HTTP Basic credentials")
+	}
+	if id == "" {
+		return "", "", oautherr.InvalidClient.WithDescription("Malformed HTTP Basic credentials")
+	}
+	return id, secret, nil
+}
+
+// bearerToken extracts an RFC 6750 §2.1 bearer token ("Bearer" is case-insensitive, RFC 9110 §11.1).
+func bearerToken(authorization string) (string, bool) {
+	scheme, token, ok := strings.Cut(authorization, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}

@@ -1,0 +1,610 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+	"github.com/danielgtaylor/huma/v2/adapters/humago"
+
+	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// PublicConfig is what the public API needs besides the Service.
+type PublicConfig struct {
+	// Issuer is OAUTH_ISSUER, used verbatim in metadata and authorization responses.
+	Issuer string
+	// ConsentURL is CORE_CONSENT_URL; authorize redirects there with ?auth_request_id=….
+	ConsentURL string
+	// DataTokenIssuer, DataTokenJWKSURL and DataTokenAlgorithm are advertised in the metadata
+	// (SVA extension) so relying apps can verify data tokens.
+	DataTokenIssuer    string
+	DataTokenJWKSURL   string
+	DataTokenAlgorithm string
+	// JWKS returns the pre-encoded JWK Set served at /.well-known/jwks.json. It is called per
+	// request and must be cheap (an atomic load), never build the document.
+	JWKS func() []byte
+	// Ready reports whether the service can serve (database reachable); nil means always ready.
+	Ready func(context.Context) error
+	// Logger receives internal errors; nil discards them.
+	Logger *slog.Logger
+}
+
+// publicMaxBody bounds OAuth form bodies: the largest legitimate one (a refresh or code exchange
+// with client credentials) is well under 4 KiB.
+const publicMaxBody = 64 << 10
+
+// NewPublic builds the public OAuth/OIDC handler: a huma API on its own mux, wrapped in the
+// public middleware. The returned huma.API is for the OpenAPI document. svc may be nil when only
+// the document is wanted.
+func NewPublic(svc *oauth.Service, cfg PublicConfig) (http.Handler, huma.API) {
+	mux := http.NewServeMux()
+	hc := humaConfig("SVA OAuth 2.0 / OpenID Connect provider — public API",
+		"The endpoints relying applications call. Errors of the OAuth endpoints are RFC 6749 §5.2 JSON "+
+			"({\"error\",\"error_description\"}), not problem+json. The original SVA paths "+
+			"/api/auth/oauth/{authorize,token,userinfo,revoke}/ are accepted as aliases of the /oauth/… endpoints.")
+	hc.OpenAPIPath = "/openapi"
+	api := humago.New(exactMux{mux}, hc)
+	RegisterPublic(api, svc, cfg)
+	pruneHumaErrorSchemas(api)
+	mux.HandleFunc("/", notFound)
+	return publicMiddleware(mux), api
+}
+
+// humaConfig is huma's default configuration without the parts that do not fit an OAuth server:
+// no $schema links in bodies (token responses must be exactly RFC 6749), no docs UI (it loads
+// scripts from a CDN), and huma's own errors reshaped to {"error","error_description"}.
+func humaConfig(title, description string) huma.Config {
+	c := huma.DefaultConfig(title, "1.0.0")
+	c.Info.Description = description
+	c.CreateHooks = nil
+	c.DocsPath = ""
+	c.SchemasPath = ""
+	c.OpenAPIPath = ""
+	c.Transformers = []huma.Transformer{reshapeHumaErrors}
+	return c
+}
+
+// RegisterPublic maps the whole public surface onto api. svc may be nil for documentation only.
+func RegisterPublic(api huma.API, svc *oauth.Service, cfg PublicConfig) {
+	h := &publicHandlers{svc: svc, cfg: cfg, log: cfg.Logger}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.meta = newServerMetadata(cfg.Issuer, cfg.DataTokenIssuer, cfg.DataTokenJWKSURL, cfg.DataTokenAlgorithm)
+	registry := api.OpenAPI().Components.Schemas
+	errSchema := registry.Schema(reflect.TypeFor[errorBody](), true, "")
+
+	huma.Register(api, huma.Operation{
+		OperationID: "authorize",
+		Method:      http.MethodGet,
+		Path:        pathAuthorize,
+		Summary:     "Authorization endpoint (RFC 6749 §4.1.1, PKCE S256 required)",
+		Description: "Validates client_id and redirect_uri first: if either is missing, unknown or not registered the " +
+			"answer is a 400 error page (JSON with Accept: application/json) and never a redirect. Otherwise the " +
+			"request is stored and the browser is sent to the consent UI (302), or, with Accept: application/json, " +
+			"the consent URL is returned. Later errors are redirected to redirect_uri with error, error_description, " +
+			"state and iss (RFC 9207). Repeated parameters are invalid_request.",
+		Tags:               []string{"oauth"},
+		SkipValidateParams: true, // every parameter is checked by the use case, so errors get OAuth shape
+		Responses: map[string]*huma.Response{
+			"200": jsonResponse(registry, "Consent URL (Accept: application/json)", reflect.TypeFor[authorizeJSON]()),
+			"302": {Description: "To the consent UI, or to redirect_uri with an error (and state, iss)",
+				Headers: map[string]*huma.Param{"Location": {Schema: &huma.Schema{Type: "string"}}}},
+			"400": {Description: "Unknown client or untrusted redirect_uri: HTML page, or JSON with Accept: application/json",
+				Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: "string"}}, "application/json": {Schema: errSchema}}},
+		},
+	}, h.authorize)
+
+	huma.Register(api, huma.Operation{
+		OperationID: "token",
+		Method:      http.MethodPost,
+		Path:        pathToken,
+		Summary:     "Token endpoint (RFC 6749 §3.2): authorization_code and refresh_token grants",
+		Description: "application/x-www-form-urlencoded only; repeated parameters are invalid_request; unknown ones are " +
+			"ignored. Client authentication: client_secret_basic, client_secret_post, or client_id alone for public " +
+			"clients (PKCE). Using Basic and a body secret together is invalid_request. invalid_client is 401 with " +
+			"WWW-Authenticate: Basic. Every response carries Cache-Control: no-store.",
+		Tags:         []string{"oauth"},
+		MaxBodyBytes: publicMaxBody,
+		Responses: map[string]*huma.Response{
+			"200": jsonResponse(registry, "Tokens", reflect.TypeFor[tokenResponse]()),
+			"400": errResponse(errSchema, "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope"),
+			"401": errResponse(errSchema, "invalid_client (with WWW-Authenticate: Basic realm=\"sva\")"),
+			"405": errResponse(errSchema, "Any method but POST"),
+		},
+	}, h.token)
+	documentForm(api, pathToken, reflect.TypeFor[tokenForm]())
+
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		huma.Register(api, huma.Operation{
+			OperationID: strings.ToLower(method) + "UserInfo",
+			Method:      method,
+			Path:        pathUserinfo,
+			Summary:     "UserInfo (OIDC Core §5.3): sub and the claims the user approved, flat",
+			Tags:        []string{"oidc"},
+			Responses: map[string]*huma.Response{
+				"200": jsonResponse(registry, "sub plus approved claims", reflect.TypeFor[map[string]any]()),
+				"401": errResponse(errSchema, "Missing, invalid, expired or revoked access token (WWW-Authenticate: Bearer)"),
+			},
+		}, h.userinfo)
+	}
+
+	huma.Register(api, huma.Operation{
+		OperationID: "revoke",
+		Method:      http.MethodPost,
+		Path:        pathRevoke,
+		Summary:     "Token revocation (RFC 7009)",
+		Description: "Client-authenticated. 200 for unknown, expired or already revoked tokens. Revoking a refresh token " +
+			"revokes its whole grant (every access token of it). token_type_hint is optional and, per RFC 7009 §2.1, " +
+			"an unrecognised hint is ignored (both token types are searched); unsupported_token_type is never " +
+			"returned because every token type the provider issues can be revoked.",
+		Tags:          []string{"oauth"},
+		MaxBodyBytes:  publicMaxBody,
+		DefaultStatus: http.StatusOK,
+		Responses: map[string]*huma.Response{
+			"200": {Description: "Revoked, or nothing to revoke"},
+			"400": errResponse(errSchema, "invalid_request, or unauthorized_client for another client's token"),
+			"401": errResponse(errSchema, "invalid_client"),
+		},
+	}, h.revoke)
+	documentForm(api, pathRevoke, reflect.TypeFor[tokenOnlyForm]())
+
+	huma.Register(api, huma.Operation{
+		OperationID: "introspect",
+		Method:      http.MethodPost,
+		Path:        pathIntrospect,
+		Summary:     "Token introspection (RFC 7662)",
+		Description: "Requires client authentication (a confidential client's secret). A client sees only its own tokens; " +
+			"anything else, and every unknown, expired or revoked token, is exactly {\"active\":false}.",
+		Tags:         []string{"oauth"},
+		MaxBodyBytes: publicMaxBody,
+		Responses: map[string]*huma.Response{
+			"200": jsonResponse(registry, "Introspection result", reflect.TypeFor[introspection]()),
+			"400": errResponse(errSchema, "invalid_request"),
+			"401": errResponse(errSchema, "invalid_client"),
+		},
+	}, h.introspect)
+	documentForm(api, pathIntrospect, reflect.TypeFor[tokenOnlyForm]())
+
+	for _, p := range []struct{ id, path, summary string }{
+		{"openIDConfiguration", pathOIDCDiscovery, "OpenID Connect Discovery 1.0"},
+		{"authorizationServerMetadata", pathASMetadata, "OAuth 2.0 Authorization Server Metadata (RFC 8414)"},
+	} {
+		huma.Register(api, huma.Operation{
+			OperationID: p.id, Method: http.MethodGet, Path: p.path, Summary: p.summary, Tags: []string{"discovery"},
+		}, h.metadata)
+	}
+	huma.Register(api, huma.Operation{
+		OperationID: "jwks", Method: http.MethodGet, Path: pathJWKS, Tags: []string{"discovery"},
+		Summary: "JWK Set: the provider's ID-token keys and the data-token keys it trusts (ES256)",
+		Responses: map[string]*huma.Response{
+			"200": jsonResponse(registry, "JWK Set (RFC 7517)", reflect.TypeFor[jwkSetDoc]()),
+		},
+	}, h.jwks)
+
+	registerHealth(api, cfg.Ready)
+}
+
+// jsonResponse documents a JSON response body of type t.
+func jsonResponse(registry huma.Registry, description string, t reflect.Type) *huma.Response {
+	return &huma.Response{
+		Description: description,
+		Content:     map[string]*huma.MediaType{"application/json": {Schema: registry.Schema(t, true, "")}},
+	}
+}
+
+// errResponse documents an {"error","error_description"} response.
+func errResponse(schema *huma.Schema, description string) *huma.Response {
+	return &huma.Response{
+		Description: description,
+		Content:     map[string]*huma.MediaType{"application/json": {Schema: schema}},
+	}
+}
+
+// documentForm replaces the opaque request body huma documents for a RawBody operation with the
+// form's real fields. The handler parses the form itself (duplicate detection, RFC 6749 §3.2), so
+// only the document changes.
+func documentForm(api huma.API, path string, form reflect.Type) {
+	op := api.OpenAPI().Paths[path].Post
+	op.RequestBody = &huma.RequestBody{
+		Required: true,
+		Content: map[string]*huma.MediaType{
+			"application/x-www-form-urlencoded": {Schema: api.OpenAPI().Components.Schemas.Schema(form, true, "")},
+		},
+	}
+}
+
+type publicHandlers struct {
+	svc  *oauth.Service
+	cfg  PublicConfig
+	log  *slog.Logger
+	meta serverMetadata
+}
+
+// ---- authorize ----
+
+type authorizeInput struct {
+	ClientID            string `query:"client_id" doc:"Registered client identifier"`
+	RedirectURI         string `query:"redirect_uri" doc:"Exactly one of the client's registered redirect URIs"`
+	ResponseType        string `query:"response_type" doc:"Must be code"`
+	Scope               string `query:"scope" doc:"Space-separated scopes, each allowed for the client"`
+	State               string `query:"state" doc:"Echoed back byte for byte"`
+	Nonce               string `query:"nonce" doc:"OIDC nonce, echoed in the id_token"`
+	CodeChallenge       string `query:"code_challenge" doc:"PKCE S256 challenge (required)"`
+	CodeChallengeMethod string `query:"code_challenge_method" doc:"S256 (plain is refused)"`
+	Accept              string `header:"Accept"`
+
+	rawQuery string
+}
+
+// Resolve keeps the raw query: huma's parsed parameters keep only the first of repeated values,
+// and repeated parameters must be refused (RFC 6749 §3.1).
+func (in *authorizeInput) Resolve(ctx huma.Context) []error {
+	u := ctx.URL()
+	in.rawQuery = u.RawQuery
+	return nil
+}
+
+type authorizeJSON struct {
+	AuthRequestID string `json:"auth_request_id" format:"uuid"`
+	ConsentURL    string `json:"consent_url"`
+	ExpiresIn     int    `json:"expires_in" doc:"Seconds the user has to decide"`
+}
+
+// rawOutput is a response whose status, headers and body the handler chose itself.
+type rawOutput struct {
+	Status       int
+	Location     string `header:"Location"`
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*rawOutput, error) {
+	wantsJSON := strings.Contains(in.Accept, "application/json")
+	p, perr := parseParams(in.rawQuery)
+	var dup *oautherr.Error
+	if perr != nil {
+		dup, _ = oautherr.As(perr)
+		// Only the client and redirect URI decide whether a redirect is safe; if either is
+		// ambiguous, nothing can be trusted, so the user gets the error page (checklist 2).
+		v, verr := url.ParseQuery(in.rawQuery)
+		if verr != nil || len(v["client_id"]) > 1 || len(v["redirect_uri"]) > 1 || dup == nil {
+			return h.authorizeErrorPage(wantsJSON, perr), nil
+		}
+		// Validate client and redirect URI from the first values, then redirect the duplicate
+		// error there. state is echoed only when it was sent once.
+		p = params{"client_id": v.Get("client_id"), "redirect_uri": v.Get("redirect_uri")}
+		if len(v["state"]) == 1 {
+			p["state"] = v.Get("state")
+		}
+	}
+	input := oauth.AuthorizeInput{
+		ClientID: p.get("client_id"), RedirectURI: p.get("redirect_uri"), ResponseType: p.get("response_type"),
+		Scope: p.get("scope"), State: p.get("state"), Nonce: p.get("nonce"),
+		CodeChallenge: p.get("code_challenge"), CodeChallengeMethod: p.get("code_challenge_method"),
+	}
+	res, err := h.svc.Authorize(ctx, input)
+	var rerr *oauth.RedirectableError
+	switch {
+	case errors.As(err, &rerr):
+		location := rerr.Location
+		if dup != nil {
+			// The use case validated client and redirect URI (it failed later, on the response
+			// type we withheld); the error to report is the repeated parameter.
+			location = callbackWithError(rerr.RedirectURI, rerr.State, h.cfg.Issuer, dup)
+		}
+		return &rawOutput{Status: http.StatusFound, Location: location, CacheControl: "no-store"}, nil
+	case err != nil:
+		return h.authorizeErrorPage(wantsJSON, err), nil
+	case dup != nil:
+		// Unreachable: the withheld response_type always fails. Refuse rather than store a request.
+		return h.authorizeErrorPage(wantsJSON, dup), nil
+	}
+
+	consent := withQuery(h.cfg.ConsentURL, url.Values{"auth_request_id": {res.AuthRequestID}})
+	if wantsJSON {
+		body, err := json.Marshal(authorizeJSON{AuthRequestID: res.AuthRequestID, ConsentURL: consent, ExpiresIn: res.ExpiresIn})
+		if err != nil {
+			return nil, err
+		}
+		return &rawOutput{Status: http.StatusOK, ContentType: "application/json", CacheControl: "no-store", Body: body}, nil
+	}
+	return &rawOutput{Status: http.StatusFound, Location: consent, CacheControl: "no-store"}, nil
+}
+
+// authorizeErrorPage answers an authorization request that must not be redirected.
+func (h *publicHandlers) authorizeErrorPage(wantsJSON bool, err error) *rawOutput {
+	oe, ok := oautherr.As(err)
+	status := http.StatusBadRequest
+	if !ok || oe.Code == oautherr.CodeServerError {
+		h.log.Error("authorize failed", slog.Any("error", err))
+		oe, status = oautherr.ServerError, http.StatusInternalServerError
+	}
+	if wantsJSON {
+		body, _ := json.Marshal(errorBody{Error: string(oe.Code), ErrorDescription: oe.Description})
+		return &rawOutput{Status: status, ContentType: "application/json", CacheControl: "no-store", Body: body}
+	}
+	return &rawOutput{Status: status, ContentType: "text/html; charset=utf-8", CacheControl: "no-store",
+		Body: renderErrorPage(string(oe.Code), oe.Description)}
+}
+
+// callbackWithError builds an error redirect (RFC 6749 §4.1.2.1 + RFC 9207) for the one case the
+// use case cannot: a repeated parameter, detected before the use case ran. It appends to an
+// existing query the same way the use case does.
+func callbackWithError(redirectURI, state, issuer string, oe *oautherr.Error) string {
+	v := url.Values{"error": {string(oe.Code)}, "iss": {issuer}}
+	if oe.Description != "" {
+		v.Set("error_description", oe.Description)
+	}
+	if state != "" {
+		v.Set("state", state)
+	}
+	return withQuery(redirectURI, v)
+}
+
+// withQuery appends parameters to a URL that may already have a query.
+func withQuery(base string, v url.Values) string {
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+		if strings.HasSuffix(base, "?") || strings.HasSuffix(base, "&") {
+			sep = ""
+		}
+	}
+	return base + sep + v.Encode()
+}
+
+// ---- token ----
+
+// tokenForm documents the token request (the handler parses the raw body itself).
+type tokenForm struct {
+	GrantType    string `json:"grant_type" enum:"authorization_code,refresh_token" required:"true"`
+	Code         string `json:"code,omitempty" doc:"authorization_code grant"`
+	RedirectURI  string `json:"redirect_uri,omitempty" doc:"authorization_code grant: the redirect_uri of the authorization request"`
+	CodeVerifier string `json:"code_verifier,omitempty" doc:"authorization_code grant: PKCE verifier (43-128 chars)"`
+	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant"`
+	Scope        string `json:"scope,omitempty" doc:"refresh_token grant: narrower scope (optional)"`
+	ClientID     string `json:"client_id,omitempty" doc:"client_secret_post or public clients"`
+	ClientSecret string `json:"client_secret,omitempty" doc:"client_secret_post"`
+}
+
+// tokenOnlyForm documents revocation and introspection requests.
+type tokenOnlyForm struct {
+	Token         string `json:"token" required:"true"`
+	TokenTypeHint string `json:"token_type_hint,omitempty" doc:"access_token or refresh_token (optional; unknown values are ignored)"`
+	ClientID      string `json:"client_id,omitempty"`
+	ClientSecret  string `json:"client_secret,omitempty"`
+}
+
+type formInput struct {
+	Authorization string `header:"Authorization" doc:"HTTP Basic client credentials (client_secret_basic)"`
+	ContentType   string `header:"Content-Type"`
+	RawBody       []byte `contentType:"application/x-www-form-urlencoded"`
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type" enum:"Bearer"`
+	ExpiresIn    int    `json:"expires_in"`
+	RefreshToken string `json:"refresh_token,omitempty"`
+	Scope        string `json:"scope" doc:"The approved scope"`
+	DataToken    string `json:"data_token" doc:"Core-signed JWT with the claims the user shared (SVA)"`
+	IDToken      string `json:"id_token,omitempty" doc:"When openid was granted"`
+}
+
+type tokenOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Pragma       string `header:"Pragma"`
+	Body         tokenResponse
+}
+
+// clientCreds reads the client's credentials from a form request.
+func clientCreds(in *formInput, p params) (oauth.ClientCredentials, error) {
+	c, err := clientFromRequest(in.Authorization, p)
+	if err != nil {
+		return oauth.ClientCredentials{}, err
+	}
+	m := oauth.AuthMethodNone
+	switch c.Method {
+	case authBasic:
+		m = oauth.AuthMethodBasic
+	case authPost:
+		m = oauth.AuthMethodPost
+	}
+	return oauth.ClientCredentials{ClientID: c.ID, Secret: c.Secret, Method: m}, nil
+}
+
+func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput, error) {
+	ts, err := h.tokenGrant(ctx, in)
+	if err != nil {
+		e := oauthErrorFor(ctx, h.log, surfaceToken, err)
+		noStore(e.headers)
+		return nil, e
+	}
+	return &tokenOutput{CacheControl: "no-store", Pragma: "no-cache", Body: tokenResponse{
+		AccessToken: ts.AccessToken, TokenType: ts.TokenType, ExpiresIn: ts.ExpiresIn, RefreshToken: ts.RefreshToken,
+		Scope: ts.Scope, DataToken: ts.DataToken, IDToken: ts.IDToken,
+	}}, nil
+}
+
+func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.TokenSet, error) {
+	p, err := parseFormBody(in.ContentType, in.RawBody)
+	if err != nil {
+		return oauth.TokenSet{}, err
+	}
+	creds, err := clientCreds(in, p)
+	if err != nil {
+		return oauth.TokenSet{}, err
+	}
+	switch gt := p.get("grant_type"); gt {
+	case "":
+		return oauth.TokenSet{}, oautherr.InvalidRequest.WithDescription("grant_type is required")
+	case "authorization_code":
+		return h.svc.ExchangeCode(ctx, creds, p.get("code"), p.get("redirect_uri"), p.get("code_verifier"))
+	case "refresh_token":
+		return h.svc.Refresh(ctx, creds, p.get("refresh_token"), p.get("scope"))
+	default:
+		// Implicit and ROPC (password) are never offered (RFC 9700 §2.4, checklist 10); neither
+		// is client_credentials: SVA tokens always stand for a user's consent.
+		return oauth.TokenSet{}, oautherr.UnsupportedGrantType.WithDescriptionf("Grant type %s is not supported", safeParamName(gt))
+	}
+}
+
+// ---- userinfo ----
+
+type userinfoInput struct {
+	Authorization string `header:"Authorization" doc:"Bearer access token"`
+}
+
+type userinfoOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         map[string]any
+}
+
+func (h *publicHandlers) userinfo(ctx context.Context, in *userinfoInput) (*userinfoOutput, error) {
+	token, ok := bearerToken(in.Authorization)
+	if !ok {
+		// RFC 6750 §3.1: a request without credentials gets a bare challenge (no error code in the
+		// header); the body still names the problem (decision 3).
+		return nil, &httpError{
+			status:    http.StatusUnauthorized,
+			headers:   http.Header{"Www-Authenticate": {`Bearer realm="sva"`}},
+			errorBody: errorBody{Error: string(oautherr.CodeInvalidToken), ErrorDescription: "A bearer access token is required"},
+		}
+	}
+	info, err := h.svc.UserInfo(ctx, token)
+	if err != nil {
+		return nil, oauthErrorFor(ctx, h.log, surfaceResource, err)
+	}
+	body := make(map[string]any, len(info.Claims)+1)
+	for k, v := range info.Claims {
+		body[k] = v
+	}
+	body["sub"] = info.Subject
+	return &userinfoOutput{CacheControl: "no-store", Body: body}, nil
+}
+
+// ---- revoke / introspect ----
+
+type revokeOutput struct {
+	CacheControl string `header:"Cache-Control"`
+}
+
+func (h *publicHandlers) revoke(ctx context.Context, in *formInput) (*revokeOutput, error) {
+	err := func() error {
+		p, err := parseFormBody(in.ContentType, in.RawBody)
+		if err != nil {
+			return err
+		}
+		creds, err := clientCreds(in, p)
+		if err != nil {
+			return err
+		}
+		return h.svc.Revoke(ctx, creds, p.get("token"), p.get("token_type_hint"))
+	}()
+	if err != nil {
+		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
+	}
+	return &revokeOutput{CacheControl: "no-store"}, nil
+}
+
+// introspection is the RFC 7662 §2.2 response. Every member but "active" is omitted when empty,
+// so an inactive token is exactly {"active":false} (checklist 33).
+type introspection struct {
+	Active    bool   `json:"active"`
+	Scope     string `json:"scope,omitempty"`
+	ClientID  string `json:"client_id,omitempty"`
+	Subject   string `json:"sub,omitempty"`
+	TokenType string `json:"token_type,omitempty"`
+	ExpiresAt int64  `json:"exp,omitempty"`
+	IssuedAt  int64  `json:"iat,omitempty"`
+	Issuer    string `json:"iss,omitempty"`
+}
+
+type introspectOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         introspection
+}
+
+func (h *publicHandlers) introspect(ctx context.Context, in *formInput) (*introspectOutput, error) {
+	res, err := func() (oauth.Introspection, error) {
+		p, err := parseFormBody(in.ContentType, in.RawBody)
+		if err != nil {
+			return oauth.Introspection{}, err
+		}
+		creds, err := clientCreds(in, p)
+		if err != nil {
+			return oauth.Introspection{}, err
+		}
+		// RFC 7662 §2.1 requires the caller to be authenticated; a bare client_id proves nothing,
+		// so public clients cannot introspect (checklist 33).
+		if creds.Method == oauth.AuthMethodNone {
+			return oauth.Introspection{}, oautherr.InvalidClient.WithDescription("Introspection requires client authentication")
+		}
+		return h.svc.Introspect(ctx, creds, p.get("token"), p.get("token_type_hint"))
+	}()
+	if err != nil {
+		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
+	}
+	out := &introspectOutput{CacheControl: "no-store"}
+	if res.Active {
+		out.Body = introspection{
+			Active: true, Scope: res.Scope, ClientID: res.ClientID, Subject: res.Subject, TokenType: res.TokenType,
+			ExpiresAt: unixOrZero(res.ExpiresAt), IssuedAt: unixOrZero(res.IssuedAt), Issuer: h.cfg.Issuer,
+		}
+	}
+	return out, nil
+}
+
+func unixOrZero(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
+}
+
+// ---- discovery ----
+
+type metadataOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Body         serverMetadata
+}
+
+func (h *publicHandlers) metadata(context.Context, *struct{}) (*metadataOutput, error) {
+	return &metadataOutput{CacheControl: "public, max-age=300", Body: h.meta}, nil
+}
+
+// jwkSetDoc documents the JWKS shape; the body itself is served pre-encoded.
+type jwkSetDoc struct {
+	Keys []struct {
+		Kty string `json:"kty" example:"EC"`
+		Crv string `json:"crv" example:"P-256"`
+		X   string `json:"x"`
+		Y   string `json:"y"`
+		Kid string `json:"kid"`
+		Use string `json:"use,omitempty" example:"sig"`
+		Alg string `json:"alg,omitempty" example:"ES256"`
+	} `json:"keys"`
+}
+
+type jwksOutput struct {
+	ContentType  string `header:"Content-Type"`
+	CacheControl string `header:"Cache-Control"`
+	Body         []byte
+}
+
+func (h *publicHandlers) jwks(context.Context, *struct{}) (*jwksOutput, error) {
+	// A short max-age: relying apps refetch on an unknown kid anyway, and a new key must be
+	// visible soon after rotation.
+	return &jwksOutput{ContentType: "application/json", CacheControl: "public, max-age=300", Body: h.cfg.JWKS()}, nil
+}

@@ -1,0 +1,195 @@
+package tokens_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sva-oauth/sva/adapters/internal/dbtest"
+	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
+	"github.com/sva-oauth/sva/adapters/oauth/tokens"
+	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func kidsOf(t *testing.T, doc []byte) []string {
+	t.Helper()
+	var set struct {
+		Keys []struct {
+			Kid string `json:"kid"`
+		} `json:"keys"`
+	}
+	if err := json.Unmarshal(doc, &set); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, k := range set.Keys {
+		out = append(out, k.Kid)
+	}
+	return out
+}
+
+func signedKid(t *testing.T, tok string) string {
+	t.Helper()
+	p, _, err := jwt.NewParser().ParseUnverified(tok, jwt.MapClaims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Header["kid"].(string)
+}
+
+// TestKeyRing_Rotation: a rotated-in key is published at the next reload but signs only after
+// ActivationDelay; the old key stays published after that (its tokens are still valid).
+func TestKeyRing_Rotation(t *testing.T) {
+	ctx := context.Background()
+	store := sqlstore.New(dbtest.Open(t, sqlstore.Migrations)).SigningKeys
+	c := &clock{t: time.Now().UTC()}
+	ring, err := tokens.LoadKeyRing(ctx, store, time.Hour, c.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := tokens.LoadKeyRing(ctx, store, time.Hour, c.now)
+	if err != nil || again.Signer().KeyID() != ring.Signer().KeyID() {
+		t.Fatalf("a second start generated another key: %v", err)
+	}
+	pub, err := tokens.NewPublisher(ring.JWKS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring.OnChange(pub.OwnKeysChanged)
+	sign := func() string {
+		tok, err := ring.SignIDToken(ctx, oauth.IDTokenClaims{Issuer: "https://i", Subject: "s", Audience: "a", IssuedAt: c.now(), ExpiresAt: c.now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	oldKid := signedKid(t, sign())
+
+	k, err := tokens.RotateKey(ctx, store, c.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ring.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := kidsOf(t, pub.JWKS()); len(got) != 2 || !strings.Contains(strings.Join(got, ","), k.ID) {
+		t.Fatalf("after rotation JWKS kids %v, want old and new", got)
+	}
+	if kid := signedKid(t, sign()); kid != oldKid {
+		t.Fatalf("signed with %s before the new key's activation", kid)
+	}
+	c.add(tokens.ActivationDelay + time.Second)
+	if err := ring.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if kid := signedKid(t, sign()); kid != k.ID {
+		t.Fatalf("signed with %s after activation, want %s", kid, k.ID)
+	}
+	if got := kidsOf(t, pub.JWKS()); len(got) != 2 {
+		t.Fatalf("old key dropped while its tokens are valid: %v", got)
+	}
+	c.add(time.Hour + time.Minute)
+	if err := ring.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := kidsOf(t, pub.JWKS()); len(got) != 1 || got[0] != k.ID {
+		t.Fatalf("expired key still published: %v", got)
+	}
+}
+
+// TestDataTokenVerifier checks the decision-8 rules and the unavailable/invalid distinction, and
+// that Core's keys are republished.
+func TestDataTokenVerifier(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	coreKey, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
+	set, _ := keys.NewSet(coreKey)
+	core, _ := jwtsign.NewSigner(set, now, time.Hour)
+	var down atomic.Bool
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if down.Load() {
+			http.Error(w, "down", http.StatusBadGateway)
+			return
+		}
+		_, _ = w.Write(core.JWKS())
+	}))
+	defer srv.Close()
+
+	pub, _ := tokens.NewPublisher(func() []byte { return []byte(`{"keys":[]}`) })
+	remote := tokens.NewRemoteDataTokenKeys(srv.URL, nil, time.Second, pub)
+	v, err := tokens.NewES256DataTokenVerifier("core", remote, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := oauth.DataTokenExpectation{Audience: "app_1", Subject: "u1", AuthRequestID: "r1"}
+	claims := func(edit func(jwt.MapClaims)) jwt.MapClaims {
+		c := jwt.MapClaims{"iss": "core", "aud": "app_1", "sub": "u1", "auth_request_id": "r1", "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
+		if edit != nil {
+			edit(c)
+		}
+		return c
+	}
+	good, _ := core.Sign(claims(nil))
+	if err := v.Verify(ctx, good, want); err != nil {
+		t.Fatalf("valid token: %v", err)
+	}
+	if kids := kidsOf(t, pub.JWKS()); len(kids) != 1 || kids[0] != core.KeyID() {
+		t.Fatalf("Core's key not republished: %v", kids)
+	}
+	hs, _ := jwtsign.NewHS256Signer([]byte(strings.Repeat("s", 32)))
+	for name, edit := range map[string]func(jwt.MapClaims){
+		"iss":             func(c jwt.MapClaims) { c["iss"] = "other" },
+		"aud":             func(c jwt.MapClaims) { c["aud"] = "app_2" },
+		"sub":             func(c jwt.MapClaims) { c["sub"] = "u2" },
+		"auth_request_id": func(c jwt.MapClaims) { delete(c, "auth_request_id") },
+		"exp":             func(c jwt.MapClaims) { c["exp"] = now.Add(-time.Hour).Unix() },
+		"no exp":          func(c jwt.MapClaims) { delete(c, "exp") },
+		"no iat":          func(c jwt.MapClaims) { delete(c, "iat") },
+	} {
+		tok, _ := core.Sign(claims(edit))
+		if err := v.Verify(ctx, tok, want); err == nil || errors.Is(err, oauth.ErrUnavailable) {
+			t.Errorf("%s: err = %v, want invalid", name, err)
+		}
+	}
+	hsTok, _ := hs.Sign(claims(nil))
+	if err := v.Verify(ctx, hsTok, want); err == nil || errors.Is(err, oauth.ErrUnavailable) {
+		t.Errorf("HS256 token accepted by the ES256 verifier: %v", err)
+	}
+
+	// A token from a key Core has not published while Core is down: unavailable, not invalid.
+	other, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
+	oset, _ := keys.NewSet(other)
+	osigner, _ := jwtsign.NewSigner(oset, now, time.Hour)
+	unknown, _ := osigner.Sign(claims(nil))
+	down.Store(true)
+	if err := v.Verify(ctx, unknown, want); !errors.Is(err, oauth.ErrUnavailable) {
+		t.Fatalf("JWKS down: err = %v, want ErrUnavailable", err)
+	}
+	if err := v.Verify(ctx, good, want); err != nil {
+		t.Fatalf("cached key stopped working while Core is down: %v", err)
+	}
+}

@@ -1,0 +1,140 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig_Defaults(t *testing.T) {
+	cfg, err := loadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.PublicAddr != "127.0.0.1:9000" || cfg.InternalAddr != "127.0.0.1:9001" || cfg.Issuer != "http://127.0.0.1:9000" ||
+		cfg.AccessTokenTTL.Seconds() != 3600 || cfg.RefreshTokenTTL.Hours() != 720 || !cfg.ServiceTokenIsDev ||
+		cfg.ServiceHeader != "X-Service-Token" || cfg.DataTokenAlgorithm != "ES256" {
+		t.Fatalf("defaults = %+v", cfg)
+	}
+}
+
+func TestLoadConfig_Rejects(t *testing.T) {
+	for name, m := range map[string]map[string]string{
+		"http issuer off loopback": {"OAUTH_ISSUER": "http://auth.example.com"},
+		"issuer with query":        {"OAUTH_ISSUER": "https://auth.example.com/?x=1"},
+		"issuer with fragment":     {"OAUTH_ISSUER": "https://auth.example.com/#f"},
+		"code ttl over 10 min":     {"OAUTH_CODE_TTL_SECONDS": "601"},
+		"hs256 without secret":     {"DATA_TOKEN_ALGORITHM": "HS256"},
+		"hs256 short secret":       {"DATA_TOKEN_ALGORITHM": "HS256", "DATA_TOKEN_SECRET": "short"},
+		"unknown algorithm":        {"DATA_TOKEN_ALGORITHM": "RS256"},
+		"bad address":              {"OAUTH_PUBLIC_ADDR": "9000"},
+		"bad log level":            {"LOG_LEVEL": "loud"},
+		"only commas as tokens":    {"INTERNAL_SERVICE_TOKEN": " , "},
+	} {
+		if _, err := loadConfig(env(m)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+	cfg, err := loadConfig(env(map[string]string{"INTERNAL_SERVICE_TOKEN": "new, old", "OAUTH_ISSUER": "https://auth.example.com"}))
+	if err != nil || len(cfg.ServiceTokens) != 2 || cfg.ServiceTokens[0] != "new" || cfg.ServiceTokenIsDev {
+		t.Fatalf("token list: %+v %v", cfg.ServiceTokens, err)
+	}
+}
+
+// TestRun_ClientsCommands exercises the operator commands on a fresh SQLite database.
+func TestRun_ClientsCommands(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env(map[string]string{"SVA_DATA_DIR": dir})
+	run := func(args ...string) []byte {
+		t.Helper()
+		var out bytes.Buffer
+		if err := Run(context.Background(), append([]string{"oauth"}, args...), getenv, &out, &out); err != nil {
+			t.Fatalf("oauth %s: %v", strings.Join(args, " "), err)
+		}
+		return out.Bytes()
+	}
+	var created map[string]any
+	if err := json.Unmarshal(run("clients", "create", "--name", "Demo", "--redirect-uri", "http://127.0.0.1:3000/cb",
+		"--scopes", "openid email", "--reason", "email=receipts"), &created); err != nil {
+		t.Fatal(err)
+	}
+	id, _ := created["client_id"].(string)
+	if id == "" || created["client_secret"] == "" {
+		t.Fatalf("create printed %v", created)
+	}
+	var got map[string]any
+	_ = json.Unmarshal(run("clients", "update", id, "--name", "Demo 2"), &got)
+	if got["name"] != "Demo 2" || got["scope_reasons"].(map[string]any)["email"].(map[string]any)["reason"] != "receipts" {
+		t.Fatalf("update kept fields wrong: %v", got)
+	}
+	if !bytes.Contains(run("clients", "list"), []byte(id)) {
+		t.Fatal("list lacks the client")
+	}
+	run("keys", "rotate")
+	run("clients", "delete", id)
+	if !bytes.Equal(bytes.TrimSpace(run("clients", "list")), []byte("[]")) {
+		t.Fatal("client not deleted")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "oauth.db")); err != nil {
+		t.Fatalf("SQLite file not in SVA_DATA_DIR: %v", err)
+	}
+	if !bytes.Contains(run("openapi", "internal", "--v3.0"), []byte("openapi: 3.0.3")) {
+		t.Fatal("openapi internal --v3.0 did not print a 3.0 document")
+	}
+}
+
+// TestServe_BothListenersAndShutdown boots the provider on ephemeral ports, checks both
+// listeners answer (and that internal paths are absent from the public one), then cancels and
+// expects a clean return.
+func TestServe_BothListenersAndShutdown(t *testing.T) {
+	cfg, err := loadConfig(env(map[string]string{"SVA_DATA_DIR": t.TempDir(), "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, err := open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.db.Close()
+	pub, _ := net.Listen("tcp", "127.0.0.1:0")
+	internal, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan error, 1)
+	go func() { done <- p.run(ctx, slog.New(slog.DiscardHandler), pub, internal) }()
+
+	for url, want := range map[string]int{
+		"http://" + pub.Addr().String() + "/readyz":                                   http.StatusOK,
+		"http://" + internal.Addr().String() + "/healthz":                             http.StatusOK,
+		"http://" + pub.Addr().String() + "/api/auth/internal/consent-complete/":      http.StatusNotFound,
+		"http://" + internal.Addr().String() + "/api/auth/internal/consent-complete/": http.StatusUnauthorized,
+	} {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s: %d, want %d", url, resp.StatusCode, want)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run after cancel: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("run did not return after cancel")
+	}
+}

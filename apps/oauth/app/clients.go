@@ -1,0 +1,231 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// listFlag is a repeatable string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// clientFlags parses the flags of `clients create` and `clients update`.
+func clientFlags(name string, args []string) (oauth.ClientInput, []string, error) {
+	fs := flag.NewFlagSet("oauth clients "+name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		in                            oauth.ClientInput
+		redirects, reasons, describes listFlag
+		scopes                        string
+		public                        bool
+	)
+	fs.StringVar(&in.Name, "name", "", "display name on the consent screen")
+	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
+	fs.StringVar(&scopes, "scopes", "", `space-separated allowed scopes, e.g. "openid email"`)
+	fs.BoolVar(&public, "public", false, "public client (no secret; PKCE only)")
+	fs.StringVar(&in.LogoURL, "logo-url", "", "logo URL (https)")
+	fs.StringVar(&in.Description, "description", "", "description on the consent screen")
+	fs.Var(&reasons, "reason", "scope=why the client asks (repeatable)")
+	fs.Var(&describes, "scope-description", "scope=text replacing the catalogue's description (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return oauth.ClientInput{}, nil, err
+	}
+	in.RedirectURIs = redirects
+	in.AllowedScopes = strings.Fields(scopes)
+	in.Type = client.Confidential
+	if public {
+		in.Type = client.Public
+	}
+	in.ScopeReasons = map[string]oauth.ScopeReason{}
+	for _, pair := range []struct {
+		list   listFlag
+		reason bool
+	}{{reasons, true}, {describes, false}} {
+		for _, kv := range pair.list {
+			k, v, ok := strings.Cut(kv, "=")
+			if !ok || k == "" {
+				return oauth.ClientInput{}, nil, fmt.Errorf("%q is not scope=text", kv)
+			}
+			r := in.ScopeReasons[k]
+			if pair.reason {
+				r.Reason = v
+			} else {
+				r.Description = v
+			}
+			in.ScopeReasons[k] = r
+		}
+	}
+	return in, fs.Args(), nil
+}
+
+type scopeReasonJSON struct {
+	Description string `json:"description,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// clientJSON is what the commands print: the admin API's shape.
+type clientJSON struct {
+	ClientID      string                     `json:"client_id"`
+	ClientSecret  string                     `json:"client_secret,omitempty"`
+	Type          string                     `json:"type"`
+	Name          string                     `json:"name"`
+	Description   string                     `json:"description,omitempty"`
+	LogoURL       string                     `json:"logo_url,omitempty"`
+	RedirectURIs  []string                   `json:"redirect_uris"`
+	AllowedScopes []string                   `json:"allowed_scopes"`
+	ScopeReasons  map[string]scopeReasonJSON `json:"scope_reasons,omitempty"`
+	CreatedAt     time.Time                  `json:"created_at"`
+	UpdatedAt     time.Time                  `json:"updated_at"`
+}
+
+func toJSON(c oauth.Client, secret string) clientJSON {
+	j := clientJSON{ClientID: c.ID, ClientSecret: secret, Type: string(c.Type), Name: c.Name, Description: c.Description,
+		LogoURL: c.LogoURL, RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if len(c.ScopeReasons) > 0 {
+		j.ScopeReasons = map[string]scopeReasonJSON{}
+		for k, r := range c.ScopeReasons {
+			j.ScopeReasons[k] = scopeReasonJSON(r)
+		}
+	}
+	return j
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// clientsCommand administers clients directly on the configured database, so the dev launcher
+// and operators need neither the admin token nor a running provider.
+func clientsCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: oauth clients create|list|get|update|delete|rotate-secret …")
+	}
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	p, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer p.db.Close()
+	svc := p.svc
+
+	needID := func(rest []string) (string, error) {
+		if len(rest) != 1 {
+			return "", fmt.Errorf("usage: oauth clients %s CLIENT_ID", args[0])
+		}
+		return rest[0], nil
+	}
+	switch args[0] {
+	case "create":
+		in, rest, err := clientFlags("create", args[1:])
+		if err != nil {
+			return err
+		}
+		if len(rest) != 0 {
+			return fmt.Errorf("unexpected arguments %q", rest)
+		}
+		c, secret, err := svc.CreateClient(ctx, in)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, toJSON(c, secret))
+	case "list":
+		cs, err := svc.ListClients(ctx)
+		if err != nil {
+			return err
+		}
+		out := make([]clientJSON, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, toJSON(c, ""))
+		}
+		return printJSON(stdout, out)
+	case "get":
+		id, err := needID(args[1:])
+		if err != nil {
+			return err
+		}
+		c, err := svc.GetClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, toJSON(c, ""))
+	case "update":
+		if len(args) < 2 || strings.HasPrefix(args[1], "-") {
+			return errors.New("usage: oauth clients update CLIENT_ID [flags]")
+		}
+		id := args[1]
+		current, err := svc.GetClient(ctx, id)
+		if err != nil {
+			return err
+		}
+		in, rest, err := clientFlags("update", args[2:])
+		if err != nil {
+			return err
+		}
+		if len(rest) != 0 {
+			return fmt.Errorf("unexpected arguments %q", rest)
+		}
+		// Flags not given keep their current values (the use case replaces every field).
+		in.Type = ""
+		if in.Name == "" {
+			in.Name = current.Name
+		}
+		if in.Description == "" {
+			in.Description = current.Description
+		}
+		if in.LogoURL == "" {
+			in.LogoURL = current.LogoURL
+		}
+		if len(in.RedirectURIs) == 0 {
+			in.RedirectURIs = current.RedirectURIs
+		}
+		if len(in.AllowedScopes) == 0 {
+			in.AllowedScopes = current.AllowedScopes
+		}
+		for k, r := range current.ScopeReasons {
+			if _, set := in.ScopeReasons[k]; !set {
+				in.ScopeReasons[k] = r
+			}
+		}
+		c, err := svc.UpdateClient(ctx, id, in)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, toJSON(c, ""))
+	case "delete":
+		id, err := needID(args[1:])
+		if err != nil {
+			return err
+		}
+		if err := svc.DeleteClient(ctx, id); err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"client_id": id, "deleted": true})
+	case "rotate-secret":
+		id, err := needID(args[1:])
+		if err != nil {
+			return err
+		}
+		secret, err := svc.RotateClientSecret(ctx, id)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"client_id": id, "client_secret": secret})
+	}
+	return fmt.Errorf("unknown clients command %q", args[0])
+}
