@@ -1,0 +1,248 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sva-oauth/sva/domain/account"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+// Operation IDs, listed so tests and the OpenAPI document use the same names.
+const (
+	opGetSalt             = "getSalt"
+	opRegister            = "register"
+	opLogin               = "login"
+	opLogout              = "logout"
+	opListSessions        = "listSessions"
+	opRevokeSession       = "revokeSession"
+	opRevokeOtherSessions = "revokeOtherSessions"
+	opMe                  = "getMe"
+	opGetVault            = "getVault"
+	opReplaceVault        = "replaceVault"
+	opAttestData          = "attestData"
+	opGetAuthRequest      = "getAuthRequest"
+	opCompleteAuthRequest = "completeAuthRequest"
+	opDenyAuthRequest     = "denyAuthRequest"
+	opListConnections     = "listConnections"
+	opRevokeConnection    = "revokeConnection"
+	opJWKS                = "getDataTokenJWKS"
+	opHealthz             = "healthz"
+	opReadyz              = "readyz"
+)
+
+type kdfParams struct {
+	Algorithm  string `json:"algorithm" enum:"PBKDF2-SHA256" doc:"Key-derivation function the browser runs on the master password."`
+	Iterations int    `json:"iterations" minimum:"600000" maximum:"10000000"`
+	Hash       string `json:"hash" enum:"SHA-256"`
+}
+
+func toKDFParams(k account.KDF) kdfParams {
+	return kdfParams{Algorithm: k.Algorithm, Iterations: k.Iterations, Hash: k.Hash}
+}
+
+type sealed struct {
+	Ciphertext string `json:"ciphertext" maxLength:"2097152" doc:"Standard base64 AES-256-GCM ciphertext (tag included)."`
+	IV         string `json:"iv" maxLength:"64" doc:"Standard base64 12-byte AES-GCM IV."`
+}
+
+type getSaltInput struct {
+	Body struct {
+		EmailHash string `json:"email_hash" maxLength:"64" doc:"Lowercase hex SHA-256 of the trimmed, lower-cased email, computed in the browser."`
+	}
+}
+
+type saltOutput struct {
+	Body struct {
+		Salt string    `json:"salt" doc:"Standard base64 of 16 bytes. Unknown accounts get a deterministic fake salt of the same form."`
+		KDF  kdfParams `json:"kdf"`
+	}
+}
+
+type registerInput struct {
+	Body struct {
+		EmailHash       string    `json:"email_hash" maxLength:"64"`
+		Salt            string    `json:"salt" maxLength:"64"`
+		KDF             kdfParams `json:"kdf"`
+		AuthKey         string    `json:"auth_key" maxLength:"64" doc:"Standard base64 of the 32-byte authentication key derived in the browser; never the master password."`
+		WrappedVaultKey sealed    `json:"wrapped_vault_key"`
+	}
+}
+
+type sessionOutput struct {
+	Body struct {
+		SessionToken string    `json:"session_token" doc:"Opaque bearer token; shown once."`
+		UserID       string    `json:"user_id"`
+		ExpiresAt    time.Time `json:"expires_at" doc:"Absolute expiry; the session also ends after the idle timeout."`
+	}
+}
+
+func toSessionOutput(g core.SessionGrant) *sessionOutput {
+	out := &sessionOutput{}
+	out.Body.SessionToken, out.Body.UserID, out.Body.ExpiresAt = g.Token, g.UserID, g.ExpiresAt
+	return out
+}
+
+type loginInput struct {
+	Body struct {
+		EmailHash string `json:"email_hash" maxLength:"64"`
+		AuthKey   string `json:"auth_key" maxLength:"64"`
+	}
+}
+
+type sessionInfo struct {
+	ID            string    `json:"id"`
+	CreatedAt     time.Time `json:"created_at"`
+	LastSeenAt    time.Time `json:"last_seen_at"`
+	ExpiresAt     time.Time `json:"expires_at"`
+	IdleExpiresAt time.Time `json:"idle_expires_at"`
+	Current       bool      `json:"current" doc:"True for the session making this request."`
+}
+
+type sessionsOutput struct {
+	Body struct {
+		Sessions []sessionInfo `json:"sessions"`
+	}
+}
+
+type sessionIDInput struct {
+	SessionID string `path:"session_id" maxLength:"64"`
+}
+
+type revokedOutput struct {
+	Body struct {
+		Revoked int `json:"revoked"`
+	}
+}
+
+type meOutput struct {
+	Body struct {
+		UserID    string    `json:"user_id"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+}
+
+func (h *handlers) registerAccounts(api huma.API) {
+	const tag = "Accounts"
+	huma.Register(api, huma.Operation{OperationID: opGetSalt, Method: http.MethodPost, Path: "/api/auth/zk/get-salt/", Tags: []string{tag},
+		Summary:     "Get the salt and KDF parameters for an email hash",
+		Description: "Unknown accounts get a deterministic fake salt indistinguishable from a real one. Rate limited per account and per address.",
+		Errors:      []int{400, 429}, MaxBodyBytes: 4 << 10},
+		func(ctx context.Context, in *getSaltInput) (*saltOutput, error) {
+			res, err := h.svc.GetSalt(ctx, in.Body.EmailHash, clientAddr(ctx))
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &saltOutput{}
+			out.Body.Salt, out.Body.KDF = res.Salt, toKDFParams(res.KDF)
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opRegister, Method: http.MethodPost, Path: "/api/auth/zk/register/", Tags: []string{tag},
+		Summary: "Create an account and its vault, and sign in", DefaultStatus: http.StatusCreated,
+		Errors: []int{400, 409, 413, 429}, MaxBodyBytes: 16 << 10},
+		func(ctx context.Context, in *registerInput) (*sessionOutput, error) {
+			b := in.Body
+			g, err := h.svc.Register(ctx, core.RegisterInput{EmailHash: b.EmailHash, Salt: b.Salt,
+				KDF:     account.KDF{Algorithm: b.KDF.Algorithm, Iterations: b.KDF.Iterations, Hash: b.KDF.Hash},
+				AuthKey: b.AuthKey, WrappedKey: core.SealedInput{Ciphertext: b.WrappedVaultKey.Ciphertext, IV: b.WrappedVaultKey.IV},
+				ClientAddr: clientAddr(ctx)})
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			return toSessionOutput(g), nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opLogin, Method: http.MethodPost, Path: "/api/auth/zk/login/", Tags: []string{tag},
+		Summary:     "Sign in with the browser-derived authentication key",
+		Description: "Unknown accounts and wrong keys both answer 401 invalid_credentials. Failed logins are rate limited per account, attempts per address.",
+		Errors:      []int{400, 401, 429}, MaxBodyBytes: 4 << 10},
+		func(ctx context.Context, in *loginInput) (*sessionOutput, error) {
+			g, err := h.svc.Login(ctx, in.Body.EmailHash, in.Body.AuthKey, clientAddr(ctx))
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			return toSessionOutput(g), nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opLogout, Method: http.MethodPost, Path: "/api/auth/zk/logout/", Tags: []string{tag},
+		Summary: "End the current session", DefaultStatus: http.StatusNoContent, Security: auth, Errors: []int{401}},
+		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
+			p, err := principal(ctx)
+			if err == nil {
+				err = h.svc.Logout(ctx, p)
+			}
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			return nil, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opListSessions, Method: http.MethodGet, Path: "/api/auth/zk/sessions/", Tags: []string{tag},
+		Summary: "List the caller's sessions", Security: auth, Errors: []int{401}},
+		func(ctx context.Context, _ *struct{}) (*sessionsOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			list, err := h.svc.Sessions(ctx, p)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &sessionsOutput{}
+			out.Body.Sessions = make([]sessionInfo, len(list))
+			for i, s := range list {
+				out.Body.Sessions[i] = sessionInfo{ID: s.ID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt,
+					IdleExpiresAt: s.IdleExpiresAt, Current: s.Current}
+			}
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opRevokeSession, Method: http.MethodDelete, Path: "/api/auth/zk/sessions/{session_id}/", Tags: []string{tag},
+		Summary: "Revoke one of the caller's sessions", DefaultStatus: http.StatusNoContent, Security: auth, Errors: []int{401, 404}},
+		func(ctx context.Context, in *sessionIDInput) (*struct{}, error) {
+			p, err := principal(ctx)
+			if err == nil {
+				err = h.svc.RevokeSession(ctx, p, in.SessionID)
+			}
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			return nil, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opRevokeOtherSessions, Method: http.MethodPost, Path: "/api/auth/zk/sessions/revoke-others/", Tags: []string{tag},
+		Summary: "Revoke every session of the caller except the current one", Security: auth, Errors: []int{401}},
+		func(ctx context.Context, _ *struct{}) (*revokedOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			n, err := h.svc.RevokeOtherSessions(ctx, p)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &revokedOutput{}
+			out.Body.Revoked = n
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opMe, Method: http.MethodGet, Path: "/api/auth/zk/me/", Tags: []string{tag},
+		Summary: "Describe the caller's account", Security: auth, Errors: []int{401}},
+		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			me, err := h.svc.Me(ctx, p)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &meOutput{}
+			out.Body.UserID, out.Body.CreatedAt = me.UserID, me.CreatedAt
+			return out, nil
+		})
+}

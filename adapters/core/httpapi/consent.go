@@ -1,0 +1,251 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sva-oauth/sva/domain/connection"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+type attestInput struct {
+	Body struct {
+		AuthRequestID string         `json:"auth_request_id" maxLength:"255"`
+		UserID        string         `json:"user_id" maxLength:"255" doc:"Must be the session's user."`
+		Audience      string         `json:"audience" maxLength:"255" doc:"Must be the auth request's client_id."`
+		Claims        map[string]any `json:"claims" doc:"Claims the user chose to share; each key must be permitted by a requested scope. Never stored."`
+	}
+}
+
+type attestOutput struct {
+	Body struct {
+		DataToken string `json:"data_token" doc:"Signed data token (JWT, ES256 with kid by default)."`
+	}
+}
+
+type authRequestIDInput struct {
+	AuthRequestID string `path:"auth_request_id" maxLength:"255"`
+}
+
+type scopeDetail struct {
+	Key         string `json:"key"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Reason      string `json:"reason"`
+	Icon        string `json:"icon"`
+}
+
+type clientInfo struct {
+	ClientID    string `json:"client_id"`
+	Name        string `json:"name"`
+	Logo        string `json:"logo"`
+	Description string `json:"description"`
+}
+
+type existingConnection struct {
+	ApprovedScopes []string  `json:"approved_scopes"`
+	ConnectedAt    time.Time `json:"connected_at"`
+	LastUsedAt     time.Time `json:"last_used_at"`
+}
+
+type authRequestOutput struct {
+	Body struct {
+		AuthRequestID   string        `json:"auth_request_id"`
+		Status          string        `json:"status"`
+		ExpiresAt       time.Time     `json:"expires_at"`
+		RequestedScopes []string      `json:"requested_scopes"`
+		ScopeDetails    []scopeDetail `json:"scope_details"`
+		State           string        `json:"state"`
+		RedirectURI     string        `json:"redirect_uri"`
+		Client          clientInfo    `json:"client"`
+		CanAutoApprove  bool          `json:"can_auto_approve" doc:"True only when an active connection covers every requested scope."`
+		// ExistingConnection is null when the user has no active connection to the client.
+		ExistingConnection *existingConnection `json:"existing_connection" doc:"The user's active connection to this client, or null."`
+	}
+}
+
+type completeInput struct {
+	AuthRequestID string `path:"auth_request_id" maxLength:"255"`
+	Body          struct {
+		ApprovedScopes []string `json:"approved_scopes" maxItems:"64"`
+		DataToken      string   `json:"data_token,omitempty" maxLength:"65536" doc:"Required unless approved_scopes is empty (an empty approval is a denial)."`
+	}
+}
+
+type completeOutput struct {
+	Body struct {
+		RedirectURI       string `json:"redirect_uri"`
+		AuthorizationCode string `json:"authorization_code"`
+		State             string `json:"state"`
+		ExpiresIn         int    `json:"expires_in"`
+	}
+}
+
+type denyOutput struct {
+	Body struct {
+		RedirectURI string `json:"redirect_uri"`
+		State       string `json:"state"`
+	}
+}
+
+type appConnection struct {
+	ClientID       string     `json:"client_id"`
+	ClientName     string     `json:"client_name"`
+	ClientLogo     string     `json:"client_logo"`
+	ApprovedScopes []string   `json:"approved_scopes"`
+	ConnectedAt    time.Time  `json:"connected_at"`
+	LastUsedAt     time.Time  `json:"last_used_at"`
+	Active         bool       `json:"active"`
+	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
+}
+
+type connectionsOutput struct {
+	Body struct {
+		Connections []appConnection `json:"connections"`
+	}
+}
+
+type clientIDInput struct {
+	ClientID string `path:"client_id" maxLength:"255"`
+}
+
+// providerErrors are the statuses a proxied call may answer: the provider's own 4xx pass through.
+var providerErrors = []int{400, 401, 403, 404, 503}
+
+func (h *handlers) registerConsent(api huma.API) {
+	const tag = "Consent"
+	huma.Register(api, huma.Operation{OperationID: opAttestData, Method: http.MethodPost, Path: "/api/internal/attest-data/", Tags: []string{tag},
+		Summary:     "Sign a data token for the claims the user chose to share",
+		Description: "Checks (checklist 42): user_id is the session's user; the request is pending, unexpired and bound to this user; audience is its client; every claim key is permitted by a requested scope.",
+		Security:    auth, Errors: providerErrors, MaxBodyBytes: 256 << 10},
+		func(ctx context.Context, in *attestInput) (*attestOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			tok, err := h.svc.Attest(ctx, p, core.AttestInput{AuthRequestID: in.Body.AuthRequestID, UserID: in.Body.UserID,
+				Audience: in.Body.Audience, Claims: in.Body.Claims})
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &attestOutput{}
+			out.Body.DataToken = tok
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opGetAuthRequest, Method: http.MethodGet, Path: "/api/internal/oauth/requests/{auth_request_id}/", Tags: []string{tag},
+		Summary:     "Fetch an authorization request for the consent screen",
+		Description: "Proxies the provider's auth-request-details and adds remembered-consent information. The first user to open a request owns it.",
+		Security:    auth, Errors: providerErrors},
+		func(ctx context.Context, in *authRequestIDInput) (*authRequestOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			v, err := h.svc.AuthRequest(ctx, p, in.AuthRequestID)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			return toAuthRequestOutput(v), nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opCompleteAuthRequest, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/complete/", Tags: []string{tag},
+		Summary: "Approve an authorization request with a data token", Security: auth, Errors: providerErrors, MaxBodyBytes: 128 << 10},
+		func(ctx context.Context, in *completeInput) (*completeOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			res, err := h.svc.CompleteConsent(ctx, p, in.AuthRequestID, in.Body.ApprovedScopes, in.Body.DataToken)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &completeOutput{}
+			out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opDenyAuthRequest, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/deny/", Tags: []string{tag},
+		Summary: "Deny an authorization request", Security: auth, Errors: providerErrors},
+		func(ctx context.Context, in *authRequestIDInput) (*denyOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			res, err := h.svc.DenyConsent(ctx, p, in.AuthRequestID)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &denyOutput{}
+			out.Body.RedirectURI, out.Body.State = res.RedirectURI, res.State
+			return out, nil
+		})
+}
+
+func toAuthRequestOutput(v core.AuthRequestView) *authRequestOutput {
+	d := v.Details
+	out := &authRequestOutput{}
+	b := &out.Body
+	b.AuthRequestID, b.Status, b.ExpiresAt, b.State, b.RedirectURI = d.AuthRequestID, d.Status, d.ExpiresAt, d.State, d.RedirectURI
+	b.RequestedScopes = append([]string{}, d.RequestedScopes...)
+	b.ScopeDetails = make([]scopeDetail, len(d.ScopeDetails))
+	for i, s := range d.ScopeDetails {
+		b.ScopeDetails[i] = scopeDetail{Key: s.Key, Name: s.Name, Description: s.Description, Reason: s.Reason, Icon: s.Icon}
+	}
+	b.Client = clientInfo{ClientID: d.Client.ClientID, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description}
+	b.CanAutoApprove = v.CanAutoApprove
+	if c := v.Connection; c != nil {
+		b.ExistingConnection = &existingConnection{ApprovedScopes: c.ApprovedScopes.Strings(), ConnectedAt: c.ConnectedAt, LastUsedAt: c.LastUsedAt}
+	}
+	return out
+}
+
+func (h *handlers) registerConnections(api huma.API) {
+	const tag = "Connections"
+	huma.Register(api, huma.Operation{OperationID: opListConnections, Method: http.MethodGet, Path: "/api/connections/", Tags: []string{tag},
+		Summary: "List the caller's app connections", Security: auth, Errors: []int{401}},
+		func(ctx context.Context, _ *struct{}) (*connectionsOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			list, err := h.svc.Connections(ctx, p)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &connectionsOutput{}
+			out.Body.Connections = make([]appConnection, len(list))
+			for i, c := range list {
+				out.Body.Connections[i] = toAppConnection(c)
+			}
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opRevokeConnection, Method: http.MethodDelete, Path: "/api/connections/{client_id}/", Tags: []string{tag},
+		Summary:       "Revoke an app connection and the provider's grants for it",
+		Description:   "The provider's grants are revoked first; if the provider is unavailable the connection stays active (503).",
+		DefaultStatus: http.StatusNoContent, Security: auth, Errors: []int{401, 404, 503}},
+		func(ctx context.Context, in *clientIDInput) (*struct{}, error) {
+			p, err := principal(ctx)
+			if err == nil {
+				err = h.svc.RevokeConnection(ctx, p, in.ClientID)
+			}
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			return nil, nil
+		})
+}
+
+func toAppConnection(c connection.Connection) appConnection {
+	j := appConnection{ClientID: c.Client.ID, ClientName: c.Client.Name, ClientLogo: c.Client.Logo, ApprovedScopes: c.ApprovedScopes.Strings(),
+		ConnectedAt: c.ConnectedAt, LastUsedAt: c.LastUsedAt, Active: c.Active()}
+	if !c.Active() {
+		t := c.RevokedAt
+		j.RevokedAt = &t
+	}
+	return j
+}

@@ -1,0 +1,258 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/sva-oauth/sva/adapters/jwtsign"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+func attestBody(b *browser, reqID, audience string, claims map[string]any) map[string]any {
+	return map[string]any{"auth_request_id": reqID, "user_id": b.userID, "audience": audience, "claims": claims}
+}
+
+type dataClaims struct {
+	jwt.RegisteredClaims
+	AuthRequestID string         `json:"auth_request_id"`
+	Claims        map[string]any `json:"claims"`
+}
+
+// verifyFromJWKS checks a data token the way a relying app does: against Core's published JWKS.
+func (e *env) verifyFromJWKS(t *testing.T, token, audience string) dataClaims {
+	t.Helper()
+	r := e.do(http.MethodGet, "/.well-known/jwks.json", "", nil)
+	expect(t, r, http.StatusOK, "")
+	if cc := r.header.Get("Cache-Control"); cc != "public, max-age=300" {
+		t.Errorf("JWKS Cache-Control = %q", cc)
+	}
+	keys, err := jwtsign.ParseJWKS(r.raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := jwtsign.NewVerifier(jwtsign.StaticKeySet(keys), jwtsign.VerifyConfig{Issuer: issuer, Audience: audience, Now: e.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c dataClaims
+	if err := v.Verify(context.Background(), token, &c); err != nil {
+		t.Fatalf("data token does not verify from the JWKS: %v", err)
+	}
+	return c
+}
+
+func TestAuthRequestDetails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice@example.com")
+	e.addRequest("req-1", "openid", "email")
+	r := e.do(http.MethodGet, "/api/internal/oauth/requests/req-1/", alice.token, nil)
+	expect(t, r, http.StatusOK, "")
+	for _, k := range []string{"auth_request_id", "status", "expires_at", "requested_scopes", "scope_details", "state", "redirect_uri", "client", "can_auto_approve", "existing_connection"} {
+		if _, ok := r.body[k]; !ok {
+			t.Errorf("details lacks %q: %s", k, r.raw)
+		}
+	}
+	if r.body["can_auto_approve"] != false || r.body["existing_connection"] != nil || r.body["client"].(map[string]any)["client_id"] != "app-1" {
+		t.Errorf("details = %s", r.raw)
+	}
+	// The provider's 4xx answers pass through with status and body unchanged.
+	nf := e.do(http.MethodGet, "/api/internal/oauth/requests/unknown/", alice.token, nil)
+	expect(t, nf, http.StatusNotFound, "not_found")
+	if strings.TrimSpace(string(nf.raw)) != `{"error":"not_found","error_description":"unknown auth request"}` {
+		t.Errorf("passthrough body = %s", nf.raw)
+	}
+	expect(t, e.do(http.MethodGet, "/api/internal/oauth/requests/req-1/", "", nil), http.StatusUnauthorized, "unauthorized")
+}
+
+// TestAttest covers checklist 42: each violation is a 4xx with an error string and no token.
+func TestAttest(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice@example.com")
+	bob := e.register("bob@example.com")
+	e.addRequest("req-1", "openid", "email", "profile")
+
+	ok := e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-1", "app-1",
+		map[string]any{"sub": alice.userID, "email": "alice@example.com", "name": "Alice"}))
+	expect(t, ok, http.StatusOK, "")
+	if len(ok.body) != 1 {
+		t.Errorf("attest response = %s, want only data_token", ok.raw)
+	}
+	c := e.verifyFromJWKS(t, ok.str("data_token"), "app-1")
+	if c.Subject != alice.userID || c.AuthRequestID != "req-1" || c.Claims["email"] != "alice@example.com" || c.Issuer != issuer ||
+		c.ExpiresAt.Sub(c.IssuedAt.Time) != 5*time.Minute {
+		t.Errorf("claims = %+v", c)
+	}
+
+	cases := []struct {
+		name   string
+		token  string
+		body   map[string]any
+		status int
+		code   string
+	}{
+		{"UserMismatch", alice.token, map[string]any{"auth_request_id": "req-1", "user_id": bob.userID, "audience": "app-1", "claims": map[string]any{}}, 403, "user_id mismatch"},
+		{"AudienceMismatch", alice.token, attestBody(alice, "req-1", "other-app", map[string]any{"email": "x"}), 400, "audience_mismatch"},
+		{"ClaimsNotPermitted", alice.token, attestBody(alice, "req-1", "app-1", map[string]any{"email": "x", "passport": "P1", "phone": "1"}), 400, "claims_not_permitted"},
+		{"BoundToOtherUser", bob.token, attestBody(bob, "req-1", "app-1", map[string]any{"email": "x"}), 403, "auth_request_bound_to_other_user"},
+		{"UnknownRequest", alice.token, attestBody(alice, "nope", "app-1", map[string]any{}), 404, "not_found"},
+		{"NoSession", "", attestBody(alice, "req-1", "app-1", map[string]any{}), 401, "unauthorized"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := e.do(http.MethodPost, "/api/internal/attest-data/", tc.token, tc.body)
+			expect(t, r, tc.status, tc.code)
+			if _, signed := r.body["data_token"]; signed {
+				t.Error("a token was signed")
+			}
+			if tc.code == "claims_not_permitted" && !slices.Equal(toStrings(r.body["claims"]), []string{"passport", "phone"}) {
+				t.Errorf("claims = %v, want [passport phone]", r.body["claims"])
+			}
+		})
+	}
+	t.Run("NotPending", func(t *testing.T) {
+		e.addRequest("req-done", "email")
+		e.prov.Add(core.AuthRequestDetails{AuthRequestID: "req-done", Status: "approved", ExpiresAt: e.clock.Now().Add(time.Minute), RequestedScopes: []string{"email"},
+			Client: core.ClientInfo{ClientID: "app-1"}})
+		expect(t, e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-done", "app-1", map[string]any{})), 400, "auth_request_not_pending")
+	})
+	t.Run("Expired", func(t *testing.T) {
+		e.prov.Add(core.AuthRequestDetails{AuthRequestID: "req-old", ExpiresAt: e.clock.Now().Add(-time.Second), RequestedScopes: []string{"email"},
+			Client: core.ClientInfo{ClientID: "app-1"}})
+		expect(t, e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-old", "app-1", map[string]any{})), 400, "auth_request_not_pending")
+	})
+	t.Run("NoScopesNoClaims", func(t *testing.T) {
+		// Decision 6: an empty requested-scope list permits nothing; the check is never skipped.
+		e.prov.Add(core.AuthRequestDetails{AuthRequestID: "req-empty", ExpiresAt: e.clock.Now().Add(time.Minute), Client: core.ClientInfo{ClientID: "app-1"}})
+		expect(t, e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-empty", "app-1", map[string]any{"email": "x"})), 400, "claims_not_permitted")
+	})
+	t.Run("BadShape", func(t *testing.T) {
+		r := e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, map[string]any{"auth_request_id": "req-1", "user_id": alice.userID, "audience": "app-1", "claims": "not-an-object"})
+		if r.status != 400 && r.status != 422 {
+			t.Fatalf("status %d", r.status)
+		}
+		expect(t, r, r.status, "invalid_request")
+	})
+}
+
+func toStrings(v any) []string {
+	list, _ := v.([]any)
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i], _ = s.(string)
+	}
+	return out
+}
+
+// TestComplete_BoundToFirstUser: checklist 41 — user B cannot complete (or deny, or read) user A's
+// request, and A's request stays completable.
+func TestComplete_BoundToFirstUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice@example.com")
+	bob := e.register("bob@example.com")
+	e.addRequest("req-a", "email")
+	expect(t, e.do(http.MethodGet, "/api/internal/oauth/requests/req-a/", alice.token, nil), http.StatusOK, "")
+
+	complete := map[string]any{"approved_scopes": []string{"email"}, "data_token": "tok"}
+	expect(t, e.do(http.MethodGet, "/api/internal/oauth/requests/req-a/", bob.token, nil), http.StatusForbidden, "auth_request_bound_to_other_user")
+	expect(t, e.do(http.MethodPost, "/api/internal/oauth/requests/req-a/complete/", bob.token, complete), http.StatusForbidden, "auth_request_bound_to_other_user")
+	expect(t, e.do(http.MethodPost, "/api/internal/oauth/requests/req-a/deny/", bob.token, nil), http.StatusForbidden, "auth_request_bound_to_other_user")
+	if got := e.prov.Status("req-a"); got != "pending" {
+		t.Fatalf("after bob's attempts the request is %q, want pending", got)
+	}
+
+	r := e.do(http.MethodPost, "/api/internal/oauth/requests/req-a/complete/", alice.token, complete)
+	expect(t, r, http.StatusOK, "")
+	if r.str("authorization_code") != "code-req-a" || r.str("state") != "st-req-a" || r.body["expires_in"] != float64(600) || r.str("redirect_uri") == "" {
+		t.Errorf("complete = %s", r.raw)
+	}
+	if len(e.prov.Completed) != 1 || e.prov.Completed[0].UserID != alice.userID || e.prov.Completed[0].DataToken != "tok" {
+		t.Errorf("provider saw %+v", e.prov.Completed)
+	}
+	// A second completion is the provider's 400, passed through.
+	expect(t, e.do(http.MethodPost, "/api/internal/oauth/requests/req-a/complete/", alice.token, complete), http.StatusBadRequest, "request_not_pending")
+}
+
+// TestRememberedConsent: decision 7 — after a completed consent the connection is listed, covers
+// the same scopes for auto-approval, and never covers a new scope.
+func TestRememberedConsent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice@example.com")
+	e.addRequest("req-1", "openid", "email")
+	expect(t, e.do(http.MethodGet, "/api/internal/oauth/requests/req-1/", alice.token, nil), http.StatusOK, "")
+	expect(t, e.do(http.MethodPost, "/api/internal/oauth/requests/req-1/complete/", alice.token,
+		map[string]any{"approved_scopes": []string{"openid", "email"}, "data_token": "tok"}), http.StatusOK, "")
+
+	e.addRequest("req-2", "email")
+	r := e.do(http.MethodGet, "/api/internal/oauth/requests/req-2/", alice.token, nil)
+	if r.body["can_auto_approve"] != true {
+		t.Errorf("subset request: can_auto_approve = %v, want true", r.body["can_auto_approve"])
+	}
+	ec, _ := r.body["existing_connection"].(map[string]any)
+	if ec == nil || !slices.Equal(toStrings(ec["approved_scopes"]), []string{"openid", "email"}) || ec["connected_at"] == nil || ec["last_used_at"] == nil {
+		t.Errorf("existing_connection = %v", r.body["existing_connection"])
+	}
+	e.addRequest("req-3", "email", "phone")
+	if r := e.do(http.MethodGet, "/api/internal/oauth/requests/req-3/", alice.token, nil); r.body["can_auto_approve"] != false {
+		t.Errorf("new scope: can_auto_approve = %v, want false", r.body["can_auto_approve"])
+	}
+
+	list := e.do(http.MethodGet, "/api/connections/", alice.token, nil)
+	expect(t, list, http.StatusOK, "")
+	conns := list.body["connections"].([]any)
+	if len(conns) != 1 || conns[0].(map[string]any)["client_id"] != "app-1" || conns[0].(map[string]any)["active"] != true {
+		t.Fatalf("connections = %s", list.raw)
+	}
+
+	t.Run("RevokeProviderDown", func(t *testing.T) {
+		// Decision 17: the provider is down → 503, and the connection stays active.
+		saved := e.fake.RevokeGrantsFn
+		e.fake.RevokeGrantsFn = func(context.Context, string, string) (int, error) { return 0, core.ErrProviderUnavailable }
+		r := e.do(http.MethodDelete, "/api/connections/app-1/", alice.token, nil)
+		e.fake.RevokeGrantsFn = saved
+		expect(t, r, http.StatusServiceUnavailable, "Service temporarily unavailable")
+		if strings.TrimSpace(string(r.raw)) != `{"error":"Service temporarily unavailable"}` {
+			t.Errorf("503 body = %s", r.raw)
+		}
+		if c := e.do(http.MethodGet, "/api/connections/", alice.token, nil).body["connections"].([]any)[0].(map[string]any); c["active"] != true {
+			t.Error("connection marked revoked although the provider's grants were not")
+		}
+	})
+	expect(t, e.do(http.MethodDelete, "/api/connections/app-1/", alice.token, nil), http.StatusNoContent, "")
+	if !slices.Equal(e.prov.Revoked, []string{alice.userID + "/app-1"}) {
+		t.Errorf("provider revocations = %v", e.prov.Revoked)
+	}
+	c := e.do(http.MethodGet, "/api/connections/", alice.token, nil).body["connections"].([]any)[0].(map[string]any)
+	if c["active"] != false || c["revoked_at"] == nil {
+		t.Errorf("after revoke: %v", c)
+	}
+	expect(t, e.do(http.MethodDelete, "/api/connections/app-1/", alice.token, nil), http.StatusNotFound, "not_found")
+	e.addRequest("req-4", "email")
+	if r := e.do(http.MethodGet, "/api/internal/oauth/requests/req-4/", alice.token, nil); r.body["can_auto_approve"] != false || r.body["existing_connection"] != nil {
+		t.Errorf("after revoke details = %s", r.raw)
+	}
+}
+
+func TestDeny(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice@example.com")
+	e.addRequest("req-1", "email")
+	r := e.do(http.MethodPost, "/api/internal/oauth/requests/req-1/deny/", alice.token, nil)
+	expect(t, r, http.StatusOK, "")
+	if r.str("state") != "st-req-1" || r.str("redirect_uri") == "" || e.prov.Status("req-1") != "denied" {
+		t.Errorf("deny = %s, provider status %q", r.raw, e.prov.Status("req-1"))
+	}
+	if list := e.do(http.MethodGet, "/api/connections/", alice.token, nil); len(list.body["connections"].([]any)) != 0 {
+		t.Errorf("a denial recorded a connection: %s", list.raw)
+	}
+}

@@ -1,0 +1,37 @@
+package sqlstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"github.com/sva-oauth/sva/domain/account"
+)
+
+// RateLimitStore implements core.RateLimiter with fixed-window counters in the database, so every
+// Core instance shares them.
+type RateLimitStore struct{ db *bun.DB }
+
+// Hit implements core.RateLimiter with one atomic upsert that returns the new count.
+func (s *RateLimitStore) Hit(ctx context.Context, key string, l account.Limit, now time.Time) (int, error) {
+	start := l.WindowStart(now)
+	var n int
+	err := s.db.NewRaw(`INSERT INTO core_rate_limits (bucket, window_start, hits, expires_at) VALUES (?, ?, 1, ?)
+ON CONFLICT (bucket, window_start) DO UPDATE SET hits = core_rate_limits.hits + 1
+RETURNING hits`, key, utc(start), utc(start.Add(l.Window))).Scan(ctx, &n)
+	if err != nil {
+		return 0, fmt.Errorf("rate limit hit: %w", err)
+	}
+	return n, nil
+}
+
+// Undo implements core.RateLimiter.
+func (s *RateLimitStore) Undo(ctx context.Context, key string, l account.Limit, now time.Time) error {
+	if _, err := s.db.NewUpdate().TableExpr("core_rate_limits").Set("hits = hits - 1").
+		Where("bucket = ?", key).Where("window_start = ?", utc(l.WindowStart(now))).Where("hits > 0").Exec(ctx); err != nil {
+		return fmt.Errorf("rate limit undo: %w", err)
+	}
+	return nil
+}

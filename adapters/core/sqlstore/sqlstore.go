@@ -1,0 +1,113 @@
+// Package sqlstore implements Core's storage ports (ports/core) with bun on SQLite and PostgreSQL.
+// Every query is written once for both engines; the few places where they differ (table locks) are
+// marked. Row structs and their mapping live here, so the schema never leaks into the domain.
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/migrate"
+
+	"github.com/sva-oauth/sva/adapters/core/sqlstore/migrations"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+// Store gathers Core's stores over one database. Each port has its own type, since several ports
+// use the same method names (Get, Delete) with different meanings.
+type Store struct {
+	db *bun.DB
+
+	Accounts    *AccountStore
+	Sessions    *SessionStore
+	Vaults      *VaultStore
+	Connections *ConnectionStore
+	Bindings    *BindingStore
+	RateLimits  *RateLimitStore
+	SigningKeys *SigningKeyStore
+	Secrets     *SecretStore
+}
+
+// Compile-time checks that the stores implement the ports.
+var (
+	_ core.Accounts            = (*AccountStore)(nil)
+	_ core.Sessions            = (*SessionStore)(nil)
+	_ core.Vaults              = (*VaultStore)(nil)
+	_ core.Connections         = (*ConnectionStore)(nil)
+	_ core.AuthRequestBindings = (*BindingStore)(nil)
+	_ core.RateLimiter         = (*RateLimitStore)(nil)
+	_ core.SigningKeys         = (*SigningKeyStore)(nil)
+	_ core.Sweeper             = (*Store)(nil)
+)
+
+// New returns the stores over db, whose schema must be migrated (see Migrations).
+func New(db *bun.DB) *Store {
+	if db == nil {
+		panic("sqlstore: nil db")
+	}
+	return &Store{db: db,
+		Accounts: &AccountStore{db}, Sessions: &SessionStore{db}, Vaults: &VaultStore{db},
+		Connections: &ConnectionStore{db}, Bindings: &BindingStore{db}, RateLimits: &RateLimitStore{db},
+		SigningKeys: &SigningKeyStore{db}, Secrets: &SecretStore{db}}
+}
+
+// Migrations returns Core's schema migrations for sqldb.Migrate.
+func Migrations() (*migrate.Migrations, error) { return migrations.New() }
+
+// MustMigrations is Migrations for tests; it panics on error.
+func MustMigrations() *migrate.Migrations {
+	m, err := migrations.New()
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
+// Ping checks the database answers (readiness).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping core database: %w", err)
+	}
+	return nil
+}
+
+func isPostgres(db bun.IDB) bool { return sqldb.Dialect(db) == sqldb.DialectPostgres }
+
+// utc normalises a time for storage: bun keeps microseconds, and SQLite compares times as text, so
+// every stored time must be UTC at microsecond precision.
+func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+func nullTime(t time.Time) bun.NullTime {
+	if t.IsZero() {
+		return bun.NullTime{}
+	}
+	return bun.NullTime{Time: utc(t)}
+}
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.ErrNotFound
+	}
+	return err
+}
+
+// Sweep deletes expired sessions, rate-limit windows and auth-request bindings.
+func (s *Store) Sweep(ctx context.Context, now, idleCutoff time.Time) error {
+	now = utc(now)
+	if _, err := s.db.NewDelete().TableExpr("core_sessions").
+		Where("expires_at <= ? OR last_seen_at <= ?", now, utc(idleCutoff)).Exec(ctx); err != nil {
+		return fmt.Errorf("sweep sessions: %w", err)
+	}
+	if _, err := s.db.NewDelete().TableExpr("core_rate_limits").Where("expires_at <= ?", now).Exec(ctx); err != nil {
+		return fmt.Errorf("sweep rate limits: %w", err)
+	}
+	if _, err := s.db.NewDelete().TableExpr("core_auth_request_bindings").Where("expires_at <= ?", now).Exec(ctx); err != nil {
+		return fmt.Errorf("sweep auth request bindings: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,209 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig_Defaults(t *testing.T) {
+	t.Parallel()
+	c, err := LoadConfig(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:8000" || c.DataDir != "./data" || c.ProviderTimeout != 5*time.Second || c.ProviderURL != "http://127.0.0.1:9001" ||
+		c.ServiceToken != devServiceToken || !c.ServiceTokenDev || c.DataTokenAlgorithm != "ES256" || c.DataTokenTTL != 300*time.Second ||
+		c.Sessions.IdleTimeout != 30*time.Minute || c.Sessions.MaxAge != 12*time.Hour || c.RateLimits.LoginAccount.Max != 10 || c.SecretKey != nil {
+		t.Errorf("defaults = %+v", c)
+	}
+}
+
+func TestLoadConfig_Invalid(t *testing.T) {
+	t.Parallel()
+	_, err := LoadConfig(env(map[string]string{
+		"SVA_ENV": "production", "INTERNAL_SERVICE_TIMEOUT": "soon", "DATA_TOKEN_ALGORITHM": "HS256", "CORE_SECRET_KEY": "short",
+		"CORE_RATE_LOGIN_ACCOUNT": "ten", "SVA_AUTH_SERVER_BASE_URL": "ftp://x", "CORE_SESSION_MAX_AGE": "1m",
+	}))
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	for _, name := range []string{"INTERNAL_SERVICE_TOKEN", "INTERNAL_SERVICE_TIMEOUT", "DATA_TOKEN_SECRET", "CORE_SECRET_KEY", "CORE_RATE_LOGIN_ACCOUNT", "SVA_AUTH_SERVER_BASE_URL", "session policy"} {
+		if !strings.Contains(err.Error(), name) {
+			t.Errorf("error does not mention %s: %v", name, err)
+		}
+	}
+	c, err := LoadConfig(env(map[string]string{"INTERNAL_SERVICE_TOKEN": "new, old", "INTERNAL_SERVICE_TIMEOUT": "2", "CORE_RATE_LOGIN_ACCOUNT": "5/1h"}))
+	if err != nil || c.ServiceToken != "new" || c.ProviderTimeout != 2*time.Second || c.RateLimits.LoginAccount.Max != 5 {
+		t.Errorf("config = %+v, %v", c, err)
+	}
+}
+
+func TestRun_OpenAPI(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"core", "openapi"}, env(nil), &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(out.String(), "components:") || !strings.Contains(out.String(), "openapi: 3.1.0") {
+		t.Errorf("openapi output starts %q", out.String()[:min(60, out.Len())])
+	}
+	out.Reset()
+	if err := Run(context.Background(), []string{"core", "openapi", "3.0"}, env(nil), &out, io.Discard); err != nil || !strings.Contains(out.String(), "openapi: 3.0.3") {
+		t.Errorf("3.0: %v", err)
+	}
+	if err := Run(context.Background(), []string{"core", "frobnicate"}, env(nil), io.Discard, io.Discard); err == nil {
+		t.Error("unknown command accepted")
+	}
+}
+
+type instance struct {
+	url  string
+	done chan error
+	logs *bytes.Buffer
+}
+
+func start(t *testing.T, ctx context.Context, vars map[string]string) instance {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := instance{url: "http://" + ln.Addr().String(), done: make(chan error, 1), logs: &bytes.Buffer{}}
+	go func() { inst.done <- Serve(ctx, env(vars), inst.logs, ln) }()
+	return inst
+}
+
+// waitHealthy polls /healthz until the instance serves.
+func waitHealthy(t *testing.T, inst instance) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(inst.url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			return
+		}
+		select {
+		case serr := <-inst.done:
+			t.Fatalf("core stopped before serving: %v\n%s", serr, inst.logs)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("core did not start: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func getJSON(t *testing.T, url string) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return resp.StatusCode, m
+}
+
+// TestServe boots two instances on one SQLite file (they must share the signing key and the server
+// key), rotates the key with the CLI, and shuts down gracefully. The instances start one after the
+// other: two processes opening a brand-new SQLite file at the same instant can get SQLITE_BUSY from
+// sqldb.Open's WAL pragma (reported to the sqldb owner). Concurrent key creation itself is covered by
+// the storage conformance suite on both engines.
+func TestServe(t *testing.T) {
+	dir := t.TempDir()
+	vars := map[string]string{"SVA_DATA_DIR": dir, "INTERNAL_SERVICE_TOKEN": "t", "LOG_FORMAT": "json"}
+	ctx, cancel := context.WithCancel(context.Background())
+	a := start(t, ctx, vars)
+	waitHealthy(t, a)
+	b := start(t, ctx, vars)
+	waitHealthy(t, b)
+
+	_, jwksA := getJSON(t, a.url+"/.well-known/jwks.json")
+	_, jwksB := getJSON(t, b.url+"/.well-known/jwks.json")
+	keysA, _ := jwksA["keys"].([]any)
+	if len(keysA) != 1 || jwksA["keys"].([]any)[0].(map[string]any)["kid"] != jwksB["keys"].([]any)[0].(map[string]any)["kid"] {
+		t.Fatalf("instances publish different keys: %v vs %v", jwksA, jwksB)
+	}
+	hash := strings.Repeat("c", 64)
+	saltA := postJSON(t, a.url+"/api/auth/zk/get-salt/", `{"email_hash":"`+hash+`"}`)
+	saltB := postJSON(t, b.url+"/api/auth/zk/get-salt/", `{"email_hash":"`+hash+`"}`)
+	if saltA["salt"] == nil || saltA["salt"] != saltB["salt"] {
+		t.Errorf("instances give different fake salts (server key not shared): %v vs %v", saltA, saltB)
+	}
+	if status, _ := getJSON(t, a.url+"/readyz"); status != http.StatusOK {
+		t.Errorf("readyz = %d", status)
+	}
+
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"core", "keys", "rotate"}, env(vars), &out, io.Discard); err != nil {
+		t.Fatalf("keys rotate: %v", err)
+	}
+	if !strings.Contains(out.String(), "active data-token key:") {
+		t.Errorf("rotate output = %q", out.String())
+	}
+
+	cancel()
+	for _, inst := range []instance{a, b} {
+		select {
+		case err := <-inst.done:
+			if err != nil {
+				t.Errorf("serve returned %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("no graceful shutdown")
+		}
+		if strings.Contains(inst.logs.String(), hash) {
+			t.Error("logs hold an email hash")
+		}
+	}
+}
+
+func postJSON(t *testing.T, url, body string) map[string]any {
+	t.Helper()
+	resp, err := http.Post(url, "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&m)
+	return m
+}
+
+func TestWithCORS(t *testing.T) {
+	t.Parallel()
+	h := withCORS([]string{"http://127.0.0.1:8080"}, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	do := func(method, origin string) *http.Response {
+		req, _ := http.NewRequest(method, "/api/vault/", nil)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Access-Control-Request-Method", "PUT")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	pre := do(http.MethodOptions, "http://127.0.0.1:8080")
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "http://127.0.0.1:8080" ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Authorization") || pre.Header.Get("Access-Control-Allow-Credentials") != "" {
+		t.Errorf("allowed preflight = %d %v", pre.StatusCode, pre.Header)
+	}
+	other := do(http.MethodOptions, "https://evil.example")
+	if other.Header.Get("Access-Control-Allow-Origin") != "" || other.StatusCode != http.StatusTeapot {
+		t.Errorf("foreign origin got CORS headers: %d %v", other.StatusCode, other.Header)
+	}
+	if got := do(http.MethodGet, "http://127.0.0.1:8080"); got.Header.Get("Cache-Control") != "no-store" {
+		t.Errorf("Cache-Control = %q, want no-store", got.Header.Get("Cache-Control"))
+	}
+}

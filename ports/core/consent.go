@@ -1,0 +1,230 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/sva-oauth/sva/domain/attest"
+	"github.com/sva-oauth/sva/domain/connection"
+	"github.com/sva-oauth/sva/domain/scope"
+)
+
+// AuthRequestView is the provider's authorization request as the consent UI sees it, with Core's
+// remembered-consent information.
+type AuthRequestView struct {
+	Details AuthRequestDetails
+	// CanAutoApprove is true only when an active connection covers every requested scope (decision 7).
+	CanAutoApprove bool
+	// Connection is the active connection of the caller to the client, or nil.
+	Connection *connection.Connection
+}
+
+// AuthRequest fetches an authorization request for the consent screen and binds it to the caller if
+// nobody opened it before (checklist 41).
+func (s *Service) AuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestView, error) {
+	d, err := s.openAuthRequest(ctx, p, authRequestID)
+	if err != nil {
+		return AuthRequestView{}, err
+	}
+	conn, err := s.activeConnection(ctx, p.UserID, d.Client.ClientID)
+	if err != nil {
+		return AuthRequestView{}, err
+	}
+	requested, err := scope.FromList(d.RequestedScopes)
+	if err != nil {
+		// A scope Core does not know can never be pre-approved; the screen still shows the request.
+		requested = scope.Set{}
+	}
+	return AuthRequestView{Details: d, CanAutoApprove: connection.CanAutoApprove(conn, requested), Connection: conn}, nil
+}
+
+// AttestInput is an attestation request (seed body).
+type AttestInput struct {
+	AuthRequestID string
+	UserID        string
+	Audience      string
+	Claims        map[string]any
+}
+
+// Attest signs a data token for claims the caller chose to share, after the rules of checklist 42.
+// The claim values are passed to the signer and never stored or logged.
+func (s *Service) Attest(ctx context.Context, p Principal, in AttestInput) (string, error) {
+	if err := attest.CheckSubject(p.UserID, in.UserID); err != nil {
+		return "", err
+	}
+	d, err := s.openAuthRequest(ctx, p, in.AuthRequestID)
+	if err != nil {
+		return "", err
+	}
+	req := attest.AuthRequest{ID: d.AuthRequestID, Status: d.Status, ExpiresAt: d.ExpiresAt, ClientID: d.Client.ClientID, RequestedScopes: d.RequestedScopes}
+	now := s.d.Now()
+	keys := slices.Collect(maps.Keys(in.Claims))
+	if err := attest.Check(req, in.Audience, keys, now); err != nil {
+		return "", err
+	}
+	claims, err := attest.NewClaims(s.cfg.DataTokenIssuer, p.UserID, req, in.Claims, now, s.cfg.DataTokenTTL)
+	if err != nil {
+		return "", fmt.Errorf("attest: %w", err)
+	}
+	tok, err := s.d.Signer.SignDataToken(ctx, claims)
+	if err != nil {
+		return "", fmt.Errorf("attest: sign data token: %w", err)
+	}
+	return tok, nil
+}
+
+// CompleteConsent forwards the caller's approval and data token to the provider and records the app
+// connection. Provider 4xx answers come back as *ProviderError.
+func (s *Service) CompleteConsent(ctx context.Context, p Principal, authRequestID string, approvedScopes []string, dataToken string) (ConsentResult, error) {
+	approved, err := scope.FromList(approvedScopes)
+	if err != nil {
+		return ConsentResult{}, invalid(fmt.Errorf("approved_scopes: %w", err))
+	}
+	d, err := s.openAuthRequest(ctx, p, authRequestID)
+	if err != nil {
+		return ConsentResult{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
+	res, err := s.d.Provider.CompleteConsent(pctx, CompleteConsentInput{AuthRequestID: d.AuthRequestID, UserID: p.UserID,
+		ApprovedScopes: approved.Strings(), DataToken: dataToken})
+	cancel()
+	if err != nil {
+		return ConsentResult{}, providerErr("complete consent", err)
+	}
+	if approved.IsEmpty() {
+		// An empty approval is a denial (decision 4): there is nothing to remember.
+		return res, nil
+	}
+	// The code is issued; failing now would strand the user on the consent screen, and the
+	// connection is only a convenience record, so a storage failure here is logged, not returned.
+	if err := s.recordConnection(ctx, p.UserID, d.Client, approved); err != nil {
+		s.d.Logger.ErrorContext(ctx, "record app connection", "client_id", d.Client.ClientID, "error", err)
+	}
+	return res, nil
+}
+
+func (s *Service) recordConnection(ctx context.Context, userID string, c ClientInfo, approved scope.Set) error {
+	var prev *connection.Connection
+	old, err := s.d.Connections.Get(ctx, userID, c.ClientID)
+	switch {
+	case err == nil:
+		prev = &old
+	case !errors.Is(err, ErrNotFound):
+		return err
+	}
+	next, err := connection.Record(prev, userID, connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, approved, s.d.Now())
+	if err != nil {
+		return err
+	}
+	return s.d.Connections.Save(ctx, next)
+}
+
+// DenyConsent forwards the caller's refusal to the provider.
+func (s *Service) DenyConsent(ctx context.Context, p Principal, authRequestID string) (DenyResult, error) {
+	d, err := s.openAuthRequest(ctx, p, authRequestID)
+	if err != nil {
+		return DenyResult{}, err
+	}
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
+	defer cancel()
+	res, err := s.d.Provider.DenyConsent(pctx, d.AuthRequestID, p.UserID)
+	if err != nil {
+		return DenyResult{}, providerErr("deny consent", err)
+	}
+	return res, nil
+}
+
+// openAuthRequest fetches the request from the provider and binds it to the caller, refusing a
+// request that another user opened first. Nothing is written when the provider fails.
+func (s *Service) openAuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestDetails, error) {
+	if authRequestID == "" {
+		return AuthRequestDetails{}, invalid(attest.ErrMissingAuthRequest)
+	}
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
+	d, err := s.d.Provider.AuthRequestDetails(pctx, authRequestID)
+	cancel()
+	if err != nil {
+		return AuthRequestDetails{}, providerErr("auth request details", err)
+	}
+	if d.AuthRequestID != authRequestID {
+		return AuthRequestDetails{}, fmt.Errorf("auth request details: %w: answered for another request", ErrProviderUnavailable)
+	}
+	owner, err := s.d.Bindings.Bind(ctx, authRequestID, p.UserID, d.ExpiresAt)
+	if err != nil {
+		return AuthRequestDetails{}, fmt.Errorf("bind auth request: %w", err)
+	}
+	if err := attest.CheckOwner(owner, p.UserID); err != nil {
+		return AuthRequestDetails{}, err
+	}
+	return d, nil
+}
+
+// providerErr keeps *ProviderError as is and turns a timeout into ErrProviderUnavailable, in case an
+// implementation let the context error through.
+func providerErr(op string, err error) error {
+	var pe *ProviderError
+	switch {
+	case errors.As(err, &pe):
+		return pe
+	case errors.Is(err, ErrProviderUnavailable):
+		return fmt.Errorf("%s: %w", op, err)
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w: %w", op, ErrProviderUnavailable, err)
+	default:
+		return fmt.Errorf("%s: %w", op, err)
+	}
+}
+
+func (s *Service) activeConnection(ctx context.Context, userID, clientID string) (*connection.Connection, error) {
+	c, err := s.d.Connections.Get(ctx, userID, clientID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("get connection: %w", err)
+	case !c.Active():
+		return nil, nil
+	}
+	return &c, nil
+}
+
+// Connections lists the caller's app connections, active and revoked.
+func (s *Service) Connections(ctx context.Context, p Principal) ([]connection.Connection, error) {
+	list, err := s.d.Connections.List(ctx, p.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("list connections: %w", err)
+	}
+	return list, nil
+}
+
+// RevokeConnection revokes the provider's grants for the caller and the client, then marks the
+// connection inactive (decision 7). If the provider cannot be reached nothing is marked (decision 17);
+// ErrNotFound if there is no active connection.
+func (s *Service) RevokeConnection(ctx context.Context, p Principal, clientID string) error {
+	c, err := s.activeConnection(ctx, p.UserID, clientID)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return ErrNotFound
+	}
+	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
+	_, err = s.d.Provider.RevokeGrants(pctx, p.UserID, clientID)
+	cancel()
+	if err != nil {
+		return providerErr("revoke grants", err)
+	}
+	revoked, err := c.Revoke(s.d.Now())
+	if err != nil {
+		return fmt.Errorf("revoke connection: %w", err)
+	}
+	if err := s.d.Connections.Save(ctx, revoked); err != nil {
+		// The provider's grants are gone already; a retry finds the connection still active and
+		// revokes again, which is idempotent.
+		return fmt.Errorf("revoke connection: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package coretest holds the conformance suite for Core's storage ports (run by every store
+// implementation against every database engine) and hand-written fakes for what lies outside Core's
+// process: the provider, the clock.
+package coretest
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+// errNotConfigured is returned by a FakeProvider method whose function field is nil, so a test that
+// reaches an unexpected call fails instead of silently succeeding.
+var errNotConfigured = errors.New("coretest: fake provider method not configured")
+
+// FakeProvider implements core.OAuthInternal with function fields.
+type FakeProvider struct {
+	AuthRequestDetailsFn func(ctx context.Context, id string) (core.AuthRequestDetails, error)
+	CompleteConsentFn    func(ctx context.Context, in core.CompleteConsentInput) (core.ConsentResult, error)
+	DenyConsentFn        func(ctx context.Context, authRequestID, userID string) (core.DenyResult, error)
+	RevokeGrantsFn       func(ctx context.Context, userID, clientID string) (int, error)
+}
+
+var _ core.OAuthInternal = (*FakeProvider)(nil)
+
+// AuthRequestDetails implements core.OAuthInternal.
+func (f *FakeProvider) AuthRequestDetails(ctx context.Context, id string) (core.AuthRequestDetails, error) {
+	if f.AuthRequestDetailsFn == nil {
+		return core.AuthRequestDetails{}, errNotConfigured
+	}
+	return f.AuthRequestDetailsFn(ctx, id)
+}
+
+// CompleteConsent implements core.OAuthInternal.
+func (f *FakeProvider) CompleteConsent(ctx context.Context, in core.CompleteConsentInput) (core.ConsentResult, error) {
+	if f.CompleteConsentFn == nil {
+		return core.ConsentResult{}, errNotConfigured
+	}
+	return f.CompleteConsentFn(ctx, in)
+}
+
+// DenyConsent implements core.OAuthInternal.
+func (f *FakeProvider) DenyConsent(ctx context.Context, authRequestID, userID string) (core.DenyResult, error) {
+	if f.DenyConsentFn == nil {
+		return core.DenyResult{}, errNotConfigured
+	}
+	return f.DenyConsentFn(ctx, authRequestID, userID)
+}
+
+// RevokeGrants implements core.OAuthInternal.
+func (f *FakeProvider) RevokeGrants(ctx context.Context, userID, clientID string) (int, error) {
+	if f.RevokeGrantsFn == nil {
+		return 0, errNotConfigured
+	}
+	return f.RevokeGrantsFn(ctx, userID, clientID)
+}
+
+// Provider is an in-memory stand-in for the provider's internal API with just enough behaviour for
+// Core's tests: pending requests that can be completed or denied once, and grant revocation. Its
+// Fake() gives the function-field fake over it, so a test can still override one method (to make it
+// fail, for example).
+type Provider struct {
+	mu       sync.Mutex
+	requests map[string]*core.AuthRequestDetails
+	// Completed records every successful consent-complete call, in order.
+	Completed []core.CompleteConsentInput
+	// Denied records the ids of denied requests.
+	Denied []string
+	// Revoked records "user/client" of every grant revocation.
+	Revoked []string
+}
+
+// NewProvider returns an empty provider.
+func NewProvider() *Provider { return &Provider{requests: map[string]*core.AuthRequestDetails{}} }
+
+// Add stores a request (status "pending" unless set).
+func (p *Provider) Add(d core.AuthRequestDetails) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d.Status == "" {
+		d.Status = "pending"
+	}
+	p.requests[d.AuthRequestID] = &d
+}
+
+// Status returns a request's current status.
+func (p *Provider) Status(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.requests[id]; ok {
+		return r.Status
+	}
+	return ""
+}
+
+// Fake returns a FakeProvider backed by p.
+func (p *Provider) Fake() *FakeProvider {
+	return &FakeProvider{
+		AuthRequestDetailsFn: func(_ context.Context, id string) (core.AuthRequestDetails, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			r, ok := p.requests[id]
+			if !ok {
+				return core.AuthRequestDetails{}, &core.ProviderError{Status: 404, Body: []byte(`{"error":"not_found","error_description":"unknown auth request"}`)}
+			}
+			return *r, nil
+		},
+		CompleteConsentFn: func(_ context.Context, in core.CompleteConsentInput) (core.ConsentResult, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			r, ok := p.requests[in.AuthRequestID]
+			if !ok {
+				return core.ConsentResult{}, &core.ProviderError{Status: 404, Body: []byte(`{"error":"not_found","error_description":"unknown auth request"}`)}
+			}
+			if r.Status != "pending" {
+				return core.ConsentResult{}, &core.ProviderError{Status: 400, Body: []byte(`{"error":"request_not_pending","error_description":"already answered"}`)}
+			}
+			r.Status = "approved"
+			p.Completed = append(p.Completed, in)
+			return core.ConsentResult{RedirectURI: r.RedirectURI + "?code=code-" + in.AuthRequestID + "&state=" + r.State,
+				AuthorizationCode: "code-" + in.AuthRequestID, State: r.State, ExpiresIn: 600}, nil
+		},
+		DenyConsentFn: func(_ context.Context, id, _ string) (core.DenyResult, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			r, ok := p.requests[id]
+			if !ok || r.Status != "pending" {
+				return core.DenyResult{}, &core.ProviderError{Status: 400, Body: []byte(`{"error":"request_not_pending","error_description":"already answered"}`)}
+			}
+			r.Status = "denied"
+			p.Denied = append(p.Denied, id)
+			return core.DenyResult{RedirectURI: r.RedirectURI + "?error=access_denied&state=" + r.State, State: r.State}, nil
+		},
+		RevokeGrantsFn: func(_ context.Context, userID, clientID string) (int, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.Revoked = append(p.Revoked, userID+"/"+clientID)
+			return 1, nil
+		},
+	}
+}
+
+// Clock is a settable clock for tests.
+type Clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+// NewClock returns a clock stopped at t.
+func NewClock(t time.Time) *Clock { return &Clock{now: t} }
+
+// Now returns the clock's time.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Advance moves the clock forward.
+func (c *Clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}

@@ -1,0 +1,188 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/account"
+	"github.com/sva-oauth/sva/domain/attest"
+	"github.com/sva-oauth/sva/domain/connection"
+	"github.com/sva-oauth/sva/domain/vault"
+)
+
+// ErrNotFound is returned by stores when the requested record does not exist.
+var ErrNotFound = errors.New("not found")
+
+// ErrAccountExists is returned by Accounts.Create when the lookup key is already registered.
+var ErrAccountExists = errors.New("account exists")
+
+// Accounts stores Core's users. Create also stores the user's first vault, because an account
+// without a vault (or a vault without an account) is a state the browser cannot recover from.
+type Accounts interface {
+	// Create stores a new account and its first vault atomically. It returns ErrAccountExists when
+	// an account with the same lookup key exists; then nothing is written.
+	Create(ctx context.Context, a account.Account, v vault.Vault) error
+	// ByLookupKey returns the account with that lookup key, or ErrNotFound.
+	ByLookupKey(ctx context.Context, lookupKey string) (account.Account, error)
+	// ByID returns the account with that id, or ErrNotFound.
+	ByID(ctx context.Context, id string) (account.Account, error)
+}
+
+// Sessions stores signed-in sessions under the hash of their bearer token.
+type Sessions interface {
+	// Create stores a new session.
+	Create(ctx context.Context, s account.Session) error
+	// ByTokenHash returns the session with that token hash, or ErrNotFound.
+	ByTokenHash(ctx context.Context, tokenHash string) (account.Session, error)
+	// Touch records that the session was used at lastSeen. A session deleted meanwhile is not an
+	// error: the next request will not find it.
+	Touch(ctx context.Context, sessionID string, lastSeen time.Time) error
+	// ListByUser returns the user's sessions, newest first.
+	ListByUser(ctx context.Context, userID string) ([]account.Session, error)
+	// Delete removes the user's session with that id, or returns ErrNotFound (also when the session
+	// belongs to someone else, so ids of other users' sessions cannot be probed).
+	Delete(ctx context.Context, userID, sessionID string) error
+	// DeleteOthers removes every session of the user except keepID and returns how many it removed.
+	DeleteOthers(ctx context.Context, userID, keepID string) (int, error)
+}
+
+// Vaults stores each user's vault envelope.
+type Vaults interface {
+	// Get returns the user's vault, or ErrNotFound.
+	Get(ctx context.Context, userID string) (vault.Vault, error)
+	// Replace stores next in place of version expected, as one compare-and-swap: when the stored
+	// version is no longer expected it writes nothing and returns a *vault.ConflictError carrying the
+	// current version. It returns ErrNotFound when the user has no vault.
+	Replace(ctx context.Context, expected int64, next vault.Vault) error
+}
+
+// Connections stores the apps a user has connected.
+type Connections interface {
+	// Get returns the connection of the user to the client (active or revoked), or ErrNotFound.
+	Get(ctx context.Context, userID, clientID string) (connection.Connection, error)
+	// List returns the user's connections, active and revoked, most recently used first.
+	List(ctx context.Context, userID string) ([]connection.Connection, error)
+	// Save inserts or replaces the connection of (c.UserID, c.Client.ID).
+	Save(ctx context.Context, c connection.Connection) error
+}
+
+// AuthRequestBindings remembers which user opened an authorization request first (checklist 41).
+type AuthRequestBindings interface {
+	// Bind records userID as the user of authRequestID unless a user is already recorded, atomically
+	// (two users racing get the same answer), and returns the recorded user. expiresAt is when the
+	// record may be forgotten.
+	Bind(ctx context.Context, authRequestID, userID string, expiresAt time.Time) (owner string, err error)
+}
+
+// RateLimiter counts events in fixed windows shared by every Core instance (services are
+// stateless, so the counters live in the database).
+type RateLimiter interface {
+	// Hit counts one event for key in the window of l that contains now and returns the number of
+	// events in that window, this one included.
+	Hit(ctx context.Context, key string, l account.Limit, now time.Time) (int, error)
+	// Undo takes back one event counted by Hit in the same window (never below zero).
+	Undo(ctx context.Context, key string, l account.Limit, now time.Time) error
+}
+
+// Sweeper deletes what has expired: sessions, rate-limit windows, auth-request bindings.
+type Sweeper interface {
+	// Sweep deletes records expired at now; sessions idle since before idleCutoff count as expired.
+	Sweep(ctx context.Context, now, idleCutoff time.Time) error
+}
+
+// AuthKeyHasher hashes authentication keys with a slow, salted, memory-hard function (Argon2id). The
+// encoded hash carries its own parameters so they can be raised without invalidating old hashes.
+type AuthKeyHasher interface {
+	// Hash returns the encoded hash of key.
+	Hash(key account.AuthKey) (string, error)
+	// Verify reports whether key matches the encoded hash, comparing in constant time. It returns an
+	// error only for a malformed encoded hash.
+	Verify(encoded string, key account.AuthKey) (bool, error)
+}
+
+// DataTokenSigner signs data tokens (decision 8).
+type DataTokenSigner interface {
+	// SignDataToken returns the compact JWS of the claims, with a kid header when asymmetric.
+	SignDataToken(ctx context.Context, c attest.Claims) (string, error)
+}
+
+// ErrProviderUnavailable is returned (wrapped) by OAuthInternal when the provider cannot be reached,
+// does not answer in time, or answers with something other than a 2xx or 4xx JSON response.
+var ErrProviderUnavailable = errors.New("provider unavailable")
+
+// ProviderError is the provider's 4xx answer, passed through to the caller unchanged (status and raw
+// JSON body) so the consent UI sees the provider's own error code.
+type ProviderError struct {
+	Status int
+	Body   []byte
+}
+
+func (e *ProviderError) Error() string { return fmt.Sprintf("provider answered %d", e.Status) }
+
+// OAuthInternal is the provider's internal API as Core uses it (the seed's service-to-service
+// contract). Implementations send the service token, honour ctx's deadline, and return
+// *ProviderError for an answer with a 4xx status and ErrProviderUnavailable (wrapped) when the
+// provider cannot be reached, does not answer in time, or answers with a 5xx or unreadable body.
+type OAuthInternal interface {
+	// AuthRequestDetails is GET /api/auth/internal/auth-request-details/?auth_request_id=.
+	AuthRequestDetails(ctx context.Context, authRequestID string) (AuthRequestDetails, error)
+	// CompleteConsent is POST /api/auth/internal/consent-complete/.
+	CompleteConsent(ctx context.Context, in CompleteConsentInput) (ConsentResult, error)
+	// DenyConsent is POST /api/auth/internal/consent-deny/.
+	DenyConsent(ctx context.Context, authRequestID, userID string) (DenyResult, error)
+	// RevokeGrants is POST /api/auth/internal/grants/revoke/; it returns how many grants were revoked.
+	RevokeGrants(ctx context.Context, userID, clientID string) (int, error)
+}
+
+// AuthRequestDetails mirrors the provider's auth-request-details response (seed).
+type AuthRequestDetails struct {
+	AuthRequestID   string
+	Status          string
+	ExpiresAt       time.Time
+	RequestedScopes []string
+	ScopeDetails    []ScopeDetail
+	State           string
+	RedirectURI     string
+	Client          ClientInfo
+}
+
+// ScopeDetail is one requested scope as the consent screen shows it.
+type ScopeDetail struct {
+	Key         string
+	Name        string
+	Description string
+	Reason      string
+	Icon        string
+}
+
+// ClientInfo is the requesting client's public description.
+type ClientInfo struct {
+	ClientID    string
+	Name        string
+	Logo        string
+	Description string
+}
+
+// CompleteConsentInput is the body of the provider's consent-complete call.
+type CompleteConsentInput struct {
+	AuthRequestID  string
+	UserID         string
+	ApprovedScopes []string
+	DataToken      string
+}
+
+// ConsentResult is the provider's answer to consent-complete.
+type ConsentResult struct {
+	RedirectURI       string
+	AuthorizationCode string
+	State             string
+	ExpiresIn         int
+}
+
+// DenyResult is the provider's answer to consent-deny.
+type DenyResult struct {
+	RedirectURI string
+	State       string
+}

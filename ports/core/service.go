@@ -1,0 +1,185 @@
+// Package core is Core's hexagon boundary: the use cases of the Core service (zero-knowledge
+// accounts and sessions, the vault, attestation, the session-authenticated proxy to the provider,
+// app connections) as a concrete Service, and the small interfaces those use cases consume. The rules
+// themselves live in domain/account, domain/vault, domain/attest and domain/connection; the methods
+// here only load, ask the domain, and save.
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/account"
+	"github.com/sva-oauth/sva/domain/vault"
+)
+
+// Errors the HTTP adapter maps to responses.
+var (
+	// ErrInvalidRequest wraps every validation failure of caller input; the wrapped message is safe
+	// to show (it never contains the offending value).
+	ErrInvalidRequest = errors.New("invalid request")
+	// ErrUnauthenticated is returned for a missing, unknown, expired or revoked session token.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrInvalidCredentials is returned by Login for an unknown account or a wrong key, alike.
+	ErrInvalidCredentials = errors.New("invalid credentials")
+	// ErrRateLimited matches *RateLimitedError.
+	ErrRateLimited = errors.New("rate limited")
+)
+
+// RateLimitedError says how long the caller must wait.
+type RateLimitedError struct{ RetryAfter time.Duration }
+
+func (e *RateLimitedError) Error() string {
+	return fmt.Sprintf("rate limited: retry after %s", e.RetryAfter)
+}
+
+// Is makes errors.Is(err, ErrRateLimited) true.
+func (e *RateLimitedError) Is(target error) bool { return target == ErrRateLimited }
+
+// RateLimits are the limits on guessing (checklist 46).
+type RateLimits struct {
+	LoginAccount    account.Limit // failed logins per account
+	LoginAddress    account.Limit // login attempts per client address
+	SaltAccount     account.Limit // salt lookups per email hash
+	SaltAddress     account.Limit // salt lookups per client address
+	RegisterAddress account.Limit // registrations per client address (each costs an Argon2id hash)
+}
+
+// DefaultRateLimits: 10 failed logins per account per 15 minutes, 30 login attempts and 30 salt
+// lookups per address per minute, 30 salt lookups per account per 15 minutes, 20 registrations per
+// address per hour.
+func DefaultRateLimits() RateLimits {
+	return RateLimits{
+		LoginAccount:    account.Limit{Max: 10, Window: 15 * time.Minute},
+		LoginAddress:    account.Limit{Max: 30, Window: time.Minute},
+		SaltAccount:     account.Limit{Max: 30, Window: 15 * time.Minute},
+		SaltAddress:     account.Limit{Max: 30, Window: time.Minute},
+		RegisterAddress: account.Limit{Max: 20, Window: time.Hour},
+	}
+}
+
+func (r RateLimits) validate() error {
+	for name, l := range map[string]account.Limit{"login account": r.LoginAccount, "login address": r.LoginAddress,
+		"salt account": r.SaltAccount, "salt address": r.SaltAddress, "register address": r.RegisterAddress} {
+		if err := l.Validate(); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Config holds the Service's settings.
+type Config struct {
+	ServerKey       account.ServerKey
+	Sessions        account.Policy
+	DefaultKDF      account.KDF
+	VaultLimits     vault.Limits
+	RateLimits      RateLimits
+	DataTokenIssuer string
+	DataTokenTTL    time.Duration
+	// ProviderTimeout bounds every call to the provider (INTERNAL_SERVICE_TIMEOUT).
+	ProviderTimeout time.Duration
+}
+
+// Deps are the Service's collaborators. Every field except Logger is required.
+type Deps struct {
+	Accounts    Accounts
+	Sessions    Sessions
+	Vaults      Vaults
+	Connections Connections
+	Bindings    AuthRequestBindings
+	Limiter     RateLimiter
+	Provider    OAuthInternal
+	Signer      DataTokenSigner
+	Hasher      AuthKeyHasher
+	Now         func() time.Time
+	Random      io.Reader
+	Logger      *slog.Logger
+}
+
+// Service implements Core's use cases.
+type Service struct {
+	d   Deps
+	cfg Config
+	// dummyHash is verified against when a login names an unknown account, so that case costs the
+	// same Argon2id work as a wrong key and timing does not reveal which accounts exist.
+	dummyHash string
+}
+
+// NewService checks the configuration and builds the service.
+func NewService(d Deps, cfg Config) (*Service, error) {
+	if d.Accounts == nil || d.Sessions == nil || d.Vaults == nil || d.Connections == nil || d.Bindings == nil ||
+		d.Limiter == nil || d.Provider == nil || d.Signer == nil || d.Hasher == nil || d.Now == nil || d.Random == nil {
+		return nil, errors.New("core: every dependency except Logger is required")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.ServerKey.IsZero() {
+		return nil, fmt.Errorf("core: %w", account.ErrWeakServerKey)
+	}
+	if err := cfg.Sessions.Validate(); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	if err := cfg.DefaultKDF.Validate(); err != nil {
+		return nil, fmt.Errorf("core: default KDF: %w", err)
+	}
+	if err := cfg.VaultLimits.Validate(); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	if err := cfg.RateLimits.validate(); err != nil {
+		return nil, fmt.Errorf("core: rate limits: %w", err)
+	}
+	if cfg.DataTokenIssuer == "" || cfg.DataTokenTTL <= 0 || cfg.ProviderTimeout <= 0 {
+		return nil, errors.New("core: data-token issuer, data-token TTL and provider timeout are required")
+	}
+	dummyKey := make([]byte, account.AuthKeyLen)
+	if _, err := io.ReadFull(d.Random, dummyKey); err != nil {
+		return nil, fmt.Errorf("core: dummy auth key: %w", err)
+	}
+	k, err := account.AuthKeyFromBytes(dummyKey)
+	if err != nil {
+		return nil, fmt.Errorf("core: dummy auth key: %w", err)
+	}
+	dummy, err := d.Hasher.Hash(k)
+	if err != nil {
+		return nil, fmt.Errorf("core: dummy auth key hash: %w", err)
+	}
+	return &Service{d: d, cfg: cfg, dummyHash: dummy}, nil
+}
+
+// Principal is the authenticated caller of a session-protected use case.
+type Principal struct {
+	UserID    string
+	SessionID string
+}
+
+type principalKey struct{}
+
+// NewContext returns ctx carrying the authenticated principal.
+func NewContext(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// PrincipalFromContext returns the principal stored by NewContext.
+func PrincipalFromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok && p.UserID != "" && p.SessionID != ""
+}
+
+func invalid(err error) error { return fmt.Errorf("%w: %w", ErrInvalidRequest, err) }
+
+// newID returns a random (version 4) UUID string.
+func newID(r io.Reader) (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(r, b[:]); err != nil {
+		return "", fmt.Errorf("read random id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}

@@ -1,0 +1,241 @@
+package core_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sva-oauth/sva/adapters/core/authkey"
+	"github.com/sva-oauth/sva/adapters/core/sqlstore"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/domain/account"
+	"github.com/sva-oauth/sva/domain/attest"
+	"github.com/sva-oauth/sva/domain/vault"
+	core "github.com/sva-oauth/sva/ports/core"
+	"github.com/sva-oauth/sva/ports/core/coretest"
+)
+
+// recordingSigner is a DataTokenSigner that remembers what it was asked to sign.
+type recordingSigner struct {
+	mu     sync.Mutex
+	signed []attest.Claims
+}
+
+func (r *recordingSigner) SignDataToken(_ context.Context, c attest.Claims) (string, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.signed = append(r.signed, c)
+	return "signed-" + c.AuthRequestID, nil
+}
+
+// countingHasher counts Verify calls, to show unknown accounts cost the same work as wrong keys.
+type countingHasher struct {
+	core.AuthKeyHasher
+	verifies atomic.Int32
+}
+
+func (c *countingHasher) Verify(enc string, k account.AuthKey) (bool, error) {
+	c.verifies.Add(1)
+	return c.AuthKeyHasher.Verify(enc, k)
+}
+
+type fixture struct {
+	svc    *core.Service
+	prov   *coretest.Provider
+	fake   *coretest.FakeProvider
+	clock  *coretest.Clock
+	signer *recordingSigner
+	hasher *countingHasher
+}
+
+func newFixture(t *testing.T, timeout time.Duration) *fixture {
+	t.Helper()
+	// A real SQLite file (adapters/internal/dbtest is not importable from ports).
+	db, err := sqldb.Open(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := sqldb.Migrate(context.Background(), db, sqlstore.MustMigrations()); err != nil {
+		t.Fatal(err)
+	}
+	store := sqlstore.New(db)
+	h, _ := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
+	f := &fixture{prov: coretest.NewProvider(), clock: coretest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
+		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}}
+	f.fake = f.prov.Fake()
+	key, _ := account.NewServerKey(bytes.Repeat([]byte{3}, 32))
+	svc, err := core.NewService(core.Deps{Accounts: store.Accounts, Sessions: store.Sessions, Vaults: store.Vaults,
+		Connections: store.Connections, Bindings: store.Bindings, Limiter: store.RateLimits, Provider: f.fake,
+		Signer: f.signer, Hasher: f.hasher, Now: f.clock.Now, Random: rand.Reader},
+		core.Config{ServerKey: key, Sessions: account.DefaultPolicy(), DefaultKDF: account.DefaultKDF(), VaultLimits: vault.DefaultLimits(),
+			RateLimits: core.DefaultRateLimits(), DataTokenIssuer: "iss", DataTokenTTL: 5 * time.Minute, ProviderTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.svc = svc
+	return f
+}
+
+func b64(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+func (f *fixture) register(t *testing.T, hashChar string) (core.Principal, string) {
+	t.Helper()
+	authKey := b64(32)
+	g, err := f.svc.Register(context.Background(), core.RegisterInput{EmailHash: strings.Repeat(hashChar, 64), Salt: b64(16),
+		KDF: account.DefaultKDF(), AuthKey: authKey, WrappedKey: core.SealedInput{Ciphertext: b64(48), IV: b64(12)}, ClientAddr: "10.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := f.svc.Authenticate(context.Background(), g.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, authKey
+}
+
+func (f *fixture) addRequest(id string, scopes ...string) {
+	f.prov.Add(core.AuthRequestDetails{AuthRequestID: id, ExpiresAt: f.clock.Now().Add(10 * time.Minute), RequestedScopes: scopes,
+		Client: core.ClientInfo{ClientID: "app", Name: "App"}, RedirectURI: "https://app.example/cb", State: "s"})
+}
+
+func TestNewService_RequiresDependencies(t *testing.T) {
+	t.Parallel()
+	if _, err := core.NewService(core.Deps{}, core.Config{}); err == nil {
+		t.Error("NewService accepted missing dependencies")
+	}
+}
+
+// TestLogin_UnknownAccountCostsTheSame: checklist 46 — an unknown account still runs the Argon2id
+// verification, so response time does not reveal which accounts exist.
+func TestLogin_UnknownAccountCostsTheSame(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	f.register(t, "a")
+	before := f.hasher.verifies.Load()
+	_, err := f.svc.Login(context.Background(), strings.Repeat("b", 64), b64(32), "10.0.0.2")
+	if !errors.Is(err, core.ErrInvalidCredentials) {
+		t.Fatalf("Login(unknown) = %v", err)
+	}
+	if f.hasher.verifies.Load() != before+1 {
+		t.Error("unknown account skipped the key verification")
+	}
+}
+
+// TestAttest_SignsOnlyAfterEveryCheck: checklist 42 — the signer sees exactly the checked claim
+// set, and is never called for a refused attestation; the user check needs no provider call.
+func TestAttest_SignsOnlyAfterEveryCheck(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	alice, _ := f.register(t, "a")
+	f.addRequest("r1", "email")
+	var detailsCalls atomic.Int32
+	inner := f.fake.AuthRequestDetailsFn
+	f.fake.AuthRequestDetailsFn = func(ctx context.Context, id string) (core.AuthRequestDetails, error) {
+		detailsCalls.Add(1)
+		return inner(ctx, id)
+	}
+	ctx := context.Background()
+	if _, err := f.svc.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: "someone-else", Audience: "app"}); !errors.Is(err, attest.ErrUserMismatch) {
+		t.Fatalf("mismatch: %v", err)
+	}
+	if detailsCalls.Load() != 0 {
+		t.Error("a user_id mismatch still called the provider")
+	}
+	if _, err := f.svc.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"phone": "1"}}); !errors.Is(err, attest.ErrClaimsNotPermitted) {
+		t.Fatalf("claims: %v", err)
+	}
+	if len(f.signer.signed) != 0 {
+		t.Fatal("a refused attestation was signed")
+	}
+	tok, err := f.svc.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"email": "a@x"}})
+	if err != nil || tok != "signed-r1" {
+		t.Fatalf("Attest = %q, %v", tok, err)
+	}
+	c := f.signer.signed[0]
+	if c.Subject != alice.UserID || c.Audience != "app" || c.Issuer != "iss" || c.Values["email"] != "a@x" || !c.ExpiresAt.Equal(f.clock.Now().Add(5*time.Minute)) {
+		t.Errorf("signed claims = %+v", c)
+	}
+}
+
+// TestOpenAuthRequest_Race: checklist 41 — users racing to open one request: exactly one owns it.
+func TestOpenAuthRequest_Race(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	users := make([]core.Principal, 6)
+	for i := range users {
+		users[i], _ = f.register(t, string(rune('a'+i)))
+	}
+	f.addRequest("r1", "email")
+	var wg sync.WaitGroup
+	var owners, refused atomic.Int32
+	for _, u := range users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.svc.AuthRequest(context.Background(), u, "r1")
+			switch {
+			case err == nil:
+				owners.Add(1)
+			case errors.Is(err, attest.ErrBoundToOtherUser):
+				refused.Add(1)
+			default:
+				t.Errorf("AuthRequest: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if owners.Load() != 1 || refused.Load() != int32(len(users)-1) {
+		t.Errorf("owners = %d, refused = %d", owners.Load(), refused.Load())
+	}
+}
+
+// TestProviderTimeout: checklist 44 — the use case bounds each provider call by ProviderTimeout even
+// when the implementation would wait for ever, and reports ErrProviderUnavailable.
+func TestProviderTimeout(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 200*time.Millisecond)
+	alice, _ := f.register(t, "a")
+	f.fake.AuthRequestDetailsFn = func(ctx context.Context, _ string) (core.AuthRequestDetails, error) {
+		<-ctx.Done()
+		return core.AuthRequestDetails{}, ctx.Err()
+	}
+	start := time.Now()
+	_, err := f.svc.AuthRequest(context.Background(), alice, "r1")
+	if !errors.Is(err, core.ErrProviderUnavailable) {
+		t.Fatalf("error = %v, want ErrProviderUnavailable", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("took %s, want about the 200ms timeout", d)
+	}
+}
+
+// TestCompleteConsent_Empty approval: decision 4 — an empty approval is forwarded (the provider
+// turns it into a denial) and no connection is remembered.
+func TestCompleteConsent_EmptyApproval(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	alice, _ := f.register(t, "a")
+	f.addRequest("r1", "email")
+	if _, err := f.svc.CompleteConsent(context.Background(), alice, "r1", nil, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := f.svc.Connections(context.Background(), alice); len(list) != 0 {
+		t.Errorf("empty approval remembered a connection: %+v", list)
+	}
+	if _, err := f.svc.CompleteConsent(context.Background(), alice, "r1", []string{"not a scope"}, "tok"); !errors.Is(err, core.ErrInvalidRequest) {
+		t.Errorf("unknown scope: %v, want ErrInvalidRequest", err)
+	}
+}
