@@ -35,15 +35,24 @@ const lockRetryInterval = 100 * time.Millisecond
 // SQLite has no advisory locks, so there bun's migrator lock row is used; a
 // process killed mid-migration leaves that row behind and Migrate then fails
 // with an error naming the table to clear.
-func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations) error {
-	m := migrate.NewMigrator(db, migrations,
+func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations, opts ...MigrateOption) error {
+	cfg := migrateConfig{table: "bun_migrations"} // bun's default names
+	for _, opt := range opts {
+		opt(&cfg)
+	}
+	migratorOpts := []migrate.MigratorOption{
 		migrate.WithTemplateData(map[string]string{"Dialect": Dialect(db)}),
 		// Record a migration only after it succeeded, so a failed one is
 		// retried on the next start instead of being skipped.
 		migrate.WithMarkAppliedOnSuccess(true),
-	)
+	}
+	if cfg.locksTable != "" {
+		migratorOpts = append(migratorOpts,
+			migrate.WithTableName(cfg.table), migrate.WithLocksTableName(cfg.locksTable))
+	}
+	m := migrate.NewMigrator(db, migrations, migratorOpts...)
 	if Dialect(db) == DialectPostgres {
-		unlock, err := lockPostgres(ctx, db)
+		unlock, err := lockPostgres(ctx, db, cfg.table)
 		if err != nil {
 			return err
 		}
@@ -66,6 +75,19 @@ func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations) er
 		_ = m.Unlock(context.WithoutCancel(ctx))
 	}()
 	return runMigrations(ctx, m)
+}
+
+// MigrateOption adjusts Migrate.
+type MigrateOption func(*migrateConfig)
+
+type migrateConfig struct{ table, locksTable string }
+
+// HistoryTable names the table that records applied migrations (its lock table
+// gets the suffix "_locks"). Each service passes its own name so that several
+// services may share one PostgreSQL schema without one skipping the other's
+// migrations because their file names collide in a shared history.
+func HistoryTable(name string) MigrateOption {
+	return func(c *migrateConfig) { c.table, c.locksTable = name, name+"_locks" }
 }
 
 func runMigrations(ctx context.Context, m *migrate.Migrator) error {
@@ -91,7 +113,7 @@ func lockMigrator(ctx context.Context, m *migrate.Migrator) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("sqldb: migrations are locked by another instance "+
-				"(if none is running, delete the row in bun_migration_locks): %w", context.Cause(ctx))
+				"(if none is running, delete the row in the migration locks table): %w", context.Cause(ctx))
 		case <-ticker.C:
 		}
 	}
@@ -99,14 +121,16 @@ func lockMigrator(ctx context.Context, m *migrate.Migrator) error {
 
 // lockPostgres takes a session-level advisory lock on a dedicated connection
 // and returns the function that releases it.
-func lockPostgres(ctx context.Context, db *bun.DB) (unlock func(), err error) {
+func lockPostgres(ctx context.Context, db *bun.DB, table string) (unlock func(), err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: migration lock connection: %w", err)
 	}
 	// Key by schema so parallel tests (one schema each) do not serialise,
 	// while instances sharing a schema do.
-	const key = "hashtext(current_schema() || '.bun_migrations')"
+	// and one lock per history table so services sharing a schema do not wait
+	// on each other. The table name is ours, never user input.
+	key := "hashtext(current_schema() || '." + table + "')"
 	ticker := time.NewTicker(lockRetryInterval)
 	defer ticker.Stop()
 	for {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -93,11 +94,39 @@ func Open(ctx context.Context, cfg Config) (*bun.DB, error) {
 		return nil, err
 	}
 	db.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName(cfg.Name)))
-	if err := db.PingContext(ctx); err != nil {
+	if err := pingUntilReady(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqldb: ping %s database %q: %w", Dialect(db), cfg.Name, err)
 	}
 	return db, nil
+}
+
+// pingUntilReady pings db, retrying while SQLite reports the file busy. Two
+// processes opening a brand-new SQLite file at the same moment race to switch
+// it to WAL mode, and that switch can fail with SQLITE_BUSY without consulting
+// the busy handler; the loser simply has to try again once the winner is done.
+func pingUntilReady(ctx context.Context, db *bun.DB) error {
+	deadline := time.Now().Add(openBusyRetryFor)
+	for {
+		err := db.PingContext(ctx)
+		if err == nil || Dialect(db) != DialectSQLite || !isSQLiteBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// openBusyRetryFor bounds pingUntilReady; it matches the busy_timeout pragma.
+const openBusyRetryFor = 5 * time.Second
+
+func isSQLiteBusy(err error) bool {
+	var liteErr *sqlite.Error
+	// The primary result code is the low byte of an extended code.
+	return errors.As(err, &liteErr) && liteErr.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // Dialect returns DialectPostgres or DialectSQLite for db.

@@ -415,3 +415,63 @@ func sameDatabaseDSN(t *testing.T, db *bun.DB) string {
 	u.RawQuery = q.Encode()
 	return u.String()
 }
+
+// TestMigrate_ServicesShareOneSchema: two services whose migration files carry
+// the same name must both be applied when they share one schema, which is
+// what separate history tables are for.
+func TestMigrate_ServicesShareOneSchema(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		service := func(table string) *migrate.Migrations {
+			ms := migrate.NewMigrations()
+			if err := ms.Discover(fstest.MapFS{
+				"20260101000001_init.tx.up.sql": {Data: []byte("CREATE TABLE " + table + " (n INTEGER)")},
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return ms
+		}
+		if err := sqldb.Migrate(ctx, db, service("alpha_items"), sqldb.HistoryTable("alpha_migrations")); err != nil {
+			t.Fatalf("migrate alpha: %v", err)
+		}
+		if err := sqldb.Migrate(ctx, db, service("beta_items"), sqldb.HistoryTable("beta_migrations")); err != nil {
+			t.Fatalf("migrate beta: %v", err)
+		}
+		for _, table := range []string{"alpha_items", "beta_items"} {
+			if _, err := db.ExecContext(ctx, "INSERT INTO "+table+" (n) VALUES (1)"); err != nil {
+				t.Errorf("table %s was not created: %v", table, err)
+			}
+		}
+	})
+}
+
+// TestOpen_ConcurrentFirstOpen: processes starting together on a brand-new
+// SQLite file race to switch it to WAL; every one of them must open.
+func TestOpen_ConcurrentFirstOpen(t *testing.T) {
+	t.Parallel()
+	for round := range 5 {
+		dir := t.TempDir()
+		const openers = 8
+		errs := make(chan error, openers)
+		for range openers {
+			go func() {
+				ctx := context.Background()
+				db, err := sqldb.Open(ctx, sqldb.Config{DataDir: dir, Name: "race"})
+				if err == nil {
+					// Write at once, as a starting service does (migrations).
+					_, err = db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+					if cerr := db.Close(); err == nil {
+						err = cerr
+					}
+				}
+				errs <- err
+			}()
+		}
+		for range openers {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: concurrent first open failed: %v", round, err)
+			}
+		}
+	}
+}

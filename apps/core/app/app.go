@@ -77,7 +77,7 @@ func openDB(ctx context.Context, cfg Config) (*bun.DB, error) {
 	}
 	m, err := sqlstore.Migrations()
 	if err == nil {
-		err = sqldb.Migrate(ctx, db, m)
+		err = sqldb.Migrate(ctx, db, m, sqldb.HistoryTable("core_migrations"))
 	}
 	if err != nil {
 		_ = db.Close()

@@ -124,7 +124,7 @@ func open(ctx context.Context, cfg Config) (*provider, error) {
 }
 
 func build(ctx context.Context, cfg Config, db *bun.DB) (*provider, error) {
-	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
+	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations, sqldb.HistoryTable("oauth_migrations")); err != nil {
 		return nil, err
 	}
 	store := sqlstore.New(db)
