@@ -541,3 +541,65 @@ func TestPrivateKeyPEM(t *testing.T) {
 		}
 	}
 }
+
+func TestRemoteKeySet_Keys(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k := newKey(t, t0)
+	s := newSigner(t, k)
+	srv := newJWKSServer(t, s, nil)
+	remote := &jwtsign.RemoteKeySet{URL: srv.URL, HTTPClient: srv.Client()}
+
+	// Never fetched: Keys fetches.
+	got, err := remote.Keys(ctx)
+	if err != nil || len(got) != 1 || !got[k.ID].Equal(k.Public) || srv.fetches.Load() != 1 {
+		t.Fatalf("Keys = %v, %v after %d fetches", got, err, srv.fetches.Load())
+	}
+	// Cached: no further fetch, and the result is the caller's own copy.
+	delete(got, k.ID)
+	again, err := remote.Keys(ctx)
+	if err != nil || len(again) != 1 || srv.fetches.Load() != 1 {
+		t.Fatalf("Keys again = %v, %v after %d fetches", again, err, srv.fetches.Load())
+	}
+	// Keys follows Refresh (the issuer rotated).
+	next := newKey(t, t0)
+	rotated, _ := s.KeySet().Rotate(next, t0, tokenTTL)
+	if err := s.Update(rotated, t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := remote.Keys(ctx); len(got) != 2 || got[next.ID] == nil {
+		t.Fatalf("Keys after Refresh = %v", got)
+	}
+
+	// A key set that cannot fetch reports the error.
+	srv.status.Store(http.StatusInternalServerError)
+	fresh := &jwtsign.RemoteKeySet{URL: srv.URL, HTTPClient: srv.Client()}
+	if _, err := fresh.Keys(ctx); err == nil {
+		t.Fatal("Keys of an unreachable JWKS succeeded")
+	}
+}
+
+func TestPublicJWK(t *testing.T) {
+	t.Parallel()
+	k := newKey(t, t0)
+	raw, err := jwtsign.PublicJWK(k.ID, k.Public)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What PublicJWK writes, ParseJWKS reads back as the same trusted key — and it is exactly
+	// the entry a Signer publishes.
+	doc := []byte(`{"keys":[` + string(raw) + `]}`)
+	got, err := jwtsign.ParseJWKS(doc)
+	if err != nil || !got[k.ID].Equal(k.Public) {
+		t.Fatalf("round trip: %v %v", got, err)
+	}
+	if signerDoc := newSigner(t, k).JWKS(); string(signerDoc) != string(doc) {
+		t.Fatalf("PublicJWK %s differs from the Signer's JWKS %s", doc, signerDoc)
+	}
+	if _, err := jwtsign.PublicJWK("", k.Public); err == nil {
+		t.Fatal("empty kid accepted")
+	}
+}

@@ -165,6 +165,23 @@ func encodeJWKS(ks []keys.Key) ([]byte, error) {
 	return b, nil
 }
 
+// PublicJWK returns the JSON form of one ES256 public key (kty EC, crv P-256, use sig, alg
+// ES256), as Signer.JWKS encodes its keys — for services that republish keys they trust.
+func PublicJWK(kid string, pub *ecdsa.PublicKey) (json.RawMessage, error) {
+	if kid == "" || pub == nil {
+		return nil, errors.New("jwtsign: PublicJWK needs a kid and a key")
+	}
+	x, y, err := keys.Coordinates(pub)
+	if err != nil {
+		return nil, fmt.Errorf("jwtsign: encode key %s: %w", kid, err)
+	}
+	b, err := json.Marshal(jwk{Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y), Kid: kid, Use: "sig", Alg: keys.AlgorithmES256})
+	if err != nil {
+		return nil, fmt.Errorf("jwtsign: encode key %s: %w", kid, err)
+	}
+	return b, nil
+}
+
 // errNotES256 marks a JWK that is not an ES256 signing key; such keys are
 // skipped, not fatal, since a JWKS may legitimately carry other keys.
 var errNotES256 = errors.New("not an ES256 signing key")

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"sync"
 	"time"
@@ -219,6 +220,24 @@ func (r *RemoteKeySet) PublicKey(ctx context.Context, kid string) (*ecdsa.Public
 		return nil, fmt.Errorf("%w: %q (not in %s)", ErrUnknownKey, kid, r.URL)
 	}
 	return k, nil
+}
+
+// Keys returns the cached keys by kid, fetching the JWKS first if it was never fetched
+// successfully (concurrent callers share the fetch). It never refetches otherwise: use Refresh
+// for that. The map is a copy the caller may keep.
+func (r *RemoteKeySet) Keys(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+	r.mu.Lock()
+	ks := r.keys
+	r.mu.Unlock()
+	if ks == nil {
+		if err := r.Refresh(ctx); err != nil {
+			return nil, err
+		}
+		r.mu.Lock()
+		ks = r.keys
+		r.mu.Unlock()
+	}
+	return maps.Clone(ks), nil
 }
 
 // Refresh fetches the JWKS now, ignoring the rate limit; use it to warm the

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
@@ -24,6 +26,13 @@ type AuthorizeInput struct {
 	Nonce               string
 	CodeChallenge       string
 	CodeChallengeMethod string
+	// DuplicateParams names the parameters the request carried more than once (the transport
+	// passes the first value of each in the fields above, and State only if state was sent
+	// once). RFC 6749 §3.1 forbids repeated parameters (checklist 21). A repeated client_id or
+	// redirect_uri makes the redirect target ambiguous, so it is an error that is never
+	// redirected (checklist 2); any other repetition is redirected once client and redirect_uri
+	// are validated (checklist 3).
+	DuplicateParams []string
 }
 
 // AuthorizeResult identifies the pending request the consent UI must show.
@@ -38,12 +47,19 @@ type AuthorizeResult struct {
 // Errors:
 //   - *oautherr.Error, NOT to be redirected (checklist 2): invalid_request "client_id is
 //     required" / "redirect_uri is required" / "Invalid redirect_uri" (not registered, checklist
-//     1), invalid_client "Invalid client_id" (unknown client);
-//   - *RedirectableError (checklist 3) once client and redirect_uri are valid:
-//     unsupported_response_type, invalid_request (PKCE missing, plain, malformed; oversized state
-//     or nonce), invalid_scope (empty, unknown or not allowed for the client);
+//     1) / a repeated client_id or redirect_uri, invalid_client "Invalid client_id" (unknown
+//     client);
+//   - *RedirectableError (checklist 3) once client and redirect_uri are valid: invalid_request
+//     for any other repeated parameter (checked first), unsupported_response_type,
+//     invalid_request (PKCE missing, plain, malformed; oversized state or nonce), invalid_scope
+//     (empty, unknown or not allowed for the client);
 //   - anything else: internal.
 func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
+	for _, name := range in.DuplicateParams {
+		if name == "client_id" || name == "redirect_uri" {
+			return AuthorizeResult{}, duplicateParam(name)
+		}
+	}
 	if in.ClientID == "" {
 		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("client_id is required")
 	}
@@ -60,6 +76,9 @@ func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeRe
 	redirectURI, err := c.ResolveRedirectURI(in.RedirectURI)
 	if err != nil {
 		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("Invalid redirect_uri").WithCause(err)
+	}
+	if len(in.DuplicateParams) > 0 {
+		return AuthorizeResult{}, s.redirectable(redirectURI, in.State, duplicateParam(slices.Min(in.DuplicateParams)))
 	}
 	id, err := authreq.NewID(s.d.Random)
 	if err != nil {
@@ -80,6 +99,22 @@ func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeRe
 		return AuthorizeResult{}, fmt.Errorf("authorize: store request: %w", err)
 	}
 	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(s.cfg.AuthRequestTTL), ExpiresAt: r.ExpiresAt()}, nil
+}
+
+// duplicateParam is the RFC 6749 §3.1 error for a repeated parameter. The name comes from the
+// request, so it is cut short and reduced to the characters RFC 6749 §5.2 allows in
+// error_description (%x20-21 / %x23-5B / %x5D-7E).
+func duplicateParam(name string) *oautherr.Error {
+	if len(name) > 64 {
+		name = name[:64]
+	}
+	safe := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '?'
+		}
+		return r
+	}, name)
+	return oautherr.InvalidRequest.WithDescriptionf("Parameter %s is included more than once", safe)
 }
 
 // ScopeDetail describes one requested scope for the consent screen.

@@ -120,6 +120,37 @@ type Grants interface {
 	RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time) (int, error)
 }
 
+// AuthFailures counts failed client authentications per key in fixed windows (checklist 26).
+// The counts live in the shared database, so every instance of the provider sees the same
+// numbers; the rule deciding what the counts mean is client.LockoutPolicy.
+type AuthFailures interface {
+	// Record adds one failure to each key in window w and returns the highest resulting count
+	// among them. Concurrent Records (also from other instances) are all counted: each increment
+	// is a single atomic upsert, with no lock held across calls.
+	Record(ctx context.Context, w client.FailureWindow, keys ...string) (int, error)
+	// Count returns the highest failure count among keys in window w (0 when none was recorded).
+	Count(ctx context.Context, w client.FailureWindow, keys ...string) (int, error)
+}
+
+// SweepResult says how many rows a sweep deleted, by kind (rows deleted by a cascade — the
+// tokens of a deleted grant, the code of a deleted request — are not counted).
+type SweepResult struct {
+	AuthRequests int
+	Codes        int
+	AccessTokens int
+	Grants       int
+	AuthFailures int
+}
+
+// Sweeper deletes rows the provider no longer needs (housekeeping).
+type Sweeper interface {
+	// Sweep deletes exactly the rows p names as dead — never a row that is still usable — in
+	// short batches (no long transaction, no lock held between batches). It is idempotent and
+	// safe to run concurrently on several instances: a row deleted by one is simply not counted
+	// by the other.
+	Sweep(ctx context.Context, p grant.Purge) (SweepResult, error)
+}
+
 // SigningKey is one of the provider's own ID-token signing keys as stored.
 type SigningKey struct {
 	ID            string // the JWS "kid"

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/oautherr"
 )
@@ -42,6 +43,11 @@ type Config struct {
 	AuthRequestTTL time.Duration
 	// IDTokenTTL is the validity of ID tokens (default 1 h).
 	IDTokenTTL time.Duration
+	// ClientLockout is the brute-force rule for client secrets (checklist 26; default 10
+	// failures per 60 s). A zero field takes its default.
+	ClientLockout client.LockoutPolicy
+	// Retention is how long dead rows are kept before Sweep deletes them (default 24 h).
+	Retention time.Duration
 }
 
 // Deps are the ports the Service uses. Every field is required.
@@ -51,6 +57,8 @@ type Deps struct {
 	Codes         Codes
 	RefreshTokens RefreshTokens
 	Grants        Grants
+	AuthFailures  AuthFailures
+	Sweeper       Sweeper
 	IDTokens      IDTokenSigner
 	DataTokens    DataTokenVerifier
 	Clock         Clock
@@ -67,7 +75,7 @@ type Service struct {
 // NewService validates cfg (filling defaults) and returns the Service.
 func NewService(d Deps, cfg Config) (*Service, error) {
 	if d.Clients == nil || d.AuthRequests == nil || d.Codes == nil || d.RefreshTokens == nil ||
-		d.Grants == nil || d.IDTokens == nil || d.DataTokens == nil || d.Clock == nil || d.Random == nil {
+		d.Grants == nil || d.AuthFailures == nil || d.Sweeper == nil || d.IDTokens == nil || d.DataTokens == nil || d.Clock == nil || d.Random == nil {
 		return nil, errors.New("oauth: NewService: every dependency is required")
 	}
 	u, err := url.Parse(cfg.Issuer)
@@ -97,8 +105,21 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	if cfg.IDTokenTTL == 0 {
 		cfg.IDTokenTTL = grant.DefaultIDTokenTTL
 	}
-	if cfg.AuthRequestTTL < 0 || cfg.IDTokenTTL < 0 {
+	if cfg.AuthRequestTTL < 0 || cfg.IDTokenTTL < 0 || cfg.Retention < 0 {
 		return nil, errors.New("oauth: NewService: negative TTL")
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = grant.DefaultRetention
+	}
+	lock := &cfg.ClientLockout
+	if lock.MaxFailures == 0 {
+		lock.MaxFailures = client.DefaultMaxAuthFailures
+	}
+	if lock.Window == 0 {
+		lock.Window = client.DefaultAuthFailureWindow
+	}
+	if err := lock.Validate(); err != nil {
+		return nil, fmt.Errorf("oauth: NewService: %w", err)
 	}
 	return &Service{d: d, cfg: cfg}, nil
 }

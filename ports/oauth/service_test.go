@@ -106,7 +106,8 @@ func newEnv(t *testing.T) *env {
 	st := e.store
 	e.svc, err = oauth.NewService(oauth.Deps{
 		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes, RefreshTokens: st.RefreshTokens,
-		Grants: st.Grants, IDTokens: e.signer, DataTokens: v, Clock: e.clock, Random: rand.Reader,
+		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer, DataTokens: v,
+		Clock: e.clock, Random: rand.Reader,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
@@ -816,15 +817,19 @@ func TestClientAdmin(t *testing.T) {
 func TestNewService_Config(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.svc.Config()
-	if cfg.Lifetimes.Code != 10*time.Minute || cfg.Lifetimes.AccessToken != time.Hour || cfg.AuthRequestTTL != 600*time.Second {
+	if cfg.Lifetimes.Code != 10*time.Minute || cfg.Lifetimes.AccessToken != time.Hour || cfg.AuthRequestTTL != 600*time.Second ||
+		cfg.ClientLockout != client.DefaultLockoutPolicy() || cfg.Retention != grant.DefaultRetention {
 		t.Fatalf("defaults %+v", cfg)
 	}
 	st := e.store
 	deps := oauth.Deps{Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes, RefreshTokens: st.RefreshTokens,
-		Grants: st.Grants, IDTokens: e.signer, DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}
+		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer, DataTokens: verifier{},
+		Clock: e.clock, Random: rand.Reader}
 	for _, cfg := range []oauth.Config{
 		{Issuer: ""}, {Issuer: "/relative"}, {Issuer: "https://a.example?x=1"},
 		{Issuer: issuer, Lifetimes: func() (l grant.Lifetimes) { l.Code = 11 * time.Minute; return }()},
+		{Issuer: issuer, ClientLockout: client.LockoutPolicy{MaxFailures: -1}},
+		{Issuer: issuer, Retention: -time.Second},
 	} {
 		if _, err := oauth.NewService(deps, cfg); err == nil {
 			t.Errorf("NewService(%+v) accepted", cfg)

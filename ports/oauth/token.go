@@ -30,22 +30,38 @@ type ClientCredentials struct {
 	ClientID string
 	Secret   string
 	Method   AuthMethod
+	// Address is the caller's network address as the transport saw it ("" if unknown). It is
+	// used only to count failed authentications per address (checklist 26); never take it from a
+	// request header a client can set.
+	Address string
 }
+
+// tooManyFailures is the description of the error refusing an attempt during a lockout.
+const tooManyFailures = "too many failed authentication attempts; retry later"
 
 // AuthenticateClient authenticates the caller of a token-endpoint-style request. Confidential
 // clients need their secret (basic or post; compared in constant time, checklist 25); public
 // clients present only their client_id and must not send a secret — PKCE protects their codes.
 //
+// Brute-force protection (checklist 26, rule in client.LockoutPolicy): a wrong secret for a
+// confidential client counts as a failure of that client and of creds.Address; an unknown
+// client_id counts for the address. While any of those counts has reached the threshold in the
+// current window, attempts are refused before the secret is looked at — a correct secret too.
+// Public clients have no secret to guess and are not counted.
+//
 // Errors: invalid_client for a missing or unknown client_id, a missing or wrong secret, or a
 // secret sent by a public client. When creds.Method is AuthMethodBasic the HTTP layer must answer
-// 401 with WWW-Authenticate (RFC 6749 §5.2, checklist 22). Other errors are internal.
+// 401 with WWW-Authenticate (RFC 6749 §5.2, checklist 22). During a lockout: invalid_client
+// whose cause is a *client.LockedError (errors.As) carrying the time to wait — the HTTP layer
+// answers 429 with Retry-After. Other errors are internal; in particular a failure to read or
+// write the counters refuses the attempt (fail closed).
 func (s *Service) AuthenticateClient(ctx context.Context, creds ClientCredentials) (*client.Client, error) {
 	if creds.ClientID == "" {
 		return nil, oautherr.InvalidClient.WithDescription("client_id is required")
 	}
 	c, err := s.d.Clients.Get(ctx, creds.ClientID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, oautherr.InvalidClient.WithDescription("Invalid client_id")
+		return nil, s.authFailure(ctx, creds, false, oautherr.InvalidClient.WithDescription("Invalid client_id"))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate client: %w", err)
@@ -59,10 +75,63 @@ func (s *Service) AuthenticateClient(ctx context.Context, creds ClientCredential
 	if creds.Method == AuthMethodNone || creds.Secret == "" {
 		return nil, oautherr.InvalidClient.WithDescription("Client authentication required")
 	}
+	if err := s.checkLockout(ctx, failureKeys(creds, true)); err != nil {
+		return nil, err
+	}
 	if !c.VerifySecret(creds.Secret) {
-		return nil, oautherr.InvalidClient.WithDescription("Invalid client credentials")
+		return nil, s.authFailure(ctx, creds, true, oautherr.InvalidClient.WithDescription("Invalid client credentials"))
 	}
 	return c, nil
+}
+
+// failureKeys lists the brute-force counters an attempt touches: the client's (only for a
+// registered client: counting arbitrary ids would let anyone create rows) and the address's.
+func failureKeys(creds ClientCredentials, knownClient bool) []string {
+	var keys []string
+	if knownClient {
+		keys = append(keys, client.FailureKeyClient(creds.ClientID))
+	}
+	if creds.Address != "" {
+		keys = append(keys, client.FailureKeyAddress(creds.Address))
+	}
+	return keys
+}
+
+// checkLockout refuses the attempt if one of keys is locked out in the current window.
+func (s *Service) checkLockout(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	now := s.now()
+	policy := s.cfg.ClientLockout
+	n, err := s.d.AuthFailures.Count(ctx, policy.WindowAt(now), keys...)
+	if err != nil {
+		return fmt.Errorf("authenticate client: count failures: %w", err)
+	}
+	if err := policy.Check(n, now); err != nil {
+		return oautherr.InvalidClient.WithDescription(tooManyFailures).WithCause(err)
+	}
+	return nil
+}
+
+// authFailure records a failed authentication and returns failed, the error to answer. An
+// unknown client is refused like a locked one once its address is locked, so enumerating
+// client_ids is throttled too.
+func (s *Service) authFailure(ctx context.Context, creds ClientCredentials, knownClient bool, failed *oautherr.Error) error {
+	keys := failureKeys(creds, knownClient)
+	if len(keys) == 0 {
+		return failed
+	}
+	if !knownClient {
+		if err := s.checkLockout(ctx, keys); err != nil {
+			return err
+		}
+	}
+	now := s.now()
+	if _, err := s.d.AuthFailures.Record(ctx, s.cfg.ClientLockout.WindowAt(now), keys...); err != nil {
+		return fmt.Errorf("authenticate client: record failure: %w", err)
+	}
+	return failed
 }
 
 // TokenSet is a successful token response (RFC 6749 §5.1 plus SVA's data_token and OIDC's
@@ -354,14 +423,20 @@ type Introspection struct {
 	IssuedAt  time.Time
 }
 
-// Introspect implements RFC 7662 for an authenticated client. A client may introspect only the
-// tokens issued to it; anything else — unknown, expired, revoked, rotated, another client's, an
-// authorization code — is reported inactive, so introspection is no oracle for other clients'
-// tokens. Errors: invalid_client, invalid_request (missing token); others internal.
+// Introspect implements RFC 7662 for an authenticated client. RFC 7662 §2.1 requires the caller
+// to be authorized, so only a confidential client that proved its secret may introspect: a public
+// client's bare client_id is invalid_client (checklist 33, client.MayIntrospect). A client may
+// introspect only the tokens issued to it; anything else — unknown, expired, revoked, rotated,
+// another client's, an authorization code — is reported inactive, so introspection is no oracle
+// for other clients' tokens. Errors: invalid_client, invalid_request (missing token); others
+// internal.
 func (s *Service) Introspect(ctx context.Context, creds ClientCredentials, token, tokenTypeHint string) (Introspection, error) {
 	c, err := s.AuthenticateClient(ctx, creds)
 	if err != nil {
 		return Introspection{}, err
+	}
+	if !c.MayIntrospect() {
+		return Introspection{}, oautherr.InvalidClient.WithDescription("Introspection requires client authentication")
 	}
 	if token == "" {
 		return Introspection{}, oautherr.InvalidRequest.WithDescription("token is required")

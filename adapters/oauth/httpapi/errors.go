@@ -5,9 +5,12 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
 )
 
@@ -73,6 +76,18 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 		status:    http.StatusBadRequest,
 		headers:   http.Header{},
 		errorBody: errorBody{Error: string(oe.Code), ErrorDescription: oe.Description},
+	}
+	if locked, ok := errors.AsType[*client.LockedError](err); ok && oe.Code == oautherr.CodeInvalidClient {
+		// Brute-force lockout (checklist 26): 429 + Retry-After (RFC 6585 §4, RFC 9110 §10.2.3)
+		// with an RFC 6749 §5.2 body. The code stays invalid_client — the client did not get
+		// authenticated, and it is the token endpoint's code for exactly that; slow_down belongs
+		// to device-flow polling (RFC 8628) and temporarily_unavailable to authorization
+		// redirects, and both would suggest the server rather than the client is at fault. The
+		// status is 429 rather than §5.2's 401 because a 401 invites an immediate retry, while
+		// 429 tells well-behaved clients and proxies when to come back.
+		e.status = http.StatusTooManyRequests
+		e.headers.Set("Retry-After", strconv.Itoa(int(locked.RetryAfter/time.Second)))
+		return e
 	}
 	switch oe.Code {
 	case oautherr.CodeInvalidClient:

@@ -117,7 +117,8 @@ func newEnv(t *testing.T) *env {
 	issuer := "http://" + pub.Listener.Addr().String()
 	svc, err := oauth.NewService(oauth.Deps{
 		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes,
-		RefreshTokens: store.RefreshTokens, Grants: store.Grants, IDTokens: ring, DataTokens: verifier,
+		RefreshTokens: store.RefreshTokens, Grants: store.Grants, AuthFailures: store.AuthFailures, Sweeper: store.Sweeper,
+		IDTokens: ring, DataTokens: verifier,
 		Clock: clock, Random: rand.Reader,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -36,6 +37,11 @@ type PublicConfig struct {
 	Ready func(context.Context) error
 	// Logger receives internal errors; nil discards them.
 	Logger *slog.Logger
+	// IgnoreClientAddress turns off counting failed client authentications per caller address
+	// (checklist 26; failures are always counted per client). The address is the TCP peer, never
+	// a header; behind a reverse proxy every request has the proxy's address, so one attacker
+	// would lock every client out — set this there (OAUTH_CLIENT_AUTH_PER_ADDRESS=false).
+	IgnoreClientAddress bool
 }
 
 // publicMaxBody bounds OAuth form bodies: the largest legitimate one (a refresh or code exchange
@@ -120,6 +126,7 @@ func RegisterPublic(api huma.API, svc *oauth.Service, cfg PublicConfig) {
 			"400": errResponse(errSchema, "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope"),
 			"401": errResponse(errSchema, "invalid_client (with WWW-Authenticate: Basic realm=\"sva\")"),
 			"405": errResponse(errSchema, "Any method but POST"),
+			"429": lockoutResponse(errSchema),
 		},
 	}, h.token)
 	documentForm(api, pathToken, reflect.TypeFor[tokenForm]())
@@ -154,6 +161,7 @@ func RegisterPublic(api huma.API, svc *oauth.Service, cfg PublicConfig) {
 			"200": {Description: "Revoked, or nothing to revoke"},
 			"400": errResponse(errSchema, "invalid_request, or unauthorized_client for another client's token"),
 			"401": errResponse(errSchema, "invalid_client"),
+			"429": lockoutResponse(errSchema),
 		},
 	}, h.revoke)
 	documentForm(api, pathRevoke, reflect.TypeFor[tokenOnlyForm]())
@@ -163,7 +171,8 @@ func RegisterPublic(api huma.API, svc *oauth.Service, cfg PublicConfig) {
 		Method:      http.MethodPost,
 		Path:        pathIntrospect,
 		Summary:     "Token introspection (RFC 7662)",
-		Description: "Requires client authentication (a confidential client's secret). A client sees only its own tokens; " +
+		Description: "Requires client authentication (a confidential client's secret; a public client's client_id is " +
+			"invalid_client). A client sees only its own tokens; " +
 			"anything else, and every unknown, expired or revoked token, is exactly {\"active\":false}.",
 		Tags:         []string{"oauth"},
 		MaxBodyBytes: publicMaxBody,
@@ -171,6 +180,7 @@ func RegisterPublic(api huma.API, svc *oauth.Service, cfg PublicConfig) {
 			"200": jsonResponse(registry, "Introspection result", reflect.TypeFor[introspection]()),
 			"400": errResponse(errSchema, "invalid_request"),
 			"401": errResponse(errSchema, "invalid_client"),
+			"429": lockoutResponse(errSchema),
 		},
 	}, h.introspect)
 	documentForm(api, pathIntrospect, reflect.TypeFor[tokenOnlyForm]())
@@ -208,6 +218,16 @@ func errResponse(schema *huma.Schema, description string) *huma.Response {
 		Description: description,
 		Content:     map[string]*huma.MediaType{"application/json": {Schema: schema}},
 	}
+}
+
+// lockoutResponse documents the brute-force lockout answer (checklist 26).
+func lockoutResponse(schema *huma.Schema) *huma.Response {
+	r := errResponse(schema, "invalid_client \"too many failed authentication attempts; retry later\": after "+
+		"OAUTH_CLIENT_AUTH_MAX_FAILURES failed client authentications in the current window, for the client or the "+
+		"caller's address, attempts are refused without checking the secret until the window ends")
+	r.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds until the window ends",
+		Schema: &huma.Schema{Type: "integer"}}}
+	return r
 }
 
 // documentForm replaces the opaque request body huma documents for a RawBody operation with the
@@ -271,44 +291,42 @@ type rawOutput struct {
 
 func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*rawOutput, error) {
 	wantsJSON := strings.Contains(in.Accept, "application/json")
-	p, perr := parseParams(in.rawQuery)
-	var dup *oautherr.Error
-	if perr != nil {
-		dup, _ = oautherr.As(perr)
-		// Only the client and redirect URI decide whether a redirect is safe; if either is
-		// ambiguous, nothing can be trusted, so the user gets the error page (checklist 2).
-		v, verr := url.ParseQuery(in.rawQuery)
-		if verr != nil || len(v["client_id"]) > 1 || len(v["redirect_uri"]) > 1 || dup == nil {
-			return h.authorizeErrorPage(wantsJSON, perr), nil
+	v, err := url.ParseQuery(in.rawQuery)
+	if err != nil {
+		return h.authorizeErrorPage(wantsJSON, oautherr.InvalidRequest.WithDescription("The parameters are not validly URL-encoded")), nil
+	}
+	// RFC 6749 §3.1: repeated parameters are refused. The use case decides how (never redirected
+	// for client_id or redirect_uri, redirected otherwise); it gets the first value of each and
+	// state only if state was sent once, so a redirect never echoes an ambiguous state.
+	var dups []string
+	first := func(name string) string {
+		vs := v[name]
+		if len(vs) == 0 {
+			return ""
 		}
-		// Validate client and redirect URI from the first values, then redirect the duplicate
-		// error there. state is echoed only when it was sent once.
-		p = params{"client_id": v.Get("client_id"), "redirect_uri": v.Get("redirect_uri")}
-		if len(v["state"]) == 1 {
-			p["state"] = v.Get("state")
+		return vs[0]
+	}
+	for name, vs := range v {
+		if len(vs) > 1 {
+			dups = append(dups, name)
 		}
 	}
 	input := oauth.AuthorizeInput{
-		ClientID: p.get("client_id"), RedirectURI: p.get("redirect_uri"), ResponseType: p.get("response_type"),
-		Scope: p.get("scope"), State: p.get("state"), Nonce: p.get("nonce"),
-		CodeChallenge: p.get("code_challenge"), CodeChallengeMethod: p.get("code_challenge_method"),
+		ClientID: first("client_id"), RedirectURI: first("redirect_uri"), ResponseType: first("response_type"),
+		Scope: first("scope"), Nonce: first("nonce"),
+		CodeChallenge: first("code_challenge"), CodeChallengeMethod: first("code_challenge_method"),
+		DuplicateParams: dups,
+	}
+	if len(v["state"]) == 1 {
+		input.State = v["state"][0]
 	}
 	res, err := h.svc.Authorize(ctx, input)
 	var rerr *oauth.RedirectableError
 	switch {
 	case errors.As(err, &rerr):
-		location := rerr.Location
-		if dup != nil {
-			// The use case validated client and redirect URI (it failed later, on the response
-			// type we withheld); the error to report is the repeated parameter.
-			location = callbackWithError(rerr.RedirectURI, rerr.State, h.cfg.Issuer, dup)
-		}
-		return &rawOutput{Status: http.StatusFound, Location: location, CacheControl: "no-store"}, nil
+		return &rawOutput{Status: http.StatusFound, Location: rerr.Location, CacheControl: "no-store"}, nil
 	case err != nil:
 		return h.authorizeErrorPage(wantsJSON, err), nil
-	case dup != nil:
-		// Unreachable: the withheld response_type always fails. Refuse rather than store a request.
-		return h.authorizeErrorPage(wantsJSON, dup), nil
 	}
 
 	consent := withQuery(h.cfg.ConsentURL, url.Values{"auth_request_id": {res.AuthRequestID}})
@@ -336,20 +354,6 @@ func (h *publicHandlers) authorizeErrorPage(wantsJSON bool, err error) *rawOutpu
 	}
 	return &rawOutput{Status: status, ContentType: "text/html; charset=utf-8", CacheControl: "no-store",
 		Body: renderErrorPage(string(oe.Code), oe.Description)}
-}
-
-// callbackWithError builds an error redirect (RFC 6749 §4.1.2.1 + RFC 9207) for the one case the
-// use case cannot: a repeated parameter, detected before the use case ran. It appends to an
-// existing query the same way the use case does.
-func callbackWithError(redirectURI, state, issuer string, oe *oautherr.Error) string {
-	v := url.Values{"error": {string(oe.Code)}, "iss": {issuer}}
-	if oe.Description != "" {
-		v.Set("error_description", oe.Description)
-	}
-	if state != "" {
-		v.Set("state", state)
-	}
-	return withQuery(redirectURI, v)
 }
 
 // withQuery appends parameters to a URL that may already have a query.
@@ -390,6 +394,18 @@ type formInput struct {
 	Authorization string `header:"Authorization" doc:"HTTP Basic client credentials (client_secret_basic)"`
 	ContentType   string `header:"Content-Type"`
 	RawBody       []byte `contentType:"application/x-www-form-urlencoded"`
+
+	peer string // the TCP peer's host, for brute-force counting per address
+}
+
+// Resolve records the caller's address as the connection reports it (never a header a client
+// could set).
+func (in *formInput) Resolve(ctx huma.Context) []error {
+	in.peer = ctx.RemoteAddr()
+	if host, _, err := net.SplitHostPort(in.peer); err == nil {
+		in.peer = host
+	}
+	return nil
 }
 
 type tokenResponse struct {
@@ -409,7 +425,7 @@ type tokenOutput struct {
 }
 
 // clientCreds reads the client's credentials from a form request.
-func clientCreds(in *formInput, p params) (oauth.ClientCredentials, error) {
+func (h *publicHandlers) clientCreds(in *formInput, p params) (oauth.ClientCredentials, error) {
 	c, err := clientFromRequest(in.Authorization, p)
 	if err != nil {
 		return oauth.ClientCredentials{}, err
@@ -421,7 +437,11 @@ func clientCreds(in *formInput, p params) (oauth.ClientCredentials, error) {
 	case authPost:
 		m = oauth.AuthMethodPost
 	}
-	return oauth.ClientCredentials{ClientID: c.ID, Secret: c.Secret, Method: m}, nil
+	creds := oauth.ClientCredentials{ClientID: c.ID, Secret: c.Secret, Method: m}
+	if !h.cfg.IgnoreClientAddress {
+		creds.Address = in.peer
+	}
+	return creds, nil
 }
 
 func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput, error) {
@@ -442,7 +462,7 @@ func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.T
 	if err != nil {
 		return oauth.TokenSet{}, err
 	}
-	creds, err := clientCreds(in, p)
+	creds, err := h.clientCreds(in, p)
 	if err != nil {
 		return oauth.TokenSet{}, err
 	}
@@ -506,7 +526,7 @@ func (h *publicHandlers) revoke(ctx context.Context, in *formInput) (*revokeOutp
 		if err != nil {
 			return err
 		}
-		creds, err := clientCreds(in, p)
+		creds, err := h.clientCreds(in, p)
 		if err != nil {
 			return err
 		}
@@ -542,14 +562,9 @@ func (h *publicHandlers) introspect(ctx context.Context, in *formInput) (*intros
 		if err != nil {
 			return oauth.Introspection{}, err
 		}
-		creds, err := clientCreds(in, p)
+		creds, err := h.clientCreds(in, p)
 		if err != nil {
 			return oauth.Introspection{}, err
-		}
-		// RFC 7662 §2.1 requires the caller to be authenticated; a bare client_id proves nothing,
-		// so public clients cannot introspect (checklist 33).
-		if creds.Method == oauth.AuthMethodNone {
-			return oauth.Introspection{}, oautherr.InvalidClient.WithDescription("Introspection requires client authentication")
 		}
 		return h.svc.Introspect(ctx, creds, p.get("token"), p.get("token_type_hint"))
 	}()

@@ -51,6 +51,8 @@ type Store struct {
 	RefreshTokens *RefreshTokenStore
 	Grants        *GrantStore
 	SigningKeys   *SigningKeyStore
+	AuthFailures  *AuthFailureStore
+	Sweeper       *SweepStore
 }
 
 // New returns the stores over db, which must be migrated with Migrations.
@@ -65,6 +67,8 @@ func New(db *bun.DB) *Store {
 		RefreshTokens: &RefreshTokenStore{db: db},
 		Grants:        &GrantStore{db: db},
 		SigningKeys:   &SigningKeyStore{db: db},
+		AuthFailures:  &AuthFailureStore{db: db},
+		Sweeper:       &SweepStore{db: db},
 	}
 }
 
@@ -75,6 +79,8 @@ var (
 	_ oauth.RefreshTokens = (*RefreshTokenStore)(nil)
 	_ oauth.Grants        = (*GrantStore)(nil)
 	_ oauth.SigningKeys   = (*SigningKeyStore)(nil)
+	_ oauth.AuthFailures  = (*AuthFailureStore)(nil)
+	_ oauth.Sweeper       = (*SweepStore)(nil)
 )
 
 func isPostgres(db bun.IDB) bool { return sqldb.Dialect(db) == sqldb.DialectPostgres }

@@ -13,7 +13,8 @@ import (
 func stores(db *bun.DB) oauthtest.Stores {
 	st := sqlstore.New(db)
 	return oauthtest.Stores{Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes,
-		RefreshTokens: st.RefreshTokens, Grants: st.Grants, SigningKeys: st.SigningKeys}
+		RefreshTokens: st.RefreshTokens, Grants: st.Grants, SigningKeys: st.SigningKeys,
+		AuthFailures: st.AuthFailures, Sweeper: st.Sweeper}
 }
 
 // TestStore runs the ports/oauth conformance suite on SQLite always, and on PostgreSQL when

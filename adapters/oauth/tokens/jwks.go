@@ -1,11 +1,13 @@
 package tokens
 
 import (
-	"bytes"
+	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
-	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,7 +23,8 @@ type Publisher struct {
 	own func() []byte // the KeyRing's pre-encoded JWKS
 
 	mu       sync.Mutex
-	dataKeys []json.RawMessage // Core's ES256 signing keys, as Core published them
+	dataKeys []json.RawMessage           // Core's ES256 signing keys, encoded, sorted by kid
+	dataKids map[string]*ecdsa.PublicKey // the same keys by kid
 	doc      atomic.Pointer[[]byte]
 }
 
@@ -48,30 +51,42 @@ type rawJWKS struct {
 	Keys []json.RawMessage `json:"keys"`
 }
 
-// setDataTokenDoc records the JWK Set Core served, keeping only the keys jwtsign accepts as
-// ES256 signing keys — exactly the ones the verifier trusts.
-func (p *Publisher) setDataTokenDoc(doc []byte) error {
-	trusted, err := jwtsign.ParseJWKS(doc)
-	if err != nil {
-		return err
-	}
-	var raw rawJWKS
-	if err := json.Unmarshal(doc, &raw); err != nil {
-		return err
-	}
-	var keep []json.RawMessage
-	for _, k := range raw.Keys {
-		var head struct {
-			Kid string `json:"kid"`
+// SetDataTokenKeys republishes exactly ks, the ES256 keys the data-token verifier trusts (as
+// jwtsign.RemoteKeySet.Keys returns them). The document is re-encoded only if the set changed.
+func (p *Publisher) SetDataTokenKeys(ks map[string]*ecdsa.PublicKey) error {
+	p.mu.Lock()
+	same := len(ks) == len(p.dataKids)
+	for kid, k := range ks {
+		if old, ok := p.dataKids[kid]; !ok || !old.Equal(k) {
+			same = false
+			break
 		}
-		if json.Unmarshal(k, &head) == nil && trusted[head.Kid] != nil {
-			keep = append(keep, k)
+	}
+	p.mu.Unlock()
+	if same {
+		return nil
+	}
+	kids := slices.Sorted(maps.Keys(ks))
+	encoded := make([]json.RawMessage, 0, len(kids))
+	for _, kid := range kids {
+		jwk, err := jwtsign.PublicJWK(kid, ks[kid])
+		if err != nil {
+			return fmt.Errorf("tokens: data-token key: %w", err)
 		}
+		encoded = append(encoded, jwk)
 	}
 	p.mu.Lock()
-	p.dataKeys = keep
+	p.dataKeys, p.dataKids = encoded, maps.Clone(ks)
 	p.mu.Unlock()
 	return p.rebuild()
+}
+
+// publishesDataKey reports whether kid is among the republished data-token keys.
+func (p *Publisher) publishesDataKey(kid string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.dataKids[kid]
+	return ok
 }
 
 func (p *Publisher) rebuild() error {
@@ -104,44 +119,61 @@ func (p *Publisher) rebuild() error {
 	return nil
 }
 
-// maxJWKSBytes bounds the copy of Core's JWKS kept for republishing (jwtsign applies the same).
-const maxJWKSBytes = 1 << 20
-
-// NewRemoteDataTokenKeys returns the key source for ES256 data tokens: a cached
-// jwtsign.RemoteKeySet on Core's JWKS URL. Every document it successfully fetches is also handed
-// to p, so the provider republishes exactly the keys it trusts, refreshed whenever the verifier
-// refetches (unknown kid) or Refresh is called. base may be nil (http.DefaultTransport); timeout
-// bounds each fetch.
-func NewRemoteDataTokenKeys(url string, base http.RoundTripper, timeout time.Duration, p *Publisher) *jwtsign.RemoteKeySet {
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	return &jwtsign.RemoteKeySet{
-		URL:        url,
-		HTTPClient: &http.Client{Timeout: timeout, Transport: &teeJWKS{base: base, url: url, publisher: p}},
-	}
-}
-
-// teeJWKS copies successful responses for the JWKS URL to the Publisher. The RemoteKeySet reads
-// the same bytes, so verifier and JWKS can never disagree about which document was fetched.
-type teeJWKS struct {
-	base      http.RoundTripper
-	url       string
+// DataTokenKeys is the key source for ES256 data tokens: a cached jwtsign.RemoteKeySet on Core's
+// JWKS URL, whose keys the Publisher republishes. Whenever the set may have changed — a lookup
+// of a kid the Publisher does not list yet (the RemoteKeySet refetches on unknown kids), or
+// Refresh — the Publisher is handed exactly the keys the RemoteKeySet now trusts, read through
+// RemoteKeySet.Keys, so verifier and JWKS never disagree.
+type DataTokenKeys struct {
+	remote    *jwtsign.RemoteKeySet
 	publisher *Publisher
 }
 
-func (t *teeJWKS) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.base.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusOK || req.URL.String() != t.url {
-		return resp, err
+var _ jwtsign.KeySource = (*DataTokenKeys)(nil)
+
+// NewRemoteDataTokenKeys returns the data-token key source over Core's JWKS at url, republishing
+// its keys through p. base may be nil (http.DefaultTransport); timeout bounds each fetch.
+func NewRemoteDataTokenKeys(url string, base http.RoundTripper, timeout time.Duration, p *Publisher) *DataTokenKeys {
+	if base == nil {
+		base = http.DefaultTransport
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSBytes))
-	resp.Body.Close()
+	return &DataTokenKeys{
+		remote:    &jwtsign.RemoteKeySet{URL: url, HTTPClient: &http.Client{Timeout: timeout, Transport: base}},
+		publisher: p,
+	}
+}
+
+// PublicKey implements jwtsign.KeySource.
+func (k *DataTokenKeys) PublicKey(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
+	key, err := k.remote.PublicKey(ctx, kid)
+	if !k.publisher.publishesDataKey(kid) {
+		// The lookup may have fetched a new document; republish what is trusted now. Cheap when
+		// nothing changed (a map copy and compare), and unknown kids are rate-limited upstream.
+		k.sync(ctx)
+	}
+	return key, err
+}
+
+// Refresh fetches Core's JWKS now (start-up warm-up, periodic refresh) and republishes its keys.
+func (k *DataTokenKeys) Refresh(ctx context.Context) error {
+	if err := k.remote.Refresh(ctx); err != nil {
+		return err
+	}
+	k.sync(ctx)
+	return nil
+}
+
+// Keys returns the trusted data-token keys by kid (fetching once if never fetched).
+func (k *DataTokenKeys) Keys(ctx context.Context) (map[string]*ecdsa.PublicKey, error) {
+	return k.remote.Keys(ctx)
+}
+
+func (k *DataTokenKeys) sync(ctx context.Context) {
+	ks, err := k.remote.Keys(ctx)
 	if err != nil {
-		return nil, err
+		return // nothing fetched yet: nothing to republish; the verifier reports the failure
 	}
-	resp.Body = io.NopCloser(bytes.NewReader(body))
-	// A document the verifier will reject is not republished either; the verifier reports why.
-	_ = t.publisher.setDataTokenDoc(body)
-	return resp, nil
+	// A key PublicJWK cannot encode was already accepted by jwtsign.ParseJWKS, so an error here
+	// would be a bug; keeping the previous document is the safe answer.
+	_ = k.publisher.SetDataTokenKeys(ks)
 }

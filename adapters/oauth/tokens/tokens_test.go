@@ -193,3 +193,73 @@ func TestDataTokenVerifier(t *testing.T) {
 		t.Fatalf("cached key stopped working while Core is down: %v", err)
 	}
 }
+
+// TestDataTokenKeys_Republish: the provider's JWKS lists exactly the data-token keys the verifier
+// trusts (read through RemoteKeySet.Keys), following Core's rotations on Refresh, next to the
+// provider's own keys.
+func TestDataTokenKeys_Republish(t *testing.T) {
+	ctx := context.Background()
+	now := time.Now()
+	k1, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
+	set, _ := keys.NewSet(k1)
+	core, _ := jwtsign.NewSigner(set, now, time.Hour)
+	var doc atomic.Pointer[[]byte]
+	publish := func() { d := core.JWKS(); doc.Store(&d) }
+	publish()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(*doc.Load()) }))
+	defer srv.Close()
+
+	own := `{"keys":[{"kty":"EC","crv":"P-256","kid":"own-1","x":"x","y":"y"}]}`
+	pub, err := tokens.NewPublisher(func() []byte { return []byte(own) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := tokens.NewRemoteDataTokenKeys(srv.URL, nil, time.Second, pub)
+	if got := kidsOf(t, pub.JWKS()); len(got) != 1 || got[0] != "own-1" {
+		t.Fatalf("before any fetch: %v", got)
+	}
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := kidsOf(t, pub.JWKS()); len(got) != 2 || got[1] != k1.ID {
+		t.Fatalf("after Refresh: %v, want own-1 and %s", got, k1.ID)
+	}
+	trusted, err := src.Keys(ctx)
+	if err != nil || len(trusted) != 1 || !trusted[k1.ID].Equal(k1.Public) {
+		t.Fatalf("Keys = %v, %v", trusted, err)
+	}
+
+	// Core rotates: a token signed with the new key makes the verifier refetch, and the new key
+	// is republished at once.
+	k2, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
+	rotated, _ := core.KeySet().Rotate(k2, now.Add(-time.Second), time.Hour)
+	if err := core.Update(rotated, now); err != nil {
+		t.Fatal(err)
+	}
+	publish()
+	if _, err := src.PublicKey(ctx, k2.ID); err != nil {
+		t.Fatalf("new kid: %v", err)
+	}
+	if got := kidsOf(t, pub.JWKS()); len(got) != 3 {
+		t.Fatalf("after rotation: %v, want own-1 and both Core keys", got)
+	}
+	// Core drops the old key: the next Refresh drops it from the provider's JWKS too.
+	only2, _ := keys.NewSet(k2)
+	if err := core.Update(only2, now); err != nil {
+		t.Fatal(err)
+	}
+	publish()
+	if err := src.Refresh(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := kidsOf(t, pub.JWKS()); len(got) != 2 || got[1] != k2.ID {
+		t.Fatalf("after Core dropped %s: %v", k1.ID, got)
+	}
+	// A kid nobody published changes nothing.
+	if _, err := src.PublicKey(ctx, "junk"); !errors.Is(err, jwtsign.ErrUnknownKey) {
+		t.Fatalf("junk kid: %v", err)
+	}
+	if got := kidsOf(t, pub.JWKS()); len(got) != 2 {
+		t.Fatalf("after a junk kid: %v", got)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
@@ -20,12 +21,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
-	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/oauth/tokens"
 	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -43,6 +44,7 @@ const usage = `usage: oauth [command]
   openapi [public|internal|admin] [--v3.0]
                                      print an OpenAPI document (YAML)
   keys rotate                        store a new ID-token signing key (active after %s)
+  sweep                              delete expired and revoked rows older than the retention, once
   clients create --name N --redirect-uri U [--redirect-uri U2] --scopes "openid email"
                  [--public] [--logo-url URL] [--description D] [--reason scope=text]
   clients list | get ID | update ID [same flags as create] | delete ID | rotate-secret ID
@@ -72,6 +74,11 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rotateKeys(ctx, getenv, stdout)
 	case "clients":
 		return clientsCommand(ctx, cmd[1:], getenv, stdout)
+	case "sweep":
+		if len(cmd) != 1 {
+			return fmt.Errorf("usage: oauth sweep")
+		}
+		return sweepOnce(ctx, getenv, stdout)
 	case "help", "-h", "--help":
 		_, err := fmt.Fprintf(stdout, usage, tokens.ActivationDelay)
 		return err
@@ -104,7 +111,7 @@ type provider struct {
 	store     *sqlstore.Store
 	ring      *tokens.KeyRing
 	publisher *tokens.Publisher
-	remote    *jwtsign.RemoteKeySet // nil in HS256 mode
+	remote    *tokens.DataTokenKeys // nil in HS256 mode
 	svc       *oauth.Service
 }
 
@@ -153,11 +160,14 @@ func build(ctx context.Context, cfg Config, db *bun.DB) (*provider, error) {
 	}
 	p.svc, err = oauth.NewService(oauth.Deps{
 		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes, RefreshTokens: store.RefreshTokens,
-		Grants: store.Grants, IDTokens: ring, DataTokens: verifier, Clock: oauth.ClockFunc(time.Now), Random: rand.Reader,
+		Grants: store.Grants, AuthFailures: store.AuthFailures, Sweeper: store.Sweeper,
+		IDTokens: ring, DataTokens: verifier, Clock: oauth.ClockFunc(time.Now), Random: rand.Reader,
 	}, oauth.Config{
 		Issuer:         cfg.Issuer,
 		Lifetimes:      grant.Lifetimes{Code: cfg.CodeTTL, AccessToken: cfg.AccessTokenTTL, RefreshToken: cfg.RefreshTokenTTL},
 		AuthRequestTTL: cfg.AuthRequestTTL,
+		ClientLockout:  client.LockoutPolicy{MaxFailures: cfg.ClientAuthMax, Window: cfg.ClientAuthWindow},
+		Retention:      cfg.SweepRetention,
 	})
 	if err != nil {
 		return nil, err
@@ -217,6 +227,7 @@ func (p *provider) run(ctx context.Context, log *slog.Logger, publicLn, internal
 		Issuer: p.cfg.Issuer, ConsentURL: p.cfg.ConsentURL, DataTokenIssuer: p.cfg.DataTokenIssuer,
 		DataTokenJWKSURL: p.cfg.DataTokenJWKSURL, DataTokenAlgorithm: p.cfg.DataTokenAlgorithm,
 		JWKS: p.publisher.JWKS, Ready: p.db.PingContext, Logger: log,
+		IgnoreClientAddress: !p.cfg.ClientAuthByAddress,
 	})
 	internalHandler, _, _ := httpapi.NewInternal(p.svc, httpapi.InternalConfig{
 		ServiceHeader: p.cfg.ServiceHeader, ServiceTokens: p.cfg.ServiceTokens, AdminToken: p.cfg.AdminToken,
@@ -242,6 +253,11 @@ func (p *provider) run(ctx context.Context, log *slog.Logger, publicLn, internal
 	go func() {
 		defer wg.Done()
 		p.ring.Run(ctx, func(err error) { log.ErrorContext(ctx, "signing key reload failed", slog.Any("error", err)) })
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		p.sweepPeriodically(ctx, log)
 	}()
 	if p.remote != nil {
 		wg.Add(1)
@@ -277,6 +293,54 @@ func (p *provider) refreshDataTokenKeys(ctx context.Context, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
+}
+
+// Housekeeping schedule: every instance sweeps about every sweepInterval; the jitter spreads
+// instances started together. Concurrent sweeps are harmless (idempotent deletes), just wasted.
+const (
+	sweepInterval = 10 * time.Minute
+	sweepJitter   = 2 * time.Minute
+)
+
+// sweepPeriodically runs the housekeeping use case until ctx is done. Failures are logged and
+// retried at the next tick: nothing depends on a sweep having run.
+func (p *provider) sweepPeriodically(ctx context.Context, log *slog.Logger) {
+	for {
+		wait := sweepInterval - sweepJitter/2 + mathrand.N(sweepJitter)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		res, err := p.svc.Sweep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.WarnContext(ctx, "sweep failed (will retry)", slog.Any("error", err))
+		case err == nil && res != (oauth.SweepResult{}):
+			log.InfoContext(ctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
+				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
+				slog.Int("auth_failure_windows", res.AuthFailures))
+		}
+	}
+}
+
+// sweepOnce is `oauth sweep`: one housekeeping pass on the configured database.
+func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	p, err := open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer p.db.Close()
+	res, err := p.svc.Sweep(ctx)
+	if err != nil {
+		return err
+	}
+	return printJSON(stdout, map[string]int{"auth_requests": res.AuthRequests, "codes": res.Codes,
+		"access_tokens": res.AccessTokens, "grants": res.Grants, "auth_failure_windows": res.AuthFailures})
 }
 
 func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Writer) error {

@@ -23,8 +23,27 @@ func TestLoadConfig_Defaults(t *testing.T) {
 	}
 	if cfg.PublicAddr != "127.0.0.1:9000" || cfg.InternalAddr != "127.0.0.1:9001" || cfg.Issuer != "http://127.0.0.1:9000" ||
 		cfg.AccessTokenTTL.Seconds() != 3600 || cfg.RefreshTokenTTL.Hours() != 720 || !cfg.ServiceTokenIsDev ||
-		cfg.ServiceHeader != "X-Service-Token" || cfg.DataTokenAlgorithm != "ES256" {
+		cfg.ServiceHeader != "X-Service-Token" || cfg.DataTokenAlgorithm != "ES256" ||
+		cfg.ClientAuthMax != 10 || cfg.ClientAuthWindow != time.Minute || !cfg.ClientAuthByAddress ||
+		cfg.SweepRetention != 24*time.Hour {
 		t.Fatalf("defaults = %+v", cfg)
+	}
+	cfg, err = loadConfig(env(map[string]string{"OAUTH_CLIENT_AUTH_MAX_FAILURES": "3", "OAUTH_CLIENT_AUTH_WINDOW_SECONDS": "300",
+		"OAUTH_CLIENT_AUTH_PER_ADDRESS": "false", "OAUTH_SWEEP_RETENTION_SECONDS": "3600"}))
+	if err != nil || cfg.ClientAuthMax != 3 || cfg.ClientAuthWindow != 5*time.Minute || cfg.ClientAuthByAddress || cfg.SweepRetention != time.Hour {
+		t.Fatalf("lockout/sweep settings = %+v, %v", cfg, err)
+	}
+	// They reach the Service.
+	p, err := open(context.Background(), Config{DataDir: t.TempDir(), Issuer: "http://127.0.0.1:9000", DataTokenAlgorithm: "HS256",
+		DataTokenSecret: strings.Repeat("s", 32), DataTokenIssuer: "core", ClientAuthMax: 3, ClientAuthWindow: 5 * time.Minute,
+		SweepRetention: time.Hour, CodeTTL: time.Minute, AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour,
+		AuthRequestTTL: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.db.Close()
+	if sc := p.svc.Config(); sc.ClientLockout.MaxFailures != 3 || sc.ClientLockout.Window != 5*time.Minute || sc.Retention != time.Hour {
+		t.Fatalf("service config %+v", sc)
 	}
 }
 
@@ -40,6 +59,10 @@ func TestLoadConfig_Rejects(t *testing.T) {
 		"bad address":              {"OAUTH_PUBLIC_ADDR": "9000"},
 		"bad log level":            {"LOG_LEVEL": "loud"},
 		"only commas as tokens":    {"INTERNAL_SERVICE_TOKEN": " , "},
+		"no lockout threshold":     {"OAUTH_CLIENT_AUTH_MAX_FAILURES": "0"},
+		"lockout window zero":      {"OAUTH_CLIENT_AUTH_WINDOW_SECONDS": "0"},
+		"per-address not a bool":   {"OAUTH_CLIENT_AUTH_PER_ADDRESS": "maybe"},
+		"retention too short":      {"OAUTH_SWEEP_RETENTION_SECONDS": "5"},
 	} {
 		if _, err := loadConfig(env(m)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -87,6 +110,10 @@ func TestRun_ClientsCommands(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "oauth.db")); err != nil {
 		t.Fatalf("SQLite file not in SVA_DATA_DIR: %v", err)
+	}
+	var swept map[string]int
+	if err := json.Unmarshal(run("sweep"), &swept); err != nil || len(swept) != 5 {
+		t.Fatalf("sweep printed %v (%v)", swept, err)
 	}
 	if !bytes.Contains(run("openapi", "internal", "--v3.0"), []byte("openapi: 3.0.3")) {
 		t.Fatal("openapi internal --v3.0 did not print a 3.0 document")

@@ -40,6 +40,10 @@ type Config struct {
 	CodeTTL             time.Duration
 	AccessTokenTTL      time.Duration
 	RefreshTokenTTL     time.Duration
+	ClientAuthMax       int           // OAUTH_CLIENT_AUTH_MAX_FAILURES
+	ClientAuthWindow    time.Duration // OAUTH_CLIENT_AUTH_WINDOW_SECONDS
+	ClientAuthByAddress bool          // OAUTH_CLIENT_AUTH_PER_ADDRESS
+	SweepRetention      time.Duration // OAUTH_SWEEP_RETENTION_SECONDS
 	LogLevel            slog.Level
 	LogJSON             bool
 	ShutdownGracePeriod time.Duration
@@ -70,6 +74,10 @@ var envVars = []envVar{
 	{"OAUTH_CODE_TTL_SECONDS", "60", "Authorization code lifetime (1–600)"},
 	{"OAUTH_ACCESS_TOKEN_TTL_SECONDS", "3600", "Access token lifetime"},
 	{"OAUTH_REFRESH_TOKEN_TTL_SECONDS", "2592000", "Refresh token lifetime (30 days)"},
+	{"OAUTH_CLIENT_AUTH_MAX_FAILURES", "10", "Failed client authentications per client (and per address) per window before further attempts get 429 (1–10000)"},
+	{"OAUTH_CLIENT_AUTH_WINDOW_SECONDS", "60", "Length of the fixed counting window of failed client authentications (1–86400)"},
+	{"OAUTH_CLIENT_AUTH_PER_ADDRESS", "true", "Also count failures per caller address (TCP peer); set false behind a reverse proxy"},
+	{"OAUTH_SWEEP_RETENTION_SECONDS", "86400", "How long expired or revoked rows are kept before the sweep deletes them (≥ 60)"},
 	{"LOG_LEVEL", "info", "debug | info | warn | error"},
 	{"LOG_FORMAT", "text", "text | json"},
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL; empty exports nothing"},
@@ -101,6 +109,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		}
 		return time.Duration(n) * time.Second
 	}
+	integer := func(name string, minimum, maximum int) int {
+		n, err := strconv.Atoi(get(name))
+		if err != nil || n < minimum || n > maximum {
+			errs = append(errs, fmt.Errorf("%s must be an integer in [%d, %d]", name, minimum, maximum))
+			return 0
+		}
+		return n
+	}
 
 	c := Config{
 		PublicAddr:          get("OAUTH_PUBLIC_ADDR"),
@@ -120,6 +136,9 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		CodeTTL:             seconds("OAUTH_CODE_TTL_SECONDS", 1, 600), // checklist 16: ≤ 10 min
 		AccessTokenTTL:      seconds("OAUTH_ACCESS_TOKEN_TTL_SECONDS", 60, 86400),
 		RefreshTokenTTL:     seconds("OAUTH_REFRESH_TOKEN_TTL_SECONDS", 60, 0),
+		ClientAuthMax:       integer("OAUTH_CLIENT_AUTH_MAX_FAILURES", 1, 10000),
+		ClientAuthWindow:    seconds("OAUTH_CLIENT_AUTH_WINDOW_SECONDS", 1, 86400),
+		SweepRetention:      seconds("OAUTH_SWEEP_RETENTION_SECONDS", 60, 0),
 		ShutdownGracePeriod: 10 * time.Second,
 	}
 
@@ -164,6 +183,14 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 	if c.DataTokenIssuer == "" {
 		errs = append(errs, errors.New("DATA_TOKEN_ISSUER must not be empty"))
+	}
+
+	switch strings.ToLower(get("OAUTH_CLIENT_AUTH_PER_ADDRESS")) {
+	case "true", "1", "yes":
+		c.ClientAuthByAddress = true
+	case "false", "0", "no":
+	default:
+		errs = append(errs, errors.New("OAUTH_CLIENT_AUTH_PER_ADDRESS must be true or false"))
 	}
 
 	switch strings.ToLower(get("LOG_LEVEL")) {

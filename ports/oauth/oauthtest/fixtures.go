@@ -1,5 +1,5 @@
 // Package oauthtest is the conformance suite for implementations of the ports/oauth storage ports
-// (Clients, AuthRequests, Codes, RefreshTokens, Grants, SigningKeys), plus the small fixtures it
+// (Clients, AuthRequests, Codes, RefreshTokens, Grants, SigningKeys, AuthFailures, Sweeper), plus the small fixtures it
 // needs. Every store implementation runs RunStoreTests against each engine it supports.
 package oauthtest
 
@@ -24,6 +24,8 @@ type Stores struct {
 	RefreshTokens oauth.RefreshTokens
 	Grants        oauth.Grants
 	SigningKeys   oauth.SigningKeys
+	AuthFailures  oauth.AuthFailures
+	Sweeper       oauth.Sweeper
 }
 
 // Verifier is a PKCE verifier used by the fixtures; Challenge is its S256 challenge.

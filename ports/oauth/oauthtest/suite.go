@@ -31,6 +31,10 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("Grants", func(t *testing.T) { testGrants(t, newStores(t)) })
 	t.Run("ClientDeleteCascades", func(t *testing.T) { testDeleteCascade(t, newStores(t)) })
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, newStores(t)) })
+	t.Run("AuthFailures", func(t *testing.T) { testAuthFailures(t, newStores(t)) })
+	t.Run("AuthFailuresConcurrentRecord", func(t *testing.T) { testConcurrentAuthFailures(t, newStores(t)) })
+	t.Run("Sweep", func(t *testing.T) { testSweep(t, newStores(t)) })
+	t.Run("SweepConcurrent", func(t *testing.T) { testConcurrentSweep(t, newStores(t)) })
 }
 
 func mustNil(t testing.TB, err error, what string) {
