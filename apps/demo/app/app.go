@@ -1,0 +1,153 @@
+// Package app is the SVA demo relying app: a minimal website that signs a user in with SVA
+// (OAuth 2.0 authorization code + PKCE, OpenID Connect) and shows the claims the user chose to
+// share, after verifying the data token against the provider's published keys.
+//
+// It is deliberately written the way a third-party developer would write it: it depends only on
+// public libraries (golang.org/x/oauth2, go-oidc, golang-jwt), never on SVA's own packages, and
+// everything it knows about the provider comes from the discovery document. It holds no secret
+// that could mint a data token (decision 8).
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Defaults for a local SVA started by `go run ./apps/sva` (docs/architecture.md).
+const (
+	defaultAddr            = "127.0.0.1:3000"
+	defaultIssuer          = "http://127.0.0.1:9000"
+	defaultRedirectURL     = "http://127.0.0.1:3000/callback"
+	defaultScopes          = "openid email name profile phone address"
+	defaultDataTokenIssuer = "http://127.0.0.1:8000"
+
+	shutdownTimeout = 10 * time.Second
+)
+
+// Config is the demo's configuration, read once from the environment.
+type Config struct {
+	// Addr is the listen address (DEMO_ADDR).
+	Addr string
+	// Issuer is the provider's issuer URL; discovery is fetched from it (DEMO_ISSUER).
+	Issuer string
+	// ClientID identifies the demo at the provider (DEMO_CLIENT_ID, required).
+	ClientID string
+	// ClientSecret authenticates a confidential client; empty means a public client
+	// that relies on PKCE alone (DEMO_CLIENT_SECRET).
+	ClientSecret string
+	// RedirectURL is the registered callback URL (DEMO_REDIRECT_URL).
+	RedirectURL string
+	// Scopes are requested at authorize (DEMO_SCOPES, space separated).
+	Scopes []string
+	// DataTokenIssuer is the data-token issuer accepted when the provider's discovery document
+	// does not advertise data_token_issuer (DEMO_DATA_TOKEN_ISSUER).
+	DataTokenIssuer string
+}
+
+// ConfigFromEnv reads and validates the configuration.
+func ConfigFromEnv(getenv func(string) string) (Config, error) {
+	get := func(name, def string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		return def
+	}
+	cfg := Config{
+		Addr:            get("DEMO_ADDR", defaultAddr),
+		Issuer:          get("DEMO_ISSUER", defaultIssuer),
+		ClientID:        get("DEMO_CLIENT_ID", ""),
+		ClientSecret:    getenv("DEMO_CLIENT_SECRET"),
+		RedirectURL:     get("DEMO_REDIRECT_URL", defaultRedirectURL),
+		Scopes:          strings.Fields(get("DEMO_SCOPES", defaultScopes)),
+		DataTokenIssuer: get("DEMO_DATA_TOKEN_ISSUER", defaultDataTokenIssuer),
+	}
+	return cfg, cfg.validate()
+}
+
+func (c Config) validate() error {
+	var errs []error
+	if c.ClientID == "" {
+		errs = append(errs, errors.New("DEMO_CLIENT_ID is required (register the demo with the provider first; `go run ./apps/sva` does it for you)"))
+	}
+	for name, raw := range map[string]string{"DEMO_ISSUER": c.Issuer, "DEMO_REDIRECT_URL": c.RedirectURL, "DEMO_DATA_TOKEN_ISSUER": c.DataTokenIssuer} {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, raw))
+		}
+	}
+	if u, err := url.Parse(c.RedirectURL); err == nil && (u.Path == "" || u.Path == "/") {
+		errs = append(errs, fmt.Errorf("DEMO_REDIRECT_URL needs a path of its own (such as /callback), got %q", c.RedirectURL))
+	}
+	if len(c.Scopes) == 0 {
+		errs = append(errs, errors.New("DEMO_SCOPES must name at least one scope"))
+	}
+	return errors.Join(errs...)
+}
+
+// Run starts the demo relying app and serves until ctx is cancelled, then shuts down gracefully.
+// args[0] is the program name; the only flag is -addr, which overrides DEMO_ADDR.
+func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	name := "demo"
+	if len(args) > 0 {
+		name, args = args[0], args[1:]
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "listen address (overrides DEMO_ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	cfg, err := ConfigFromEnv(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	if *addr != "" {
+		cfg.Addr = *addr
+	}
+
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	handler, err := NewHandler(cfg, logger, &http.Client{Timeout: 10 * time.Second})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	logger.Info("demo relying app listening", "url", "http://"+ln.Addr().String(), "issuer", cfg.Issuer, "client_id", cfg.ClientID)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	logger.Info("demo relying app stopped")
+	return nil
+}

@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The demo's registration. Its scopes are a superset of what the demo requests by default, so
+// DEMO_SCOPES can be widened without re-registering; each carries the reason the consent
+// screen shows.
+const (
+	demoClientName        = "SVA Demo"
+	demoClientDescription = "A demo relying app"
+	demoClientScopes      = "openid email name profile username phone address bio"
+	cliTimeout            = 30 * time.Second
+)
+
+var demoScopeReasons = [...][2]string{
+	{"email", "To show your verified email"},
+	{"name", "To greet you by name"},
+	{"profile", "To show your basic profile"},
+	{"username", "To show your username"},
+	{"phone", "To show your verified phone number"},
+	{"address", "To show your address"},
+	{"bio", "To show your bio"},
+}
+
+// registeredClient is the part of the provider CLI's JSON output the launcher reads.
+type registeredClient struct {
+	ClientID     string   `json:"client_id"`
+	Type         string   `json:"type"`
+	Name         string   `json:"name"`
+	RedirectURIs []string `json:"redirect_uris"`
+}
+
+// ensureDemoClient returns the demo's client id, registering the client through the
+// provider's CLI (`sva oauth clients list|create`, run as a child process against the same
+// database) when the id remembered in dev-secrets.json is unknown to the provider — the first
+// run, or a data directory whose database was deleted. The id is persisted.
+func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secrets *devSecrets) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
+	defer cancel()
+	env := l.childEnv(svcOAuth, *secrets)
+	out, err := sup.runOnce(ctx, svcOAuth, []string{svcOAuth, "clients", "list"}, env)
+	if err != nil {
+		return "", err
+	}
+	clients, err := parseClientList(out)
+	if err != nil {
+		return "", err
+	}
+	redirect := l.cfg.demoRedirectURL()
+	// Reuse the remembered client while it still allows this redirect URI (DEMO_ADDR may have
+	// changed since it was registered); failing that, a public "SVA Demo" client that allows it
+	// (dev-secrets.json was deleted but the database kept), so repeated runs do not pile up
+	// duplicate registrations.
+	reusable := func(c registeredClient) bool { return slices.Contains(c.RedirectURIs, redirect) }
+	for _, c := range clients {
+		if c.ClientID == secrets.DemoClientID && reusable(c) {
+			return c.ClientID, nil
+		}
+	}
+	for _, c := range clients {
+		if c.Name == demoClientName && c.Type == "public" && reusable(c) {
+			return c.ClientID, l.remember(secrets, c.ClientID)
+		}
+	}
+
+	args := []string{svcOAuth, "clients", "create",
+		"--name", demoClientName,
+		"--redirect-uri", redirect,
+		"--scopes", demoClientScopes,
+		"--public",
+		"--description", demoClientDescription,
+	}
+	for _, r := range demoScopeReasons {
+		args = append(args, "--reason", r[0]+"="+r[1])
+	}
+	out, err = sup.runOnce(ctx, svcOAuth, args, env)
+	if err != nil {
+		return "", err
+	}
+	var created registeredClient
+	if err := json.Unmarshal(out, &created); err != nil {
+		return "", fmt.Errorf("parse `clients create` output: %w", err)
+	}
+	if created.ClientID == "" {
+		return "", fmt.Errorf("`clients create` printed no client_id: %s", out)
+	}
+	if err := l.remember(secrets, created.ClientID); err != nil {
+		return "", err
+	}
+	l.logf("registered the demo client %s (redirect URI %s)", created.ClientID, redirect)
+	return created.ClientID, nil
+}
+
+// remember persists the demo's client id in dev-secrets.json.
+func (l *launcher) remember(secrets *devSecrets, clientID string) error {
+	secrets.DemoClientID = clientID
+	return secrets.save(l.cfg.DataDir)
+}
+
+// parseClientList reads `clients list` output: the admin API's {"clients": [...]} shape, or a
+// bare array.
+func parseClientList(out []byte) ([]registeredClient, error) {
+	var wrapped struct {
+		Clients []registeredClient `json:"clients"`
+	}
+	if err := json.Unmarshal(out, &wrapped); err == nil {
+		return wrapped.Clients, nil
+	}
+	var clients []registeredClient
+	if err := json.Unmarshal(out, &clients); err != nil {
+		return nil, fmt.Errorf("parse `clients list` output: %w", err)
+	}
+	return clients, nil
+}
