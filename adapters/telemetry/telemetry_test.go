@@ -157,6 +157,11 @@ func TestSetup_NoEndpointStillTraces(t *testing.T) {
 	if !span.SpanContext().IsValid() {
 		t.Error("span has no valid trace ID without an exporter")
 	}
+	// With nothing exporting, spans must not be recorded: recording costs
+	// about a tenth of a token request's CPU (docs/performance.md).
+	if span.IsRecording() {
+		t.Error("span is recorded although no exporter is configured")
+	}
 	span.End()
 	fields := otel.GetTextMapPropagator().Fields()
 	slices.Sort(fields)
