@@ -79,7 +79,7 @@ var envVars = []envVar{
 	{"OAUTH_CLIENT_AUTH_PER_ADDRESS", "true", "Also count failures per caller address (TCP peer); set false behind a reverse proxy"},
 	{"OAUTH_SWEEP_RETENTION_SECONDS", "86400", "How long expired or revoked rows are kept before the sweep deletes them (≥ 60)"},
 	{"LOG_LEVEL", "info", "debug | info | warn | error"},
-	{"LOG_FORMAT", "text", "text | json"},
+	{"LOG_FORMAT", "json", "json | text"},
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL; empty exports nothing"},
 }
 

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -160,6 +161,11 @@ func (l *launcher) childEnv(service string, s devSecrets) []string {
 	}
 	for k, v := range set {
 		env = append(env, k+"="+v)
+	}
+	// Services log JSON by default (for log shippers); on a developer's console the
+	// launcher asks for text, unless the shell chose a format.
+	if !slices.ContainsFunc(l.environ, func(kv string) bool { return strings.HasPrefix(kv, "LOG_FORMAT=") }) {
+		env = append(env, "LOG_FORMAT=text")
 	}
 	return env
 }

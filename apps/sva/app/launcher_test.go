@@ -462,7 +462,7 @@ func TestChildEnv(t *testing.T) {
 		"OAUTH_ISSUER": "http://127.0.0.1:9000", "CORE_URL": "http://127.0.0.1:8000",
 		"CORE_CONSENT_URL": "http://127.0.0.1:8080/consent", "SVA_AUTH_SERVER_BASE_URL": "http://127.0.0.1:9001",
 		"DATA_TOKEN_ISSUER": "http://127.0.0.1:8000", "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:8000/.well-known/jwks.json",
-		"DEMO_SCOPES": "openid email",
+		"DEMO_SCOPES": "openid email", "LOG_FORMAT": "text",
 	}
 	want := map[string]map[string]string{
 		svcOAuth:   {"INTERNAL_SERVICE_TOKEN": "ist", "OAUTH_ADMIN_TOKEN": "adm"},
@@ -489,6 +489,21 @@ func TestChildEnv(t *testing.T) {
 				t.Errorf("%s receives %s, which it must not", svc, k)
 			}
 		}
+	}
+}
+
+// TestChildEnv_KeepsChosenLogFormat: the launcher's text default must not
+// override a format the developer chose.
+func TestChildEnv_KeepsChosenLogFormat(t *testing.T) {
+	l := &launcher{environ: []string{"LOG_FORMAT=json"}}
+	var formats []string
+	for _, kv := range l.childEnv(svcCore, devSecrets{}) {
+		if v, ok := strings.CutPrefix(kv, "LOG_FORMAT="); ok {
+			formats = append(formats, v)
+		}
+	}
+	if !slices.Equal(formats, []string{"json"}) {
+		t.Errorf("LOG_FORMAT values = %v, want [json]", formats)
 	}
 }
 
