@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/uptrace/bun"
 
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
@@ -58,6 +59,7 @@ func (c *testClock) Advance(d time.Duration) {
 // migrated SQLite file, the real token adapters, and a fake Core that only serves its JWKS.
 type env struct {
 	t         *testing.T
+	db        *bun.DB // the provider's migrated SQLite database (checklist 25 scans it)
 	svc       *oauth.Service
 	clock     *testClock
 	issuer    string
@@ -140,7 +142,7 @@ func newEnv(t *testing.T) *env {
 	internal := httptest.NewServer(internalHandler)
 	t.Cleanup(internal.Close)
 
-	return &env{t: t, svc: svc, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
+	return &env{t: t, db: db, svc: svc, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
 		coreKey: coreSigner, ring: ring, publisher: publisher}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -78,7 +79,9 @@ func NewInternal(svc *oauth.Service, cfg InternalConfig) (h http.Handler, intern
 	top.Handle(internalPrefix, requireServiceToken(cfg.ServiceHeader, newSecretSet(cfg.ServiceTokens), internalMux))
 	top.Handle(adminPrefix, requireAdmin(newSecretSet([]string{cfg.AdminToken}), adminMux))
 	top.Handle("/", health)
-	return hardenJSON(top), internal, admin
+	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
+	// their trailing slash with 307.
+	return hardenJSON(httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound))), internal, admin
 }
 
 // hardenJSON sets the headers every internal and admin response carries: these are JSON APIs,

@@ -15,6 +15,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -62,7 +63,8 @@ func NewPublic(svc *oauth.Service, cfg PublicConfig) (http.Handler, huma.API) {
 	RegisterPublic(api, svc, cfg)
 	pruneHumaErrorSchemas(api)
 	mux.HandleFunc("/", notFound)
-	return publicMiddleware(mux), api
+	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths with 307.
+	return publicMiddleware(httpserver.NoRedirectedWrites(mux, http.HandlerFunc(notFound))), api
 }
 
 // humaConfig is huma's default configuration without the parts that do not fit an OAuth server:

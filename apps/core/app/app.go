@@ -153,7 +153,9 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	httpapi.Register(api, svc, httpapi.Options{TrustProxy: cfg.TrustProxy, Ready: store.Ping, JWKS: jwks, Logger: log,
 		// Base64 adds a third; JSON framing and ids add a little more.
 		MaxVaultBodyBytes: int64(cfg.VaultLimits.MaxTotalBytes)*3/2 + 64<<10})
-	handler := telemetry.HTTPHandler(withCORS(cfg.CORSOrigins, mux), "core")
+	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
+	// their trailing slash (POST /api/auth/zk/login) with 307.
+	handler := telemetry.HTTPHandler(withCORS(cfg.CORSOrigins, httpserver.NoRedirectedWrites(mux, http.NotFoundHandler())), "core")
 
 	if ln == nil {
 		ln, err = net.Listen("tcp", cfg.Addr)
