@@ -109,10 +109,12 @@ type DataTokenSigner interface {
 }
 
 // ErrProviderUnavailable is returned (wrapped) by OAuthInternal when the provider cannot be reached,
-// does not answer in time, or answers with something other than a 2xx or 4xx JSON response.
+// does not answer in time, answers with something other than a 2xx or 4xx JSON response, or refuses
+// Core's service token (401/403): that is a misconfiguration between the services, and passing it
+// through would tell the consent UI that the *user's* session is invalid.
 var ErrProviderUnavailable = errors.New("provider unavailable")
 
-// ProviderError is the provider's 4xx answer, passed through to the caller unchanged (status and raw
+// ProviderError is the provider's 4xx answer (other than 401/403, see ErrProviderUnavailable), passed through to the caller unchanged (status and raw
 // JSON body) so the consent UI sees the provider's own error code.
 type ProviderError struct {
 	Status int

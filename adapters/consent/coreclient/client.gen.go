@@ -107,7 +107,9 @@ type ClientInfo struct {
 // CompleteInputBody defines model for CompleteInputBody.
 type CompleteInputBody struct {
 	ApprovedScopes *[]string `json:"approved_scopes"`
-	DataToken      string    `json:"data_token"`
+
+	// DataToken Required unless approved_scopes is empty (an empty approval is a denial).
+	DataToken *string `json:"data_token,omitempty"`
 }
 
 // CompleteOutputBody defines model for CompleteOutputBody.

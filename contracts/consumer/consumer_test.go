@@ -1,0 +1,475 @@
+//go:build contract
+
+package consumer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	stdlog "log"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pact-foundation/pact-go/v2/consumer"
+	"github.com/pact-foundation/pact-go/v2/log"
+	"github.com/pact-foundation/pact-go/v2/matchers"
+	"github.com/pact-foundation/pact-go/v2/models"
+
+	"github.com/sva-oauth/sva/adapters/core/oauthclient"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+var update = flag.Bool("update", false, "rewrite the committed pact in contracts/pacts with the one these tests generate")
+
+const (
+	consumerName = "sva-core"
+	providerName = "sva-oauth-internal"
+	pactFile     = consumerName + "-" + providerName + ".json"
+
+	// serviceToken is what the pact's requests carry; contracts/provider configures the provider
+	// to accept it (and nothing else).
+	serviceToken = "contract-service-token"
+
+	// Values the consumer chooses and hands the provider as provider-state parameters, so the
+	// provider can set up exactly this request.
+	clientName  = "Contract Relying App"
+	redirectURI = "https://rp.example/callback"
+	scopeParam  = "openid email"
+	clientState = "af0ifjsldkj"
+	userID      = "user-0b6f4a5e"
+
+	// Examples used by the mock server. Generated values (ids, codes, tokens) are matched by
+	// type or regex, and the ids and the data token come from the provider state at
+	// verification time (FromProviderState).
+	exampleRequestID = "5b0d6f1e-3c2a-4d8b-9e7f-1a2b3c4d5e6f"
+	unknownRequestID = "00000000-0000-4000-8000-000000000000"
+	exampleClientID  = "client-example"
+	// exampleDataToken only has to look like a compact JWS for the mock server; at verification
+	// the provider state supplies a token signed with the key the provider trusts.
+	exampleDataToken = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImV4YW1wbGUifQ.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
+)
+
+// Provider states, with the parameters the provider needs to create them through its ports.
+const (
+	statePending  = "an authorization request is pending"
+	stateExpired  = "an authorization request has expired"
+	stateDenied   = "an authorization request was already denied"
+	stateNoSuchID = "no authorization request has the requested id"
+	stateGranted  = "a user has an active grant for a client"
+)
+
+var stateParams = map[string]any{
+	"client_name": clientName, "redirect_uri": redirectURI, "scope": scopeParam,
+	"state": clientState, "user_id": userID,
+}
+
+const (
+	uuidRegex     = `^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`
+	rfc3339Regex  = `^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$`
+	jsonTypeRegex = `^application/json`
+)
+
+// obj is a JSON object in a pact body; its values are plain values (matched exactly) or
+// matchers.
+type obj = map[string]any
+
+func given(name string) models.ProviderState {
+	return models.ProviderState{Name: name, Parameters: stateParams}
+}
+
+// pactDir receives the pact these tests write; TestMain compares it with the committed one.
+var pactDir string
+
+func TestMain(m *testing.M) {
+	flag.Parse()
+	_ = log.SetLogLevel("ERROR")
+	// pact-go re-initialises libpact_ffi's logger for every mock server, and the library refuses
+	// each attempt after the first with a harmless "[ERROR] failed to log to stdout: can't set
+	// logger". Drop that line only.
+	stdlog.SetOutput(dropLines{w: stdlog.Writer(), substr: []byte("can't set logger")})
+	dir, err := os.MkdirTemp("", "sva-pact-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	pactDir = dir
+	code := m.Run()
+	// A -run subset writes a partial pact, so only a full, passing run is compared (or saved).
+	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
+		if err := syncPact(filepath.Join(dir, pactFile), filepath.Join("..", "pacts", pactFile), *update); err != nil {
+			fmt.Fprintln(os.Stderr, "FAIL:", err)
+			code = 1
+		}
+	}
+	_ = os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// dropLines writes through to w every write that does not contain substr (the log package
+// writes one line per call).
+type dropLines struct {
+	w      io.Writer
+	substr []byte
+}
+
+func (d dropLines) Write(p []byte) (int, error) {
+	if bytes.Contains(p, d.substr) {
+		return len(p), nil
+	}
+	return d.w.Write(p)
+}
+
+// syncPact makes the committed pact the one the tests generated: with update it replaces the
+// committed file (atomically, so a provider verification running in parallel reads either the
+// old or the new pact), otherwise it fails if the two differ, like a golden file.
+func syncPact(generated, committed string, update bool) error {
+	got, err := os.ReadFile(generated)
+	if err != nil {
+		return fmt.Errorf("no pact was generated: %w", err)
+	}
+	want, err := os.ReadFile(committed)
+	if err == nil && sameJSON(got, want) {
+		return nil
+	}
+	if !update {
+		return fmt.Errorf("%s differs from the pact these tests generate; review the change and run "+
+			"`go test -tags contract ./contracts/consumer/ -args -update` (or `make pact-update`)", committed)
+	}
+	tmp := committed + ".tmp"
+	if err := os.WriteFile(tmp, got, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, committed)
+}
+
+func sameJSON(a, b []byte) bool {
+	var x, y any
+	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+}
+
+func newPact(t *testing.T) *consumer.V3HTTPMockProvider {
+	t.Helper()
+	p, err := consumer.NewV3Pact(consumer.MockHTTPProviderConfig{
+		Consumer: consumerName, Provider: providerName, Host: "127.0.0.1",
+		PactDir: pactDir, LogDir: t.TempDir(),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// client is Core's real provider client pointed at the mock server.
+func client(cfg consumer.MockServerConfig, token string) *oauthclient.Client {
+	return oauthclient.New(fmt.Sprintf("http://%s:%d", cfg.Host, cfg.Port), token, &http.Client{Timeout: 5 * time.Second})
+}
+
+func jsonResponse(b *consumer.V3ResponseBuilder, body obj) {
+	b.Header("Content-Type", matchers.Regex("application/json", jsonTypeRegex)).JSONBody(body)
+}
+
+func jsonRequest(b *consumer.V3RequestBuilder, body obj) {
+	b.Header(oauthclient.ServiceTokenHeader, matchers.S(serviceToken)).
+		Header("Content-Type", matchers.S("application/json")).
+		JSONBody(body)
+}
+
+func detailsRequest(token string, id matchers.Matcher) consumer.V3RequestBuilderFunc {
+	return func(b *consumer.V3RequestBuilder) {
+		b.Header(oauthclient.ServiceTokenHeader, matchers.S(token)).Query("auth_request_id", id)
+	}
+}
+
+func detailsBody(status string) obj {
+	return obj{
+		"auth_request_id":  matchers.Regex(exampleRequestID, uuidRegex),
+		"status":           matchers.S(status),
+		"expires_at":       matchers.Regex("2026-11-26T21:50:00Z", rfc3339Regex),
+		"requested_scopes": []any{"openid", "email"},
+		"scope_details": matchers.EachLike(obj{
+			"key": matchers.Like("email"), "name": matchers.Like("Verified Email"),
+			"description": matchers.Like("Your verified email address"), "reason": matchers.Like(""),
+			"icon": matchers.Like("📧"),
+		}, 1),
+		"state":        matchers.S(clientState),
+		"redirect_uri": matchers.S(redirectURI),
+		"client": obj{
+			"client_id": matchers.Like(exampleClientID), "name": matchers.S(clientName),
+			"logo": matchers.Like(""), "description": matchers.Like(""),
+		},
+	}
+}
+
+// wantProviderError checks that err is the provider's 4xx passed through with the given status
+// and machine-readable error code — what Core relays to the consent UI.
+func wantProviderError(err error, status int, code string) error {
+	var pe *core.ProviderError
+	if !errors.As(err, &pe) {
+		return fmt.Errorf("error = %v, want *core.ProviderError", err)
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	if pe.Status != status || json.Unmarshal(pe.Body, &body) != nil || body.Error != code {
+		return fmt.Errorf("ProviderError = %d %s, want %d with error %q", pe.Status, pe.Body, status, code)
+	}
+	return nil
+}
+
+func TestAuthRequestDetails(t *testing.T) {
+	t.Run("Pending", func(t *testing.T) {
+		err := newPact(t).AddInteraction().
+			GivenWithParameter(given(statePending)).
+			UponReceiving("a request for the details of a pending authorization request").
+			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
+				detailsRequest(serviceToken, matchers.FromProviderState("${auth_request_id}", exampleRequestID))).
+			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) { jsonResponse(b, detailsBody("pending")) }).
+			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+				d, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), exampleRequestID)
+				if err != nil {
+					return err
+				}
+				want := core.AuthRequestDetails{
+					AuthRequestID: exampleRequestID, Status: "pending",
+					ExpiresAt:       time.Date(2026, 11, 26, 21, 50, 0, 0, time.UTC),
+					RequestedScopes: []string{"openid", "email"},
+					ScopeDetails: []core.ScopeDetail{{Key: "email", Name: "Verified Email",
+						Description: "Your verified email address", Icon: "📧"}},
+					State: clientState, RedirectURI: redirectURI,
+					Client: core.ClientInfo{ClientID: exampleClientID, Name: clientName},
+				}
+				if !reflect.DeepEqual(d, want) {
+					return fmt.Errorf("details = %+v\nwant      %+v", d, want)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("Expired", func(t *testing.T) {
+		err := newPact(t).AddInteraction().
+			GivenWithParameter(given(stateExpired)).
+			UponReceiving("a request for the details of an expired authorization request").
+			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
+				detailsRequest(serviceToken, matchers.FromProviderState("${auth_request_id}", exampleRequestID))).
+			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) { jsonResponse(b, detailsBody("expired")) }).
+			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+				d, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), exampleRequestID)
+				if err != nil {
+					return err
+				}
+				if d.Status != "expired" || d.ExpiresAt.IsZero() || d.Client.Name != clientName {
+					return fmt.Errorf("details = %+v, want an expired request", d)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("Unknown", func(t *testing.T) {
+		err := newPact(t).AddInteraction().
+			Given(stateNoSuchID).
+			UponReceiving("a request for the details of an unknown authorization request").
+			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
+				detailsRequest(serviceToken, matchers.S(unknownRequestID))).
+			WillRespondWith(http.StatusNotFound, func(b *consumer.V3ResponseBuilder) {
+				jsonResponse(b, obj{"error": matchers.S("not_found")})
+			}).
+			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+				_, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), unknownRequestID)
+				return wantProviderError(err, http.StatusNotFound, "not_found")
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	t.Run("WrongServiceToken", func(t *testing.T) {
+		const wrong = "not-the-service-token"
+		err := newPact(t).AddInteraction().
+			UponReceiving("a request for authorization request details with a wrong service token").
+			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
+				detailsRequest(wrong, matchers.S(exampleRequestID))).
+			WillRespondWith(http.StatusUnauthorized, func(b *consumer.V3ResponseBuilder) {
+				jsonResponse(b, obj{"error": matchers.S("Invalid service token")})
+			}).
+			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+				_, err := client(cfg, wrong).AuthRequestDetails(context.Background(), exampleRequestID)
+				// A refused service token is Core's deployment fault: the port reports the
+				// provider as unavailable rather than relaying a 401 the consent UI would read
+				// as an expired session.
+				var pe *core.ProviderError
+				if !errors.Is(err, core.ErrProviderUnavailable) || errors.As(err, &pe) || !strings.Contains(err.Error(), "401") {
+					return fmt.Errorf("error = %v, want ErrProviderUnavailable naming status 401", err)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func completeBody(scopes []any, token matchers.Matcher) obj {
+	return obj{
+		"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
+		"user_id":         matchers.S(userID),
+		"approved_scopes": scopes,
+		"data_token":      token,
+	}
+}
+
+func completeInput(scopes ...string) core.CompleteConsentInput {
+	return core.CompleteConsentInput{AuthRequestID: exampleRequestID, UserID: userID, ApprovedScopes: scopes, DataToken: exampleDataToken}
+}
+
+func TestCompleteConsent(t *testing.T) {
+	signedToken := matchers.FromProviderState("${data_token}", exampleDataToken)
+
+	t.Run("Approved", func(t *testing.T) {
+		const callback = redirectURI + "?code=sva_code_example&iss=http%3A%2F%2F127.0.0.1%3A9000&state=" + clientState
+		err := newPact(t).AddInteraction().
+			GivenWithParameter(given(statePending)).
+			UponReceiving("a consent approval for a pending authorization request").
+			WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", func(b *consumer.V3RequestBuilder) {
+				jsonRequest(b, completeBody([]any{"openid", "email"}, signedToken))
+			}).
+			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+				jsonResponse(b, obj{
+					"redirect_uri":       matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?code=[^&]+(&.*)?$`),
+					"authorization_code": matchers.Like("sva_code_example"),
+					"state":              matchers.S(clientState),
+					"expires_in":         matchers.Integer(600),
+				})
+			}).
+			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+				res, err := client(cfg, serviceToken).CompleteConsent(context.Background(), completeInput("openid", "email"))
+				if err != nil {
+					return err
+				}
+				want := core.ConsentResult{RedirectURI: callback, AuthorizationCode: "sva_code_example", State: clientState, ExpiresIn: 600}
+				if res != want {
+					return fmt.Errorf("result = %+v, want %+v", res, want)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	errorCases := []struct {
+		name, state, description string
+		scopes                   []string
+		badToken                 string // sent instead of a data token the provider state signed
+		code                     string
+	}{
+		{"NotPending", stateDenied, "a consent approval for an authorization request that is no longer pending",
+			[]string{"openid", "email"}, "", "request_not_pending"},
+		{"ScopeNotRequested", statePending, "a consent approval with a scope the authorization request did not ask for",
+			[]string{"openid", "email", "profile"}, "", "invalid_scope"},
+		{"BadDataToken", statePending, "a consent approval with a data token the provider cannot verify",
+			[]string{"openid", "email"}, "not-a-data-token", "invalid_data_token"},
+	}
+	for _, tc := range errorCases {
+		t.Run(tc.name, func(t *testing.T) {
+			scopes := make([]any, len(tc.scopes))
+			for i, s := range tc.scopes {
+				scopes[i] = s
+			}
+			in, token := completeInput(tc.scopes...), signedToken
+			if tc.badToken != "" {
+				in.DataToken, token = tc.badToken, matchers.S(tc.badToken)
+			}
+			err := newPact(t).AddInteraction().
+				GivenWithParameter(given(tc.state)).
+				UponReceiving(tc.description).
+				WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", func(b *consumer.V3RequestBuilder) {
+					jsonRequest(b, completeBody(scopes, token))
+				}).
+				WillRespondWith(http.StatusBadRequest, func(b *consumer.V3ResponseBuilder) {
+					jsonResponse(b, obj{"error": matchers.S(tc.code)})
+				}).
+				ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+					_, err := client(cfg, serviceToken).CompleteConsent(context.Background(), in)
+					return wantProviderError(err, http.StatusBadRequest, tc.code)
+				})
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestDenyConsent(t *testing.T) {
+	const callback = redirectURI + "?error=access_denied&error_description=The+user+denied+the+request&iss=http%3A%2F%2F127.0.0.1%3A9000&state=" + clientState
+	err := newPact(t).AddInteraction().
+		GivenWithParameter(given(statePending)).
+		UponReceiving("a consent denial for a pending authorization request").
+		WithRequest(http.MethodPost, "/api/auth/internal/consent-deny/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{
+				"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
+				"user_id":         matchers.S(userID),
+			})
+		}).
+		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{
+				"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=access_denied(&.*)?$`),
+				"state":        matchers.S(clientState),
+			})
+		}).
+		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			res, err := client(cfg, serviceToken).DenyConsent(context.Background(), exampleRequestID, userID)
+			if err != nil {
+				return err
+			}
+			if want := (core.DenyResult{RedirectURI: callback, State: clientState}); res != want {
+				return fmt.Errorf("result = %+v, want %+v", res, want)
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRevokeGrants(t *testing.T) {
+	err := newPact(t).AddInteraction().
+		GivenWithParameter(given(stateGranted)).
+		UponReceiving("a request to revoke a user's grants for a client").
+		WithRequest(http.MethodPost, "/api/auth/internal/grants/revoke/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{
+				"user_id":   matchers.S(userID),
+				"client_id": matchers.FromProviderState("${client_id}", exampleClientID),
+			})
+		}).
+		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{"revoked": matchers.Integer(1)})
+		}).
+		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			n, err := client(cfg, serviceToken).RevokeGrants(context.Background(), userID, exampleClientID)
+			if err != nil {
+				return err
+			}
+			if n != 1 {
+				return fmt.Errorf("revoked = %d, want 1", n)
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,361 @@
+//go:build contract
+
+package provider
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/pact-foundation/pact-go/v2/log"
+	"github.com/pact-foundation/pact-go/v2/models"
+	"github.com/pact-foundation/pact-go/v2/provider"
+
+	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
+	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
+	"github.com/sva-oauth/sva/adapters/oauth/tokens"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/domain/pkce"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+const (
+	providerName = "sva-oauth-internal"
+	pactPath     = "../pacts/sva-core-sva-oauth-internal.json"
+
+	// serviceToken is the only token the provider accepts; the pact's requests carry it.
+	serviceToken = "contract-service-token"
+	// issuer is the provider's issuer (the "iss" of callback URLs); coreIssuer signs data tokens.
+	issuer     = "http://127.0.0.1:9000"
+	coreIssuer = "http://core.contract.test"
+	// authRequestTTL is the provider's default; the expired state backdates a request past it.
+	authRequestTTL = 600 * time.Second
+)
+
+// clock is the provider's Clock: real time shifted by an offset, so a provider state can create
+// a request "in the past".
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// at runs fn with the clock moved by d, then puts it back.
+func (c *clock) at(d time.Duration, fn func() error) error {
+	c.mu.Lock()
+	c.offset = d
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.offset = 0
+		c.mu.Unlock()
+	}()
+	return fn()
+}
+
+// providerEnv is the provider's real internal API (httpapi.NewInternal) and real oauth.Service
+// over a migrated SQLite database, served on 127.0.0.1. Core's data-token keys come from a JWKS
+// server this test controls.
+type providerEnv struct {
+	svc     *oauth.Service
+	clock   *clock
+	coreKey *jwtsign.Signer
+	url     string
+}
+
+// newProviderEnv starts the provider; wrap (nil: none) alters its handler, for the mutation check.
+func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler) *providerEnv {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "oauth.db"), Name: "oauth"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
+		t.Fatal(err)
+	}
+	store := sqlstore.New(db)
+	clk := &clock{}
+
+	// Core's signing key and the JWKS endpoint the provider fetches it from.
+	coreKey, err := keys.Generate(rand.Reader, clk.Now().Add(-time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreSet, err := keys.NewSet(coreKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coreSigner, err := jwtsign.NewSigner(coreSet, clk.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(coreSigner.JWKS())
+	}))
+	t.Cleanup(jwks.Close)
+	verifier, err := tokens.NewES256DataTokenVerifier(coreIssuer, &jwtsign.RemoteKeySet{URL: jwks.URL, Now: clk.Now}, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ring, err := tokens.LoadKeyRing(ctx, store.SigningKeys, time.Hour, clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := oauth.NewService(oauth.Deps{
+		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes,
+		RefreshTokens: store.RefreshTokens, Grants: store.Grants, AuthFailures: store.AuthFailures,
+		Sweeper: store.Sweeper, IDTokens: ring, DataTokens: verifier, Clock: clk, Random: rand.Reader,
+	}, oauth.Config{Issuer: issuer, AuthRequestTTL: authRequestTTL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, _, _ := httpapi.NewInternal(svc, httpapi.InternalConfig{
+		ServiceTokens: []string{serviceToken}, Ready: db.PingContext,
+	})
+	if wrap != nil {
+		handler = wrap(handler)
+	}
+	srv := httptest.NewServer(handler) // listens on 127.0.0.1
+	t.Cleanup(srv.Close)
+	return &providerEnv{svc: svc, clock: clk, coreKey: coreSigner, url: srv.URL}
+}
+
+// stateParams are the provider-state parameters the consumer sends (see contracts/consumer).
+type stateParams struct {
+	ClientName, RedirectURI, Scope, State, UserID string
+}
+
+func paramsOf(s models.ProviderState) (stateParams, error) {
+	params := s.Parameters
+	// pact-go passes the state-change body minus action and state; libpact_ffi 0.4 nests the
+	// parameters under "params" there.
+	if nested, ok := params["params"].(map[string]any); ok {
+		params = nested
+	}
+	get := func(k string) (string, error) {
+		v, ok := params[k].(string)
+		if !ok || v == "" {
+			return "", fmt.Errorf("parameter %q is missing", k)
+		}
+		return v, nil
+	}
+	var p stateParams
+	var err error
+	for k, dst := range map[string]*string{"client_name": &p.ClientName, "redirect_uri": &p.RedirectURI,
+		"scope": &p.Scope, "state": &p.State, "user_id": &p.UserID} {
+		if *dst, err = get(k); err != nil {
+			return p, err
+		}
+	}
+	return p, nil
+}
+
+// registered is a client created through the Service, with the secret and PKCE verifier needed
+// to finish a flow.
+type registered struct {
+	id, secret, verifier string
+}
+
+// pendingRequest registers a client and starts an authorization request for it, both through the
+// Service, as the admin API and GET /oauth/authorize would.
+func (e *providerEnv) pendingRequest(ctx context.Context, p stateParams) (registered, string, error) {
+	c, secret, err := e.svc.CreateClient(ctx, oauth.ClientInput{
+		Type: client.Type("confidential"), Name: p.ClientName, RedirectURIs: []string{p.RedirectURI},
+		AllowedScopes: []string{"openid", "email", "profile"},
+	})
+	if err != nil {
+		return registered{}, "", fmt.Errorf("create client: %w", err)
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	verifier := base64.RawURLEncoding.EncodeToString(b)
+	res, err := e.svc.Authorize(ctx, oauth.AuthorizeInput{
+		ClientID: c.ID, RedirectURI: p.RedirectURI, ResponseType: "code", Scope: p.Scope, State: p.State,
+		Nonce: "n-0S6_WzA2Mj", CodeChallenge: pkce.ChallengeFor(verifier).String(), CodeChallengeMethod: "S256",
+	})
+	if err != nil {
+		return registered{}, "", fmt.Errorf("authorize: %w", err)
+	}
+	return registered{id: c.ID, secret: secret, verifier: verifier}, res.AuthRequestID, nil
+}
+
+// dataToken signs, as Core would, a data token for this client, user and request that shares
+// only claims the scope permits.
+func (e *providerEnv) dataToken(clientID, userID, authRequestID, scope string) (string, error) {
+	now := e.clock.Now()
+	shared := map[string]any{}
+	if slices.Contains(strings.Fields(scope), "email") {
+		shared["email"], shared["email_verified"] = "ada@example.com", true
+	}
+	return e.coreKey.Sign(jwt.MapClaims{
+		"iss": coreIssuer, "sub": userID, "aud": clientID, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
+		"auth_request_id": authRequestID, "claims": shared,
+	})
+}
+
+// stateHandlers set every provider state up through the Service's use cases (never SQL). They
+// return the generated values the pact's requests take from the provider state: the request id,
+// the client id and a data token the provider's verifier accepts (FromProviderState).
+//
+// A failing setup is reported through t (pact-go only logs it and retries).
+func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
+	ctx := context.Background()
+	setup := func(fn func(stateParams) (models.ProviderStateResponse, error)) models.StateHandler {
+		return func(isSetup bool, s models.ProviderState) (models.ProviderStateResponse, error) {
+			if !isSetup {
+				return nil, nil // every state creates fresh ids, so nothing needs undoing
+			}
+			p, err := paramsOf(s)
+			if err == nil {
+				var values models.ProviderStateResponse
+				if values, err = fn(p); err == nil {
+					return values, nil
+				}
+			}
+			t.Errorf("provider state %q: %v", s.Name, err)
+			return nil, err
+		}
+	}
+	pending := func(p stateParams) (registered, string, models.ProviderStateResponse, error) {
+		c, id, err := e.pendingRequest(ctx, p)
+		if err != nil {
+			return c, id, nil, err
+		}
+		token, err := e.dataToken(c.id, p.UserID, id, p.Scope)
+		return c, id, models.ProviderStateResponse{"auth_request_id": id, "client_id": c.id, "data_token": token}, err
+	}
+	return models.StateHandlers{
+		"an authorization request is pending": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			_, _, values, err := pending(p)
+			return values, err
+		}),
+		"an authorization request has expired": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			var values models.ProviderStateResponse
+			err := e.clock.at(-(authRequestTTL + time.Minute), func() (err error) {
+				_, _, values, err = pending(p)
+				return err
+			})
+			return values, err
+		}),
+		"an authorization request was already denied": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			_, id, values, err := pending(p)
+			if err != nil {
+				return nil, err
+			}
+			_, err = e.svc.DenyConsent(ctx, id, p.UserID)
+			return values, err
+		}),
+		"no authorization request has the requested id": func(bool, models.ProviderState) (models.ProviderStateResponse, error) {
+			return nil, nil // a fresh database has none
+		},
+		"a user has an active grant for a client": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			c, id, values, err := pending(p)
+			if err != nil {
+				return nil, err
+			}
+			res, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{
+				AuthRequestID: id, UserID: p.UserID, ApprovedScopes: strings.Fields(p.Scope), DataToken: values["data_token"].(string),
+			})
+			if err != nil {
+				return nil, fmt.Errorf("complete consent: %w", err)
+			}
+			_, err = e.svc.ExchangeCode(ctx, oauth.ClientCredentials{ClientID: c.id, Secret: c.secret, Method: oauth.AuthMethodBasic},
+				res.Code, p.RedirectURI, c.verifier)
+			if err != nil {
+				return nil, fmt.Errorf("exchange code: %w", err)
+			}
+			return values, nil
+		}),
+	}
+}
+
+// checkStatesHandled fails when the pact names a provider state without a handler: pact-go
+// would only log a warning and verify against unprepared data.
+func checkStatesHandled(t *testing.T, pact string, handlers models.StateHandlers) {
+	t.Helper()
+	raw, err := os.ReadFile(pact)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Interactions []struct {
+			Description    string                 `json:"description"`
+			ProviderStates []models.ProviderState `json:"providerStates"`
+		} `json:"interactions"`
+	}
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		t.Fatalf("%s: %v", pact, err)
+	}
+	if len(doc.Interactions) == 0 {
+		t.Fatalf("%s has no interactions", pact)
+	}
+	for _, in := range doc.Interactions {
+		for _, s := range in.ProviderStates {
+			if _, ok := handlers[s.Name]; !ok {
+				t.Errorf("interaction %q: no handler for provider state %q", in.Description, s.Name)
+			}
+		}
+	}
+}
+
+// verify runs pact verification of the committed pact against the provider (wrapped by wrap).
+func verify(t *testing.T, wrap func(http.Handler) http.Handler) {
+	_ = log.SetLogLevel("ERROR")
+	env := newProviderEnv(t, wrap)
+	handlers := env.stateHandlers(t)
+	checkStatesHandled(t, pactPath, handlers)
+	pact, err := filepath.Abs(pactPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = provider.NewVerifier().VerifyProvider(t, provider.VerifyRequest{
+		ProviderBaseURL:      env.url,
+		Provider:             providerName,
+		PactFiles:            []string{pact},
+		StateHandlers:        handlers,
+		FailIfNoPactsFound:   true,
+		DisableColoredOutput: true,
+	})
+	if err != nil {
+		t.Logf("verification failed: %v", err)
+	}
+}
+
+// TestProvider verifies Core's pact against the provider's real internal API. Under
+// SVA_PACT_MUTATION (set only by TestMutationsFailVerification) it verifies a deliberately
+// broken provider instead.
+func TestProvider(t *testing.T) {
+	var wrap func(http.Handler) http.Handler
+	if name := os.Getenv(mutationEnv); name != "" {
+		m, ok := mutations[name]
+		if !ok {
+			t.Fatalf("%s=%q: unknown mutation", mutationEnv, name)
+		}
+		wrap = m.wrap
+	}
+	verify(t, wrap)
+}
