@@ -102,11 +102,15 @@ func securityHeaders(next http.Handler) http.Handler {
 func sameOriginPosts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
-			if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-				http.Error(w, "cross-site request refused", http.StatusForbidden)
-				return
-			}
-			if origin := r.Header.Get("Origin"); origin != "" {
+			// Sec-Fetch-Site, when sent, decides: with this app's Referrer-Policy: no-referrer,
+			// browsers send "Origin: null" on its own same-origin form posts (Fetch §
+			// "serializing a request origin"), so Origin is consulted only without it.
+			if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+				if site != "same-origin" && site != "none" {
+					http.Error(w, "cross-site request refused", http.StatusForbidden)
+					return
+				}
+			} else if origin := r.Header.Get("Origin"); origin != "" {
 				if u, err := url.Parse(origin); err != nil || u.Host != r.Host {
 					http.Error(w, "cross-origin request refused", http.StatusForbidden)
 					return

@@ -1,0 +1,576 @@
+package systemtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	consentapp "github.com/sva-oauth/sva/apps/consent/app"
+	coreapp "github.com/sva-oauth/sva/apps/core/app"
+	demoapp "github.com/sva-oauth/sva/apps/demo/app"
+	oauthapp "github.com/sva-oauth/sva/apps/oauth/app"
+
+	"github.com/sva-oauth/sva/adapters/sqldb"
+)
+
+// Bounded waits used throughout.
+const (
+	startupTimeout  = 30 * time.Second
+	shutdownTimeout = 15 * time.Second
+	requestTimeout  = 15 * time.Second
+)
+
+// demoClientScopes is what the demo client may request (the launcher registers the same set).
+const demoClientScopes = "openid email name profile username phone address bio"
+
+// Options chooses what Start boots beyond the provider, Core and the consent UI.
+type Options struct {
+	// Demo starts the demo relying app with the registered client.
+	Demo bool
+	// DemoScopes is the demo's DEMO_SCOPES (default "openid email name phone address").
+	DemoScopes string
+	// RecordCoreTraffic puts a recording reverse proxy between the consent UI and Core, so a
+	// test can inspect every request Core receives from the UI (Stack.CoreTraffic).
+	RecordCoreTraffic bool
+}
+
+// Stack is a running SVA: every service in this process, each on its own 127.0.0.1 port, with
+// SQLite files in Dir and each service's log output in Logs.
+type Stack struct {
+	t   *testing.T
+	Dir string
+
+	ProviderURL string // public issuer
+	InternalURL string // provider internal + admin listener
+	CoreURL     string
+	ConsentURL  string
+	DemoURL     string // set even when the demo is not started (its redirect URI is registered)
+
+	ServiceToken string
+	AdminToken   string
+	ClientID     string // the demo client, public, registered through the admin API
+	RedirectURI  string
+
+	Logs        map[string]*syncBuffer // "oauth", "core", "consent", "demo"
+	CoreTraffic *recorder              // nil unless Options.RecordCoreTraffic
+
+	HTTP *http.Client // no redirects followed, bounded timeout
+
+	cancel   context.CancelFunc
+	services []*service
+	stopOnce sync.Once
+}
+
+type service struct {
+	name string
+	done chan error
+}
+
+// Start boots the stack and registers the demo client; it is stopped by t.Cleanup (or earlier by
+// Stop, for tests that inspect the databases afterwards).
+func Start(t *testing.T, opts Options) *Stack {
+	t.Helper()
+	started := time.Now()
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Stack{
+		t: t, Dir: dir, cancel: cancel,
+		ServiceToken: randomString(32), AdminToken: randomString(32),
+		Logs: map[string]*syncBuffer{"oauth": {}, "core": {}, "consent": {}, "demo": {}},
+		HTTP: &http.Client{Timeout: requestTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
+	}
+	t.Cleanup(s.Stop)
+
+	// Core and the consent UI take a listener; the provider and the demo listen on an address
+	// themselves, so theirs are picked free just before they start (a tiny race, reported
+	// clearly if it is ever lost).
+	coreLn := listen(t)
+	consentLn := listen(t)
+	publicAddr, internalAddr, demoAddr := freeAddr(t), freeAddr(t), freeAddr(t)
+	s.CoreURL = "http://" + coreLn.Addr().String()
+	s.ConsentURL = "http://" + consentLn.Addr().String()
+	s.ProviderURL = "http://" + publicAddr
+	s.InternalURL = "http://" + internalAddr
+	s.DemoURL = "http://" + demoAddr
+	s.RedirectURI = s.DemoURL + "/callback"
+
+	common := map[string]string{
+		"SVA_DATA_DIR":           dir,
+		"DATABASE_URL":           "",
+		"INTERNAL_SERVICE_TOKEN": s.ServiceToken,
+		"DATA_TOKEN_ISSUER":      s.CoreURL,
+		// Debug is the most talkative level: the zero-knowledge scan reads everything logged.
+		"LOG_LEVEL":  "debug",
+		"LOG_FORMAT": "json",
+	}
+	env := func(extra map[string]string) func(string) string {
+		m := map[string]string{}
+		for k, v := range common {
+			m[k] = v
+		}
+		for k, v := range extra {
+			m[k] = v
+		}
+		return func(k string) string { return m[k] } // nothing inherited from the test's environment
+	}
+
+	coreURLForConsent := s.CoreURL
+	if opts.RecordCoreTraffic {
+		s.CoreTraffic = newRecorder(t, s.CoreURL)
+		coreURLForConsent = s.CoreTraffic.URL
+	}
+
+	s.run(ctx, "core", func(ctx context.Context, stderr io.Writer) error {
+		return coreapp.Serve(ctx, env(map[string]string{
+			"CORE_ADDR":                coreLn.Addr().String(),
+			"SVA_AUTH_SERVER_BASE_URL": s.InternalURL,
+			"CORS_ALLOWED_ORIGINS":     s.ConsentURL,
+		}), stderr, coreLn)
+	})
+	s.run(ctx, "consent", func(ctx context.Context, stderr io.Writer) error {
+		return consentapp.Serve(ctx, env(map[string]string{
+			"CONSENT_ADDR": consentLn.Addr().String(),
+			"CORE_URL":     coreURLForConsent,
+		}), stderr, consentLn)
+	})
+	s.run(ctx, "oauth", func(ctx context.Context, stderr io.Writer) error {
+		return oauthapp.Run(ctx, []string{"oauth", "serve"}, env(map[string]string{
+			"OAUTH_PUBLIC_ADDR":   publicAddr,
+			"OAUTH_INTERNAL_ADDR": internalAddr,
+			"OAUTH_ISSUER":        s.ProviderURL,
+			"CORE_CONSENT_URL":    s.ConsentURL + "/consent",
+			"OAUTH_ADMIN_TOKEN":   s.AdminToken,
+			"DATA_TOKEN_JWKS_URL": s.CoreURL + "/.well-known/jwks.json",
+		}), io.Discard, stderr)
+	})
+	s.waitHealthy(s.CoreURL+"/healthz", s.ConsentURL+"/healthz", s.ProviderURL+"/healthz", s.InternalURL+"/healthz")
+
+	s.ClientID = s.registerClient()
+
+	if opts.Demo {
+		scopes := opts.DemoScopes
+		if scopes == "" {
+			scopes = "openid email name phone address"
+		}
+		s.run(ctx, "demo", func(ctx context.Context, stderr io.Writer) error {
+			return demoapp.Run(ctx, []string{"demo"}, env(map[string]string{
+				"DEMO_ADDR":              demoAddr,
+				"DEMO_ISSUER":            s.ProviderURL,
+				"DEMO_CLIENT_ID":         s.ClientID,
+				"DEMO_REDIRECT_URL":      s.RedirectURI,
+				"DEMO_SCOPES":            scopes,
+				"DEMO_DATA_TOKEN_ISSUER": s.CoreURL,
+			}), io.Discard, stderr)
+		})
+		s.waitHealthy(s.DemoURL + "/healthz")
+	}
+	t.Logf("stack up in %s: provider %s (internal %s), core %s, consent %s, demo %s, data %s",
+		time.Since(started).Round(time.Millisecond), s.ProviderURL, s.InternalURL, s.CoreURL, s.ConsentURL, s.DemoURL, dir)
+	return s
+}
+
+// run starts one service in a goroutine with its own log buffer.
+func (s *Stack) run(ctx context.Context, name string, fn func(context.Context, io.Writer) error) {
+	svc := &service{name: name, done: make(chan error, 1)}
+	s.services = append(s.services, svc)
+	logs := s.Logs[name]
+	go func() { svc.done <- fn(ctx, logs) }()
+}
+
+// waitHealthy polls each URL until it answers 200, failing fast if a service exits.
+func (s *Stack) waitHealthy(urls ...string) {
+	s.t.Helper()
+	deadline := time.Now().Add(startupTimeout)
+	for _, u := range urls {
+		for {
+			s.checkAlive()
+			res, err := s.HTTP.Get(u)
+			if err == nil {
+				_, _ = io.Copy(io.Discard, res.Body)
+				res.Body.Close()
+				if res.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				s.t.Fatalf("%s not healthy within %s (last: %v)\n%s", u, startupTimeout, err, s.logTails())
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+}
+
+// checkAlive fails the test if a service has already exited.
+func (s *Stack) checkAlive() {
+	s.t.Helper()
+	for _, svc := range s.services {
+		select {
+		case err := <-svc.done:
+			svc.done <- err // keep it for Stop
+			s.t.Fatalf("service %s exited during the test: %v\n%s", svc.name, err, s.logTails())
+		default:
+		}
+	}
+}
+
+// Stop shuts every service down (gracefully, bounded) and reports any that failed.
+func (s *Stack) Stop() {
+	s.stopOnce.Do(func() {
+		s.cancel()
+		for _, svc := range s.services {
+			select {
+			case err := <-svc.done:
+				if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, http.ErrServerClosed) {
+					s.t.Errorf("service %s stopped with error: %v", svc.name, err)
+				}
+			case <-time.After(shutdownTimeout):
+				s.t.Errorf("service %s did not stop within %s", svc.name, shutdownTimeout)
+			}
+		}
+		if s.CoreTraffic != nil {
+			s.CoreTraffic.srv.Close()
+		}
+	})
+}
+
+// logTails renders the last lines of every service's log, for failure messages.
+func (s *Stack) logTails() string {
+	var b strings.Builder
+	names := make([]string, 0, len(s.Logs))
+	for n := range s.Logs {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		lines := strings.Split(strings.TrimSpace(s.Logs[n].String()), "\n")
+		if len(lines) > 15 {
+			lines = lines[len(lines)-15:]
+		}
+		fmt.Fprintf(&b, "--- %s log (tail) ---\n%s\n", n, strings.Join(lines, "\n"))
+	}
+	return b.String()
+}
+
+// registerClient registers the demo as a public client through the admin API.
+func (s *Stack) registerClient() string {
+	s.t.Helper()
+	body := map[string]any{
+		"type":           "public",
+		"name":           "SVA Demo",
+		"description":    "A demo relying app",
+		"redirect_uris":  []string{s.RedirectURI},
+		"allowed_scopes": strings.Fields(demoClientScopes),
+		"scope_reasons": map[string]any{
+			"email": map[string]string{"reason": "To show your verified email"},
+			"name":  map[string]string{"reason": "To greet you by name"},
+			"phone": map[string]string{"reason": "To show your verified phone number"},
+		},
+	}
+	res := s.Do(http.MethodPost, s.InternalURL+"/admin/clients", body, "Authorization", "Bearer "+s.AdminToken)
+	res.Expect(s.t, http.StatusCreated)
+	id := res.Str("client_id")
+	if id == "" {
+		s.t.Fatalf("admin API created a client without client_id: %s", res.Raw)
+	}
+	return id
+}
+
+// Response is a decoded HTTP answer.
+type Response struct {
+	Method, URL string
+	Status      int
+	Header      http.Header
+	Raw         []byte
+	JSON        map[string]any
+}
+
+// Str returns a top-level string field of a JSON body.
+func (r Response) Str(key string) string { v, _ := r.JSON[key].(string); return v }
+
+// Expect fails the test unless the status is want.
+func (r Response) Expect(t *testing.T, want int) Response {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("%s %s: status %d, want %d; body: %s", r.Method, r.URL, r.Status, want, r.Raw)
+	}
+	return r
+}
+
+// Do sends a request (JSON body unless body is url.Values or nil) with header pairs, without
+// following redirects.
+func (s *Stack) Do(method, u string, body any, headerPairs ...string) Response {
+	s.t.Helper()
+	var rd io.Reader
+	ctype := ""
+	switch b := body.(type) {
+	case nil:
+	case url.Values:
+		rd, ctype = strings.NewReader(b.Encode()), "application/x-www-form-urlencoded"
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		rd, ctype = bytes.NewReader(raw), "application/json"
+	}
+	req, err := http.NewRequest(method, u, rd)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	req.Header.Set("Accept", "application/json")
+	for i := 0; i+1 < len(headerPairs); i += 2 {
+		req.Header.Set(headerPairs[i], headerPairs[i+1])
+	}
+	res, err := s.HTTP.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v\n%s", method, u, err, s.logTails())
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
+	if err != nil {
+		s.t.Fatalf("%s %s: read body: %v", method, u, err)
+	}
+	r := Response{Method: method, URL: u, Status: res.StatusCode, Header: res.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &r.JSON)
+	return r
+}
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// recorder is a reverse proxy that keeps a copy of every request it forwards.
+type recorder struct {
+	URL  string
+	srv  *http.Server
+	mu   sync.Mutex
+	reqs []recordedRequest
+}
+
+type recordedRequest struct {
+	Method, URL string
+	Header      http.Header
+	Body        []byte
+}
+
+func newRecorder(t *testing.T, target string) *recorder {
+	t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := httputil.NewSingleHostReverseProxy(u)
+	rec := &recorder{}
+	ln := listen(t)
+	rec.URL = "http://" + ln.Addr().String()
+	rec.srv = &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec.mu.Lock()
+		rec.reqs = append(rec.reqs, recordedRequest{Method: r.Method, URL: r.URL.String(), Header: r.Header.Clone(), Body: body})
+		rec.mu.Unlock()
+		proxy.ServeHTTP(w, r)
+	})}
+	go func() { _ = rec.srv.Serve(ln) }()
+	t.Cleanup(func() { rec.srv.Close() })
+	return rec
+}
+
+func (r *recorder) Requests() []recordedRequest {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]recordedRequest(nil), r.reqs...)
+}
+
+func listen(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln := listen(t)
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func randomString(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// ---- zero-knowledge scanning (checklist 45) ----
+
+// secret is something that must never be stored or logged. Its encodings are searched too.
+type secret struct {
+	name  string
+	value []byte
+}
+
+// needles expands secrets into the forms they could be written in: raw, and for binary keys
+// standard/URL base64 and hex as well.
+func needles(secrets []secret) map[string]string {
+	out := map[string]string{}
+	for _, s := range secrets {
+		if len(s.value) == 0 {
+			continue
+		}
+		out[s.name] = string(s.value)
+		out[s.name+" (base64)"] = base64.StdEncoding.EncodeToString(s.value)
+		out[s.name+" (base64url)"] = base64.RawURLEncoding.EncodeToString(s.value)
+		out[s.name+" (hex)"] = hex.EncodeToString(s.value)
+	}
+	return out
+}
+
+// scanText reports every needle found in text.
+func scanText(t *testing.T, where, text string, n map[string]string) {
+	t.Helper()
+	lower := strings.ToLower(text)
+	for name, v := range n {
+		if i := strings.Index(lower, strings.ToLower(v)); i >= 0 {
+			t.Errorf("zero knowledge: %s contains the %s (%q at %q)", where, name, v, text[max(0, i-40):min(len(text), i+len(v)+40)])
+		}
+	}
+}
+
+// dumpSQLite returns every row of every table of a SQLite file as table → rows, each row the
+// concatenation of its columns (blobs raw), and the number of rows read.
+func dumpSQLite(t *testing.T, path string) (map[string][]string, int) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database file: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: path, Name: "systemtest-scan"})
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer db.Close()
+	var tables []string
+	if err := db.NewRaw("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").Scan(ctx, &tables); err != nil {
+		t.Fatalf("%s: list tables: %v", path, err)
+	}
+	out := map[string][]string{}
+	total := 0
+	for _, table := range tables {
+		rows, err := db.QueryContext(ctx, `SELECT * FROM "`+strings.ReplaceAll(table, `"`, `""`)+`"`)
+		if err != nil {
+			t.Fatalf("%s: select from %s: %v", path, table, err)
+		}
+		cols, _ := rows.Columns()
+		out[table] = []string{}
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatalf("%s: scan %s: %v", path, table, err)
+			}
+			var b strings.Builder
+			for _, v := range vals {
+				switch v := v.(type) {
+				case []byte:
+					b.Write(v)
+				case nil:
+				default:
+					fmt.Fprint(&b, v)
+				}
+				b.WriteByte('|')
+			}
+			out[table] = append(out[table], b.String())
+			total++
+		}
+		if err := rows.Err(); err != nil {
+			t.Fatalf("%s: rows of %s: %v", path, table, err)
+		}
+		rows.Close()
+	}
+	return out, total
+}
+
+// scanDatabases scans every column of every row of every table of both databases, and the raw
+// bytes of the database files (free pages and WAL frames keep deleted data), for the needles.
+// wantRows names tables that must hold at least one row, so the scan cannot pass vacuously.
+func scanDatabases(t *testing.T, dir string, n map[string]string, wantRows map[string][]string) {
+	t.Helper()
+	for _, name := range []string{"oauth", "core"} {
+		path := filepath.Join(dir, name+".db")
+		tables, total := dumpSQLite(t, path)
+		for _, want := range wantRows[name] {
+			if len(tables[want]) == 0 {
+				t.Errorf("%s.db: table %s has no rows (tables: %v); the scan would prove nothing", name, want, keys(tables))
+			}
+		}
+		t.Logf("%s.db: scanned %d rows in %d tables", name, total, len(tables))
+		for table, rows := range tables {
+			for i, row := range rows {
+				scanText(t, fmt.Sprintf("%s.db table %s row %d", name, table, i), row, n)
+			}
+		}
+		for _, suffix := range []string{"", "-wal"} {
+			raw, err := os.ReadFile(path + suffix)
+			if errors.Is(err, os.ErrNotExist) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			scanText(t, fmt.Sprintf("raw file %s.db%s", name, suffix), string(raw), n)
+		}
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
