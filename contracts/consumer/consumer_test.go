@@ -196,8 +196,8 @@ func detailsBody(status string) obj {
 		"expires_at":       matchers.Regex("2026-11-26T21:50:00Z", rfc3339Regex),
 		"requested_scopes": []any{"openid", "email"},
 		"scope_details": matchers.EachLike(obj{
-			"key": matchers.Like("email"), "name": matchers.Like("Verified Email"),
-			"description": matchers.Like("Your verified email address"), "reason": matchers.Like(""),
+			"key": matchers.Like("email"), "name": matchers.Like("Email address"),
+			"description": matchers.Like("Your email address"), "reason": matchers.Like(""),
 			"icon": matchers.Like("📧"),
 		}, 1),
 		"state":        matchers.S(clientState),
@@ -242,8 +242,8 @@ func TestAuthRequestDetails(t *testing.T) {
 					AuthRequestID: exampleRequestID, Status: "pending",
 					ExpiresAt:       time.Date(2026, 11, 26, 21, 50, 0, 0, time.UTC),
 					RequestedScopes: []string{"openid", "email"},
-					ScopeDetails: []core.ScopeDetail{{Key: "email", Name: "Verified Email",
-						Description: "Your verified email address", Icon: "📧"}},
+					ScopeDetails: []core.ScopeDetail{{Key: "email", Name: "Email address",
+						Description: "Your email address", Icon: "📧"}},
 					State: clientState, RedirectURI: redirectURI,
 					Client: core.ClientInfo{ClientID: exampleClientID, Name: clientName},
 				}

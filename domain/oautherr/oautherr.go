@@ -11,6 +11,7 @@ package oautherr
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Code is an RFC 6749 (or extension) error code, the value of the "error" parameter.
@@ -101,4 +102,29 @@ func As(err error) (*Error, bool) {
 		return oe, true
 	}
 	return nil, false
+}
+
+// maxQuoted bounds how much of a request-supplied string Quote keeps.
+const maxQuoted = 64
+
+// Quote makes s, which comes from the request and so from whoever sent it, safe to embed in an
+// error_description: it keeps at most 64 bytes and replaces every character outside RFC 6749
+// §5.2's set (%x20-21 / %x23-5B / %x5D-7E) with '?'. Descriptions are also quoted inside
+// WWW-Authenticate challenges, so a '"' or '\' must never reach them.
+func Quote(s string) string {
+	if len(s) > maxQuoted {
+		s = s[:maxQuoted]
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+// DuplicateParameter is the invalid_request error for a parameter sent more than once ("Request
+// and response parameters MUST NOT be included more than once", RFC 6749 §3.1, §3.2).
+func DuplicateParameter(name string) *Error {
+	return InvalidRequest.WithDescriptionf("Parameter %s is included more than once", Quote(name))
 }

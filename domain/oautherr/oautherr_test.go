@@ -3,6 +3,7 @@ package oautherr_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/sva-oauth/sva/domain/oautherr"
@@ -42,5 +43,31 @@ func TestError_WithCopies(t *testing.T) {
 	}
 	if (&oautherr.Error{Code: oautherr.CodeServerError}).Error() != "server_error" {
 		t.Errorf("Error() without description should be the bare code")
+	}
+}
+
+// TestQuote: request-supplied text stays within RFC 6749 §5.2's error_description set, one '?'
+// per offending character, cut to 64 bytes.
+func TestQuote(t *testing.T) {
+	t.Parallel()
+	long := strings.Repeat("a", 100)
+	for _, tc := range []struct{ in, want string }{
+		{"code_verifier", "code_verifier"},
+		{"sc\"ope\x01é", "sc?ope??"},
+		{`a\b`, "a?b"},
+		{"tab\there\x7f", "tab?here?"},
+		{long, long[:64]},
+	} {
+		if got := oautherr.Quote(tc.in); got != tc.want {
+			t.Errorf("Quote(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestDuplicateParameter(t *testing.T) {
+	t.Parallel()
+	err := oautherr.DuplicateParameter("sc\"ope")
+	if !errors.Is(err, oautherr.InvalidRequest) || err.Description != "Parameter sc?ope is included more than once" {
+		t.Errorf("DuplicateParameter = %v", err)
 	}
 }

@@ -37,7 +37,7 @@ type Entry struct {
 // catalogue lists every scope SVA knows, in the order the consent screen shows them.
 var catalogue = []Entry{
 	{OpenID, "Sign-in identity", "🔑", "Verify your identity", []string{"sub"}},
-	{"email", "Verified Email", "📧", "Access your email address", []string{"email", "email_verified"}},
+	{"email", "Email address", "📧", "Access your email address", []string{"email"}},
 	{"profile", "Profile", "🙂", "Access your profile information (name)", []string{"full_name", "name", "given_name", "family_name"}},
 	{"name", "Name", "🆔", "Your full name", []string{"full_name", "name", "given_name", "family_name", "first_name", "last_name"}},
 	{"username", "Username", "👤", "Your username", []string{"username"}},
@@ -49,7 +49,7 @@ var catalogue = []Entry{
 	{"hobby", "Hobbies", "❤️", "Your hobbies", []string{"hobbies", "hobby"}},
 	{"address", "Address", "📍", "Your postal address", []string{"address", "address_line1", "address_line2", "city", "state", "postal_code", "country"}},
 	{"social", "Social Links", "🔗", "Your social links", []string{"social_links", "social"}},
-	{"phone", "Verified Phone", "📱", "Your phone number", []string{"phone", "phone_number"}},
+	{"phone", "Phone number", "📱", "Your phone number", []string{"phone", "phone_number"}},
 	{"pan_card", "PAN Card", "🆔", "Your PAN card", []string{"pan_card", "pan"}},
 	{"crypto_wallet", "Crypto Wallet", "₿", "Your crypto wallet addresses", []string{"crypto_wallet", "wallet_address"}},
 	{"education", "Education", "🎓", "Your education", []string{"education"}},

@@ -61,7 +61,8 @@ func TestPermitsClaim(t *testing.T) {
 			t.Errorf("claim %q should be permitted by %q", key, approved)
 		}
 	}
-	for _, key := range []string{"phone", "name", "openid", ""} {
+	// SVA verifies nothing, so it must never attest that an email is verified.
+	for _, key := range []string{"phone", "name", "openid", "", "email_verified"} {
 		if approved.PermitsClaim(key) {
 			t.Errorf("claim %q must not be permitted by %q", key, approved)
 		}

@@ -239,3 +239,39 @@ func TestCompleteConsent_EmptyApproval(t *testing.T) {
 		t.Errorf("unknown scope: %v, want ErrInvalidRequest", err)
 	}
 }
+
+// TestAuthenticate_TouchIsThrottled: authenticating writes the session's last-seen time at most
+// once a minute, not on every request (a write per API call would serialise a busy user's
+// requests on SQLite), yet a stale last-seen time is moved forward.
+func TestAuthenticate_TouchIsThrottled(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	ctx := context.Background()
+	authKey := b64(32)
+	g, err := f.svc.Register(ctx, core.RegisterInput{EmailHash: strings.Repeat("7", 64), Salt: b64(16),
+		KDF: account.DefaultKDF(), AuthKey: authKey, WrappedKey: core.SealedInput{Ciphertext: b64(48), IV: b64(12)}, ClientAddr: "10.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := f.clock.Now()
+	lastSeen := func() time.Time {
+		t.Helper()
+		p, err := f.svc.Authenticate(ctx, g.Token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		list, err := f.svc.Sessions(ctx, p)
+		if err != nil || len(list) != 1 {
+			t.Fatalf("sessions %v, %v", list, err)
+		}
+		return list[0].LastSeenAt
+	}
+	f.clock.Advance(30 * time.Second)
+	if got := lastSeen(); !got.Equal(start) {
+		t.Errorf("after 30 s last_seen_at = %v, want unchanged %v (touched on every request?)", got, start)
+	}
+	f.clock.Advance(31 * time.Second)
+	if got, want := lastSeen(), start.Add(61*time.Second); !got.Equal(want) {
+		t.Errorf("after 61 s last_seen_at = %v, want %v (stale session not touched)", got, want)
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
@@ -57,7 +56,7 @@ type AuthorizeResult struct {
 func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
 	for _, name := range in.DuplicateParams {
 		if name == "client_id" || name == "redirect_uri" {
-			return AuthorizeResult{}, duplicateParam(name)
+			return AuthorizeResult{}, oautherr.DuplicateParameter(name)
 		}
 	}
 	if in.ClientID == "" {
@@ -78,7 +77,7 @@ func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeRe
 		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("Invalid redirect_uri").WithCause(err)
 	}
 	if len(in.DuplicateParams) > 0 {
-		return AuthorizeResult{}, s.redirectable(redirectURI, in.State, duplicateParam(slices.Min(in.DuplicateParams)))
+		return AuthorizeResult{}, s.redirectable(redirectURI, in.State, oautherr.DuplicateParameter(slices.Min(in.DuplicateParams)))
 	}
 	id, err := authreq.NewID(s.d.Random)
 	if err != nil {
@@ -99,22 +98,6 @@ func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeRe
 		return AuthorizeResult{}, fmt.Errorf("authorize: store request: %w", err)
 	}
 	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(s.cfg.AuthRequestTTL), ExpiresAt: r.ExpiresAt()}, nil
-}
-
-// duplicateParam is the RFC 6749 §3.1 error for a repeated parameter. The name comes from the
-// request, so it is cut short and reduced to the characters RFC 6749 §5.2 allows in
-// error_description (%x20-21 / %x23-5B / %x5D-7E).
-func duplicateParam(name string) *oautherr.Error {
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	safe := strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
-			return '?'
-		}
-		return r
-	}, name)
-	return oautherr.InvalidRequest.WithDescriptionf("Parameter %s is included more than once", safe)
 }
 
 // ScopeDetail describes one requested scope for the consent screen.

@@ -263,7 +263,7 @@ func TestFlow(t *testing.T) {
 		strings.Join(d.RequestedScopes, " ") != "openid email" {
 		t.Fatalf("details %+v", d)
 	}
-	if sd := d.ScopeDetails[1]; sd.Key != "email" || sd.Name != "Verified Email" || sd.Description != "Your work email" ||
+	if sd := d.ScopeDetails[1]; sd.Key != "email" || sd.Name != "Email address" || sd.Description != "Your work email" ||
 		sd.Reason != "To send receipts" || sd.Icon == "" {
 		t.Fatalf("email scope detail %+v", sd)
 	}

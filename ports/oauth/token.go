@@ -321,7 +321,6 @@ func (s *Service) signIDToken(ctx context.Context, g grant.Grant, rawAccess, non
 type UserInfo struct {
 	Subject string
 	Claims  map[string]any // flat, OIDC style; never contains "sub"
-	Scopes  []string
 }
 
 // UserInfo answers GET /oauth/userinfo for a bearer access token. Errors: invalid_token
@@ -350,7 +349,7 @@ func (s *Service) UserInfo(ctx context.Context, accessToken string) (UserInfo, e
 	if err != nil {
 		return UserInfo{}, fmt.Errorf("userinfo: %w", err)
 	}
-	return UserInfo{Subject: g.Subject, Claims: grant.PermittedClaims(claims, at.Scope), Scopes: at.Scope.Strings()}, nil
+	return UserInfo{Subject: g.Subject, Claims: grant.PermittedClaims(claims, at.Scope)}, nil
 }
 
 // Revoke implements RFC 7009 for an authenticated client. The token's kind is read from its

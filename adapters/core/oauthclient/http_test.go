@@ -36,7 +36,7 @@ func TestClient_Seed(t *testing.T) {
 		switch r.URL.Path {
 		case "/api/auth/internal/auth-request-details/":
 			_, _ = w.Write([]byte(`{"auth_request_id":"` + r.URL.Query().Get("auth_request_id") + `","status":"pending","expires_at":"2024-01-01T00:00:00Z",
-"requested_scopes":["email","profile"],"scope_details":[{"key":"email","name":"Verified Email","description":"d","reason":"r","icon":"i"}],
+"requested_scopes":["email","profile"],"scope_details":[{"key":"email","name":"Email address","description":"d","reason":"r","icon":"i"}],
 "state":"st","redirect_uri":"https://app.com/callback/","client":{"client_id":"cid","name":"App Name","logo":"https://l","description":"desc"}}`))
 		case "/api/auth/internal/consent-complete/":
 			if body["auth_request_id"] != "r1" || body["user_id"] != "u1" || body["data_token"] != "jwt" || len(body["approved_scopes"].([]any)) != 2 {
@@ -58,7 +58,7 @@ func TestClient_Seed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d.AuthRequestID != "r1" || d.Status != "pending" || !d.ExpiresAt.Equal(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)) ||
-		len(d.ScopeDetails) != 1 || d.ScopeDetails[0].Name != "Verified Email" || d.Client.ClientID != "cid" || d.Client.Logo != "https://l" {
+		len(d.ScopeDetails) != 1 || d.ScopeDetails[0].Name != "Email address" || d.Client.ClientID != "cid" || d.Client.Logo != "https://l" {
 		t.Errorf("details = %+v", d)
 	}
 	res, err := c.CompleteConsent(ctx, core.CompleteConsentInput{AuthRequestID: "r1", UserID: "u1", ApprovedScopes: []string{"email", "profile"}, DataToken: "jwt"})

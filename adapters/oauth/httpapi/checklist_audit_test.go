@@ -418,7 +418,7 @@ func TestChecklist36_SignedTokenClaims(t *testing.T) {
 	if dtc["sub"] != userID || dtc["auth_request_id"] != id {
 		t.Errorf("data_token claims %v", dtc)
 	}
-	if b, _ := json.Marshal(dtc["claims"]); string(b) != `{"email":"ada@example.com","email_verified":true}` {
+	if b, _ := json.Marshal(dtc["claims"]); string(b) != `{"email":"ada@example.com"}` {
 		t.Errorf("data_token claims.claims = %s", b)
 	}
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -228,6 +229,13 @@ func TestChecklist34_35_Metadata(t *testing.T) {
 		}
 		if b, _ := json.Marshal(m["grant_types_supported"]); string(b) != `["authorization_code","refresh_token"]` {
 			t.Errorf("%s: grant_types_supported %s", p, b)
+		}
+		// Every claim the id_token can carry is advertised (OIDC Discovery §3 claims_supported).
+		claims, _ := m["claims_supported"].([]any)
+		for _, want := range []string{"sub", "iss", "aud", "exp", "iat", "nonce", "auth_time", "at_hash", "email"} {
+			if !slices.Contains(claims, any(want)) {
+				t.Errorf("%s: claims_supported %v lacks %s", p, claims, want)
+			}
 		}
 	}
 

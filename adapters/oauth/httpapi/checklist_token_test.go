@@ -235,6 +235,34 @@ func TestChecklist23_NoStore(t *testing.T) {
 	}
 }
 
+// TestNoStore_UserinfoAndIntrospection: userinfo (personal data) and introspection (token
+// metadata) are never cached either — successes, protocol errors, and the 405 written before a
+// handler runs.
+func TestNoStore_UserinfoAndIntrospection(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.newClient(false, "openid", "email")
+	at := e.tokens(c, "openid email")["access_token"].(string)
+	responses := map[string]*http.Response{
+		"userinfo ok":           e.get("/oauth/userinfo", nil, "Authorization", "Bearer "+at),
+		"userinfo no token":     e.get("/oauth/userinfo", nil),
+		"userinfo invalid":      e.get("/oauth/userinfo", nil, "Authorization", "Bearer sva_at_nope"),
+		"userinfo alias":        e.get("/api/auth/oauth/userinfo/", nil, "Authorization", "Bearer "+at),
+		"introspect wrong verb": e.get("/oauth/introspect", nil),
+	}
+	responses["introspect ok"], _ = e.postForm("/oauth/introspect", url.Values{"token": {at}}, basicOf(c))
+	responses["introspect bad client"], _ = e.postForm("/oauth/introspect", url.Values{"token": {at}}, &[2]string{c.ID, "wrong"})
+	for name, resp := range responses {
+		resp.Body.Close()
+		if resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Pragma") != "no-cache" {
+			t.Errorf("%s (%d): Cache-Control %q Pragma %q", name, resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("Pragma"))
+		}
+	}
+	if got := responses["userinfo ok"].StatusCode; got != http.StatusOK {
+		t.Errorf("userinfo ok: status %d", got)
+	}
+}
+
 // TestChecklist24_ClientAuthMethods: Basic + body secret → invalid_request; client_secret_post
 // works; Basic credentials are form-URL-decoded (RFC 6749 §2.3.1).
 func TestChecklist24_ClientAuthMethods(t *testing.T) {

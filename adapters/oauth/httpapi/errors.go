@@ -64,9 +64,6 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 	if errors.As(err, &he) {
 		return he
 	}
-	if errors.Is(err, errNoClient) {
-		err = oautherr.InvalidClient.WithDescription("Client authentication is required")
-	}
 	oe, ok := oautherr.As(err)
 	if !ok {
 		log.ErrorContext(ctx, "oauth request failed", slog.Any("error", err))

@@ -229,7 +229,7 @@ func (e *env) dataToken(aud, sub, authRequestID string, edit ...func(jwt.MapClai
 	now := e.clock.Now()
 	c := jwt.MapClaims{
 		"iss": coreIssuer, "sub": sub, "aud": aud, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-		"auth_request_id": authRequestID, "claims": map[string]any{"email": "ada@example.com", "email_verified": true},
+		"auth_request_id": authRequestID, "claims": map[string]any{"email": "ada@example.com"},
 	}
 	for _, f := range edit {
 		f(c)
@@ -292,7 +292,7 @@ func claimsFor(scopes []string) func(jwt.MapClaims) {
 	return func(c jwt.MapClaims) {
 		shared := map[string]any{}
 		if slices.Contains(scopes, "email") {
-			shared["email"], shared["email_verified"] = "ada@example.com", true
+			shared["email"] = "ada@example.com"
 		}
 		c["claims"] = shared
 	}

@@ -5,7 +5,7 @@ package httpapi
 
 type scopeDetail struct {
 	Key         string `json:"key" doc:"Scope name" example:"email"`
-	Name        string `json:"name" doc:"Display name" example:"Verified Email"`
+	Name        string `json:"name" doc:"Display name" example:"Email address"`
 	Description string `json:"description" doc:"What the scope shares (client text, else the catalogue default)"`
 	Reason      string `json:"reason" doc:"The client's stated reason for asking (may be empty)"`
 	Icon        string `json:"icon" doc:"Emoji icon" example:"📧"`

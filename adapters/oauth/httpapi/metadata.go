@@ -55,7 +55,8 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 	base := strings.TrimRight(issuer, "/")
 	clientAuth := []string{"client_secret_basic", "client_secret_post", "none"}
 	var scopes, claims []string
-	claims = append(claims, "sub", "iss", "aud", "exp", "iat", "nonce")
+	// The id_token's claims first (adapters/oauth/tokens), then every claim a scope can release.
+	claims = append(claims, "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash")
 	for _, e := range scope.All() {
 		scopes = append(scopes, string(e.Name))
 		for _, c := range e.Claims {

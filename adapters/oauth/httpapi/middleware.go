@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/sva-oauth/sva/domain/oautherr"
 )
 
 // exactMux is the humago router. Go's ServeMux treats a pattern ending in "/" as a whole subtree;
@@ -38,7 +40,9 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 type route struct {
 	methods []string
 	cors    bool
-	noStore bool // token-endpoint style responses (RFC 6749 §5.1)
+	// noStore marks responses that carry tokens or personal data (RFC 6749 §5.1, RFC 7662 §4,
+	// OIDC userinfo): every answer, including errors written before a handler runs, is uncacheable.
+	noStore bool
 }
 
 // publicRoutes lists the public paths. CORS is allowed where RFC 9700 §2.6 allows it (token,
@@ -48,7 +52,7 @@ type route struct {
 var publicRoutes = map[string]route{
 	pathAuthorize:     {methods: []string{http.MethodGet}}, // no HEAD: a request would be stored
 	pathToken:         {methods: []string{http.MethodPost}, cors: true, noStore: true},
-	pathUserinfo:      {methods: []string{http.MethodGet, http.MethodPost}, cors: true},
+	pathUserinfo:      {methods: []string{http.MethodGet, http.MethodPost}, cors: true, noStore: true},
 	pathRevoke:        {methods: []string{http.MethodPost}, cors: true},
 	pathIntrospect:    {methods: []string{http.MethodPost}, noStore: true},
 	pathOIDCDiscovery: {methods: []string{http.MethodGet, http.MethodHead}, cors: true},
@@ -106,7 +110,7 @@ func publicMiddleware(next http.Handler) http.Handler {
 		if known && !slices.Contains(rt.methods, r.Method) {
 			h.Set("Allow", strings.Join(rt.methods, ", "))
 			writeJSONError(w, http.StatusMethodNotAllowed, "invalid_request",
-				"Method "+safeParamName(r.Method)+" is not allowed on this endpoint; use "+strings.Join(rt.methods, " or "))
+				"Method "+oautherr.Quote(r.Method)+" is not allowed on this endpoint; use "+strings.Join(rt.methods, " or "))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -2,12 +2,12 @@ package httpapi
 
 import (
 	"encoding/base64"
-	"errors"
 	"mime"
 	"net/url"
 	"strings"
 
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // params is a request's OAuth parameters after the RFC 6749 §3.1/§3.2 syntax checks: every
@@ -30,31 +30,13 @@ func parseParams(raw string) (params, error) {
 	p := make(params, len(values))
 	for name, vs := range values {
 		if len(vs) > 1 {
-			return nil, oautherr.InvalidRequest.WithDescriptionf("Parameter %s is included more than once", safeParamName(name))
+			return nil, oautherr.DuplicateParameter(name)
 		}
 		if vs[0] != "" {
 			p[name] = vs[0]
 		}
 	}
 	return p, nil
-}
-
-// safeParamName keeps error descriptions within the RFC 6749 §5.2 character set
-// (%x20-21 / %x23-5B / %x5D-7E) whatever the attacker put in a parameter name.
-func safeParamName(name string) string {
-	if len(name) > 64 {
-		name = name[:64]
-	}
-	var b strings.Builder
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
-			b.WriteByte('?')
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // parseFormBody checks the media type of a token/revoke/introspect request and decodes its body.
@@ -69,54 +51,35 @@ func parseFormBody(contentType string, body []byte) (params, error) {
 	return parseParams(string(body))
 }
 
-// authMethod is how a request identified its client (RFC 6749 §2.3; OIDC Core §9 names).
-type authMethod int
-
-const (
-	authNone  authMethod = iota // client_id only: a public client, proven by PKCE
-	authBasic                   // client_secret_basic
-	authPost                    // client_secret_post
-)
-
-// clientCredentials are the client identification a request carried, before any lookup.
-type clientCredentials struct {
-	ID     string
-	Secret string
-	Method authMethod
-}
-
-// errNoClient marks a request that identified no client at all.
-var errNoClient = errors.New("no client identification")
-
 // clientFromRequest extracts the client's credentials from the Authorization header and the body.
 // RFC 6749 §2.3 says a client MUST NOT use more than one authentication method in a request, so
 // Basic credentials together with a body client_secret are invalid_request; a body client_id that
-// repeats the Basic one is tolerated (many libraries send it), a different one is not.
-func clientFromRequest(authorization string, p params) (clientCredentials, error) {
+// repeats the Basic one is tolerated (many libraries send it), a different one is not. A request
+// naming no client at all yields empty credentials, which the Service refuses as invalid_client.
+// Address is left for the caller to fill.
+func clientFromRequest(authorization string, p params) (oauth.ClientCredentials, error) {
 	bodyID, bodySecret := p.get("client_id"), p.get("client_secret")
 	if authorization == "" {
 		switch {
 		case bodyID == "" && bodySecret != "":
-			return clientCredentials{}, oautherr.InvalidRequest.WithDescription("client_secret was sent without client_id")
-		case bodyID == "":
-			return clientCredentials{}, errNoClient
+			return oauth.ClientCredentials{}, oautherr.InvalidRequest.WithDescription("client_secret was sent without client_id")
 		case bodySecret != "":
-			return clientCredentials{ID: bodyID, Secret: bodySecret, Method: authPost}, nil
+			return oauth.ClientCredentials{ClientID: bodyID, Secret: bodySecret, Method: oauth.AuthMethodPost}, nil
 		default:
-			return clientCredentials{ID: bodyID, Method: authNone}, nil
+			return oauth.ClientCredentials{ClientID: bodyID, Method: oauth.AuthMethodNone}, nil
 		}
 	}
 	id, secret, err := parseBasic(authorization)
 	if err != nil {
-		return clientCredentials{Method: authBasic}, err
+		return oauth.ClientCredentials{}, err
 	}
 	if bodySecret != "" {
-		return clientCredentials{}, oautherr.InvalidRequest.WithDescription("Use exactly one client authentication method: HTTP Basic or client_secret in the body, not both")
+		return oauth.ClientCredentials{}, oautherr.InvalidRequest.WithDescription("Use exactly one client authentication method: HTTP Basic or client_secret in the body, not both")
 	}
 	if bodyID != "" && bodyID != id {
-		return clientCredentials{}, oautherr.InvalidRequest.WithDescription("client_id in the body differs from the HTTP Basic client")
+		return oauth.ClientCredentials{}, oautherr.InvalidRequest.WithDescription("client_id in the body differs from the HTTP Basic client")
 	}
-	return clientCredentials{ID: id, Secret: secret, Method: authBasic}, nil
+	return oauth.ClientCredentials{ClientID: id, Secret: secret, Method: oauth.AuthMethodBasic}, nil
 }
 
 // parseBasic decodes client_secret_basic credentials. RFC 6749 §2.3.1: the client identifier and

@@ -426,24 +426,21 @@ type tokenOutput struct {
 	Body         tokenResponse
 }
 
-// clientCreds reads the client's credentials from a form request.
-func (h *publicHandlers) clientCreds(in *formInput, p params) (oauth.ClientCredentials, error) {
-	c, err := clientFromRequest(in.Authorization, p)
+// clientRequest decodes a token, revocation or introspection request: the form body's parameters
+// and the client's credentials, with the caller's address unless the deployment ignores it.
+func (h *publicHandlers) clientRequest(in *formInput) (params, oauth.ClientCredentials, error) {
+	p, err := parseFormBody(in.ContentType, in.RawBody)
 	if err != nil {
-		return oauth.ClientCredentials{}, err
+		return nil, oauth.ClientCredentials{}, err
 	}
-	m := oauth.AuthMethodNone
-	switch c.Method {
-	case authBasic:
-		m = oauth.AuthMethodBasic
-	case authPost:
-		m = oauth.AuthMethodPost
+	creds, err := clientFromRequest(in.Authorization, p)
+	if err != nil {
+		return nil, oauth.ClientCredentials{}, err
 	}
-	creds := oauth.ClientCredentials{ClientID: c.ID, Secret: c.Secret, Method: m}
 	if !h.cfg.IgnoreClientAddress {
 		creds.Address = in.peer
 	}
-	return creds, nil
+	return p, creds, nil
 }
 
 func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput, error) {
@@ -460,11 +457,7 @@ func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput
 }
 
 func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.TokenSet, error) {
-	p, err := parseFormBody(in.ContentType, in.RawBody)
-	if err != nil {
-		return oauth.TokenSet{}, err
-	}
-	creds, err := h.clientCreds(in, p)
+	p, creds, err := h.clientRequest(in)
 	if err != nil {
 		return oauth.TokenSet{}, err
 	}
@@ -478,7 +471,7 @@ func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.T
 	default:
 		// Implicit and ROPC (password) are never offered (RFC 9700 §2.4, checklist 10); neither
 		// is client_credentials: SVA tokens always stand for a user's consent.
-		return oauth.TokenSet{}, oautherr.UnsupportedGrantType.WithDescriptionf("Grant type %s is not supported", safeParamName(gt))
+		return oauth.TokenSet{}, oautherr.UnsupportedGrantType.WithDescriptionf("Grant type %s is not supported", oautherr.Quote(gt))
 	}
 }
 
@@ -523,17 +516,10 @@ type revokeOutput struct {
 }
 
 func (h *publicHandlers) revoke(ctx context.Context, in *formInput) (*revokeOutput, error) {
-	err := func() error {
-		p, err := parseFormBody(in.ContentType, in.RawBody)
-		if err != nil {
-			return err
-		}
-		creds, err := h.clientCreds(in, p)
-		if err != nil {
-			return err
-		}
-		return h.svc.Revoke(ctx, creds, p.get("token"), p.get("token_type_hint"))
-	}()
+	p, creds, err := h.clientRequest(in)
+	if err == nil {
+		err = h.svc.Revoke(ctx, creds, p.get("token"), p.get("token_type_hint"))
+	}
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}
@@ -559,17 +545,11 @@ type introspectOutput struct {
 }
 
 func (h *publicHandlers) introspect(ctx context.Context, in *formInput) (*introspectOutput, error) {
-	res, err := func() (oauth.Introspection, error) {
-		p, err := parseFormBody(in.ContentType, in.RawBody)
-		if err != nil {
-			return oauth.Introspection{}, err
-		}
-		creds, err := h.clientCreds(in, p)
-		if err != nil {
-			return oauth.Introspection{}, err
-		}
-		return h.svc.Introspect(ctx, creds, p.get("token"), p.get("token_type_hint"))
-	}()
+	var res oauth.Introspection
+	p, creds, err := h.clientRequest(in)
+	if err == nil {
+		res, err = h.svc.Introspect(ctx, creds, p.get("token"), p.get("token_type_hint"))
+	}
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}

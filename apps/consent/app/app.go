@@ -34,7 +34,15 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	return serve(ctx, getenv, stderr, ln)
 }
 
-func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
+func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) (err error) {
+	serving := false
+	defer func() {
+		// httpserver.Serve closes the listener; a start-up failure before it must close it too, so a
+		// caller's listener never lingers half-open.
+		if ln != nil && !serving {
+			_ = ln.Close()
+		}
+	}()
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
@@ -75,5 +83,6 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		}
 	}
 	log.Info("consent UI starting", "addr", ln.Addr().String(), "core_url", cfg.CoreURL, "secure_cookies", cfg.SecureCookies)
+	serving = true
 	return httpserver.Serve(ctx, ln, telemetry.HTTPHandler(handler, "consent"), log)
 }

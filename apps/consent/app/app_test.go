@@ -77,6 +77,27 @@ func (l *lockedBuffer) String() string {
 
 // The service boots, serves its pages with the security headers, answers Core being down with
 // the UI's 503, and shuts down cleanly when its context ends.
+// TestServe_StartupFailureClosesListener: a caller's listener is closed when Serve fails before
+// serving, so it never lingers half-open (accepting connections nobody answers).
+func TestServe_StartupFailureClosesListener(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	err = app.Serve(context.Background(), func(k string) string {
+		return map[string]string{"CORE_URL": "not a url"}[k]
+	}, io.Discard, ln)
+	if err == nil {
+		t.Fatal("Serve accepted an invalid CORE_URL")
+	}
+	if c, derr := net.DialTimeout("tcp", addr, time.Second); derr == nil {
+		c.Close()
+		t.Errorf("listener %s still accepts connections after a failed start", addr)
+	}
+}
+
 func TestServe_BootsAndShutsDown(t *testing.T) {
 	t.Parallel()
 	deadCore, err := net.Listen("tcp", "127.0.0.1:0")

@@ -24,7 +24,7 @@ type demoEnv struct {
 	fp     *fakeProvider
 	demo   *httptest.Server
 	client *http.Client
-	logs   *bytes.Buffer
+	logs   *syncBuffer
 }
 
 // newDemo starts a fake provider and the demo wired to it; setup adjusts both before the demo
@@ -46,9 +46,9 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 	if setup != nil {
 		setup(fp, &cfg)
 	}
-	logs := &bytes.Buffer{}
+	logs := &syncBuffer{}
 	var err error
-	h, err = newServer(cfg, slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil)), &http.Client{Timeout: 5 * time.Second}, time.Now)
+	h, err = newServer(cfg, slog.New(slog.NewTextHandler(logs, nil)), &http.Client{Timeout: 5 * time.Second}, time.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,17 +57,6 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 		t.Fatal(err)
 	}
 	return &demoEnv{t: t, fp: fp, demo: demo, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, logs: logs}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 // post submits a form button on the demo, following redirects like a browser.
@@ -378,7 +367,93 @@ func TestRefresh(t *testing.T) {
 		if m == nil || m[1] != "invalid_grant" {
 			t.Errorf("#refresh-result does not show invalid_grant:\n%s", page)
 		}
+		// The grant is gone, so the sign-in is over: a signed-out page, not "You are signed in"
+		// with a refresh token "held by the app".
+		if !strings.Contains(page, "SVA access for this app was revoked or expired — sign in again") {
+			t.Errorf("no signed-out explanation after invalid_grant:\n%s", page)
+		}
+		for _, stale := range []string{"You are signed in", "held by the app", `id="claims"`, `id="refresh"`} {
+			if strings.Contains(page, stale) {
+				t.Errorf("page after invalid_grant still contains %q", stale)
+			}
+		}
+		if !strings.Contains(page, `id="signin"`) {
+			t.Error("page after invalid_grant offers no #signin")
+		}
+		// The tokens were dropped server-side: another refresh never reaches the provider.
+		e.fp.mu.Lock()
+		before := len(e.fp.tokenReqs)
+		e.fp.mu.Unlock()
+		if _, page = e.post("/refresh"); strings.Contains(page, "You are signed in") {
+			t.Error("signed in again after a refresh with dropped tokens")
+		}
+		e.fp.mu.Lock()
+		after := len(e.fp.tokenReqs)
+		e.fp.mu.Unlock()
+		if after != before {
+			t.Errorf("token endpoint called %d more times after invalid_grant, want 0", after-before)
+		}
+		// The outcome is shown once; a reload is the plain home page.
+		_, page = e.get(e.demo.URL + "/")
+		if _, ok := elementText(page, "refresh-result"); ok || !strings.Contains(page, "Welcome to the SVA Demo") {
+			t.Errorf("reload after the revoked notice: want the plain home page\n%s", page)
+		}
 	})
+	t.Run("other failure keeps the sign-in", func(t *testing.T) {
+		e := newDemo(t, nil)
+		if status, _ := e.post("/login"); status != http.StatusOK {
+			t.Fatalf("sign-in status %d", status)
+		}
+		e.fp.mu.Lock()
+		e.fp.refreshError = "temporarily_unavailable"
+		e.fp.mu.Unlock()
+		_, page := e.post("/refresh")
+		re := regexp.MustCompile(`id="refresh-result"[^>]*>Refresh failed: <code class="code">([^<]*)</code>`)
+		if m := re.FindStringSubmatch(page); m == nil || m[1] != "temporarily_unavailable" {
+			t.Errorf("#refresh-result does not show temporarily_unavailable:\n%s", page)
+		}
+		if !strings.Contains(page, "You are signed in") || claimValues(page)["email"] != "ada@example.com" {
+			t.Errorf("a transient refresh failure signed the user out:\n%s", page)
+		}
+	})
+}
+
+// TestSameOriginPosts covers the CSRF check directly: Sec-Fetch-Site decides when present
+// (Chromium sends "Origin: null" on same-origin form posts under Referrer-Policy: no-referrer),
+// Origin is consulted only without it.
+func TestSameOriginPosts(t *testing.T) {
+	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	h := sameOriginPosts(next)
+	for _, tc := range []struct {
+		name, method, site, origin string
+		want                       int
+	}{
+		{"same-origin form post with Origin null", http.MethodPost, "same-origin", "null", http.StatusNoContent},
+		{"same-origin with matching Origin", http.MethodPost, "same-origin", "http://demo.test", http.StatusNoContent},
+		{"user-initiated (none)", http.MethodPost, "none", "", http.StatusNoContent},
+		{"cross-site even with matching Origin", http.MethodPost, "cross-site", "http://demo.test", http.StatusForbidden},
+		{"same-site is not same-origin", http.MethodPost, "same-site", "http://demo.test", http.StatusForbidden},
+		{"no Sec-Fetch-Site, foreign Origin", http.MethodPost, "", "https://evil.example", http.StatusForbidden},
+		{"no Sec-Fetch-Site, Origin null", http.MethodPost, "", "null", http.StatusForbidden},
+		{"no Sec-Fetch-Site, matching Origin", http.MethodPost, "", "http://demo.test", http.StatusNoContent},
+		{"no headers at all (non-browser client)", http.MethodPost, "", "", http.StatusNoContent},
+		{"GET is never checked", http.MethodGet, "cross-site", "https://evil.example", http.StatusNoContent},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, "http://demo.test/login", nil)
+			if tc.site != "" {
+				req.Header.Set("Sec-Fetch-Site", tc.site)
+			}
+			if tc.origin != "" {
+				req.Header.Set("Origin", tc.origin)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tc.want {
+				t.Errorf("status %d, want %d", rec.Code, tc.want)
+			}
+		})
+	}
 }
 
 func TestSignOut(t *testing.T) {
@@ -537,6 +612,7 @@ func TestRun_ServesAndShutsDown(t *testing.T) {
 	}
 }
 
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server's logger.
 type syncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer

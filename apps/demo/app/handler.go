@@ -127,6 +127,8 @@ type homeView struct {
 	Issuer   string
 	ClientID string
 	Scopes   []string
+	// Revoked is the failed refresh that ended the previous sign-in (shown once), or nil.
+	Revoked *refreshView
 }
 
 type claimRow struct {
@@ -168,14 +170,24 @@ func (s *server) home(w http.ResponseWriter, r *http.Request) {
 	if sess != nil {
 		sess.mu.Lock()
 		defer sess.mu.Unlock()
+		ro := sess.refresh
+		sess.refresh = nil // shown once
 		if sess.user != nil {
-			view := s.resultView(sess.user, sess.refresh)
-			sess.refresh = nil // shown once
-			s.render(w, http.StatusOK, "result.html", view)
+			s.render(w, http.StatusOK, "result.html", s.resultView(sess.user, ro))
+			return
+		}
+		if ro != nil {
+			view := s.homeView()
+			view.Revoked = &refreshView{Code: ro.code, Description: ro.description}
+			s.render(w, http.StatusOK, "home.html", view)
 			return
 		}
 	}
-	s.render(w, http.StatusOK, "home.html", homeView{Issuer: s.cfg.Issuer, ClientID: s.cfg.ClientID, Scopes: s.cfg.Scopes})
+	s.render(w, http.StatusOK, "home.html", s.homeView())
+}
+
+func (s *server) homeView() homeView {
+	return homeView{Issuer: s.cfg.Issuer, ClientID: s.cfg.ClientID, Scopes: s.cfg.Scopes}
 }
 
 // login starts a sign-in: fresh state, PKCE verifier and nonce, kept server-side, then a 303
@@ -370,7 +382,7 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
-	outcome := &refreshOutcome{at: s.now()}
+	outcome := &refreshOutcome{}
 	sess.refresh = outcome
 	if sess.user.token.RefreshToken == "" {
 		outcome.code, outcome.description = "no_refresh_token", "The provider did not issue a refresh token."
@@ -389,6 +401,11 @@ func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.Warn("refresh failed", "err", err)
 		outcome.code, outcome.description = oauthErrorCode(err, "refresh_failed")
+		if outcome.code == "invalid_grant" {
+			// The grant is gone (the user disconnected the app in SVA, or it expired): the
+			// tokens held are worthless, so the sign-in ends here and only the outcome is kept.
+			sess.user = nil
+		}
 		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}

@@ -48,7 +48,6 @@ type refreshOutcome struct {
 	ok          bool
 	code        string
 	description string
-	at          time.Time
 }
 
 // session is one browser's state. mu serialises that browser's requests so that, for example,

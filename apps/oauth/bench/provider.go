@@ -207,7 +207,7 @@ func (p *provider) mintCode(ctx context.Context) (code, error) {
 	now := time.Now()
 	dt, err := p.coreKey.Sign(jwt.MapClaims{
 		"iss": p.coreIssuer, "sub": benchUser, "aud": p.clientID, "iat": now.Unix(), "exp": now.Add(5 * time.Minute).Unix(),
-		"auth_request_id": id, "claims": map[string]any{"email": "bench@example.com", "email_verified": true},
+		"auth_request_id": id, "claims": map[string]any{"email": "bench@example.com"},
 	})
 	if err != nil {
 		return code{}, err

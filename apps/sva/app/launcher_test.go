@@ -184,7 +184,7 @@ func TestLaunch_StartsRegistersAndStopsCleanly(t *testing.T) {
 		t.Fatalf("clients registered: %d, want 1", len(clients))
 	}
 	createArgs := strings.Join(toStrings(clients[0]["create_args"]), " ")
-	for _, want := range []string{"--name SVA Demo", "--public", "--scopes " + demoClientScopes, "--reason email=To show your verified email"} {
+	for _, want := range []string{"--name SVA Demo", "--public", "--scopes " + demoClientScopes, "--reason email=To show your email address"} {
 		if !strings.Contains(createArgs, want) {
 			t.Errorf("clients create args lack %q: %s", want, createArgs)
 		}

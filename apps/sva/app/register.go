@@ -19,11 +19,11 @@ const (
 )
 
 var demoScopeReasons = [...][2]string{
-	{"email", "To show your verified email"},
+	{"email", "To show your email address"},
 	{"name", "To greet you by name"},
 	{"profile", "To show your basic profile"},
 	{"username", "To show your username"},
-	{"phone", "To show your verified phone number"},
+	{"phone", "To show your phone number"},
 	{"address", "To show your address"},
 	{"bio", "To show your bio"},
 }

@@ -49,6 +49,19 @@ type Options struct {
 	// RecordCoreTraffic puts a recording reverse proxy between the consent UI and Core, so a
 	// test can inspect every request Core receives from the UI (Stack.CoreTraffic).
 	RecordCoreTraffic bool
+	// DatabaseURL is every service's DATABASE_URL (a postgres:// DSN); empty: SQLite files in Dir.
+	DatabaseURL string
+	// Instances is how many provider and Core instances to start (default 1), all on the same
+	// database, all started at once (their migrations and first-key generation race), and all
+	// with the same issuer, as behind a load balancer. Instance i of Core calls provider
+	// instance i+1's internal API and provider i fetches data-token keys from Core i+1 (mod
+	// Instances), so every flow crosses instances. The consent UI and the demo use instance 0.
+	Instances int
+}
+
+// ProviderInstance is one running provider: its public and internal listeners.
+type ProviderInstance struct {
+	PublicURL, InternalURL string
 }
 
 // Stack is a running SVA: every service in this process, each on its own 127.0.0.1 port, with
@@ -63,12 +76,17 @@ type Stack struct {
 	ConsentURL  string
 	DemoURL     string // set even when the demo is not started (its redirect URI is registered)
 
+	// Every instance (Options.Instances); [0] is ProviderURL/InternalURL and CoreURL. The
+	// issuer of every provider instance is ProviderURL.
+	Providers []ProviderInstance
+	Cores     []string
+
 	ServiceToken string
 	AdminToken   string
 	ClientID     string // the demo client, public, registered through the admin API
 	RedirectURI  string
 
-	Logs        map[string]*syncBuffer // "oauth", "core", "consent", "demo"
+	Logs        map[string]*syncBuffer // "oauth", "core", "consent", "demo"; "oauth.2", "core.2", … for further instances
 	CoreTraffic *recorder              // nil unless Options.RecordCoreTraffic
 
 	HTTP *http.Client // no redirects followed, bounded timeout
@@ -99,23 +117,37 @@ func Start(t *testing.T, opts Options) *Stack {
 		}},
 	}
 	t.Cleanup(s.Stop)
+	n := max(opts.Instances, 1)
 
 	// Core and the consent UI take a listener; the provider and the demo listen on an address
 	// themselves, so theirs are picked free just before they start (a tiny race, reported
 	// clearly if it is ever lost).
-	coreLn := listen(t)
+	coreLns := make([]net.Listener, n)
+	for i := range coreLns {
+		coreLns[i] = listen(t)
+		s.Cores = append(s.Cores, "http://"+coreLns[i].Addr().String())
+	}
 	consentLn := listen(t)
-	publicAddr, internalAddr, demoAddr := freeAddr(t), freeAddr(t), freeAddr(t)
-	s.CoreURL = "http://" + coreLn.Addr().String()
+	publicAddrs, internalAddrs := make([]string, n), make([]string, n)
+	for i := range n {
+		publicAddrs[i], internalAddrs[i] = freeAddr(t), freeAddr(t)
+		s.Providers = append(s.Providers, ProviderInstance{PublicURL: "http://" + publicAddrs[i], InternalURL: "http://" + internalAddrs[i]})
+	}
+	demoAddr := freeAddr(t)
+	s.CoreURL = s.Cores[0]
 	s.ConsentURL = "http://" + consentLn.Addr().String()
-	s.ProviderURL = "http://" + publicAddr
-	s.InternalURL = "http://" + internalAddr
+	s.ProviderURL = s.Providers[0].PublicURL
+	s.InternalURL = s.Providers[0].InternalURL
 	s.DemoURL = "http://" + demoAddr
 	s.RedirectURI = s.DemoURL + "/callback"
+	for i := 1; i < n; i++ {
+		s.Logs[instanceName("oauth", i)] = &syncBuffer{}
+		s.Logs[instanceName("core", i)] = &syncBuffer{}
+	}
 
 	common := map[string]string{
 		"SVA_DATA_DIR":           dir,
-		"DATABASE_URL":           "",
+		"DATABASE_URL":           opts.DatabaseURL,
 		"INTERNAL_SERVICE_TOKEN": s.ServiceToken,
 		"DATA_TOKEN_ISSUER":      s.CoreURL,
 		// Debug is the most talkative level: the zero-knowledge scan reads everything logged.
@@ -139,30 +171,39 @@ func Start(t *testing.T, opts Options) *Stack {
 		coreURLForConsent = s.CoreTraffic.URL
 	}
 
-	s.run(ctx, "core", func(ctx context.Context, stderr io.Writer) error {
-		return coreapp.Serve(ctx, env(map[string]string{
-			"CORE_ADDR":                coreLn.Addr().String(),
-			"SVA_AUTH_SERVER_BASE_URL": s.InternalURL,
-			"CORS_ALLOWED_ORIGINS":     s.ConsentURL,
-		}), stderr, coreLn)
-	})
+	for i := range n {
+		ln := coreLns[i]
+		s.run(ctx, instanceName("core", i), func(ctx context.Context, stderr io.Writer) error {
+			return coreapp.Serve(ctx, env(map[string]string{
+				"CORE_ADDR":                ln.Addr().String(),
+				"SVA_AUTH_SERVER_BASE_URL": s.Providers[(i+1)%n].InternalURL,
+				"CORS_ALLOWED_ORIGINS":     s.ConsentURL,
+			}), stderr, ln)
+		})
+	}
 	s.run(ctx, "consent", func(ctx context.Context, stderr io.Writer) error {
 		return consentapp.Serve(ctx, env(map[string]string{
 			"CONSENT_ADDR": consentLn.Addr().String(),
 			"CORE_URL":     coreURLForConsent,
 		}), stderr, consentLn)
 	})
-	s.run(ctx, "oauth", func(ctx context.Context, stderr io.Writer) error {
-		return oauthapp.Run(ctx, []string{"oauth", "serve"}, env(map[string]string{
-			"OAUTH_PUBLIC_ADDR":   publicAddr,
-			"OAUTH_INTERNAL_ADDR": internalAddr,
-			"OAUTH_ISSUER":        s.ProviderURL,
-			"CORE_CONSENT_URL":    s.ConsentURL + "/consent",
-			"OAUTH_ADMIN_TOKEN":   s.AdminToken,
-			"DATA_TOKEN_JWKS_URL": s.CoreURL + "/.well-known/jwks.json",
-		}), io.Discard, stderr)
-	})
-	s.waitHealthy(s.CoreURL+"/healthz", s.ConsentURL+"/healthz", s.ProviderURL+"/healthz", s.InternalURL+"/healthz")
+	for i := range n {
+		s.run(ctx, instanceName("oauth", i), func(ctx context.Context, stderr io.Writer) error {
+			return oauthapp.Run(ctx, []string{"oauth", "serve"}, env(map[string]string{
+				"OAUTH_PUBLIC_ADDR":   publicAddrs[i],
+				"OAUTH_INTERNAL_ADDR": internalAddrs[i],
+				"OAUTH_ISSUER":        s.ProviderURL,
+				"CORE_CONSENT_URL":    s.ConsentURL + "/consent",
+				"OAUTH_ADMIN_TOKEN":   s.AdminToken,
+				"DATA_TOKEN_JWKS_URL": s.Cores[(i+1)%n] + "/.well-known/jwks.json",
+			}), io.Discard, stderr)
+		})
+	}
+	health := []string{s.ConsentURL + "/healthz"}
+	for i := range n {
+		health = append(health, s.Cores[i]+"/healthz", s.Providers[i].PublicURL+"/healthz", s.Providers[i].InternalURL+"/healthz")
+	}
+	s.waitHealthy(health...)
 
 	s.ClientID = s.registerClient()
 
@@ -186,6 +227,14 @@ func Start(t *testing.T, opts Options) *Stack {
 	t.Logf("stack up in %s: provider %s (internal %s), core %s, consent %s, demo %s, data %s",
 		time.Since(started).Round(time.Millisecond), s.ProviderURL, s.InternalURL, s.CoreURL, s.ConsentURL, s.DemoURL, dir)
 	return s
+}
+
+// instanceName names instance i of a service: "oauth" for the first, "oauth.2" for the second, ….
+func instanceName(service string, i int) string {
+	if i == 0 {
+		return service
+	}
+	return fmt.Sprintf("%s.%d", service, i+1)
 }
 
 // run starts one service in a goroutine with its own log buffer.
@@ -319,6 +368,15 @@ func (r Response) Expect(t *testing.T, want int) Response {
 // following redirects.
 func (s *Stack) Do(method, u string, body any, headerPairs ...string) Response {
 	s.t.Helper()
+	r, err := s.Send(method, u, body, headerPairs...)
+	if err != nil {
+		s.t.Fatalf("%v\n%s", err, s.logTails())
+	}
+	return r
+}
+
+// Send is Do without failing the test: safe to call from any goroutine.
+func (s *Stack) Send(method, u string, body any, headerPairs ...string) (Response, error) {
 	var rd io.Reader
 	ctype := ""
 	switch b := body.(type) {
@@ -328,13 +386,13 @@ func (s *Stack) Do(method, u string, body any, headerPairs ...string) Response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			s.t.Fatal(err)
+			return Response{}, err
 		}
 		rd, ctype = bytes.NewReader(raw), "application/json"
 	}
 	req, err := http.NewRequest(method, u, rd)
 	if err != nil {
-		s.t.Fatal(err)
+		return Response{}, err
 	}
 	if ctype != "" {
 		req.Header.Set("Content-Type", ctype)
@@ -345,16 +403,16 @@ func (s *Stack) Do(method, u string, body any, headerPairs ...string) Response {
 	}
 	res, err := s.HTTP.Do(req)
 	if err != nil {
-		s.t.Fatalf("%s %s: %v\n%s", method, u, err, s.logTails())
+		return Response{}, fmt.Errorf("%s %s: %w", method, u, err)
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(res.Body, 4<<20))
 	if err != nil {
-		s.t.Fatalf("%s %s: read body: %v", method, u, err)
+		return Response{}, fmt.Errorf("%s %s: read body: %w", method, u, err)
 	}
 	r := Response{Method: method, URL: u, Status: res.StatusCode, Header: res.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &r.JSON)
-	return r
+	return r, nil
 }
 
 // syncBuffer is a goroutine-safe log sink.

@@ -23,7 +23,7 @@
 /** @type {Record<string, ScopeEntry>} */
 export const CATALOGUE = {
   "openid": {"claims":["sub"],"description":"Verify your identity","icon":"🔑","name":"Sign-in identity","sources":[]},
-  "email": {"claims":["email","email_verified"],"description":"Access your email address","icon":"📧","name":"Verified Email","sources":[["email","email"]]},
+  "email": {"claims":["email"],"description":"Access your email address","icon":"📧","name":"Email address","sources":[["email","email"]]},
   "profile": {"claims":["full_name","name","given_name","family_name"],"description":"Access your profile information (name)","icon":"🙂","name":"Profile","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
   "name": {"claims":["full_name","name","given_name","family_name","first_name","last_name"],"description":"Your full name","icon":"🆔","name":"Name","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
   "username": {"claims":["username"],"description":"Your username","icon":"👤","name":"Username","sources":[["username","username"]]},
@@ -35,7 +35,7 @@ export const CATALOGUE = {
   "hobby": {"claims":["hobbies","hobby"],"description":"Your hobbies","icon":"❤️","name":"Hobbies","sources":[["hobbies","hobbies"]]},
   "address": {"claims":["address","address_line1","address_line2","city","state","postal_code","country"],"description":"Your postal address","icon":"📍","name":"Address","sources":[["address_line1","address_line1"],["address_line2","address_line2"],["city","city"],["state","state"],["postal_code","postal_code"],["country","country"]]},
   "social": {"claims":["social_links","social"],"description":"Your social links","icon":"🔗","name":"Social Links","sources":[["social_links","social_links"]]},
-  "phone": {"claims":["phone","phone_number"],"description":"Your phone number","icon":"📱","name":"Verified Phone","sources":[["phone_number","phone"]]},
+  "phone": {"claims":["phone","phone_number"],"description":"Your phone number","icon":"📱","name":"Phone number","sources":[["phone_number","phone"]]},
   "pan_card": {"claims":["pan_card","pan"],"description":"Your PAN card","icon":"🆔","name":"PAN Card","sources":[["pan_card","pan_card"]]},
   "crypto_wallet": {"claims":["crypto_wallet","wallet_address"],"description":"Your crypto wallet addresses","icon":"₿","name":"Crypto Wallet","sources":[["crypto_wallet","crypto_wallet"]]},
   "education": {"claims":["education"],"description":"Your education","icon":"🎓","name":"Education","sources":[["education","education"]]},

@@ -150,7 +150,7 @@ type ScopeDetail struct {
 
 	// Name Display name
 	//
-	// Example: Verified Email
+	// Example: Email address
 	Name string `json:"name"`
 
 	// Reason The client's stated reason for asking (may be empty)
