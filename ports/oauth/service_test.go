@@ -378,6 +378,51 @@ func TestExchangeCode_Replay(t *testing.T) {
 	}
 }
 
+// conflictingCodes makes the next Redeem report that a concurrent redemption won between read and
+// write (the store's ErrConflict), then behaves like the real store.
+type conflictingCodes struct {
+	oauth.Codes
+	conflictNext atomic.Bool
+}
+
+func (c *conflictingCodes) Redeem(ctx context.Context, h grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error {
+	if c.conflictNext.CompareAndSwap(true, false) {
+		return oauth.ErrConflict
+	}
+	return c.Codes.Redeem(ctx, h, decide)
+}
+
+// TestExchangeCode_LostRaceIsAValidReplay: a request that passed client authentication and PKCE but
+// lost a concurrent redemption is a valid replay and must revoke what the code issued
+// (checklist 17), not merely fail.
+func TestExchangeCode_LostRaceIsAValidReplay(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	codes := &conflictingCodes{Codes: e.store.Codes}
+	st := e.store
+	svc, err := oauth.NewService(oauth.Deps{
+		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: codes, RefreshTokens: st.RefreshTokens,
+		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer,
+		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
+		Clock: e.clock, Random: rand.Reader,
+	}, oauth.Config{Issuer: issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, creds := e.client(t, client.Confidential)
+	code, _ := e.code(t, creds.ClientID)
+	ts, err := svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	codes.conflictNext.Store(true)
+	_, err = svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	wantOAuth(t, err, oautherr.InvalidGrant)
+	if _, err := svc.UserInfo(ctx, ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
+		t.Fatalf("access token alive after a valid replay that lost the race: %v", err)
+	}
+}
+
 func TestExchangeCode_Errors(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()

@@ -175,16 +175,25 @@ func (s *Service) ExchangeCode(ctx context.Context, creds ClientCredentials, cod
 	}
 	in.Now = s.now()
 	var red grant.Redemption
-	err = s.d.Codes.Redeem(ctx, grant.HashOf(code), func(stored grant.Code) (grant.Redemption, error) {
-		var err error
-		red, err = grant.Redeem(stored, in)
-		return red, err
-	})
+	redeem := func() error {
+		return s.d.Codes.Redeem(ctx, grant.HashOf(code), func(stored grant.Code) (grant.Redemption, error) {
+			var err error
+			red, err = grant.Redeem(stored, in)
+			return red, err
+		})
+	}
+	err = redeem()
+	if errors.Is(err, ErrConflict) {
+		// A concurrent redemption won between our read and write. Decide again on the code as it
+		// now is (used): this request passed client authentication and PKCE, so the domain treats
+		// it as a valid replay and revokes what the winner got (checklist 17), as it would have
+		// had the two requests not overlapped.
+		err = redeem()
+	}
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return TokenSet{}, invalidCode
 	case errors.Is(err, ErrConflict):
-		// A concurrent redemption won between our read and write: treat it like the used code it is.
 		return TokenSet{}, oautherr.InvalidGrant.WithDescription("Authorization code has already been used").WithCause(grant.ErrCodeReplayed)
 	case err != nil:
 		return TokenSet{}, s.protocolError("exchange code", err)
