@@ -404,7 +404,7 @@ func TestExchangeCode_LostRaceIsAValidReplay(t *testing.T) {
 		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: codes, RefreshTokens: st.RefreshTokens,
 		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer,
 		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
-		Clock: e.clock, Random: rand.Reader,
+		Clock:      e.clock, Random: rand.Reader,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
