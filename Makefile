@@ -22,11 +22,13 @@ E2E_TESTS      := $(shell grep -rl --include='*_test.go' --exclude-dir=.tools --
 OPENAPI_PKGS   := $(sort $(dir $(shell grep -rl --include='*_test.go' 'func TestOpenAPIDrift' adapters 2>/dev/null)))
 
 .PHONY: test contract pact-update check-generated generate e2e pact-lib openapi bench bench-micro run chromium
+.PHONY: ui-check ui-types
 
-## test: vet, unit and integration tests, then the contract and e2e suites.
+## test: vet, unit and integration tests, the consent UI's type check, then the contract and e2e suites.
 test:
 	$(GO) vet ./...
 	$(GO) test $(GOTESTFLAGS) -count=1 ./...
+	$(MAKE) ui-check
 	$(MAKE) contract
 	$(MAKE) e2e
 
@@ -62,6 +64,25 @@ ifneq ($(strip $(E2E_TESTS)),)
 else
 	@echo "e2e: no //go:build e2e tests yet"
 endif
+
+## ui-check: the consent UI's JS against Core's API (docs/consent-ui.md): install the pinned
+## openapi-typescript + typescript (npm ci from the committed lockfile; offline once the npm cache
+## holds them), fail if core-api.d.ts differs from what openapi/core.yaml generates, then tsc.
+UI_TYPES_DIR := adapters/consent/web/ui-types
+ui-check:
+	@set -euo pipefail; \
+	npm ci --prefix $(UI_TYPES_DIR) --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null; \
+	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(UI_TYPES_DIR)/node_modules/.bin/openapi-typescript openapi/core.yaml -o "$$tmp/core-api.d.ts" >/dev/null; \
+	diff -u $(UI_TYPES_DIR)/core-api.d.ts "$$tmp/core-api.d.ts" || \
+		{ echo "ui-check: $(UI_TYPES_DIR)/core-api.d.ts is stale; run 'make ui-types' and review the diff" >&2; exit 1; }; \
+	$(UI_TYPES_DIR)/node_modules/.bin/tsc -p $(UI_TYPES_DIR); \
+	echo "ui-check: core-api.d.ts up to date; consent UI modules type-check"
+
+## ui-types: regenerate the consent UI's core-api.d.ts after openapi/core.yaml changes (then `make ui-check`).
+ui-types:
+	npm ci --prefix $(UI_TYPES_DIR) --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
+	$(UI_TYPES_DIR)/node_modules/.bin/openapi-typescript openapi/core.yaml -o $(UI_TYPES_DIR)/core-api.d.ts
 
 ## pact-lib: fetch libpact_ffi.so into .tools/pact (sha256-verified, idempotent).
 pact-lib:
@@ -100,7 +121,11 @@ bench-micro:
 run:
 	$(GO) run ./apps/sva
 
-## chromium: install Debian's Chromium for the e2e tests if it is missing.
+## chromium: install Debian's Chromium for the e2e tests if it is missing (non-interactive;
+## a failed install fails the target).
 chromium:
-	@if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium present"; \
-	else apt-get update && apt-get install -y chromium; fi
+	@set -e; if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium present"; exit 0; fi; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q && apt-get install -y -q chromium || \
+		{ echo "chromium: apt-get install chromium failed (needs root and Debian's apt)" >&2; exit 1; }; \
+	[ -x /usr/bin/chromium ] || { echo "chromium: installed, but /usr/bin/chromium is missing" >&2; exit 1; }

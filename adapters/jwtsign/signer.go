@@ -149,14 +149,11 @@ type jwkSet struct {
 func encodeJWKS(ks []keys.Key) ([]byte, error) {
 	doc := jwkSet{Keys: make([]jwk, 0, len(ks))}
 	for _, k := range ks {
-		x, y, err := keys.Coordinates(k.Public)
+		j, err := toJWK(k.ID, k.Public)
 		if err != nil {
-			return nil, fmt.Errorf("jwtsign: encode key %s: %w", k.ID, err)
+			return nil, err
 		}
-		doc.Keys = append(doc.Keys, jwk{
-			Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y),
-			Kid: k.ID, Use: "sig", Alg: keys.AlgorithmES256,
-		})
+		doc.Keys = append(doc.Keys, j)
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
@@ -171,15 +168,24 @@ func PublicJWK(kid string, pub *ecdsa.PublicKey) (json.RawMessage, error) {
 	if kid == "" || pub == nil {
 		return nil, errors.New("jwtsign: PublicJWK needs a kid and a key")
 	}
-	x, y, err := keys.Coordinates(pub)
+	j, err := toJWK(kid, pub)
 	if err != nil {
-		return nil, fmt.Errorf("jwtsign: encode key %s: %w", kid, err)
+		return nil, err
 	}
-	b, err := json.Marshal(jwk{Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y), Kid: kid, Use: "sig", Alg: keys.AlgorithmES256})
+	b, err := json.Marshal(j)
 	if err != nil {
 		return nil, fmt.Errorf("jwtsign: encode key %s: %w", kid, err)
 	}
 	return b, nil
+}
+
+// toJWK is the one place an ES256 public key becomes a JWK.
+func toJWK(kid string, pub *ecdsa.PublicKey) (jwk, error) {
+	x, y, err := keys.Coordinates(pub)
+	if err != nil {
+		return jwk{}, fmt.Errorf("jwtsign: encode key %s: %w", kid, err)
+	}
+	return jwk{Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y), Kid: kid, Use: "sig", Alg: keys.AlgorithmES256}, nil
 }
 
 // errNotES256 marks a JWK that is not an ES256 signing key; such keys are

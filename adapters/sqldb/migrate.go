@@ -126,10 +126,10 @@ func lockPostgres(ctx context.Context, db *bun.DB, table string) (unlock func(),
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: migration lock connection: %w", err)
 	}
-	// Key by schema so parallel tests (one schema each) do not serialise,
-	// while instances sharing a schema do.
-	// and one lock per history table so services sharing a schema do not wait
-	// on each other. The table name is ours, never user input.
+	// Key by schema and history table: parallel tests (one schema each) and
+	// services sharing a schema (one history table each) do not wait on each
+	// other, while instances of one service on one schema do. The table name
+	// is ours, never user input.
 	key := "hashtext(current_schema() || '." + table + "')"
 	ticker := time.NewTicker(lockRetryInterval)
 	defer ticker.Stop()

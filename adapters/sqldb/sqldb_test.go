@@ -1,13 +1,18 @@
 package sqldb_test
 
 import (
+	"bufio"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -446,31 +451,132 @@ func TestMigrate_ServicesShareOneSchema(t *testing.T) {
 	})
 }
 
-// TestOpen_ConcurrentFirstOpen: processes starting together on a brand-new
-// SQLite file race to switch it to WAL; every one of them must open.
+// TestOpen_ConcurrentFirstOpen: services starting together on a brand-new
+// SQLite file race to switch it to WAL; every one of them must open. The race
+// that bit the dev launcher is between processes (it starts each service as its
+// own process), and it does not show between connections of one process, so
+// the "processes" subtest re-executes this test binary as several children and
+// releases them at the same instant on one fresh file per round. Without
+// pingUntilReady's retry it fails about nine runs in ten with SQLITE_BUSY; "goroutines"
+// covers connections of one process.
 func TestOpen_ConcurrentFirstOpen(t *testing.T) {
+	if dir := os.Getenv(firstOpenChildEnv); dir != "" {
+		firstOpenChild(t, dir)
+		return
+	}
 	t.Parallel()
-	for round := range 5 {
-		dir := t.TempDir()
-		const openers = 8
-		errs := make(chan error, openers)
-		for range openers {
-			go func() {
-				ctx := context.Background()
-				db, err := sqldb.Open(ctx, sqldb.Config{DataDir: dir, Name: "race"})
-				if err == nil {
-					// Write at once, as a starting service does (migrations).
-					_, err = db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS t (n INTEGER)")
-					if cerr := db.Close(); err == nil {
-						err = cerr
-					}
+	t.Run("goroutines", func(t *testing.T) {
+		t.Parallel()
+		for round := range 5 {
+			dir := t.TempDir()
+			const openers = 8
+			errs := make(chan error, openers)
+			for range openers {
+				go func() { errs <- openAndWrite(dir) }()
+			}
+			for range openers {
+				if err := <-errs; err != nil {
+					t.Fatalf("round %d: concurrent first open failed: %v", round, err)
 				}
-				errs <- err
-			}()
+			}
 		}
-		for range openers {
-			if err := <-errs; err != nil {
-				t.Fatalf("round %d: concurrent first open failed: %v", round, err)
+	})
+	t.Run("processes", func(t *testing.T) {
+		t.Parallel()
+		if testing.Short() {
+			t.Skip("starts child processes")
+		}
+		firstOpenProcesses(t, t.TempDir(), 6, 50)
+	})
+}
+
+// firstOpenChildEnv names the directory under which a child process of
+// TestOpen_ConcurrentFirstOpen opens one database per round.
+const firstOpenChildEnv = "SQLDB_TEST_FIRST_OPEN_DIR"
+
+// openAndWrite opens the default SQLite file in dir and writes at once, as a
+// starting service does (migrations).
+func openAndWrite(dir string) error {
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{DataDir: dir, Name: "race"})
+	if err != nil {
+		return err
+	}
+	_, err = db.ExecContext(ctx, "CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+	return errors.Join(err, db.Close())
+}
+
+// firstOpenChild is the child side: it prints "ready", then for each byte
+// the parent sends opens round <n>'s database and prints "ok" or the error.
+func firstOpenChild(t *testing.T, dir string) {
+	fmt.Println("ready")
+	in := bufio.NewReader(os.Stdin)
+	for round := 0; ; round++ {
+		if _, err := in.ReadByte(); err != nil {
+			return // the parent closed stdin: done
+		}
+		result := "ok"
+		if err := openAndWrite(filepath.Join(dir, strconv.Itoa(round))); err != nil {
+			result = strings.ReplaceAll(err.Error(), "\n", " ")
+		}
+		fmt.Println(result)
+	}
+}
+
+// firstOpenProcesses runs rounds rounds of n child processes opening one
+// fresh database together, and fails t with every child's error.
+func firstOpenProcesses(t *testing.T, dir string, n, rounds int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	type child struct {
+		cmd   *exec.Cmd
+		stdin io.WriteCloser
+		out   *bufio.Reader
+	}
+	var children []child
+	defer func() {
+		for _, c := range children {
+			_ = c.stdin.Close() // the child's cue to exit
+			_ = c.cmd.Wait()
+		}
+	}()
+	readLine := func(c child) string {
+		line, err := c.out.ReadString('\n')
+		if err != nil {
+			t.Fatalf("read from child: %q, %v", line, err)
+		}
+		return strings.TrimSuffix(line, "\n")
+	}
+	for range n {
+		cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestOpen_ConcurrentFirstOpen$", "-test.count=1")
+		cmd.Env = append(os.Environ(), firstOpenChildEnv+"="+dir)
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		c := child{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+		children = append(children, c)
+		if line := readLine(c); line != "ready" {
+			t.Fatalf("child did not report ready: %q", line)
+		}
+	}
+	for round := range rounds {
+		for _, c := range children {
+			if _, err := c.stdin.Write([]byte{1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, c := range children {
+			if line := readLine(c); line != "ok" {
+				t.Errorf("round %d, child %d: concurrent first open failed: %s", round, i, line)
 			}
 		}
 	}

@@ -23,12 +23,17 @@ var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign"}
 // testOnlyAdapters may be imported only from _test.go files.
 var testOnlyAdapters = []string{"internal/dbtest"}
 
-// serviceAdapters own one service each and must not import one another.
-var serviceAdapters = []string{"oauth", "core", "consent"}
+// Every other directory under adapters/ (oauth, core, consent, …) is a
+// service adapter: it may import its own packages and the shared ones, never
+// another service's, so a new service is covered without editing this list.
 
-// forbiddenInPorts are standard-library packages ports/ must not use even
-// though they are stdlib: transport and storage belong in adapters.
-var forbiddenInPorts = []string{"net/http", "database/sql"}
+// forbiddenInCore are standard-library packages neither domain/ nor ports/ may
+// use even though they are stdlib: transport and storage belong in adapters.
+var forbiddenInCore = []string{"net/http", "database/sql"}
+
+// forbiddenInDomain are further standard-library packages domain/ may not use:
+// it is pure ("no context, no I/O"; docs/architecture.md).
+var forbiddenInDomain = []string{"context"}
 
 // pkg is the part of `go list -json` output the rules need.
 type pkg struct {
@@ -49,11 +54,12 @@ func TestImportRules(t *testing.T) {
 	}
 }
 
-// listPackages runs `go list` over the whole module, without build tags, so
-// it sees the packages `go test ./...` builds.
+// listPackages runs `go list` over the whole module with the contract and e2e
+// build tags, so it sees every file `go test ./...`, `make contract` and
+// `make e2e` build (no file is excluded by those tags).
 func listPackages(t *testing.T) []pkg {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
+	cmd := exec.Command("go", "list", "-e", "-tags=contract,e2e", "-json=ImportPath,Imports,TestImports,XTestImports", "./...")
 	cmd.Dir = "../.."
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -94,7 +100,7 @@ func check(module string, pkgs []pkg) []string {
 	// adapter's name, "internal/dbtest", or a service name.
 	adapterOf := func(path string) string {
 		r := strings.TrimPrefix(path, "adapters/")
-		for _, name := range slices.Concat(testOnlyAdapters, sharedAdapters, serviceAdapters) {
+		for _, name := range slices.Concat(testOnlyAdapters, sharedAdapters) {
 			if under(r, name) {
 				return name
 			}
@@ -116,12 +122,21 @@ func check(module string, pkgs []pkg) []string {
 				if !std && !(ours && under(target, "domain")) {
 					report(p, imp, "domain/... may import only the standard library and domain/...")
 				}
-			case under(self, "ports"):
-				if !std && !(ours && (under(target, "domain") || under(target, "ports"))) {
-					report(p, imp, "ports/... may import only the standard library, domain/... and ports/...")
+				for _, f := range slices.Concat(forbiddenInCore, forbiddenInDomain) {
+					if std && under(imp, f) {
+						report(p, imp, "domain/... must not use "+f+"; it is pure")
+					}
 				}
-				for _, f := range forbiddenInPorts {
-					if under(imp, f) {
+			case under(self, "ports"):
+				// A service's ports may import its own ports packages (the
+				// conformance suites in ports/<svc>/<svc>test import
+				// ports/<svc>), never another service's.
+				svc, _, _ := strings.Cut(strings.TrimPrefix(self, "ports/"), "/")
+				if !std && !(ours && (under(target, "domain") || under(target, "ports/"+svc))) {
+					report(p, imp, "ports/... may import only the standard library, domain/... and their own service's ports/"+svc+"/...")
+				}
+				for _, f := range forbiddenInCore {
+					if std && under(imp, f) {
 						report(p, imp, "ports/... must not use "+f+"; that belongs in an adapter")
 					}
 				}
@@ -141,9 +156,11 @@ func check(module string, pkgs []pkg) []string {
 			switch {
 			case slices.Contains(testOnlyAdapters, to) && from != to:
 				report(p, imp, to+" is test plumbing; import it only from _test.go files")
-			case slices.Contains(sharedAdapters, from) && !slices.Contains(sharedAdapters, to):
+			case to == from || slices.Contains(sharedAdapters, to):
+				// Always allowed.
+			case slices.Contains(sharedAdapters, from) || slices.Contains(testOnlyAdapters, from):
 				report(p, imp, "shared adapter "+from+" may import only other shared adapters")
-			case slices.Contains(serviceAdapters, from) && to != from && !slices.Contains(sharedAdapters, to):
+			default:
 				report(p, imp, "adapters/"+from+" may import only its own adapters and the shared ones ("+strings.Join(sharedAdapters, ", ")+")")
 			}
 		}
@@ -184,6 +201,10 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("adapters/consent/web"), Imports: []string{m("adapters/core/httpapi")}},
 		{ImportPath: m("adapters/sqldb"), Imports: []string{m("adapters/oauth/sqlstore")}},
 		{ImportPath: m("contracts/provider"), Imports: []string{m("adapters/oauth/httpapi")}},
+		{ImportPath: m("domain/vault"), Imports: []string{"context", "net/http/httptest", "database/sql"}},
+		{ImportPath: m("ports/core/coretest"), Imports: []string{m("ports/core"), m("ports/oauth")}},
+		{ImportPath: m("adapters/demo/web"), Imports: []string{m("adapters/oauth/httpapi"), m("adapters/demo/store"), m("adapters/jwtsign")}},
+		{ImportPath: m("adapters/internal/dbtest"), Imports: []string{m("adapters/sqldb"), m("adapters/core/sqlstore")}},
 	}
 	want := []string{
 		"domain/grant imports github.com/golang-jwt/jwt/v5: domain/...",
@@ -198,6 +219,12 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		"adapters/consent/web imports " + m("adapters/core/httpapi") + ": adapters/consent may import only",
 		"adapters/sqldb imports " + m("adapters/oauth/sqlstore") + ": shared adapter sqldb",
 		"contracts/provider imports " + m("adapters/oauth/httpapi") + ": only apps/... and tests",
+		"domain/vault imports context: domain/... must not use context",
+		"domain/vault imports net/http/httptest: domain/... must not use net/http",
+		"domain/vault imports database/sql: domain/... must not use database/sql",
+		"ports/core/coretest imports " + m("ports/oauth") + ": ports/... may import only",
+		"adapters/demo/web imports " + m("adapters/oauth/httpapi") + ": adapters/demo may import only",
+		"adapters/internal/dbtest imports " + m("adapters/core/sqlstore") + ": shared adapter internal/dbtest",
 	}
 	got := check(module, bad)
 	for _, w := range want {

@@ -1,6 +1,13 @@
 // The one place the page talks to its server (same origin, /ui/api/...). The server keeps the
 // Core session in an HttpOnly cookie; this module only adds the CSRF header.
 
+/**
+ * Core's request and response bodies, which the server passes through unchanged. The types are
+ * generated from openapi/core.yaml into ui-types/core-api.d.ts, outside assets/ so it is never
+ * embedded or served; the import is JSDoc only, read by tsc (`make ui-check`), never by a browser.
+ * @typedef {import('../../ui-types/core-api').components['schemas']} CoreSchemas
+ */
+
 /** ApiError is a failed call with a message a person understands. */
 export class ApiError extends Error {
   /**

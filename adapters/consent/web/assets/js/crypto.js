@@ -32,9 +32,10 @@ const VAULT_KEY_AAD = utf8.encode('sva/v1/vault-key');
 const PAD_BLOCK = 64;
 
 /**
- * @typedef {{algorithm: string, iterations: number, hash: string}} Kdf
- * @typedef {{ciphertext: string, iv: string}} Sealed  base64 ciphertext (with GCM tag) and IV
- * @typedef {{id: string, ciphertext: string, iv: string}} Item
+ * The shapes exchanged with Core (generated from openapi/core.yaml; JSDoc only).
+ * @typedef {import('./api.js').CoreSchemas['KdfParams']} Kdf
+ * @typedef {import('./api.js').CoreSchemas['Sealed']} Sealed  base64 ciphertext (with GCM tag) and IV
+ * @typedef {import('./api.js').CoreSchemas['VaultItem']} Item
  */
 
 /** WrongPasswordError means the vault key did not unwrap: wrong master password (or tampering). */
@@ -67,7 +68,7 @@ export function toBase64(bytes) {
 
 /**
  * @param {string} b64 standard base64
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function fromBase64(b64) {
   const s = atob(b64);
@@ -78,7 +79,7 @@ export function fromBase64(b64) {
 
 /**
  * @param {number} n
- * @returns {Uint8Array}
+ * @returns {Uint8Array<ArrayBuffer>}
  */
 export function randomBytes(n) {
   return crypto.getRandomValues(new Uint8Array(n));

@@ -106,7 +106,7 @@ export function buildClaims(approvedScopes, profile) {
  * scopeInfo returns what the consent screen shows for a scope: the provider's details when it
  * sent them (the client's reason lives there), else the catalogue's defaults.
  * @param {string} scope
- * @param {{key: string, name?: string, description?: string, reason?: string, icon?: string}[] | null} [details]
+ * @param {import('./api.js').CoreSchemas['ScopeDetail'][] | null} [details] from Core's auth request
  * @returns {{name: string, icon: string, description: string, reason: string}}
  */
 export function scopeInfo(scope, details) {

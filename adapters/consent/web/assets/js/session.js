@@ -10,6 +10,9 @@ import { deriveKeys, emailHash, newKdf, newVaultKey, openItem, randomBytes, seal
  * @typedef {import('./crypto.js').Kdf} Kdf
  * @typedef {import('./crypto.js').Sealed} Sealed
  * @typedef {import('./scopes.js').VaultValue} VaultValue
+ * @typedef {import('./api.js').CoreSchemas} Core
+ * @typedef {Pick<Core['SessionOutputBody'], 'user_id' | 'expires_at'>} SignedIn register/login
+ *   as the server relays them: the session token stays in its HttpOnly cookie
  */
 
 export const state = {
@@ -56,6 +59,7 @@ export function isUnlocked() {
  */
 export async function refreshSession() {
   try {
+    /** @type {Core['MeOutputBody']} */
     const me = await api('GET', '/me');
     if (state.userId !== me.user_id) lock();
     state.userId = me.user_id;
@@ -67,9 +71,10 @@ export async function refreshSession() {
 
 /**
  * openVault fetches the vault and decrypts it with a key derived this session.
- * @param {(vault: any) => Promise<CryptoKey>} encryptionKeyFor derives the encryption key from the vault's salt/kdf
+ * @param {(vault: Core['VaultOutputBody']) => Promise<CryptoKey>} encryptionKeyFor derives the encryption key from the vault's salt/kdf
  */
 async function openVault(encryptionKeyFor) {
+  /** @type {Core['VaultOutputBody']} */
   const vault = await api('GET', '/vault');
   const encKey = await encryptionKeyFor(vault);
   const vaultKey = await unwrapVaultKey(encKey, vault.wrapped_vault_key);
@@ -98,14 +103,16 @@ export async function signUp(email, password) {
   const hash = await emailHash(email);
   // Core's get-salt tells us its current KDF policy; the salt itself is ours, fresh and random,
   // so a server cannot hand every user the same salt to pool its guessing.
-  const policy = await api('POST', '/auth/salt', { email_hash: hash });
+  /** @type {Core['SaltOutputBody']} */
+  const policy = await api('POST', '/auth/salt', /** @satisfies {Core['GetSaltInputBody']} */ ({ email_hash: hash }));
   const kdf = newKdf(policy?.kdf);
   const salt = toBase64(randomBytes(16));
   const { authKey, encryptionKey } = await deriveKeys(password, salt, kdf);
   const { wrapped } = await newVaultKey(encryptionKey);
-  const reg = await api('POST', '/auth/register', {
+  /** @type {SignedIn} */
+  const reg = await api('POST', '/auth/register', /** @satisfies {Core['RegisterInputBody']} */ ({
     email_hash: hash, salt, kdf, auth_key: authKey, wrapped_vault_key: wrapped,
-  });
+  }));
   state.userId = reg.user_id;
   await openVault(async () => encryptionKey);
   // Start the vault with the address the user signed up with; they can change it.
@@ -122,9 +129,11 @@ export async function signUp(email, password) {
  */
 export async function signIn(email, password) {
   const hash = await emailHash(email);
-  const { salt, kdf } = await api('POST', '/auth/salt', { email_hash: hash });
+  const { salt, kdf } = /** @type {Core['SaltOutputBody']} */ (
+    await api('POST', '/auth/salt', /** @satisfies {Core['GetSaltInputBody']} */ ({ email_hash: hash })));
   const { authKey, encryptionKey } = await deriveKeys(password, salt, kdf);
-  const res = await api('POST', '/auth/login', { email_hash: hash, auth_key: authKey });
+  /** @type {SignedIn} */
+  const res = await api('POST', '/auth/login', /** @satisfies {Core['LoginInputBody']} */ ({ email_hash: hash, auth_key: authKey }));
   if (state.userId !== res.user_id) lock();
   state.userId = res.user_id;
   await openVault(async () => encryptionKey);
@@ -158,7 +167,9 @@ export async function saveVault(profile) {
     }
     items.push(await sealItem(key, id, field, value));
   }
-  const res = await api('PUT', '/vault', { expected_version: state.version, wrapped_vault_key: state.wrapped, items });
+  /** @type {Core['VersionOutputBody']} */
+  const res = await api('PUT', '/vault',
+    /** @satisfies {Core['ReplaceVaultInputBody']} */ ({ expected_version: state.version, wrapped_vault_key: state.wrapped, items }));
   state.version = res.version;
   state.profile = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
   state.itemIds = new Map([...ids].filter(([f]) => f in state.profile));

@@ -6,16 +6,9 @@ import { api } from '../api.js';
 import { scopeInfo } from '../scopes.js';
 
 /**
- * listOf accepts a bare array or an object wrapping one under a known key.
- * @param {any} body
- * @param {string} key
- * @returns {any[]}
+ * Core's bodies (generated from openapi/core.yaml; JSDoc only).
+ * @typedef {import('../api.js').CoreSchemas} Core
  */
-function listOf(body, key) {
-  if (Array.isArray(body)) return body;
-  if (body && Array.isArray(body[key])) return body[key];
-  return [];
-}
 
 /**
  * confirmButton needs two clicks: the first turns it into "Confirm …", so a stray click revokes
@@ -48,21 +41,23 @@ export async function connectionsView(main) {
     h('p', { class: 'lead' }, 'Apps you have shared details with. Disconnecting an app signs you out of it and stops it using what you shared before.'));
   main.append(card);
   // Revoked connections stay in Core's history; only active ones are something to manage.
-  const list = listOf(await api('GET', '/connections'), 'connections').filter((c) => c.active !== false);
+  /** @type {Core['ConnectionsOutputBody'] | null} */
+  const body = await api('GET', '/connections');
+  const list = (body?.connections ?? []).filter((c) => c.active !== false);
   if (list.length === 0) {
     card.append(h('p', { class: 'muted' }, 'No apps yet. When you approve a sign-in request, the app appears here.'));
     return;
   }
   const ul = h('ul', { class: 'rows' });
   for (const c of list) {
-    const name = c.client?.name ?? c.client_name ?? c.name ?? c.client_id;
-    const scopes = /** @type {string[]} */ (c.approved_scopes ?? c.scopes ?? []);
+    const name = c.client_name;
+    const scopes = c.approved_scopes ?? [];
     const row = h('li', { class: 'row' },
-      logo(c.client?.logo ?? c.client_logo ?? c.logo, name),
+      logo(c.client_logo, name),
       h('div', { class: 'grow' },
         h('h2', {}, name),
-        h('p', { class: 'muted small' }, `Connected ${when(c.connected_at ?? c.created_at)}`,
-          c.last_used_at || c.updated_at ? ` · last shared ${when(c.last_used_at ?? c.updated_at)}` : ''),
+        h('p', { class: 'muted small' }, `Connected ${when(c.connected_at)}`,
+          c.last_used_at ? ` · last shared ${when(c.last_used_at)}` : ''),
         h('ul', { class: 'chips', 'aria-label': 'Shared' }, scopes.map((s) => h('li', {}, scopeInfo(s).name)))),
       confirmButton('Disconnect', `Confirm: disconnect ${name}`, async () => {
         try {
@@ -85,16 +80,18 @@ export async function sessionsView(main) {
   const card = h('section', { class: 'card wide' }, h('h1', {}, 'Sessions'),
     h('p', { class: 'lead' }, 'Browsers where you are signed in to SVA. Sign out any you do not recognise.'));
   main.append(card);
-  const list = listOf(await api('GET', '/sessions'), 'sessions');
+  /** @type {Core['SessionsOutputBody'] | null} */
+  const body = await api('GET', '/sessions');
+  const list = body?.sessions ?? [];
   const ul = h('ul', { class: 'rows' });
   for (const s of list) {
-    const sid = s.session_id ?? s.id;
-    const current = Boolean(s.current ?? s.is_current);
+    const sid = s.id;
+    const current = s.current;
     const row = h('li', { class: 'row' },
       h('div', { class: 'grow' },
         h('h2', {}, current ? 'This browser' : 'Another browser', current ? h('span', { class: 'badge' }, 'Current') : null),
         h('p', { class: 'muted small' }, `Signed in ${when(s.created_at)}`,
-          s.last_used_at || s.last_seen_at ? ` · last active ${when(s.last_used_at ?? s.last_seen_at)}` : '',
+          s.last_seen_at ? ` · last active ${when(s.last_seen_at)}` : '',
           s.expires_at ? ` · expires ${when(s.expires_at)}` : '')),
       current ? null : confirmButton('Sign out', 'Confirm sign out', async () => {
         try {
@@ -108,7 +105,7 @@ export async function sessionsView(main) {
     ul.append(row);
   }
   card.append(ul);
-  if (list.some((s) => !(s.current ?? s.is_current))) {
+  if (list.some((s) => !s.current)) {
     const others = h('div', { class: 'actions' }, confirmButton('Sign out all other sessions', 'Confirm: sign out everywhere else', async () => {
       try {
         await busy(others, () => api('POST', '/sessions/revoke-others'));

@@ -20,16 +20,9 @@ const label = (field, claim) => FIELDS.get(field)?.label ?? claim;
 const AUTO_CONTINUE_SECONDS = 3;
 
 /**
- * @typedef {object} Details
- * @property {string} auth_request_id
- * @property {string} status
- * @property {string} expires_at
- * @property {string[] | null} requested_scopes
- * @property {{key: string, name?: string, description?: string, reason?: string, icon?: string}[] | null} scope_details
- * @property {string} redirect_uri
- * @property {{client_id: string, name: string, logo?: string, description?: string}} client
- * @property {boolean} [can_auto_approve]
- * @property {{approved_scopes: string[] | null, connected_at: string, last_used_at: string} | null} [existing_connection]
+ * Core's bodies (generated from openapi/core.yaml; JSDoc only).
+ * @typedef {import('../api.js').CoreSchemas} Core
+ * @typedef {Core['AuthRequestOutputBody']} Details
  */
 
 /**
@@ -167,13 +160,18 @@ function sharedList(scopes, d) {
  */
 async function approve(d, approved) {
   if (approved.length === 0) return deny(d);
+  const userId = state.userId;
+  // Core would refuse a null user_id anyway; say why instead of sending it.
+  if (userId === null) throw new ApiError(401, 'not_signed_in', 'Your session has ended. Please sign in again.');
   say(`Sharing with ${d.client.name}…`);
   const claims = buildClaims(approved, state.profile);
   const id = encodeURIComponent(d.auth_request_id);
-  const { data_token } = await api('POST', `/consent/${id}/attest`, {
-    auth_request_id: d.auth_request_id, user_id: state.userId, audience: d.client.client_id, claims,
-  });
-  const done = await api('POST', `/consent/${id}/complete`, { approved_scopes: approved, data_token });
+  /** @type {Core['AttestOutputBody']} */
+  const { data_token } = await api('POST', `/consent/${id}/attest`, /** @satisfies {Core['AttestInputBody']} */ ({
+    auth_request_id: d.auth_request_id, user_id: userId, audience: d.client.client_id, claims,
+  }));
+  /** @type {Core['CompleteOutputBody']} */
+  const done = await api('POST', `/consent/${id}/complete`, /** @satisfies {Core['CompleteInputBody']} */ ({ approved_scopes: approved, data_token }));
   say(`Returning you to ${d.client.name}…`, 'success');
   leave(done.redirect_uri);
 }
@@ -184,6 +182,7 @@ async function approve(d, approved) {
  */
 async function deny(d) {
   say(`Telling ${d.client.name} you declined…`);
+  /** @type {Core['DenyOutputBody']} */
   const done = await api('POST', `/consent/${encodeURIComponent(d.auth_request_id)}/deny`);
   say(`Returning you to ${d.client.name}…`);
   leave(done.redirect_uri);
