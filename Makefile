@@ -60,7 +60,7 @@ generate:
 e2e:
 ifneq ($(strip $(E2E_TESTS)),)
 	$(MAKE) chromium
-	$(GO) test $(GOTESTFLAGS) -tags e2e -count=1 $(sort $(addprefix ./,$(patsubst ./%,%,$(dir $(E2E_TESTS)))))
+	$(GO) test $(GOTESTFLAGS) -tags e2e -run TestE2E -count=1 $(sort $(addprefix ./,$(patsubst ./%,%,$(dir $(E2E_TESTS)))))
 else
 	@echo "e2e: no //go:build e2e tests yet"
 endif
