@@ -107,7 +107,10 @@ type Request struct {
 //
 // state and nonce are kept byte for byte (checklist 5).
 func New(id string, c *client.Client, redirectURI string, p Params, now time.Time, ttl time.Duration) (*Request, error) {
-	if _, err := ParseID(id); err != nil {
+	// Keep the canonical (lower-case) form, the one Rehydrate and PostgreSQL produce, so a
+	// request never changes id between creation and its first load.
+	id, err := ParseID(id)
+	if err != nil {
 		return nil, oautherr.ServerError.WithCause(err)
 	}
 	switch p.ResponseType {

@@ -217,3 +217,21 @@ func TestRehydrate(t *testing.T) {
 		}
 	}
 }
+
+// TestNew_CanonicalID: New keeps the id in the canonical lower-case form that ParseID and
+// Rehydrate return, so a request created with an upper-case id does not change id on reload.
+func TestNew_CanonicalID(t *testing.T) {
+	t.Parallel()
+	id, _ := authreq.NewID(rand.Reader)
+	r, err := authreq.New(strings.ToUpper(id), newClient(t), "https://rp.example/cb", valid(), now, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID() != id {
+		t.Fatalf("ID() = %q, want %q", r.ID(), id)
+	}
+	back, err := authreq.Rehydrate(r.Snapshot())
+	if err != nil || back.ID() != r.ID() {
+		t.Fatalf("Rehydrate: id %v, err %v; want %q", back, err, r.ID())
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"maps"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -227,7 +228,8 @@ func ValidateRedirectURI(raw string) error {
 	if err != nil {
 		return bad("not a URL")
 	}
-	if !u.IsAbs() || u.Host == "" || u.Opaque != "" {
+	if !u.IsAbs() || u.Hostname() == "" || u.Opaque != "" {
+		// Hostname, not Host: "https://:443/cb" has a Host (":443") but no host to redirect to.
 		return bad("must be absolute")
 	}
 	if u.User != nil {
@@ -247,7 +249,7 @@ func ValidateRedirectURI(raw string) error {
 
 func validateLogoURL(raw string) error {
 	u, err := url.Parse(raw)
-	if err != nil || len(raw) > MaxURILen || !u.IsAbs() || u.Host == "" ||
+	if err != nil || len(raw) > MaxURILen || !u.IsAbs() || u.Hostname() == "" ||
 		(u.Scheme != "https" && !(u.Scheme == "http" && isLoopbackHost(u.Hostname()))) {
 		return fmt.Errorf("%w: logo URL %q must be an absolute https URL", ErrInvalid, raw)
 	}
@@ -288,7 +290,8 @@ func (c *Client) ResolveRedirectURI(raw string) (string, error) {
 }
 
 // loopbackKey returns a URI with the port removed from its authority if it is an http URI to the
-// IPv4 or IPv6 loopback literal; everything after the authority is kept byte for byte.
+// IPv4 or IPv6 loopback literal with no port or a port in 1–65535 (a port a native app can
+// actually listen on); everything after the authority is kept byte for byte.
 func loopbackKey(raw string) (string, bool) {
 	const prefix = "http://"
 	if !strings.HasPrefix(raw, prefix) || strings.Contains(raw, "#") {
@@ -312,6 +315,9 @@ func loopbackKey(raw string) (string, bool) {
 	if port != "" {
 		digits := strings.TrimPrefix(port, ":")
 		if digits == port || digits == "" || len(digits) > 5 || strings.Trim(digits, "0123456789") != "" {
+			return "", false
+		}
+		if n, err := strconv.Atoi(digits); err != nil || n < 1 || n > 65535 {
 			return "", false
 		}
 	}

@@ -127,6 +127,9 @@ func (p *Publisher) rebuild() error {
 type DataTokenKeys struct {
 	remote    *jwtsign.RemoteKeySet
 	publisher *Publisher
+	// syncMu makes read-the-trusted-keys + republish one step: two syncs interleaving (a
+	// lookup and the periodic Refresh) could otherwise republish an older set after a newer one.
+	syncMu sync.Mutex
 }
 
 var _ jwtsign.KeySource = (*DataTokenKeys)(nil)
@@ -169,6 +172,8 @@ func (k *DataTokenKeys) Keys(ctx context.Context) (map[string]*ecdsa.PublicKey, 
 }
 
 func (k *DataTokenKeys) sync(ctx context.Context) {
+	k.syncMu.Lock()
+	defer k.syncMu.Unlock()
 	ks, err := k.remote.Keys(ctx)
 	if err != nil {
 		return // nothing fetched yet: nothing to republish; the verifier reports the failure

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -163,16 +164,18 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 			return fmt.Errorf("core: listen on %s: %w", cfg.Addr, err)
 		}
 	}
-	bg, stopBackground := context.WithCancel(ctx)
-	defer stopBackground()
-	go every(bg, sweepInterval, func() {
-		if err := svc.Sweep(bg, store); err != nil && bg.Err() == nil {
+	// Deferred after db.Close, so it runs before it: the sweep and the key reload have returned
+	// (not merely been told to stop) before the database closes.
+	bg := startBackground(ctx)
+	defer bg.stop()
+	bg.every(sweepInterval, func(ctx context.Context) {
+		if err := svc.Sweep(ctx, store); err != nil && ctx.Err() == nil {
 			log.Warn("sweep expired records", "error", err)
 		}
 	})
 	if reloadKeys != nil {
-		go every(bg, keyReloadInterval, func() {
-			if err := reloadKeys(bg); err != nil && bg.Err() == nil {
+		bg.every(keyReloadInterval, func(ctx context.Context) {
+			if err := reloadKeys(ctx); err != nil && ctx.Err() == nil {
 				log.Warn("reload signing keys", "error", err)
 			}
 		})
@@ -254,17 +257,39 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout, stderr 
 	return err
 }
 
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
+// background runs periodic tasks until stop, which cancels them and waits for them to return.
+type background struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+func startBackground(ctx context.Context) *background {
+	b := &background{}
+	b.ctx, b.cancel = context.WithCancel(ctx)
+	return b
+}
+
+// every runs fn every d until stop (or the parent context) ends it.
+func (b *background) every(d time.Duration, fn func(context.Context)) {
+	b.wg.Go(func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-b.ctx.Done():
+				return
+			case <-t.C:
+				fn(b.ctx)
+			}
 		}
-	}
+	})
+}
+
+// stop cancels the tasks and returns once every one of them has returned.
+func (b *background) stop() {
+	b.cancel()
+	b.wg.Wait()
 }
 
 // withCORS lets the consent UI's origins call Core from the browser. Credentials are bearer tokens

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -115,6 +116,57 @@ func getJSON(t *testing.T, url string) (int, map[string]any) {
 	var m map[string]any
 	_ = json.NewDecoder(resp.Body).Decode(&m)
 	return resp.StatusCode, m
+}
+
+// TestLoadConfig_NonPositiveSeconds: a bare number of seconds obeys the same rule as a duration
+// (positive), so a zero provider timeout or data-token lifetime, which would fail every call or
+// mint already-expired tokens, is refused at start-up; so is a value that overflows.
+func TestLoadConfig_NonPositiveSeconds(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"INTERNAL_SERVICE_TIMEOUT", "DATA_TOKEN_TTL_SECONDS"} {
+		for _, v := range []string{"0", "-5", "10000000000"} {
+			if _, err := LoadConfig(env(map[string]string{name: v})); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%s: err = %v", name, v, err)
+			}
+		}
+	}
+}
+
+// TestLoadConfig_LogFormat: LOG_FORMAT is json or text (any case), like the provider's; a typo
+// is reported instead of silently switching to text.
+func TestLoadConfig_LogFormat(t *testing.T) {
+	t.Parallel()
+	for v, wantJSON := range map[string]bool{"": true, "json": true, "JSON": true, "text": false} {
+		if c, err := LoadConfig(env(map[string]string{"LOG_FORMAT": v})); err != nil || c.LogJSON != wantJSON {
+			t.Errorf("LOG_FORMAT=%q: LogJSON %v, err %v", v, c.LogJSON, err)
+		}
+	}
+	if _, err := LoadConfig(env(map[string]string{"LOG_FORMAT": "jsn"})); err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
+		t.Errorf("LOG_FORMAT=jsn: err = %v", err)
+	}
+}
+
+// TestBackground_StopWaits: stop returns only after a running task has returned, so serve's
+// deferred db.Close never races a sweep or key reload still using the database.
+func TestBackground_StopWaits(t *testing.T) {
+	t.Parallel()
+	bg := startBackground(context.Background())
+	running := make(chan struct{}, 1)
+	var finished atomic.Bool
+	bg.every(time.Millisecond, func(ctx context.Context) {
+		select {
+		case running <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		time.Sleep(50 * time.Millisecond) // still "using the database" after cancellation
+		finished.Store(true)
+	})
+	<-running
+	bg.stop()
+	if !finished.Load() {
+		t.Fatal("stop returned while a task was still running")
+	}
 }
 
 // TestServe boots two instances on one SQLite file (they must share the signing key and the server

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -61,6 +62,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			return def
 		}
 		if n, err := strconv.Atoi(v); err == nil && secondsIfBare {
+			// Same rule as a duration: positive, and small enough not to wrap around.
+			if n <= 0 || int64(n) > math.MaxInt64/int64(time.Second) {
+				errs = append(errs, fmt.Errorf("%s: want a positive number of seconds, got %q", name, v))
+				return def
+			}
 			return time.Duration(n) * time.Second
 		}
 		d, err := time.ParseDuration(v)
@@ -116,7 +122,6 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Sessions: account.Policy{IdleTimeout: dur("CORE_SESSION_IDLE_TIMEOUT", 30*time.Minute, false),
 			MaxAge: dur("CORE_SESSION_MAX_AGE", 12*time.Hour, false)},
 		TrustProxy: boolean("CORE_TRUST_PROXY"),
-		LogJSON:    str("LOG_FORMAT", "json") == "json",
 	}
 	def := core.DefaultRateLimits()
 	c.RateLimits = core.RateLimits{
@@ -167,6 +172,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		if o = strings.TrimRight(strings.TrimSpace(o), "/"); o != "" {
 			c.CORSOrigins = append(c.CORSOrigins, o)
 		}
+	}
+	switch f := strings.ToLower(str("LOG_FORMAT", "json")); f {
+	case "json":
+		c.LogJSON = true
+	case "text":
+	default:
+		errs = append(errs, fmt.Errorf("LOG_FORMAT: want json or text, got %q", f))
 	}
 	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
 		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))

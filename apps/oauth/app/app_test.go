@@ -52,6 +52,9 @@ func TestLoadConfig_Rejects(t *testing.T) {
 		"http issuer off loopback": {"OAUTH_ISSUER": "http://auth.example.com"},
 		"issuer with query":        {"OAUTH_ISSUER": "https://auth.example.com/?x=1"},
 		"issuer with fragment":     {"OAUTH_ISSUER": "https://auth.example.com/#f"},
+		"issuer with user info":    {"OAUTH_ISSUER": "https://user:pw@auth.example.com"},
+		"issuer without host":      {"OAUTH_ISSUER": "https://:443"},
+		"consent URL without host": {"CORE_CONSENT_URL": "http://:8080/consent"},
 		"code ttl over 10 min":     {"OAUTH_CODE_TTL_SECONDS": "601"},
 		"hs256 without secret":     {"DATA_TOKEN_ALGORITHM": "HS256"},
 		"hs256 short secret":       {"DATA_TOKEN_ALGORITHM": "HS256", "DATA_TOKEN_SECRET": "short"},
@@ -63,6 +66,9 @@ func TestLoadConfig_Rejects(t *testing.T) {
 		"lockout window zero":      {"OAUTH_CLIENT_AUTH_WINDOW_SECONDS": "0"},
 		"per-address not a bool":   {"OAUTH_CLIENT_AUTH_PER_ADDRESS": "maybe"},
 		"retention too short":      {"OAUTH_SWEEP_RETENTION_SECONDS": "5"},
+		// Beyond what a time.Duration holds: would wrap to a negative lifetime.
+		"refresh ttl overflows": {"OAUTH_REFRESH_TOKEN_TTL_SECONDS": "10000000000"},
+		"retention overflows":   {"OAUTH_SWEEP_RETENTION_SECONDS": "10000000000"},
 	} {
 		if _, err := loadConfig(env(m)); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -117,6 +123,44 @@ func TestRun_ClientsCommands(t *testing.T) {
 	}
 	if !bytes.Contains(run("openapi", "internal", "--v3.0"), []byte("openapi: 3.0.3")) {
 		t.Fatal("openapi internal --v3.0 did not print a 3.0 document")
+	}
+}
+
+// TestRun_ClientsUpdate: `clients update` narrowing --scopes drops the texts of the scopes it
+// removes (instead of failing on them), and --public cannot silently be ignored on a
+// confidential client.
+func TestRun_ClientsUpdate(t *testing.T) {
+	getenv := env(map[string]string{"SVA_DATA_DIR": t.TempDir()})
+	run := func(args ...string) ([]byte, error) {
+		var out bytes.Buffer
+		err := Run(context.Background(), append([]string{"oauth"}, args...), getenv, &out, &out)
+		return out.Bytes(), err
+	}
+	out, err := run("clients", "create", "--name", "Demo", "--redirect-uri", "https://rp.example/cb",
+		"--scopes", "openid email", "--reason", "email=receipts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created map[string]any
+	_ = json.Unmarshal(out, &created)
+	id, _ := created["client_id"].(string)
+
+	out, err = run("clients", "update", id, "--scopes", "openid")
+	if err != nil {
+		t.Fatalf("narrowing the scopes: %v", err)
+	}
+	var got map[string]any
+	_ = json.Unmarshal(out, &got)
+	if scopes, _ := got["allowed_scopes"].([]any); len(scopes) != 1 || scopes[0] != "openid" || got["scope_reasons"] != nil {
+		t.Fatalf("update printed %v", got)
+	}
+	if _, err := run("clients", "update", id, "--public"); err == nil {
+		t.Fatal("--public on a confidential client was accepted")
+	}
+	out, _ = run("clients", "get", id)
+	_ = json.Unmarshal(out, &got)
+	if got["type"] != "confidential" {
+		t.Fatalf("type = %v", got["type"])
 	}
 }
 

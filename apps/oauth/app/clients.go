@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"time"
 
@@ -180,8 +181,12 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if len(rest) != 0 {
 			return fmt.Errorf("unexpected arguments %q", rest)
 		}
-		// Flags not given keep their current values (the use case replaces every field).
-		in.Type = ""
+		// Flags not given keep their current values (the use case replaces every field). The type
+		// is never changed: --public on a confidential client reaches the domain, which refuses it
+		// (ErrTypeChange), instead of being silently ignored.
+		if in.Type != client.Public {
+			in.Type = ""
+		}
 		if in.Name == "" {
 			in.Name = current.Name
 		}
@@ -197,8 +202,10 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if len(in.AllowedScopes) == 0 {
 			in.AllowedScopes = current.AllowedScopes
 		}
+		// Current texts are kept only for scopes that stay allowed: a text for a scope that
+		// --scopes drops would make the update invalid.
 		for k, r := range current.ScopeReasons {
-			if _, set := in.ScopeReasons[k]; !set {
+			if _, set := in.ScopeReasons[k]; !set && slices.Contains(in.AllowedScopes, k) {
 				in.ScopeReasons[k] = r
 			}
 		}

@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 )
+
+// maxDurationSeconds is the largest whole number of seconds a time.Duration holds.
+const maxDurationSeconds = int(math.MaxInt64 / int64(time.Second))
 
 // devServiceToken is the original SVA's development default for INTERNAL_SERVICE_TOKEN (spec
 // §9.1). It is accepted so `sva` starts with zero setup, and logged as a warning at start-up.
@@ -46,7 +50,6 @@ type Config struct {
 	SweepRetention      time.Duration // OAUTH_SWEEP_RETENTION_SECONDS
 	LogLevel            slog.Level
 	LogJSON             bool
-	ShutdownGracePeriod time.Duration
 }
 
 // envVar documents one variable; the list drives both loading and `oauth config` documentation.
@@ -97,13 +100,20 @@ func loadConfig(getenv func(string) string) (Config, error) {
 		return ""
 	}
 	var errs []error
+	// seconds reads a number of seconds in [minimum, maximum]; maximum 0 means "no limit of our
+	// own", which is still capped where time.Duration would overflow (≈ 292 years): a larger
+	// value would wrap to a negative lifetime and fail only at run time.
 	seconds := func(name string, minimum, maximum int) time.Duration {
+		limit := maximum
+		if limit <= 0 {
+			limit = maxDurationSeconds
+		}
 		n, err := strconv.Atoi(get(name))
-		if err != nil || n < minimum || (maximum > 0 && n > maximum) {
+		if err != nil || n < minimum || n > limit {
 			if maximum > 0 {
 				errs = append(errs, fmt.Errorf("%s must be an integer number of seconds in [%d, %d]", name, minimum, maximum))
 			} else {
-				errs = append(errs, fmt.Errorf("%s must be an integer number of seconds ≥ %d", name, minimum))
+				errs = append(errs, fmt.Errorf("%s must be an integer number of seconds in [%d, %d]", name, minimum, limit))
 			}
 			return 0
 		}
@@ -119,27 +129,26 @@ func loadConfig(getenv func(string) string) (Config, error) {
 	}
 
 	c := Config{
-		PublicAddr:          get("OAUTH_PUBLIC_ADDR"),
-		InternalAddr:        get("OAUTH_INTERNAL_ADDR"),
-		Issuer:              get("OAUTH_ISSUER"),
-		DatabaseURL:         strings.TrimSpace(getenv("DATABASE_URL")),
-		DataDir:             get("SVA_DATA_DIR"),
-		ConsentURL:          get("CORE_CONSENT_URL"),
-		ServiceHeader:       get("INTERNAL_SERVICE_HEADER"),
-		ServiceTimeout:      seconds("INTERNAL_SERVICE_TIMEOUT", 1, 300),
-		AdminToken:          strings.TrimSpace(getenv("OAUTH_ADMIN_TOKEN")),
-		DataTokenAlgorithm:  strings.ToUpper(get("DATA_TOKEN_ALGORITHM")),
-		DataTokenSecret:     getenv("DATA_TOKEN_SECRET"),
-		DataTokenIssuer:     get("DATA_TOKEN_ISSUER"),
-		DataTokenJWKSURL:    get("DATA_TOKEN_JWKS_URL"),
-		AuthRequestTTL:      seconds("AUTHORIZATION_REQUEST_TTL_SECONDS", 30, 3600),
-		CodeTTL:             seconds("OAUTH_CODE_TTL_SECONDS", 1, 600), // checklist 16: ≤ 10 min
-		AccessTokenTTL:      seconds("OAUTH_ACCESS_TOKEN_TTL_SECONDS", 60, 86400),
-		RefreshTokenTTL:     seconds("OAUTH_REFRESH_TOKEN_TTL_SECONDS", 60, 0),
-		ClientAuthMax:       integer("OAUTH_CLIENT_AUTH_MAX_FAILURES", 1, 10000),
-		ClientAuthWindow:    seconds("OAUTH_CLIENT_AUTH_WINDOW_SECONDS", 1, 86400),
-		SweepRetention:      seconds("OAUTH_SWEEP_RETENTION_SECONDS", 60, 0),
-		ShutdownGracePeriod: 10 * time.Second,
+		PublicAddr:         get("OAUTH_PUBLIC_ADDR"),
+		InternalAddr:       get("OAUTH_INTERNAL_ADDR"),
+		Issuer:             get("OAUTH_ISSUER"),
+		DatabaseURL:        strings.TrimSpace(getenv("DATABASE_URL")),
+		DataDir:            get("SVA_DATA_DIR"),
+		ConsentURL:         get("CORE_CONSENT_URL"),
+		ServiceHeader:      get("INTERNAL_SERVICE_HEADER"),
+		ServiceTimeout:     seconds("INTERNAL_SERVICE_TIMEOUT", 1, 300),
+		AdminToken:         strings.TrimSpace(getenv("OAUTH_ADMIN_TOKEN")),
+		DataTokenAlgorithm: strings.ToUpper(get("DATA_TOKEN_ALGORITHM")),
+		DataTokenSecret:    getenv("DATA_TOKEN_SECRET"),
+		DataTokenIssuer:    get("DATA_TOKEN_ISSUER"),
+		DataTokenJWKSURL:   get("DATA_TOKEN_JWKS_URL"),
+		AuthRequestTTL:     seconds("AUTHORIZATION_REQUEST_TTL_SECONDS", 30, 3600),
+		CodeTTL:            seconds("OAUTH_CODE_TTL_SECONDS", 1, 600), // checklist 16: ≤ 10 min
+		AccessTokenTTL:     seconds("OAUTH_ACCESS_TOKEN_TTL_SECONDS", 60, 86400),
+		RefreshTokenTTL:    seconds("OAUTH_REFRESH_TOKEN_TTL_SECONDS", 60, 0),
+		ClientAuthMax:      integer("OAUTH_CLIENT_AUTH_MAX_FAILURES", 1, 10000),
+		ClientAuthWindow:   seconds("OAUTH_CLIENT_AUTH_WINDOW_SECONDS", 1, 86400),
+		SweepRetention:     seconds("OAUTH_SWEEP_RETENTION_SECONDS", 60, 0),
 	}
 
 	for _, t := range strings.Split(get("INTERNAL_SERVICE_TOKEN"), ",") {
@@ -223,8 +232,12 @@ func loadConfig(getenv func(string) string) (Config, error) {
 // development (RFC 8252 §8.3 reasoning: loopback traffic never leaves the machine).
 func validateIssuer(issuer string) error {
 	u, err := url.Parse(issuer)
-	if err != nil || !u.IsAbs() || u.Host == "" {
+	if err != nil || !u.IsAbs() || u.Hostname() == "" {
 		return fmt.Errorf("OAUTH_ISSUER %q is not an absolute URL", issuer)
+	}
+	if u.User != nil {
+		// The issuer is published verbatim in discovery and every token: never with credentials.
+		return fmt.Errorf("OAUTH_ISSUER must not contain user info")
 	}
 	if u.RawQuery != "" || u.Fragment != "" || strings.Contains(issuer, "#") || strings.Contains(issuer, "?") {
 		return fmt.Errorf("OAUTH_ISSUER %q must not have a query or fragment", issuer)
@@ -243,7 +256,7 @@ func validateIssuer(issuer string) error {
 
 func validateURL(name, v string) error {
 	u, err := url.Parse(v)
-	if err != nil || !u.IsAbs() || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+	if err != nil || !u.IsAbs() || u.Hostname() == "" || (u.Scheme != "http" && u.Scheme != "https") {
 		return fmt.Errorf("%s %q is not an absolute http(s) URL", name, v)
 	}
 	return nil
