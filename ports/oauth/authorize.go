@@ -258,7 +258,7 @@ func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (Comple
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	now = s.now()
-	var redirectURI, state string
+	var redirectURI, state, clientID string
 	err = s.d.AuthRequests.Complete(ctx, id, func(r *authreq.Request) (*grant.Code, error) {
 		if err := r.Complete(in.UserID, approved, now); err != nil {
 			return nil, err
@@ -267,7 +267,7 @@ func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (Comple
 		if err != nil {
 			return nil, err
 		}
-		redirectURI, state = r.RedirectURI(), r.State()
+		redirectURI, state, clientID = r.RedirectURI(), r.State(), r.ClientID()
 		return &code, nil
 	})
 	if errors.Is(err, ErrConflict) {
@@ -276,6 +276,7 @@ func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (Comple
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
+	s.event(ctx, Event{Kind: EventCodeIssued, ClientID: clientID, Subject: in.UserID, AuthRequestID: id})
 	return CompleteResult{
 		RedirectURI: s.callbackURL(redirectURI, state, url.Values{"code": {rawCode}}),
 		Code:        rawCode, State: state, ExpiresIn: seconds(s.cfg.Lifetimes.Code),
@@ -330,12 +331,12 @@ func (s *Service) DenyConsent(ctx context.Context, authRequestID, userID string)
 
 func (s *Service) deny(ctx context.Context, id, userID string, decide func(*authreq.Request, time.Time) error) (DenyResult, error) {
 	now := s.now()
-	var redirectURI, state string
+	var redirectURI, state, clientID string
 	err := s.d.AuthRequests.Update(ctx, id, func(r *authreq.Request) error {
 		if err := decide(r, now); err != nil {
 			return err
 		}
-		redirectURI, state = r.RedirectURI(), r.State()
+		redirectURI, state, clientID = r.RedirectURI(), r.State(), r.ClientID()
 		return nil
 	})
 	if errors.Is(err, ErrConflict) {
@@ -349,6 +350,7 @@ func (s *Service) deny(ctx context.Context, id, userID string, decide func(*auth
 	if err != nil {
 		return DenyResult{}, fmt.Errorf("deny auth request %s: %w", id, err)
 	}
+	s.event(ctx, Event{Kind: EventConsentDenied, ClientID: clientID, Subject: userID, AuthRequestID: id})
 	oe := oautherr.AccessDenied.WithDescription("The user denied the request")
 	return DenyResult{
 		RedirectURI: s.callbackURL(redirectURI, state, url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}),

@@ -17,6 +17,12 @@
 // ErrNotPending ("request_not_pending"), ErrExpired ("request_expired"), ErrScopeNotRequested
 // ("invalid_scope"), ErrInvalidDataToken ("invalid_data_token"), ErrUnavailable (503); anything
 // else is internal.
+//
+// # Events
+//
+// Security and audit outcomes (codes and tokens issued, a replay or reuse that revoked a grant,
+// failed client authentications and lockouts, denials, revocations) are reported through the
+// Events port (events.go) after they happened; recording never changes a use case's result.
 package oauth
 
 import (
@@ -50,7 +56,7 @@ type Config struct {
 	Retention time.Duration
 }
 
-// Deps are the ports the Service uses. Every field is required.
+// Deps are the ports the Service uses. Every field is required except Events.
 type Deps struct {
 	Clients       Clients
 	AuthRequests  AuthRequests
@@ -63,6 +69,8 @@ type Deps struct {
 	DataTokens    DataTokenVerifier
 	Clock         Clock
 	Random        Random
+	// Events receives security and audit events; nil discards them.
+	Events Events
 }
 
 // Service implements the provider's use cases. It is safe for concurrent use and holds no lock:
@@ -77,6 +85,9 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	if d.Clients == nil || d.AuthRequests == nil || d.Codes == nil || d.RefreshTokens == nil ||
 		d.Grants == nil || d.AuthFailures == nil || d.Sweeper == nil || d.IDTokens == nil || d.DataTokens == nil || d.Clock == nil || d.Random == nil {
 		return nil, errors.New("oauth: NewService: every dependency is required")
+	}
+	if d.Events == nil {
+		d.Events = NopEvents{}
 	}
 	u, err := url.Parse(cfg.Issuer)
 	if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {

@@ -79,6 +79,8 @@ type env struct {
 	want atomic.Pointer[oauth.DataTokenExpectation]
 	// verifyErr, if set, is returned by the verifier.
 	verifyErr atomic.Pointer[error]
+	// events records what the Service reported through its Events port.
+	events *eventLog
 }
 
 func newEnv(t *testing.T) *env {
@@ -92,7 +94,7 @@ func newEnv(t *testing.T) *env {
 	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: sqlstore.New(db), clock: &clock{now: oauthtest.Now}, signer: &signer{}}
+	e := &env{store: sqlstore.New(db), clock: &clock{now: oauthtest.Now}, signer: &signer{}, events: &eventLog{}}
 	v := verifier{verify: func(token string, want oauth.DataTokenExpectation) error {
 		e.want.Store(&want)
 		if p := e.verifyErr.Load(); p != nil {
@@ -107,7 +109,7 @@ func newEnv(t *testing.T) *env {
 	e.svc, err = oauth.NewService(oauth.Deps{
 		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes, RefreshTokens: st.RefreshTokens,
 		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer, DataTokens: v,
-		Clock: e.clock, Random: rand.Reader,
+		Clock: e.clock, Random: rand.Reader, Events: e.events,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)

@@ -56,32 +56,60 @@ const tooManyFailures = "too many failed authentication attempts; retry later"
 // answers 429 with Retry-After. Other errors are internal; in particular a failure to read or
 // write the counters refuses the attempt (fail closed).
 func (s *Service) AuthenticateClient(ctx context.Context, creds ClientCredentials) (*client.Client, error) {
+	c, known, err := s.authenticateClient(ctx, creds)
+	if err != nil {
+		s.authEvent(ctx, creds, known, err)
+	}
+	return c, err
+}
+
+// authEvent records the failed authentication err: client_locked_out for an attempt refused
+// during a lockout, client_auth_failed for any other invalid_client. The client_id is recorded
+// only when it names a registered client (an unknown one is untrusted input).
+func (s *Service) authEvent(ctx context.Context, creds ClientCredentials, known bool, err error) {
+	if !errors.Is(err, oautherr.InvalidClient) {
+		return // internal failure: logged by the HTTP layer
+	}
+	e := Event{Kind: EventClientAuthFailed}
+	if known {
+		e.ClientID = creds.ClientID
+	}
+	var locked *client.LockedError
+	if errors.As(err, &locked) {
+		e.Kind = EventClientLockedOut
+	}
+	s.event(ctx, e)
+}
+
+// authenticateClient is AuthenticateClient; known reports whether creds.ClientID names a
+// registered client.
+func (s *Service) authenticateClient(ctx context.Context, creds ClientCredentials) (_ *client.Client, known bool, _ error) {
 	if creds.ClientID == "" {
-		return nil, oautherr.InvalidClient.WithDescription("client_id is required")
+		return nil, false, oautherr.InvalidClient.WithDescription("client_id is required")
 	}
 	c, err := s.d.Clients.Get(ctx, creds.ClientID)
 	if errors.Is(err, ErrNotFound) {
-		return nil, s.authFailure(ctx, creds, false, oautherr.InvalidClient.WithDescription("Invalid client_id"))
+		return nil, false, s.authFailure(ctx, creds, false, oautherr.InvalidClient.WithDescription("Invalid client_id"))
 	}
 	if err != nil {
-		return nil, fmt.Errorf("authenticate client: %w", err)
+		return nil, false, fmt.Errorf("authenticate client: %w", err)
 	}
 	if c.IsPublic() {
 		if creds.Secret != "" {
-			return nil, oautherr.InvalidClient.WithDescription("Public clients must not send a client secret")
+			return nil, true, oautherr.InvalidClient.WithDescription("Public clients must not send a client secret")
 		}
-		return c, nil
+		return c, true, nil
 	}
 	if creds.Method == AuthMethodNone || creds.Secret == "" {
-		return nil, oautherr.InvalidClient.WithDescription("Client authentication required")
+		return nil, true, oautherr.InvalidClient.WithDescription("Client authentication required")
 	}
 	if err := s.checkLockout(ctx, failureKeys(creds, true)); err != nil {
-		return nil, err
+		return nil, true, err
 	}
 	if !c.VerifySecret(creds.Secret) {
-		return nil, s.authFailure(ctx, creds, true, oautherr.InvalidClient.WithDescription("Invalid client credentials"))
+		return nil, true, s.authFailure(ctx, creds, true, oautherr.InvalidClient.WithDescription("Invalid client credentials"))
 	}
-	return c, nil
+	return c, true, nil
 }
 
 // failureKeys lists the brute-force counters an attempt touches: the client's (only for a
@@ -174,11 +202,15 @@ func (s *Service) ExchangeCode(ctx context.Context, creds ClientCredentials, cod
 		return TokenSet{}, fmt.Errorf("exchange code: %w", err)
 	}
 	in.Now = s.now()
-	var red grant.Redemption
+	var (
+		red    grant.Redemption
+		stored grant.Code
+	)
 	redeem := func() error {
-		return s.d.Codes.Redeem(ctx, grant.HashOf(code), func(stored grant.Code) (grant.Redemption, error) {
+		return s.d.Codes.Redeem(ctx, grant.HashOf(code), func(sc grant.Code) (grant.Redemption, error) {
 			var err error
-			red, err = grant.Redeem(stored, in)
+			stored = sc
+			red, err = grant.Redeem(sc, in)
 			return red, err
 		})
 	}
@@ -198,6 +230,8 @@ func (s *Service) ExchangeCode(ctx context.Context, creds ClientCredentials, cod
 	case err != nil:
 		return TokenSet{}, s.protocolError("exchange code", err)
 	case red.Replay:
+		s.event(ctx, Event{Kind: EventCodeReplayRevoked, ClientID: c.ID(), Subject: stored.Subject,
+			GrantID: red.RevokeGrantID, AuthRequestID: stored.AuthRequestID, GrantType: GrantTypeAuthorizationCode})
 		return TokenSet{}, oautherr.InvalidGrant.WithDescription("Authorization code has already been used").WithCause(grant.ErrCodeReplayed)
 	}
 	iss := red.Issue
@@ -210,6 +244,8 @@ func (s *Service) ExchangeCode(ctx context.Context, creds ClientCredentials, cod
 			return TokenSet{}, fmt.Errorf("exchange code: %w", err)
 		}
 	}
+	s.event(ctx, Event{Kind: EventTokensIssued, ClientID: c.ID(), Subject: iss.Grant.Subject,
+		GrantID: iss.Grant.ID, AuthRequestID: iss.Grant.AuthRequestID, GrantType: GrantTypeAuthorizationCode})
 	return ts, nil
 }
 
@@ -260,12 +296,15 @@ func (s *Service) Refresh(ctx context.Context, creds ClientCredentials, refreshT
 		// A concurrent rotation of the same token won. The loser is, by definition, a second use of
 		// the token: revoke the grant as for any reuse (checklist 28).
 		if _, g2, lerr := s.d.Grants.RefreshToken(ctx, grant.HashOf(refreshToken)); lerr == nil && g2.ClientID == c.ID() {
-			_ = s.d.Grants.RevokeGrant(ctx, g2.ID, in.Now)
+			if s.d.Grants.RevokeGrant(ctx, g2.ID, in.Now) == nil {
+				s.reuseEvent(ctx, g2)
+			}
 		}
 		return TokenSet{}, reused
 	case err != nil:
 		return TokenSet{}, s.protocolError("refresh", err)
 	case rot.Reuse:
+		s.reuseEvent(ctx, g)
 		return TokenSet{}, reused
 	}
 	ts := s.tokenSet(in.AccessToken, in.RefreshToken, rot.Access, rot.DataToken)
@@ -277,7 +316,15 @@ func (s *Service) Refresh(ctx context.Context, creds ClientCredentials, refreshT
 			return TokenSet{}, fmt.Errorf("refresh: %w", err)
 		}
 	}
+	s.event(ctx, Event{Kind: EventTokensRefreshed, ClientID: g.ClientID, Subject: g.Subject,
+		GrantID: g.ID, AuthRequestID: g.AuthRequestID, GrantType: GrantTypeRefreshToken})
 	return ts, nil
+}
+
+// reuseEvent records that g was revoked because one of its rotated refresh tokens came back.
+func (s *Service) reuseEvent(ctx context.Context, g grant.Grant) {
+	s.event(ctx, Event{Kind: EventRefreshReuseRevoked, ClientID: g.ClientID, Subject: g.Subject,
+		GrantID: g.ID, AuthRequestID: g.AuthRequestID, GrantType: GrantTypeRefreshToken})
 }
 
 // protocolError passes *oautherr.Error values through (a server_error from the domain is made
@@ -388,7 +435,7 @@ func (s *Service) Revoke(ctx context.Context, creds ClientCredentials, token, to
 	kind, _ := grant.KindOf(token)
 	switch kind {
 	case grant.KindAccess:
-		at, _, err := s.d.Grants.AccessToken(ctx, grant.HashOf(token))
+		at, g, err := s.d.Grants.AccessToken(ctx, grant.HashOf(token))
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -398,11 +445,15 @@ func (s *Service) Revoke(ctx context.Context, creds ClientCredentials, token, to
 		if at.ClientID != c.ID() {
 			return otherClient
 		}
-		if err := s.d.Grants.RevokeAccessToken(ctx, at.Hash, now); err != nil && !errors.Is(err, ErrNotFound) {
+		err = s.d.Grants.RevokeAccessToken(ctx, at.Hash, now)
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("revoke access token: %w", err)
 		}
+		if err == nil && at.RevokedAt.IsZero() && !g.Revoked() {
+			s.event(ctx, Event{Kind: EventTokenRevoked, ClientID: c.ID(), Subject: at.Subject, GrantID: at.GrantID})
+		}
 	case grant.KindRefresh:
-		rt, _, err := s.d.Grants.RefreshToken(ctx, grant.HashOf(token))
+		rt, g, err := s.d.Grants.RefreshToken(ctx, grant.HashOf(token))
 		if errors.Is(err, ErrNotFound) {
 			return nil
 		}
@@ -412,8 +463,12 @@ func (s *Service) Revoke(ctx context.Context, creds ClientCredentials, token, to
 		if rt.ClientID != c.ID() {
 			return otherClient
 		}
-		if err := s.d.Grants.RevokeGrant(ctx, rt.GrantID, now); err != nil && !errors.Is(err, ErrNotFound) {
+		err = s.d.Grants.RevokeGrant(ctx, rt.GrantID, now)
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("revoke grant: %w", err)
+		}
+		if err == nil && !g.Revoked() {
+			s.event(ctx, Event{Kind: EventTokenRevoked, ClientID: c.ID(), Subject: g.Subject, GrantID: rt.GrantID})
 		}
 	}
 	return nil
@@ -493,6 +548,9 @@ func (s *Service) RevokeUserGrants(ctx context.Context, userID, clientID string)
 	n, err := s.d.Grants.RevokeUserGrants(ctx, userID, clientID, s.now())
 	if err != nil {
 		return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)
+	}
+	if n > 0 {
+		s.event(ctx, Event{Kind: EventGrantsRevokedByUser, ClientID: clientID, Subject: userID})
 	}
 	return n, nil
 }

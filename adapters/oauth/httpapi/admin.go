@@ -99,6 +99,7 @@ func RegisterAdmin(api huma.API, svc *oauth.Service, log *slog.Logger) {
 		return out
 	}
 	h := &adminHandlers{svc: svc, log: log}
+	api.UseMiddleware(accessOperation)
 	tags := []string{"admin"}
 	huma.Register(api, huma.Operation{OperationID: "listClients", Method: http.MethodGet, Path: "/admin/clients",
 		Summary: "List clients", Tags: tags, Security: security, Responses: errs()}, h.list)

@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"net/http"
 	"strings"
+
+	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // secretSet holds accepted shared secrets as SHA-256 digests. Comparing fixed-length digests with
@@ -41,10 +43,12 @@ const invalidServiceToken = `{"error":"Invalid service token"}` + "\n"
 
 // requireServiceToken guards the service-to-service endpoints: the header named by
 // INTERNAL_SERVICE_HEADER must carry one of INTERNAL_SERVICE_TOKEN's tokens (a list, so tokens can
-// be rotated: the new one is deployed first, then the old one removed).
-func requireServiceToken(header string, tokens secretSet, next http.Handler) http.Handler {
+// be rotated: the new one is deployed first, then the old one removed). Every refusal is recorded
+// as service_token_rejected (the presented token never is).
+func requireServiceToken(header string, tokens secretSet, events oauth.Events, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !tokens.matches(r.Header.Get(header)) {
+			events.Record(r.Context(), oauth.Event{Kind: oauth.EventServiceTokenRejected})
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
 			_, _ = w.Write([]byte(invalidServiceToken))

@@ -1,11 +1,13 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,9 +22,11 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/oauth/events"
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/oauth/tokens"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/pkce"
@@ -69,6 +73,33 @@ type env struct {
 	coreKey   *jwtsign.Signer
 	ring      *tokens.KeyRing
 	publisher *tokens.Publisher
+	// logs holds everything both listeners and the event recorder logged (JSON, DEBUG and up).
+	logs *syncBuffer
+}
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server's handlers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Reset forgets what was logged so far.
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
 }
 
 func newEnv(t *testing.T) *env {
@@ -115,13 +146,20 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 
+	logs := &syncBuffer{}
+	log := telemetry.NewLogger(logs, slog.LevelDebug, true)
+	recorder, err := events.New(log, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+
 	pub := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + pub.Listener.Addr().String()
 	svc, err := oauth.NewService(oauth.Deps{
 		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes,
 		RefreshTokens: store.RefreshTokens, Grants: store.Grants, AuthFailures: store.AuthFailures, Sweeper: store.Sweeper,
 		IDTokens: ring, DataTokens: verifier,
-		Clock: clock, Random: rand.Reader,
+		Clock: clock, Random: rand.Reader, Events: recorder,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
@@ -129,7 +167,7 @@ func newEnv(t *testing.T) *env {
 	pubHandler, _ := httpapi.NewPublic(svc, httpapi.PublicConfig{
 		Issuer: issuer, ConsentURL: "http://consent.test/consent", DataTokenIssuer: coreIssuer,
 		DataTokenJWKSURL: core.URL + "/.well-known/jwks.json", DataTokenAlgorithm: "ES256",
-		JWKS: publisher.JWKS, Ready: db.PingContext,
+		JWKS: publisher.JWKS, Ready: db.PingContext, Logger: log,
 	})
 	pub.Config.Handler = pubHandler
 	pub.Start()
@@ -137,13 +175,13 @@ func newEnv(t *testing.T) *env {
 
 	internalHandler, _, _ := httpapi.NewInternal(svc, httpapi.InternalConfig{
 		ServiceHeader: "X-Service-Token", ServiceTokens: []string{serviceToken, oldServiceToken},
-		AdminToken: adminToken, Ready: db.PingContext,
+		AdminToken: adminToken, Ready: db.PingContext, Logger: log, Events: recorder,
 	})
 	internal := httptest.NewServer(internalHandler)
 	t.Cleanup(internal.Close)
 
 	return &env{t: t, db: db, svc: svc, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
-		coreKey: coreSigner, ring: ring, publisher: publisher}
+		coreKey: coreSigner, ring: ring, publisher: publisher, logs: logs}
 }
 
 // noRedirect is an HTTP client that returns redirects instead of following them.

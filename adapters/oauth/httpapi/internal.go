@@ -26,8 +26,11 @@ type InternalConfig struct {
 	AdminToken string
 	// Ready is the readiness probe (database ping); nil means always ready.
 	Ready func(context.Context) error
-	// Logger receives internal errors; nil discards them.
+	// Logger receives the access log (one line per request) and internal errors; nil discards them.
 	Logger *slog.Logger
+	// Events receives service_token_rejected for every request with a missing or wrong service
+	// token; nil discards them.
+	Events oauth.Events
 }
 
 // DefaultServiceHeader is the seed's header name.
@@ -72,16 +75,21 @@ func NewInternal(svc *oauth.Service, cfg InternalConfig) (h http.Handler, intern
 
 	health := http.NewServeMux()
 	healthAPI := humago.New(health, humaConfig("health", ""))
+	healthAPI.UseMiddleware(accessOperation)
 	registerHealth(healthAPI, cfg.Ready)
 	health.HandleFunc("/", notFound)
 
 	top := http.NewServeMux()
-	top.Handle(internalPrefix, requireServiceToken(cfg.ServiceHeader, newSecretSet(cfg.ServiceTokens), internalMux))
+	events := cfg.Events
+	if events == nil {
+		events = oauth.NopEvents{}
+	}
+	top.Handle(internalPrefix, requireServiceToken(cfg.ServiceHeader, newSecretSet(cfg.ServiceTokens), events, internalMux))
 	top.Handle(adminPrefix, requireAdmin(newSecretSet([]string{cfg.AdminToken}), adminMux))
 	top.Handle("/", health)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
 	// their trailing slash with 307.
-	return hardenJSON(httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound))), internal, admin
+	return accessLog(cfg.Logger, hardenJSON(httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound)))), internal, admin
 }
 
 // hardenJSON sets the headers every internal and admin response carries: these are JSON APIs,
@@ -107,6 +115,7 @@ func RegisterInternal(api huma.API, svc *oauth.Service, cfg InternalConfig) {
 		cfg.ServiceHeader = DefaultServiceHeader
 	}
 	h := &internalHandlers{svc: svc, log: log}
+	api.UseMiddleware(accessOperation)
 	oapi := api.OpenAPI()
 	if oapi.Components.SecuritySchemes == nil {
 		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}

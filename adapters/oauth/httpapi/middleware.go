@@ -92,6 +92,9 @@ func publicMiddleware(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 
 		rt, known := publicRoutes[r.URL.Path]
+		if known {
+			setAccessRoute(r.Context(), r.URL.Path) // names answers written before huma (405, preflight)
+		}
 		if known && rt.noStore {
 			noStore(h)
 		}

@@ -36,7 +36,7 @@ type PublicConfig struct {
 	JWKS func() []byte
 	// Ready reports whether the service can serve (database reachable); nil means always ready.
 	Ready func(context.Context) error
-	// Logger receives internal errors; nil discards them.
+	// Logger receives the access log (one line per request) and internal errors; nil discards them.
 	Logger *slog.Logger
 	// IgnoreClientAddress turns off counting failed client authentications per caller address
 	// (checklist 26; failures are always counted per client). The address is the TCP peer, never
@@ -64,7 +64,7 @@ func NewPublic(svc *oauth.Service, cfg PublicConfig) (http.Handler, huma.API) {
 	pruneHumaErrorSchemas(api)
 	mux.HandleFunc("/", notFound)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths with 307.
-	return publicMiddleware(httpserver.NoRedirectedWrites(mux, http.HandlerFunc(notFound))), api
+	return accessLog(cfg.Logger, publicMiddleware(httpserver.NoRedirectedWrites(mux, http.HandlerFunc(notFound)))), api
 }
 
 // humaConfig is huma's default configuration without the parts that do not fit an OAuth server:
@@ -88,6 +88,7 @@ func RegisterPublic(api huma.API, svc *oauth.Service, cfg PublicConfig) {
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.meta = newServerMetadata(cfg.Issuer, cfg.DataTokenIssuer, cfg.DataTokenJWKSURL, cfg.DataTokenAlgorithm)
+	api.UseMiddleware(accessOperation)
 	registry := api.OpenAPI().Components.Schemas
 	errSchema := registry.Schema(reflect.TypeFor[errorBody](), true, "")
 
@@ -444,35 +445,39 @@ func (h *publicHandlers) clientRequest(in *formInput) (params, oauth.ClientCrede
 }
 
 func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput, error) {
-	ts, err := h.tokenGrant(ctx, in)
+	ts, clientID, err := h.tokenGrant(ctx, in)
 	if err != nil {
 		e := oauthErrorFor(ctx, h.log, surfaceToken, err)
 		noStore(e.headers)
 		return nil, e
 	}
+	setAccessClient(ctx, clientID)
 	return &tokenOutput{CacheControl: "no-store", Pragma: "no-cache", Body: tokenResponse{
 		AccessToken: ts.AccessToken, TokenType: ts.TokenType, ExpiresIn: ts.ExpiresIn, RefreshToken: ts.RefreshToken,
 		Scope: ts.Scope, DataToken: ts.DataToken, IDToken: ts.IDToken,
 	}}, nil
 }
 
-func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.TokenSet, error) {
+// tokenGrant runs the requested grant and returns the tokens and the client they were issued to.
+func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.TokenSet, string, error) {
 	p, creds, err := h.clientRequest(in)
 	if err != nil {
-		return oauth.TokenSet{}, err
+		return oauth.TokenSet{}, "", err
 	}
+	var ts oauth.TokenSet
 	switch gt := p.get("grant_type"); gt {
 	case "":
-		return oauth.TokenSet{}, oautherr.InvalidRequest.WithDescription("grant_type is required")
+		return oauth.TokenSet{}, "", oautherr.InvalidRequest.WithDescription("grant_type is required")
 	case "authorization_code":
-		return h.svc.ExchangeCode(ctx, creds, p.get("code"), p.get("redirect_uri"), p.get("code_verifier"))
+		ts, err = h.svc.ExchangeCode(ctx, creds, p.get("code"), p.get("redirect_uri"), p.get("code_verifier"))
 	case "refresh_token":
-		return h.svc.Refresh(ctx, creds, p.get("refresh_token"), p.get("scope"))
+		ts, err = h.svc.Refresh(ctx, creds, p.get("refresh_token"), p.get("scope"))
 	default:
 		// Implicit and ROPC (password) are never offered (RFC 9700 §2.4, checklist 10); neither
 		// is client_credentials: SVA tokens always stand for a user's consent.
-		return oauth.TokenSet{}, oautherr.UnsupportedGrantType.WithDescriptionf("Grant type %s is not supported", oautherr.Quote(gt))
+		return oauth.TokenSet{}, "", oautherr.UnsupportedGrantType.WithDescriptionf("Grant type %s is not supported", oautherr.Quote(gt))
 	}
+	return ts, creds.ClientID, err
 }
 
 // ---- userinfo ----
@@ -523,6 +528,7 @@ func (h *publicHandlers) revoke(ctx context.Context, in *formInput) (*revokeOutp
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}
+	setAccessClient(ctx, creds.ClientID) // the Service authenticated it
 	return &revokeOutput{CacheControl: "no-store"}, nil
 }
 
@@ -553,6 +559,7 @@ func (h *publicHandlers) introspect(ctx context.Context, in *formInput) (*intros
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}
+	setAccessClient(ctx, creds.ClientID) // the Service authenticated it
 	out := &introspectOutput{CacheControl: "no-store"}
 	if res.Active {
 		out.Body = introspection{

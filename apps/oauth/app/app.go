@@ -20,7 +20,10 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"go.opentelemetry.io/otel"
+
 	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/oauth/events"
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/oauth/tokens"
@@ -113,16 +116,18 @@ type provider struct {
 	publisher *tokens.Publisher
 	remote    *tokens.DataTokenKeys // nil in HS256 mode
 	svc       *oauth.Service
+	events    oauth.Events // security/audit events; also given the internal API's guard
 }
 
-// open opens and migrates the database, loads the keys and builds the Service. The caller
+// open opens and migrates the database, loads the keys and builds the Service, which records its
+// security and audit events to events (nil: none, as the operator commands want). The caller
 // closes p.db.
-func open(ctx context.Context, cfg Config) (*provider, error) {
+func open(ctx context.Context, cfg Config, events oauth.Events) (*provider, error) {
 	db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth"})
 	if err != nil {
 		return nil, err
 	}
-	p, err := build(ctx, cfg, db)
+	p, err := build(ctx, cfg, db, events)
 	if err != nil {
 		_ = db.Close()
 		return nil, err
@@ -130,7 +135,10 @@ func open(ctx context.Context, cfg Config) (*provider, error) {
 	return p, nil
 }
 
-func build(ctx context.Context, cfg Config, db *bun.DB) (*provider, error) {
+func build(ctx context.Context, cfg Config, db *bun.DB, events oauth.Events) (*provider, error) {
+	if events == nil {
+		events = oauth.NopEvents{}
+	}
 	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations, sqldb.HistoryTable("oauth_migrations")); err != nil {
 		return nil, err
 	}
@@ -146,7 +154,7 @@ func build(ctx context.Context, cfg Config, db *bun.DB) (*provider, error) {
 	}
 	ring.OnChange(publisher.OwnKeysChanged)
 
-	p := &provider{cfg: cfg, db: db, store: store, ring: ring, publisher: publisher}
+	p := &provider{cfg: cfg, db: db, store: store, ring: ring, publisher: publisher, events: events}
 	var verifier oauth.DataTokenVerifier
 	switch cfg.DataTokenAlgorithm {
 	case "HS256":
@@ -162,6 +170,7 @@ func build(ctx context.Context, cfg Config, db *bun.DB) (*provider, error) {
 		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes, RefreshTokens: store.RefreshTokens,
 		Grants: store.Grants, AuthFailures: store.AuthFailures, Sweeper: store.Sweeper,
 		IDTokens: ring, DataTokens: verifier, Clock: oauth.ClockFunc(time.Now), Random: rand.Reader,
+		Events: events,
 	}, oauth.Config{
 		Issuer:         cfg.Issuer,
 		Lifetimes:      grant.Lifetimes{Code: cfg.CodeTTL, AccessToken: cfg.AccessTokenTTL, RefreshToken: cfg.RefreshTokenTTL},
@@ -200,7 +209,13 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 		log.Info("OAUTH_ADMIN_TOKEN is not set: the admin API is disabled (use `oauth clients …`)")
 	}
 
-	p, err := open(ctx, cfg)
+	// Security and audit events: slog lines and the sva.oauth.events counter of the meter
+	// provider Setup installed.
+	recorder, err := events.New(log, otel.GetMeterProvider())
+	if err != nil {
+		return fmt.Errorf("events: %w", err)
+	}
+	p, err := open(ctx, cfg, recorder)
 	if err != nil {
 		return err
 	}
@@ -231,7 +246,7 @@ func (p *provider) run(ctx context.Context, log *slog.Logger, publicLn, internal
 	})
 	internalHandler, _, _ := httpapi.NewInternal(p.svc, httpapi.InternalConfig{
 		ServiceHeader: p.cfg.ServiceHeader, ServiceTokens: p.cfg.ServiceTokens, AdminToken: p.cfg.AdminToken,
-		Ready: p.db.PingContext, Logger: log,
+		Ready: p.db.PingContext, Logger: log, Events: p.events,
 	})
 
 	var wg sync.WaitGroup
@@ -330,7 +345,7 @@ func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	p, err := open(ctx, cfg)
+	p, err := open(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -348,7 +363,7 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	p, err := open(ctx, cfg)
+	p, err := open(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -37,7 +37,7 @@ func TestLoadConfig_Defaults(t *testing.T) {
 	p, err := open(context.Background(), Config{DataDir: t.TempDir(), Issuer: "http://127.0.0.1:9000", DataTokenAlgorithm: "HS256",
 		DataTokenSecret: strings.Repeat("s", 32), DataTokenIssuer: "core", ClientAuthMax: 3, ClientAuthWindow: 5 * time.Minute,
 		SweepRetention: time.Hour, CodeTTL: time.Minute, AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour,
-		AuthRequestTTL: 10 * time.Minute})
+		AuthRequestTTL: 10 * time.Minute}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,7 +174,7 @@ func TestServe_BothListenersAndShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := open(ctx, cfg)
+	p, err := open(ctx, cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,7 +118,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 	if err != nil {
 		return err
 	}
-	p, err := open(ctx, cfg)
+	p, err := open(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

@@ -290,8 +290,8 @@ func TestSystem_OAuthFlowAndZeroKnowledge(t *testing.T) {
 		"core":  {"core_accounts", "core_vaults", "core_connections", "core_sessions", "core_auth_request_bindings"},
 	})
 	// The logs must show the services ran (so the scan is not vacuous), then hold no secret.
-	// The provider logs only start-up and internal errors (no access log); Core logs every
-	// operation; the consent UI is not on this test's path (the browser test covers it).
+	// The provider and Core log every operation (the provider also its security/audit events); the
+	// consent UI is not on this test's path (the browser test covers it).
 	for svc, evidence := range map[string]string{"oauth": "oauth provider started", "core": `"operation":"attestData"`,
 		"consent": "consent UI starting", "demo": "signed in"} {
 		logs := s.Logs[svc].String()
@@ -299,6 +299,12 @@ func TestSystem_OAuthFlowAndZeroKnowledge(t *testing.T) {
 			t.Errorf("%s log lacks %q; nothing to scan:\n%s", svc, evidence, logs)
 		}
 		scanText(t, svc+" log", logs, n)
+	}
+	// The provider's access log and events were scanned too: they were written.
+	for _, evidence := range []string{`"operation":"token"`, `"event":"tokens_issued"`, `"event":"tokens_refreshed"`} {
+		if !strings.Contains(s.Logs["oauth"].String(), evidence) {
+			t.Errorf("oauth log lacks %q", evidence)
+		}
 	}
 	t.Logf("flows took %s, total with scans %s", flowTime.Round(time.Millisecond), time.Since(started).Round(time.Millisecond))
 }

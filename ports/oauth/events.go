@@ -1,0 +1,71 @@
+package oauth
+
+import "context"
+
+// EventKind names a security or audit event of the provider. The values are stable: they appear in
+// logs (event=…) and as the "event" attribute of the sva.oauth.events counter, so operators alert
+// on them.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventCodeIssued: the user approved a request and an authorization code was issued.
+	EventCodeIssued EventKind = "code_issued"
+	// EventTokensIssued: an authorization code was exchanged for tokens.
+	EventTokensIssued EventKind = "tokens_issued"
+	// EventTokensRefreshed: a refresh token was rotated.
+	EventTokensRefreshed EventKind = "tokens_refreshed"
+	// EventCodeReplayRevoked: a used code was presented again; its grant was revoked (checklist 17).
+	EventCodeReplayRevoked EventKind = "code_replay_revoked"
+	// EventRefreshReuseRevoked: a rotated refresh token was presented again; its grant was revoked
+	// (checklist 28).
+	EventRefreshReuseRevoked EventKind = "refresh_reuse_revoked"
+	// EventClientAuthFailed: a client authentication failed (unknown client_id, missing or wrong
+	// secret). ClientID is set only for registered clients: an unknown id is untrusted input.
+	EventClientAuthFailed EventKind = "client_auth_failed"
+	// EventClientLockedOut: an attempt was refused because the client or the caller's address
+	// reached the failure threshold (checklist 26). Recorded for every refused attempt.
+	EventClientLockedOut EventKind = "client_locked_out"
+	// EventConsentDenied: the user denied a request (or approved no scope).
+	EventConsentDenied EventKind = "consent_denied"
+	// EventGrantsRevokedByUser: the user removed an app connection and its grants were revoked.
+	EventGrantsRevokedByUser EventKind = "grants_revoked_by_user"
+	// EventTokenRevoked: a client revoked one of its tokens (RFC 7009) and something was revoked.
+	EventTokenRevoked EventKind = "token_revoked"
+	// EventServiceTokenRejected: a request on the internal API carried a missing or wrong service
+	// token. Recorded by the HTTP adapter, which is where the token is checked.
+	EventServiceTokenRejected EventKind = "service_token_rejected"
+)
+
+// Grant types of Event.GrantType.
+const (
+	GrantTypeAuthorizationCode = "authorization_code"
+	GrantTypeRefreshToken      = "refresh_token"
+)
+
+// Event is one security or audit event. It carries identifiers only — never a code, token,
+// secret, state, data token or claim — so every field may be logged.
+type Event struct {
+	Kind          EventKind
+	ClientID      string // the (authenticated or registered) client, "" if unknown
+	Subject       string // the user id, "" if unknown
+	GrantID       string
+	AuthRequestID string
+	GrantType     string // GrantTypeAuthorizationCode or GrantTypeRefreshToken, "" otherwise
+}
+
+// Events receives the Service's security and audit events. Record must not block for long and
+// cannot fail: an event that cannot be delivered is dropped (the use case has already happened).
+// Implementations must be safe for concurrent use.
+type Events interface {
+	Record(ctx context.Context, e Event)
+}
+
+// NopEvents discards every event. It is what the Service uses when Deps.Events is nil.
+type NopEvents struct{}
+
+// Record does nothing.
+func (NopEvents) Record(context.Context, Event) {}
+
+// event records e through the configured port.
+func (s *Service) event(ctx context.Context, e Event) { s.d.Events.Record(ctx, e) }

@@ -1,0 +1,211 @@
+package oauth_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
+)
+
+// eventLog is an oauth.Events fake that keeps every event.
+type eventLog struct {
+	mu     sync.Mutex
+	events []oauth.Event
+}
+
+func (l *eventLog) Record(_ context.Context, e oauth.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// take returns the events recorded since the last take and forgets them.
+func (l *eventLog) take() []oauth.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.events
+	l.events = nil
+	return out
+}
+
+// only fails unless exactly one event was recorded since the last take, and returns it.
+func (l *eventLog) only(t *testing.T, kind oauth.EventKind) oauth.Event {
+	t.Helper()
+	got := l.take()
+	if len(got) != 1 || got[0].Kind != kind {
+		t.Fatalf("events = %+v, want exactly one %s", got, kind)
+	}
+	return got[0]
+}
+
+// noSecrets fails if an event field holds one of the values.
+func noSecrets(t *testing.T, e oauth.Event, secrets ...string) {
+	t.Helper()
+	for _, f := range []string{e.ClientID, e.Subject, e.GrantID, e.AuthRequestID, e.GrantType} {
+		for _, s := range secrets {
+			if s != "" && strings.Contains(f, s) {
+				t.Errorf("event %+v carries a secret", e)
+			}
+		}
+	}
+}
+
+func TestEvents_CodeFlow(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, creds := e.client(t, client.Confidential)
+	e.events.take()
+
+	code, res := e.code(t, creds.ClientID)
+	issued := e.events.only(t, oauth.EventCodeIssued)
+	if issued.ClientID != creds.ClientID || issued.Subject != "user-1" || issued.AuthRequestID == "" {
+		t.Errorf("code_issued = %+v", issued)
+	}
+	noSecrets(t, issued, code, res.State)
+
+	ts, err := e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.events.only(t, oauth.EventTokensIssued)
+	if got.ClientID != creds.ClientID || got.Subject != "user-1" || got.GrantID == "" ||
+		got.AuthRequestID != issued.AuthRequestID || got.GrantType != oauth.GrantTypeAuthorizationCode {
+		t.Errorf("tokens_issued = %+v", got)
+	}
+	noSecrets(t, got, code, ts.AccessToken, ts.RefreshToken, creds.Secret)
+	grantID := got.GrantID
+
+	// A replay that passes client authentication and PKCE revokes the grant (checklist 17).
+	_, err = e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	wantOAuth(t, err, oautherr.InvalidGrant)
+	replay := e.events.only(t, oauth.EventCodeReplayRevoked)
+	if replay.GrantID != grantID || replay.ClientID != creds.ClientID || replay.Subject != "user-1" ||
+		replay.GrantType != oauth.GrantTypeAuthorizationCode {
+		t.Errorf("code_replay_revoked = %+v, want grant %s", replay, grantID)
+	}
+}
+
+func TestEvents_RefreshReuse(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, creds := e.client(t, client.Confidential)
+	ts := e.tokens(t, creds)
+	grantID := e.events.take()[1].GrantID // code_issued, tokens_issued
+
+	ts2, err := e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := e.events.only(t, oauth.EventTokensRefreshed)
+	if got.GrantID != grantID || got.ClientID != creds.ClientID || got.GrantType != oauth.GrantTypeRefreshToken {
+		t.Errorf("tokens_refreshed = %+v", got)
+	}
+	noSecrets(t, got, ts.RefreshToken, ts2.RefreshToken, ts2.AccessToken)
+
+	// The rotated token comes back: the grant is revoked (checklist 28).
+	_, err = e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	wantOAuth(t, err, oautherr.InvalidGrant)
+	reuse := e.events.only(t, oauth.EventRefreshReuseRevoked)
+	if reuse.GrantID != grantID || reuse.ClientID != creds.ClientID || reuse.Subject != "user-1" ||
+		reuse.GrantType != oauth.GrantTypeRefreshToken {
+		t.Errorf("refresh_reuse_revoked = %+v, want grant %s", reuse, grantID)
+	}
+}
+
+func TestEvents_ClientAuthentication(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, creds := e.client(t, client.Confidential)
+	e.events.take()
+
+	wrong := oauth.ClientCredentials{ClientID: creds.ClientID, Secret: "wrong-secret-value", Method: oauth.AuthMethodBasic}
+	limit := e.svc.Config().ClientLockout.MaxFailures
+	for range limit {
+		_, err := e.svc.AuthenticateClient(ctx, wrong)
+		wantOAuth(t, err, oautherr.InvalidClient)
+		got := e.events.only(t, oauth.EventClientAuthFailed)
+		if got.ClientID != creds.ClientID {
+			t.Fatalf("client_auth_failed = %+v", got)
+		}
+		noSecrets(t, got, wrong.Secret)
+	}
+	// Locked out: even the right secret is refused, and the refusal is its own event.
+	_, err := e.svc.AuthenticateClient(ctx, creds)
+	wantOAuth(t, err, oautherr.InvalidClient)
+	if got := e.events.only(t, oauth.EventClientLockedOut); got.ClientID != creds.ClientID {
+		t.Errorf("client_locked_out = %+v", got)
+	}
+
+	// An unknown client_id is untrusted input: counted, but never recorded.
+	_, err = e.svc.AuthenticateClient(ctx, oauth.ClientCredentials{ClientID: "app_unknown", Secret: "s", Method: oauth.AuthMethodBasic})
+	wantOAuth(t, err, oautherr.InvalidClient)
+	if got := e.events.only(t, oauth.EventClientAuthFailed); got.ClientID != "" {
+		t.Errorf("client_auth_failed for an unknown client = %+v", got)
+	}
+}
+
+func TestEvents_ConsentAndRevocation(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, creds := e.client(t, client.Confidential)
+	e.events.take()
+
+	ar, err := e.svc.Authorize(ctx, authorizeInput(creds.ClientID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := e.events.take(); len(got) != 0 {
+		t.Fatalf("authorize recorded %+v", got)
+	}
+	if _, err := e.svc.DenyConsent(ctx, ar.AuthRequestID, "user-1"); err != nil {
+		t.Fatal(err)
+	}
+	denied := e.events.only(t, oauth.EventConsentDenied)
+	if denied.ClientID != creds.ClientID || denied.Subject != "user-1" || denied.AuthRequestID != ar.AuthRequestID {
+		t.Errorf("consent_denied = %+v", denied)
+	}
+
+	// Revoking an access token, then revoking it again (a no-op: no second event).
+	ts := e.tokens(t, creds)
+	e.events.take()
+	for range 2 {
+		if err := e.svc.Revoke(ctx, creds, ts.AccessToken, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := e.events.only(t, oauth.EventTokenRevoked); got.ClientID != creds.ClientID || got.GrantID == "" {
+		t.Errorf("token_revoked = %+v", got)
+	}
+
+	// The user removes the connection.
+	n, err := e.svc.RevokeUserGrants(ctx, "user-1", creds.ClientID)
+	if err != nil || n != 1 {
+		t.Fatalf("RevokeUserGrants = %d, %v", n, err)
+	}
+	if got := e.events.only(t, oauth.EventGrantsRevokedByUser); got.ClientID != creds.ClientID || got.Subject != "user-1" {
+		t.Errorf("grants_revoked_by_user = %+v", got)
+	}
+}
+
+func TestNewService_NilEvents(t *testing.T) {
+	e := newEnv(t)
+	st := e.store
+	svc, err := oauth.NewService(oauth.Deps{
+		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes, RefreshTokens: st.RefreshTokens,
+		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer,
+		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
+		Clock:      e.clock, Random: strings.NewReader(strings.Repeat("r", 1<<12)),
+	}, oauth.Config{Issuer: issuer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Events are optional: a failed authentication records nothing and does not panic.
+	if _, err := svc.AuthenticateClient(context.Background(), oauth.ClientCredentials{ClientID: "app_x", Secret: "s", Method: oauth.AuthMethodBasic}); err == nil {
+		t.Fatal("unknown client authenticated")
+	}
+}
