@@ -11,8 +11,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
@@ -104,6 +106,30 @@ func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) erro
 	return func(ctx context.Context) error {
 		// Both run even if the first fails or times out, each bounded by ctx.
 		return errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx))
+	}, nil
+}
+
+// DefaultShutdownTimeout bounds the flush Start's stop function performs.
+const DefaultShutdownTimeout = 5 * time.Second
+
+// Start is Setup for a service's main: the returned stop flushes and stops the
+// providers within timeout (DefaultShutdownTimeout when zero), so an
+// unreachable collector never holds up the exit, and logs a failure to log as a
+// warning — never fatal. Call stop once, after the servers have drained.
+func Start(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Duration) (stop func(), err error) {
+	shutdown, err := Setup(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if timeout <= 0 {
+		timeout = DefaultShutdownTimeout
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		if err := shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", slog.Any("error", err))
+		}
 	}, nil
 }
 

@@ -215,3 +215,38 @@ func TestSetup_ExportsToOTLPEndpoint(t *testing.T) {
 		t.Errorf("collector got %v, want a POST to /v1/traces", paths)
 	}
 }
+
+// TestStart_StopIsBoundedAndLogged: a collector that accepts connections and
+// never answers must not hold up a service's exit beyond the timeout, and the
+// failed flush is logged as a warning rather than returned.
+func TestStart_StopIsBoundedAndLogged(t *testing.T) {
+	prevTP, prevMP, prevProp := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator()
+	t.Cleanup(func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetMeterProvider(prevMP)
+		otel.SetTextMapPropagator(prevProp)
+	})
+	hang := make(chan struct{})
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-hang }))
+	defer collector.Close()
+	defer close(hang)
+
+	var logs bytes.Buffer
+	log := telemetry.NewLogger(&logs, slog.LevelInfo, true)
+	env := map[string]string{telemetry.EnvOTLPEndpoint: collector.URL}
+	stop, err := telemetry.Start(context.Background(), telemetry.Config{ServiceName: "svc", Getenv: func(k string) string { return env[k] }}, log, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, span := otel.Tracer("test").Start(context.Background(), "op")
+	span.End()
+
+	began := time.Now()
+	stop()
+	if took := time.Since(began); took > 2*time.Second {
+		t.Errorf("stop took %v with a silent collector, want about the 300ms bound", took)
+	}
+	if !strings.Contains(logs.String(), "telemetry shutdown") {
+		t.Errorf("failed flush not logged; log = %q", logs.String())
+	}
+}

@@ -9,7 +9,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/sva-oauth/sva/adapters/consent/coreclient"
 	"github.com/sva-oauth/sva/adapters/consent/web"
@@ -48,17 +47,11 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		return err
 	}
 	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	shutdownTelemetry, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "sva-consent", Getenv: getenv})
+	stopTelemetry, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-consent", Getenv: getenv}, log, 0)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if serr := shutdownTelemetry(sctx); serr != nil {
-			log.Warn("telemetry shutdown", "error", serr)
-		}
-	}()
+	defer stopTelemetry()
 	if !cfg.SecureCookies {
 		log.Warn("cookies are sent without the Secure flag; acceptable only for plain-http development on loopback",
 			"addr", cfg.Addr)

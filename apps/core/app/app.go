@@ -101,17 +101,11 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		return err
 	}
 	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	shutdownTelemetry, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "sva-core", Getenv: getenv})
+	stopTelemetry, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-core", Getenv: getenv}, log, 0)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		if serr := shutdownTelemetry(sctx); serr != nil {
-			log.Warn("telemetry shutdown", "error", serr)
-		}
-	}()
+	defer stopTelemetry()
 	if cfg.ServiceTokenDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is not set: using the development default; never do this in production")
 	}

@@ -190,18 +190,11 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 		return err
 	}
 	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	shutdownTelemetry, err := telemetry.Setup(ctx, telemetry.Config{ServiceName: "sva-oauth", Version: Version, Getenv: getenv})
+	stopTelemetry, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-oauth", Version: Version, Getenv: getenv}, log, 0)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		// Bounded: an unreachable collector must not hold up the exit.
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 3*time.Second)
-		defer cancel()
-		if err := shutdownTelemetry(sctx); err != nil {
-			log.Warn("telemetry shutdown", slog.Any("error", err))
-		}
-	}()
+	defer stopTelemetry()
 	if cfg.ServiceTokenIsDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is the development default; set a strong shared secret outside development")
 	}
