@@ -6,7 +6,8 @@
 //   - PostgreSQL (a "postgres://" or "postgresql://" DSN) through pgdriver.
 //
 // Every query is traced and timed by bunotel, under the database name given in
-// Config.Name.
+// Config.Name, and every statement that reaches the driver is counted (Stats, the
+// sva.db.statements metric; stats.go).
 package sqldb
 
 import (
@@ -164,7 +165,7 @@ func openPostgres(cfg Config) (*bun.DB, error) {
 		// Do not echo the DSN: it may carry a password.
 		return nil, errors.New("sqldb: PostgreSQL DSN is not a valid URL")
 	}
-	sqldb := sql.OpenDB(pgdriver.NewConnector(pgdriver.WithDSN(cfg.DSN)))
+	sqldb := sql.OpenDB(countingConnector{base: pgdriver.NewConnector(pgdriver.WithDSN(cfg.DSN)), c: counterFor(cfg.Name)})
 	n := cfg.MaxOpenConns
 	if n <= 0 {
 		// PostgreSQL gains from parallelism (group commit); keep a modest
@@ -198,10 +199,11 @@ func openSQLite(cfg Config) (*bun.DB, error) {
 		}
 		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + sqlitePragmas
 	}
-	sqldb, err := sql.Open("sqlite", dsn)
+	connector, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open SQLite %s: %w", path, err)
 	}
+	sqldb := sql.OpenDB(countingConnector{base: connector, c: counterFor(cfg.Name)})
 	n := cfg.MaxOpenConns
 	switch {
 	case memory:

@@ -1,0 +1,92 @@
+package sqldb_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync"
+	"testing"
+
+	"github.com/uptrace/bun"
+
+	"github.com/sva-oauth/sva/adapters/sqldb"
+)
+
+// TestStats_CountsEveryStatementAtTheDriver: bun queries, raw and prepared statements,
+// BEGIN/COMMIT/ROLLBACK are all counted under the database's name, and the observer sees each.
+func TestStats_CountsEveryStatementAtTheDriver(t *testing.T) {
+	ctx := context.Background()
+	name := "stats-" + t.Name()
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "s.db"), Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		seen []sqldb.Statement
+	)
+	stop := sqldb.Observe(func(_ context.Context, s sqldb.Statement) {
+		if s.DB == name {
+			mu.Lock()
+			seen = append(seen, s)
+			mu.Unlock()
+		}
+	})
+	defer stop()
+	before := sqldb.Stats(name)
+
+	// One transaction: an insert and a select through bun.
+	err = db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+		if _, err := tx.NewRaw("INSERT INTO t (id, v) VALUES (?, ?)", 1, "a").Exec(ctx); err != nil {
+			return err
+		}
+		var v string
+		return tx.NewRaw("SELECT v FROM t WHERE id = ?", 1).Scan(ctx, &v)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A rolled-back transaction.
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Rollback(); err != nil {
+		t.Fatal(err)
+	}
+	// A prepared statement executed twice: one prepare, two queries.
+	stmt, err := db.DB.PrepareContext(ctx, "SELECT v FROM t WHERE id = ?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		var v string
+		if err := stmt.QueryRowContext(ctx, 1).Scan(&v); err != nil || v != "a" {
+			t.Fatalf("prepared select: %q, %v", v, err)
+		}
+	}
+	stmt.Close()
+
+	got := sqldb.Stats(name).Sub(before)
+	want := sqldb.Counts{Queries: 3, Execs: 1, Begins: 2, Commits: 1, Rollbacks: 1, Prepares: 1}
+	if got != want {
+		t.Fatalf("counts = %+v, want %+v", got, want)
+	}
+	if got.Statements() != 8 {
+		t.Fatalf("Statements() = %d, want 8 (prepares are not executions)", got.Statements())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != 9 || seen[0].Kind != sqldb.KindBegin || seen[1].Kind != sqldb.KindExec || seen[3].Kind != sqldb.KindCommit {
+		t.Fatalf("observer saw %+v", seen)
+	}
+	if seen[7].Kind != sqldb.KindQuery || len(seen[7].Args) != 1 || seen[7].Query != "SELECT v FROM t WHERE id = ?" {
+		t.Fatalf("prepared execution observed as %+v", seen[7])
+	}
+	if other := sqldb.Stats("stats-never-opened"); other != (sqldb.Counts{}) {
+		t.Fatalf("an unknown name has counts %+v", other)
+	}
+}
