@@ -21,7 +21,7 @@ E2E_TESTS      := $(shell grep -rl --include='*_test.go' --exclude-dir=.tools --
 # Packages with an OpenAPI golden test (see `make openapi`).
 OPENAPI_PKGS   := $(sort $(dir $(shell grep -rl --include='*_test.go' 'func TestOpenAPIDrift' adapters 2>/dev/null)))
 
-.PHONY: test contract pact-update check-generated generate e2e pact-lib openapi bench bench-micro run chromium
+.PHONY: test contract pact-update check-generated generate e2e pact-lib openapi bench bench-soak bench-micro run chromium
 .PHONY: ui-check ui-types
 
 ## test: vet, unit and integration tests, the consent UI's type check, then the contract and e2e suites.
@@ -106,12 +106,17 @@ else
 	@echo "openapi: no TestOpenAPIDrift tests yet"
 endif
 
-## bench: load-test the provider's token endpoint (code exchange, refresh) at concurrency 16 and 64
-## on SQLite and PostgreSQL (skipped if unreachable; SVA_BENCH_POSTGRES_DSN) with the real binary's
-## defaults; prints a markdown table (docs/performance.md). BENCH_FLAGS e.g. "-duration 5s -o bench.md".
+## bench: the complete sign-in and the token endpoint under load (apps/bench; docs/performance.md):
+## real provider, Core and consent-server processes on SQLite and PostgreSQL (SVA_BENCH_POSTGRES_DSN),
+## concurrency 16 and 64; prints per scenario the rate, latency, errors and, per operation, HTTP
+## requests, SQL statements, CPU ms of every process and peak RSS. BENCH_FLAGS e.g. "-duration 20s -o bench.md".
 BENCH_FLAGS ?=
 bench:
-	$(GO) run ./apps/oauth/bench $(BENCH_FLAGS)
+	$(GO) run ./apps/bench $(BENCH_FLAGS)
+
+## bench-soak: the sign-in for 10 minutes on SQLite; throughput and database size per minute.
+bench-soak:
+	$(GO) run ./apps/bench -soak 10m $(BENCH_FLAGS)
 
 ## bench-micro: the `go test -bench` micro-benchmarks, no unit tests.
 bench-micro:

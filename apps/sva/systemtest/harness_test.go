@@ -49,6 +49,9 @@ type Options struct {
 	// RecordCoreTraffic puts a recording reverse proxy between the consent UI and Core, so a
 	// test can inspect every request Core receives from the UI (Stack.CoreTraffic).
 	RecordCoreTraffic bool
+	// RecordProviderTraffic puts a recording reverse proxy between Core and the provider's
+	// internal API (Stack.ProviderTraffic), so a test can count Core's calls to the provider.
+	RecordProviderTraffic bool
 	// DatabaseURL is every service's DATABASE_URL (a postgres:// DSN); empty: SQLite files in Dir.
 	DatabaseURL string
 	// Instances is how many provider and Core instances to start (default 1), all on the same
@@ -88,6 +91,9 @@ type Stack struct {
 
 	Logs        map[string]*syncBuffer // "oauth", "core", "consent", "demo"; "oauth.2", "core.2", … for further instances
 	CoreTraffic *recorder              // nil unless Options.RecordCoreTraffic
+	// ProviderTraffic records Core's calls to the provider's internal API; nil unless
+	// Options.RecordProviderTraffic (then Core instance 0 calls through it).
+	ProviderTraffic *recorder
 
 	HTTP *http.Client // no redirects followed, bounded timeout
 
@@ -171,12 +177,23 @@ func Start(t *testing.T, opts Options) *Stack {
 		coreURLForConsent = s.CoreTraffic.URL
 	}
 
+	providerForCore := func(i int) string { return s.Providers[(i+1)%n].InternalURL }
+	if opts.RecordProviderTraffic {
+		s.ProviderTraffic = newRecorder(t, providerForCore(0))
+		recorded := s.ProviderTraffic.URL
+		providerForCore = func(i int) string {
+			if i == 0 {
+				return recorded
+			}
+			return s.Providers[(i+1)%n].InternalURL
+		}
+	}
 	for i := range n {
 		ln := coreLns[i]
 		s.run(ctx, instanceName("core", i), func(ctx context.Context, stderr io.Writer) error {
 			return coreapp.Serve(ctx, env(map[string]string{
 				"CORE_ADDR":                ln.Addr().String(),
-				"SVA_AUTH_SERVER_BASE_URL": s.Providers[(i+1)%n].InternalURL,
+				"SVA_AUTH_SERVER_BASE_URL": providerForCore(i),
 				"CORS_ALLOWED_ORIGINS":     s.ConsentURL,
 			}), stderr, ln)
 		})
@@ -295,8 +312,10 @@ func (s *Stack) Stop() {
 				s.t.Errorf("service %s did not stop within %s", svc.name, shutdownTimeout)
 			}
 		}
-		if s.CoreTraffic != nil {
-			s.CoreTraffic.srv.Close()
+		for _, r := range []*recorder{s.CoreTraffic, s.ProviderTraffic} {
+			if r != nil {
+				r.srv.Close()
+			}
 		}
 	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -10,36 +9,53 @@ import (
 	"time"
 )
 
-// cpuSample is the machine's CPU counters (/proc/stat) and this process's CPU time at one moment.
-type cpuSample struct {
-	busy, total uint64 // jiffies, all CPUs; total 0 if /proc/stat is unreadable
-	own         time.Duration
-	db          time.Duration // CPU of the PostgreSQL backends serving the bench database
-}
-
-// benchDatabase, when set, names the PostgreSQL database whose backends' CPU time sampleCPU adds
-// up (their process titles read "postgres: [cluster:] USER DATABASE …").
-var benchDatabase string
-
 // clockTick is USER_HZ, the unit of /proc/<pid>/stat times (100 on Linux).
 const clockTick = 100
 
-func sampleCPU() cpuSample {
-	var s cpuSample
-	if benchDatabase != "" {
-		s.db = backendCPU(benchDatabase)
-	}
-	var ru syscall.Rusage
-	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
-		s.own = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	}
+// hostCPU reads the aggregate busy and total jiffies of all CPUs (/proc/stat); 0, 0 if unreadable.
+func hostCPU() (busy, total uint64) {
 	b, err := os.ReadFile("/proc/stat")
 	if err != nil {
-		return s
+		return 0, 0
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
-	s.busy, s.total = parseProcStatCPU(line)
-	return s
+	return parseProcStatCPU(line)
+}
+
+// selfCPU is this process's user+system CPU time (the load driver).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// pidCPU is a process's user+system CPU time so far (0 if it is gone).
+func pidCPU(pid int) time.Duration {
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0
+	}
+	return procStatCPU(string(stat))
+}
+
+// pidRSS is a process's resident set size in bytes (VmRSS; 0 if it is gone).
+func pidRSS(pid int) int64 {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) >= 1 {
+				n, _ := strconv.ParseInt(f[0], 10, 64)
+				return n << 10 // kB
+			}
+		}
+	}
+	return 0
 }
 
 // parseProcStatCPU reads the aggregate "cpu" line of /proc/stat: user nice system idle iowait irq
@@ -110,17 +126,4 @@ func procStatCPU(stat string) time.Duration {
 		return 0
 	}
 	return time.Duration(u+st) * time.Second / clockTick
-}
-
-// since returns the share of all CPUs that were busy (any process) and that this process used
-// between s0 and s over wall time elapsed. host is -1 when /proc/stat was unreadable.
-func (s cpuSample) since(s0 cpuSample, elapsed time.Duration) (host, own float64) {
-	host = -1
-	if s.total > s0.total && s0.total > 0 {
-		host = float64(s.busy-s0.busy) / float64(s.total-s0.total)
-	}
-	if elapsed > 0 {
-		own = float64(s.own-s0.own) / float64(elapsed) / float64(runtime.NumCPU())
-	}
-	return host, own
 }

@@ -4,10 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,39 +40,25 @@ type RunConfig struct {
 	MaxRequests    int64         // 0: no count bound
 	RequestTimeout time.Duration // per request
 	StallAfter     time.Duration // no completed request for this long → STALL, run aborted
+	// Progress, if set, is incremented on every OK request (the soak reads it per minute).
+	Progress *atomic.Int64
 }
 
 // Result summarises one run. Latencies are those of OK requests only.
 type Result struct {
-	Dialect     string
-	Operation   string
 	Concurrency int
 
-	OK         int64
-	BadStatus  int64
-	Transport  int64
-	Aborted    int64 // in flight when a stall aborted the run (also counted in Transport)
-	Elapsed    time.Duration
-	P50, P99   time.Duration
-	Max        time.Duration
-	Bound      string        // "duration", "count", "workers" (all workers retired) or "stall"
-	Stalled    bool          // no request completed for RunConfig.StallAfter
-	StallAt    time.Duration // when the stall was declared, from the start of the run
-	HostCPU    float64       // share of all CPUs busy during the run (every process), -1 if unknown
-	OwnCPU     float64       // share of all CPUs used by this process (provider + driver; not PostgreSQL)
-	OwnCPUTime time.Duration // CPU time of this process during the run
-	DBCPUTime  time.Duration // CPU time of the PostgreSQL backends of the bench database
-	Samples    []string      // a few distinct error descriptions
-	Skipped    string        // non-empty: the run did not happen, and why
-}
-
-// CPUPerRequest is the CPU time (this process, plus the PostgreSQL backends) per successful
-// request: robust to other load on the machine, unlike req/s.
-func (r Result) CPUPerRequest() time.Duration {
-	if r.OK == 0 {
-		return 0
-	}
-	return (r.OwnCPUTime + r.DBCPUTime) / time.Duration(r.OK)
+	OK        int64
+	BadStatus int64
+	Transport int64
+	Aborted   int64 // in flight when a stall aborted the run (also counted in Transport)
+	Elapsed   time.Duration
+	P50, P99  time.Duration
+	Max       time.Duration
+	Bound     string        // "duration", "count", "workers" (all workers retired) or "stall"
+	Stalled   bool          // no request completed for RunConfig.StallAfter
+	StallAt   time.Duration // when the stall was declared, from the start of the run
+	Samples   []string      // a few distinct error descriptions
 }
 
 // Errors is every request that did not succeed.
@@ -163,7 +147,6 @@ func Run(ctx context.Context, cfg RunConfig, job Job) Result {
 		lat       = make([][]time.Duration, cfg.Concurrency)
 		wg        sync.WaitGroup
 	)
-	cpu0 := sampleCPU()
 	start := time.Now()
 	deadline := start.Add(cfg.Duration)
 
@@ -188,6 +171,9 @@ func Run(ctx context.Context, cfg RunConfig, job Job) Result {
 				switch out {
 				case OK:
 					ok.Add(1)
+					if cfg.Progress != nil {
+						cfg.Progress.Add(1)
+					}
 					lat[w] = append(lat[w], d)
 					watch.progress(time.Since(start))
 				case BadStatus:
@@ -224,8 +210,6 @@ wait:
 		}
 	}
 	elapsed := time.Since(start)
-	cpu1 := sampleCPU()
-	hostCPU, ownCPU := cpu1.since(cpu0, elapsed)
 
 	var all []time.Duration
 	for _, l := range lat {
@@ -236,7 +220,7 @@ wait:
 		Concurrency: cfg.Concurrency,
 		OK:          ok.Load(), BadStatus: bad.Load(), Transport: transport.Load(), Aborted: aborted.Load(),
 		Elapsed: elapsed, P50: percentile(all, 50), P99: percentile(all, 99), Max: percentile(all, 100),
-		HostCPU: hostCPU, OwnCPU: ownCPU, OwnCPUTime: cpu1.own - cpu0.own, DBCPUTime: cpu1.db - cpu0.db, Samples: samples.seen,
+		Samples: samples.seen,
 	}
 	switch {
 	case stalled.Load():
@@ -253,42 +237,3 @@ wait:
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f", float64(d)/float64(time.Millisecond)) }
-
-// WriteTable prints results as a markdown table.
-func WriteTable(w io.Writer, results []Result) error {
-	var b strings.Builder
-	b.WriteString("| dialect | operation | concurrency | req/s | p50 ms | p99 ms | max ms | errors | requests | CPU host / ours | CPU ms/req | run |\n")
-	b.WriteString("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	for _, r := range results {
-		if r.Skipped != "" {
-			fmt.Fprintf(&b, "| %s | %s | %d | – | – | – | – | – | – | – | – | skipped: %s |\n", r.Dialect, r.Operation, r.Concurrency, r.Skipped)
-			continue
-		}
-		errs := fmt.Sprintf("%d", r.Errors())
-		if r.Errors() > 0 {
-			errs = fmt.Sprintf("**%d** (%d non-2xx, %d transport)", r.Errors(), r.BadStatus, r.Transport)
-		}
-		run := fmt.Sprintf("%.1f s, %s-bound", r.Elapsed.Seconds(), r.Bound)
-		if r.Stalled {
-			run = fmt.Sprintf("**STALL** at %.1f s (%d in flight aborted)", r.StallAt.Seconds(), r.Aborted)
-		}
-		cpu := "?"
-		if r.HostCPU >= 0 {
-			cpu = fmt.Sprintf("%.0f%% / %.0f%%", 100*r.HostCPU, 100*r.OwnCPU)
-		}
-		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %s | %s | %s | %d | %s | %.2f | %s |\n",
-			r.Dialect, r.Operation, r.Concurrency, r.Rate(), ms(r.P50), ms(r.P99), ms(r.Max), errs, r.OK+r.Errors(), cpu,
-			float64(r.CPUPerRequest())/float64(time.Millisecond), run)
-	}
-	var notes []string
-	for _, r := range results {
-		for _, s := range r.Samples {
-			notes = append(notes, fmt.Sprintf("- %s %s c=%d: %s", r.Dialect, r.Operation, r.Concurrency, s))
-		}
-	}
-	if len(notes) > 0 {
-		b.WriteString("\nError samples:\n" + strings.Join(notes, "\n") + "\n")
-	}
-	_, err := io.WriteString(w, b.String())
-	return err
-}
