@@ -54,6 +54,15 @@ func NewSigner(set *keys.Set, now time.Time, maxTokenTTL time.Duration) (*Signer
 	return s, nil
 }
 
+// NewUnloadedSigner returns a Signer that holds no key yet, for a service that loads its keys
+// from storage after wiring: Sign fails (keys.ErrNoActiveKey) and the JWKS is empty until the
+// first Update.
+func NewUnloadedSigner(maxTokenTTL time.Duration) *Signer {
+	s := &Signer{maxTokenTTL: maxTokenTTL}
+	s.state.Store(&signerState{set: &keys.Set{}, published: map[string]*ecdsa.PublicKey{}, jwks: []byte(`{"keys":[]}`)})
+	return s
+}
+
 // Update replaces the key set (after a rotation or prune) and re-encodes the
 // JWKS as of now. Call it whenever the set changes, and periodically (say
 // hourly) so keys whose tokens have all expired leave the JWKS.
@@ -85,6 +94,9 @@ func (s *Signer) KeyID() string { return s.state.Load().active.ID }
 // key's ID.
 func (s *Signer) Sign(claims jwt.Claims) (string, error) {
 	st := s.state.Load()
+	if st.active.Private == nil {
+		return "", fmt.Errorf("jwtsign: %w (keys not loaded)", keys.ErrNoActiveKey)
+	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	tok.Header["kid"] = st.active.ID
 	signed, err := tok.SignedString(st.active.Private)

@@ -156,6 +156,32 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// Storage schemes as Scheme reports them: the families of DATABASE_URL values.
+const (
+	SchemeSQLite   = "sqlite"   // "", a file path, ":memory:", "sqlite:…", "file:…"
+	SchemePostgres = "postgres" // "postgres://…", "postgresql://…"
+)
+
+// Scheme names the kind of database dsn points at: SchemeSQLite, SchemePostgres, or the URL's
+// own scheme (lower-cased) for anything else, so the apps can pick a storage adapter by it and
+// refuse a scheme none serves instead of mistaking it for a SQLite file name.
+func Scheme(dsn string) string {
+	if isPostgres(dsn) {
+		return SchemePostgres
+	}
+	scheme, _, found := strings.Cut(dsn, ":")
+	if !found || scheme == "" || len(scheme) == 1 || scheme == "sqlite" || scheme == "file" {
+		// No scheme: a path (a one-letter "scheme" would be a drive letter).
+		return SchemeSQLite
+	}
+	for _, r := range scheme {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '+' || r == '-' || r == '.') {
+			return SchemeSQLite // a path that happens to contain a colon
+		}
+	}
+	return strings.ToLower(scheme)
+}
+
 func isPostgres(dsn string) bool {
 	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
 }

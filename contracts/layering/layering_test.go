@@ -141,6 +141,12 @@ func check(module string, pkgs []pkg) []string {
 					}
 				}
 			}
+			if ours && under(target, "apps") && !under(self, "apps") {
+				// apps/<svc>/app is a composition root: tests build the real graph through it
+				// (app.New), but no library code may depend on one.
+				report(p, imp, "only apps/... and tests may import apps/...")
+				continue
+			}
 			if !ours || !under(target, "adapters") {
 				continue
 			}
@@ -189,6 +195,8 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("adapters/internal/dbtest"), Imports: []string{m("adapters/sqldb")}},
 		{ImportPath: m("apps/oauth/app"), Imports: []string{m("adapters/oauth/httpapi"), m("adapters/sqldb")}},
 		{ImportPath: m("contracts/layering"), XTestImports: []string{m("adapters/oauth/httpapi")}},
+		{ImportPath: m("adapters/oauth/httpapi"), XTestImports: []string{m("apps/oauth/app")}},
+		{ImportPath: m("apps/sva/app"), Imports: []string{m("apps/oauth/app")}},
 	}
 	if got := check(module, clean); len(got) != 0 {
 		t.Errorf("clean graph reported violations:\n%s", strings.Join(got, "\n"))
@@ -205,6 +213,8 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("ports/core/coretest"), Imports: []string{m("ports/core"), m("ports/oauth")}},
 		{ImportPath: m("adapters/demo/web"), Imports: []string{m("adapters/oauth/httpapi"), m("adapters/demo/store"), m("adapters/jwtsign")}},
 		{ImportPath: m("adapters/internal/dbtest"), Imports: []string{m("adapters/sqldb"), m("adapters/core/sqlstore")}},
+		{ImportPath: m("adapters/oauth/httpapi"), Imports: []string{m("apps/oauth/app")}},
+		{ImportPath: m("ports/oauth"), Imports: []string{m("apps/oauth/app")}},
 	}
 	want := []string{
 		"domain/grant imports github.com/golang-jwt/jwt/v5: domain/...",
@@ -225,6 +235,9 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		"ports/core/coretest imports " + m("ports/oauth") + ": ports/... may import only",
 		"adapters/demo/web imports " + m("adapters/oauth/httpapi") + ": adapters/demo may import only",
 		"adapters/internal/dbtest imports " + m("adapters/core/sqlstore") + ": shared adapter internal/dbtest",
+		"adapters/oauth/httpapi imports " + m("apps/oauth/app") + ": only apps/... and tests may import apps/...",
+		"ports/oauth imports " + m("apps/oauth/app") + ": ports/... may import only",
+		"ports/oauth imports " + m("apps/oauth/app") + ": only apps/... and tests may import apps/...",
 	}
 	got := check(module, bad)
 	for _, w := range want {

@@ -24,10 +24,9 @@ import (
 	"github.com/pact-foundation/pact-go/v2/provider"
 
 	"github.com/sva-oauth/sva/adapters/jwtsign"
-	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
-	"github.com/sva-oauth/sva/adapters/oauth/tokens"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/pkce"
@@ -73,11 +72,11 @@ func (c *clock) at(d time.Duration, fn func() error) error {
 	return fn()
 }
 
-// providerEnv is the provider's real internal API (httpapi.NewInternal) and real oauth.Service
-// over a migrated SQLite database, served on 127.0.0.1. Core's data-token keys come from a JWKS
-// server this test controls.
+// providerEnv is the provider's real internal API and use cases as apps/oauth builds them
+// (app.New) over a migrated SQLite database, served on 127.0.0.1. Core's data-token keys come from
+// a JWKS server this test controls.
 type providerEnv struct {
-	svc     *oauth.Service
+	uc      *oauth.UseCases
 	clock   *clock
 	coreKey *jwtsign.Signer
 	url     string
@@ -95,7 +94,6 @@ func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler) *provide
 	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
 		t.Fatal(err)
 	}
-	store := sqlstore.New(db)
 	clk := &clock{}
 
 	// Core's signing key and the JWKS endpoint the provider fetches it from.
@@ -116,32 +114,30 @@ func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler) *provide
 		_, _ = w.Write(coreSigner.JWKS())
 	}))
 	t.Cleanup(jwks.Close)
-	verifier, err := tokens.NewES256DataTokenVerifier(coreIssuer, &jwtsign.RemoteKeySet{URL: jwks.URL, Now: clk.Now}, clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
 
-	ring, err := tokens.LoadKeyRing(ctx, store.SigningKeys, time.Hour, clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc, err := oauth.NewService(oauth.Deps{
-		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes,
-		RefreshTokens: store.RefreshTokens, Grants: store.Grants, AuthFailures: store.AuthFailures,
-		Sweeper: store.Sweeper, IDTokens: ring, DataTokens: verifier, Clock: clk, Random: rand.Reader,
-	}, oauth.Config{Issuer: issuer, AuthRequestTTL: authRequestTTL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	handler, _, _ := httpapi.NewInternal(svc, httpapi.InternalConfig{
-		ServiceTokens: []string{serviceToken}, Ready: db.PingContext,
+	cfg, err := app.LoadConfig(func(name string) string {
+		return map[string]string{
+			"OAUTH_ISSUER": issuer, "DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": jwks.URL,
+			"INTERNAL_SERVICE_TOKEN": serviceToken, "AUTHORIZATION_REQUEST_TTL_SECONDS": fmt.Sprint(int(authRequestTTL.Seconds())),
+		}[name]
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := app.New(sqlstore.New(db), cfg, app.Options{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	handler := p.Internal
 	if wrap != nil {
 		handler = wrap(handler)
 	}
 	srv := httptest.NewServer(handler) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
-	return &providerEnv{svc: svc, clock: clk, coreKey: coreSigner, url: srv.URL}
+	return &providerEnv{uc: p.UseCases, clock: clk, coreKey: coreSigner, url: srv.URL}
 }
 
 // stateParams are the provider-state parameters the consumer sends (see contracts/consumer).
@@ -183,7 +179,7 @@ type registered struct {
 // pendingRequest registers a client and starts an authorization request for it, both through the
 // Service, as the admin API and GET /oauth/authorize would.
 func (e *providerEnv) pendingRequest(ctx context.Context, p stateParams) (registered, string, error) {
-	c, secret, err := e.svc.CreateClient(ctx, oauth.ClientInput{
+	c, secret, err := e.uc.Clients.Create(ctx, oauth.ClientInput{
 		Type: client.Type("confidential"), Name: p.ClientName, RedirectURIs: []string{p.RedirectURI},
 		AllowedScopes: []string{"openid", "email", "profile"},
 	})
@@ -193,7 +189,7 @@ func (e *providerEnv) pendingRequest(ctx context.Context, p stateParams) (regist
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	verifier := base64.RawURLEncoding.EncodeToString(b)
-	res, err := e.svc.Authorize(ctx, oauth.AuthorizeInput{
+	res, err := e.uc.Authorization.Authorize(ctx, oauth.AuthorizeInput{
 		ClientID: c.ID, RedirectURI: p.RedirectURI, ResponseType: "code", Scope: p.Scope, State: p.State,
 		Nonce: "n-0S6_WzA2Mj", CodeChallenge: pkce.ChallengeFor(verifier).String(), CodeChallengeMethod: "S256",
 	})
@@ -266,7 +262,7 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 			if err != nil {
 				return nil, err
 			}
-			_, err = e.svc.DenyConsent(ctx, id, p.UserID)
+			_, err = e.uc.Authorization.DenyConsent(ctx, id, p.UserID)
 			return values, err
 		}),
 		"no authorization request has the requested id": func(bool, models.ProviderState) (models.ProviderStateResponse, error) {
@@ -277,13 +273,13 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 			if err != nil {
 				return nil, err
 			}
-			res, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{
+			res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{
 				AuthRequestID: id, UserID: p.UserID, ApprovedScopes: strings.Fields(p.Scope), DataToken: values["data_token"].(string),
 			})
 			if err != nil {
 				return nil, fmt.Errorf("complete consent: %w", err)
 			}
-			_, err = e.svc.ExchangeCode(ctx, oauth.ClientCredentials{ClientID: c.id, Secret: c.secret, Method: oauth.AuthMethodBasic},
+			_, err = e.uc.Tokens.ExchangeCode(ctx, oauth.ClientCredentials{ClientID: c.id, Secret: c.secret, Method: oauth.AuthMethodBasic},
 				res.Code, p.RedirectURI, c.verifier)
 			if err != nil {
 				return nil, fmt.Errorf("exchange code: %w", err)

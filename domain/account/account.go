@@ -59,9 +59,12 @@ func (h EmailHash) String() string { return h.s }
 // Each use derives its own value with a distinct label, so one output never reveals another.
 type ServerKey struct{ b []byte }
 
-// NewServerKey wraps a secret of at least 32 bytes.
+// ServerKeyLen is the shortest server key, and the length of one Core generates.
+const ServerKeyLen = 32
+
+// NewServerKey wraps a secret of at least ServerKeyLen bytes.
 func NewServerKey(b []byte) (ServerKey, error) {
-	if len(b) < 32 {
+	if len(b) < ServerKeyLen {
 		return ServerKey{}, ErrWeakServerKey
 	}
 	return ServerKey{b: append([]byte(nil), b...)}, nil

@@ -4,13 +4,30 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
+	"time"
 
 	"github.com/sva-oauth/sva/domain/attest"
 	"github.com/sva-oauth/sva/domain/connection"
 	"github.com/sva-oauth/sva/domain/scope"
 )
+
+// Consent is the consent side of Core: it shows the provider's authorization requests to their
+// user, attests data tokens, forwards the user's decision, and keeps the app connections that
+// decisions leave (decision 7).
+type Consent struct {
+	provider        OAuthInternal
+	bindings        AuthRequestBindings
+	connections     Connections
+	signer          DataTokenSigner
+	clock           Clock
+	log             *slog.Logger
+	issuer          string        // Config.DataTokenIssuer
+	dataTokenTTL    time.Duration // Config.DataTokenTTL
+	providerTimeout time.Duration // Config.ProviderTimeout
+}
 
 // AuthRequestView is the provider's authorization request as the consent UI sees it, with Core's
 // remembered-consent information.
@@ -24,12 +41,12 @@ type AuthRequestView struct {
 
 // AuthRequest fetches an authorization request for the consent screen and binds it to the caller if
 // nobody opened it before (checklist 41).
-func (s *Service) AuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestView, error) {
-	d, err := s.openAuthRequest(ctx, p, authRequestID)
+func (cs *Consent) AuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestView, error) {
+	d, err := cs.openAuthRequest(ctx, p, authRequestID)
 	if err != nil {
 		return AuthRequestView{}, err
 	}
-	conn, err := s.activeConnection(ctx, p.UserID, d.Client.ClientID)
+	conn, err := cs.activeConnection(ctx, p.UserID, d.Client.ClientID)
 	if err != nil {
 		return AuthRequestView{}, err
 	}
@@ -51,25 +68,25 @@ type AttestInput struct {
 
 // Attest signs a data token for claims the caller chose to share, after the rules of checklist 42.
 // The claim values are passed to the signer and never stored or logged.
-func (s *Service) Attest(ctx context.Context, p Principal, in AttestInput) (string, error) {
+func (cs *Consent) Attest(ctx context.Context, p Principal, in AttestInput) (string, error) {
 	if err := attest.CheckSubject(p.UserID, in.UserID); err != nil {
 		return "", err
 	}
-	d, err := s.openAuthRequest(ctx, p, in.AuthRequestID)
+	d, err := cs.openAuthRequest(ctx, p, in.AuthRequestID)
 	if err != nil {
 		return "", err
 	}
 	req := attest.AuthRequest{ID: d.AuthRequestID, Status: d.Status, ExpiresAt: d.ExpiresAt, ClientID: d.Client.ClientID, RequestedScopes: d.RequestedScopes}
-	now := s.d.Now()
+	now := cs.clock.Now()
 	keys := slices.Collect(maps.Keys(in.Claims))
 	if err := attest.Check(req, in.Audience, keys, now); err != nil {
 		return "", err
 	}
-	claims, err := attest.NewClaims(s.cfg.DataTokenIssuer, p.UserID, req, in.Claims, now, s.cfg.DataTokenTTL)
+	claims, err := attest.NewClaims(cs.issuer, p.UserID, req, in.Claims, now, cs.dataTokenTTL)
 	if err != nil {
 		return "", fmt.Errorf("attest: %w", err)
 	}
-	tok, err := s.d.Signer.SignDataToken(ctx, claims)
+	tok, err := cs.signer.SignDataToken(ctx, claims)
 	if err != nil {
 		return "", fmt.Errorf("attest: sign data token: %w", err)
 	}
@@ -78,17 +95,17 @@ func (s *Service) Attest(ctx context.Context, p Principal, in AttestInput) (stri
 
 // CompleteConsent forwards the caller's approval and data token to the provider and records the app
 // connection. Provider 4xx answers come back as *ProviderError.
-func (s *Service) CompleteConsent(ctx context.Context, p Principal, authRequestID string, approvedScopes []string, dataToken string) (ConsentResult, error) {
+func (cs *Consent) CompleteConsent(ctx context.Context, p Principal, authRequestID string, approvedScopes []string, dataToken string) (ConsentResult, error) {
 	approved, err := scope.FromList(approvedScopes)
 	if err != nil {
 		return ConsentResult{}, invalid(fmt.Errorf("approved_scopes: %w", err))
 	}
-	d, err := s.openAuthRequest(ctx, p, authRequestID)
+	d, err := cs.openAuthRequest(ctx, p, authRequestID)
 	if err != nil {
 		return ConsentResult{}, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
-	res, err := s.d.Provider.CompleteConsent(pctx, CompleteConsentInput{AuthRequestID: d.AuthRequestID, UserID: p.UserID,
+	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
+	res, err := cs.provider.CompleteConsent(pctx, CompleteConsentInput{AuthRequestID: d.AuthRequestID, UserID: p.UserID,
 		ApprovedScopes: approved.Strings(), DataToken: dataToken})
 	cancel()
 	if err != nil {
@@ -100,37 +117,37 @@ func (s *Service) CompleteConsent(ctx context.Context, p Principal, authRequestI
 	}
 	// The code is issued; failing now would strand the user on the consent screen, and the
 	// connection is only a convenience record, so a storage failure here is logged, not returned.
-	if err := s.recordConnection(ctx, p.UserID, d.Client, approved); err != nil {
-		s.d.Logger.ErrorContext(ctx, "record app connection", "client_id", d.Client.ClientID, "error", err)
+	if err := cs.recordConnection(ctx, p.UserID, d.Client, approved); err != nil {
+		cs.log.ErrorContext(ctx, "record app connection", "client_id", d.Client.ClientID, "error", err)
 	}
 	return res, nil
 }
 
-func (s *Service) recordConnection(ctx context.Context, userID string, c ClientInfo, approved scope.Set) error {
+func (cs *Consent) recordConnection(ctx context.Context, userID string, c ClientInfo, approved scope.Set) error {
 	var prev *connection.Connection
-	old, err := s.d.Connections.Get(ctx, userID, c.ClientID)
+	old, err := cs.connections.Get(ctx, userID, c.ClientID)
 	switch {
 	case err == nil:
 		prev = &old
 	case !errors.Is(err, ErrNotFound):
 		return err
 	}
-	next, err := connection.Record(prev, userID, connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, approved, s.d.Now())
+	next, err := connection.Record(prev, userID, connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, approved, cs.clock.Now())
 	if err != nil {
 		return err
 	}
-	return s.d.Connections.Save(ctx, next)
+	return cs.connections.Save(ctx, next)
 }
 
 // DenyConsent forwards the caller's refusal to the provider.
-func (s *Service) DenyConsent(ctx context.Context, p Principal, authRequestID string) (DenyResult, error) {
-	d, err := s.openAuthRequest(ctx, p, authRequestID)
+func (cs *Consent) DenyConsent(ctx context.Context, p Principal, authRequestID string) (DenyResult, error) {
+	d, err := cs.openAuthRequest(ctx, p, authRequestID)
 	if err != nil {
 		return DenyResult{}, err
 	}
-	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
+	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
 	defer cancel()
-	res, err := s.d.Provider.DenyConsent(pctx, d.AuthRequestID, p.UserID)
+	res, err := cs.provider.DenyConsent(pctx, d.AuthRequestID, p.UserID)
 	if err != nil {
 		return DenyResult{}, providerErr("deny consent", err)
 	}
@@ -139,12 +156,12 @@ func (s *Service) DenyConsent(ctx context.Context, p Principal, authRequestID st
 
 // openAuthRequest fetches the request from the provider and binds it to the caller, refusing a
 // request that another user opened first. Nothing is written when the provider fails.
-func (s *Service) openAuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestDetails, error) {
+func (cs *Consent) openAuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestDetails, error) {
 	if authRequestID == "" {
 		return AuthRequestDetails{}, invalid(attest.ErrMissingAuthRequest)
 	}
-	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
-	d, err := s.d.Provider.AuthRequestDetails(pctx, authRequestID)
+	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
+	d, err := cs.provider.AuthRequestDetails(pctx, authRequestID)
 	cancel()
 	if err != nil {
 		return AuthRequestDetails{}, providerErr("auth request details", err)
@@ -152,7 +169,7 @@ func (s *Service) openAuthRequest(ctx context.Context, p Principal, authRequestI
 	if d.AuthRequestID != authRequestID {
 		return AuthRequestDetails{}, fmt.Errorf("auth request details: %w: answered for another request", ErrProviderUnavailable)
 	}
-	owner, err := s.d.Bindings.Bind(ctx, authRequestID, p.UserID, d.ExpiresAt)
+	owner, err := cs.bindings.Bind(ctx, authRequestID, p.UserID, d.ExpiresAt)
 	if err != nil {
 		return AuthRequestDetails{}, fmt.Errorf("bind auth request: %w", err)
 	}
@@ -178,8 +195,8 @@ func providerErr(op string, err error) error {
 	}
 }
 
-func (s *Service) activeConnection(ctx context.Context, userID, clientID string) (*connection.Connection, error) {
-	c, err := s.d.Connections.Get(ctx, userID, clientID)
+func (cs *Consent) activeConnection(ctx context.Context, userID, clientID string) (*connection.Connection, error) {
+	c, err := cs.connections.Get(ctx, userID, clientID)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, nil
@@ -192,8 +209,8 @@ func (s *Service) activeConnection(ctx context.Context, userID, clientID string)
 }
 
 // Connections lists the caller's app connections, active and revoked.
-func (s *Service) Connections(ctx context.Context, p Principal) ([]connection.Connection, error) {
-	list, err := s.d.Connections.List(ctx, p.UserID)
+func (cs *Consent) Connections(ctx context.Context, p Principal) ([]connection.Connection, error) {
+	list, err := cs.connections.List(ctx, p.UserID)
 	if err != nil {
 		return nil, fmt.Errorf("list connections: %w", err)
 	}
@@ -203,25 +220,25 @@ func (s *Service) Connections(ctx context.Context, p Principal) ([]connection.Co
 // RevokeConnection revokes the provider's grants for the caller and the client, then marks the
 // connection inactive (decision 7). If the provider cannot be reached nothing is marked (decision 17);
 // ErrNotFound if there is no active connection.
-func (s *Service) RevokeConnection(ctx context.Context, p Principal, clientID string) error {
-	c, err := s.activeConnection(ctx, p.UserID, clientID)
+func (cs *Consent) RevokeConnection(ctx context.Context, p Principal, clientID string) error {
+	c, err := cs.activeConnection(ctx, p.UserID, clientID)
 	if err != nil {
 		return err
 	}
 	if c == nil {
 		return ErrNotFound
 	}
-	pctx, cancel := context.WithTimeout(ctx, s.cfg.ProviderTimeout)
-	_, err = s.d.Provider.RevokeGrants(pctx, p.UserID, clientID)
+	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
+	_, err = cs.provider.RevokeGrants(pctx, p.UserID, clientID)
 	cancel()
 	if err != nil {
 		return providerErr("revoke grants", err)
 	}
-	revoked, err := c.Revoke(s.d.Now())
+	revoked, err := c.Revoke(cs.clock.Now())
 	if err != nil {
 		return fmt.Errorf("revoke connection: %w", err)
 	}
-	if err := s.d.Connections.Save(ctx, revoked); err != nil {
+	if err := cs.connections.Save(ctx, revoked); err != nil {
 		// The provider's grants are gone already; a retry finds the connection still active and
 		// revokes again, which is idempotent.
 		return fmt.Errorf("revoke connection: %w", err)

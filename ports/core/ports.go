@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/account"
@@ -17,6 +18,66 @@ var ErrNotFound = errors.New("not found")
 
 // ErrAccountExists is returned by Accounts.Create when the lookup key is already registered.
 var ErrAccountExists = errors.New("account exists")
+
+// Stores is everything Core keeps in its database: the port a storage adapter implements. One
+// implementation provides every field over one database, so every Core instance sharing it sees
+// the same facts. coretest.RunStoreTests is the conformance suite that says whether an
+// implementation does.
+type Stores struct {
+	Accounts    Accounts
+	Sessions    Sessions
+	Vaults      Vaults
+	Connections Connections
+	Bindings    AuthRequestBindings
+	RateLimiter RateLimiter
+	SigningKeys SigningKeys
+	Secrets     Secrets
+	Sweeper     Sweeper
+	Readiness   Readiness
+}
+
+// Validate reports a missing store.
+func (s Stores) Validate() error {
+	for name, p := range map[string]any{"Accounts": s.Accounts, "Sessions": s.Sessions, "Vaults": s.Vaults,
+		"Connections": s.Connections, "Bindings": s.Bindings, "RateLimiter": s.RateLimiter,
+		"SigningKeys": s.SigningKeys, "Secrets": s.Secrets, "Sweeper": s.Sweeper, "Readiness": s.Readiness} {
+		if p == nil {
+			return fmt.Errorf("stores: %s is missing", name)
+		}
+	}
+	return nil
+}
+
+// Readiness tells whether the store can serve requests now (GET /readyz).
+type Readiness interface {
+	// Ping returns nil when the database answers within ctx's deadline.
+	Ping(ctx context.Context) error
+}
+
+// Secrets keeps secrets Core generates for itself (the server key when CORE_SECRET_KEY is unset).
+type Secrets interface {
+	// Ensure returns the secret stored under name, first storing size bytes read from random if
+	// there is none. Concurrent callers — several instances starting together — all get the one
+	// value stored first.
+	Ensure(ctx context.Context, name string, size int, random io.Reader, now time.Time) ([]byte, error)
+}
+
+// Clock tells the time. Tests pass a settable clock.
+type Clock interface {
+	Now() time.Time
+}
+
+// ClockFunc adapts a function to Clock.
+type ClockFunc func() time.Time
+
+// Now calls f.
+func (f ClockFunc) Now() time.Time { return f() }
+
+// Random is the source of every secret and id (crypto/rand.Reader in production). Read fills p
+// completely or returns an error, like io.ReadFull over crypto/rand.
+type Random interface {
+	Read(p []byte) (n int, err error)
+}
 
 // Accounts stores Core's users. Create also stores the user's first vault, because an account
 // without a vault (or a vault without an account) is a state the browser cannot recover from.

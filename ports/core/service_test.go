@@ -48,7 +48,7 @@ func (c *countingHasher) Verify(enc string, k account.AuthKey) (bool, error) {
 }
 
 type fixture struct {
-	svc    *core.Service
+	uc     *core.UseCases
 	prov   *coretest.Provider
 	fake   *coretest.FakeProvider
 	clock  *coretest.Clock
@@ -58,7 +58,27 @@ type fixture struct {
 
 func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	t.Helper()
-	// A real SQLite file (adapters/internal/dbtest is not importable from ports).
+	store := openStores(t)
+	h, _ := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
+	f := &fixture{prov: coretest.NewProvider(), clock: coretest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
+		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}}
+	f.fake = f.prov.Fake()
+	key, _ := account.NewServerKey(bytes.Repeat([]byte{3}, 32))
+	uc, err := core.New(core.Deps{Stores: store, Provider: f.fake,
+		Signer: f.signer, Hasher: f.hasher, Clock: f.clock, Random: rand.Reader},
+		core.Config{ServerKey: key, Sessions: account.DefaultPolicy(), DefaultKDF: account.DefaultKDF(), VaultLimits: vault.DefaultLimits(),
+			RateLimits: core.DefaultRateLimits(), DataTokenIssuer: "iss", DataTokenTTL: 5 * time.Minute, ProviderTimeout: timeout})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.uc = uc
+	return f
+}
+
+// openStores returns the store bundle over a fresh SQLite file (adapters/internal/dbtest is not
+// importable from ports).
+func openStores(t *testing.T) core.Stores {
+	t.Helper()
 	db, err := sqldb.Open(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"})
 	if err != nil {
 		t.Fatal(err)
@@ -67,22 +87,7 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	if err := sqldb.Migrate(context.Background(), db, sqlstore.MustMigrations()); err != nil {
 		t.Fatal(err)
 	}
-	store := sqlstore.New(db)
-	h, _ := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
-	f := &fixture{prov: coretest.NewProvider(), clock: coretest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
-		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}}
-	f.fake = f.prov.Fake()
-	key, _ := account.NewServerKey(bytes.Repeat([]byte{3}, 32))
-	svc, err := core.NewService(core.Deps{Accounts: store.Accounts, Sessions: store.Sessions, Vaults: store.Vaults,
-		Connections: store.Connections, Bindings: store.Bindings, Limiter: store.RateLimits, Provider: f.fake,
-		Signer: f.signer, Hasher: f.hasher, Now: f.clock.Now, Random: rand.Reader},
-		core.Config{ServerKey: key, Sessions: account.DefaultPolicy(), DefaultKDF: account.DefaultKDF(), VaultLimits: vault.DefaultLimits(),
-			RateLimits: core.DefaultRateLimits(), DataTokenIssuer: "iss", DataTokenTTL: 5 * time.Minute, ProviderTimeout: timeout})
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.svc = svc
-	return f
+	return sqlstore.New(db)
 }
 
 func b64(n int) string {
@@ -94,12 +99,12 @@ func b64(n int) string {
 func (f *fixture) register(t *testing.T, hashChar string) (core.Principal, string) {
 	t.Helper()
 	authKey := b64(32)
-	g, err := f.svc.Register(context.Background(), core.RegisterInput{EmailHash: strings.Repeat(hashChar, 64), Salt: b64(16),
+	g, err := f.uc.Identity.Register(context.Background(), core.RegisterInput{EmailHash: strings.Repeat(hashChar, 64), Salt: b64(16),
 		KDF: account.DefaultKDF(), AuthKey: authKey, WrappedKey: core.SealedInput{Ciphertext: b64(48), IV: b64(12)}, ClientAddr: "10.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := f.svc.Authenticate(context.Background(), g.Token)
+	p, err := f.uc.Identity.Authenticate(context.Background(), g.Token)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,10 +116,10 @@ func (f *fixture) addRequest(id string, scopes ...string) {
 		Client: core.ClientInfo{ClientID: "app", Name: "App"}, RedirectURI: "https://app.example/cb", State: "s"})
 }
 
-func TestNewService_RequiresDependencies(t *testing.T) {
+func TestNew_RequiresDependencies(t *testing.T) {
 	t.Parallel()
-	if _, err := core.NewService(core.Deps{}, core.Config{}); err == nil {
-		t.Error("NewService accepted missing dependencies")
+	if _, err := core.New(core.Deps{}, core.Config{}); err == nil {
+		t.Error("New accepted missing dependencies")
 	}
 }
 
@@ -125,7 +130,7 @@ func TestLogin_UnknownAccountCostsTheSame(t *testing.T) {
 	f := newFixture(t, time.Second)
 	f.register(t, "a")
 	before := f.hasher.verifies.Load()
-	_, err := f.svc.Login(context.Background(), strings.Repeat("b", 64), b64(32), "10.0.0.2")
+	_, err := f.uc.Identity.Login(context.Background(), strings.Repeat("b", 64), b64(32), "10.0.0.2")
 	if !errors.Is(err, core.ErrInvalidCredentials) {
 		t.Fatalf("Login(unknown) = %v", err)
 	}
@@ -148,19 +153,19 @@ func TestAttest_SignsOnlyAfterEveryCheck(t *testing.T) {
 		return inner(ctx, id)
 	}
 	ctx := context.Background()
-	if _, err := f.svc.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: "someone-else", Audience: "app"}); !errors.Is(err, attest.ErrUserMismatch) {
+	if _, err := f.uc.Consent.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: "someone-else", Audience: "app"}); !errors.Is(err, attest.ErrUserMismatch) {
 		t.Fatalf("mismatch: %v", err)
 	}
 	if detailsCalls.Load() != 0 {
 		t.Error("a user_id mismatch still called the provider")
 	}
-	if _, err := f.svc.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"phone": "1"}}); !errors.Is(err, attest.ErrClaimsNotPermitted) {
+	if _, err := f.uc.Consent.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"phone": "1"}}); !errors.Is(err, attest.ErrClaimsNotPermitted) {
 		t.Fatalf("claims: %v", err)
 	}
 	if len(f.signer.signed) != 0 {
 		t.Fatal("a refused attestation was signed")
 	}
-	tok, err := f.svc.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"email": "a@x"}})
+	tok, err := f.uc.Consent.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"email": "a@x"}})
 	if err != nil || tok != "signed-r1" {
 		t.Fatalf("Attest = %q, %v", tok, err)
 	}
@@ -185,7 +190,7 @@ func TestOpenAuthRequest_Race(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := f.svc.AuthRequest(context.Background(), u, "r1")
+			_, err := f.uc.Consent.AuthRequest(context.Background(), u, "r1")
 			switch {
 			case err == nil:
 				owners.Add(1)
@@ -213,7 +218,7 @@ func TestProviderTimeout(t *testing.T) {
 		return core.AuthRequestDetails{}, ctx.Err()
 	}
 	start := time.Now()
-	_, err := f.svc.AuthRequest(context.Background(), alice, "r1")
+	_, err := f.uc.Consent.AuthRequest(context.Background(), alice, "r1")
 	if !errors.Is(err, core.ErrProviderUnavailable) {
 		t.Fatalf("error = %v, want ErrProviderUnavailable", err)
 	}
@@ -229,13 +234,13 @@ func TestCompleteConsent_EmptyApproval(t *testing.T) {
 	f := newFixture(t, time.Second)
 	alice, _ := f.register(t, "a")
 	f.addRequest("r1", "email")
-	if _, err := f.svc.CompleteConsent(context.Background(), alice, "r1", nil, "tok"); err != nil {
+	if _, err := f.uc.Consent.CompleteConsent(context.Background(), alice, "r1", nil, "tok"); err != nil {
 		t.Fatal(err)
 	}
-	if list, _ := f.svc.Connections(context.Background(), alice); len(list) != 0 {
+	if list, _ := f.uc.Consent.Connections(context.Background(), alice); len(list) != 0 {
 		t.Errorf("empty approval remembered a connection: %+v", list)
 	}
-	if _, err := f.svc.CompleteConsent(context.Background(), alice, "r1", []string{"not a scope"}, "tok"); !errors.Is(err, core.ErrInvalidRequest) {
+	if _, err := f.uc.Consent.CompleteConsent(context.Background(), alice, "r1", []string{"not a scope"}, "tok"); !errors.Is(err, core.ErrInvalidRequest) {
 		t.Errorf("unknown scope: %v, want ErrInvalidRequest", err)
 	}
 }
@@ -248,7 +253,7 @@ func TestAuthenticate_TouchIsThrottled(t *testing.T) {
 	f := newFixture(t, time.Second)
 	ctx := context.Background()
 	authKey := b64(32)
-	g, err := f.svc.Register(ctx, core.RegisterInput{EmailHash: strings.Repeat("7", 64), Salt: b64(16),
+	g, err := f.uc.Identity.Register(ctx, core.RegisterInput{EmailHash: strings.Repeat("7", 64), Salt: b64(16),
 		KDF: account.DefaultKDF(), AuthKey: authKey, WrappedKey: core.SealedInput{Ciphertext: b64(48), IV: b64(12)}, ClientAddr: "10.0.0.1"})
 	if err != nil {
 		t.Fatal(err)
@@ -256,11 +261,11 @@ func TestAuthenticate_TouchIsThrottled(t *testing.T) {
 	start := f.clock.Now()
 	lastSeen := func() time.Time {
 		t.Helper()
-		p, err := f.svc.Authenticate(ctx, g.Token)
+		p, err := f.uc.Identity.Authenticate(ctx, g.Token)
 		if err != nil {
 			t.Fatal(err)
 		}
-		list, err := f.svc.Sessions(ctx, p)
+		list, err := f.uc.Identity.Sessions(ctx, p)
 		if err != nil || len(list) != 1 {
 			t.Fatalf("sessions %v, %v", list, err)
 		}
@@ -273,5 +278,40 @@ func TestAuthenticate_TouchIsThrottled(t *testing.T) {
 	f.clock.Advance(31 * time.Second)
 	if got, want := lastSeen(), start.Add(61*time.Second); !got.Equal(want) {
 		t.Errorf("after 61 s last_seen_at = %v, want %v (stale session not touched)", got, want)
+	}
+}
+
+// TestIdentity_StoredServerKey: without a configured server key, Core generates one on first use
+// and keeps it in the Secrets store, so a second instance (or a restart) over the same database
+// derives the same fake salts and lookup keys.
+func TestIdentity_StoredServerKey(t *testing.T) {
+	t.Parallel()
+	stores := openStores(t)
+	h, _ := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
+	instance := func() *core.UseCases {
+		uc, err := core.New(core.Deps{Stores: stores, Provider: coretest.NewProvider().Fake(), Signer: &recordingSigner{},
+			Hasher: h, Clock: core.ClockFunc(time.Now), Random: rand.Reader},
+			core.Config{Sessions: account.DefaultPolicy(), DefaultKDF: account.DefaultKDF(), VaultLimits: vault.DefaultLimits(),
+				RateLimits: core.DefaultRateLimits(), DataTokenIssuer: "iss", DataTokenTTL: 5 * time.Minute, ProviderTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return uc
+	}
+	a, b := instance(), instance()
+	if stored, err := a.Identity.Prepare(context.Background()); err != nil || !stored {
+		t.Fatalf("Prepare = %v, %v; want a stored key", stored, err)
+	}
+	email := strings.Repeat("e", 64)
+	sa, err := a.Identity.GetSalt(context.Background(), email, "10.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, err := b.Identity.GetSalt(context.Background(), email, "10.0.0.2") // b never called Prepare
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sa.Salt != sb.Salt {
+		t.Fatalf("two instances derive different fake salts: %s vs %s", sa.Salt, sb.Salt)
 	}
 }

@@ -9,6 +9,14 @@ import (
 	"github.com/sva-oauth/sva/domain/vault"
 )
 
+// Vault reads and replaces the caller's vault: ciphertext only, opened in the browser.
+type Vault struct {
+	accounts Accounts
+	vaults   Vaults
+	clock    Clock
+	limits   vault.Limits
+}
+
 // VaultView is the vault with what the browser needs to open it.
 type VaultView struct {
 	Vault vault.Vault
@@ -16,13 +24,13 @@ type VaultView struct {
 	KDF   account.KDF
 }
 
-// Vault returns the caller's vault.
-func (s *Service) Vault(ctx context.Context, p Principal) (VaultView, error) {
-	a, err := s.d.Accounts.ByID(ctx, p.UserID)
+// Get returns the caller's vault.
+func (vs *Vault) Get(ctx context.Context, p Principal) (VaultView, error) {
+	a, err := vs.accounts.ByID(ctx, p.UserID)
 	if err != nil {
 		return VaultView{}, fmt.Errorf("get vault: account: %w", err)
 	}
-	v, err := s.d.Vaults.Get(ctx, p.UserID)
+	v, err := vs.vaults.Get(ctx, p.UserID)
 	if err != nil {
 		return VaultView{}, fmt.Errorf("get vault: %w", err)
 	}
@@ -42,10 +50,10 @@ type ReplaceVaultInput struct {
 	Items           []ItemInput
 }
 
-// ReplaceVault stores a new version of the caller's vault and returns its version number. A stale
+// Replace stores a new version of the caller's vault and returns its version number. A stale
 // ExpectedVersion returns a *vault.ConflictError with the current version and writes nothing; a vault
 // over the limits returns vault.ErrTooLarge.
-func (s *Service) ReplaceVault(ctx context.Context, p Principal, in ReplaceVaultInput) (int64, error) {
+func (vs *Vault) Replace(ctx context.Context, p Principal, in ReplaceVaultInput) (int64, error) {
 	wrapped, err := vault.ParseSealed(in.WrappedKey.Ciphertext, in.WrappedKey.IV)
 	if err != nil {
 		return 0, invalid(fmt.Errorf("wrapped_vault_key: %w", err))
@@ -62,17 +70,17 @@ func (s *Service) ReplaceVault(ctx context.Context, p Principal, in ReplaceVault
 		}
 		items = append(items, item)
 	}
-	cur, err := s.d.Vaults.Get(ctx, p.UserID)
+	cur, err := vs.vaults.Get(ctx, p.UserID)
 	if err != nil {
 		return 0, fmt.Errorf("replace vault: %w", err)
 	}
-	next, err := cur.Replace(in.ExpectedVersion, wrapped, items, s.d.Now(), s.cfg.VaultLimits)
+	next, err := cur.Replace(in.ExpectedVersion, wrapped, items, vs.clock.Now(), vs.limits)
 	if err != nil {
 		return 0, vaultErr(err)
 	}
 	// The compare-and-swap is on the version the domain checked, not on the caller's number, so a
 	// write that raced in between loses here instead of being overwritten.
-	if err := s.d.Vaults.Replace(ctx, cur.Version, next); err != nil {
+	if err := vs.vaults.Replace(ctx, cur.Version, next); err != nil {
 		var conflict *vault.ConflictError
 		if errors.As(err, &conflict) {
 			return 0, conflict

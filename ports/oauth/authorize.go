@@ -14,6 +14,20 @@ import (
 	"github.com/sva-oauth/sva/domain/scope"
 )
 
+// Authorization takes authorization requests (GET /oauth/authorize) and the user's consent
+// decision that Core forwards over the internal API.
+type Authorization struct {
+	clients    Clients
+	requests   AuthRequests
+	dataTokens DataTokenVerifier
+	clock      Clock
+	random     Random
+	events     Events
+	issuer     string
+	requestTTL time.Duration // Config.AuthRequestTTL
+	codeTTL    time.Duration // Config.Lifetimes.Code
+}
+
 // AuthorizeInput holds the query parameters of GET /oauth/authorize (RFC 6749 §4.1.1, RFC 7636,
 // OIDC nonce). Parameters are passed through unaltered; empty means absent.
 type AuthorizeInput struct {
@@ -53,7 +67,7 @@ type AuthorizeResult struct {
 //     invalid_request (PKCE missing, plain, malformed; oversized state or nonce), invalid_scope
 //     (empty, unknown or not allowed for the client);
 //   - anything else: internal.
-func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
+func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
 	for _, name := range in.DuplicateParams {
 		if name == "client_id" || name == "redirect_uri" {
 			return AuthorizeResult{}, oautherr.DuplicateParameter(name)
@@ -62,7 +76,7 @@ func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeRe
 	if in.ClientID == "" {
 		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("client_id is required")
 	}
-	c, err := s.d.Clients.Get(ctx, in.ClientID)
+	c, err := a.clients.Get(ctx, in.ClientID)
 	if errors.Is(err, ErrNotFound) {
 		return AuthorizeResult{}, oautherr.InvalidClient.WithDescription("Invalid client_id")
 	}
@@ -77,27 +91,27 @@ func (s *Service) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeRe
 		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("Invalid redirect_uri").WithCause(err)
 	}
 	if len(in.DuplicateParams) > 0 {
-		return AuthorizeResult{}, s.redirectable(redirectURI, in.State, oautherr.DuplicateParameter(slices.Min(in.DuplicateParams)))
+		return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State, oautherr.DuplicateParameter(slices.Min(in.DuplicateParams)))
 	}
-	id, err := authreq.NewID(s.d.Random)
+	id, err := authreq.NewID(a.random)
 	if err != nil {
 		return AuthorizeResult{}, fmt.Errorf("authorize: %w", err)
 	}
-	now := s.now()
+	now := clockNow(a.clock)
 	r, err := authreq.New(id, c, redirectURI, authreq.Params{
 		ResponseType: in.ResponseType, Scope: in.Scope, State: in.State, Nonce: in.Nonce,
 		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod,
-	}, now, s.cfg.AuthRequestTTL)
+	}, now, a.requestTTL)
 	if err != nil {
 		if oe, ok := oautherr.As(err); ok && !errors.Is(oe, oautherr.ServerError) {
-			return AuthorizeResult{}, s.redirectable(redirectURI, in.State, oe)
+			return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State, oe)
 		}
 		return AuthorizeResult{}, fmt.Errorf("authorize: %w", err)
 	}
-	if err := s.d.AuthRequests.Create(ctx, r); err != nil {
+	if err := a.requests.Create(ctx, r); err != nil {
 		return AuthorizeResult{}, fmt.Errorf("authorize: store request: %w", err)
 	}
-	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(s.cfg.AuthRequestTTL), ExpiresAt: r.ExpiresAt()}, nil
+	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(a.requestTTL), ExpiresAt: r.ExpiresAt()}, nil
 }
 
 // ScopeDetail describes one requested scope for the consent screen.
@@ -130,20 +144,20 @@ type RequestDetails struct {
 	Client          ClientSummary
 }
 
-// AuthRequestDetails returns a request for the consent UI. A pending request past its expiry is
+// RequestDetails returns a request for the consent UI. A pending request past its expiry is
 // reported, and persisted, as expired. Errors: ErrInvalidID, ErrNotFound; others internal.
-func (s *Service) AuthRequestDetails(ctx context.Context, id string) (RequestDetails, error) {
+func (a *Authorization) RequestDetails(ctx context.Context, id string) (RequestDetails, error) {
 	id, err := authreq.ParseID(id)
 	if err != nil {
 		return RequestDetails{}, err
 	}
-	r, err := s.d.AuthRequests.Get(ctx, id)
+	r, err := a.requests.Get(ctx, id)
 	if err != nil {
 		return RequestDetails{}, fmt.Errorf("auth request %s: %w", id, err)
 	}
-	now := s.now()
-	s.persistExpiry(ctx, r, now)
-	c, err := s.d.Clients.Get(ctx, r.ClientID())
+	now := clockNow(a.clock)
+	a.persistExpiry(ctx, r, now)
+	c, err := a.clients.Get(ctx, r.ClientID())
 	if err != nil {
 		return RequestDetails{}, fmt.Errorf("auth request %s: client: %w", id, err)
 	}
@@ -168,11 +182,11 @@ func (s *Service) AuthRequestDetails(ctx context.Context, id string) (RequestDet
 
 // persistExpiry records that a pending request has expired. It is bookkeeping for audit and
 // clean-up only (Status(now) already reports expiry), so a failure or a lost race is ignored.
-func (s *Service) persistExpiry(ctx context.Context, r *authreq.Request, now time.Time) {
+func (a *Authorization) persistExpiry(ctx context.Context, r *authreq.Request, now time.Time) {
 	if r.Status(now) != authreq.StatusExpired || r.Snapshot().Status != authreq.StatusPending {
 		return
 	}
-	_ = s.d.AuthRequests.Update(ctx, r.ID(), func(r *authreq.Request) error {
+	_ = a.requests.Update(ctx, r.ID(), func(r *authreq.Request) error {
 		if !r.Expire(now) {
 			return ErrConflict
 		}
@@ -215,7 +229,7 @@ type CompleteResult struct {
 // callback URL; no data token is needed then.
 //
 // The data token is stored only sealed under the code (decision 11).
-func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (CompleteResult, error) {
+func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (CompleteResult, error) {
 	id, err := authreq.ParseID(in.AuthRequestID)
 	if err != nil {
 		return CompleteResult{}, err
@@ -228,7 +242,7 @@ func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (Comple
 		return CompleteResult{}, fmt.Errorf("%w: %w", ErrScopeNotRequested, err)
 	}
 	if approved.IsEmpty() {
-		d, err := s.deny(ctx, id, in.UserID, func(r *authreq.Request, now time.Time) error {
+		d, err := a.deny(ctx, id, in.UserID, func(r *authreq.Request, now time.Time) error {
 			return r.Complete(in.UserID, approved, now)
 		})
 		if err != nil {
@@ -238,32 +252,32 @@ func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (Comple
 	}
 
 	// Cheap checks first, so a stale or over-broad request never costs a signature check.
-	r, err := s.d.AuthRequests.Get(ctx, id)
+	r, err := a.requests.Get(ctx, id)
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
-	now := s.now()
+	now := clockNow(a.clock)
 	if err := r.Clone().Complete(in.UserID, approved, now); err != nil {
 		if errors.Is(err, ErrExpired) {
-			s.persistExpiry(ctx, r, now)
+			a.persistExpiry(ctx, r, now)
 		}
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
-	if err := s.verifyDataToken(ctx, r, in.UserID, in.DataToken, approved); err != nil {
+	if err := a.verifyDataToken(ctx, r, in.UserID, in.DataToken, approved); err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 
-	rawCode, err := grant.NewSecret(s.d.Random, grant.KindCode)
+	rawCode, err := grant.NewSecret(a.random, grant.KindCode)
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
-	now = s.now()
+	now = clockNow(a.clock)
 	var redirectURI, state, clientID string
-	err = s.d.AuthRequests.Complete(ctx, id, func(r *authreq.Request) (*grant.Code, error) {
+	err = a.requests.Complete(ctx, id, func(r *authreq.Request) (*grant.Code, error) {
 		if err := r.Complete(in.UserID, approved, now); err != nil {
 			return nil, err
 		}
-		code, err := grant.NewCode(r, rawCode, in.DataToken, now, s.cfg.Lifetimes.Code)
+		code, err := grant.NewCode(r, rawCode, in.DataToken, now, a.codeTTL)
 		if err != nil {
 			return nil, err
 		}
@@ -276,20 +290,20 @@ func (s *Service) CompleteConsent(ctx context.Context, in CompleteInput) (Comple
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
-	s.event(ctx, Event{Kind: EventCodeIssued, ClientID: clientID, Subject: in.UserID, AuthRequestID: id})
+	a.events.Record(ctx, Event{Kind: EventCodeIssued, ClientID: clientID, Subject: in.UserID, AuthRequestID: id})
 	return CompleteResult{
-		RedirectURI: s.callbackURL(redirectURI, state, url.Values{"code": {rawCode}}),
-		Code:        rawCode, State: state, ExpiresIn: seconds(s.cfg.Lifetimes.Code),
+		RedirectURI: callbackURL(a.issuer, redirectURI, state, url.Values{"code": {rawCode}}),
+		Code:        rawCode, State: state, ExpiresIn: seconds(a.codeTTL),
 	}, nil
 }
 
 // verifyDataToken checks the data token through the port, then that its claims stay within the
 // approved scopes (checklist 36: a relying app must not receive claims the user did not approve).
-func (s *Service) verifyDataToken(ctx context.Context, r *authreq.Request, userID, token string, approved scope.Set) error {
+func (a *Authorization) verifyDataToken(ctx context.Context, r *authreq.Request, userID, token string, approved scope.Set) error {
 	if token == "" {
 		return fmt.Errorf("%w: data_token is required", ErrInvalidDataToken)
 	}
-	err := s.d.DataTokens.Verify(ctx, token, DataTokenExpectation{Audience: r.ClientID(), Subject: userID, AuthRequestID: r.ID()})
+	err := a.dataTokens.Verify(ctx, token, DataTokenExpectation{Audience: r.ClientID(), Subject: userID, AuthRequestID: r.ID()})
 	if errors.Is(err, ErrUnavailable) {
 		return err
 	}
@@ -318,7 +332,7 @@ type DenyResult struct {
 
 // DenyConsent records that the user refused. Errors: ErrInvalidID, ErrInvalidInput (no user id),
 // ErrNotFound, ErrNotPending (already decided, also when a concurrent decision won), ErrExpired.
-func (s *Service) DenyConsent(ctx context.Context, authRequestID, userID string) (DenyResult, error) {
+func (a *Authorization) DenyConsent(ctx context.Context, authRequestID, userID string) (DenyResult, error) {
 	id, err := authreq.ParseID(authRequestID)
 	if err != nil {
 		return DenyResult{}, err
@@ -326,13 +340,13 @@ func (s *Service) DenyConsent(ctx context.Context, authRequestID, userID string)
 	if userID == "" {
 		return DenyResult{}, fmt.Errorf("%w: user_id is required", ErrInvalidInput)
 	}
-	return s.deny(ctx, id, userID, func(r *authreq.Request, now time.Time) error { return r.Deny(userID, now) })
+	return a.deny(ctx, id, userID, func(r *authreq.Request, now time.Time) error { return r.Deny(userID, now) })
 }
 
-func (s *Service) deny(ctx context.Context, id, userID string, decide func(*authreq.Request, time.Time) error) (DenyResult, error) {
-	now := s.now()
+func (a *Authorization) deny(ctx context.Context, id, userID string, decide func(*authreq.Request, time.Time) error) (DenyResult, error) {
+	now := clockNow(a.clock)
 	var redirectURI, state, clientID string
-	err := s.d.AuthRequests.Update(ctx, id, func(r *authreq.Request) error {
+	err := a.requests.Update(ctx, id, func(r *authreq.Request) error {
 		if err := decide(r, now); err != nil {
 			return err
 		}
@@ -343,23 +357,17 @@ func (s *Service) deny(ctx context.Context, id, userID string, decide func(*auth
 		err = fmt.Errorf("%w: decided concurrently", ErrNotPending)
 	}
 	if errors.Is(err, ErrExpired) {
-		if r, gerr := s.d.AuthRequests.Get(ctx, id); gerr == nil {
-			s.persistExpiry(ctx, r, now)
+		if r, gerr := a.requests.Get(ctx, id); gerr == nil {
+			a.persistExpiry(ctx, r, now)
 		}
 	}
 	if err != nil {
 		return DenyResult{}, fmt.Errorf("deny auth request %s: %w", id, err)
 	}
-	s.event(ctx, Event{Kind: EventConsentDenied, ClientID: clientID, Subject: userID, AuthRequestID: id})
+	a.events.Record(ctx, Event{Kind: EventConsentDenied, ClientID: clientID, Subject: userID, AuthRequestID: id})
 	oe := oautherr.AccessDenied.WithDescription("The user denied the request")
 	return DenyResult{
-		RedirectURI: s.callbackURL(redirectURI, state, url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}),
+		RedirectURI: callbackURL(a.issuer, redirectURI, state, url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}),
 		State:       state,
 	}, nil
-}
-
-func (s *Service) now() time.Time {
-	// Microsecond precision is what both databases keep; truncating here makes a value read back
-	// from storage compare equal to the one that was written.
-	return s.d.Clock.Now().UTC().Truncate(time.Microsecond)
 }

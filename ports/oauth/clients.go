@@ -77,27 +77,34 @@ func domainInputError(err error) error {
 	return err
 }
 
-// CreateClient registers a client and returns it with its secret — shown this once, stored only
+// ClientAdmin administers registered clients (admin API and `oauth clients …`).
+type ClientAdmin struct {
+	clients Clients
+	clock   Clock
+	random  Random
+}
+
+// Create registers a client and returns it with its secret — shown this once, stored only
 // hashed; "" for public clients. Errors: ErrInvalidInput (message says which field); others
 // internal.
-func (s *Service) CreateClient(ctx context.Context, in ClientInput) (Client, string, error) {
+func (a *ClientAdmin) Create(ctx context.Context, in ClientInput) (Client, string, error) {
 	p, err := in.params()
 	if err != nil {
 		return Client{}, "", err
 	}
-	c, secret, err := client.New(p, s.d.Random, s.now())
+	c, secret, err := client.New(p, a.random, clockNow(a.clock))
 	if err != nil {
 		return Client{}, "", fmt.Errorf("create client: %w", domainInputError(err))
 	}
-	if err := s.d.Clients.Create(ctx, c); err != nil {
+	if err := a.clients.Create(ctx, c); err != nil {
 		return Client{}, "", fmt.Errorf("create client: %w", err)
 	}
 	return clientView(c), secret, nil
 }
 
-// ListClients returns every client, oldest first.
-func (s *Service) ListClients(ctx context.Context) ([]Client, error) {
-	cs, err := s.d.Clients.List(ctx)
+// List returns every client, oldest first.
+func (a *ClientAdmin) List(ctx context.Context) ([]Client, error) {
+	cs, err := a.clients.List(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list clients: %w", err)
 	}
@@ -108,25 +115,25 @@ func (s *Service) ListClients(ctx context.Context) ([]Client, error) {
 	return out, nil
 }
 
-// GetClient returns one client. Errors: ErrNotFound; others internal.
-func (s *Service) GetClient(ctx context.Context, id string) (Client, error) {
-	c, err := s.d.Clients.Get(ctx, id)
+// Get returns one client. Errors: ErrNotFound; others internal.
+func (a *ClientAdmin) Get(ctx context.Context, id string) (Client, error) {
+	c, err := a.clients.Get(ctx, id)
 	if err != nil {
 		return Client{}, fmt.Errorf("get client %s: %w", id, err)
 	}
 	return clientView(c), nil
 }
 
-// UpdateClient replaces a client's editable fields (PUT semantics: every field is set from in).
+// Update replaces a client's editable fields (PUT semantics: every field is set from in).
 // Errors: ErrNotFound, ErrInvalidInput (including a type change); others internal.
-func (s *Service) UpdateClient(ctx context.Context, id string, in ClientInput) (Client, error) {
+func (a *ClientAdmin) Update(ctx context.Context, id string, in ClientInput) (Client, error) {
 	p, err := in.params()
 	if err != nil {
 		return Client{}, err
 	}
-	now := s.now()
+	now := clockNow(a.clock)
 	var updated Client
-	err = s.d.Clients.Update(ctx, id, func(c *client.Client) error {
+	err = a.clients.Update(ctx, id, func(c *client.Client) error {
 		if err := c.Update(p, now); err != nil {
 			return domainInputError(err)
 		}
@@ -139,14 +146,14 @@ func (s *Service) UpdateClient(ctx context.Context, id string, in ClientInput) (
 	return updated, nil
 }
 
-// RotateClientSecret issues a new secret for a confidential client (shown once); the old one
+// RotateSecret issues a new secret for a confidential client (shown once); the old one
 // stops working immediately. Errors: ErrNotFound, ErrInvalidInput (public client); others internal.
-func (s *Service) RotateClientSecret(ctx context.Context, id string) (string, error) {
-	now := s.now()
+func (a *ClientAdmin) RotateSecret(ctx context.Context, id string) (string, error) {
+	now := clockNow(a.clock)
 	var secret string
-	err := s.d.Clients.Update(ctx, id, func(c *client.Client) error {
+	err := a.clients.Update(ctx, id, func(c *client.Client) error {
 		var err error
-		secret, err = c.RotateSecret(s.d.Random, now)
+		secret, err = c.RotateSecret(a.random, now)
 		return domainInputError(err)
 	})
 	if err != nil {
@@ -155,10 +162,10 @@ func (s *Service) RotateClientSecret(ctx context.Context, id string) (string, er
 	return secret, nil
 }
 
-// DeleteClient removes a client with its pending requests, codes, grants and tokens.
+// Delete removes a client with its pending requests, codes, grants and tokens.
 // Errors: ErrNotFound; others internal.
-func (s *Service) DeleteClient(ctx context.Context, id string) error {
-	if err := s.d.Clients.Delete(ctx, id); err != nil {
+func (a *ClientAdmin) Delete(ctx context.Context, id string) error {
+	if err := a.clients.Delete(ctx, id); err != nil {
 		return fmt.Errorf("delete client %s: %w", id, err)
 	}
 	return nil

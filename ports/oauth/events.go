@@ -54,18 +54,15 @@ type Event struct {
 	GrantType     string // GrantTypeAuthorizationCode or GrantTypeRefreshToken, "" otherwise
 }
 
-// Events receives the Service's security and audit events. Record must not block for long and
+// Events receives the use cases' security and audit events. Record must not block for long and
 // cannot fail: an event that cannot be delivered is dropped (the use case has already happened).
 // Implementations must be safe for concurrent use.
 type Events interface {
 	Record(ctx context.Context, e Event)
 }
 
-// NopEvents discards every event. It is what the Service uses when Deps.Events is nil.
+// NopEvents discards every event. It is what the use cases use when Deps.Events is nil.
 type NopEvents struct{}
 
 // Record does nothing.
 func (NopEvents) Record(context.Context, Event) {}
-
-// event records e through the configured port.
-func (s *Service) event(ctx context.Context, e Event) { s.d.Events.Record(ctx, e) }

@@ -68,7 +68,7 @@ func TestEvents_CodeFlow(t *testing.T) {
 	}
 	noSecrets(t, issued, code, res.State)
 
-	ts, err := e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	ts, err := e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestEvents_CodeFlow(t *testing.T) {
 	grantID := got.GrantID
 
 	// A replay that passes client authentication and PKCE revokes the grant (checklist 17).
-	_, err = e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	_, err = e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	wantOAuth(t, err, oautherr.InvalidGrant)
 	replay := e.events.only(t, oauth.EventCodeReplayRevoked)
 	if replay.GrantID != grantID || replay.ClientID != creds.ClientID || replay.Subject != "user-1" ||
@@ -97,7 +97,7 @@ func TestEvents_RefreshReuse(t *testing.T) {
 	ts := e.tokens(t, creds)
 	grantID := e.events.take()[1].GrantID // code_issued, tokens_issued
 
-	ts2, err := e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	ts2, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestEvents_RefreshReuse(t *testing.T) {
 	noSecrets(t, got, ts.RefreshToken, ts2.RefreshToken, ts2.AccessToken)
 
 	// The rotated token comes back: the grant is revoked (checklist 28).
-	_, err = e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	_, err = e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	wantOAuth(t, err, oautherr.InvalidGrant)
 	reuse := e.events.only(t, oauth.EventRefreshReuseRevoked)
 	if reuse.GrantID != grantID || reuse.ClientID != creds.ClientID || reuse.Subject != "user-1" ||
@@ -124,9 +124,9 @@ func TestEvents_ClientAuthentication(t *testing.T) {
 	e.events.take()
 
 	wrong := oauth.ClientCredentials{ClientID: creds.ClientID, Secret: "wrong-secret-value", Method: oauth.AuthMethodBasic}
-	limit := e.svc.Config().ClientLockout.MaxFailures
+	limit := e.uc.Config().ClientLockout.MaxFailures
 	for range limit {
-		_, err := e.svc.AuthenticateClient(ctx, wrong)
+		_, err := e.uc.ClientAuth.Authenticate(ctx, wrong)
 		wantOAuth(t, err, oautherr.InvalidClient)
 		got := e.events.only(t, oauth.EventClientAuthFailed)
 		if got.ClientID != creds.ClientID {
@@ -135,14 +135,14 @@ func TestEvents_ClientAuthentication(t *testing.T) {
 		noSecrets(t, got, wrong.Secret)
 	}
 	// Locked out: even the right secret is refused, and the refusal is its own event.
-	_, err := e.svc.AuthenticateClient(ctx, creds)
+	_, err := e.uc.ClientAuth.Authenticate(ctx, creds)
 	wantOAuth(t, err, oautherr.InvalidClient)
 	if got := e.events.only(t, oauth.EventClientLockedOut); got.ClientID != creds.ClientID {
 		t.Errorf("client_locked_out = %+v", got)
 	}
 
 	// An unknown client_id is untrusted input: counted, but never recorded.
-	_, err = e.svc.AuthenticateClient(ctx, oauth.ClientCredentials{ClientID: "app_unknown", Secret: "s", Method: oauth.AuthMethodBasic})
+	_, err = e.uc.ClientAuth.Authenticate(ctx, oauth.ClientCredentials{ClientID: "app_unknown", Secret: "s", Method: oauth.AuthMethodBasic})
 	wantOAuth(t, err, oautherr.InvalidClient)
 	if got := e.events.only(t, oauth.EventClientAuthFailed); got.ClientID != "" {
 		t.Errorf("client_auth_failed for an unknown client = %+v", got)
@@ -155,14 +155,14 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	e.events.take()
 
-	ar, err := e.svc.Authorize(ctx, authorizeInput(creds.ClientID))
+	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(creds.ClientID))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := e.events.take(); len(got) != 0 {
 		t.Fatalf("authorize recorded %+v", got)
 	}
-	if _, err := e.svc.DenyConsent(ctx, ar.AuthRequestID, "user-1"); err != nil {
+	if _, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-1"); err != nil {
 		t.Fatal(err)
 	}
 	denied := e.events.only(t, oauth.EventConsentDenied)
@@ -174,7 +174,7 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 	ts := e.tokens(t, creds)
 	e.events.take()
 	for range 2 {
-		if err := e.svc.Revoke(ctx, creds, ts.AccessToken, ""); err != nil {
+		if err := e.uc.Tokens.Revoke(ctx, creds, ts.AccessToken, ""); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -183,7 +183,7 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 	}
 
 	// The user removes the connection.
-	n, err := e.svc.RevokeUserGrants(ctx, "user-1", creds.ClientID)
+	n, err := e.uc.Tokens.RevokeUserGrants(ctx, "user-1", creds.ClientID)
 	if err != nil || n != 1 {
 		t.Fatalf("RevokeUserGrants = %d, %v", n, err)
 	}
@@ -192,12 +192,11 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 	}
 }
 
-func TestNewService_NilEvents(t *testing.T) {
+func TestNew_NilEvents(t *testing.T) {
 	e := newEnv(t)
 	st := e.store
-	svc, err := oauth.NewService(oauth.Deps{
-		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes, RefreshTokens: st.RefreshTokens,
-		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer,
+	svc, err := oauth.New(oauth.Deps{
+		Stores: st, IDTokens: e.signer,
 		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
 		Clock:      e.clock, Random: strings.NewReader(strings.Repeat("r", 1<<12)),
 	}, oauth.Config{Issuer: issuer})
@@ -205,7 +204,7 @@ func TestNewService_NilEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Events are optional: a failed authentication records nothing and does not panic.
-	if _, err := svc.AuthenticateClient(context.Background(), oauth.ClientCredentials{ClientID: "app_x", Secret: "s", Method: oauth.AuthMethodBasic}); err == nil {
+	if _, err := svc.ClientAuth.Authenticate(context.Background(), oauth.ClientCredentials{ClientID: "app_x", Secret: "s", Method: oauth.AuthMethodBasic}); err == nil {
 		t.Fatal("unknown client authenticated")
 	}
 }

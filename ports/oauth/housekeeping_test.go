@@ -25,13 +25,13 @@ func TestAuthenticateClient_Lockout(t *testing.T) {
 	bad.Secret += "x"
 
 	for i := range 10 {
-		_, err := e.svc.AuthenticateClient(ctx, bad)
+		_, err := e.uc.ClientAuth.Authenticate(ctx, bad)
 		if oe := wantOAuth(t, err, oautherr.InvalidClient); errors.Is(err, client.ErrLocked) {
 			t.Fatalf("attempt %d locked already: %v", i+1, oe)
 		}
 	}
 	for name, c := range map[string]oauth.ClientCredentials{"wrong": bad, "right": creds} {
-		_, err := e.svc.AuthenticateClient(ctx, c)
+		_, err := e.uc.ClientAuth.Authenticate(ctx, c)
 		oe := wantOAuth(t, err, oautherr.InvalidClient)
 		var le *client.LockedError
 		if !errors.As(err, &le) || oe.Description != "too many failed authentication attempts; retry later" {
@@ -42,12 +42,12 @@ func TestAuthenticateClient_Lockout(t *testing.T) {
 		}
 	}
 	// Another client is not affected (no address given: counted per client only).
-	if _, err := e.svc.AuthenticateClient(ctx, other); err != nil {
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, other); err != nil {
 		t.Fatalf("other client locked out: %v", err)
 	}
 	// The window ends: the right secret works again, and its success resets nothing.
 	e.clock.Advance(time.Minute)
-	if _, err := e.svc.AuthenticateClient(ctx, creds); err != nil {
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, creds); err != nil {
 		t.Fatalf("after the window: %v", err)
 	}
 }
@@ -66,22 +66,22 @@ func TestAuthenticateClient_LockoutByAddress(t *testing.T) {
 		if i%2 == 1 {
 			creds = oauth.ClientCredentials{ClientID: a.ClientID, Secret: "wrong", Method: oauth.AuthMethodBasic, Address: attacker}
 		}
-		if _, err := e.svc.AuthenticateClient(ctx, creds); errors.Is(err, client.ErrLocked) {
+		if _, err := e.uc.ClientAuth.Authenticate(ctx, creds); errors.Is(err, client.ErrLocked) {
 			t.Fatalf("attempt %d locked already", i+1)
 		}
 	}
 	fromAttacker := b
 	fromAttacker.Address = attacker
-	if _, err := e.svc.AuthenticateClient(ctx, fromAttacker); !errors.Is(err, client.ErrLocked) {
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, fromAttacker); !errors.Is(err, client.ErrLocked) {
 		t.Fatalf("locked address still authenticates: %v", err)
 	}
-	if _, err := e.svc.AuthenticateClient(ctx, oauth.ClientCredentials{ClientID: "app_other", Secret: "s",
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, oauth.ClientCredentials{ClientID: "app_other", Secret: "s",
 		Method: oauth.AuthMethodBasic, Address: attacker}); !errors.Is(err, client.ErrLocked) {
 		t.Fatalf("locked address can still enumerate client ids: %v", err)
 	}
 	fromElsewhere := a // a has 5 failures: not locked
 	fromElsewhere.Address = "198.51.100.1"
-	if _, err := e.svc.AuthenticateClient(ctx, fromElsewhere); err != nil {
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, fromElsewhere); err != nil {
 		t.Fatalf("another address locked out: %v", err)
 	}
 }
@@ -99,11 +99,11 @@ func TestAuthenticateClient_LockoutConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = e.svc.AuthenticateClient(ctx, bad)
+			_, _ = e.uc.ClientAuth.Authenticate(ctx, bad)
 		}()
 	}
 	wg.Wait()
-	if _, err := e.svc.AuthenticateClient(ctx, creds); !errors.Is(err, client.ErrLocked) {
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, creds); !errors.Is(err, client.ErrLocked) {
 		t.Fatalf("after 30 concurrent failures: %v", err)
 	}
 }
@@ -114,9 +114,9 @@ func TestAuthenticateClient_PublicNotCounted(t *testing.T) {
 	ctx := context.Background()
 	_, pub := e.client(t, client.Public)
 	for range 15 {
-		_, _ = e.svc.AuthenticateClient(ctx, oauth.ClientCredentials{ClientID: pub.ClientID, Secret: "x", Method: oauth.AuthMethodPost})
+		_, _ = e.uc.ClientAuth.Authenticate(ctx, oauth.ClientCredentials{ClientID: pub.ClientID, Secret: "x", Method: oauth.AuthMethodPost})
 	}
-	if _, err := e.svc.AuthenticateClient(ctx, pub); err != nil {
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, pub); err != nil {
 		t.Fatalf("public client locked: %v", err)
 	}
 }
@@ -128,9 +128,9 @@ func TestIntrospect_RequiresAuthentication(t *testing.T) {
 	ctx := context.Background()
 	_, pub := e.client(t, client.Public)
 	ts := e.tokens(t, pub)
-	_, err := e.svc.Introspect(ctx, pub, ts.AccessToken, "")
+	_, err := e.uc.Tokens.Introspect(ctx, pub, ts.AccessToken, "")
 	wantOAuth(t, err, oautherr.InvalidClient)
-	_, err = e.svc.Introspect(ctx, oauth.ClientCredentials{ClientID: pub.ClientID}, ts.AccessToken, "")
+	_, err = e.uc.Tokens.Introspect(ctx, oauth.ClientCredentials{ClientID: pub.ClientID}, ts.AccessToken, "")
 	wantOAuth(t, err, oautherr.InvalidClient)
 }
 
@@ -144,7 +144,7 @@ func TestAuthorize_DuplicateParams(t *testing.T) {
 	for _, name := range []string{"client_id", "redirect_uri"} {
 		in := authorizeInput(c.ID)
 		in.DuplicateParams = []string{"scope", name}
-		_, err := e.svc.Authorize(ctx, in)
+		_, err := e.uc.Authorization.Authorize(ctx, in)
 		var re *oauth.RedirectableError
 		if errors.As(err, &re) {
 			t.Fatalf("repeated %s redirected", name)
@@ -156,7 +156,7 @@ func TestAuthorize_DuplicateParams(t *testing.T) {
 	in := authorizeInput(c.ID)
 	in.ResponseType = "token" // would be unsupported_response_type: the repetition is reported first
 	in.DuplicateParams = []string{"scope", "code_challenge"}
-	_, err := e.svc.Authorize(ctx, in)
+	_, err := e.uc.Authorization.Authorize(ctx, in)
 	var re *oauth.RedirectableError
 	if !errors.As(err, &re) || !errors.Is(err, oautherr.InvalidRequest) ||
 		re.Err.Description != "Parameter code_challenge is included more than once" || re.State != in.State ||
@@ -166,7 +166,7 @@ func TestAuthorize_DuplicateParams(t *testing.T) {
 	// Unknown client with a repeated parameter: still the no-redirect client error.
 	in = authorizeInput("app_nope")
 	in.DuplicateParams = []string{"scope"}
-	_, err = e.svc.Authorize(ctx, in)
+	_, err = e.uc.Authorization.Authorize(ctx, in)
 	if errors.As(err, &re) {
 		t.Fatal("repeated parameter of an unknown client redirected")
 	}
@@ -174,7 +174,7 @@ func TestAuthorize_DuplicateParams(t *testing.T) {
 	// Attacker-chosen names stay within the RFC 6749 §5.2 character set.
 	in = authorizeInput(c.ID)
 	in.DuplicateParams = []string{"sc\"ope\x01é"}
-	_, err = e.svc.Authorize(ctx, in)
+	_, err = e.uc.Authorization.Authorize(ctx, in)
 	if !errors.As(err, &re) || re.Err.Description != "Parameter sc?ope?? is included more than once" {
 		t.Fatalf("unsafe name: %v", err)
 	}
@@ -187,16 +187,16 @@ func TestRefresh_NoGraceWindow(t *testing.T) {
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
 	ts := e.tokens(t, creds)
-	next, err := e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	next, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.clock.Advance(time.Millisecond)
-	_, err = e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	_, err = e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	_, err = e.svc.Refresh(ctx, creds, next.RefreshToken, "")
+	_, err = e.uc.Tokens.Refresh(ctx, creds, next.RefreshToken, "")
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	if _, err := e.svc.UserInfo(ctx, next.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
+	if _, err := e.uc.Tokens.UserInfo(ctx, next.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
 		t.Fatalf("successor access token alive after reuse: %v", err)
 	}
 }
@@ -208,23 +208,23 @@ func TestSweep(t *testing.T) {
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
 	dead := e.tokens(t, creds)
-	if err := e.svc.Revoke(ctx, creds, dead.RefreshToken, ""); err != nil {
+	if err := e.uc.Tokens.Revoke(ctx, creds, dead.RefreshToken, ""); err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.svc.Sweep(ctx)
+	res, err := e.uc.Housekeeping.Sweep(ctx)
 	if err != nil || res != (oauth.SweepResult{}) {
 		t.Fatalf("Sweep within the retention = %+v, %v; want nothing", res, err)
 	}
-	e.clock.Advance(e.svc.Config().Retention + 2*time.Hour)
+	e.clock.Advance(e.uc.Config().Retention + 2*time.Hour)
 	live := e.tokens(t, creds)
-	res, err = e.svc.Sweep(ctx)
+	res, err = e.uc.Housekeeping.Sweep(ctx)
 	if err != nil || res.Grants != 1 || res.Codes != 1 || res.AuthRequests != 1 || res.AccessTokens != 1 {
 		t.Fatalf("Sweep = %+v, %v; want the revoked grant, its token, code and request", res, err)
 	}
-	if _, err := e.svc.UserInfo(ctx, live.AccessToken); err != nil {
+	if _, err := e.uc.Tokens.UserInfo(ctx, live.AccessToken); err != nil {
 		t.Fatalf("live token swept: %v", err)
 	}
-	if _, err := e.svc.Refresh(ctx, creds, live.RefreshToken, ""); err != nil {
+	if _, err := e.uc.Tokens.Refresh(ctx, creds, live.RefreshToken, ""); err != nil {
 		t.Fatalf("live refresh token swept: %v", err)
 	}
 }

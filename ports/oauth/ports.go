@@ -3,6 +3,7 @@ package oauth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
@@ -38,6 +39,40 @@ var (
 	// Adapters wrap it; the HTTP layer answers 503 / temporarily_unavailable.
 	ErrUnavailable = errors.New("oauth: dependency unavailable")
 )
+
+// Stores is everything the provider keeps in its database: the port a storage adapter
+// implements. One implementation provides every field over one database, so that the atomic
+// steps the ports promise hold across every instance sharing it. oauthtest.RunStoreTests is the
+// conformance suite that says whether an implementation does.
+type Stores struct {
+	Clients       Clients
+	AuthRequests  AuthRequests
+	Codes         Codes
+	RefreshTokens RefreshTokens
+	Grants        Grants
+	AuthFailures  AuthFailures
+	SigningKeys   SigningKeys
+	Sweeper       Sweeper
+	Readiness     Readiness
+}
+
+// Validate reports a missing store.
+func (s Stores) Validate() error {
+	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
+		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures,
+		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness} {
+		if p == nil {
+			return fmt.Errorf("stores: %s is missing", name)
+		}
+	}
+	return nil
+}
+
+// Readiness tells whether the store can serve requests now (GET /readyz).
+type Readiness interface {
+	// Ping returns nil when the database answers within ctx's deadline.
+	Ping(ctx context.Context) error
+}
 
 // Clients stores registered client applications.
 type Clients interface {

@@ -71,8 +71,8 @@ func (v verifier) Verify(_ context.Context, token string, want oauth.DataTokenEx
 }
 
 type env struct {
-	svc    *oauth.Service
-	store  *sqlstore.Store
+	uc     *oauth.UseCases
+	store  oauth.Stores
 	clock  *clock
 	signer *signer
 	// want records the last expectation the verifier saw.
@@ -106,10 +106,8 @@ func newEnv(t *testing.T) *env {
 		return nil
 	}}
 	st := e.store
-	e.svc, err = oauth.NewService(oauth.Deps{
-		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes, RefreshTokens: st.RefreshTokens,
-		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer, DataTokens: v,
-		Clock: e.clock, Random: rand.Reader, Events: e.events,
+	e.uc, err = oauth.New(oauth.Deps{
+		Stores: st, IDTokens: e.signer, DataTokens: v, Clock: e.clock, Random: rand.Reader, Events: e.events,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
@@ -119,7 +117,7 @@ func newEnv(t *testing.T) *env {
 
 func (e *env) client(t *testing.T, typ client.Type) (oauth.Client, oauth.ClientCredentials) {
 	t.Helper()
-	c, secret, err := e.svc.CreateClient(context.Background(), oauth.ClientInput{
+	c, secret, err := e.uc.Clients.Create(context.Background(), oauth.ClientInput{
 		Type: typ, Name: "Test App", Description: "desc", LogoURL: "https://rp.example/logo.png",
 		RedirectURIs:  []string{"https://rp.example/cb", "https://rp.example/cb2?x=1", "http://127.0.0.1/native"},
 		AllowedScopes: []string{"openid", "email", "profile"},
@@ -145,11 +143,11 @@ func authorizeInput(clientID string) oauth.AuthorizeInput {
 func (e *env) code(t *testing.T, clientID string) (string, oauth.CompleteResult) {
 	t.Helper()
 	ctx := context.Background()
-	ar, err := e.svc.Authorize(ctx, authorizeInput(clientID))
+	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(clientID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
+	res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
 		ApprovedScopes: []string{"openid", "email"}, DataToken: oauthtest.DataToken})
 	if err != nil {
 		t.Fatal(err)
@@ -160,7 +158,7 @@ func (e *env) code(t *testing.T, clientID string) (string, oauth.CompleteResult)
 func (e *env) tokens(t *testing.T, creds oauth.ClientCredentials) oauth.TokenSet {
 	t.Helper()
 	code, _ := e.code(t, creds.ClientID)
-	ts, err := e.svc.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	ts, err := e.uc.Tokens.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +193,7 @@ func TestAuthorize_ErrorsNotRedirected(t *testing.T) { // checklist 2
 			in := authorizeInput(c.ID)
 			in.Scope = "phone" // also invalid: must still not be redirected
 			tt.edit(&in)
-			_, err := e.svc.Authorize(context.Background(), in)
+			_, err := e.uc.Authorization.Authorize(context.Background(), in)
 			var re *oauth.RedirectableError
 			if errors.As(err, &re) {
 				t.Fatalf("error redirected: %v", err)
@@ -223,7 +221,7 @@ func TestAuthorize_ErrorsRedirected(t *testing.T) { // checklist 3, 5, 6
 		t.Run(tt.name, func(t *testing.T) {
 			in := authorizeInput(c.ID)
 			tt.edit(&in)
-			_, err := e.svc.Authorize(context.Background(), in)
+			_, err := e.uc.Authorization.Authorize(context.Background(), in)
 			var re *oauth.RedirectableError
 			if !errors.As(err, &re) || !errors.Is(err, tt.want) {
 				t.Fatalf("error = %v, want redirectable %s", err, tt.want.Code)
@@ -248,7 +246,7 @@ func TestFlow(t *testing.T) {
 	ctx := context.Background()
 	c, creds := e.client(t, client.Confidential)
 
-	ar, err := e.svc.Authorize(ctx, authorizeInput(c.ID))
+	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +254,7 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("authorize result %+v", ar)
 	}
 
-	d, err := e.svc.AuthRequestDetails(ctx, strings.ToUpper(ar.AuthRequestID))
+	d, err := e.uc.Authorization.RequestDetails(ctx, strings.ToUpper(ar.AuthRequestID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +272,7 @@ func TestFlow(t *testing.T) {
 	}
 
 	e.clock.Advance(time.Minute)
-	res, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
+	res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
 		ApprovedScopes: []string{"email", "openid"}, DataToken: oauthtest.DataToken})
 	if err != nil {
 		t.Fatal(err)
@@ -289,13 +287,13 @@ func TestFlow(t *testing.T) {
 	}
 
 	// A second completion is refused (checklist 43).
-	_, err = e.svc.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
+	_, err = e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
 		ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
 	if !errors.Is(err, oauth.ErrNotPending) {
 		t.Fatalf("second completion: %v", err)
 	}
 
-	ts, err := e.svc.ExchangeCode(ctx, creds, res.Code, "https://rp.example/cb", oauthtest.Verifier)
+	ts, err := e.uc.Tokens.ExchangeCode(ctx, creds, res.Code, "https://rp.example/cb", oauthtest.Verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -310,7 +308,7 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("id token claims %+v", idc)
 	}
 
-	ui, err := e.svc.UserInfo(ctx, ts.AccessToken) // decision 12
+	ui, err := e.uc.Tokens.UserInfo(ctx, ts.AccessToken) // decision 12
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,35 +316,35 @@ func TestFlow(t *testing.T) {
 		t.Fatalf("userinfo %+v", ui)
 	}
 
-	in, err := e.svc.Introspect(ctx, creds, ts.AccessToken, "")
+	in, err := e.uc.Tokens.Introspect(ctx, creds, ts.AccessToken, "")
 	if err != nil || !in.Active || in.ClientID != c.ID || in.Subject != "user-1" || in.Scope != "email openid" || in.TokenType != "Bearer" {
 		t.Fatalf("introspect %+v, %v", in, err)
 	}
 
 	// Refresh rotates and narrows; the data token comes back (decision 13); no nonce on refresh.
 	e.clock.Advance(time.Hour)
-	ts2, err := e.svc.Refresh(ctx, creds, ts.RefreshToken, "email")
+	ts2, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "email")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if ts2.RefreshToken == ts.RefreshToken || ts2.Scope != "email" || ts2.DataToken != oauthtest.DataToken || ts2.IDToken != "" {
 		t.Fatalf("refresh %+v", ts2)
 	}
-	ts3, err := e.svc.Refresh(ctx, creds, ts2.RefreshToken, "")
+	ts3, err := e.uc.Tokens.Refresh(ctx, creds, ts2.RefreshToken, "")
 	if err != nil || ts3.Scope != "email openid" || ts3.IDToken == "" || e.signer.last().Nonce != "" {
 		t.Fatalf("refresh to the full scope: %+v, %v", ts3, err)
 	}
-	_, err = e.svc.Refresh(ctx, creds, ts3.RefreshToken, "email profile") // checklist 29
+	_, err = e.uc.Tokens.Refresh(ctx, creds, ts3.RefreshToken, "email profile") // checklist 29
 	wantOAuth(t, err, oautherr.InvalidScope)
 
 	// Reuse of a rotated token revokes the grant (checklist 28).
-	_, err = e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	_, err = e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	_, err = e.svc.Refresh(ctx, creds, ts3.RefreshToken, "")
+	_, err = e.uc.Tokens.Refresh(ctx, creds, ts3.RefreshToken, "")
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	_, err = e.svc.UserInfo(ctx, ts3.AccessToken)
+	_, err = e.uc.Tokens.UserInfo(ctx, ts3.AccessToken)
 	wantOAuth(t, err, oautherr.InvalidToken)
-	if in, _ := e.svc.Introspect(ctx, creds, ts3.AccessToken, ""); in != (oauth.Introspection{}) { // checklist 33
+	if in, _ := e.uc.Tokens.Introspect(ctx, creds, ts3.AccessToken, ""); in != (oauth.Introspection{}) { // checklist 33
 		t.Fatalf("revoked token introspects as %+v", in)
 	}
 }
@@ -356,26 +354,26 @@ func TestExchangeCode_Replay(t *testing.T) {
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
 	code, _ := e.code(t, creds.ClientID)
-	ts, err := e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	ts, err := e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// checklist 18: a replay with a wrong verifier or another client revokes nothing.
-	_, err = e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", strings.Repeat("w", 43))
+	_, err = e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", strings.Repeat("w", 43))
 	wantOAuth(t, err, oautherr.InvalidGrant)
 	_, other := e.client(t, client.Confidential)
-	_, err = e.svc.ExchangeCode(ctx, other, code, "https://rp.example/cb", oauthtest.Verifier)
+	_, err = e.uc.Tokens.ExchangeCode(ctx, other, code, "https://rp.example/cb", oauthtest.Verifier)
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	if _, err := e.svc.UserInfo(ctx, ts.AccessToken); err != nil {
+	if _, err := e.uc.Tokens.UserInfo(ctx, ts.AccessToken); err != nil {
 		t.Fatalf("tokens revoked by an invalid replay: %v", err)
 	}
 	// checklist 17: a valid replay fails and revokes what the code issued.
-	_, err = e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	_, err = e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	if _, err := e.svc.UserInfo(ctx, ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
+	if _, err := e.uc.Tokens.UserInfo(ctx, ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
 		t.Fatalf("access token alive after replay: %v", err)
 	}
-	if _, err := e.svc.Refresh(ctx, creds, ts.RefreshToken, ""); !errors.Is(err, oautherr.InvalidGrant) {
+	if _, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, ""); !errors.Is(err, oautherr.InvalidGrant) {
 		t.Fatalf("refresh token alive after replay: %v", err)
 	}
 }
@@ -402,9 +400,9 @@ func TestExchangeCode_LostRaceIsAValidReplay(t *testing.T) {
 	ctx := context.Background()
 	codes := &conflictingCodes{Codes: e.store.Codes}
 	st := e.store
-	svc, err := oauth.NewService(oauth.Deps{
-		Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: codes, RefreshTokens: st.RefreshTokens,
-		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer,
+	st.Codes = codes
+	svc, err := oauth.New(oauth.Deps{
+		Stores: st, IDTokens: e.signer,
 		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
 		Clock:      e.clock, Random: rand.Reader,
 	}, oauth.Config{Issuer: issuer})
@@ -413,14 +411,14 @@ func TestExchangeCode_LostRaceIsAValidReplay(t *testing.T) {
 	}
 	_, creds := e.client(t, client.Confidential)
 	code, _ := e.code(t, creds.ClientID)
-	ts, err := svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	ts, err := svc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	if err != nil {
 		t.Fatal(err)
 	}
 	codes.conflictNext.Store(true)
-	_, err = svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	_, err = svc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	if _, err := svc.UserInfo(ctx, ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
+	if _, err := svc.Tokens.UserInfo(ctx, ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
 		t.Fatalf("access token alive after a valid replay that lost the race: %v", err)
 	}
 }
@@ -445,13 +443,13 @@ func TestExchangeCode_Errors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := e.svc.ExchangeCode(ctx, creds, tt.code, tt.redirect, tt.verifer)
+			_, err := e.uc.Tokens.ExchangeCode(ctx, creds, tt.code, tt.redirect, tt.verifer)
 			wantOAuth(t, err, tt.want)
 		})
 	}
 	// Expired (checklist 16).
 	e.clock.Advance(10 * time.Minute)
-	_, err := e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	_, err := e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	wantOAuth(t, err, oautherr.InvalidGrant)
 }
 
@@ -466,7 +464,7 @@ func TestExchangeCode_Concurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.svc.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
+			_, err := e.uc.Tokens.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -488,7 +486,7 @@ func TestCompleteConsent_Errors(t *testing.T) {
 	ctx := context.Background()
 	c, _ := e.client(t, client.Confidential)
 	newReq := func() string {
-		ar, err := e.svc.Authorize(ctx, authorizeInput(c.ID))
+		ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -532,12 +530,12 @@ func TestCompleteConsent_Errors(t *testing.T) {
 				defer e.verifyErr.Store(nil)
 			}
 			id := newReq()
-			_, err := e.svc.CompleteConsent(ctx, tt.in(id))
+			_, err := e.uc.Authorization.CompleteConsent(ctx, tt.in(id))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error = %v, want %v", err, tt.want)
 			}
 			// The request is still pending and completable.
-			if d, err := e.svc.AuthRequestDetails(ctx, id); err != nil || d.Status != authreq.StatusPending {
+			if d, err := e.uc.Authorization.RequestDetails(ctx, id); err != nil || d.Status != authreq.StatusPending {
 				t.Fatalf("after a refused completion: %+v, %v", d.Status, err)
 			}
 		})
@@ -546,7 +544,7 @@ func TestCompleteConsent_Errors(t *testing.T) {
 	// Expired requests cannot be completed, and report (and persist) expired.
 	id := newReq()
 	e.clock.Advance(authreq.DefaultTTL)
-	_, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: id, UserID: "u", ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
+	_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: id, UserID: "u", ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
 	if !errors.Is(err, oauth.ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}
@@ -554,7 +552,7 @@ func TestCompleteConsent_Errors(t *testing.T) {
 	if r.Snapshot().Status != authreq.StatusExpired {
 		t.Fatalf("expiry not persisted: %s", r.Snapshot().Status)
 	}
-	if _, err := e.svc.DenyConsent(ctx, id, "u"); !errors.Is(err, oauth.ErrNotPending) {
+	if _, err := e.uc.Authorization.DenyConsent(ctx, id, "u"); !errors.Is(err, oauth.ErrNotPending) {
 		t.Fatalf("deny after expiry: %v", err)
 	}
 }
@@ -564,14 +562,14 @@ func TestCompleteConsent_Concurrent(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	c, _ := e.client(t, client.Confidential)
-	ar, _ := e.svc.Authorize(ctx, authorizeInput(c.ID))
+	ar, _ := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
 	var codes, refused atomic.Int32
 	var wg sync.WaitGroup
 	for range 10 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
+			_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
 				ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
 			switch {
 			case err == nil:
@@ -596,8 +594,8 @@ func TestDeny(t *testing.T) { // decision 4
 
 	in := authorizeInput(c.ID)
 	in.RedirectURI = "https://rp.example/cb2?x=1"
-	ar, _ := e.svc.Authorize(ctx, in)
-	res, err := e.svc.DenyConsent(ctx, ar.AuthRequestID, "user-1")
+	ar, _ := e.uc.Authorization.Authorize(ctx, in)
+	res, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-1")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -606,30 +604,30 @@ func TestDeny(t *testing.T) { // decision 4
 		q.Get("x") != "1" || !strings.HasPrefix(res.RedirectURI, "https://rp.example/cb2?x=1&") || res.State != in.State {
 		t.Fatalf("deny redirect %s", res.RedirectURI)
 	}
-	if _, err := e.svc.DenyConsent(ctx, ar.AuthRequestID, "user-1"); !errors.Is(err, oauth.ErrNotPending) {
+	if _, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-1"); !errors.Is(err, oauth.ErrNotPending) {
 		t.Fatalf("second deny: %v", err)
 	}
-	if _, err := e.svc.DenyConsent(ctx, ar.AuthRequestID, ""); !errors.Is(err, oauth.ErrInvalidInput) {
+	if _, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, ""); !errors.Is(err, oauth.ErrInvalidInput) {
 		t.Fatalf("deny without user: %v", err)
 	}
 
 	// An empty approval is a denial, never a code.
-	ar, _ = e.svc.Authorize(ctx, authorizeInput(c.ID))
-	cr, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1"})
+	ar, _ = e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
+	cr, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1"})
 	if err != nil || !cr.Denied || cr.Code != "" || !strings.Contains(cr.RedirectURI, "error=access_denied") {
 		t.Fatalf("empty approval: %+v, %v", cr, err)
 	}
-	if d, _ := e.svc.AuthRequestDetails(ctx, ar.AuthRequestID); d.Status != authreq.StatusDenied {
+	if d, _ := e.uc.Authorization.RequestDetails(ctx, ar.AuthRequestID); d.Status != authreq.StatusDenied {
 		t.Fatalf("status after empty approval: %s", d.Status)
 	}
 }
 
 func TestAuthRequestDetails_Errors(t *testing.T) {
 	e := newEnv(t)
-	if _, err := e.svc.AuthRequestDetails(context.Background(), "nope"); !errors.Is(err, oauth.ErrInvalidID) {
+	if _, err := e.uc.Authorization.RequestDetails(context.Background(), "nope"); !errors.Is(err, oauth.ErrInvalidID) {
 		t.Fatalf("bad id: %v", err)
 	}
-	if _, err := e.svc.AuthRequestDetails(context.Background(), "00000000-0000-4000-8000-000000000000"); !errors.Is(err, oauth.ErrNotFound) {
+	if _, err := e.uc.Authorization.RequestDetails(context.Background(), "00000000-0000-4000-8000-000000000000"); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("unknown: %v", err)
 	}
 }
@@ -656,7 +654,7 @@ func TestAuthenticateClient(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, err := e.svc.AuthenticateClient(ctx, tt.creds)
+			c, err := e.uc.ClientAuth.Authenticate(ctx, tt.creds)
 			if tt.ok {
 				if err != nil || c.ID() != tt.creds.ClientID {
 					t.Fatalf("AuthenticateClient = %v", err)
@@ -674,20 +672,20 @@ func TestPublicClient_LoopbackFlow(t *testing.T) {
 	_, pub := e.client(t, client.Public)
 	in := authorizeInput(pub.ClientID)
 	in.RedirectURI = "http://127.0.0.1:53111/native" // RFC 8252 §7.3
-	ar, err := e.svc.Authorize(ctx, in)
+	ar, err := e.uc.Authorization.Authorize(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.svc.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "u",
+	res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "u",
 		ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
 	if err != nil || !strings.HasPrefix(res.RedirectURI, "http://127.0.0.1:53111/native?") {
 		t.Fatalf("complete: %+v %v", res, err)
 	}
 	// The code is bound to the port actually used.
-	if _, err := e.svc.ExchangeCode(ctx, pub, res.Code, "http://127.0.0.1:53112/native", oauthtest.Verifier); !errors.Is(err, oautherr.InvalidGrant) {
+	if _, err := e.uc.Tokens.ExchangeCode(ctx, pub, res.Code, "http://127.0.0.1:53112/native", oauthtest.Verifier); !errors.Is(err, oautherr.InvalidGrant) {
 		t.Fatalf("other port: %v", err)
 	}
-	ts, err := e.svc.ExchangeCode(ctx, pub, res.Code, in.RedirectURI, oauthtest.Verifier)
+	ts, err := e.uc.Tokens.ExchangeCode(ctx, pub, res.Code, in.RedirectURI, oauthtest.Verifier)
 	if err != nil || ts.IDToken != "" {
 		t.Fatalf("exchange: %+v, %v", ts, err)
 	}
@@ -702,41 +700,41 @@ func TestRevokeAndIntrospect(t *testing.T) {
 
 	// Unknown and garbage tokens: no error (RFC 7009 §2.2); missing token: invalid_request.
 	for _, tok := range []string{"garbage", "sva_at_" + strings.Repeat("A", 43), "sva_rt_" + strings.Repeat("A", 43)} {
-		if err := e.svc.Revoke(ctx, creds, tok, "access_token"); err != nil {
+		if err := e.uc.Tokens.Revoke(ctx, creds, tok, "access_token"); err != nil {
 			t.Fatalf("Revoke(%q) = %v", tok, err)
 		}
 	}
-	wantOAuth(t, e.svc.Revoke(ctx, creds, "", ""), oautherr.InvalidRequest)
-	wantOAuth(t, e.svc.Revoke(ctx, oauth.ClientCredentials{ClientID: creds.ClientID, Secret: "x", Method: oauth.AuthMethodBasic}, ts.AccessToken, ""), oautherr.InvalidClient)
+	wantOAuth(t, e.uc.Tokens.Revoke(ctx, creds, "", ""), oautherr.InvalidRequest)
+	wantOAuth(t, e.uc.Tokens.Revoke(ctx, oauth.ClientCredentials{ClientID: creds.ClientID, Secret: "x", Method: oauth.AuthMethodBasic}, ts.AccessToken, ""), oautherr.InvalidClient)
 
 	// Another client's token: refused, not revoked (checklist 32); not introspectable (checklist 33).
-	wantOAuth(t, e.svc.Revoke(ctx, other, ts.RefreshToken, ""), oautherr.UnauthorizedClient)
-	if in, err := e.svc.Introspect(ctx, other, ts.AccessToken, ""); err != nil || in.Active {
+	wantOAuth(t, e.uc.Tokens.Revoke(ctx, other, ts.RefreshToken, ""), oautherr.UnauthorizedClient)
+	if in, err := e.uc.Tokens.Introspect(ctx, other, ts.AccessToken, ""); err != nil || in.Active {
 		t.Fatalf("other client's introspection: %+v %v", in, err)
 	}
-	if in, err := e.svc.Introspect(ctx, creds, ts.RefreshToken, ""); err != nil || !in.Active || in.TokenType != "refresh_token" {
+	if in, err := e.uc.Tokens.Introspect(ctx, creds, ts.RefreshToken, ""); err != nil || !in.Active || in.TokenType != "refresh_token" {
 		t.Fatalf("refresh introspection: %+v %v", in, err)
 	}
 
 	// Revoking the access token kills only it.
-	if err := e.svc.Revoke(ctx, creds, ts.AccessToken, ""); err != nil {
+	if err := e.uc.Tokens.Revoke(ctx, creds, ts.AccessToken, ""); err != nil {
 		t.Fatal(err)
 	}
-	if in, _ := e.svc.Introspect(ctx, creds, ts.AccessToken, ""); in.Active {
+	if in, _ := e.uc.Tokens.Introspect(ctx, creds, ts.AccessToken, ""); in.Active {
 		t.Fatal("revoked access token active")
 	}
-	ts2, err := e.svc.Refresh(ctx, creds, ts.RefreshToken, "")
+	ts2, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	if err != nil {
 		t.Fatalf("refresh after access-token revocation: %v", err)
 	}
 	// Revoking the refresh token revokes the grant: its access tokens die (checklist 32).
-	if err := e.svc.Revoke(ctx, creds, ts2.RefreshToken, "refresh_token"); err != nil {
+	if err := e.uc.Tokens.Revoke(ctx, creds, ts2.RefreshToken, "refresh_token"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.UserInfo(ctx, ts2.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
+	if _, err := e.uc.Tokens.UserInfo(ctx, ts2.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
 		t.Fatalf("access token alive after refresh-token revocation: %v", err)
 	}
-	if err := e.svc.Revoke(ctx, creds, ts2.RefreshToken, ""); err != nil {
+	if err := e.uc.Tokens.Revoke(ctx, creds, ts2.RefreshToken, ""); err != nil {
 		t.Fatalf("revoking twice: %v", err)
 	}
 }
@@ -746,10 +744,10 @@ func TestUserInfo_Expiry(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	ts := e.tokens(t, creds)
 	e.clock.Advance(time.Hour)
-	if _, err := e.svc.UserInfo(context.Background(), ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
+	if _, err := e.uc.Tokens.UserInfo(context.Background(), ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
 		t.Fatalf("expired access token: %v", err)
 	}
-	if _, err := e.svc.UserInfo(context.Background(), "Bearer x"); !errors.Is(err, oautherr.InvalidToken) {
+	if _, err := e.uc.Tokens.UserInfo(context.Background(), "Bearer x"); !errors.Is(err, oautherr.InvalidToken) {
 		t.Fatalf("garbage: %v", err)
 	}
 }
@@ -758,11 +756,11 @@ func TestRefresh_IdleExpiry(t *testing.T) { // checklist 30
 	e := newEnv(t)
 	_, creds := e.client(t, client.Confidential)
 	ts := e.tokens(t, creds)
-	e.clock.Advance(e.svc.Config().Lifetimes.RefreshIdle)
-	_, err := e.svc.Refresh(context.Background(), creds, ts.RefreshToken, "")
+	e.clock.Advance(e.uc.Config().Lifetimes.RefreshIdle)
+	_, err := e.uc.Tokens.Refresh(context.Background(), creds, ts.RefreshToken, "")
 	wantOAuth(t, err, oautherr.InvalidGrant)
 	_, other := e.client(t, client.Confidential)
-	_, err = e.svc.Refresh(context.Background(), other, ts.RefreshToken, "") // checklist 29
+	_, err = e.uc.Tokens.Refresh(context.Background(), other, ts.RefreshToken, "") // checklist 29
 	wantOAuth(t, err, oautherr.InvalidGrant)
 }
 
@@ -772,7 +770,7 @@ func TestIDTokenSignFailure_RevokesTokens(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	code, _ := e.code(t, creds.ClientID)
 	e.signer.err = errors.New("hsm down")
-	_, err := e.svc.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
+	_, err := e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	if err == nil || errors.Is(err, oautherr.InvalidGrant) {
 		t.Fatalf("sign failure: %v", err)
 	}
@@ -780,7 +778,7 @@ func TestIDTokenSignFailure_RevokesTokens(t *testing.T) {
 		t.Fatalf("sign failure surfaced as an OAuth error: %v", err)
 	}
 	// The tokens the client never received were revoked with their grant.
-	if n, err := e.svc.RevokeUserGrants(ctx, "user-1", creds.ClientID); err != nil || n != 0 {
+	if n, err := e.uc.Tokens.RevokeUserGrants(ctx, "user-1", creds.ClientID); err != nil || n != 0 {
 		t.Fatalf("grant left active after a failed signature: %d, %v", n, err)
 	}
 }
@@ -791,19 +789,19 @@ func TestRevokeUserGrants(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	ts1 := e.tokens(t, creds)
 	ts2 := e.tokens(t, creds)
-	n, err := e.svc.RevokeUserGrants(ctx, "user-1", creds.ClientID)
+	n, err := e.uc.Tokens.RevokeUserGrants(ctx, "user-1", creds.ClientID)
 	if err != nil || n != 2 {
 		t.Fatalf("RevokeUserGrants = %d, %v", n, err)
 	}
 	for _, ts := range []oauth.TokenSet{ts1, ts2} {
-		if _, err := e.svc.UserInfo(ctx, ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
+		if _, err := e.uc.Tokens.UserInfo(ctx, ts.AccessToken); !errors.Is(err, oautherr.InvalidToken) {
 			t.Fatal("token alive after RevokeUserGrants")
 		}
 	}
-	if n, err := e.svc.RevokeUserGrants(ctx, "user-1", creds.ClientID); err != nil || n != 0 {
+	if n, err := e.uc.Tokens.RevokeUserGrants(ctx, "user-1", creds.ClientID); err != nil || n != 0 {
 		t.Fatalf("second RevokeUserGrants = %d, %v", n, err)
 	}
-	if _, err := e.svc.RevokeUserGrants(ctx, "", creds.ClientID); !errors.Is(err, oauth.ErrInvalidInput) {
+	if _, err := e.uc.Tokens.RevokeUserGrants(ctx, "", creds.ClientID); !errors.Is(err, oauth.ErrInvalidInput) {
 		t.Fatalf("missing user: %v", err)
 	}
 }
@@ -815,11 +813,11 @@ func TestClientAdmin(t *testing.T) {
 	if c.Type != client.Confidential || c.ScopeReasons["email"].Reason != "To send receipts" || creds.Secret == "" {
 		t.Fatalf("created %+v", c)
 	}
-	got, err := e.svc.GetClient(ctx, c.ID)
+	got, err := e.uc.Clients.Get(ctx, c.ID)
 	if err != nil || got.Name != "Test App" {
 		t.Fatalf("GetClient: %+v %v", got, err)
 	}
-	if _, err := e.svc.GetClient(ctx, "app_nope"); !errors.Is(err, oauth.ErrNotFound) {
+	if _, err := e.uc.Clients.Get(ctx, "app_nope"); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("GetClient unknown: %v", err)
 	}
 	bad := []oauth.ClientInput{
@@ -828,61 +826,64 @@ func TestClientAdmin(t *testing.T) {
 		{Type: "weird", Name: "x", RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: []string{"email"}},
 	}
 	for _, in := range bad {
-		if _, _, err := e.svc.CreateClient(ctx, in); !errors.Is(err, oauth.ErrInvalidInput) {
+		if _, _, err := e.uc.Clients.Create(ctx, in); !errors.Is(err, oauth.ErrInvalidInput) {
 			t.Errorf("CreateClient(%+v) = %v, want ErrInvalidInput", in, err)
 		}
 	}
-	up, err := e.svc.UpdateClient(ctx, c.ID, oauth.ClientInput{Name: "New", RedirectURIs: []string{"https://rp.example/x"}, AllowedScopes: []string{"email"}})
+	up, err := e.uc.Clients.Update(ctx, c.ID, oauth.ClientInput{Name: "New", RedirectURIs: []string{"https://rp.example/x"}, AllowedScopes: []string{"email"}})
 	if err != nil || up.Name != "New" || up.Type != client.Confidential {
 		t.Fatalf("UpdateClient: %+v %v", up, err)
 	}
-	if _, err := e.svc.UpdateClient(ctx, c.ID, oauth.ClientInput{Type: client.Public, Name: "New", RedirectURIs: []string{"https://rp.example/x"}, AllowedScopes: []string{"email"}}); !errors.Is(err, oauth.ErrInvalidInput) {
+	if _, err := e.uc.Clients.Update(ctx, c.ID, oauth.ClientInput{Type: client.Public, Name: "New", RedirectURIs: []string{"https://rp.example/x"}, AllowedScopes: []string{"email"}}); !errors.Is(err, oauth.ErrInvalidInput) {
 		t.Fatalf("type change: %v", err)
 	}
-	if _, err := e.svc.UpdateClient(ctx, "app_nope", oauth.ClientInput{Name: "x", RedirectURIs: []string{"https://rp.example/x"}, AllowedScopes: []string{"email"}}); !errors.Is(err, oauth.ErrNotFound) {
+	if _, err := e.uc.Clients.Update(ctx, "app_nope", oauth.ClientInput{Name: "x", RedirectURIs: []string{"https://rp.example/x"}, AllowedScopes: []string{"email"}}); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("update unknown: %v", err)
 	}
-	secret, err := e.svc.RotateClientSecret(ctx, c.ID)
+	secret, err := e.uc.Clients.RotateSecret(ctx, c.ID)
 	if err != nil || secret == creds.Secret {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.AuthenticateClient(ctx, creds); !errors.Is(err, oautherr.InvalidClient) {
+	if _, err := e.uc.ClientAuth.Authenticate(ctx, creds); !errors.Is(err, oautherr.InvalidClient) {
 		t.Fatal("old secret still works after rotation")
 	}
-	list, err := e.svc.ListClients(ctx)
+	list, err := e.uc.Clients.List(ctx)
 	if err != nil || len(list) != 1 {
 		t.Fatalf("ListClients: %d %v", len(list), err)
 	}
-	if err := e.svc.DeleteClient(ctx, c.ID); err != nil {
+	if err := e.uc.Clients.Delete(ctx, c.ID); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.svc.DeleteClient(ctx, c.ID); !errors.Is(err, oauth.ErrNotFound) {
+	if err := e.uc.Clients.Delete(ctx, c.ID); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
 }
 
-func TestNewService_Config(t *testing.T) {
+func TestNew_Config(t *testing.T) {
 	e := newEnv(t)
-	cfg := e.svc.Config()
+	cfg := e.uc.Config()
 	if cfg.Lifetimes.Code != 10*time.Minute || cfg.Lifetimes.AccessToken != time.Hour || cfg.AuthRequestTTL != 600*time.Second ||
 		cfg.ClientLockout != client.DefaultLockoutPolicy() || cfg.Retention != grant.DefaultRetention {
 		t.Fatalf("defaults %+v", cfg)
 	}
 	st := e.store
-	deps := oauth.Deps{Clients: st.Clients, AuthRequests: st.AuthRequests, Codes: st.Codes, RefreshTokens: st.RefreshTokens,
-		Grants: st.Grants, AuthFailures: st.AuthFailures, Sweeper: st.Sweeper, IDTokens: e.signer, DataTokens: verifier{},
-		Clock: e.clock, Random: rand.Reader}
+	deps := oauth.Deps{Stores: st, IDTokens: e.signer, DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}
 	for _, cfg := range []oauth.Config{
 		{Issuer: ""}, {Issuer: "/relative"}, {Issuer: "https://a.example?x=1"},
 		{Issuer: issuer, Lifetimes: func() (l grant.Lifetimes) { l.Code = 11 * time.Minute; return }()},
 		{Issuer: issuer, ClientLockout: client.LockoutPolicy{MaxFailures: -1}},
 		{Issuer: issuer, Retention: -time.Second},
 	} {
-		if _, err := oauth.NewService(deps, cfg); err == nil {
-			t.Errorf("NewService(%+v) accepted", cfg)
+		if _, err := oauth.New(deps, cfg); err == nil {
+			t.Errorf("New(%+v) accepted", cfg)
 		}
 	}
-	if _, err := oauth.NewService(oauth.Deps{}, oauth.Config{Issuer: issuer}); err == nil {
-		t.Error("NewService without deps accepted")
+	if _, err := oauth.New(oauth.Deps{}, oauth.Config{Issuer: issuer}); err == nil {
+		t.Error("New without deps accepted")
+	}
+	incomplete := deps
+	incomplete.Stores.Grants = nil
+	if _, err := oauth.New(incomplete, oauth.Config{Issuer: issuer}); err == nil || !strings.Contains(err.Error(), "Grants") {
+		t.Errorf("New with a bundle missing Grants: %v", err)
 	}
 }

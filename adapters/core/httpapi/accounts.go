@@ -132,7 +132,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 		Description: "Unknown accounts get a deterministic fake salt indistinguishable from a real one. Rate limited per account and per address.",
 		Errors:      []int{400, 429}, MaxBodyBytes: 4 << 10},
 		func(ctx context.Context, in *getSaltInput) (*saltOutput, error) {
-			res, err := h.svc.GetSalt(ctx, in.Body.EmailHash, clientAddr(ctx))
+			res, err := h.identity.GetSalt(ctx, in.Body.EmailHash, clientAddr(ctx))
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -146,7 +146,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 		Errors: []int{400, 409, 413, 429}, MaxBodyBytes: 16 << 10},
 		func(ctx context.Context, in *registerInput) (*sessionOutput, error) {
 			b := in.Body
-			g, err := h.svc.Register(ctx, core.RegisterInput{EmailHash: b.EmailHash, Salt: b.Salt,
+			g, err := h.identity.Register(ctx, core.RegisterInput{EmailHash: b.EmailHash, Salt: b.Salt,
 				KDF:     account.KDF{Algorithm: b.KDF.Algorithm, Iterations: b.KDF.Iterations, Hash: b.KDF.Hash},
 				AuthKey: b.AuthKey, WrappedKey: core.SealedInput{Ciphertext: b.WrappedVaultKey.Ciphertext, IV: b.WrappedVaultKey.IV},
 				ClientAddr: clientAddr(ctx)})
@@ -161,7 +161,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 		Description: "Unknown accounts and wrong keys both answer 401 invalid_credentials. Failed logins are rate limited per account, attempts per address.",
 		Errors:      []int{400, 401, 429}, MaxBodyBytes: 4 << 10},
 		func(ctx context.Context, in *loginInput) (*sessionOutput, error) {
-			g, err := h.svc.Login(ctx, in.Body.EmailHash, in.Body.AuthKey, clientAddr(ctx))
+			g, err := h.identity.Login(ctx, in.Body.EmailHash, in.Body.AuthKey, clientAddr(ctx))
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -173,7 +173,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
 			p, err := principal(ctx)
 			if err == nil {
-				err = h.svc.Logout(ctx, p)
+				err = h.identity.Logout(ctx, p)
 			}
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
@@ -188,7 +188,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			list, err := h.svc.Sessions(ctx, p)
+			list, err := h.identity.Sessions(ctx, p)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -206,7 +206,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 		func(ctx context.Context, in *sessionIDInput) (*struct{}, error) {
 			p, err := principal(ctx)
 			if err == nil {
-				err = h.svc.RevokeSession(ctx, p, in.SessionID)
+				err = h.identity.RevokeSession(ctx, p, in.SessionID)
 			}
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
@@ -221,7 +221,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			n, err := h.svc.RevokeOtherSessions(ctx, p)
+			n, err := h.identity.RevokeOtherSessions(ctx, p)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -237,7 +237,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			me, err := h.svc.Me(ctx, p)
+			me, err := h.identity.Me(ctx, p)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}

@@ -1,6 +1,6 @@
 // Package httpapi is Core's HTTP API (docs/architecture.md "Core API") on huma: account and session
 // endpoints, the vault, attestation, the session-authenticated proxy to the provider, app
-// connections, the data-token JWKS and health checks. Handlers only decode, call the core.Service and
+// connections, the data-token JWKS and health checks. Handlers only decode, call a use-case family and
 // map the result; errors meet HTTP in one place (errorFor).
 package httpapi
 
@@ -28,7 +28,7 @@ const (
 // securityScheme is the name of the session bearer scheme in the OpenAPI document.
 const securityScheme = "session"
 
-// Options are the HTTP-level settings and collaborators besides the Service.
+// Options are the HTTP-level settings and collaborators besides the use cases.
 type Options struct {
 	// TrustProxy makes the client address the last X-Forwarded-For entry (the address the trusted
 	// reverse proxy saw) instead of the connection's address. Only set it behind such a proxy:
@@ -70,20 +70,26 @@ func (m exactMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.R
 
 // handlers holds what every handler needs.
 type handlers struct {
-	svc  *core.Service
-	opts Options
-	log  *slog.Logger
+	identity *core.Identity
+	vault    *core.Vault
+	consent  *core.Consent
+	opts     Options
+	log      *slog.Logger
 }
 
-// Register adds every Core operation to api.
-func Register(api huma.API, svc *core.Service, opts Options) {
+// Register adds every Core operation to api, served by the use-case families of uc (nil: the
+// OpenAPI document only).
+func Register(api huma.API, uc *core.UseCases, opts Options) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.MaxVaultBodyBytes == 0 {
 		opts.MaxVaultBodyBytes = 4 << 20
 	}
-	h := &handlers{svc: svc, opts: opts, log: opts.Logger}
+	h := &handlers{opts: opts, log: opts.Logger}
+	if uc != nil {
+		h.identity, h.vault, h.consent = uc.Identity, uc.Vault, uc.Consent
+	}
 	api.UseMiddleware(h.accessLog, h.clientAddress, h.authenticate)
 
 	h.registerAccounts(api)
@@ -142,7 +148,7 @@ func (h *handlers) authenticate(ctx huma.Context, next func(huma.Context)) {
 	if scheme, rest, ok := strings.Cut(ctx.Header("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
 		token = strings.TrimSpace(rest)
 	}
-	p, err := h.svc.Authenticate(ctx.Context(), token)
+	p, err := h.identity.Authenticate(ctx.Context(), token)
 	if err != nil {
 		h.writeError(ctx, errorFor(ctx.Context(), h.log, err))
 		return

@@ -126,7 +126,7 @@ func (h *handlers) registerConsent(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			tok, err := h.svc.Attest(ctx, p, core.AttestInput{AuthRequestID: in.Body.AuthRequestID, UserID: in.Body.UserID,
+			tok, err := h.consent.Attest(ctx, p, core.AttestInput{AuthRequestID: in.Body.AuthRequestID, UserID: in.Body.UserID,
 				Audience: in.Body.Audience, Claims: in.Body.Claims})
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
@@ -145,7 +145,7 @@ func (h *handlers) registerConsent(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			v, err := h.svc.AuthRequest(ctx, p, in.AuthRequestID)
+			v, err := h.consent.AuthRequest(ctx, p, in.AuthRequestID)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -159,7 +159,7 @@ func (h *handlers) registerConsent(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			res, err := h.svc.CompleteConsent(ctx, p, in.AuthRequestID, in.Body.ApprovedScopes, in.Body.DataToken)
+			res, err := h.consent.CompleteConsent(ctx, p, in.AuthRequestID, in.Body.ApprovedScopes, in.Body.DataToken)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -175,7 +175,7 @@ func (h *handlers) registerConsent(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			res, err := h.svc.DenyConsent(ctx, p, in.AuthRequestID)
+			res, err := h.consent.DenyConsent(ctx, p, in.AuthRequestID)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -212,7 +212,7 @@ func (h *handlers) registerConnections(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			list, err := h.svc.Connections(ctx, p)
+			list, err := h.consent.Connections(ctx, p)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -231,7 +231,7 @@ func (h *handlers) registerConnections(api huma.API) {
 		func(ctx context.Context, in *clientIDInput) (*struct{}, error) {
 			p, err := principal(ctx)
 			if err == nil {
-				err = h.svc.RevokeConnection(ctx, p, in.ClientID)
+				err = h.consent.RevokeConnection(ctx, p, in.ClientID)
 			}
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)

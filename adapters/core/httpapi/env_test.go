@@ -20,14 +20,11 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/sva-oauth/sva/adapters/core/authkey"
-	"github.com/sva-oauth/sva/adapters/core/datatoken"
-	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/core/sqlstore"
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
-	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/apps/core/app"
 	"github.com/sva-oauth/sva/domain/account"
-	"github.com/sva-oauth/sva/domain/vault"
 	core "github.com/sva-oauth/sva/ports/core"
 	"github.com/sva-oauth/sva/ports/core/coretest"
 )
@@ -52,20 +49,20 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// env is one Core instance over a fresh SQLite database, a fake provider and a settable clock.
+// env is one Core instance as apps/core builds it (app.New) over a fresh database, with a fake
+// provider and a settable clock.
 type env struct {
-	t      *testing.T
-	srv    *httptest.Server
-	db     *bun.DB
-	prov   *coretest.Provider
-	fake   *coretest.FakeProvider
-	clock  *coretest.Clock
-	logs   *syncBuffer
-	signer *jwtsign.Signer
-	cfg    core.Config
+	t     *testing.T
+	srv   *httptest.Server
+	db    *bun.DB
+	prov  *coretest.Provider
+	fake  *coretest.FakeProvider
+	clock *coretest.Clock
+	logs  *syncBuffer
 }
 
-type envOption func(*core.Config, *core.Deps)
+// envOption adjusts the configuration and the test doubles before Core is built.
+type envOption func(*app.Config, *app.Options)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
@@ -77,43 +74,31 @@ func newEnvOn(t *testing.T, db *bun.DB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, db: db, prov: coretest.NewProvider(), clock: coretest.NewClock(time.Now().UTC().Truncate(time.Second)), logs: &syncBuffer{}}
 	e.fake = e.prov.Fake()
-	store := sqlstore.New(db)
-	log := telemetry.NewLogger(e.logs, slog.LevelDebug, true)
-
-	set, err := core.EnsureSigningKey(context.Background(), store.SigningKeys, rand.Reader, e.clock.Now())
+	cfg, err := app.LoadConfig(func(name string) string {
+		return map[string]string{"DATA_TOKEN_ISSUER": issuer, "INTERNAL_SERVICE_TIMEOUT": "2",
+			"CORE_SECRET_KEY": strings.Repeat("7", 32)}[name]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.signer, err = jwtsign.NewSigner(set, e.clock.Now(), 5*time.Minute)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dts, _ := datatoken.New(e.signer)
+	// Tests register many users from one address.
+	cfg.RateLimits.RegisterAddress = account.Limit{Max: 1000, Window: time.Hour}
 	hasher, err := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	serverKey, _ := account.NewServerKey(bytes.Repeat([]byte{7}, 32))
-	cfg := core.Config{ServerKey: serverKey, Sessions: account.DefaultPolicy(), DefaultKDF: account.DefaultKDF(),
-		VaultLimits: vault.DefaultLimits(), RateLimits: core.DefaultRateLimits(), DataTokenIssuer: issuer,
-		DataTokenTTL: 5 * time.Minute, ProviderTimeout: 2 * time.Second}
-	// Tests register many users from one address.
-	cfg.RateLimits.RegisterAddress = account.Limit{Max: 1000, Window: time.Hour}
-	deps := core.Deps{Accounts: store.Accounts, Sessions: store.Sessions, Vaults: store.Vaults, Connections: store.Connections,
-		Bindings: store.Bindings, Limiter: store.RateLimits, Provider: e.fake, Signer: dts, Hasher: hasher,
-		Now: e.clock.Now, Random: rand.Reader, Logger: log}
-	for _, o := range opts {
-		o(&cfg, &deps)
+	o := app.Options{Clock: e.clock, Logger: telemetry.NewLogger(e.logs, slog.LevelDebug, true), Provider: e.fake, Hasher: hasher}
+	for _, opt := range opts {
+		opt(&cfg, &o)
 	}
-	e.cfg = cfg
-	svc, err := core.NewService(deps, cfg)
+	c, err := app.New(sqlstore.New(db), cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	api := httpapi.NewAPI(mux)
-	httpapi.Register(api, svc, httpapi.Options{Ready: store.Ping, JWKS: e.signer.JWKS, Logger: log})
-	e.srv = httptest.NewServer(telemetry.HTTPHandler(mux, "core"))
+	if err := c.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.srv = httptest.NewServer(telemetry.HTTPHandler(c.Handler, "core"))
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -10,9 +10,9 @@ import (
 	"github.com/sva-oauth/sva/adapters/core/oauthclient"
 	"github.com/sva-oauth/sva/adapters/core/sqlstore"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/apps/core/app"
 	"github.com/sva-oauth/sva/domain/connection"
 	"github.com/sva-oauth/sva/domain/scope"
-	core "github.com/sva-oauth/sva/ports/core"
 )
 
 // refusingAddr returns an address where nothing listens (connections are refused).
@@ -58,9 +58,9 @@ func silentAddr(t *testing.T) string {
 
 // withRealProvider points Core at addr through the real HTTP client, with the default 5 s timeout.
 func withRealProvider(addr string) envOption {
-	return func(cfg *core.Config, d *core.Deps) {
+	return func(cfg *app.Config, o *app.Options) {
 		cfg.ProviderTimeout = 5 * time.Second
-		d.Provider = oauthclient.New("http://"+addr, "test-token", &http.Client{Transport: telemetry.HTTPTransport(nil)})
+		o.Provider = oauthclient.New("http://"+addr, "test-token", &http.Client{Transport: telemetry.HTTPTransport(nil)})
 	}
 }
 

@@ -55,7 +55,7 @@ func (h *handlers) registerVault(api huma.API) {
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
-			v, err := h.svc.Vault(ctx, p)
+			v, err := h.vault.Get(ctx, p)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -84,7 +84,7 @@ func (h *handlers) registerVault(api huma.API) {
 			for i, it := range in.Body.Items {
 				items[i] = core.ItemInput{ID: it.ID, SealedInput: core.SealedInput{Ciphertext: it.Ciphertext, IV: it.IV}}
 			}
-			v, err := h.svc.ReplaceVault(ctx, p, core.ReplaceVaultInput{ExpectedVersion: in.Body.ExpectedVersion,
+			v, err := h.vault.Replace(ctx, p, core.ReplaceVaultInput{ExpectedVersion: in.Body.ExpectedVersion,
 				WrappedKey: core.SealedInput{Ciphertext: in.Body.WrappedVaultKey.Ciphertext, IV: in.Body.WrappedVaultKey.IV}, Items: items})
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)

@@ -18,21 +18,6 @@ import (
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
-// Store gathers Core's stores over one database. Each port has its own type, since several ports
-// use the same method names (Get, Delete) with different meanings.
-type Store struct {
-	db *bun.DB
-
-	Accounts    *AccountStore
-	Sessions    *SessionStore
-	Vaults      *VaultStore
-	Connections *ConnectionStore
-	Bindings    *BindingStore
-	RateLimits  *RateLimitStore
-	SigningKeys *SigningKeyStore
-	Secrets     *SecretStore
-}
-
 // Compile-time checks that the stores implement the ports.
 var (
 	_ core.Accounts            = (*AccountStore)(nil)
@@ -42,18 +27,22 @@ var (
 	_ core.AuthRequestBindings = (*BindingStore)(nil)
 	_ core.RateLimiter         = (*RateLimitStore)(nil)
 	_ core.SigningKeys         = (*SigningKeyStore)(nil)
-	_ core.Sweeper             = (*Store)(nil)
+	_ core.Secrets             = (*SecretStore)(nil)
+	_ core.Sweeper             = (*SweepStore)(nil)
 )
 
-// New returns the stores over db, whose schema must be migrated (see Migrations).
-func New(db *bun.DB) *Store {
+// New returns Core's store bundle over db, whose schema must be migrated (see Migrations). Each
+// port has its own type, since several ports use the same method names (Get, Delete) with
+// different meanings.
+func New(db *bun.DB) core.Stores {
 	if db == nil {
 		panic("sqlstore: nil db")
 	}
-	return &Store{db: db,
+	return core.Stores{
 		Accounts: &AccountStore{db}, Sessions: &SessionStore{db}, Vaults: &VaultStore{db},
-		Connections: &ConnectionStore{db}, Bindings: &BindingStore{db}, RateLimits: &RateLimitStore{db},
-		SigningKeys: &SigningKeyStore{db}, Secrets: &SecretStore{db}}
+		Connections: &ConnectionStore{db}, Bindings: &BindingStore{db}, RateLimiter: &RateLimitStore{db},
+		SigningKeys: &SigningKeyStore{db}, Secrets: &SecretStore{db}, Sweeper: &SweepStore{db}, Readiness: readiness{db},
+	}
 }
 
 // Migrations returns Core's schema migrations for sqldb.Migrate.
@@ -68,9 +57,11 @@ func MustMigrations() *migrate.Migrations {
 	return m
 }
 
-// Ping checks the database answers (readiness).
-func (s *Store) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+// readiness pings the database (GET /readyz).
+type readiness struct{ db *bun.DB }
+
+func (r readiness) Ping(ctx context.Context) error {
+	if err := r.db.PingContext(ctx); err != nil {
 		return fmt.Errorf("ping core database: %w", err)
 	}
 	return nil
@@ -96,8 +87,11 @@ func notFound(err error) error {
 	return err
 }
 
+// SweepStore deletes what has expired.
+type SweepStore struct{ db *bun.DB }
+
 // Sweep deletes expired sessions, rate-limit windows and auth-request bindings.
-func (s *Store) Sweep(ctx context.Context, now, idleCutoff time.Time) error {
+func (s *SweepStore) Sweep(ctx context.Context, now, idleCutoff time.Time) error {
 	now = utc(now)
 	if _, err := s.db.NewDelete().TableExpr("core_sessions").
 		Where("expires_at <= ? OR last_seen_at <= ?", now, utc(idleCutoff)).Exec(ctx); err != nil {

@@ -70,7 +70,7 @@ type secretOutput struct {
 
 // RegisterAdmin maps the client-administration API onto api. The bearer check is HTTP
 // middleware in NewInternal; here it is declared in the document.
-func RegisterAdmin(api huma.API, svc *oauth.Service, log *slog.Logger) {
+func RegisterAdmin(api huma.API, clients *oauth.ClientAdmin, log *slog.Logger) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -98,7 +98,7 @@ func RegisterAdmin(api huma.API, svc *oauth.Service, log *slog.Logger) {
 		}
 		return out
 	}
-	h := &adminHandlers{svc: svc, log: log}
+	h := &adminHandlers{clients: clients, log: log}
 	api.UseMiddleware(accessOperation)
 	tags := []string{"admin"}
 	huma.Register(api, huma.Operation{OperationID: "listClients", Method: http.MethodGet, Path: "/admin/clients",
@@ -120,8 +120,8 @@ func RegisterAdmin(api huma.API, svc *oauth.Service, log *slog.Logger) {
 }
 
 type adminHandlers struct {
-	svc *oauth.Service
-	log *slog.Logger
+	clients *oauth.ClientAdmin
+	log     *slog.Logger
 }
 
 // input converts the admin wire shape to the use-case input.
@@ -151,7 +151,7 @@ func viewOf(c oauth.Client) clientView {
 }
 
 func (h *adminHandlers) list(ctx context.Context, _ *struct{}) (*clientListOutput, error) {
-	cs, err := h.svc.ListClients(ctx)
+	cs, err := h.clients.List(ctx)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
@@ -168,7 +168,7 @@ func (h *adminHandlers) create(ctx context.Context, in *clientInput) (*createdCl
 	if ci.Type == "" {
 		ci.Type = client.Confidential
 	}
-	c, secret, err := h.svc.CreateClient(ctx, ci)
+	c, secret, err := h.clients.Create(ctx, ci)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
@@ -176,7 +176,7 @@ func (h *adminHandlers) create(ctx context.Context, in *clientInput) (*createdCl
 }
 
 func (h *adminHandlers) get(ctx context.Context, in *clientIDPath) (*clientOutput, error) {
-	c, err := h.svc.GetClient(ctx, in.ClientID)
+	c, err := h.clients.Get(ctx, in.ClientID)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
@@ -184,7 +184,7 @@ func (h *adminHandlers) get(ctx context.Context, in *clientIDPath) (*clientOutpu
 }
 
 func (h *adminHandlers) update(ctx context.Context, in *clientUpdateInput) (*clientOutput, error) {
-	c, err := h.svc.UpdateClient(ctx, in.ClientID, in.Body.input())
+	c, err := h.clients.Update(ctx, in.ClientID, in.Body.input())
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
@@ -192,14 +192,14 @@ func (h *adminHandlers) update(ctx context.Context, in *clientUpdateInput) (*cli
 }
 
 func (h *adminHandlers) delete(ctx context.Context, in *clientIDPath) (*struct{}, error) {
-	if err := h.svc.DeleteClient(ctx, in.ClientID); err != nil {
+	if err := h.clients.Delete(ctx, in.ClientID); err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
 	return nil, nil
 }
 
 func (h *adminHandlers) rotate(ctx context.Context, in *clientIDPath) (*secretOutput, error) {
-	secret, err := h.svc.RotateClientSecret(ctx, in.ClientID)
+	secret, err := h.clients.RotateSecret(ctx, in.ClientID)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}

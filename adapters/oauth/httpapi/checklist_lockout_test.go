@@ -82,8 +82,8 @@ func TestChecklist30_RefreshIdleExpiry(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.newClient(false)
-	idle := e.svc.Config().Lifetimes.RefreshIdle
-	if idle >= e.svc.Config().Lifetimes.RefreshToken {
+	idle := e.uc.Config().Lifetimes.RefreshIdle
+	if idle >= e.uc.Config().Lifetimes.RefreshToken {
 		t.Fatalf("idle %s not shorter than the absolute lifetime: the test would prove nothing", idle)
 	}
 	used, unused := e.tokens(c, "openid"), e.tokens(c, "openid")

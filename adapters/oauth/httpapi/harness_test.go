@@ -22,11 +22,10 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
-	"github.com/sva-oauth/sva/adapters/oauth/events"
-	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/oauth/tokens"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/pkce"
@@ -59,12 +58,12 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// env is a running provider: both listeners on httptest servers, the real Service over a
-// migrated SQLite file, the real token adapters, and a fake Core that only serves its JWKS.
+// env is a running provider: the whole provider as apps/oauth builds it (app.New) over a migrated
+// SQLite file, both listeners on httptest servers, and a fake Core that only serves its JWKS.
 type env struct {
 	t         *testing.T
 	db        *bun.DB // the provider's migrated SQLite database (checklist 25 scans it)
-	svc       *oauth.Service
+	uc        *oauth.UseCases
 	clock     *testClock
 	issuer    string
 	pub       *httptest.Server
@@ -104,9 +103,7 @@ func (b *syncBuffer) Reset() {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
 	db := dbtest.Open(t, sqlstore.Migrations)
-	store := sqlstore.New(db)
 	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
 
 	coreKey, err := keys.Generate(rand.Reader, clock.Now().Add(-time.Hour))
@@ -131,57 +128,34 @@ func newEnv(t *testing.T) *env {
 	}))
 	t.Cleanup(core.Close)
 
-	ring, err := tokens.LoadKeyRing(ctx, store.SigningKeys, time.Hour, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	publisher, err := tokens.NewPublisher(ring.JWKS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring.OnChange(publisher.OwnKeysChanged)
-	remote := tokens.NewRemoteDataTokenKeys(core.URL+"/.well-known/jwks.json", nil, 5*time.Second, publisher)
-	verifier, err := tokens.NewES256DataTokenVerifier(coreIssuer, remote, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	logs := &syncBuffer{}
-	log := telemetry.NewLogger(logs, slog.LevelDebug, true)
-	recorder, err := events.New(log, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-
 	pub := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + pub.Listener.Addr().String()
-	svc, err := oauth.NewService(oauth.Deps{
-		Clients: store.Clients, AuthRequests: store.AuthRequests, Codes: store.Codes,
-		RefreshTokens: store.RefreshTokens, Grants: store.Grants, AuthFailures: store.AuthFailures, Sweeper: store.Sweeper,
-		IDTokens: ring, DataTokens: verifier,
-		Clock: clock, Random: rand.Reader, Events: recorder,
-	}, oauth.Config{Issuer: issuer})
+	cfg, err := app.LoadConfig(func(name string) string {
+		return map[string]string{
+			"OAUTH_ISSUER": issuer, "CORE_CONSENT_URL": "http://consent.test/consent",
+			"DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": core.URL + "/.well-known/jwks.json",
+			"INTERNAL_SERVICE_TOKEN": serviceToken + "," + oldServiceToken, "OAUTH_ADMIN_TOKEN": adminToken,
+		}[name]
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	pubHandler, _ := httpapi.NewPublic(svc, httpapi.PublicConfig{
-		Issuer: issuer, ConsentURL: "http://consent.test/consent", DataTokenIssuer: coreIssuer,
-		DataTokenJWKSURL: core.URL + "/.well-known/jwks.json", DataTokenAlgorithm: "ES256",
-		JWKS: publisher.JWKS, Ready: db.PingContext, Logger: log,
-	})
-	pub.Config.Handler = pubHandler
+	p, err := app.New(sqlstore.New(db), cfg, app.Options{Clock: clock, Logger: telemetry.NewLogger(logs, slog.LevelDebug, true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pub.Config.Handler = p.Public
 	pub.Start()
 	t.Cleanup(pub.Close)
-
-	internalHandler, _, _ := httpapi.NewInternal(svc, httpapi.InternalConfig{
-		ServiceHeader: "X-Service-Token", ServiceTokens: []string{serviceToken, oldServiceToken},
-		AdminToken: adminToken, Ready: db.PingContext, Logger: log, Events: recorder,
-	})
-	internal := httptest.NewServer(internalHandler)
+	internal := httptest.NewServer(p.Internal)
 	t.Cleanup(internal.Close)
 
-	return &env{t: t, db: db, svc: svc, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
-		coreKey: coreSigner, ring: ring, publisher: publisher, logs: logs}
+	return &env{t: t, db: db, uc: p.UseCases, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
+		coreKey: coreSigner, ring: p.KeyRing, publisher: p.JWKS, logs: logs}
 }
 
 // noRedirect is an HTTP client that returns redirects instead of following them.
@@ -202,7 +176,7 @@ func (e *env) newClient(public bool, scopes ...string) testClient {
 		typ = "public"
 	}
 	redirect := "https://rp.example/cb"
-	c, secret, err := e.svc.CreateClient(context.Background(), oauth.ClientInput{
+	c, secret, err := e.uc.Clients.Create(context.Background(), oauth.ClientInput{
 		Type: client.Type(typ), Name: "Test RP", RedirectURIs: []string{redirect, "http://127.0.0.1/native"}, AllowedScopes: scopes,
 		ScopeReasons: map[string]oauth.ScopeReason{"email": {Reason: "to send receipts"}},
 	})

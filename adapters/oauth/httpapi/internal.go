@@ -16,7 +16,7 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
-// InternalConfig is what the internal listener needs besides the Service.
+// InternalConfig is what the internal listener needs besides the use cases.
 type InternalConfig struct {
 	// ServiceHeader is INTERNAL_SERVICE_HEADER (X-Service-Token).
 	ServiceHeader string
@@ -49,8 +49,8 @@ const (
 
 // NewInternal builds the internal listener's handler: the service-token API under
 // /api/auth/internal/, the admin API under /admin/ and the health probes. The two huma APIs are
-// returned for their OpenAPI documents. svc may be nil when only the documents are wanted.
-func NewInternal(svc *oauth.Service, cfg InternalConfig) (h http.Handler, internal, admin huma.API) {
+// returned for their OpenAPI documents. uc may be nil when only the documents are wanted.
+func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, internal, admin huma.API) {
 	if cfg.ServiceHeader == "" {
 		cfg.ServiceHeader = DefaultServiceHeader
 	}
@@ -61,7 +61,15 @@ func NewInternal(svc *oauth.Service, cfg InternalConfig) (h http.Handler, intern
 			"wrong token is 401 {\"error\":\"Invalid service token\"}. Every error body has a machine-readable "+
 			"\"error\": invalid_request, not_found, request_not_pending, request_expired, invalid_scope, "+
 			"invalid_data_token, temporarily_unavailable, server_error."))
-	RegisterInternal(internal, svc, cfg)
+	var (
+		authz   *oauth.Authorization
+		tokens  *oauth.Tokens
+		clients *oauth.ClientAdmin
+	)
+	if uc != nil {
+		authz, tokens, clients = uc.Authorization, uc.Tokens, uc.Clients
+	}
+	RegisterInternal(internal, authz, tokens, cfg)
 	pruneHumaErrorSchemas(internal)
 	internalMux.HandleFunc("/", notFound)
 
@@ -69,7 +77,7 @@ func NewInternal(svc *oauth.Service, cfg InternalConfig) (h http.Handler, intern
 	admin = humago.New(exactMux{adminMux}, humaConfig("SVA OAuth provider — admin API",
 		"Client registration, on the internal listener. Authorization: Bearer $OAUTH_ADMIN_TOKEN; the API is "+
 			"disabled (403) when OAUTH_ADMIN_TOKEN is unset. A client secret is returned once, at creation or rotation."))
-	RegisterAdmin(admin, svc, cfg.Logger)
+	RegisterAdmin(admin, clients, cfg.Logger)
 	pruneHumaErrorSchemas(admin)
 	adminMux.HandleFunc("/", notFound)
 
@@ -106,7 +114,8 @@ func hardenJSON(next http.Handler) http.Handler {
 
 // RegisterInternal maps the service-token API onto api. The guard itself is HTTP middleware
 // (NewInternal) so it runs before any parsing; here it is declared in the document.
-func RegisterInternal(api huma.API, svc *oauth.Service, cfg InternalConfig) {
+// authz and tokens may be nil for documentation only.
+func RegisterInternal(api huma.API, authz *oauth.Authorization, tokens *oauth.Tokens, cfg InternalConfig) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -114,7 +123,7 @@ func RegisterInternal(api huma.API, svc *oauth.Service, cfg InternalConfig) {
 	if cfg.ServiceHeader == "" {
 		cfg.ServiceHeader = DefaultServiceHeader
 	}
-	h := &internalHandlers{svc: svc, log: log}
+	h := &internalHandlers{authz: authz, tokens: tokens, log: log}
 	api.UseMiddleware(accessOperation)
 	oapi := api.OpenAPI()
 	if oapi.Components.SecuritySchemes == nil {
@@ -179,8 +188,9 @@ func RegisterInternal(api huma.API, svc *oauth.Service, cfg InternalConfig) {
 }
 
 type internalHandlers struct {
-	svc *oauth.Service
-	log *slog.Logger
+	authz  *oauth.Authorization
+	tokens *oauth.Tokens
+	log    *slog.Logger
 }
 
 // internalErrorFor is the one mapping from use-case errors to the internal API's statuses and
@@ -218,7 +228,7 @@ func (h *internalHandlers) details(ctx context.Context, in *authRequestDetailsIn
 	if in.AuthRequestID == "" {
 		return nil, internalErrorFor(ctx, h.log, fmt.Errorf("%w: auth_request_id is required", oauth.ErrInvalidInput))
 	}
-	d, err := h.svc.AuthRequestDetails(ctx, in.AuthRequestID)
+	d, err := h.authz.RequestDetails(ctx, in.AuthRequestID)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
@@ -239,7 +249,7 @@ func (h *internalHandlers) details(ctx context.Context, in *authRequestDetailsIn
 
 func (h *internalHandlers) complete(ctx context.Context, in *consentCompleteInput) (*consentCompleteOutput, error) {
 	b := in.Body
-	res, err := h.svc.CompleteConsent(ctx, oauth.CompleteInput{
+	res, err := h.authz.CompleteConsent(ctx, oauth.CompleteInput{
 		AuthRequestID: b.AuthRequestID, UserID: b.UserID, ApprovedScopes: b.ApprovedScopes, DataToken: b.DataToken,
 	})
 	if err != nil {
@@ -251,7 +261,7 @@ func (h *internalHandlers) complete(ctx context.Context, in *consentCompleteInpu
 }
 
 func (h *internalHandlers) deny(ctx context.Context, in *consentDenyInput) (*consentDenyOutput, error) {
-	res, err := h.svc.DenyConsent(ctx, in.Body.AuthRequestID, in.Body.UserID)
+	res, err := h.authz.DenyConsent(ctx, in.Body.AuthRequestID, in.Body.UserID)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
@@ -259,7 +269,7 @@ func (h *internalHandlers) deny(ctx context.Context, in *consentDenyInput) (*con
 }
 
 func (h *internalHandlers) revokeGrants(ctx context.Context, in *grantsRevokeInput) (*grantsRevokeOutput, error) {
-	n, err := h.svc.RevokeUserGrants(ctx, in.Body.UserID, in.Body.ClientID)
+	n, err := h.tokens.RevokeUserGrants(ctx, in.Body.UserID, in.Body.ClientID)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}

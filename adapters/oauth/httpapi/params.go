@@ -55,7 +55,7 @@ func parseFormBody(contentType string, body []byte) (params, error) {
 // RFC 6749 §2.3 says a client MUST NOT use more than one authentication method in a request, so
 // Basic credentials together with a body client_secret are invalid_request; a body client_id that
 // repeats the Basic one is tolerated (many libraries send it), a different one is not. A request
-// naming no client at all yields empty credentials, which the Service refuses as invalid_client.
+// naming no client at all yields empty credentials, which client authentication refuses as invalid_client.
 // Address is left for the caller to fill.
 func clientFromRequest(authorization string, p params) (oauth.ClientCredentials, error) {
 	bodyID, bodySecret := p.get("client_id"), p.get("client_secret")

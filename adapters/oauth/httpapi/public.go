@@ -20,7 +20,7 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
-// PublicConfig is what the public API needs besides the Service.
+// PublicConfig is what the public API needs besides the use cases.
 type PublicConfig struct {
 	// Issuer is OAUTH_ISSUER, used verbatim in metadata and authorization responses.
 	Issuer string
@@ -50,9 +50,9 @@ type PublicConfig struct {
 const publicMaxBody = 64 << 10
 
 // NewPublic builds the public OAuth/OIDC handler: a huma API on its own mux, wrapped in the
-// public middleware. The returned huma.API is for the OpenAPI document. svc may be nil when only
-// the document is wanted.
-func NewPublic(svc *oauth.Service, cfg PublicConfig) (http.Handler, huma.API) {
+// public middleware, over the Authorization and Tokens families of uc. The returned huma.API is
+// for the OpenAPI document. uc may be nil when only the document is wanted.
+func NewPublic(uc *oauth.UseCases, cfg PublicConfig) (http.Handler, huma.API) {
 	mux := http.NewServeMux()
 	hc := humaConfig("SVA OAuth 2.0 / OpenID Connect provider — public API",
 		"The endpoints relying applications call. Errors of the OAuth endpoints are RFC 6749 §5.2 JSON "+
@@ -60,7 +60,14 @@ func NewPublic(svc *oauth.Service, cfg PublicConfig) (http.Handler, huma.API) {
 			"/api/auth/oauth/{authorize,token,userinfo,revoke}/ are accepted as aliases of the /oauth/… endpoints.")
 	hc.OpenAPIPath = "/openapi"
 	api := humago.New(exactMux{mux}, hc)
-	RegisterPublic(api, svc, cfg)
+	var (
+		authz  *oauth.Authorization
+		tokens *oauth.Tokens
+	)
+	if uc != nil {
+		authz, tokens = uc.Authorization, uc.Tokens
+	}
+	RegisterPublic(api, authz, tokens, cfg)
 	pruneHumaErrorSchemas(api)
 	mux.HandleFunc("/", notFound)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths with 307.
@@ -81,9 +88,10 @@ func humaConfig(title, description string) huma.Config {
 	return c
 }
 
-// RegisterPublic maps the whole public surface onto api. svc may be nil for documentation only.
-func RegisterPublic(api huma.API, svc *oauth.Service, cfg PublicConfig) {
-	h := &publicHandlers{svc: svc, cfg: cfg, log: cfg.Logger}
+// RegisterPublic maps the whole public surface onto api. authz and tokens may be nil for
+// documentation only.
+func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Tokens, cfg PublicConfig) {
+	h := &publicHandlers{authz: authz, tokens: tokens, cfg: cfg, log: cfg.Logger}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -247,10 +255,11 @@ func documentForm(api huma.API, path string, form reflect.Type) {
 }
 
 type publicHandlers struct {
-	svc  *oauth.Service
-	cfg  PublicConfig
-	log  *slog.Logger
-	meta serverMetadata
+	authz  *oauth.Authorization
+	tokens *oauth.Tokens
+	cfg    PublicConfig
+	log    *slog.Logger
+	meta   serverMetadata
 }
 
 // ---- authorize ----
@@ -323,7 +332,7 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 	if len(v["state"]) == 1 {
 		input.State = v["state"][0]
 	}
-	res, err := h.svc.Authorize(ctx, input)
+	res, err := h.authz.Authorize(ctx, input)
 	var rerr *oauth.RedirectableError
 	switch {
 	case errors.As(err, &rerr):
@@ -469,9 +478,9 @@ func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.T
 	case "":
 		return oauth.TokenSet{}, "", oautherr.InvalidRequest.WithDescription("grant_type is required")
 	case "authorization_code":
-		ts, err = h.svc.ExchangeCode(ctx, creds, p.get("code"), p.get("redirect_uri"), p.get("code_verifier"))
+		ts, err = h.tokens.ExchangeCode(ctx, creds, p.get("code"), p.get("redirect_uri"), p.get("code_verifier"))
 	case "refresh_token":
-		ts, err = h.svc.Refresh(ctx, creds, p.get("refresh_token"), p.get("scope"))
+		ts, err = h.tokens.Refresh(ctx, creds, p.get("refresh_token"), p.get("scope"))
 	default:
 		// Implicit and ROPC (password) are never offered (RFC 9700 §2.4, checklist 10); neither
 		// is client_credentials: SVA tokens always stand for a user's consent.
@@ -502,7 +511,7 @@ func (h *publicHandlers) userinfo(ctx context.Context, in *userinfoInput) (*user
 			errorBody: errorBody{Error: string(oautherr.CodeInvalidToken), ErrorDescription: "A bearer access token is required"},
 		}
 	}
-	info, err := h.svc.UserInfo(ctx, token)
+	info, err := h.tokens.UserInfo(ctx, token)
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceResource, err)
 	}
@@ -523,12 +532,12 @@ type revokeOutput struct {
 func (h *publicHandlers) revoke(ctx context.Context, in *formInput) (*revokeOutput, error) {
 	p, creds, err := h.clientRequest(in)
 	if err == nil {
-		err = h.svc.Revoke(ctx, creds, p.get("token"), p.get("token_type_hint"))
+		err = h.tokens.Revoke(ctx, creds, p.get("token"), p.get("token_type_hint"))
 	}
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}
-	setAccessClient(ctx, creds.ClientID) // the Service authenticated it
+	setAccessClient(ctx, creds.ClientID) // the use case authenticated it
 	return &revokeOutput{CacheControl: "no-store"}, nil
 }
 
@@ -554,12 +563,12 @@ func (h *publicHandlers) introspect(ctx context.Context, in *formInput) (*intros
 	var res oauth.Introspection
 	p, creds, err := h.clientRequest(in)
 	if err == nil {
-		res, err = h.svc.Introspect(ctx, creds, p.get("token"), p.get("token_type_hint"))
+		res, err = h.tokens.Introspect(ctx, creds, p.get("token"), p.get("token_type_hint"))
 	}
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}
-	setAccessClient(ctx, creds.ClientID) // the Service authenticated it
+	setAccessClient(ctx, creds.ClientID) // the use case authenticated it
 	out := &introspectOutput{CacheControl: "no-store"}
 	if res.Active {
 		out.Body = introspection{

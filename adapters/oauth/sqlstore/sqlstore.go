@@ -16,6 +16,7 @@
 package sqlstore
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -42,25 +43,12 @@ func mustMigrations() *migrate.Migrations {
 	return m
 }
 
-// Store groups the provider's stores over one database. Each field implements the port of the
-// same name; wire them into oauth.Deps.
-type Store struct {
-	Clients       *ClientStore
-	AuthRequests  *AuthRequestStore
-	Codes         *CodeStore
-	RefreshTokens *RefreshTokenStore
-	Grants        *GrantStore
-	SigningKeys   *SigningKeyStore
-	AuthFailures  *AuthFailureStore
-	Sweeper       *SweepStore
-}
-
-// New returns the stores over db, which must be migrated with Migrations.
-func New(db *bun.DB) *Store {
+// New returns the provider's store bundle over db, which must be migrated with Migrations.
+func New(db *bun.DB) oauth.Stores {
 	if db == nil {
 		panic("sqlstore: nil *bun.DB")
 	}
-	return &Store{
+	return oauth.Stores{
 		Clients:       &ClientStore{db: db},
 		AuthRequests:  &AuthRequestStore{db: db},
 		Codes:         &CodeStore{db: db},
@@ -69,19 +57,19 @@ func New(db *bun.DB) *Store {
 		SigningKeys:   &SigningKeyStore{db: db},
 		AuthFailures:  &AuthFailureStore{db: db},
 		Sweeper:       &SweepStore{db: db},
+		Readiness:     readiness{db: db},
 	}
 }
 
-var (
-	_ oauth.Clients       = (*ClientStore)(nil)
-	_ oauth.AuthRequests  = (*AuthRequestStore)(nil)
-	_ oauth.Codes         = (*CodeStore)(nil)
-	_ oauth.RefreshTokens = (*RefreshTokenStore)(nil)
-	_ oauth.Grants        = (*GrantStore)(nil)
-	_ oauth.SigningKeys   = (*SigningKeyStore)(nil)
-	_ oauth.AuthFailures  = (*AuthFailureStore)(nil)
-	_ oauth.Sweeper       = (*SweepStore)(nil)
-)
+// readiness pings the database (GET /readyz).
+type readiness struct{ db *bun.DB }
+
+func (r readiness) Ping(ctx context.Context) error {
+	if err := r.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping oauth database: %w", err)
+	}
+	return nil
+}
 
 func isPostgres(db bun.IDB) bool { return sqldb.Dialect(db) == sqldb.DialectPostgres }
 

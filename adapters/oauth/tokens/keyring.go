@@ -40,30 +40,28 @@ type KeyRing struct {
 
 var _ oauth.IDTokenSigner = (*KeyRing)(nil)
 
-// LoadKeyRing reads the stored keys, generating and storing the first one on a fresh install
-// (safe when several instances start at once: oauth.EnsureSigningKey lets one insert). Call it
-// once at start-up. maxTokenTTL is the ID-token lifetime: a retired key stays in the JWKS that
-// long after its retirement. now may be nil (time.Now).
-func LoadKeyRing(ctx context.Context, store oauth.SigningKeys, maxTokenTTL time.Duration, now func() time.Time) (*KeyRing, error) {
+// NewKeyRing returns a key ring over store that holds no key until Load. maxTokenTTL is the
+// ID-token lifetime: a retired key stays in the JWKS that long after its retirement. now may be
+// nil (time.Now).
+func NewKeyRing(store oauth.SigningKeys, maxTokenTTL time.Duration, now func() time.Time) *KeyRing {
 	if now == nil {
 		now = time.Now
 	}
-	list, err := oauth.EnsureSigningKey(ctx, store, func() (oauth.SigningKey, error) {
+	return &KeyRing{store: store, maxTokenTTL: maxTokenTTL, now: now, signer: jwtsign.NewUnloadedSigner(maxTokenTTL)}
+}
+
+// Load reads the stored keys, generating and storing the first one on a fresh install (safe when
+// several instances start at once: oauth.EnsureSigningKey lets one insert). A provider calls it
+// once at start-up, before it serves (performance.md 2, 3: keys live in memory); Run reloads.
+func (r *KeyRing) Load(ctx context.Context) error {
+	_, err := oauth.EnsureSigningKey(ctx, r.store, func() (oauth.SigningKey, error) {
 		// The first key is active at once: nothing can have cached a JWKS yet.
-		return NewSigningKey(now())
+		return NewSigningKey(r.now())
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	set, err := setFromStored(list, now())
-	if err != nil {
-		return nil, err
-	}
-	signer, err := jwtsign.NewSigner(set, now(), maxTokenTTL)
-	if err != nil {
-		return nil, err
-	}
-	return &KeyRing{store: store, maxTokenTTL: maxTokenTTL, now: now, signer: signer}, nil
+	return r.Reload(ctx)
 }
 
 // NewSigningKey generates a P-256 key that becomes active at activeFrom, in its stored form.

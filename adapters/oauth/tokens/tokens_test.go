@@ -67,12 +67,15 @@ func TestKeyRing_Rotation(t *testing.T) {
 	ctx := context.Background()
 	store := sqlstore.New(dbtest.Open(t, sqlstore.Migrations)).SigningKeys
 	c := &clock{t: time.Now().UTC()}
-	ring, err := tokens.LoadKeyRing(ctx, store, time.Hour, c.now)
-	if err != nil {
+	ring := tokens.NewKeyRing(store, time.Hour, c.now)
+	if _, err := ring.SignIDToken(ctx, oauth.IDTokenClaims{Issuer: "https://i", Subject: "s", Audience: "a"}); err == nil {
+		t.Fatal("a key ring signed before Load")
+	}
+	if err := ring.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
-	again, err := tokens.LoadKeyRing(ctx, store, time.Hour, c.now)
-	if err != nil || again.Signer().KeyID() != ring.Signer().KeyID() {
+	again := tokens.NewKeyRing(store, time.Hour, c.now)
+	if err := again.Load(ctx); err != nil || again.Signer().KeyID() != ring.Signer().KeyID() {
 		t.Fatalf("a second start generated another key: %v", err)
 	}
 	pub, err := tokens.NewPublisher(ring.JWKS)

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -17,7 +16,7 @@ import (
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
 
 func TestLoadConfig_Defaults(t *testing.T) {
-	cfg, err := loadConfig(env(nil))
+	cfg, err := LoadConfig(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -28,21 +27,21 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		cfg.SweepRetention != 24*time.Hour {
 		t.Fatalf("defaults = %+v", cfg)
 	}
-	cfg, err = loadConfig(env(map[string]string{"OAUTH_CLIENT_AUTH_MAX_FAILURES": "3", "OAUTH_CLIENT_AUTH_WINDOW_SECONDS": "300",
+	cfg, err = LoadConfig(env(map[string]string{"OAUTH_CLIENT_AUTH_MAX_FAILURES": "3", "OAUTH_CLIENT_AUTH_WINDOW_SECONDS": "300",
 		"OAUTH_CLIENT_AUTH_PER_ADDRESS": "false", "OAUTH_SWEEP_RETENTION_SECONDS": "3600"}))
 	if err != nil || cfg.ClientAuthMax != 3 || cfg.ClientAuthWindow != 5*time.Minute || cfg.ClientAuthByAddress || cfg.SweepRetention != time.Hour {
 		t.Fatalf("lockout/sweep settings = %+v, %v", cfg, err)
 	}
-	// They reach the Service.
-	p, err := open(context.Background(), Config{DataDir: t.TempDir(), Issuer: "http://127.0.0.1:9000", DataTokenAlgorithm: "HS256",
+	// They reach the use cases.
+	p, closeStores, err := openProvider(context.Background(), Config{DataDir: t.TempDir(), Issuer: "http://127.0.0.1:9000", DataTokenAlgorithm: "HS256",
 		DataTokenSecret: strings.Repeat("s", 32), DataTokenIssuer: "core", ClientAuthMax: 3, ClientAuthWindow: 5 * time.Minute,
 		SweepRetention: time.Hour, CodeTTL: time.Minute, AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour,
-		AuthRequestTTL: 10 * time.Minute}, nil)
+		AuthRequestTTL: 10 * time.Minute}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.db.Close()
-	if sc := p.svc.Config(); sc.ClientLockout.MaxFailures != 3 || sc.ClientLockout.Window != 5*time.Minute || sc.Retention != time.Hour {
+	defer closeStores()
+	if sc := p.UseCases.Config(); sc.ClientLockout.MaxFailures != 3 || sc.ClientLockout.Window != 5*time.Minute || sc.Retention != time.Hour {
 		t.Fatalf("service config %+v", sc)
 	}
 }
@@ -70,11 +69,11 @@ func TestLoadConfig_Rejects(t *testing.T) {
 		"refresh ttl overflows": {"OAUTH_REFRESH_TOKEN_TTL_SECONDS": "10000000000"},
 		"retention overflows":   {"OAUTH_SWEEP_RETENTION_SECONDS": "10000000000"},
 	} {
-		if _, err := loadConfig(env(m)); err == nil {
+		if _, err := LoadConfig(env(m)); err == nil {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	cfg, err := loadConfig(env(map[string]string{"INTERNAL_SERVICE_TOKEN": "new, old", "OAUTH_ISSUER": "https://auth.example.com"}))
+	cfg, err := LoadConfig(env(map[string]string{"INTERNAL_SERVICE_TOKEN": "new, old", "OAUTH_ISSUER": "https://auth.example.com"}))
 	if err != nil || len(cfg.ServiceTokens) != 2 || cfg.ServiceTokens[0] != "new" || cfg.ServiceTokenIsDev {
 		t.Fatalf("token list: %+v %v", cfg.ServiceTokens, err)
 	}
@@ -126,6 +125,47 @@ func TestRun_ClientsCommands(t *testing.T) {
 	}
 }
 
+// TestRun_ClientsCommandsTouchNoKeys: administering clients on a fresh database needs only the
+// client-administration use cases, so it neither loads the key ring nor stores a signing key.
+func TestRun_ClientsCommandsTouchNoKeys(t *testing.T) {
+	dir := t.TempDir()
+	getenv := env(map[string]string{"SVA_DATA_DIR": dir})
+	var out bytes.Buffer
+	if err := Run(context.Background(), []string{"oauth", "clients", "list"}, getenv, &out, &out); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stores, closeStores, err := openStores(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStores()
+	ks, err := stores.SigningKeys.List(context.Background())
+	if err != nil || len(ks) != 0 {
+		t.Fatalf("clients list stored %d signing keys (%v)", len(ks), err)
+	}
+}
+
+// TestOpenStores_ChoosesAdapterByScheme: DATABASE_URL's scheme picks the adapter; one that no
+// adapter serves is refused, never taken for a SQLite file name.
+func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
+	_, _, err := openStores(context.Background(), Config{DatabaseURL: "oracle://db.example/sva", DataDir: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "no storage adapter") {
+		t.Fatalf("oracle:// opened: %v", err)
+	}
+	stores, closeStores, err := openStores(context.Background(), Config{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStores()
+	if err := stores.Readiness.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestRun_ClientsUpdate: `clients update` narrowing --scopes drops the texts of the scopes it
 // removes (instead of failing on them), and --public cannot silently be ignored on a
 // confidential client.
@@ -168,21 +208,24 @@ func TestRun_ClientsUpdate(t *testing.T) {
 // listeners answer (and that internal paths are absent from the public one), then cancels and
 // expects a clean return.
 func TestServe_BothListenersAndShutdown(t *testing.T) {
-	cfg, err := loadConfig(env(map[string]string{"SVA_DATA_DIR": t.TempDir(), "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks"}))
+	cfg, err := LoadConfig(env(map[string]string{"SVA_DATA_DIR": t.TempDir(), "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	p, err := open(ctx, cfg, nil)
+	p, closeStores, err := openProvider(ctx, cfg, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer p.db.Close()
+	defer closeStores()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	pub, _ := net.Listen("tcp", "127.0.0.1:0")
 	internal, _ := net.Listen("tcp", "127.0.0.1:0")
 	done := make(chan error, 1)
-	go func() { done <- p.run(ctx, slog.New(slog.DiscardHandler), pub, internal) }()
+	go func() { done <- p.Serve(ctx, pub, internal) }()
 
 	for url, want := range map[string]int{
 		"http://" + pub.Addr().String() + "/readyz":                                   http.StatusOK,

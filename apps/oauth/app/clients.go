@@ -114,16 +114,16 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 	if len(args) == 0 {
 		return errors.New("usage: oauth clients create|list|get|update|delete|rotate-secret …")
 	}
-	cfg, err := loadConfig(getenv)
+	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	p, err := open(ctx, cfg, nil)
+	p, closeStores, err := openProvider(ctx, cfg, Options{})
 	if err != nil {
 		return err
 	}
-	defer p.db.Close()
-	svc := p.svc
+	defer closeStores()
+	clients := p.UseCases.Clients
 
 	needID := func(rest []string) (string, error) {
 		if len(rest) != 1 {
@@ -140,13 +140,13 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if len(rest) != 0 {
 			return fmt.Errorf("unexpected arguments %q", rest)
 		}
-		c, secret, err := svc.CreateClient(ctx, in)
+		c, secret, err := clients.Create(ctx, in)
 		if err != nil {
 			return err
 		}
 		return printJSON(stdout, toJSON(c, secret))
 	case "list":
-		cs, err := svc.ListClients(ctx)
+		cs, err := clients.List(ctx)
 		if err != nil {
 			return err
 		}
@@ -160,7 +160,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if err != nil {
 			return err
 		}
-		c, err := svc.GetClient(ctx, id)
+		c, err := clients.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -170,7 +170,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 			return errors.New("usage: oauth clients update CLIENT_ID [flags]")
 		}
 		id := args[1]
-		current, err := svc.GetClient(ctx, id)
+		current, err := clients.Get(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -209,7 +209,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 				in.ScopeReasons[k] = r
 			}
 		}
-		c, err := svc.UpdateClient(ctx, id, in)
+		c, err := clients.Update(ctx, id, in)
 		if err != nil {
 			return err
 		}
@@ -219,7 +219,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if err != nil {
 			return err
 		}
-		if err := svc.DeleteClient(ctx, id); err != nil {
+		if err := clients.Delete(ctx, id); err != nil {
 			return err
 		}
 		return printJSON(stdout, map[string]any{"client_id": id, "deleted": true})
@@ -228,7 +228,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if err != nil {
 			return err
 		}
-		secret, err := svc.RotateClientSecret(ctx, id)
+		secret, err := clients.RotateSecret(ctx, id)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,7 @@ const maxDurationSeconds = int(math.MaxInt64 / int64(time.Second))
 // §9.1). It is accepted so `sva` starts with zero setup, and logged as a warning at start-up.
 const devServiceToken = "dev-shared-secret"
 
-// Config is the provider's configuration, read once from the environment by loadConfig. See
+// Config is the provider's configuration, read once from the environment by LoadConfig. See
 // docs/config-oauth.md for the table of variables.
 type Config struct {
 	PublicAddr   string // OAUTH_PUBLIC_ADDR
@@ -86,8 +86,8 @@ var envVars = []envVar{
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL; empty exports nothing"},
 }
 
-// loadConfig reads and validates the environment. Every problem is reported at once.
-func loadConfig(getenv func(string) string) (Config, error) {
+// LoadConfig reads and validates the environment. Every problem is reported at once.
+func LoadConfig(getenv func(string) string) (Config, error) {
 	get := func(name string) string {
 		if v := strings.TrimSpace(getenv(name)); v != "" {
 			return v

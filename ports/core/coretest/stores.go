@@ -18,21 +18,13 @@ import (
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
-// Stores are the storage ports of one implementation, all over the same fresh database.
-type Stores struct {
-	Accounts    core.Accounts
-	Sessions    core.Sessions
-	Vaults      core.Vaults
-	Connections core.Connections
-	Bindings    core.AuthRequestBindings
-	Limiter     core.RateLimiter
-	SigningKeys core.SigningKeys
-	Sweeper     core.Sweeper
-}
-
-// RunStoreTests is the conformance suite for Core's storage ports. newStores must return stores
-// over a fresh, empty database each time it is called.
-func RunStoreTests(t *testing.T, newStores func(t *testing.T) Stores) {
+// RunStoreTests is the conformance suite for Core's store bundle (core.Stores). newStores must
+// return a complete bundle over a fresh, empty database each time it is called. A new storage
+// adapter is done when it passes.
+func RunStoreTests(t *testing.T, newStores func(t *testing.T) core.Stores) {
+	t.Run("Bundle", func(t *testing.T) { testBundle(t, newStores(t)) })
+	t.Run("Secrets", func(t *testing.T) { testSecrets(t, newStores(t)) })
+	t.Run("SecretsConcurrentEnsure", func(t *testing.T) { testSecretsConcurrent(t, newStores(t)) })
 	t.Run("Accounts", func(t *testing.T) { testAccounts(t, newStores(t)) })
 	t.Run("Sessions", func(t *testing.T) { testSessions(t, newStores(t)) })
 	t.Run("Vaults", func(t *testing.T) { testVaults(t, newStores(t)) })
@@ -43,6 +35,68 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, newStores(t)) })
 	t.Run("Sweep", func(t *testing.T) { testSweep(t, newStores(t)) })
 }
+
+// testBundle: the bundle is complete and its database answers.
+func testBundle(t *testing.T, s core.Stores) {
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Readiness.Ping(ctx); err != nil {
+		t.Fatalf("Readiness.Ping: %v", err)
+	}
+}
+
+// testSecrets: Ensure stores a secret of the asked size once and returns the stored value ever
+// after; secrets under different names are independent.
+func testSecrets(t *testing.T, s core.Stores) {
+	ctx := context.Background()
+	first, err := s.Secrets.Ensure(ctx, "server_key", 32, rand.Reader, base)
+	if err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	if len(first) != 32 {
+		t.Fatalf("Ensure returned %d bytes, want 32", len(first))
+	}
+	again, err := s.Secrets.Ensure(ctx, "server_key", 32, rand.Reader, base.Add(time.Hour))
+	if err != nil || !slices.Equal(again, first) {
+		t.Fatalf("second Ensure = %x, %v; want the stored %x", again, err, first)
+	}
+	other, err := s.Secrets.Ensure(ctx, "other", 48, rand.Reader, base)
+	if err != nil || len(other) != 48 || slices.Equal(other[:32], first) {
+		t.Fatalf("Ensure(other) = %x, %v", other, err)
+	}
+	// A failing random source stores nothing when a value exists already.
+	if got, err := s.Secrets.Ensure(ctx, "server_key", 32, failingReader{}, base); err == nil && !slices.Equal(got, first) {
+		t.Fatalf("Ensure with a failing reader changed the secret")
+	}
+}
+
+// testSecretsConcurrent: instances starting together all get the one value stored first.
+func testSecretsConcurrent(t *testing.T, s core.Stores) {
+	ctx := context.Background()
+	const n = 8
+	got := make([][]byte, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = s.Secrets.Ensure(ctx, "server_key", 32, rand.Reader, base) })
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Ensure %d: %v", i, errs[i])
+		}
+		if !slices.Equal(got[i], got[0]) {
+			t.Fatalf("concurrent Ensure returned different secrets: %x vs %x", got[i], got[0])
+		}
+	}
+}
+
+type failingReader struct{}
+
+func (failingReader) Read([]byte) (int, error) { return 0, errors.New("no randomness") }
 
 // base is a fixed instant with a non-zero microsecond part, so precision bugs show.
 var base = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
@@ -78,7 +132,7 @@ func sealed(t *testing.T, n int) vault.Sealed {
 	return s
 }
 
-func mustCreate(t *testing.T, s Stores, id string) account.Account {
+func mustCreate(t *testing.T, s core.Stores, id string) account.Account {
 	t.Helper()
 	a, v := newAccount(t, id, "lookup-"+id)
 	if err := s.Accounts.Create(context.Background(), a, v); err != nil {
@@ -87,7 +141,7 @@ func mustCreate(t *testing.T, s Stores, id string) account.Account {
 	return a
 }
 
-func testAccounts(t *testing.T, s Stores) {
+func testAccounts(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	a := mustCreate(t, s, "11111111-1111-4111-8111-111111111111")
 
@@ -122,7 +176,7 @@ func testAccounts(t *testing.T, s Stores) {
 	}
 }
 
-func testSessions(t *testing.T, s Stores) {
+func testSessions(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	a := mustCreate(t, s, "11111111-1111-4111-8111-111111111111")
 	b := mustCreate(t, s, "22222222-2222-4222-8222-222222222222")
@@ -205,7 +259,7 @@ func sessionIDs(list []account.Session) []string {
 	return ids
 }
 
-func testVaults(t *testing.T, s Stores) {
+func testVaults(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	a := mustCreate(t, s, "11111111-1111-4111-8111-111111111111")
 	v, err := s.Vaults.Get(ctx, a.ID)
@@ -255,7 +309,7 @@ func testVaults(t *testing.T, s Stores) {
 }
 
 // testVaultsConcurrent races writers on one version: exactly one may win (checklist: no lost update).
-func testVaultsConcurrent(t *testing.T, s Stores) {
+func testVaultsConcurrent(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	a := mustCreate(t, s, "11111111-1111-4111-8111-111111111111")
 	v, _ := s.Vaults.Get(ctx, a.ID)
@@ -292,7 +346,7 @@ func testVaultsConcurrent(t *testing.T, s Stores) {
 	}
 }
 
-func testConnections(t *testing.T, s Stores) {
+func testConnections(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	a := mustCreate(t, s, "11111111-1111-4111-8111-111111111111")
 	c1, err := connection.Record(nil, a.ID, connection.Client{ID: "app-1", Name: "App One", Logo: "https://app.example/logo.png"}, scope.MustParse("openid email"), base)
@@ -341,7 +395,7 @@ func sameConnection(a, b connection.Connection) bool {
 }
 
 // testBindings: the first user to open a request owns it, also under a race (checklist 41).
-func testBindings(t *testing.T, s Stores) {
+func testBindings(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	exp := base.Add(10 * time.Minute)
 	owner, err := s.Bindings.Bind(ctx, "req-1", "alice", exp)
@@ -373,35 +427,35 @@ func testBindings(t *testing.T, s Stores) {
 	}
 }
 
-func testRateLimiter(t *testing.T, s Stores) {
+func testRateLimiter(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	l := account.Limit{Max: 3, Window: time.Minute}
 	for want := 1; want <= 4; want++ {
-		n, err := s.Limiter.Hit(ctx, "k", l, base)
+		n, err := s.RateLimiter.Hit(ctx, "k", l, base)
 		if err != nil || n != want {
 			t.Fatalf("Hit #%d = %d, %v", want, n, err)
 		}
 	}
-	if err := s.Limiter.Undo(ctx, "k", l, base); err != nil {
+	if err := s.RateLimiter.Undo(ctx, "k", l, base); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := s.Limiter.Hit(ctx, "k", l, base); n != 4 {
+	if n, _ := s.RateLimiter.Hit(ctx, "k", l, base); n != 4 {
 		t.Errorf("Hit after Undo = %d, want 4", n)
 	}
 	// A new window starts from one; other keys are independent.
-	if n, _ := s.Limiter.Hit(ctx, "k", l, base.Add(time.Minute)); n != 1 {
+	if n, _ := s.RateLimiter.Hit(ctx, "k", l, base.Add(time.Minute)); n != 1 {
 		t.Errorf("Hit in next window = %d, want 1", n)
 	}
-	if n, _ := s.Limiter.Hit(ctx, "other", l, base); n != 1 {
+	if n, _ := s.RateLimiter.Hit(ctx, "other", l, base); n != 1 {
 		t.Errorf("Hit on another key = %d, want 1", n)
 	}
 	// Undo never goes below zero.
 	for range 3 {
-		if err := s.Limiter.Undo(ctx, "fresh", l, base); err != nil {
+		if err := s.RateLimiter.Undo(ctx, "fresh", l, base); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n, _ := s.Limiter.Hit(ctx, "fresh", l, base); n != 1 {
+	if n, _ := s.RateLimiter.Hit(ctx, "fresh", l, base); n != 1 {
 		t.Errorf("Hit after Undo on empty = %d, want 1", n)
 	}
 
@@ -413,7 +467,7 @@ func testRateLimiter(t *testing.T, s Stores) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			n, err := s.Limiter.Hit(ctx, "race", l, base)
+			n, err := s.RateLimiter.Hit(ctx, "race", l, base)
 			if err != nil {
 				t.Errorf("Hit: %v", err)
 			}
@@ -429,7 +483,7 @@ func testRateLimiter(t *testing.T, s Stores) {
 	}
 }
 
-func testSigningKeys(t *testing.T, s Stores) {
+func testSigningKeys(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	empty, err := s.SigningKeys.Load(ctx)
 	if err != nil || len(empty.Keys()) != 0 {
@@ -492,7 +546,7 @@ func testSigningKeys(t *testing.T, s Stores) {
 	}
 }
 
-func testSweep(t *testing.T, s Stores) {
+func testSweep(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	a := mustCreate(t, s, "11111111-1111-4111-8111-111111111111")
 	p := account.DefaultPolicy()
@@ -505,7 +559,7 @@ func testSweep(t *testing.T, s Stores) {
 		}
 	}
 	l := account.Limit{Max: 1, Window: time.Minute}
-	if _, err := s.Limiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); err != nil {
+	if _, err := s.RateLimiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Bindings.Bind(ctx, "expired-req", a.ID, base.Add(-time.Second)); err != nil {
@@ -518,7 +572,7 @@ func testSweep(t *testing.T, s Stores) {
 	if ids := sessionIDs(list); !slices.Equal(ids, []string{"live"}) {
 		t.Errorf("sessions after Sweep = %v, want [live]", ids)
 	}
-	if n, _ := s.Limiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); n != 1 {
+	if n, _ := s.RateLimiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); n != 1 {
 		t.Errorf("expired rate-limit window survived Sweep (count %d)", n)
 	}
 	if owner, _ := s.Bindings.Bind(ctx, "expired-req", "someone-else", base.Add(time.Minute)); owner != "someone-else" {

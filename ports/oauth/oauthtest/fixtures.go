@@ -1,6 +1,7 @@
-// Package oauthtest is the conformance suite for implementations of the ports/oauth storage ports
-// (Clients, AuthRequests, Codes, RefreshTokens, Grants, SigningKeys, AuthFailures, Sweeper), plus the small fixtures it
-// needs. Every store implementation runs RunStoreTests against each engine it supports.
+// Package oauthtest is the conformance suite for implementations of the provider's store bundle
+// (oauth.Stores: Clients, AuthRequests, Codes, RefreshTokens, Grants, AuthFailures, SigningKeys,
+// Sweeper, Readiness), plus the small fixtures it needs. Every store implementation runs
+// RunStoreTests against each engine it supports; a new adapter is done when it passes.
 package oauthtest
 
 import (
@@ -13,20 +14,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/domain/scope"
-	"github.com/sva-oauth/sva/ports/oauth"
 )
-
-// Stores are the store ports under test, usually all backed by one database.
-type Stores struct {
-	Clients       oauth.Clients
-	AuthRequests  oauth.AuthRequests
-	Codes         oauth.Codes
-	RefreshTokens oauth.RefreshTokens
-	Grants        oauth.Grants
-	SigningKeys   oauth.SigningKeys
-	AuthFailures  oauth.AuthFailures
-	Sweeper       oauth.Sweeper
-}
 
 // Verifier is a PKCE verifier used by the fixtures; Challenge is its S256 challenge.
 const Verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"

@@ -15,7 +15,7 @@ import (
 )
 
 // testAuthFailures: counters are per key and per window; Count reports the highest of its keys.
-func testAuthFailures(t *testing.T, s Stores) {
+func testAuthFailures(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	p := client.DefaultLockoutPolicy()
 	w := p.WindowAt(Now)
@@ -65,7 +65,7 @@ func testAuthFailures(t *testing.T, s Stores) {
 
 // testConcurrentAuthFailures: concurrent increments of one key are all counted, each caller
 // seeing a distinct count (the counter is shared by every instance; checklist 26).
-func testConcurrentAuthFailures(t *testing.T, s Stores) {
+func testConcurrentAuthFailures(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	w := client.DefaultLockoutPolicy().WindowAt(Now)
 	key := client.FailureKeyClient("app_race")
@@ -103,7 +103,7 @@ func testConcurrentAuthFailures(t *testing.T, s Stores) {
 
 // grantAt runs request → approval → code exchange at the instant at and returns the redemption
 // input (raw tokens, grant id).
-func grantAt(t *testing.T, s Stores, c *client.Client, at time.Time) grant.RedeemInput {
+func grantAt(t *testing.T, s oauth.Stores, c *client.Client, at time.Time) grant.RedeemInput {
 	t.Helper()
 	ctx := context.Background()
 	r := NewAuthRequest(t, c, at)
@@ -126,7 +126,7 @@ func grantAt(t *testing.T, s Stores, c *client.Client, at time.Time) grant.Redee
 // requests and codes, expired access tokens, revoked and ended grants with their tokens, finished
 // counter windows — and nothing usable; rotated refresh tokens of a live grant stay, so reuse is
 // still detected. A second sweep finds nothing.
-func testSweep(t *testing.T, s Stores) {
+func testSweep(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	l := grant.DefaultLifetimes()
 	sweepAt := Now.Add(40 * 24 * time.Hour) // past the 30-day absolute end of grants issued at Now
@@ -225,7 +225,7 @@ func testSweep(t *testing.T, s Stores) {
 
 // testConcurrentSweep: sweeps running at once (several instances) delete every dead row exactly
 // once between them and never fail.
-func testConcurrentSweep(t *testing.T, s Stores) {
+func testConcurrentSweep(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")

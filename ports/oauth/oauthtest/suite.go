@@ -18,9 +18,10 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
-// RunStoreTests runs the conformance suite. newStores must return stores over a fresh, empty
-// database for each call.
-func RunStoreTests(t *testing.T, newStores func(t *testing.T) Stores) {
+// RunStoreTests runs the conformance suite. newStores must return a complete bundle over a fresh,
+// empty database for each call.
+func RunStoreTests(t *testing.T, newStores func(t *testing.T) oauth.Stores) {
+	t.Run("Bundle", func(t *testing.T) { testBundle(t, newStores(t)) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, newStores(t)) })
 	t.Run("AuthRequests", func(t *testing.T) { testAuthRequests(t, newStores(t)) })
 	t.Run("AuthRequestsConcurrentComplete", func(t *testing.T) { testConcurrentComplete(t, newStores(t)) })
@@ -35,6 +36,14 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) Stores) {
 	t.Run("AuthFailuresConcurrentRecord", func(t *testing.T) { testConcurrentAuthFailures(t, newStores(t)) })
 	t.Run("Sweep", func(t *testing.T) { testSweep(t, newStores(t)) })
 	t.Run("SweepConcurrent", func(t *testing.T) { testConcurrentSweep(t, newStores(t)) })
+}
+
+// testBundle: the bundle is complete and its database answers.
+func testBundle(t *testing.T, s oauth.Stores) {
+	mustNil(t, s.Validate(), "Validate")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mustNil(t, s.Readiness.Ping(ctx), "Readiness.Ping")
 }
 
 func mustNil(t testing.TB, err error, what string) {
@@ -67,7 +76,7 @@ func equalClients(t testing.TB, got, want *client.Client) {
 	}
 }
 
-func testClients(t *testing.T, s Stores) {
+func testClients(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, secret := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create")
@@ -127,7 +136,7 @@ func testClients(t *testing.T, s Stores) {
 	wantErr(t, s.Clients.Delete(ctx, pub.ID()), oauth.ErrNotFound, "Delete twice")
 }
 
-func testAuthRequests(t *testing.T, s Stores) {
+func testAuthRequests(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -216,7 +225,7 @@ func equalRequests(t testing.TB, got, want *authreq.Request) {
 }
 
 // testConcurrentComplete: of many concurrent completions exactly one stores a code (checklist 43).
-func testConcurrentComplete(t *testing.T, s Stores) {
+func testConcurrentComplete(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -262,7 +271,7 @@ func testConcurrentComplete(t *testing.T, s Stores) {
 }
 
 // issue stores an approved request and its code and returns the code and its raw value.
-func issue(t *testing.T, s Stores, c *client.Client) (grant.Code, string) {
+func issue(t *testing.T, s oauth.Stores, c *client.Client) (grant.Code, string) {
 	t.Helper()
 	ctx := context.Background()
 	r := NewAuthRequest(t, c, Now)
@@ -277,7 +286,7 @@ func issue(t *testing.T, s Stores, c *client.Client) (grant.Code, string) {
 }
 
 // redeem redeems a code with the domain's decision and returns the redemption.
-func redeem(t *testing.T, s Stores, c *client.Client, raw string, now time.Time) (grant.Redemption, grant.RedeemInput, error) {
+func redeem(t *testing.T, s oauth.Stores, c *client.Client, raw string, now time.Time) (grant.Redemption, grant.RedeemInput, error) {
 	t.Helper()
 	in := RedeemInput(t, c, raw, now)
 	var red grant.Redemption
@@ -289,7 +298,7 @@ func redeem(t *testing.T, s Stores, c *client.Client, raw string, now time.Time)
 	return red, in, err
 }
 
-func testCodes(t *testing.T, s Stores) {
+func testCodes(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -354,7 +363,7 @@ func testCodes(t *testing.T, s Stores) {
 }
 
 // testConcurrentRedeem: 50 concurrent redemptions of one code, exactly one issues (checklist 20).
-func testConcurrentRedeem(t *testing.T, s Stores) {
+func testConcurrentRedeem(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -396,7 +405,7 @@ func testConcurrentRedeem(t *testing.T, s Stores) {
 }
 
 // grantWithTokens redeems a fresh code and returns the input used (raw tokens).
-func grantWithTokens(t *testing.T, s Stores, c *client.Client) grant.RedeemInput {
+func grantWithTokens(t *testing.T, s oauth.Stores, c *client.Client) grant.RedeemInput {
 	t.Helper()
 	_, raw := issue(t, s, c)
 	red, in, err := redeem(t, s, c, raw, Now)
@@ -413,7 +422,7 @@ func rotateInput(t *testing.T, c *client.Client, rawRefresh string, now time.Tim
 	return in
 }
 
-func testRefresh(t *testing.T, s Stores) {
+func testRefresh(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -480,7 +489,7 @@ func testRefresh(t *testing.T, s Stores) {
 
 // testConcurrentRotate: two concurrent rotations of one token; one rotates, the other sees the
 // rotated token and revokes the grant (checklist 28).
-func testConcurrentRotate(t *testing.T, s Stores) {
+func testConcurrentRotate(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -520,7 +529,7 @@ func testConcurrentRotate(t *testing.T, s Stores) {
 	}
 }
 
-func testGrants(t *testing.T, s Stores) {
+func testGrants(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -574,7 +583,7 @@ func testGrants(t *testing.T, s Stores) {
 	}
 }
 
-func testDeleteCascade(t *testing.T, s Stores) {
+func testDeleteCascade(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
@@ -593,7 +602,7 @@ func testDeleteCascade(t *testing.T, s Stores) {
 	}
 }
 
-func testSigningKeys(t *testing.T, s Stores) {
+func testSigningKeys(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	list, err := s.SigningKeys.List(ctx)
 	mustNil(t, err, "List empty")

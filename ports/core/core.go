@@ -1,8 +1,9 @@
-// Package core is Core's hexagon boundary: the use cases of the Core service (zero-knowledge
-// accounts and sessions, the vault, attestation, the session-authenticated proxy to the provider,
-// app connections) as a concrete Service, and the small interfaces those use cases consume. The rules
-// themselves live in domain/account, domain/vault, domain/attest and domain/connection; the methods
-// here only load, ask the domain, and save.
+// Package core is Core's hexagon boundary: the use cases of the Core service, by family
+// (UseCases, built once by New from a Stores bundle) — Identity (zero-knowledge accounts and
+// sessions), Vault, Consent (attestation, the session-authenticated proxy to the provider, app
+// connections) and Housekeeping — and the small interfaces those use cases consume. The rules
+// themselves live in domain/account, domain/vault, domain/attest and domain/connection; the
+// methods here only load, ask the domain, and save.
 package core
 
 import (
@@ -72,8 +73,10 @@ func (r RateLimits) validate() error {
 	return nil
 }
 
-// Config holds the Service's settings.
+// Config holds the use cases' settings.
 type Config struct {
+	// ServerKey is CORE_SECRET_KEY. Zero: the key generated on first use and kept by the Secrets
+	// store, so every instance and every restart uses the same one.
 	ServerKey       account.ServerKey
 	Sessions        account.Policy
 	DefaultKDF      account.KDF
@@ -85,42 +88,43 @@ type Config struct {
 	ProviderTimeout time.Duration
 }
 
-// Deps are the Service's collaborators. Every field except Logger is required.
+// Deps are what the use cases are built from. Every field except Logger is required.
 type Deps struct {
-	Accounts    Accounts
-	Sessions    Sessions
-	Vaults      Vaults
-	Connections Connections
-	Bindings    AuthRequestBindings
-	Limiter     RateLimiter
-	Provider    OAuthInternal
-	Signer      DataTokenSigner
-	Hasher      AuthKeyHasher
-	Now         func() time.Time
-	Random      io.Reader
-	Logger      *slog.Logger
+	// Stores is the storage adapter: everything Core keeps in its database.
+	Stores   Stores
+	Provider OAuthInternal
+	Signer   DataTokenSigner
+	Hasher   AuthKeyHasher
+	Clock    Clock
+	Random   Random
+	Logger   *slog.Logger
 }
 
-// Service implements Core's use cases.
-type Service struct {
-	d   Deps
-	cfg Config
-	// dummyHash is verified against when a login names an unknown account, so that case costs the
-	// same Argon2id work as a wrong key and timing does not reveal which accounts exist.
-	dummyHash string
+// UseCases are Core's use cases, by family. Each family holds only the ports it uses.
+type UseCases struct {
+	// Identity registers accounts, signs browsers in and out and manages their sessions.
+	Identity *Identity
+	// Vault reads and replaces the caller's encrypted vault.
+	Vault *Vault
+	// Consent shows the provider's authorization requests, attests data tokens, forwards the
+	// user's decision and manages the app connections it leaves.
+	Consent *Consent
+	// Housekeeping deletes what has expired.
+	Housekeeping *Housekeeping
 }
 
-// NewService checks the configuration and builds the service.
-func NewService(d Deps, cfg Config) (*Service, error) {
-	if d.Accounts == nil || d.Sessions == nil || d.Vaults == nil || d.Connections == nil || d.Bindings == nil ||
-		d.Limiter == nil || d.Provider == nil || d.Signer == nil || d.Hasher == nil || d.Now == nil || d.Random == nil {
+// New checks the configuration and builds every use-case family over d. It does no I/O (the
+// server key, when not configured, is read from the Secrets store on first use; see
+// Identity.Prepare).
+func New(d Deps, cfg Config) (*UseCases, error) {
+	if err := d.Stores.Validate(); err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
+	if d.Provider == nil || d.Signer == nil || d.Hasher == nil || d.Clock == nil || d.Random == nil {
 		return nil, errors.New("core: every dependency except Logger is required")
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
-	}
-	if cfg.ServerKey.IsZero() {
-		return nil, fmt.Errorf("core: %w", account.ErrWeakServerKey)
 	}
 	if err := cfg.Sessions.Validate(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
@@ -137,19 +141,19 @@ func NewService(d Deps, cfg Config) (*Service, error) {
 	if cfg.DataTokenIssuer == "" || cfg.DataTokenTTL <= 0 || cfg.ProviderTimeout <= 0 {
 		return nil, errors.New("core: data-token issuer, data-token TTL and provider timeout are required")
 	}
-	dummyKey := make([]byte, account.AuthKeyLen)
-	if _, err := io.ReadFull(d.Random, dummyKey); err != nil {
-		return nil, fmt.Errorf("core: dummy auth key: %w", err)
-	}
-	k, err := account.AuthKeyFromBytes(dummyKey)
+	identity, err := newIdentity(d, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("core: dummy auth key: %w", err)
+		return nil, err
 	}
-	dummy, err := d.Hasher.Hash(k)
-	if err != nil {
-		return nil, fmt.Errorf("core: dummy auth key hash: %w", err)
-	}
-	return &Service{d: d, cfg: cfg, dummyHash: dummy}, nil
+	st := d.Stores
+	return &UseCases{
+		Identity: identity,
+		Vault:    &Vault{accounts: st.Accounts, vaults: st.Vaults, clock: d.Clock, limits: cfg.VaultLimits},
+		Consent: &Consent{provider: d.Provider, bindings: st.Bindings, connections: st.Connections, signer: d.Signer,
+			clock: d.Clock, log: d.Logger, issuer: cfg.DataTokenIssuer, dataTokenTTL: cfg.DataTokenTTL,
+			providerTimeout: cfg.ProviderTimeout},
+		Housekeeping: &Housekeeping{sweeper: st.Sweeper, clock: d.Clock, sessions: cfg.Sessions},
+	}, nil
 }
 
 // Principal is the authenticated caller of a session-protected use case.

@@ -1,0 +1,179 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/sva-oauth/sva/adapters/core/authkey"
+	"github.com/sva-oauth/sva/adapters/core/datatoken"
+	"github.com/sva-oauth/sva/adapters/core/httpapi"
+	"github.com/sva-oauth/sva/adapters/core/oauthclient"
+	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/domain/account"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+// Core is Core's whole object graph over one store bundle: the use cases, the data-token signer
+// and the HTTP handler. New only wires (no I/O); Start loads the key material from storage;
+// Serve runs the listener and the background work.
+type Core struct {
+	UseCases *core.UseCases
+	// Handler serves Core's API (CORE_ADDR).
+	Handler http.Handler
+	// Signer signs data tokens with ES256 and publishes their JWKS; nil with
+	// DATA_TOKEN_ALGORITHM=HS256. It holds no key until Start.
+	Signer *jwtsign.Signer
+
+	stores core.Stores
+	cfg    Config
+	clock  core.Clock
+	random core.Random
+	log    *slog.Logger
+}
+
+// Options are what a deployment never sets and a test replaces. The zero value is production.
+type Options struct {
+	Clock  core.Clock  // nil: the system clock
+	Random core.Random // nil: crypto/rand
+	Logger *slog.Logger
+	// Provider is the provider's internal API; nil: the HTTP client on SVA_AUTH_SERVER_BASE_URL.
+	Provider core.OAuthInternal
+	// Hasher hashes authentication keys; nil: Argon2id with the production parameters.
+	Hasher core.AuthKeyHasher
+}
+
+// New builds Core over stores as cfg says. It does no I/O.
+func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
+	if opts.Clock == nil {
+		opts.Clock = core.ClockFunc(time.Now)
+	}
+	if opts.Random == nil {
+		opts.Random = rand.Reader
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Provider == nil {
+		opts.Provider = oauthclient.New(cfg.ProviderURL, cfg.ServiceToken, &http.Client{
+			Transport: telemetry.HTTPTransport(nil),
+			// The use case bounds each call with ProviderTimeout through its context; this is a backstop.
+			Timeout: cfg.ProviderTimeout + time.Second,
+		})
+	}
+	if opts.Hasher == nil {
+		h, err := authkey.New(authkey.DefaultParams())
+		if err != nil {
+			return nil, err
+		}
+		opts.Hasher = h
+	}
+	c := &Core{stores: stores, cfg: cfg, clock: opts.Clock, random: opts.Random, log: opts.Logger}
+	var signer datatoken.JWTSigner
+	if cfg.DataTokenAlgorithm == "HS256" {
+		hs, err := jwtsign.NewHS256Signer(cfg.DataTokenSecret)
+		if err != nil {
+			return nil, err
+		}
+		signer = hs
+	} else {
+		c.Signer = jwtsign.NewUnloadedSigner(cfg.DataTokenTTL)
+		signer = c.Signer
+	}
+	dataTokens, err := datatoken.New(signer)
+	if err != nil {
+		return nil, err
+	}
+	var serverKey account.ServerKey
+	if cfg.SecretKey != nil {
+		if serverKey, err = account.NewServerKey(cfg.SecretKey); err != nil {
+			return nil, fmt.Errorf("CORE_SECRET_KEY: %w", err)
+		}
+	}
+	c.UseCases, err = core.New(core.Deps{Stores: stores, Provider: opts.Provider, Signer: dataTokens, Hasher: opts.Hasher,
+		Clock: opts.Clock, Random: opts.Random, Logger: opts.Logger},
+		core.Config{ServerKey: serverKey, Sessions: cfg.Sessions, DefaultKDF: account.DefaultKDF(), VaultLimits: cfg.VaultLimits,
+			RateLimits: cfg.RateLimits, DataTokenIssuer: cfg.DataTokenIssuer, DataTokenTTL: cfg.DataTokenTTL, ProviderTimeout: cfg.ProviderTimeout})
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	var jwks func() []byte
+	if c.Signer != nil {
+		jwks = c.Signer.JWKS
+	}
+	httpapi.Register(httpapi.NewAPI(mux), c.UseCases, httpapi.Options{TrustProxy: cfg.TrustProxy, Ready: stores.Readiness.Ping,
+		JWKS: jwks, Logger: opts.Logger,
+		// Base64 adds a third; JSON framing and ids add a little more.
+		MaxVaultBodyBytes: int64(cfg.VaultLimits.MaxTotalBytes)*3/2 + 64<<10})
+	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
+	// their trailing slash (POST /api/auth/zk/login) with 307.
+	c.Handler = withCORS(cfg.CORSOrigins, httpserver.NoRedirectedWrites(mux, http.NotFoundHandler()))
+	return c, nil
+}
+
+// Start loads the key material Core keeps in its database: the server key (generated on a fresh
+// install unless CORE_SECRET_KEY is set) and, with ES256, the data-token signing keys (the first
+// one generated on a fresh install). Call it before serving.
+func (c *Core) Start(ctx context.Context) error {
+	stored, err := c.UseCases.Identity.Prepare(ctx)
+	if err != nil {
+		return err
+	}
+	if stored {
+		c.log.Info("CORE_SECRET_KEY not set: using the key generated and stored in the database")
+	}
+	if c.Signer == nil {
+		return nil
+	}
+	set, err := core.EnsureSigningKey(ctx, c.stores.SigningKeys, c.random, c.clock.Now())
+	if err != nil {
+		return err
+	}
+	return c.Signer.Update(set, c.clock.Now())
+}
+
+// reloadSigningKeys re-reads the data-token keys (another instance or `core keys rotate` may have
+// rotated them); Update also re-encodes the JWKS, dropping keys whose tokens have all expired.
+func (c *Core) reloadSigningKeys(ctx context.Context) error {
+	set, err := c.stores.SigningKeys.Load(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Signer.Update(set, c.clock.Now())
+}
+
+// Background intervals.
+const (
+	sweepInterval     = 5 * time.Minute
+	keyReloadInterval = time.Minute
+)
+
+// Serve serves Core on ln until ctx is done, with the periodic sweep and key reload.
+func (c *Core) Serve(ctx context.Context, ln net.Listener) error {
+	// The background tasks have returned (not merely been told to stop) before Serve returns, so
+	// the caller may close the stores then.
+	bg := startBackground(ctx)
+	defer bg.stop()
+	bg.every(sweepInterval, func(ctx context.Context) {
+		if err := c.UseCases.Housekeeping.Sweep(ctx); err != nil && ctx.Err() == nil {
+			c.log.Warn("sweep expired records", "error", err)
+		}
+	})
+	if c.Signer != nil {
+		bg.every(keyReloadInterval, func(ctx context.Context) {
+			if err := c.reloadSigningKeys(ctx); err != nil && ctx.Err() == nil {
+				c.log.Warn("reload signing keys", "error", err)
+			}
+		})
+	}
+	c.log.Info("core starting", "addr", ln.Addr().String(), "data_token_alg", c.cfg.DataTokenAlgorithm)
+	return httpserver.Serve(ctx, ln, telemetry.HTTPHandler(c.Handler, "core"), c.log)
+}

@@ -1,0 +1,31 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sva-oauth/sva/adapters/core/sqlstore"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+// openStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
+// the function that closes it. The URL's scheme chooses the storage adapter; a new adapter is
+// one more case here (and a conformance run of coretest.RunStoreTests).
+func openStores(ctx context.Context, cfg Config) (core.Stores, func() error, error) {
+	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
+	case sqldb.SchemeSQLite, sqldb.SchemePostgres:
+		// adapters/core/sqlstore serves both engines with one code path.
+		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core"})
+		if err != nil {
+			return core.Stores{}, nil, err
+		}
+		if err := sqldb.Migrate(ctx, db, sqlstore.MustMigrations(), sqldb.HistoryTable("core_migrations")); err != nil {
+			_ = db.Close()
+			return core.Stores{}, nil, err
+		}
+		return sqlstore.New(db), db.Close, nil
+	default:
+		return core.Stores{}, nil, fmt.Errorf("DATABASE_URL: no storage adapter for %q URLs", scheme)
+	}
+}

@@ -1,0 +1,224 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	mathrand "math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+
+	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/oauth/events"
+	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
+	"github.com/sva-oauth/sva/adapters/oauth/tokens"
+	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// Provider is the OAuth provider's whole object graph over one store bundle: the use cases, the
+// ID-token key ring, the JWKS it publishes, the data-token verifier and the handlers of both
+// listeners. New only wires (no I/O), so a command that needs one use-case family touches
+// nothing else; Start loads the signing keys; Serve runs the listeners and the background work.
+type Provider struct {
+	UseCases *oauth.UseCases
+	// Public and Internal are the handlers of OAUTH_PUBLIC_ADDR and OAUTH_INTERNAL_ADDR.
+	Public, Internal http.Handler
+	// KeyRing signs ID tokens; it holds no key until Start.
+	KeyRing *tokens.KeyRing
+	// JWKS is the document served at /.well-known/jwks.json: the provider's ID-token keys and
+	// the data-token keys it trusts from Core.
+	JWKS *tokens.Publisher
+
+	dataTokenKeys *tokens.DataTokenKeys // Core's JWKS; nil with DATA_TOKEN_ALGORITHM=HS256
+	cfg           Config
+	log           *slog.Logger
+}
+
+// Options are what a deployment never sets and a test replaces. The zero value is production.
+type Options struct {
+	Clock  oauth.Clock  // nil: the system clock
+	Random oauth.Random // nil: crypto/rand
+	// Logger receives the access log, internal errors and the security events; nil discards.
+	Logger *slog.Logger
+	// Events receives the security and audit events; nil: Logger plus the sva.oauth.events
+	// counter of the global meter provider.
+	Events oauth.Events
+	// Transport carries outbound requests (Core's JWKS); nil: the traced default transport.
+	Transport http.RoundTripper
+}
+
+// New builds the provider over stores as cfg says. It does no I/O.
+func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
+	if opts.Clock == nil {
+		opts.Clock = oauth.ClockFunc(time.Now)
+	}
+	if opts.Random == nil {
+		opts.Random = rand.Reader
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Events == nil {
+		recorder, err := events.New(opts.Logger, otel.GetMeterProvider())
+		if err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		opts.Events = recorder
+	}
+	if opts.Transport == nil {
+		opts.Transport = telemetry.HTTPTransport(nil)
+	}
+	if err := stores.Validate(); err != nil {
+		return nil, err
+	}
+	p := &Provider{cfg: cfg, log: opts.Logger}
+	p.KeyRing = tokens.NewKeyRing(stores.SigningKeys, grant.DefaultIDTokenTTL, opts.Clock.Now)
+	publisher, err := tokens.NewPublisher(p.KeyRing.JWKS)
+	if err != nil {
+		return nil, err
+	}
+	p.KeyRing.OnChange(publisher.OwnKeysChanged)
+	p.JWKS = publisher
+
+	var verifier oauth.DataTokenVerifier
+	switch cfg.DataTokenAlgorithm {
+	case "HS256":
+		verifier, err = tokens.NewHS256DataTokenVerifier(cfg.DataTokenIssuer, []byte(cfg.DataTokenSecret), opts.Clock.Now)
+	default:
+		p.dataTokenKeys = tokens.NewRemoteDataTokenKeys(cfg.DataTokenJWKSURL, opts.Transport, cfg.ServiceTimeout, publisher)
+		verifier, err = tokens.NewES256DataTokenVerifier(cfg.DataTokenIssuer, p.dataTokenKeys, opts.Clock.Now)
+	}
+	if err != nil {
+		return nil, err
+	}
+	p.UseCases, err = oauth.New(oauth.Deps{
+		Stores: stores, IDTokens: p.KeyRing, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random, Events: opts.Events,
+	}, oauth.Config{
+		Issuer:         cfg.Issuer,
+		Lifetimes:      grant.Lifetimes{Code: cfg.CodeTTL, AccessToken: cfg.AccessTokenTTL, RefreshToken: cfg.RefreshTokenTTL},
+		AuthRequestTTL: cfg.AuthRequestTTL,
+		ClientLockout:  client.LockoutPolicy{MaxFailures: cfg.ClientAuthMax, Window: cfg.ClientAuthWindow},
+		Retention:      cfg.SweepRetention,
+	})
+	if err != nil {
+		return nil, err
+	}
+	p.Public, _ = httpapi.NewPublic(p.UseCases, httpapi.PublicConfig{
+		Issuer: cfg.Issuer, ConsentURL: cfg.ConsentURL, DataTokenIssuer: cfg.DataTokenIssuer,
+		DataTokenJWKSURL: cfg.DataTokenJWKSURL, DataTokenAlgorithm: cfg.DataTokenAlgorithm,
+		JWKS: publisher.JWKS, Ready: stores.Readiness.Ping, Logger: opts.Logger,
+		IgnoreClientAddress: !cfg.ClientAuthByAddress,
+	})
+	p.Internal, _, _ = httpapi.NewInternal(p.UseCases, httpapi.InternalConfig{
+		ServiceHeader: cfg.ServiceHeader, ServiceTokens: cfg.ServiceTokens, AdminToken: cfg.AdminToken,
+		Ready: stores.Readiness.Ping, Logger: opts.Logger, Events: opts.Events,
+	})
+	return p, nil
+}
+
+// Start loads the ID-token signing keys, storing the first one on a fresh install (performance.md
+// 2, 3: keys are loaded once and kept in memory). Call it before serving.
+func (p *Provider) Start(ctx context.Context) error {
+	if err := p.KeyRing.Load(ctx); err != nil {
+		return fmt.Errorf("signing keys: %w", err)
+	}
+	return nil
+}
+
+// Serve serves both listeners until ctx is done, with the background work: key reload, sweep,
+// and (ES256) the refresh of Core's JWKS. One listener failing stops the other.
+func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	log := p.log
+
+	var wg sync.WaitGroup
+	errs := make(chan error, 2)
+	serveOn := func(ln net.Listener, h http.Handler, name string) {
+		wg.Go(func() {
+			if err := httpserver.Serve(ctx, ln, telemetry.HTTPHandler(h, name), log.With(slog.String("listener", name))); err != nil {
+				errs <- err
+				cancel() // no half-running provider
+			}
+		})
+	}
+	serveOn(publicLn, p.Public, "oauth.public")
+	serveOn(internalLn, p.Internal, "oauth.internal")
+
+	wg.Go(func() {
+		p.KeyRing.Run(ctx, func(err error) { log.ErrorContext(ctx, "signing key reload failed", slog.Any("error", err)) })
+	})
+	wg.Go(func() { p.sweepPeriodically(ctx) })
+	if p.dataTokenKeys != nil {
+		wg.Go(func() { p.refreshDataTokenKeys(ctx) })
+	}
+	log.InfoContext(ctx, "oauth provider started", slog.String("issuer", p.cfg.Issuer),
+		slog.String("public", publicLn.Addr().String()), slog.String("internal", internalLn.Addr().String()))
+	wg.Wait()
+	close(errs)
+	var all []error
+	for err := range errs {
+		all = append(all, err)
+	}
+	return errors.Join(all...)
+}
+
+// dataTokenKeysRefresh is how often Core's JWKS is re-fetched in the background, so the
+// provider's republished JWKS follows Core's rotations even when no unknown kid forces a fetch.
+const dataTokenKeysRefresh = 5 * time.Minute
+
+// refreshDataTokenKeys warms the data-token key cache at start-up and refreshes it
+// periodically. Core may start after the provider, so a failure is logged, not fatal: the
+// verifier fetches again on the first data token it cannot resolve.
+func (p *Provider) refreshDataTokenKeys(ctx context.Context) {
+	t := time.NewTicker(dataTokenKeysRefresh)
+	defer t.Stop()
+	for {
+		if err := p.dataTokenKeys.Refresh(ctx); err != nil && ctx.Err() == nil {
+			p.log.WarnContext(ctx, "data-token JWKS not fetched (will retry)", slog.String("url", p.cfg.DataTokenJWKSURL), slog.Any("error", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Housekeeping schedule: every instance sweeps about every sweepInterval; the jitter spreads
+// instances started together. Concurrent sweeps are harmless (idempotent deletes), just wasted.
+const (
+	sweepInterval = 10 * time.Minute
+	sweepJitter   = 2 * time.Minute
+)
+
+// sweepPeriodically runs the housekeeping use case until ctx is done. Failures are logged and
+// retried at the next tick: nothing depends on a sweep having run.
+func (p *Provider) sweepPeriodically(ctx context.Context) {
+	for {
+		wait := sweepInterval - sweepJitter/2 + mathrand.N(sweepJitter)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		res, err := p.UseCases.Housekeeping.Sweep(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			p.log.WarnContext(ctx, "sweep failed (will retry)", slog.Any("error", err))
+		case err == nil && res != (oauth.SweepResult{}):
+			p.log.InfoContext(ctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
+				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
+				slog.Int("auth_failure_windows", res.AuthFailures))
+		}
+	}
+}

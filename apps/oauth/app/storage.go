@@ -1,0 +1,31 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/ports/oauth"
+)
+
+// openStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
+// the function that closes it. The URL's scheme chooses the storage adapter; a new adapter is
+// one more case here (and a conformance run of oauthtest.RunStoreTests).
+func openStores(ctx context.Context, cfg Config) (oauth.Stores, func() error, error) {
+	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
+	case sqldb.SchemeSQLite, sqldb.SchemePostgres:
+		// adapters/oauth/sqlstore serves both engines with one code path.
+		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth"})
+		if err != nil {
+			return oauth.Stores{}, nil, err
+		}
+		if err := sqldb.Migrate(ctx, db, sqlstore.Migrations, sqldb.HistoryTable("oauth_migrations")); err != nil {
+			_ = db.Close()
+			return oauth.Stores{}, nil, err
+		}
+		return sqlstore.New(db), db.Close, nil
+	default:
+		return oauth.Stores{}, nil, fmt.Errorf("DATABASE_URL: no storage adapter for %q URLs", scheme)
+	}
+}

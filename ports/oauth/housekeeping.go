@@ -1,0 +1,37 @@
+package oauth
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/grant"
+)
+
+// Housekeeping deletes what the provider no longer needs.
+type Housekeeping struct {
+	sweeper   Sweeper
+	clock     Clock
+	retention time.Duration
+	lifetimes grant.Lifetimes
+}
+
+// Sweep deletes authorization requests and codes past their expiry, expired access tokens,
+// expired or revoked grants with all their tokens, and finished brute-force counting windows —
+// each only once it has been dead for longer than Config.Retention (rule: grant.PurgeAt).
+// Nothing still usable is ever deleted; rotated refresh tokens stay with their grant so reuse
+// keeps being detected (checklist 28).
+//
+// It is idempotent and may run concurrently on several instances (apps/oauth runs it every 10
+// minutes with jitter, and `oauth sweep` runs it once). Errors are internal.
+func (h *Housekeeping) Sweep(ctx context.Context) (SweepResult, error) {
+	p, err := grant.PurgeAt(clockNow(h.clock), h.retention, h.lifetimes)
+	if err != nil {
+		return SweepResult{}, fmt.Errorf("sweep: %w", err)
+	}
+	res, err := h.sweeper.Sweep(ctx, p)
+	if err != nil {
+		return res, fmt.Errorf("sweep: %w", err)
+	}
+	return res, nil
+}

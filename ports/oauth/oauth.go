@@ -1,0 +1,228 @@
+// Package oauth holds the OAuth 2.0 / OpenID Connect provider's use cases and the small ports
+// they consume (stores, signer, verifier, clock, randomness, events). The use cases come in
+// families (UseCases, built once by New from a Stores bundle): client administration, client
+// authentication, authorization and consent, tokens, housekeeping. Each method is thin: load
+// through a port, let the domain decide, save through a port. Rules live in domain/…; transport
+// lives in adapters/oauth/httpapi.
+//
+// # Error contract
+//
+// Public OAuth endpoints (Authorization.Authorize, the Tokens methods, ClientAuth.Authenticate)
+// return *oautherr.Error values (possibly wrapped; use oautherr.As) for every protocol failure,
+// *RedirectableError from Authorize for errors that must go back to the client's redirect_uri,
+// and any other error for internal failures (answer server_error / 500 and log it; errors
+// wrapping ErrUnavailable may be answered 503 / temporarily_unavailable).
+//
+// Internal and admin use cases (Authorization.RequestDetails, CompleteConsent, DenyConsent,
+// Tokens.RevokeUserGrants, the ClientAdmin methods) return the sentinels of ports.go, wrapped
+// with context: ErrInvalidInput and ErrInvalidID ("invalid_request"), ErrNotFound
+// ("not_found"), ErrNotPending ("request_not_pending"), ErrExpired ("request_expired"),
+// ErrScopeNotRequested ("invalid_scope"), ErrInvalidDataToken ("invalid_data_token"),
+// ErrUnavailable (503); anything else is internal.
+//
+// # Events
+//
+// Security and audit outcomes (codes and tokens issued, a replay or reuse that revoked a grant,
+// failed client authentications and lockouts, denials, revocations) are reported through the
+// Events port (events.go) after they happened; recording never changes a use case's result.
+package oauth
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/oautherr"
+)
+
+// Config configures the use cases. Zero durations take the defaults.
+type Config struct {
+	// Issuer is the provider's issuer URL (iss of ID tokens, RFC 9207 "iss" of authorization
+	// responses). Required.
+	Issuer string
+	// Lifetimes of codes and tokens (defaults: code 10 min, access 1 h, refresh 30 d absolute,
+	// refresh idle 14 d). The code lifetime may not exceed 10 minutes.
+	Lifetimes grant.Lifetimes
+	// AuthRequestTTL is how long the user has to decide (default 600 s).
+	AuthRequestTTL time.Duration
+	// IDTokenTTL is the validity of ID tokens (default 1 h).
+	IDTokenTTL time.Duration
+	// ClientLockout is the brute-force rule for client secrets (checklist 26; default 10
+	// failures per 60 s). A zero field takes its default.
+	ClientLockout client.LockoutPolicy
+	// Retention is how long dead rows are kept before Sweep deletes them (default 24 h).
+	Retention time.Duration
+}
+
+// Deps are what the use cases are built from. Every field is required except Events.
+type Deps struct {
+	// Stores is the storage adapter: everything the provider keeps in its database.
+	Stores Stores
+	// IDTokens signs ID tokens (the provider's key ring).
+	IDTokens IDTokenSigner
+	// DataTokens verifies the data tokens Core signs.
+	DataTokens DataTokenVerifier
+	Clock      Clock
+	Random     Random
+	// Events receives security and audit events; nil discards them.
+	Events Events
+}
+
+// UseCases are the provider's use cases, by family. Each family holds only the ports it uses,
+// so a caller that needs one family (the CLI administering clients, say) touches nothing else.
+// Every family is safe for concurrent use and holds no lock: every atomic step is a single
+// store call, and signing and verification happen outside them.
+type UseCases struct {
+	// Clients administers registered clients (admin API, `oauth clients …`).
+	Clients *ClientAdmin
+	// ClientAuth authenticates clients at the token-endpoint-style endpoints, with the
+	// brute-force lockout (checklist 26).
+	ClientAuth *ClientAuth
+	// Authorization takes authorization requests and the user's consent decision forwarded by
+	// Core (the internal API).
+	Authorization *Authorization
+	// Tokens exchanges codes and refresh tokens, revokes, introspects and answers userinfo.
+	Tokens *Tokens
+	// Housekeeping deletes what is no longer needed.
+	Housekeeping *Housekeeping
+
+	cfg Config
+}
+
+// New validates cfg (filling defaults) and builds every use-case family over d.
+func New(d Deps, cfg Config) (*UseCases, error) {
+	if err := d.Stores.Validate(); err != nil {
+		return nil, fmt.Errorf("oauth: New: %w", err)
+	}
+	if d.IDTokens == nil || d.DataTokens == nil || d.Clock == nil || d.Random == nil {
+		return nil, errors.New("oauth: New: the ID-token signer, data-token verifier, clock and randomness are required")
+	}
+	if d.Events == nil {
+		d.Events = NopEvents{}
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, fmt.Errorf("oauth: New: %w", err)
+	}
+	st := d.Stores
+	clientAuth := &ClientAuth{clients: st.Clients, failures: st.AuthFailures, clock: d.Clock, events: d.Events, lockout: cfg.ClientLockout}
+	return &UseCases{
+		Clients:    &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
+		ClientAuth: clientAuth,
+		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, dataTokens: d.DataTokens,
+			clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,
+			codeTTL: cfg.Lifetimes.Code},
+		Tokens: &Tokens{clientAuth: clientAuth, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,
+			idTokens: d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
+			lifetimes: cfg.Lifetimes, idTokenTTL: cfg.IDTokenTTL},
+		Housekeeping: &Housekeeping{sweeper: st.Sweeper, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
+		cfg:          cfg,
+	}, nil
+}
+
+// withDefaults validates c and fills its zero fields with the defaults.
+func (c Config) withDefaults() (Config, error) {
+	u, err := url.Parse(c.Issuer)
+	if err != nil || !u.IsAbs() || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return c, fmt.Errorf("issuer %q must be an absolute URL without query or fragment", c.Issuer)
+	}
+	def := grant.DefaultLifetimes()
+	l := &c.Lifetimes
+	if l.Code == 0 {
+		l.Code = def.Code
+	}
+	if l.AccessToken == 0 {
+		l.AccessToken = def.AccessToken
+	}
+	if l.RefreshToken == 0 {
+		l.RefreshToken = def.RefreshToken
+	}
+	if l.RefreshIdle == 0 {
+		l.RefreshIdle = min(def.RefreshIdle, l.RefreshToken)
+	}
+	if err := l.Validate(); err != nil {
+		return c, err
+	}
+	if c.AuthRequestTTL == 0 {
+		c.AuthRequestTTL = authreq.DefaultTTL
+	}
+	if c.IDTokenTTL == 0 {
+		c.IDTokenTTL = grant.DefaultIDTokenTTL
+	}
+	if c.AuthRequestTTL < 0 || c.IDTokenTTL < 0 || c.Retention < 0 {
+		return c, errors.New("negative TTL")
+	}
+	if c.Retention == 0 {
+		c.Retention = grant.DefaultRetention
+	}
+	lock := &c.ClientLockout
+	if lock.MaxFailures == 0 {
+		lock.MaxFailures = client.DefaultMaxAuthFailures
+	}
+	if lock.Window == 0 {
+		lock.Window = client.DefaultAuthFailureWindow
+	}
+	if err := lock.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (u *UseCases) Config() Config { return u.cfg }
+
+// RedirectableError is an authorization error that must be sent back to the client's validated
+// redirect_uri (RFC 6749 §4.1.2.1, checklist 3), with state and iss (RFC 9207, checklist 6).
+// Errors before client and redirect_uri are validated are plain *oautherr.Error values and must
+// never be redirected (checklist 2).
+type RedirectableError struct {
+	RedirectURI string          // the validated redirect_uri
+	State       string          // the request's state, byte for byte ("" if none)
+	Err         *oautherr.Error // the OAuth error
+	// Location is the complete URL to redirect to: RedirectURI with error, error_description,
+	// state (if any) and iss merged into its query.
+	Location string
+}
+
+func (e *RedirectableError) Error() string { return "redirect to client: " + e.Err.Error() }
+
+// Unwrap returns the OAuth error, so errors.Is(err, oautherr.InvalidScope) works.
+func (e *RedirectableError) Unwrap() error { return e.Err }
+
+func redirectable(issuer, redirectURI, state string, oe *oautherr.Error) *RedirectableError {
+	params := url.Values{"error": {string(oe.Code)}}
+	if oe.Description != "" {
+		params.Set("error_description", oe.Description)
+	}
+	return &RedirectableError{
+		RedirectURI: redirectURI, State: state, Err: oe,
+		Location: callbackURL(issuer, redirectURI, state, params),
+	}
+}
+
+// callbackURL appends params, state (if non-empty) and the issuer as iss to redirectURI's query,
+// keeping an existing query string byte for byte. Registered redirect URIs never carry a fragment.
+func callbackURL(issuer, redirectURI, state string, params url.Values) string {
+	if state != "" {
+		params.Set("state", state)
+	}
+	params.Set("iss", issuer)
+	sep := "?"
+	if u, err := url.Parse(redirectURI); err == nil && u.RawQuery != "" {
+		sep = "&"
+	} else if err == nil && u.ForceQuery {
+		sep = ""
+	}
+	return redirectURI + sep + params.Encode()
+}
+
+// seconds renders a duration as a whole number of seconds for expires_in fields.
+func seconds(d time.Duration) int { return int(d / time.Second) }
+
+// clockNow reads c in the precision the stores keep: microseconds, which both databases keep, so a
+// value read back from storage compares equal to the one that was written.
+func clockNow(c Clock) time.Time { return c.Now().UTC().Truncate(time.Microsecond) }
