@@ -22,23 +22,57 @@ E2E_TESTS      := $(shell grep -rl --include='*_test.go' --exclude-dir=.tools --
 OPENAPI_PKGS   := $(sort $(dir $(shell grep -rl --include='*_test.go' 'func TestOpenAPIDrift' adapters 2>/dev/null)))
 
 .PHONY: test contract pact-update check-generated generate e2e pact-lib openapi bench bench-soak bench-micro run chromium
-.PHONY: ui-check ui-types
+.PHONY: ui-check ui-types test-setup testreport ui-deps browser-deps contract-run e2e-run
 
-## test: vet, unit and integration tests, the consent UI's type check, then the contract and e2e suites.
-test:
-	$(GO) vet ./...
-	$(GO) test $(GOTESTFLAGS) -count=1 ./...
-	$(MAKE) ui-check
-	$(MAKE) contract
-	$(MAKE) e2e
+## test: install what the suites need (test-setup), then run every step — go vet, go test ./...,
+## the consent UI's type check, the contract and browser suites — and end with ONE line of totals
+## (passed, failed, skipped with reasons) from apps/testreport. Every step runs even when an
+## earlier one fails, so the totals are complete; the exit status is non-zero if anything failed.
+## TEST_VERBOSE=1 shows every test's output (CI).
+REPORT_DIR := artifacts/test-report
+TESTREPORT := $(CURDIR)/.tools/bin/testreport
+REPORT_V   := $(if $(TEST_VERBOSE),-v,)
+RUN_STEP    = $(TESTREPORT) run -dir $(REPORT_DIR) $(REPORT_V) -name
+test: test-setup
+	@rm -rf $(REPORT_DIR); mkdir -p $(REPORT_DIR)
+	-@$(RUN_STEP) "go vet" -- $(GO) vet ./...
+	-@$(RUN_STEP) "go test" -- $(GO) test -json $(GOTESTFLAGS) -count=1 ./...
+	-@$(RUN_STEP) "ui-check" -- $(MAKE) --no-print-directory ui-check
+	-@$(RUN_STEP) "contract" -- $(MAKE) --no-print-directory contract-run CONTRACT_JSON=-json
+	-@$(RUN_STEP) "e2e" -- $(MAKE) --no-print-directory e2e-run E2E_JSON=-json
+	@$(TESTREPORT) summary -dir $(REPORT_DIR) -prefix "make test" -expect 5
 
-## contract: Pact tests (//go:build contract; docs/contracts.md): Core's consumer tests check the
-## committed pact is what they generate, the provider verifies it, and the mutation check proves
+## test-setup: install everything the test suites need BEFORE any test runs, or fail naming the
+## command that installs it. Add a new suite's installer to TEST_SETUP.
+TEST_SETUP := testreport pact-lib chromium ui-deps browser-deps
+test-setup: $(TEST_SETUP)
+	@echo "test-setup: done ($(TEST_SETUP))"
+
+## testreport: build the totals reporter `make test` runs its steps through.
+testreport:
+	@mkdir -p $(dir $(TESTREPORT)) && $(GO) build -o $(TESTREPORT) ./apps/testreport
+
+## ui-deps: the consent UI's pinned type checker (npm ci from its committed lockfile).
+ui-deps:
+	@npm ci --prefix $(UI_TYPES_DIR) --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null || \
+		{ echo "ui-deps: npm ci failed; run: npm ci --prefix $(UI_TYPES_DIR) (needs Node 20+ and the npm registry)" >&2; exit 1; }
+
+## browser-deps: axe-core for the browser tests' accessibility audit (pinned, npm ci from the
+## committed lockfile in adapters/browsertest).
+BROWSERTEST_DIR := adapters/browsertest
+browser-deps:
+	@npm ci --prefix $(BROWSERTEST_DIR) --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null || \
+		{ echo "browser-deps: npm ci failed; run: npm ci --prefix $(BROWSERTEST_DIR) (needs Node 20+ and the npm registry)" >&2; exit 1; }
+
+## contract: Pact tests (//go:build contract; docs/contracts.md): each consumer test checks the
+## committed pact is what it generates, each provider verifies it, and the mutation checks prove
 ## verification fails against a broken provider. Each package's ffi_link.go links .tools/pact.
-contract:
+contract: pact-lib contract-run
+
+CONTRACT_JSON ?=
+contract-run:
 ifneq ($(strip $(CONTRACT_TESTS)),)
-	$(MAKE) pact-lib
-	PACT_DO_NOT_TRACK=true $(GO) test $(GOTESTFLAGS) -tags contract -count=1 $(CONTRACT_PKGS)
+	PACT_DO_NOT_TRACK=true $(GO) test $(CONTRACT_JSON) $(GOTESTFLAGS) -tags contract -count=1 $(CONTRACT_PKGS)
 else
 	@echo "contract: no //go:build contract tests under contracts/ yet"
 endif
@@ -56,11 +90,13 @@ check-generated:
 generate:
 	$(GO) generate ./adapters/...
 
-## e2e: browser end-to-end tests (//go:build e2e); installs Chromium if missing.
-e2e:
+## e2e: browser end-to-end tests (//go:build e2e); installs Chromium and axe-core if missing.
+e2e: chromium browser-deps e2e-run
+
+E2E_JSON ?=
+e2e-run:
 ifneq ($(strip $(E2E_TESTS)),)
-	$(MAKE) chromium
-	$(GO) test $(GOTESTFLAGS) -tags e2e -run TestE2E -count=1 $(sort $(addprefix ./,$(patsubst ./%,%,$(dir $(E2E_TESTS)))))
+	$(GO) test $(E2E_JSON) $(GOTESTFLAGS) -tags e2e -run TestE2E -count=1 $(sort $(addprefix ./,$(patsubst ./%,%,$(dir $(E2E_TESTS)))))
 else
 	@echo "e2e: no //go:build e2e tests yet"
 endif
@@ -69,9 +105,8 @@ endif
 ## openapi-typescript + typescript (npm ci from the committed lockfile; offline once the npm cache
 ## holds them), fail if core-api.d.ts differs from what openapi/core.yaml generates, then tsc.
 UI_TYPES_DIR := adapters/consent/web/ui-types
-ui-check:
+ui-check: ui-deps
 	@set -euo pipefail; \
-	npm ci --prefix $(UI_TYPES_DIR) --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null; \
 	tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
 	$(UI_TYPES_DIR)/node_modules/.bin/openapi-typescript openapi/core.yaml -o "$$tmp/core-api.d.ts" >/dev/null; \
 	diff -u $(UI_TYPES_DIR)/core-api.d.ts "$$tmp/core-api.d.ts" || \
@@ -80,8 +115,7 @@ ui-check:
 	echo "ui-check: core-api.d.ts up to date; consent UI modules type-check"
 
 ## ui-types: regenerate the consent UI's core-api.d.ts after openapi/core.yaml changes (then `make ui-check`).
-ui-types:
-	npm ci --prefix $(UI_TYPES_DIR) --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null
+ui-types: ui-deps
 	$(UI_TYPES_DIR)/node_modules/.bin/openapi-typescript openapi/core.yaml -o $(UI_TYPES_DIR)/core-api.d.ts
 
 ## pact-lib: fetch libpact_ffi.so into .tools/pact (sha256-verified, idempotent).
@@ -92,7 +126,8 @@ pact-lib:
 		echo "pact-lib: $$so present and verified"; exit 0; fi; \
 	mkdir -p "$(PACT_DIR)"; tmp=$$(mktemp -d "$(PACT_DIR)/.fetch.XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
 	( cd "$$tmp" && npm pack "$(PACT_PKG)" --silent >/dev/null && \
-	  tar -xzf "$(PACT_TGZ)" --strip-components=3 package/prebuilds/linux-x64/libpact_ffi.so ); \
+	  tar -xzf "$(PACT_TGZ)" --strip-components=3 package/prebuilds/linux-x64/libpact_ffi.so ) || \
+		{ echo "pact-lib: could not fetch $(PACT_PKG) with npm pack; run: make pact-lib (needs npm and its registry)" >&2; exit 1; }; \
 	echo "$(PACT_SHA256)  $$tmp/libpact_ffi.so" | sha256sum -c --quiet -; \
 	mv "$$tmp/libpact_ffi.so" "$$so"; \
 	echo "pact-lib: installed $$so"
@@ -126,11 +161,15 @@ bench-micro:
 run:
 	$(GO) run ./apps/sva
 
-## chromium: install Debian's Chromium for the e2e tests if it is missing (non-interactive;
-## a failed install fails the target).
+## chromium: install Debian's Chromium for the browser tests if it is missing (non-interactive;
+## a failed install fails the target and names the command). CHROME_PATH points at another build.
 chromium:
-	@set -e; if [ -x /usr/bin/chromium ]; then echo "chromium: /usr/bin/chromium present"; exit 0; fi; \
+	@set -e; exe="$${CHROME_PATH:-/usr/bin/chromium}"; \
+	if [ -x "$$exe" ]; then echo "chromium: $$exe present"; exit 0; fi; \
+	if [ -n "$$CHROME_PATH" ]; then echo "chromium: CHROME_PATH=$$CHROME_PATH is not an executable" >&2; exit 1; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "chromium: missing; run: sudo apt-get install -y chromium (or set CHROME_PATH)" >&2; exit 1; fi; \
 	export DEBIAN_FRONTEND=noninteractive; \
-	apt-get update -q && apt-get install -y -q chromium || \
-		{ echo "chromium: apt-get install chromium failed (needs root and Debian's apt)" >&2; exit 1; }; \
-	[ -x /usr/bin/chromium ] || { echo "chromium: installed, but /usr/bin/chromium is missing" >&2; exit 1; }
+	{ apt-get update -q && apt-get install -y -q chromium; } >/dev/null || \
+		{ echo "chromium: 'apt-get install -y chromium' failed (needs Debian's apt); install it, or set CHROME_PATH" >&2; exit 1; }; \
+	[ -x /usr/bin/chromium ] || { echo "chromium: installed, but /usr/bin/chromium is missing" >&2; exit 1; }; \
+	echo "chromium: installed /usr/bin/chromium"

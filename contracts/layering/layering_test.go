@@ -21,7 +21,7 @@ const module = "github.com/sva-oauth/sva"
 var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign"}
 
 // testOnlyAdapters may be imported only from _test.go files.
-var testOnlyAdapters = []string{"internal/dbtest"}
+var testOnlyAdapters = []string{"internal/dbtest", "browsertest"}
 
 // Every other directory under adapters/ (oauth, core, consent, …) is a
 // service adapter: it may import its own packages and the shared ones, never

@@ -53,9 +53,7 @@ func (b *bff) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ui/api/auth/login", b.signIn(b.core.Login))
 	mux.HandleFunc("POST /ui/api/auth/logout", b.logout)
 
-	mux.HandleFunc("GET /ui/api/me", b.authed(func(ctx context.Context, tok string, _ *http.Request) (*http.Response, error) {
-		return b.core.Me(ctx, tok)
-	}))
+	mux.HandleFunc("GET /ui/api/session", b.session)
 	mux.HandleFunc("GET /ui/api/sessions", b.authed(func(ctx context.Context, tok string, _ *http.Request) (*http.Response, error) {
 		return b.core.ListSessions(ctx, tok)
 	}))
@@ -231,6 +229,41 @@ func (b *bff) logout(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	b.relay(w, r, resp, err, false)
+}
+
+// session tells the page whether it is signed in. Being signed out is an answer, not an error:
+// every signed-out page asks, and a 401 would show as a failed request in the browser's console
+// on each of them. A cookie Core no longer accepts is cleared and answered the same way.
+func (b *bff) session(w http.ResponseWriter, r *http.Request) {
+	noStore(w)
+	signedOut := map[string]any{"signed_in": false}
+	tok := sessionToken(r)
+	if tok == "" {
+		writeJSON(w, http.StatusOK, signedOut)
+		return
+	}
+	resp, err := b.core.Me(r.Context(), tok)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		if err == nil && resp.StatusCode == http.StatusUnauthorized {
+			resp.Body.Close()
+			b.cookies.clearSession(w)
+			writeJSON(w, http.StatusOK, signedOut)
+			return
+		}
+		b.relay(w, r, resp, err, true)
+		return
+	}
+	defer resp.Body.Close()
+	var me struct {
+		UserID    string `json:"user_id"`
+		CreatedAt string `json:"created_at"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxCoreReply)).Decode(&me); err != nil || me.UserID == "" {
+		b.log.WarnContext(r.Context(), "core me reply without a user", slog.Int("status", resp.StatusCode))
+		writeError(w, http.StatusBadGateway, errBadGateway)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"signed_in": true, "user_id": me.UserID, "created_at": me.CreatedAt})
 }
 
 // relay copies Core's status and JSON body to the browser. Transport failures become Core's own

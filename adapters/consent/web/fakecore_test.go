@@ -183,6 +183,7 @@ func newFakeCore(t *testing.T) *fakeCore {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<!doctype html><title>RP callback</title><h1>Back at the app</h1>")
 	})
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	fc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fc.mu.Lock()
 		fc.requests = append(fc.requests, recorded{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization")})

@@ -97,6 +97,13 @@ func New(cfg Config) (http.Handler, error) {
 		w.Header().Set("Content-Type", a.contentType)
 		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
 	})
+	// Browsers ask for /favicon.ico whatever the page links; answer it instead of a 404.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
+		a := assets["/assets/favicon.ico"]
+		w.Header().Set("Cache-Control", "public, max-age=86400")
+		w.Header().Set("Content-Type", a.contentType)
+		http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	})
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		noStore(w)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -168,6 +175,7 @@ var contentTypes = map[string]string{
 	".js":   "text/javascript; charset=utf-8",
 	".css":  "text/css; charset=utf-8",
 	".svg":  "image/svg+xml",
+	".ico":  "image/x-icon",
 }
 
 type statusRecorder struct {

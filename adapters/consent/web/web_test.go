@@ -146,8 +146,9 @@ func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
 		{"GET", "/assets/js/main.js", "", nil, false},
 		{"GET", "/assets/js/views/consent.js", "", nil, false},
 		{"GET", "/assets/icon.svg", "", nil, false},
+		{"GET", "/favicon.ico", "", nil, false},
 		{"GET", "/assets/missing.js", "", nil, false},
-		{"GET", "/ui/api/me", "", nil, true},
+		{"GET", "/ui/api/session", "", nil, true},
 		{"GET", "/ui/api/vault", "", []reqOpt{withSession(tok)}, true},
 		{"GET", "/ui/api/nothing-here", "", nil, true},
 		{"POST", "/ui/api/auth/login", `{}`, nil, true},
@@ -365,8 +366,8 @@ func TestSignIn_MovesTokenIntoHttpOnlyCookie(t *testing.T) {
 				t.Errorf("%s: user_id = %v", step.target, body["user_id"])
 			}
 			// The cookie's token must authenticate the next call, as a Bearer token to Core.
-			if res := u.do("GET", "/ui/api/me", "", withSession(c.Value)); res.StatusCode != 200 {
-				t.Errorf("%s: /me with the new cookie: status %d", step.target, res.StatusCode)
+			if res := u.do("GET", "/ui/api/session", "", withSession(c.Value)); res.StatusCode != 200 || readJSON(t, res)["user_id"] != "user-1" {
+				t.Errorf("%s: /session with the new cookie: status %d", step.target, res.StatusCode)
 			}
 			u.assertNeverShown(c.Value)
 		}
@@ -431,7 +432,7 @@ func TestBFF_RelaysWithBearerAndPassesStatusThrough(t *testing.T) {
 func TestBFF_NoSessionNoCoreCall(t *testing.T) {
 	t.Parallel()
 	u := newUI(t, true)
-	for _, target := range []string{"/ui/api/me", "/ui/api/vault", "/ui/api/consent/x", "/ui/api/connections", "/ui/api/sessions"} {
+	for _, target := range []string{"/ui/api/vault", "/ui/api/consent/x", "/ui/api/connections", "/ui/api/sessions"} {
 		res := u.do("GET", target, "")
 		if res.StatusCode != http.StatusUnauthorized || readJSON(t, res)["error"] != "not_signed_in" {
 			t.Errorf("%s without session: status %d", target, res.StatusCode)
@@ -439,6 +440,47 @@ func TestBFF_NoSessionNoCoreCall(t *testing.T) {
 	}
 	if n := len(u.core.recorded()); n != 0 {
 		t.Errorf("Core got %d calls without a session", n)
+	}
+}
+
+// Signed out is an answer, not an error: /ui/api/session says so with 200 (no 401 in the
+// browser's console on every signed-out page), without a cookie and with one Core refuses.
+// Browsers ask for /favicon.ico on every page; it is the shipped icon, not the 404 page.
+func TestFavicon(t *testing.T) {
+	t.Parallel()
+	u := newUI(t, true)
+	res := u.do("GET", "/favicon.ico", "")
+	body, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "image/x-icon" || len(body) < 22 || body[2] != 1 {
+		t.Errorf("favicon: status %d, type %q, %d bytes", res.StatusCode, res.Header.Get("Content-Type"), len(body))
+	}
+}
+
+func TestBFF_SessionStatusNeverFails(t *testing.T) {
+	t.Parallel()
+	u := newUI(t, true)
+	res := u.do("GET", "/ui/api/session", "")
+	if body := readJSON(t, res); res.StatusCode != http.StatusOK || body["signed_in"] != false || len(body) != 1 {
+		t.Errorf("no cookie: status %d, body %v", res.StatusCode, body)
+	}
+	if n := len(u.core.recorded()); n != 0 {
+		t.Errorf("Core got %d calls without a session", n)
+	}
+	res = u.do("GET", "/ui/api/session", "", withSession("revoked-or-made-up"))
+	if body := readJSON(t, res); res.StatusCode != http.StatusOK || body["signed_in"] != false {
+		t.Errorf("refused cookie: status %d, body %v", res.StatusCode, body)
+	}
+	if c := cookie(res, "sva_session"); c == nil || c.MaxAge >= 0 {
+		t.Errorf("a cookie Core refused is not cleared: %+v", c)
+	}
+	_, tok := u.core.seedUser("aa")
+	res = u.do("GET", "/ui/api/session", "", withSession(tok))
+	if body := readJSON(t, res); res.StatusCode != http.StatusOK || body["signed_in"] != true || body["user_id"] == "" {
+		t.Errorf("valid cookie: status %d, body %v", res.StatusCode, body)
+	}
+	u.core.srv.Close() // Core unreachable: that is not "signed out"
+	if res := u.do("GET", "/ui/api/session", "", withSession(tok)); res.StatusCode != http.StatusServiceUnavailable || cookie(res, "sva_session") != nil {
+		t.Errorf("Core down: status %d (want 503), cookie %v (want untouched)", res.StatusCode, cookie(res, "sva_session"))
 	}
 }
 
@@ -503,7 +545,7 @@ func TestLogout_EndsCoreSessionAndClearsCookie(t *testing.T) {
 	if c := cookie(res, "sva_session"); c == nil || c.MaxAge >= 0 {
 		t.Errorf("cookie not cleared: %+v", c)
 	}
-	if res := u.do("GET", "/ui/api/me", "", withSession(tok)); res.StatusCode != http.StatusUnauthorized {
+	if res := u.do("GET", "/ui/api/session", "", withSession(tok)); res.StatusCode != http.StatusOK || readJSON(t, res)["signed_in"] != false {
 		t.Errorf("token still valid at Core after logout: status %d", res.StatusCode)
 	}
 }

@@ -522,6 +522,16 @@ func TestHome_SecurityHeadersAndIDs(t *testing.T) {
 	if code, _ := readBody(t, css); code != http.StatusOK || !strings.HasPrefix(css.Header.Get("Content-Type"), "text/css") {
 		t.Errorf("style.css: status %d, type %q", code, css.Header.Get("Content-Type"))
 	}
+	// Browsers ask for /favicon.ico on every page; a 404 there is an error in their console.
+	for path, typ := range map[string]string{"/favicon.ico": "image/", "/static/icon.svg": "image/svg+xml"} {
+		r, err := e.client.Get(e.demo.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, body := readBody(t, r); code != http.StatusOK || !strings.HasPrefix(r.Header.Get("Content-Type"), typ) || len(body) == 0 {
+			t.Errorf("%s: status %d, type %q, %d bytes", path, code, r.Header.Get("Content-Type"), len(body))
+		}
+	}
 }
 
 func TestLogin_CrossSitePostRefused(t *testing.T) {

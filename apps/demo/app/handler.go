@@ -20,7 +20,7 @@ import (
 	"golang.org/x/oauth2"
 )
 
-//go:embed templates/*.html static/style.css
+//go:embed templates/*.html static/style.css static/icon.svg static/favicon.ico
 var assets embed.FS
 
 // contentSecurityPolicy allows nothing but our own stylesheet: the pages have no scripts.
@@ -76,10 +76,16 @@ func newServer(cfg Config, logger *slog.Logger, client *http.Client, now func() 
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /static/style.css", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Cache-Control", "public, max-age=300")
-		http.ServeFileFS(w, r, assets, "static/style.css")
-	})
+	for route, file := range map[string]string{
+		"/static/style.css": "static/style.css", "/static/icon.svg": "static/icon.svg",
+		// Browsers ask for /favicon.ico whatever the page says; answer it instead of a 404.
+		"/favicon.ico": "static/favicon.ico",
+	} {
+		mux.HandleFunc("GET "+route, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "public, max-age=300")
+			http.ServeFileFS(w, r, assets, file)
+		})
+	}
 	return securityHeaders(sameOriginPosts(mux)), nil
 }
 

@@ -54,19 +54,16 @@ export function isUnlocked() {
 }
 
 /**
- * refreshSession asks the server who is signed in (the cookie is invisible to script).
+ * refreshSession asks the server who is signed in (the cookie is invisible to script). Being
+ * signed out is an ordinary answer ({signed_in: false}), so signed-out pages log no failed request.
  * @returns {Promise<void>}
  */
 export async function refreshSession() {
-  try {
-    /** @type {Core['MeOutputBody']} */
-    const me = await api('GET', '/me');
-    if (state.userId !== me.user_id) lock();
-    state.userId = me.user_id;
-  } catch (e) {
-    if (/** @type {any} */ (e).status === 401) { signedOut(); return; }
-    throw e;
-  }
+  /** @type {{signed_in: boolean, user_id?: string, created_at?: string}} */
+  const s = await api('GET', '/session');
+  if (!s.signed_in || !s.user_id) { signedOut(); return; }
+  if (state.userId !== s.user_id) lock();
+  state.userId = s.user_id;
 }
 
 /**
