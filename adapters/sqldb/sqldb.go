@@ -6,8 +6,9 @@
 //   - PostgreSQL (a "postgres://" or "postgresql://" DSN) through pgdriver.
 //
 // Every query is traced and timed by bunotel, under the database name given in
-// Config.Name, and every statement that reaches the driver is counted (Stats, the
-// sva.db.statements metric; stats.go).
+// Config.Name, every statement that reaches the driver is counted (Stats, the
+// sva.db.statements metric; stats.go), and the connection pool is reported as metrics —
+// on the tracer and meter providers of Config (telemetry.go).
 package sqldb
 
 import (
@@ -26,7 +27,8 @@ import (
 	"github.com/uptrace/bun/dialect/pgdialect"
 	"github.com/uptrace/bun/dialect/sqlitedialect"
 	"github.com/uptrace/bun/driver/pgdriver"
-	"github.com/uptrace/bun/extra/bunotel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -58,6 +60,10 @@ type Config struct {
 	// Name identifies the database in telemetry ("oauth", "core") and names the
 	// default SQLite file. Required.
 	Name string
+	// TracerProvider and MeterProvider receive the statement spans, the query
+	// timings and the pool metrics; nil records nothing.
+	TracerProvider trace.TracerProvider
+	MeterProvider  metric.MeterProvider
 	// MaxOpenConns caps the connection pool; 0 picks a default suited to the
 	// engine (see Open). Ignored for in-memory SQLite, which needs exactly one.
 	MaxOpenConns int
@@ -94,7 +100,10 @@ func Open(ctx context.Context, cfg Config) (*bun.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.AddQueryHook(bunotel.NewQueryHook(bunotel.WithDBName(cfg.Name)))
+	if err := addTelemetry(db, cfg); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("sqldb: telemetry of database %q: %w", cfg.Name, err)
+	}
 	if err := pingUntilReady(ctx, db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqldb: ping %s database %q: %w", Dialect(db), cfg.Name, err)

@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -110,38 +109,34 @@ func (c *counter) add(ctx context.Context, kind, query string, args []driver.Nam
 	}
 }
 
-var (
-	counters       sync.Map // Config.Name → *counter
-	registerMetric sync.Once
-)
+// counters holds the counts of every database name opened in this process.
+var counters sync.Map // Config.Name → *counter
 
-// counterFor returns name's counter, registering the process's statement metric with the
-// global meter provider on first use (telemetry.Setup runs before any database is opened).
+// counterFor returns name's counter.
 func counterFor(name string) *counter {
 	c, _ := counters.LoadOrStore(name, &counter{name: name})
-	registerMetric.Do(func() {
-		// The instrument is observable: counting is a few atomic adds per statement, and the
-		// metric SDK reads the totals only when it collects.
-		_, err := otel.Meter("github.com/sva-oauth/sva/adapters/sqldb").Int64ObservableCounter(StatementMetric,
-			metric.WithDescription("Statements sent to the database, by kind (prepare is not an execution)."),
-			metric.WithUnit("{statement}"),
-			metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
-				counters.Range(func(_, v any) bool {
-					c := v.(*counter)
-					s := c.snapshot()
-					for kind, n := range map[string]int64{KindQuery: s.Queries, KindExec: s.Execs, KindBegin: s.Begins,
-						KindCommit: s.Commits, KindRollback: s.Rollbacks, KindPrepare: s.Prepares} {
-						o.Observe(n, metric.WithAttributes(attribute.String("db.namespace", c.name), attribute.String("sva.db.statement", kind)))
-					}
-					return true
-				})
-				return nil
-			}))
-		if err != nil {
-			otel.Handle(err)
-		}
-	})
 	return c.(*counter)
+}
+
+// statementMetric registers StatementMetric for name's counter with mp (the service's meter
+// provider; Open calls it). The instrument is observable: counting is a few atomic adds per
+// statement, and the metric SDK reads the totals only when it collects. Handles opened under one
+// name in one process share the count, so they should share a provider too (one service).
+func statementMetric(name string, mp metric.MeterProvider) error {
+	c := counterFor(name)
+	ns := attribute.String("db.namespace", name)
+	_, err := mp.Meter(meterName).Int64ObservableCounter(StatementMetric,
+		metric.WithDescription("Statements sent to the database, by kind (prepare is not an execution)."),
+		metric.WithUnit("{statement}"),
+		metric.WithInt64Callback(func(_ context.Context, o metric.Int64Observer) error {
+			s := c.snapshot()
+			for kind, n := range map[string]int64{KindQuery: s.Queries, KindExec: s.Execs, KindBegin: s.Begins,
+				KindCommit: s.Commits, KindRollback: s.Rollbacks, KindPrepare: s.Prepares} {
+				o.Observe(n, metric.WithAttributes(ns, attribute.String("sva.db.statement", kind)))
+			}
+			return nil
+		}))
+	return err
 }
 
 // countingConnector wraps a driver.Connector so that every statement its connections send is

@@ -1,80 +1,115 @@
-// Package telemetry wires OpenTelemetry for a service: tracer and meter
-// providers, W3C propagation, otelhttp server/client wrappers, and a slog
-// logger that stamps every line with the current trace and span IDs.
+// Package telemetry wires OpenTelemetry for one service: its own tracer and meter providers
+// (resource: service.name, service.version, service.instance.id), OTLP export, an optional
+// Prometheus scrape endpoint, W3C propagation, the HTTP server middleware (server span named
+// "METHOD route", request metrics with http.route, one access-log line per request), the HTTP
+// client transport, and a slog logger that stamps every line with the current trace and span IDs.
 //
-// Setup is called once, from apps/<svc>; it is the only place that sets the
-// OTel globals. Everything else in this package reads those globals, so it is
-// a no-op (but harmless) before Setup.
+// Start is called once per service, from apps/<svc>. The providers are never installed as the
+// OTel globals: every instrument of SVA is created from the *Telemetry it was given, so several
+// services in one process (the system tests) keep their own resource and their own exporters.
+// Only the propagator (stateless, the same for every service) and the OTel error handler are
+// global.
 package telemetry
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
 
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/exporters/otlp/otlpmetric/otlpmetrichttp"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	// v1.43.0 is the semconv version sdk v1.47 builds resource.Default from;
-	// any other version makes resource.Merge fail with a schema URL conflict.
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
-// EnvOTLPEndpoint is the standard OTLP base URL variable ("http://host:4318").
-// When it is unset nothing is exported.
-const EnvOTLPEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
+// Environment variables read through Config.Getenv.
+const (
+	// EnvOTLPEndpoint is the standard OTLP base URL variable ("http://host:4318"). When it is
+	// unset nothing is pushed.
+	EnvOTLPEndpoint = "OTEL_EXPORTER_OTLP_ENDPOINT"
+	// EnvResourceAttributes is the standard "key=value,key2=value2" list of extra resource
+	// attributes; service.instance.id given here replaces the generated one.
+	EnvResourceAttributes = "OTEL_RESOURCE_ATTRIBUTES"
+	// EnvMetricsAddr is the host:port of the service's Prometheus scrape listener (GET
+	// /metrics). Empty — the default — serves no metrics endpoint. It is a listener of its own,
+	// never the public one: put it where only the scraper reaches it.
+	EnvMetricsAddr = "METRICS_ADDR"
+)
 
 // Config describes the service being instrumented.
 type Config struct {
 	ServiceName string // service.name, e.g. "sva-oauth"; required
-	Version     string // service.version; optional
-	// Getenv reads the environment (os.Getenv in production); only
-	// EnvOTLPEndpoint is read through it. Nil means "nothing set". Once an
-	// endpoint is given, the exporters also honour the other standard
-	// OTEL_EXPORTER_OTLP_* variables (headers, timeout) and the resource the
-	// OTEL_RESOURCE_ATTRIBUTES variable, from the process environment.
+	// Version is service.version; empty means the version of the build (BuildVersion).
+	Version string
+	// InstanceID is service.instance.id; empty means OTEL_RESOURCE_ATTRIBUTES's
+	// service.instance.id, else a random UUID chosen at start.
+	InstanceID string
+	// ShutdownTimeout bounds the flush Stop performs; 0 means DefaultShutdownTimeout.
+	ShutdownTimeout time.Duration
+	// Getenv reads the environment (os.Getenv in production); EnvOTLPEndpoint,
+	// EnvResourceAttributes and EnvMetricsAddr are read through it. Nil means "nothing set".
+	// Once an endpoint is given, the OTLP exporters also honour the other standard
+	// OTEL_EXPORTER_OTLP_* variables (headers, timeout) from the process environment.
 	Getenv func(string) string
 }
 
-// Setup installs global tracer and meter providers and the W3C tracecontext +
-// baggage propagator, and returns a shutdown function that flushes and stops
-// them; call it with a context bounded to at most a few seconds, because an
-// unreachable collector makes it wait until the deadline. Its error is worth
-// logging, never fatal.
-//
-// OTLP/HTTP exporters are created only when OTEL_EXPORTER_OTLP_ENDPOINT is
-// set. Without it the providers are still real SDK providers, so spans carry
-// valid trace IDs (for log correlation and propagation) but go nowhere.
-// Creating exporters does not dial: a collector that is down only produces
-// logged export errors.
-func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) error, err error) {
+// Telemetry is one service's OpenTelemetry. The zero value and a nil *Telemetry are valid and
+// record nothing (no-op providers), which is what tests of single adapters use.
+type Telemetry struct {
+	tracer      trace.TracerProvider
+	meter       metric.MeterProvider
+	res         *resource.Resource
+	instanceID  string
+	version     string
+	metrics     http.Handler // Prometheus scrape handler; nil without METRICS_ADDR
+	metricsAddr string
+	shutdown    func(context.Context) error
+	log         *slog.Logger
+	timeout     time.Duration
+}
+
+// DefaultShutdownTimeout bounds the flush Stop performs.
+const DefaultShutdownTimeout = 5 * time.Second
+
+// Start builds the service's providers: OTLP/HTTP exporters when OTEL_EXPORTER_OTLP_ENDPOINT is
+// set, a Prometheus reader when METRICS_ADDR is set (ServeMetrics serves it). Without an OTLP endpoint spans are not
+// recorded (NeverSample): span contexts — trace ids in logs and traceparent headers — still
+// exist, but otelhttp and bunotel skip building attributes, about a tenth of the CPU of a token
+// request (docs/performance.md). Metrics are always aggregated, so a scrape or a test reader sees
+// them. Creating exporters does not dial: a collector that is down only produces logged export
+// errors. log receives those errors and Stop's failure; nil discards them.
+func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Telemetry, error) {
 	if cfg.ServiceName == "" {
 		return nil, errors.New("telemetry: Config.ServiceName is required")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
 	}
 	getenv := cfg.Getenv
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-
-	res, err := resource.Merge(resource.Default(), resource.NewWithAttributes(semconv.SchemaURL,
-		semconv.ServiceName(cfg.ServiceName),
-		semconv.ServiceVersion(cfg.Version),
-	))
+	res, instanceID, version, err := newResource(ctx, cfg, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("telemetry: build resource: %w", err)
+		return nil, err
 	}
 
 	traceOpts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
 	metricOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+	var closers []func(context.Context) error
 	if endpoint := strings.TrimRight(getenv(EnvOTLPEndpoint), "/"); endpoint != "" {
 		traceExp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(endpoint+"/v1/traces"))
 		if err != nil {
@@ -88,64 +123,114 @@ func Setup(ctx context.Context, cfg Config) (shutdown func(context.Context) erro
 		traceOpts = append(traceOpts, sdktrace.WithBatcher(traceExp))
 		metricOpts = append(metricOpts, sdkmetric.WithReader(sdkmetric.NewPeriodicReader(metricExp)))
 	} else {
-		// Nobody exports the spans, so do not record them: span contexts (and
-		// thus trace ids in logs and traceparent headers) still exist, but
-		// otelhttp and bunotel skip building attributes and bunotel its stack
-		// walk — about a tenth of the CPU of a token request (docs/performance.md).
 		traceOpts = append(traceOpts, sdktrace.WithSampler(sdktrace.NeverSample()))
+	}
+	var metrics http.Handler
+	metricsAddr := strings.TrimSpace(getenv(EnvMetricsAddr))
+	if metricsAddr != "" {
+		if _, _, err := net.SplitHostPort(metricsAddr); err != nil {
+			return nil, fmt.Errorf("telemetry: %s %q is not host:port", EnvMetricsAddr, metricsAddr)
+		}
+		reader, handler, err := newPrometheus()
+		if err != nil {
+			return nil, err
+		}
+		metricOpts = append(metricOpts, sdkmetric.WithReader(reader))
+		metrics = handler
 	}
 
 	tp := sdktrace.NewTracerProvider(traceOpts...)
 	mp := sdkmetric.NewMeterProvider(metricOpts...)
-	otel.SetTracerProvider(tp)
-	otel.SetMeterProvider(mp)
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
-		propagation.TraceContext{}, propagation.Baggage{},
-	))
+	closers = append(closers, tp.Shutdown, mp.Shutdown)
+	otel.SetTextMapPropagator(propagator)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		log.Warn("telemetry", slog.Any("error", err))
+	}))
 
-	return func(ctx context.Context) error {
-		// Both run even if the first fails or times out, each bounded by ctx.
-		return errors.Join(tp.Shutdown(ctx), mp.Shutdown(ctx))
+	return &Telemetry{
+		tracer: tp, meter: mp, res: res, instanceID: instanceID, version: version, metrics: metrics, metricsAddr: metricsAddr, log: log,
+		timeout: cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout),
+		shutdown: func(ctx context.Context) error {
+			// Every closer runs even if one fails or times out, each bounded by ctx.
+			var errs []error
+			for _, c := range closers {
+				errs = append(errs, c(ctx))
+			}
+			return errors.Join(errs...)
+		},
 	}, nil
 }
 
-// DefaultShutdownTimeout bounds the flush Start's stop function performs.
-const DefaultShutdownTimeout = 5 * time.Second
-
-// Start is Setup for a service's main: the returned stop flushes and stops the
-// providers within timeout (DefaultShutdownTimeout when zero), so an
-// unreachable collector never holds up the exit, and logs a failure to log as a
-// warning — never fatal. Call stop once, after the servers have drained.
-func Start(ctx context.Context, cfg Config, log *slog.Logger, timeout time.Duration) (stop func(), err error) {
-	shutdown, err := Setup(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	if timeout <= 0 {
-		timeout = DefaultShutdownTimeout
-	}
-	return func() {
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-		defer cancel()
-		if err := shutdown(sctx); err != nil {
-			log.Warn("telemetry shutdown", slog.Any("error", err))
-		}
-	}, nil
+// New returns a Telemetry over the given providers, without exporters, resource or scrape
+// endpoint — for tests that read spans and metrics from in-memory exporters and readers. A nil
+// provider records nothing.
+func New(tp trace.TracerProvider, mp metric.MeterProvider) *Telemetry {
+	return &Telemetry{tracer: tp, meter: mp, log: slog.New(slog.DiscardHandler), timeout: DefaultShutdownTimeout}
 }
 
-// HTTPHandler wraps h so every request gets a server span (continuing an
-// incoming traceparent) and HTTP server metrics. name is the operation name
-// used until the route is known, e.g. "oauth.public".
-func HTTPHandler(h http.Handler, name string) http.Handler {
-	return otelhttp.NewHandler(h, name)
+// propagator carries W3C trace context and baggage between the services.
+var propagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
+// Stop flushes and stops the providers within Config.ShutdownTimeout, so an unreachable
+// collector never holds up the exit, and logs a failure as a warning — never fatal. Call it once,
+// after the servers have drained.
+func (t *Telemetry) Stop() {
+	if t == nil || t.shutdown == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), t.timeout)
+	defer cancel()
+	if err := t.shutdown(ctx); err != nil {
+		t.log.Warn("telemetry shutdown", slog.Any("error", err))
+	}
 }
 
-// HTTPTransport wraps base (nil: http.DefaultTransport) so every outgoing
-// request gets a client span and carries the traceparent/baggage headers,
-// linking Core's and the provider's traces.
-func HTTPTransport(base http.RoundTripper) http.RoundTripper {
-	if base == nil {
-		base = http.DefaultTransport
+// TracerProvider is the service's tracer provider (a no-op one for a nil Telemetry).
+func (t *Telemetry) TracerProvider() trace.TracerProvider {
+	if t == nil || t.tracer == nil {
+		return tracenoop.NewTracerProvider()
 	}
-	return otelhttp.NewTransport(base)
+	return t.tracer
+}
+
+// MeterProvider is the service's meter provider (a no-op one for a nil Telemetry).
+func (t *Telemetry) MeterProvider() metric.MeterProvider {
+	if t == nil || t.meter == nil {
+		return metricnoop.NewMeterProvider()
+	}
+	return t.meter
+}
+
+// Tracer is a tracer of the service's provider, for spans of background work.
+func (t *Telemetry) Tracer(name string) trace.Tracer { return t.TracerProvider().Tracer(name) }
+
+// InstanceID is the service.instance.id of the resource ("" for a nil Telemetry).
+func (t *Telemetry) InstanceID() string {
+	if t == nil {
+		return ""
+	}
+	return t.instanceID
+}
+
+// Version is the service.version of the resource ("" for a nil Telemetry).
+func (t *Telemetry) Version() string {
+	if t == nil {
+		return ""
+	}
+	return t.version
+}
+
+// Metrics is the Prometheus scrape handler (every instrument of the service, target_info, go_*
+// and process_*), or nil unless METRICS_ADDR is set.
+func (t *Telemetry) Metrics() http.Handler {
+	if t == nil {
+		return nil
+	}
+	return t.metrics
+}
+
+// LogAttrs are the attributes a service's start-up line carries so its logs can be matched with
+// its telemetry: service.version and service.instance.id.
+func (t *Telemetry) LogAttrs() []any {
+	return []any{slog.String("version", t.Version()), slog.String("instance_id", t.InstanceID())}
 }

@@ -38,9 +38,9 @@ type Config struct {
 	// SecureCookies sets the Secure flag on every cookie. Turn it off only for plain-http
 	// loopback development, where browsers would otherwise drop the cookies.
 	SecureCookies bool
-	// Logger receives one line per request (method, path, status, duration) and relay
-	// failures. Request and response bodies are never logged: they carry authentication keys,
-	// vault ciphertext and, for attestation, plaintext claims.
+	// Logger receives relay failures. Request and response bodies are never logged: they carry
+	// authentication keys, vault ciphertext and, for attestation, plaintext claims. (The access
+	// log is telemetry.Handler's, which apps/consent serves this handler through.)
 	Logger *slog.Logger
 }
 
@@ -111,7 +111,7 @@ func New(cfg Config) (http.Handler, error) {
 	})
 	b.register(mux)
 
-	return securityHeaders(accessLog(cfg.Logger, canonicalPaths(mux))), nil
+	return securityHeaders(canonicalPaths(mux)), nil
 }
 
 // canonicalPaths answers unclean paths ("/a/../b", "//b", a missing trailing slash) itself,
@@ -176,36 +176,4 @@ var contentTypes = map[string]string{
 	".css":  "text/css; charset=utf-8",
 	".svg":  "image/svg+xml",
 	".ico":  "image/x-icon",
-}
-
-type statusRecorder struct {
-	http.ResponseWriter
-	status int
-}
-
-func (s *statusRecorder) WriteHeader(code int) {
-	if s.status == 0 {
-		s.status = code
-	}
-	s.ResponseWriter.WriteHeader(code)
-}
-
-func (s *statusRecorder) Write(b []byte) (int, error) {
-	if s.status == 0 {
-		s.status = http.StatusOK
-	}
-	return s.ResponseWriter.Write(b)
-}
-
-// accessLog logs method, path and status only. The query string is left out: it is not secret
-// today, but nothing in a log line should ever need scrubbing.
-func accessLog(log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", rec.status), slog.Duration("duration", time.Since(start)))
-	})
 }

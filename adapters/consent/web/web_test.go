@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/sva-oauth/sva/adapters/consent/web"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 )
 
 const testCSRF = "0123456789abcdef0123456789abcdef0123456789a"
@@ -48,14 +49,13 @@ func newUI(t *testing.T, secure bool) *ui {
 	t.Helper()
 	fc := newFakeCore(t)
 	logs := &syncBuffer{}
-	h, err := web.New(web.Config{
-		Core:          testCore(fc.srv.URL),
-		SecureCookies: secure,
-		Logger:        slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	})
+	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	h, err := web.New(web.Config{Core: testCore(fc.srv.URL), SecureCookies: secure, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
+	// As apps/consent serves it: with the access log and route naming of every listener.
+	h = telemetry.New(nil, nil).Handler(h, "consent", log)
 	return &ui{t: t, h: h, core: fc, logs: logs, secure: secure}
 }
 
@@ -560,7 +560,8 @@ func TestLogs_NeverContainBodiesOrTokens(t *testing.T) {
 	u.do("POST", "/ui/api/consent/r1/attest", `{"claims":{"email":"MARKER-CLAIM@example.com"}}`, withSession(tok), sameOrigin())
 	u.do("PUT", "/ui/api/vault", `{"expected_version":1,"items":[{"id":"MARKER-ITEM","ciphertext":"x","iv":"y"}]}`, withSession(tok), sameOrigin())
 	logs := u.logs.String()
-	if !strings.Contains(logs, `"path":"/ui/api/consent/r1/attest"`) {
+	// The route, never the path: a path carries the request's id.
+	if !strings.Contains(logs, `"route":"/ui/api/consent/{auth_request_id}/attest"`) || strings.Contains(logs, "/r1/") {
 		t.Fatalf("expected access log lines, got %q", logs)
 	}
 	for _, secret := range []string{"MARKER-AUTH-KEY", "MARKER-CLAIM", "MARKER-ITEM", tok} {

@@ -11,11 +11,11 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
@@ -90,7 +90,7 @@ func Register(api huma.API, uc *core.UseCases, opts Options) {
 	if uc != nil {
 		h.identity, h.vault, h.consent = uc.Identity, uc.Vault, uc.Consent
 	}
-	api.UseMiddleware(h.accessLog, h.clientAddress, h.authenticate)
+	api.UseMiddleware(telemetry.HumaOperation, h.clientAddress, h.authenticate)
 
 	h.registerAccounts(api)
 	h.registerVault(api)
@@ -102,16 +102,6 @@ func Register(api huma.API, uc *core.UseCases, opts Options) {
 
 // auth marks an operation as requiring a session.
 var auth = []map[string][]string{{securityScheme: {}}}
-
-// accessLog logs one line per request: operation, status and duration. Never bodies, headers or
-// query strings: they carry auth keys, session tokens, ciphertexts and claims.
-func (h *handlers) accessLog(ctx huma.Context, next func(huma.Context)) {
-	start := time.Now()
-	next(ctx)
-	op := ctx.Operation()
-	h.log.InfoContext(ctx.Context(), "request", "operation", op.OperationID, "method", op.Method,
-		"status", ctx.Status(), "duration_ms", time.Since(start).Milliseconds())
-}
 
 type clientAddrKey struct{}
 

@@ -87,7 +87,8 @@ func newEnvOn(t *testing.T, db *bun.DB, opts ...envOption) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o := app.Options{Clock: e.clock, Logger: telemetry.NewLogger(e.logs, slog.LevelDebug, true), Provider: e.fake, Hasher: hasher}
+	log := telemetry.NewLogger(e.logs, slog.LevelDebug, true)
+	o := app.Options{Clock: e.clock, Logger: log, Provider: e.fake, Hasher: hasher}
 	for _, opt := range opts {
 		opt(&cfg, &o)
 	}
@@ -98,7 +99,8 @@ func newEnvOn(t *testing.T, db *bun.DB, opts ...envOption) *env {
 	if err := c.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(telemetry.HTTPHandler(c.Handler, "core"))
+	// As Core serves it: with the access log and route naming of every listener.
+	e.srv = httptest.NewServer(telemetry.New(nil, nil).Handler(c.Handler, "core", log))
 	t.Cleanup(e.srv.Close)
 	return e
 }

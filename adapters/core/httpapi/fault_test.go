@@ -60,7 +60,7 @@ func silentAddr(t *testing.T) string {
 func withRealProvider(addr string) envOption {
 	return func(cfg *app.Config, o *app.Options) {
 		cfg.ProviderTimeout = 5 * time.Second
-		o.Provider = oauthclient.New("http://"+addr, "test-token", &http.Client{Transport: telemetry.HTTPTransport(nil)})
+		o.Provider = oauthclient.New("http://"+addr, "test-token", &http.Client{Transport: telemetry.New(nil, nil).Transport(nil)})
 	}
 }
 

@@ -37,7 +37,7 @@ type Client struct {
 var _ core.OAuthInternal = (*Client)(nil)
 
 // New returns a client for the provider's internal API at baseURL (e.g. http://127.0.0.1:9001). The
-// caller's httpClient should carry telemetry.HTTPTransport so trace context propagates; deadlines
+// caller's httpClient should carry the service's telemetry Transport so trace context propagates; deadlines
 // come from each call's context.
 func New(baseURL string, serviceToken string, httpClient *http.Client) *Client {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))

@@ -9,6 +9,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -99,7 +100,7 @@ func RegisterAdmin(api huma.API, clients *oauth.ClientAdmin, log *slog.Logger) {
 		return out
 	}
 	h := &adminHandlers{clients: clients, log: log}
-	api.UseMiddleware(accessOperation)
+	api.UseMiddleware(telemetry.HumaOperation)
 	tags := []string{"admin"}
 	huma.Register(api, huma.Operation{OperationID: "listClients", Method: http.MethodGet, Path: "/admin/clients",
 		Summary: "List clients", Tags: tags, Security: security, Responses: errs()}, h.list)

@@ -141,17 +141,20 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := app.New(sqlstore.New(db), cfg, app.Options{Clock: clock, Logger: telemetry.NewLogger(logs, slog.LevelDebug, true)})
+	log := telemetry.NewLogger(logs, slog.LevelDebug, true)
+	p, err := app.New(sqlstore.New(db), cfg, app.Options{Clock: clock, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := p.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	pub.Config.Handler = p.Public
+	// As the provider serves them: with the access log and route naming of every listener.
+	tel := telemetry.New(nil, nil)
+	pub.Config.Handler = tel.Handler(p.Public, "oauth.public", log)
 	pub.Start()
 	t.Cleanup(pub.Close)
-	internal := httptest.NewServer(p.Internal)
+	internal := httptest.NewServer(tel.Handler(p.Internal, "oauth.internal", log))
 	t.Cleanup(internal.Close)
 
 	return &env{t: t, db: db, uc: p.UseCases, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,

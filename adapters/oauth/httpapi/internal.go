@@ -13,6 +13,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -26,7 +27,8 @@ type InternalConfig struct {
 	AdminToken string
 	// Ready is the readiness probe (database ping); nil means always ready.
 	Ready func(context.Context) error
-	// Logger receives the access log (one line per request) and internal errors; nil discards them.
+	// Logger receives internal errors; nil discards them. (The access log is telemetry.Handler's,
+	// which every listener is served through; the handlers name operation, route and client in it.)
 	Logger *slog.Logger
 	// Events receives service_token_rejected for every request with a missing or wrong service
 	// token; nil discards them.
@@ -83,7 +85,7 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 
 	health := http.NewServeMux()
 	healthAPI := humago.New(health, humaConfig("health", ""))
-	healthAPI.UseMiddleware(accessOperation)
+	healthAPI.UseMiddleware(telemetry.HumaOperation)
 	registerHealth(healthAPI, cfg.Ready)
 	health.HandleFunc("/", notFound)
 
@@ -97,7 +99,7 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 	top.Handle("/", health)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
 	// their trailing slash with 307.
-	return accessLog(cfg.Logger, hardenJSON(httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound)))), internal, admin
+	return hardenJSON(httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound))), internal, admin
 }
 
 // hardenJSON sets the headers every internal and admin response carries: these are JSON APIs,
@@ -124,7 +126,7 @@ func RegisterInternal(api huma.API, authz *oauth.Authorization, tokens *oauth.To
 		cfg.ServiceHeader = DefaultServiceHeader
 	}
 	h := &internalHandlers{authz: authz, tokens: tokens, log: log}
-	api.UseMiddleware(accessOperation)
+	api.UseMiddleware(telemetry.HumaOperation)
 	oapi := api.OpenAPI()
 	if oapi.Components.SecuritySchemes == nil {
 		oapi.Components.SecuritySchemes = map[string]*huma.SecurityScheme{}

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/domain/oautherr"
 )
 
@@ -93,7 +94,7 @@ func publicMiddleware(next http.Handler) http.Handler {
 
 		rt, known := publicRoutes[r.URL.Path]
 		if known {
-			setAccessRoute(r.Context(), r.URL.Path) // names answers written before huma (405, preflight)
+			telemetry.SetRoute(r.Context(), r.URL.Path) // names answers written before huma (405, preflight)
 		}
 		if known && rt.noStore {
 			noStore(h)

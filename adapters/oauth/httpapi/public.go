@@ -16,6 +16,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -36,7 +37,8 @@ type PublicConfig struct {
 	JWKS func() []byte
 	// Ready reports whether the service can serve (database reachable); nil means always ready.
 	Ready func(context.Context) error
-	// Logger receives the access log (one line per request) and internal errors; nil discards them.
+	// Logger receives internal errors; nil discards them. (The access log is telemetry.Handler's,
+	// which every listener is served through; the handlers name operation, route and client in it.)
 	Logger *slog.Logger
 	// IgnoreClientAddress turns off counting failed client authentications per caller address
 	// (checklist 26; failures are always counted per client). The address is the TCP peer, never
@@ -71,7 +73,7 @@ func NewPublic(uc *oauth.UseCases, cfg PublicConfig) (http.Handler, huma.API) {
 	pruneHumaErrorSchemas(api)
 	mux.HandleFunc("/", notFound)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths with 307.
-	return accessLog(cfg.Logger, publicMiddleware(httpserver.NoRedirectedWrites(mux, http.HandlerFunc(notFound)))), api
+	return publicMiddleware(httpserver.NoRedirectedWrites(mux, http.HandlerFunc(notFound))), api
 }
 
 // humaConfig is huma's default configuration without the parts that do not fit an OAuth server:
@@ -96,7 +98,7 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 		h.log = slog.New(slog.DiscardHandler)
 	}
 	h.meta = newServerMetadata(cfg.Issuer, cfg.DataTokenIssuer, cfg.DataTokenJWKSURL, cfg.DataTokenAlgorithm)
-	api.UseMiddleware(accessOperation)
+	api.UseMiddleware(telemetry.HumaOperation)
 	registry := api.OpenAPI().Components.Schemas
 	errSchema := registry.Schema(reflect.TypeFor[errorBody](), true, "")
 
@@ -460,7 +462,7 @@ func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput
 		noStore(e.headers)
 		return nil, e
 	}
-	setAccessClient(ctx, clientID)
+	telemetry.LogAttr(ctx, slog.String("client_id", clientID))
 	return &tokenOutput{CacheControl: "no-store", Pragma: "no-cache", Body: tokenResponse{
 		AccessToken: ts.AccessToken, TokenType: ts.TokenType, ExpiresIn: ts.ExpiresIn, RefreshToken: ts.RefreshToken,
 		Scope: ts.Scope, DataToken: ts.DataToken, IDToken: ts.IDToken,
@@ -537,7 +539,7 @@ func (h *publicHandlers) revoke(ctx context.Context, in *formInput) (*revokeOutp
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}
-	setAccessClient(ctx, creds.ClientID) // the use case authenticated it
+	telemetry.LogAttr(ctx, slog.String("client_id", creds.ClientID)) // the use case authenticated it
 	return &revokeOutput{CacheControl: "no-store"}, nil
 }
 
@@ -568,7 +570,7 @@ func (h *publicHandlers) introspect(ctx context.Context, in *formInput) (*intros
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceToken, err)
 	}
-	setAccessClient(ctx, creds.ClientID) // the use case authenticated it
+	telemetry.LogAttr(ctx, slog.String("client_id", creds.ClientID)) // the use case authenticated it
 	out := &introspectOutput{CacheControl: "no-store"}
 	if res.Active {
 		out.Body = introspection{

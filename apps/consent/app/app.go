@@ -47,18 +47,18 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		return err
 	}
 	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	stopTelemetry, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-consent", Getenv: getenv}, log, 0)
+	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-consent", Getenv: getenv}, log)
 	if err != nil {
 		return err
 	}
-	defer stopTelemetry()
+	defer tel.Stop()
 	if !cfg.SecureCookies {
 		log.Warn("cookies are sent without the Secure flag; acceptable only for plain-http development on loopback",
 			"addr", cfg.Addr)
 	}
 
 	core, err := coreclient.New(cfg.CoreURL, &http.Client{
-		Transport: telemetry.HTTPTransport(nil),
+		Transport: tel.Transport(nil),
 		Timeout:   coreclient.DefaultTimeout,
 	})
 	if err != nil {
@@ -75,7 +75,13 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 			return fmt.Errorf("consent: listen on %s: %w", cfg.Addr, err)
 		}
 	}
-	log.Info("consent UI starting", "addr", ln.Addr().String(), "core_url", cfg.CoreURL, "secure_cookies", cfg.SecureCookies)
+	stopMetrics, err := tel.ServeMetrics(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	log.Info("consent UI starting", append([]any{"addr", ln.Addr().String(), "core_url", cfg.CoreURL,
+		"secure_cookies", cfg.SecureCookies}, tel.LogAttrs()...)...)
 	serving = true
-	return httpserver.Serve(ctx, ln, telemetry.HTTPHandler(handler, "consent"), log)
+	return httpserver.Serve(ctx, ln, tel.Handler(handler, "consent", log), log)
 }

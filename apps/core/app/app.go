@@ -8,12 +8,16 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/telemetry"
@@ -68,21 +72,21 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		return err
 	}
 	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	stopTelemetry, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-core", Getenv: getenv}, log, 0)
+	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-core", Getenv: getenv}, log)
 	if err != nil {
 		return err
 	}
-	defer stopTelemetry()
+	defer tel.Stop()
 	if cfg.ServiceTokenDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is not set: using the development default; never do this in production")
 	}
 
-	stores, closeStores, err := openStores(ctx, cfg)
+	stores, closeStores, err := openStores(ctx, cfg, tel)
 	if err != nil {
 		return err
 	}
 	defer closeStores()
-	c, err := New(stores, cfg, Options{Logger: log})
+	c, err := New(stores, cfg, Options{Logger: log, Telemetry: tel})
 	if err != nil {
 		return err
 	}
@@ -95,6 +99,11 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 			return fmt.Errorf("core: listen on %s: %w", cfg.Addr, err)
 		}
 	}
+	stopMetrics, err := tel.ServeMetrics(ctx, log)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	serving = true
 	return c.Serve(ctx, ln)
 }
@@ -107,7 +116,7 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout, stderr 
 	if cfg.DataTokenAlgorithm != "ES256" {
 		fmt.Fprintln(stderr, "note: DATA_TOKEN_ALGORITHM is not ES256; the rotated key is used once ES256 is enabled")
 	}
-	stores, closeStores, err := openStores(ctx, cfg)
+	stores, closeStores, err := openStores(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}
@@ -130,16 +139,19 @@ type background struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	tracer trace.Tracer
+	log    *slog.Logger
 }
 
-func startBackground(ctx context.Context) *background {
-	b := &background{}
+func startBackground(ctx context.Context, tracer trace.Tracer, log *slog.Logger) *background {
+	b := &background{tracer: tracer, log: log}
 	b.ctx, b.cancel = context.WithCancel(ctx)
 	return b
 }
 
-// every runs fn every d until stop (or the parent context) ends it.
-func (b *background) every(d time.Duration, fn func(context.Context)) {
+// every runs the task fn every d until stop (or the parent context) ends it. Each run is a span of
+// its own trace, and a failure is logged as a warning in that trace.
+func (b *background) every(name string, d time.Duration, fn func(context.Context) error) {
 	b.wg.Go(func() {
 		t := time.NewTicker(d)
 		defer t.Stop()
@@ -148,7 +160,12 @@ func (b *background) every(d time.Duration, fn func(context.Context)) {
 			case <-b.ctx.Done():
 				return
 			case <-t.C:
-				fn(b.ctx)
+				ctx, span := b.tracer.Start(b.ctx, name)
+				if err := fn(ctx); err != nil && b.ctx.Err() == nil {
+					span.SetStatus(codes.Error, name+" failed")
+					b.log.WarnContext(ctx, name+" failed (will retry)", "error", err)
+				}
+				span.End()
 			}
 		}
 	})

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -150,10 +153,10 @@ func TestLoadConfig_LogFormat(t *testing.T) {
 // deferred db.Close never races a sweep or key reload still using the database.
 func TestBackground_StopWaits(t *testing.T) {
 	t.Parallel()
-	bg := startBackground(context.Background())
+	bg := startBackground(context.Background(), tracenoop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler))
 	running := make(chan struct{}, 1)
 	var finished atomic.Bool
-	bg.every(time.Millisecond, func(ctx context.Context) {
+	bg.every("task", time.Millisecond, func(ctx context.Context) error {
 		select {
 		case running <- struct{}{}:
 		default:
@@ -161,6 +164,7 @@ func TestBackground_StopWaits(t *testing.T) {
 		<-ctx.Done()
 		time.Sleep(50 * time.Millisecond) // still "using the database" after cancellation
 		finished.Store(true)
+		return nil
 	})
 	<-running
 	bg.stop()

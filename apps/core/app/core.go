@@ -36,6 +36,7 @@ type Core struct {
 	clock  core.Clock
 	random core.Random
 	log    *slog.Logger
+	tel    *telemetry.Telemetry
 }
 
 // Options are what a deployment never sets and a test replaces. The zero value is production.
@@ -43,6 +44,8 @@ type Options struct {
 	Clock  core.Clock  // nil: the system clock
 	Random core.Random // nil: crypto/rand
 	Logger *slog.Logger
+	// Telemetry is the service's tracing and metrics (telemetry.Start); nil records nothing.
+	Telemetry *telemetry.Telemetry
 	// Provider is the provider's internal API; nil: the HTTP client on SVA_AUTH_SERVER_BASE_URL.
 	Provider core.OAuthInternal
 	// Hasher hashes authentication keys; nil: Argon2id with the production parameters.
@@ -62,7 +65,7 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 	}
 	if opts.Provider == nil {
 		opts.Provider = oauthclient.New(cfg.ProviderURL, cfg.ServiceToken, &http.Client{
-			Transport: telemetry.HTTPTransport(nil),
+			Transport: opts.Telemetry.Transport(nil),
 			// The use case bounds each call with ProviderTimeout through its context; this is a backstop.
 			Timeout: cfg.ProviderTimeout + time.Second,
 		})
@@ -74,7 +77,7 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		}
 		opts.Hasher = h
 	}
-	c := &Core{stores: stores, cfg: cfg, clock: opts.Clock, random: opts.Random, log: opts.Logger}
+	c := &Core{stores: stores, cfg: cfg, clock: opts.Clock, random: opts.Random, log: opts.Logger, tel: opts.Telemetry}
 	var signer datatoken.JWTSigner
 	if cfg.DataTokenAlgorithm == "HS256" {
 		hs, err := jwtsign.NewHS256Signer(cfg.DataTokenSecret)
@@ -150,6 +153,9 @@ func (c *Core) reloadSigningKeys(ctx context.Context) error {
 	return c.Signer.Update(set, c.clock.Now())
 }
 
+// tracerName names the spans of Core's background work.
+const tracerName = "github.com/sva-oauth/sva/apps/core"
+
 // Background intervals.
 const (
 	sweepInterval     = 5 * time.Minute
@@ -160,20 +166,13 @@ const (
 func (c *Core) Serve(ctx context.Context, ln net.Listener) error {
 	// The background tasks have returned (not merely been told to stop) before Serve returns, so
 	// the caller may close the stores then.
-	bg := startBackground(ctx)
+	bg := startBackground(ctx, c.tel.Tracer(tracerName), c.log)
 	defer bg.stop()
-	bg.every(sweepInterval, func(ctx context.Context) {
-		if err := c.UseCases.Housekeeping.Sweep(ctx); err != nil && ctx.Err() == nil {
-			c.log.Warn("sweep expired records", "error", err)
-		}
-	})
+	bg.every("sweep", sweepInterval, c.UseCases.Housekeeping.Sweep)
 	if c.Signer != nil {
-		bg.every(keyReloadInterval, func(ctx context.Context) {
-			if err := c.reloadSigningKeys(ctx); err != nil && ctx.Err() == nil {
-				c.log.Warn("reload signing keys", "error", err)
-			}
-		})
+		bg.every("reload signing keys", keyReloadInterval, c.reloadSigningKeys)
 	}
-	c.log.Info("core starting", "addr", ln.Addr().String(), "data_token_alg", c.cfg.DataTokenAlgorithm)
-	return httpserver.Serve(ctx, ln, telemetry.HTTPHandler(c.Handler, "core"), c.log)
+	c.log.Info("core starting", append([]any{"addr", ln.Addr().String(), "data_token_alg", c.cfg.DataTokenAlgorithm},
+		c.tel.LogAttrs()...)...)
+	return httpserver.Serve(ctx, ln, c.tel.Handler(c.Handler, "core", c.log), c.log)
 }

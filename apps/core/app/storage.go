@@ -6,17 +6,20 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/core/sqlstore"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
 // openStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
 // the function that closes it. The URL's scheme chooses the storage adapter; a new adapter is
 // one more case here (and a conformance run of coretest.RunStoreTests).
-func openStores(ctx context.Context, cfg Config) (core.Stores, func() error, error) {
+// Its statements are traced and counted with tel (nil: not at all).
+func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (core.Stores, func() error, error) {
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres:
 		// adapters/core/sqlstore serves both engines with one code path.
-		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core"})
+		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core",
+			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
 		if err != nil {
 			return core.Stores{}, nil, err
 		}

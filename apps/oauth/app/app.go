@@ -18,9 +18,6 @@ import (
 	"github.com/sva-oauth/sva/adapters/telemetry"
 )
 
-// Version is reported to telemetry as service.version.
-const Version = "0.1.0"
-
 const usage = `usage: oauth [command]
 
   serve                              run the provider (default)
@@ -90,7 +87,7 @@ func printOpenAPI(args []string, stdout io.Writer) error {
 // openProvider opens the configured store bundle and builds the provider over it; the caller
 // closes the stores with the returned function.
 func openProvider(ctx context.Context, cfg Config, opts Options) (*Provider, func() error, error) {
-	stores, closeStores, err := openStores(ctx, cfg)
+	stores, closeStores, err := openStores(ctx, cfg, opts.Telemetry)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -108,11 +105,11 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 		return err
 	}
 	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	stopTelemetry, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-oauth", Version: Version, Getenv: getenv}, log, 0)
+	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-oauth", Getenv: getenv}, log)
 	if err != nil {
 		return err
 	}
-	defer stopTelemetry()
+	defer tel.Stop()
 	if cfg.ServiceTokenIsDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is the development default; set a strong shared secret outside development")
 	}
@@ -120,9 +117,8 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 		log.Info("OAUTH_ADMIN_TOKEN is not set: the admin API is disabled (use `oauth clients …`)")
 	}
 
-	// Security and audit events go to the log and to the sva.oauth.events counter of the meter
-	// provider telemetry.Start installed.
-	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: log})
+	// Security and audit events go to the log and to the service's sva.oauth.events counter.
+	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: log, Telemetry: tel})
 	if err != nil {
 		return err
 	}
@@ -140,6 +136,12 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 		_ = publicLn.Close()
 		return fmt.Errorf("listen on OAUTH_INTERNAL_ADDR: %w", err)
 	}
+	stopMetrics, err := tel.ServeMetrics(ctx, log)
+	if err != nil {
+		_, _ = publicLn.Close(), internalLn.Close()
+		return err
+	}
+	defer stopMetrics()
 	return p.Serve(ctx, publicLn, internalLn)
 }
 
@@ -167,7 +169,7 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Write
 	if err != nil {
 		return err
 	}
-	stores, closeStores, err := openStores(ctx, cfg)
+	stores, closeStores, err := openStores(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

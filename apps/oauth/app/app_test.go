@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -11,6 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/sva-oauth/sva/adapters/telemetry"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -138,7 +146,7 @@ func TestRun_ClientsCommandsTouchNoKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stores, closeStores, err := openStores(context.Background(), cfg)
+	stores, closeStores, err := openStores(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,11 +160,11 @@ func TestRun_ClientsCommandsTouchNoKeys(t *testing.T) {
 // TestOpenStores_ChoosesAdapterByScheme: DATABASE_URL's scheme picks the adapter; one that no
 // adapter serves is refused, never taken for a SQLite file name.
 func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
-	_, _, err := openStores(context.Background(), Config{DatabaseURL: "oracle://db.example/sva", DataDir: t.TempDir()})
+	_, _, err := openStores(context.Background(), Config{DatabaseURL: "oracle://db.example/sva", DataDir: t.TempDir()}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no storage adapter") {
 		t.Fatalf("oracle:// opened: %v", err)
 	}
-	stores, closeStores, err := openStores(context.Background(), Config{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")})
+	stores, closeStores, err := openStores(context.Background(), Config{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -250,5 +258,76 @@ func TestServe_BothListenersAndShutdown(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Fatal("run did not return after cancel")
+	}
+}
+
+// TestServe_StartupJWKSWarningIsTraced: Core unreachable at start-up is a warning, not fatal, and
+// the warning carries the trace id of the refresh's span, which holds the failed fetch's client
+// span — an operator can go from the log line to the trace.
+func TestServe_StartupJWKSWarningIsTraced(t *testing.T) {
+	cfg, err := LoadConfig(env(map[string]string{"SVA_DATA_DIR": t.TempDir(), "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	defer tp.Shutdown(context.Background())
+	// A file is safe for the service's goroutines and the test's reads.
+	logs, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer logs.Close()
+	readLogs := func() string { b, _ := os.ReadFile(logs.Name()); return string(b) }
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: telemetry.NewLogger(logs, slog.LevelInfo, true),
+		Telemetry: telemetry.New(tp, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closeStores()
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pub, _ := net.Listen("tcp", "127.0.0.1:0")
+	internal, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, pub, internal) }()
+
+	var warning map[string]any
+	deadline := time.Now().Add(10 * time.Second)
+	for warning == nil && time.Now().Before(deadline) {
+		for _, l := range strings.Split(readLogs(), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["msg"] == "data-token JWKS not fetched (will retry)" {
+				warning = m
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if warning == nil {
+		t.Fatalf("no start-up warning; log:\n%s", readLogs())
+	}
+	var refresh, fetch sdktrace.ReadOnlySpan
+	for _, s := range spans.GetSpans().Snapshots() {
+		switch {
+		case s.Name() == "refresh data-token JWKS":
+			refresh = s
+		case s.SpanKind() == trace.SpanKindClient:
+			fetch = s
+		}
+	}
+	if refresh == nil || fetch == nil {
+		t.Fatalf("spans: refresh %v, fetch %v", refresh, fetch)
+	}
+	if warning["trace_id"] != refresh.SpanContext().TraceID().String() || warning["span_id"] != refresh.SpanContext().SpanID().String() {
+		t.Errorf("warning %v, want the refresh span's trace %s", warning, refresh.SpanContext().TraceID())
+	}
+	if fetch.Parent().SpanID() != refresh.SpanContext().SpanID() || refresh.Status().Code != codes.Error {
+		t.Errorf("the fetch is not the refresh's child, or the refresh is not marked failed: %v %v", fetch.Parent(), refresh.Status())
 	}
 }

@@ -84,6 +84,8 @@ var envVars = []envVar{
 	{"LOG_LEVEL", "info", "debug | info | warn | error"},
 	{"LOG_FORMAT", "json", "json | text"},
 	{"OTEL_EXPORTER_OTLP_ENDPOINT", "", "OTLP/HTTP collector base URL; empty exports nothing"},
+	{"OTEL_RESOURCE_ATTRIBUTES", "", "Extra resource attributes (key=value,…); service.instance.id=… names this instance"},
+	{"METRICS_ADDR", "", "host:port of the Prometheus scrape listener (GET /metrics); empty serves none"},
 }
 
 // LoadConfig reads and validates the environment. Every problem is reported at once.

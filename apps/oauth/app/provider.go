@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/codes"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/oauth/events"
@@ -41,6 +41,7 @@ type Provider struct {
 	dataTokenKeys *tokens.DataTokenKeys // Core's JWKS; nil with DATA_TOKEN_ALGORITHM=HS256
 	cfg           Config
 	log           *slog.Logger
+	tel           *telemetry.Telemetry
 }
 
 // Options are what a deployment never sets and a test replaces. The zero value is production.
@@ -49,10 +50,12 @@ type Options struct {
 	Random oauth.Random // nil: crypto/rand
 	// Logger receives the access log, internal errors and the security events; nil discards.
 	Logger *slog.Logger
+	// Telemetry is the service's tracing and metrics (telemetry.Start); nil records nothing.
+	Telemetry *telemetry.Telemetry
 	// Events receives the security and audit events; nil: Logger plus the sva.oauth.events
-	// counter of the global meter provider.
+	// counter of Telemetry.
 	Events oauth.Events
-	// Transport carries outbound requests (Core's JWKS); nil: the traced default transport.
+	// Transport carries outbound requests (Core's JWKS); nil: Telemetry's traced transport.
 	Transport http.RoundTripper
 }
 
@@ -68,19 +71,19 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Events == nil {
-		recorder, err := events.New(opts.Logger, otel.GetMeterProvider())
+		recorder, err := events.New(opts.Logger, opts.Telemetry.MeterProvider())
 		if err != nil {
 			return nil, fmt.Errorf("events: %w", err)
 		}
 		opts.Events = recorder
 	}
 	if opts.Transport == nil {
-		opts.Transport = telemetry.HTTPTransport(nil)
+		opts.Transport = opts.Telemetry.Transport(nil)
 	}
 	if err := stores.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Provider{cfg: cfg, log: opts.Logger}
+	p := &Provider{cfg: cfg, log: opts.Logger, tel: opts.Telemetry}
 	p.KeyRing = tokens.NewKeyRing(stores.SigningKeys, grant.DefaultIDTokenTTL, opts.Clock.Now)
 	publisher, err := tokens.NewPublisher(p.KeyRing.JWKS)
 	if err != nil {
@@ -145,7 +148,7 @@ func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener)
 	errs := make(chan error, 2)
 	serveOn := func(ln net.Listener, h http.Handler, name string) {
 		wg.Go(func() {
-			if err := httpserver.Serve(ctx, ln, telemetry.HTTPHandler(h, name), log.With(slog.String("listener", name))); err != nil {
+			if err := httpserver.Serve(ctx, ln, p.tel.Handler(h, name, log), log.With(slog.String("listener", name))); err != nil {
 				errs <- err
 				cancel() // no half-running provider
 			}
@@ -161,8 +164,9 @@ func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener)
 	if p.dataTokenKeys != nil {
 		wg.Go(func() { p.refreshDataTokenKeys(ctx) })
 	}
-	log.InfoContext(ctx, "oauth provider started", slog.String("issuer", p.cfg.Issuer),
-		slog.String("public", publicLn.Addr().String()), slog.String("internal", internalLn.Addr().String()))
+	log.InfoContext(ctx, "oauth provider started", append([]any{slog.String("issuer", p.cfg.Issuer),
+		slog.String("public", publicLn.Addr().String()), slog.String("internal", internalLn.Addr().String())},
+		p.tel.LogAttrs()...)...)
 	wg.Wait()
 	close(errs)
 	var all []error
@@ -171,6 +175,9 @@ func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener)
 	}
 	return errors.Join(all...)
 }
+
+// tracerName names the spans of the provider's background work (key refresh, sweep).
+const tracerName = "github.com/sva-oauth/sva/apps/oauth"
 
 // dataTokenKeysRefresh is how often Core's JWKS is re-fetched in the background, so the
 // provider's republished JWKS follows Core's rotations even when no unknown kid forces a fetch.
@@ -183,9 +190,13 @@ func (p *Provider) refreshDataTokenKeys(ctx context.Context) {
 	t := time.NewTicker(dataTokenKeysRefresh)
 	defer t.Stop()
 	for {
-		if err := p.dataTokenKeys.Refresh(ctx); err != nil && ctx.Err() == nil {
-			p.log.WarnContext(ctx, "data-token JWKS not fetched (will retry)", slog.String("url", p.cfg.DataTokenJWKSURL), slog.Any("error", err))
+		// One trace per refresh: the fetch's client span and the warning below share it.
+		rctx, span := p.tel.Tracer(tracerName).Start(ctx, "refresh data-token JWKS")
+		if err := p.dataTokenKeys.Refresh(rctx); err != nil && ctx.Err() == nil {
+			span.SetStatus(codes.Error, "data-token JWKS not fetched")
+			p.log.WarnContext(rctx, "data-token JWKS not fetched (will retry)", slog.String("url", p.cfg.DataTokenJWKSURL), slog.Any("error", err))
 		}
+		span.End()
 		select {
 		case <-ctx.Done():
 			return
@@ -211,14 +222,17 @@ func (p *Provider) sweepPeriodically(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
-		res, err := p.UseCases.Housekeeping.Sweep(ctx)
+		sctx, span := p.tel.Tracer(tracerName).Start(ctx, "sweep")
+		res, err := p.UseCases.Housekeeping.Sweep(sctx)
 		switch {
 		case err != nil && ctx.Err() == nil:
-			p.log.WarnContext(ctx, "sweep failed (will retry)", slog.Any("error", err))
+			span.SetStatus(codes.Error, "sweep failed")
+			p.log.WarnContext(sctx, "sweep failed (will retry)", slog.Any("error", err))
 		case err == nil && res != (oauth.SweepResult{}):
-			p.log.InfoContext(ctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
+			p.log.InfoContext(sctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
 				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
 				slog.Int("auth_failure_windows", res.AuthFailures))
 		}
+		span.End()
 	}
 }

@@ -6,17 +6,20 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // openStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
-// the function that closes it. The URL's scheme chooses the storage adapter; a new adapter is
-// one more case here (and a conformance run of oauthtest.RunStoreTests).
-func openStores(ctx context.Context, cfg Config) (oauth.Stores, func() error, error) {
+// the function that closes it; its statements are traced and counted with tel (nil: not at all).
+// The URL's scheme chooses the storage adapter; a new adapter is one more case here (and a
+// conformance run of oauthtest.RunStoreTests).
+func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (oauth.Stores, func() error, error) {
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres:
 		// adapters/oauth/sqlstore serves both engines with one code path.
-		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth"})
+		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth",
+			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
 		if err != nil {
 			return oauth.Stores{}, nil, err
 		}

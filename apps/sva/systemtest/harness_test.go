@@ -60,6 +60,11 @@ type Options struct {
 	// instance i+1's internal API and provider i fetches data-token keys from Core i+1 (mod
 	// Instances), so every flow crosses instances. The consent UI and the demo use instance 0.
 	Instances int
+	// OTLPEndpoint is every service's OTEL_EXPORTER_OTLP_ENDPOINT (an in-process receiver);
+	// empty exports nothing.
+	OTLPEndpoint string
+	// Metrics gives every provider, Core and consent instance a METRICS_ADDR (Stack.Metrics).
+	Metrics bool
 }
 
 // ProviderInstance is one running provider: its public and internal listeners.
@@ -89,8 +94,11 @@ type Stack struct {
 	ClientID     string // the demo client, public, registered through the admin API
 	RedirectURI  string
 
-	Logs        map[string]*syncBuffer // "oauth", "core", "consent", "demo"; "oauth.2", "core.2", … for further instances
-	CoreTraffic *recorder              // nil unless Options.RecordCoreTraffic
+	Logs map[string]*syncBuffer // "oauth", "core", "consent", "demo"; "oauth.2", "core.2", … for further instances
+	// Metrics maps an instance name ("oauth", "core", "consent", "oauth.2", …) to its Prometheus
+	// scrape URL; empty unless Options.Metrics. Each instance's service.instance.id is its name.
+	Metrics     map[string]string
+	CoreTraffic *recorder // nil unless Options.RecordCoreTraffic
 	// ProviderTraffic records Core's calls to the provider's internal API; nil unless
 	// Options.RecordProviderTraffic (then Core instance 0 calls through it).
 	ProviderTraffic *recorder
@@ -117,7 +125,8 @@ func Start(t *testing.T, opts Options) *Stack {
 	s := &Stack{
 		t: t, Dir: dir, cancel: cancel,
 		ServiceToken: randomString(32), AdminToken: randomString(32),
-		Logs: map[string]*syncBuffer{"oauth": {}, "core": {}, "consent": {}, "demo": {}},
+		Logs:    map[string]*syncBuffer{"oauth": {}, "core": {}, "consent": {}, "demo": {}},
+		Metrics: map[string]string{},
 		HTTP: &http.Client{Timeout: requestTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}},
@@ -157,11 +166,19 @@ func Start(t *testing.T, opts Options) *Stack {
 		"INTERNAL_SERVICE_TOKEN": s.ServiceToken,
 		"DATA_TOKEN_ISSUER":      s.CoreURL,
 		// Debug is the most talkative level: the zero-knowledge scan reads everything logged.
-		"LOG_LEVEL":  "debug",
-		"LOG_FORMAT": "json",
+		"LOG_LEVEL":                   "debug",
+		"LOG_FORMAT":                  "json",
+		"OTEL_EXPORTER_OTLP_ENDPOINT": opts.OTLPEndpoint,
 	}
-	env := func(extra map[string]string) func(string) string {
-		m := map[string]string{}
+	// env is one instance's environment: the common wiring, its own variables, and its
+	// telemetry identity (service.instance.id = the instance's name; a metrics listener if asked).
+	env := func(instance string, extra map[string]string) func(string) string {
+		m := map[string]string{"OTEL_RESOURCE_ATTRIBUTES": "service.instance.id=" + instance}
+		if opts.Metrics && instance != "demo" {
+			addr := freeAddr(t)
+			m["METRICS_ADDR"] = addr
+			s.Metrics[instance] = "http://" + addr + "/metrics"
+		}
 		for k, v := range common {
 			m[k] = v
 		}
@@ -188,32 +205,36 @@ func Start(t *testing.T, opts Options) *Stack {
 			return s.Providers[(i+1)%n].InternalURL
 		}
 	}
+	// Environments are built here, not in the goroutines: env picks ports and fills s.Metrics.
 	for i := range n {
 		ln := coreLns[i]
+		e := env(instanceName("core", i), map[string]string{
+			"CORE_ADDR":                ln.Addr().String(),
+			"SVA_AUTH_SERVER_BASE_URL": providerForCore(i),
+			"CORS_ALLOWED_ORIGINS":     s.ConsentURL,
+		})
 		s.run(ctx, instanceName("core", i), func(ctx context.Context, stderr io.Writer) error {
-			return coreapp.Serve(ctx, env(map[string]string{
-				"CORE_ADDR":                ln.Addr().String(),
-				"SVA_AUTH_SERVER_BASE_URL": providerForCore(i),
-				"CORS_ALLOWED_ORIGINS":     s.ConsentURL,
-			}), stderr, ln)
+			return coreapp.Serve(ctx, e, stderr, ln)
 		})
 	}
+	consentEnv := env("consent", map[string]string{
+		"CONSENT_ADDR": consentLn.Addr().String(),
+		"CORE_URL":     coreURLForConsent,
+	})
 	s.run(ctx, "consent", func(ctx context.Context, stderr io.Writer) error {
-		return consentapp.Serve(ctx, env(map[string]string{
-			"CONSENT_ADDR": consentLn.Addr().String(),
-			"CORE_URL":     coreURLForConsent,
-		}), stderr, consentLn)
+		return consentapp.Serve(ctx, consentEnv, stderr, consentLn)
 	})
 	for i := range n {
+		e := env(instanceName("oauth", i), map[string]string{
+			"OAUTH_PUBLIC_ADDR":   publicAddrs[i],
+			"OAUTH_INTERNAL_ADDR": internalAddrs[i],
+			"OAUTH_ISSUER":        s.ProviderURL,
+			"CORE_CONSENT_URL":    s.ConsentURL + "/consent",
+			"OAUTH_ADMIN_TOKEN":   s.AdminToken,
+			"DATA_TOKEN_JWKS_URL": s.Cores[(i+1)%n] + "/.well-known/jwks.json",
+		})
 		s.run(ctx, instanceName("oauth", i), func(ctx context.Context, stderr io.Writer) error {
-			return oauthapp.Run(ctx, []string{"oauth", "serve"}, env(map[string]string{
-				"OAUTH_PUBLIC_ADDR":   publicAddrs[i],
-				"OAUTH_INTERNAL_ADDR": internalAddrs[i],
-				"OAUTH_ISSUER":        s.ProviderURL,
-				"CORE_CONSENT_URL":    s.ConsentURL + "/consent",
-				"OAUTH_ADMIN_TOKEN":   s.AdminToken,
-				"DATA_TOKEN_JWKS_URL": s.Cores[(i+1)%n] + "/.well-known/jwks.json",
-			}), io.Discard, stderr)
+			return oauthapp.Run(ctx, []string{"oauth", "serve"}, e, io.Discard, stderr)
 		})
 	}
 	health := []string{s.ConsentURL + "/healthz"}
@@ -229,15 +250,16 @@ func Start(t *testing.T, opts Options) *Stack {
 		if scopes == "" {
 			scopes = "openid email name phone address"
 		}
+		demoEnv := env("demo", map[string]string{
+			"DEMO_ADDR":              demoAddr,
+			"DEMO_ISSUER":            s.ProviderURL,
+			"DEMO_CLIENT_ID":         s.ClientID,
+			"DEMO_REDIRECT_URL":      s.RedirectURI,
+			"DEMO_SCOPES":            scopes,
+			"DEMO_DATA_TOKEN_ISSUER": s.CoreURL,
+		})
 		s.run(ctx, "demo", func(ctx context.Context, stderr io.Writer) error {
-			return demoapp.Run(ctx, []string{"demo"}, env(map[string]string{
-				"DEMO_ADDR":              demoAddr,
-				"DEMO_ISSUER":            s.ProviderURL,
-				"DEMO_CLIENT_ID":         s.ClientID,
-				"DEMO_REDIRECT_URL":      s.RedirectURI,
-				"DEMO_SCOPES":            scopes,
-				"DEMO_DATA_TOKEN_ISSUER": s.CoreURL,
-			}), io.Discard, stderr)
+			return demoapp.Run(ctx, []string{"demo"}, demoEnv, io.Discard, stderr)
 		})
 		s.waitHealthy(s.DemoURL + "/healthz")
 	}
