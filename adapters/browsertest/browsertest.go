@@ -157,6 +157,13 @@ func New(t *testing.T, opts Options) *Browser {
 	if err := os.MkdirAll(b.shotsDir, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	if b.prefix != "" {
+		// Pictures of a previous run would pass for this one's.
+		old, _ := filepath.Glob(filepath.Join(b.shotsDir, b.prefix+"*.png"))
+		for _, f := range old {
+			os.Remove(f)
+		}
+	}
 	return b
 }
 
@@ -323,7 +330,14 @@ func (b *Browser) Shot(name string) {
 		if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(w.width, w.height)); err != nil {
 			b.t.Fatalf("viewport %dx%d: %v", w.width, w.height, err)
 		}
-		png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100: PNG
+		// A viewport as tall as the page, so what a person sees when scrolling is in one picture
+		// and sticky bars sit where they would at the end of the page, not across the middle.
+		if h, err := chromedp.Run(b.ctx, chromedp.Evaluate[int64](`Math.ceil(document.documentElement.scrollHeight)`)); err == nil && h > w.height {
+			if err := chromedp.Do(b.ctx, chromedp.EmulateViewport(w.width, h)); err != nil {
+				b.t.Fatalf("viewport %dx%d: %v", w.width, h, err)
+			}
+		}
+		png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			b.t.Fatalf("screenshot %s: %v", name, err)
 		}

@@ -199,6 +199,8 @@ func detailsBody(status string) obj {
 			"key": matchers.Like("email"), "name": matchers.Like("Email address"),
 			"description": matchers.Like("Your email address"), "reason": matchers.Like(""),
 			"icon": matchers.Like("📧"),
+			// Whether the client marked the scope as required: the consent screen pre-ticks it.
+			"required": matchers.Like(true),
 		}, 1),
 		"state":        matchers.S(clientState),
 		"redirect_uri": matchers.S(redirectURI),
@@ -243,7 +245,7 @@ func TestAuthRequestDetails(t *testing.T) {
 					ExpiresAt:       time.Date(2026, 11, 26, 21, 50, 0, 0, time.UTC),
 					RequestedScopes: []string{"openid", "email"},
 					ScopeDetails: []core.ScopeDetail{{Key: "email", Name: "Email address",
-						Description: "Your email address", Icon: "📧"}},
+						Description: "Your email address", Icon: "📧", Required: true}},
 					State: clientState, RedirectURI: redirectURI,
 					Client: core.ClientInfo{ClientID: exampleClientID, Name: clientName},
 				}

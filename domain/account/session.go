@@ -67,6 +67,9 @@ type Session struct {
 	LastSeenAt time.Time
 	// ExpiresAt is the absolute expiry, fixed at login.
 	ExpiresAt time.Time
+	// Device is the coarse description of the browser that signed in ("Firefox on Linux", see
+	// DescribeDevice); empty when the user agent said nothing recognisable.
+	Device string
 }
 
 // NewSession starts a session at now.

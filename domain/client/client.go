@@ -76,6 +76,11 @@ type Params struct {
 	AllowedScopes scope.Set
 	// ScopeReasons is keyed by scope; every key must be one of AllowedScopes.
 	ScopeReasons map[scope.Name]ScopeReason
+	// RequiredScopes are the allowed scopes the app cannot work without. The consent screen
+	// pre-ticks only these on a first consent; the person opts in to every other scope
+	// (decision: required scopes). The person may still untick them: the app learns what was
+	// approved from the token response's scope.
+	RequiredScopes scope.Set
 }
 
 // Client is a registered application. Fields are unexported: use New, Update and RotateSecret to
@@ -90,6 +95,7 @@ type Client struct {
 	redirectURIs []string
 	allowed      scope.Set
 	reasons      map[scope.Name]ScopeReason
+	required     scope.Set
 	createdAt    time.Time
 	updatedAt    time.Time
 }
@@ -198,6 +204,10 @@ func (c *Client) apply(p Params) error {
 		}
 		reasons[n] = r
 	}
+	if !p.RequiredScopes.SubsetOf(p.AllowedScopes) {
+		return fmt.Errorf("%w: required scopes %q are not allowed scopes", ErrInvalid, p.RequiredScopes.Minus(p.AllowedScopes).String())
+	}
+	c.required = p.RequiredScopes
 	c.typ = p.Type
 	c.name = name
 	c.description = p.Description
@@ -364,6 +374,13 @@ func (c *Client) AllowedScopes() scope.Set { return c.allowed }
 // ScopeReasons returns the consent-screen text per scope.
 func (c *Client) ScopeReasons() map[scope.Name]ScopeReason { return maps.Clone(c.reasons) }
 
+// RequiredScopes returns the scopes the client marked as required.
+func (c *Client) RequiredScopes() scope.Set { return c.required }
+
+// Requires reports whether the consent screen pre-ticks scope n of a request: the client marked it
+// as required, or it is openid — the sign-in itself, which shares no profile data.
+func (c *Client) Requires(n scope.Name) bool { return n == scope.OpenID || c.required.Has(n) }
+
 // ScopeReason returns the consent-screen text of one scope.
 func (c *Client) ScopeReason(n scope.Name) (ScopeReason, bool) {
 	r, ok := c.reasons[n]
@@ -387,8 +404,10 @@ type Snapshot struct {
 	RedirectURIs  []string
 	AllowedScopes scope.Set
 	ScopeReasons  map[scope.Name]ScopeReason
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	// RequiredScopes is empty for clients stored before required scopes existed.
+	RequiredScopes scope.Set
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 // Snapshot exports the client for storage.
@@ -396,7 +415,7 @@ func (c *Client) Snapshot() Snapshot {
 	return Snapshot{
 		ID: c.id, Type: c.typ, SecretHash: slices.Clone(c.secretHash), Name: c.name,
 		Description: c.description, LogoURL: c.logoURL, RedirectURIs: slices.Clone(c.redirectURIs),
-		AllowedScopes: c.allowed, ScopeReasons: maps.Clone(c.reasons), CreatedAt: c.createdAt, UpdatedAt: c.updatedAt,
+		AllowedScopes: c.allowed, ScopeReasons: maps.Clone(c.reasons), RequiredScopes: c.required, CreatedAt: c.createdAt, UpdatedAt: c.updatedAt,
 	}
 }
 
@@ -409,7 +428,7 @@ func Rehydrate(s Snapshot) (*Client, error) {
 	}
 	if err := c.apply(Params{
 		Type: s.Type, Name: s.Name, Description: s.Description, LogoURL: s.LogoURL,
-		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons,
+		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons, RequiredScopes: s.RequiredScopes,
 	}); err != nil {
 		return nil, fmt.Errorf("stored client %s: %w", s.ID, err)
 	}

@@ -52,6 +52,37 @@ func TestNew(t *testing.T) {
 	}
 }
 
+// Required scopes (decision: required scopes): a client marks the allowed scopes it cannot work
+// without; openid, the sign-in itself, always counts as required; everything else is opt-in.
+func TestRequiredScopes(t *testing.T) {
+	t.Parallel()
+	p := params(client.Confidential, "https://rp.example/cb")
+	p.AllowedScopes = scope.MustParse("openid email phone address")
+	p.RequiredScopes = scope.MustParse("email")
+	c, _, err := client.New(p, rand.Reader, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n, want := range map[scope.Name]bool{"openid": true, "email": true, "phone": false, "address": false} {
+		if got := c.Requires(n); got != want {
+			t.Errorf("Requires(%s) = %v, want %v", n, got, want)
+		}
+	}
+	back, err := client.Rehydrate(c.Snapshot())
+	if err != nil || !back.RequiredScopes().Equal(scope.MustParse("email")) {
+		t.Errorf("rehydrated required scopes %v (%v)", back.RequiredScopes(), err)
+	}
+	// Narrowing the allowed scopes below the required ones is refused; none required is fine.
+	p.AllowedScopes = scope.MustParse("openid phone")
+	if err := c.Update(p, now); !errors.Is(err, client.ErrInvalid) {
+		t.Errorf("Update dropping a required scope from the allowed ones = %v, want ErrInvalid", err)
+	}
+	p.RequiredScopes = scope.Set{}
+	if err := c.Update(p, now); err != nil || c.Requires("phone") || !c.Requires("openid") {
+		t.Errorf("Update with no required scopes: %v", err)
+	}
+}
+
 func TestValidateRedirectURI(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -164,6 +195,7 @@ func TestNew_Invalid(t *testing.T) {
 		{"ReasonForDisallowedScope", func(p *client.Params) {
 			p.ScopeReasons = map[scope.Name]client.ScopeReason{"phone": {Reason: "x"}}
 		}},
+		{"RequiredNotAllowed", func(p *client.Params) { p.RequiredScopes = scope.MustParse("email phone") }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

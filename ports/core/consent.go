@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/attest"
+	"github.com/sva-oauth/sva/domain/claimvalue"
 	"github.com/sva-oauth/sva/domain/connection"
 	"github.com/sva-oauth/sva/domain/scope"
 )
@@ -80,6 +81,11 @@ func (cs *Consent) Attest(ctx context.Context, p Principal, in AttestInput) (str
 	now := cs.clock.Now()
 	keys := slices.Collect(maps.Keys(in.Claims))
 	if err := attest.Check(req, in.Audience, keys, now); err != nil {
+		return "", err
+	}
+	// The vault is ciphertext; this is where Core sees the values, so this is where it refuses
+	// ones it would not vouch for (every problem at once, as claimvalue.Errors).
+	if err := claimvalue.CheckAll(in.Claims); err != nil {
 		return "", err
 	}
 	claims, err := attest.NewClaims(cs.issuer, p.UserID, req, in.Claims, now, cs.dataTokenTTL)

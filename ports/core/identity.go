@@ -144,6 +144,8 @@ type RegisterInput struct {
 	AuthKey    string
 	WrappedKey SealedInput
 	ClientAddr string
+	// UserAgent is the browser's User-Agent; only DescribeDevice's coarse description is kept.
+	UserAgent string
 }
 
 // SessionGrant is a new session: the bearer token is shown to the browser once.
@@ -206,13 +208,13 @@ func (i *Identity) Register(ctx context.Context, in RegisterInput) (SessionGrant
 		}
 		return SessionGrant{}, fmt.Errorf("register: %w", err)
 	}
-	return i.startSession(ctx, a.ID, now)
+	return i.startSession(ctx, a.ID, in.UserAgent, now)
 }
 
 // Login checks the authentication key and starts a session. Unknown accounts and wrong keys both
 // return ErrInvalidCredentials after the same Argon2id work. Failed attempts are limited per account
 // and all attempts per client address.
-func (i *Identity) Login(ctx context.Context, emailHash, authKey, clientAddr string) (SessionGrant, error) {
+func (i *Identity) Login(ctx context.Context, emailHash, authKey, clientAddr, userAgent string) (SessionGrant, error) {
 	h, err := account.ParseEmailHash(emailHash)
 	if err != nil {
 		return SessionGrant{}, invalid(err)
@@ -253,10 +255,10 @@ func (i *Identity) Login(ctx context.Context, emailHash, authKey, clientAddr str
 	if err := i.limiter.Undo(ctx, acctKey, i.rateLimits.LoginAccount, now); err != nil {
 		return SessionGrant{}, fmt.Errorf("login: rate limit: %w", err)
 	}
-	return i.startSession(ctx, a.ID, now)
+	return i.startSession(ctx, a.ID, userAgent, now)
 }
 
-func (i *Identity) startSession(ctx context.Context, userID string, now time.Time) (SessionGrant, error) {
+func (i *Identity) startSession(ctx context.Context, userID, userAgent string, now time.Time) (SessionGrant, error) {
 	token, hash, err := account.NewToken(i.random)
 	if err != nil {
 		return SessionGrant{}, fmt.Errorf("start session: %w", err)
@@ -266,6 +268,7 @@ func (i *Identity) startSession(ctx context.Context, userID string, now time.Tim
 		return SessionGrant{}, fmt.Errorf("start session: %w", err)
 	}
 	sess := account.NewSession(id, userID, hash, now, i.sessionPolicy)
+	sess.Device = account.DescribeDevice(userAgent)
 	if err := i.sessions.Create(ctx, sess); err != nil {
 		return SessionGrant{}, fmt.Errorf("start session: %w", err)
 	}
@@ -333,6 +336,7 @@ type SessionInfo struct {
 	ExpiresAt     time.Time
 	IdleExpiresAt time.Time
 	Current       bool
+	Device        string
 }
 
 // Sessions lists the caller's live sessions.
@@ -348,7 +352,7 @@ func (i *Identity) Sessions(ctx context.Context, p Principal) ([]SessionInfo, er
 			continue
 		}
 		out = append(out, SessionInfo{ID: ss.ID, CreatedAt: ss.CreatedAt, LastSeenAt: ss.LastSeenAt, ExpiresAt: ss.ExpiresAt,
-			IdleExpiresAt: ss.IdleExpiresAt(i.sessionPolicy), Current: ss.ID == p.SessionID})
+			IdleExpiresAt: ss.IdleExpiresAt(i.sessionPolicy), Current: ss.ID == p.SessionID, Device: ss.Device})
 	}
 	return out, nil
 }

@@ -218,6 +218,9 @@ type ScopeDetail struct {
 	Description string
 	Reason      string
 	Icon        string
+	// Required: the client marked the scope as required (openid always is); pre-ticked on a
+	// first consent.
+	Required bool
 }
 
 // ClientInfo is the requesting client's public description.

@@ -18,6 +18,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/attest"
+	"github.com/sva-oauth/sva/domain/claimvalue"
 	"github.com/sva-oauth/sva/domain/vault"
 	core "github.com/sva-oauth/sva/ports/core"
 	"github.com/sva-oauth/sva/ports/core/coretest"
@@ -130,7 +131,7 @@ func TestLogin_UnknownAccountCostsTheSame(t *testing.T) {
 	f := newFixture(t, time.Second)
 	f.register(t, "a")
 	before := f.hasher.verifies.Load()
-	_, err := f.uc.Identity.Login(context.Background(), strings.Repeat("b", 64), b64(32), "10.0.0.2")
+	_, err := f.uc.Identity.Login(context.Background(), strings.Repeat("b", 64), b64(32), "10.0.0.2", "")
 	if !errors.Is(err, core.ErrInvalidCredentials) {
 		t.Fatalf("Login(unknown) = %v", err)
 	}
@@ -165,12 +166,20 @@ func TestAttest_SignsOnlyAfterEveryCheck(t *testing.T) {
 	if len(f.signer.signed) != 0 {
 		t.Fatal("a refused attestation was signed")
 	}
-	tok, err := f.uc.Consent.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"email": "a@x"}})
+	// Values break a rule (domain/claimvalue): refused, nothing signed.
+	var values claimvalue.Errors
+	if _, err := f.uc.Consent.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"email": "a@x"}}); !errors.As(err, &values) || values[0].Claim != "email" {
+		t.Fatalf("invalid value: %v", err)
+	}
+	if len(f.signer.signed) != 0 {
+		t.Fatal("an attestation with an invalid value was signed")
+	}
+	tok, err := f.uc.Consent.Attest(ctx, alice, core.AttestInput{AuthRequestID: "r1", UserID: alice.UserID, Audience: "app", Claims: map[string]any{"email": "a@x.example"}})
 	if err != nil || tok != "signed-r1" {
 		t.Fatalf("Attest = %q, %v", tok, err)
 	}
 	c := f.signer.signed[0]
-	if c.Subject != alice.UserID || c.Audience != "app" || c.Issuer != "iss" || c.Values["email"] != "a@x" || !c.ExpiresAt.Equal(f.clock.Now().Add(5*time.Minute)) {
+	if c.Subject != alice.UserID || c.Audience != "app" || c.Issuer != "iss" || c.Values["email"] != "a@x.example" || !c.ExpiresAt.Equal(f.clock.Now().Add(5*time.Minute)) {
 		t.Errorf("signed claims = %+v", c)
 	}
 }

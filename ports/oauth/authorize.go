@@ -121,6 +121,9 @@ type ScopeDetail struct {
 	Description string // the client's description for the scope, else the catalogue default
 	Reason      string // the client's reason for asking ("" if none)
 	Icon        string
+	// Required is true when the consent screen pre-ticks the scope: the client marked it as
+	// required, or it is openid (client.Requires).
+	Required bool
 }
 
 // ClientSummary is the client as the consent screen shows it.
@@ -168,7 +171,7 @@ func (a *Authorization) RequestDetails(ctx context.Context, id string) (RequestD
 	}
 	for _, n := range r.Scope().Names() {
 		e, _ := scope.Lookup(n)
-		sd := ScopeDetail{Key: string(n), Name: e.DisplayName, Description: e.Description, Icon: e.Icon}
+		sd := ScopeDetail{Key: string(n), Name: e.DisplayName, Description: e.Description, Icon: e.Icon, Required: c.Requires(n)}
 		if reason, ok := c.ScopeReason(n); ok {
 			sd.Reason = reason.Reason
 			if reason.Description != "" {

@@ -26,27 +26,31 @@ type ClientInput struct {
 	AllowedScopes []string // catalogue scopes the client may request
 	// ScopeReasons is keyed by scope; every key must be in AllowedScopes.
 	ScopeReasons map[string]ScopeReason
+	// RequiredScopes are the allowed scopes the app needs; the consent screen pre-ticks only
+	// these (and openid) on a first consent.
+	RequiredScopes []string
 }
 
 // Client is a registered client as the admin API shows it. It never contains the secret.
 type Client struct {
-	ID            string
-	Type          client.Type
-	Name          string
-	Description   string
-	LogoURL       string
-	RedirectURIs  []string
-	AllowedScopes []string
-	ScopeReasons  map[string]ScopeReason
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID             string
+	Type           client.Type
+	Name           string
+	Description    string
+	LogoURL        string
+	RedirectURIs   []string
+	AllowedScopes  []string
+	ScopeReasons   map[string]ScopeReason
+	RequiredScopes []string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
 }
 
 func clientView(c *client.Client) Client {
 	v := Client{
 		ID: c.ID(), Type: c.Type(), Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
 		RedirectURIs: c.RedirectURIs(), AllowedScopes: c.AllowedScopes().Strings(),
-		ScopeReasons: map[string]ScopeReason{}, CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
+		ScopeReasons: map[string]ScopeReason{}, RequiredScopes: c.RequiredScopes().Strings(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
 	}
 	for n, r := range c.ScopeReasons() {
 		v.ScopeReasons[string(n)] = ScopeReason(r)
@@ -59,13 +63,17 @@ func (in ClientInput) params() (client.Params, error) {
 	if err != nil {
 		return client.Params{}, fmt.Errorf("%w: allowed scopes: %w", ErrInvalidInput, err)
 	}
+	required, err := scope.FromList(in.RequiredScopes)
+	if err != nil {
+		return client.Params{}, fmt.Errorf("%w: required scopes: %w", ErrInvalidInput, err)
+	}
 	reasons := make(map[scope.Name]client.ScopeReason, len(in.ScopeReasons))
 	for k, r := range in.ScopeReasons {
 		reasons[scope.Name(k)] = client.ScopeReason(r)
 	}
 	return client.Params{
 		Type: in.Type, Name: in.Name, Description: in.Description, LogoURL: in.LogoURL,
-		RedirectURIs: in.RedirectURIs, AllowedScopes: allowed, ScopeReasons: reasons,
+		RedirectURIs: in.RedirectURIs, AllowedScopes: allowed, ScopeReasons: reasons, RequiredScopes: required,
 	}, nil
 }
 

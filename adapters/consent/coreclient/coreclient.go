@@ -66,14 +66,23 @@ func (k *Core) GetSalt(ctx context.Context, body io.Reader) (*http.Response, err
 	return k.c.GetSaltWithBody(ctx, jsonType, body, accept)
 }
 
-// Register calls POST /api/auth/zk/register/.
-func (k *Core) Register(ctx context.Context, body io.Reader) (*http.Response, error) {
-	return k.c.RegisterWithBody(ctx, jsonType, body, accept)
+// Register calls POST /api/auth/zk/register/. userAgent is the browser's User-Agent, relayed so
+// Core can describe the session's device ("Firefox on Linux") on the sessions page; "" sends
+// none.
+func (k *Core) Register(ctx context.Context, userAgent string, body io.Reader) (*http.Response, error) {
+	return k.c.RegisterWithBody(ctx, &RegisterParams{UserAgent: optional(userAgent)}, jsonType, body, accept)
 }
 
-// Login calls POST /api/auth/zk/login/.
-func (k *Core) Login(ctx context.Context, body io.Reader) (*http.Response, error) {
-	return k.c.LoginWithBody(ctx, jsonType, body, accept)
+// Login calls POST /api/auth/zk/login/, relaying the browser's User-Agent like Register.
+func (k *Core) Login(ctx context.Context, userAgent string, body io.Reader) (*http.Response, error) {
+	return k.c.LoginWithBody(ctx, &LoginParams{UserAgent: optional(userAgent)}, jsonType, body, accept)
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // Logout calls POST /api/auth/zk/logout/.

@@ -181,12 +181,12 @@ func (b *bff) guard(w http.ResponseWriter, r *http.Request, bodyLimit int64) boo
 
 // signIn relays register or login and moves the session token from the JSON body into the
 // HttpOnly cookie: script only ever sees {user_id, expires_at}.
-func (b *bff) signIn(call func(context.Context, io.Reader) (*http.Response, error)) http.HandlerFunc {
+func (b *bff) signIn(call func(context.Context, string, io.Reader) (*http.Response, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if !b.guard(w, r, maxBody) {
 			return
 		}
-		resp, err := call(r.Context(), r.Body)
+		resp, err := call(r.Context(), r.UserAgent(), r.Body)
 		if err != nil || resp.StatusCode < 200 || resp.StatusCode > 299 {
 			b.relay(w, r, resp, err, false)
 			return

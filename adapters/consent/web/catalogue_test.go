@@ -12,7 +12,6 @@ import (
 
 type jsScope struct {
 	Name        string      `json:"name"`
-	Icon        string      `json:"icon"`
 	Description string      `json:"description"`
 	Claims      []string    `json:"claims"`
 	Sources     [][2]string `json:"sources"`
@@ -53,7 +52,7 @@ func TestCatalogue_MatchesDomainScope(t *testing.T) {
 			t.Errorf("scopes.js lacks scope %q", e.Name)
 			continue
 		}
-		if js.Name != e.DisplayName || js.Icon != e.Icon || js.Description != e.Description || !slices.Equal(js.Claims, e.Claims) {
+		if js.Name != e.DisplayName || js.Description != e.Description || !slices.Equal(js.Claims, e.Claims) {
 			t.Errorf("scope %q differs:\n js %+v\n go %+v", e.Name, js, e)
 		}
 		for _, src := range js.Sources {
@@ -79,6 +78,40 @@ func TestCatalogue_SourcesAreVaultFields(t *testing.T) {
 			if !strings.Contains(string(profile), "key: '"+src[1]+"'") {
 				t.Errorf("scope %q reads vault field %q, which profile.js does not define", name, src[1])
 			}
+		}
+	}
+}
+
+// Every scope has an inline SVG icon in icons.js (the catalogue's emoji are never shown: without
+// an emoji font they render as empty boxes).
+func TestCatalogue_EveryScopeHasAnIcon(t *testing.T) {
+	t.Parallel()
+	src, err := os.ReadFile("assets/js/icons.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, _ := strings.Cut(string(src), "export const SCOPE_ICONS = {")
+	table, _, _ := strings.Cut(rest, "};")
+	for _, e := range scope.All() {
+		name, ok := "", false
+		for _, part := range strings.Split(table, ",") {
+			k, v, found := strings.Cut(strings.TrimSpace(part), ":")
+			if found && strings.TrimSpace(k) == string(e.Name) {
+				name, ok = strings.Trim(strings.TrimSpace(v), "'"), true
+			}
+		}
+		if !ok {
+			t.Errorf("scope %q has no icon in SCOPE_ICONS", e.Name)
+			continue
+		}
+		if !strings.Contains(string(src), "  "+name+": [[") {
+			t.Errorf("scope %q uses icon %q, which SHAPES does not draw", e.Name, name)
+		}
+	}
+	for _, r := range string(src) {
+		if r >= 0x1F000 || (r >= 0x2600 && r <= 0x27BF) {
+			t.Errorf("icons.js contains the emoji %q", r)
+			break
 		}
 	}
 }

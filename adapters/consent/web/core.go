@@ -22,11 +22,12 @@ type CoreAPI interface {
 	Connections
 }
 
-// Accounts covers the zero-knowledge sign-up and sign-in calls (no session needed).
+// Accounts covers the zero-knowledge sign-up and sign-in calls (no session needed). userAgent is
+// the browser's User-Agent, which Core reduces to a coarse device description for the sessions page.
 type Accounts interface {
 	GetSalt(ctx context.Context, body io.Reader) (*http.Response, error)
-	Register(ctx context.Context, body io.Reader) (*http.Response, error)
-	Login(ctx context.Context, body io.Reader) (*http.Response, error)
+	Register(ctx context.Context, userAgent string, body io.Reader) (*http.Response, error)
+	Login(ctx context.Context, userAgent string, body io.Reader) (*http.Response, error)
 }
 
 // Sessions covers the signed-in user's sessions.

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/sva-oauth/sva/domain/account"
 	"time"
 )
 
@@ -23,10 +25,13 @@ type fakeCore struct {
 	t   *testing.T
 	srv *httptest.Server
 
-	mu        sync.Mutex
-	requests  []recorded
-	users     map[string]*fakeUser // by email_hash
-	sessions  map[string]string    // token → user id
+	mu       sync.Mutex
+	requests []recorded
+	users    map[string]*fakeUser // by email_hash
+	sessions map[string]string    // token → user id
+	// devices holds the User-Agent each session signed in with (as relayed by the BFF); the
+	// sessions list reports it the way Core would, reduced by account.DescribeDevice.
+	devices   map[string]string
 	requests2 map[string]map[string]any
 	// down makes every provider-proxy call answer Core's 503 (provider unreachable).
 	down bool
@@ -39,6 +44,7 @@ type fakeCore struct {
 
 type recorded struct {
 	Method, Path, Auth string
+	UserAgent          string
 	Body               []byte
 }
 
@@ -51,7 +57,7 @@ type fakeUser struct {
 func newFakeCore(t *testing.T) *fakeCore {
 	t.Helper()
 	fc := &fakeCore{
-		t: t, users: map[string]*fakeUser{}, sessions: map[string]string{},
+		t: t, users: map[string]*fakeUser{}, sessions: map[string]string{}, devices: map[string]string{},
 		requests2: map[string]map[string]any{}, completed: map[string]map[string]any{},
 		denied: map[string]bool{}, connections: map[string][]map[string]any{},
 	}
@@ -76,7 +82,7 @@ func newFakeCore(t *testing.T) *fakeCore {
 			if u == uid {
 				out = append(out, map[string]any{"id": "s-" + t[5:13], "created_at": "2026-11-20T03:04:05Z",
 					"last_seen_at": "2026-11-26T04:04:05Z", "expires_at": "2026-12-20T03:04:05Z",
-					"idle_expires_at": "2026-11-27T04:04:05Z", "current": t == tok})
+					"idle_expires_at": "2026-11-27T04:04:05Z", "current": t == tok, "device": account.DescribeDevice(fc.devices[t])})
 			}
 		}
 		reply(w, 200, map[string]any{"sessions": out})
@@ -186,7 +192,7 @@ func newFakeCore(t *testing.T) *fakeCore {
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	fc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fc.mu.Lock()
-		fc.requests = append(fc.requests, recorded{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization")})
+		fc.requests = append(fc.requests, recorded{Method: r.Method, Path: r.URL.Path, Auth: r.Header.Get("Authorization"), UserAgent: r.UserAgent()})
 		fc.mu.Unlock()
 		mux.ServeHTTP(w, r)
 	}))
@@ -316,6 +322,9 @@ func (fc *fakeCore) register(w http.ResponseWriter, r *http.Request) {
 		Vault: map[string]any{"version": 1, "items": []any{}, "wrapped_vault_key": in.WrappedVaultKey}}
 	fc.mu.Unlock()
 	tok := fc.newSession(uid)
+	fc.mu.Lock()
+	fc.devices[tok] = r.UserAgent()
+	fc.mu.Unlock()
 	reply(w, 201, map[string]any{"session_token": tok, "user_id": uid, "expires_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)})
 }
 
@@ -333,6 +342,9 @@ func (fc *fakeCore) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	tok := fc.newSession(u.ID)
+	fc.mu.Lock()
+	fc.devices[tok] = r.UserAgent()
+	fc.mu.Unlock()
 	reply(w, 200, map[string]any{"session_token": tok, "user_id": u.ID, "expires_at": time.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)})
 }
 

@@ -63,7 +63,8 @@ type saltOutput struct {
 }
 
 type registerInput struct {
-	Body struct {
+	UserAgent string `header:"User-Agent" doc:"The browser's user agent (a consent server relays its browser's). Only a coarse description such as \"Firefox on Linux\" is kept, for the sessions list."`
+	Body      struct {
 		EmailHash       string    `json:"email_hash" maxLength:"64"`
 		Salt            string    `json:"salt" maxLength:"64"`
 		KDF             kdfParams `json:"kdf"`
@@ -87,7 +88,8 @@ func toSessionOutput(g core.SessionGrant) *sessionOutput {
 }
 
 type loginInput struct {
-	Body struct {
+	UserAgent string `header:"User-Agent" doc:"As for register: only a coarse description is kept."`
+	Body      struct {
 		EmailHash string `json:"email_hash" maxLength:"64"`
 		AuthKey   string `json:"auth_key" maxLength:"64"`
 	}
@@ -100,6 +102,7 @@ type sessionInfo struct {
 	ExpiresAt     time.Time `json:"expires_at"`
 	IdleExpiresAt time.Time `json:"idle_expires_at"`
 	Current       bool      `json:"current" doc:"True for the session making this request."`
+	Device        string    `json:"device" doc:"Coarse description of the browser that signed in, such as \"Firefox on Linux\"; empty when unknown. No address or fingerprint is kept."`
 }
 
 type sessionsOutput struct {
@@ -149,7 +152,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 			g, err := h.identity.Register(ctx, core.RegisterInput{EmailHash: b.EmailHash, Salt: b.Salt,
 				KDF:     account.KDF{Algorithm: b.KDF.Algorithm, Iterations: b.KDF.Iterations, Hash: b.KDF.Hash},
 				AuthKey: b.AuthKey, WrappedKey: core.SealedInput{Ciphertext: b.WrappedVaultKey.Ciphertext, IV: b.WrappedVaultKey.IV},
-				ClientAddr: clientAddr(ctx)})
+				ClientAddr: clientAddr(ctx), UserAgent: in.UserAgent})
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -161,7 +164,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 		Description: "Unknown accounts and wrong keys both answer 401 invalid_credentials. Failed logins are rate limited per account, attempts per address.",
 		Errors:      []int{400, 401, 429}, MaxBodyBytes: 4 << 10},
 		func(ctx context.Context, in *loginInput) (*sessionOutput, error) {
-			g, err := h.identity.Login(ctx, in.Body.EmailHash, in.Body.AuthKey, clientAddr(ctx))
+			g, err := h.identity.Login(ctx, in.Body.EmailHash, in.Body.AuthKey, clientAddr(ctx), in.UserAgent)
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}
@@ -196,7 +199,7 @@ func (h *handlers) registerAccounts(api huma.API) {
 			out.Body.Sessions = make([]sessionInfo, len(list))
 			for i, s := range list {
 				out.Body.Sessions[i] = sessionInfo{ID: s.ID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt,
-					IdleExpiresAt: s.IdleExpiresAt, Current: s.Current}
+					IdleExpiresAt: s.IdleExpiresAt, Current: s.Current, Device: s.Device}
 			}
 			return out, nil
 		})

@@ -1,9 +1,13 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/base64"
+	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -253,4 +257,59 @@ func TestSessions_Expiry(t *testing.T) {
 		expect(t, r, http.StatusOK, "")
 	}
 	t.Fatal("session outlived its absolute expiry")
+}
+
+// The sessions list names each session's device coarsely, from the User-Agent at sign-up and
+// sign-in (a consent server relays its browser's): browser and OS family only, never the header.
+func TestSessions_DeviceFromUserAgent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	b := newBrowser("device@example.com")
+	send := func(path, token, ua string, body any) response {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, e.srv.URL+path, bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("User-Agent", ua)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := e.srv.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		r := response{status: resp.StatusCode, header: resp.Header}
+		r.raw, _ = io.ReadAll(resp.Body)
+		_ = json.Unmarshal(r.raw, &r.body)
+		return r
+	}
+	const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+	reg := send("/api/auth/zk/register/", "", firefox, b.registerBody())
+	expect(t, reg, http.StatusCreated, "")
+	login := send("/api/auth/zk/login/", "", "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+		map[string]any{"email_hash": b.emailHash, "auth_key": b.authKey})
+	expect(t, login, http.StatusOK, "")
+	other := send("/api/auth/zk/login/", "", strings.Repeat("x", 5000), map[string]any{"email_hash": b.emailHash, "auth_key": b.authKey})
+	expect(t, other, http.StatusOK, "") // an odd user agent never stops a sign-in
+
+	list := e.do(http.MethodGet, "/api/auth/zk/sessions/", reg.str("session_token"), nil)
+	expect(t, list, http.StatusOK, "")
+	devices := map[string]bool{}
+	for _, s := range list.body["sessions"].([]any) {
+		m := s.(map[string]any)
+		devices[m["device"].(string)] = m["current"].(bool)
+	}
+	want := map[string]bool{"Firefox on Linux": true, "Safari on iPhone": false, "": false}
+	if len(devices) != len(want) {
+		t.Errorf("devices = %v, want %v", devices, want)
+	}
+	for d, current := range want {
+		if got, ok := devices[d]; !ok || got != current {
+			t.Errorf("device %q: listed %v, current %v; want current %v", d, ok, got, current)
+		}
+	}
+	if strings.Contains(string(list.raw), "Mozilla") || strings.Contains(string(list.raw), "17_5") {
+		t.Errorf("the sessions list carries the raw user agent: %s", list.raw)
+	}
 }

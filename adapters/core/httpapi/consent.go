@@ -36,6 +36,7 @@ type scopeDetail struct {
 	Description string `json:"description"`
 	Reason      string `json:"reason"`
 	Icon        string `json:"icon"`
+	Required    bool   `json:"required" doc:"The client marked this scope as required (openid always is): pre-ticked on a first consent; every other scope is opt-in"`
 }
 
 type clientInfo struct {
@@ -193,7 +194,7 @@ func toAuthRequestOutput(v core.AuthRequestView) *authRequestOutput {
 	b.RequestedScopes = append([]string{}, d.RequestedScopes...)
 	b.ScopeDetails = make([]scopeDetail, len(d.ScopeDetails))
 	for i, s := range d.ScopeDetails {
-		b.ScopeDetails[i] = scopeDetail{Key: s.Key, Name: s.Name, Description: s.Description, Reason: s.Reason, Icon: s.Icon}
+		b.ScopeDetails[i] = scopeDetail{Key: s.Key, Name: s.Name, Description: s.Description, Reason: s.Reason, Icon: s.Icon, Required: s.Required}
 	}
 	b.Client = clientInfo{ClientID: d.Client.ClientID, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description}
 	b.CanAutoApprove = v.CanAutoApprove

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -132,6 +133,35 @@ func TestAttest(t *testing.T) {
 		// Decision 6: an empty requested-scope list permits nothing; the check is never skipped.
 		e.prov.Add(core.AuthRequestDetails{AuthRequestID: "req-empty", ExpiresAt: e.clock.Now().Add(time.Minute), Client: core.ClientInfo{ClientID: "app-1"}})
 		expect(t, e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-empty", "app-1", map[string]any{"email": "x"})), 400, "claims_not_permitted")
+	})
+	t.Run("InvalidClaimValues", func(t *testing.T) {
+		// The values are plaintext only here, so Core enforces the value rules here
+		// (domain/claimvalue): every problem at once, each naming its claim and limit, no value echoed.
+		e.addRequest("req-values", "email", "phone", "images", "name")
+		long := strings.Repeat("a", 300) + "@example.com"
+		r := e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-values", "app-1",
+			map[string]any{"email": long, "phone_number": "call me maybe", "profile_image": "not a url", "name": "Alice"}))
+		expect(t, r, http.StatusBadRequest, "invalid_claim_value")
+		if _, signed := r.body["data_token"]; signed {
+			t.Error("a token was signed")
+		}
+		errs, _ := r.body["errors"].([]any)
+		var got []string
+		for _, x := range errs {
+			m, _ := x.(map[string]any)
+			got = append(got, fmt.Sprint(m["location"], " | ", m["message"]))
+		}
+		want := []string{
+			"body.claims.email | email: must be at most 254 characters (has 312)",
+			"body.claims.phone_number | phone_number: must be in international format: + and country code, then 7 to 15 digits in all, for example +44 20 7946 0958",
+			"body.claims.profile_image | profile_image: must be an https:// link, for example https://example.com/me.jpg",
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("errors =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		if strings.Contains(string(r.raw), "call me maybe") || strings.Contains(string(r.raw), long) {
+			t.Errorf("the error body echoes a value: %s", r.raw)
+		}
 	})
 	t.Run("BadShape", func(t *testing.T) {
 		r := e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, map[string]any{"auth_request_id": "req-1", "user_id": alice.userID, "audience": "app-1", "claims": "not-an-object"})

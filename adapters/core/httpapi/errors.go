@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/sva-oauth/sva/domain/attest"
+	"github.com/sva-oauth/sva/domain/claimvalue"
 	"github.com/sva-oauth/sva/domain/vault"
 	core "github.com/sva-oauth/sva/ports/core"
 )
@@ -75,6 +76,7 @@ func errorFor(ctx context.Context, log *slog.Logger, err error) error {
 		rl       *core.RateLimitedError
 		conflict *vault.ConflictError
 		claims   *attest.ClaimsNotPermittedError
+		values   claimvalue.Errors
 		provider *core.ProviderError
 	)
 	switch {
@@ -109,6 +111,14 @@ func errorFor(ctx context.Context, log *slog.Logger, err error) error {
 		return newAPIError(http.StatusBadRequest, errorBody{Error: "audience_mismatch"})
 	case errors.As(err, &claims):
 		return newAPIError(http.StatusBadRequest, errorBody{Error: "claims_not_permitted", Claims: claims.Claims})
+	case errors.As(err, &values):
+		// Every refused value, each naming its claim and the limit; the values themselves are
+		// never echoed (they are personal data).
+		b := errorBody{Error: "invalid_claim_value", Detail: "some shared values break SVA's rules"}
+		for _, v := range values {
+			b.Errors = append(b.Errors, errorLocation{Message: v.Message, Location: "body.claims." + v.Claim})
+		}
+		return newAPIError(http.StatusBadRequest, b)
 	case errors.Is(err, attest.ErrTooManyClaims), errors.Is(err, attest.ErrInvalidClaimKey):
 		return newAPIError(http.StatusBadRequest, errorBody{Error: "invalid_request", Detail: err.Error()})
 	case errors.Is(err, core.ErrNotFound):

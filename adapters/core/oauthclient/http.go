@@ -69,7 +69,7 @@ func (c *Client) AuthRequestDetails(ctx context.Context, id string) (core.AuthRe
 		Client: core.ClientInfo{ClientID: d.Client.ClientId, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description},
 	}
 	for _, s := range d.ScopeDetails {
-		out.ScopeDetails = append(out.ScopeDetails, core.ScopeDetail{Key: s.Key, Name: s.Name, Description: s.Description, Reason: s.Reason, Icon: s.Icon})
+		out.ScopeDetails = append(out.ScopeDetails, core.ScopeDetail{Key: s.Key, Name: s.Name, Description: s.Description, Reason: s.Reason, Icon: s.Icon, Required: s.Required})
 	}
 	return out, nil
 }

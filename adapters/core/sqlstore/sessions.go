@@ -23,17 +23,18 @@ type sessionRow struct {
 	CreatedAt  time.Time `bun:"created_at"`
 	LastSeenAt time.Time `bun:"last_seen_at"`
 	ExpiresAt  time.Time `bun:"expires_at"`
+	Device     string    `bun:"device"`
 }
 
 func (r *sessionRow) toDomain() account.Session {
 	return account.Session{ID: r.ID, UserID: r.UserID, TokenHash: r.TokenHash, CreatedAt: r.CreatedAt.UTC(),
-		LastSeenAt: r.LastSeenAt.UTC(), ExpiresAt: r.ExpiresAt.UTC()}
+		LastSeenAt: r.LastSeenAt.UTC(), ExpiresAt: r.ExpiresAt.UTC(), Device: r.Device}
 }
 
 // Create implements core.Sessions.
 func (s *SessionStore) Create(ctx context.Context, ss account.Session) error {
 	r := &sessionRow{ID: ss.ID, UserID: ss.UserID, TokenHash: ss.TokenHash, CreatedAt: utc(ss.CreatedAt),
-		LastSeenAt: utc(ss.LastSeenAt), ExpiresAt: utc(ss.ExpiresAt)}
+		LastSeenAt: utc(ss.LastSeenAt), ExpiresAt: utc(ss.ExpiresAt), Device: ss.Device}
 	if _, err := s.db.NewInsert().Model(r).Exec(ctx); err != nil {
 		return fmt.Errorf("create session: %w", err)
 	}

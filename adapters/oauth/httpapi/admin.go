@@ -21,13 +21,14 @@ type scopeReasonBody struct {
 
 // clientBody is a client as the admin API reads and writes it.
 type clientBody struct {
-	Type          string                     `json:"type,omitempty" enum:"confidential,public" doc:"Default confidential on create; cannot change on update"`
-	Name          string                     `json:"name" doc:"Shown on the consent screen"`
-	Description   string                     `json:"description,omitempty"`
-	LogoURL       string                     `json:"logo_url,omitempty" doc:"https URL"`
-	RedirectURIs  []string                   `json:"redirect_uris" nullable:"false" doc:"Exact redirect URIs (https, or http on loopback)"`
-	AllowedScopes []string                   `json:"allowed_scopes" nullable:"false" doc:"Scopes the client may request"`
-	ScopeReasons  map[string]scopeReasonBody `json:"scope_reasons,omitempty" doc:"Consent-screen text per allowed scope"`
+	Type           string                     `json:"type,omitempty" enum:"confidential,public" doc:"Default confidential on create; cannot change on update"`
+	Name           string                     `json:"name" doc:"Shown on the consent screen"`
+	Description    string                     `json:"description,omitempty"`
+	LogoURL        string                     `json:"logo_url,omitempty" doc:"https URL"`
+	RedirectURIs   []string                   `json:"redirect_uris" nullable:"false" doc:"Exact redirect URIs (https, or http on loopback)"`
+	AllowedScopes  []string                   `json:"allowed_scopes" nullable:"false" doc:"Scopes the client may request"`
+	ScopeReasons   map[string]scopeReasonBody `json:"scope_reasons,omitempty" doc:"Consent-screen text per allowed scope"`
+	RequiredScopes []string                   `json:"required_scopes,omitempty" doc:"Allowed scopes the app cannot work without: the consent screen pre-ticks only these (and openid) on a first consent, the person opts in to the rest. Omitted on update: none"`
 }
 
 type clientView struct {
@@ -130,6 +131,7 @@ func (b clientBody) input() oauth.ClientInput {
 	in := oauth.ClientInput{
 		Type: client.Type(b.Type), Name: b.Name, Description: b.Description, LogoURL: b.LogoURL,
 		RedirectURIs: b.RedirectURIs, AllowedScopes: b.AllowedScopes, ScopeReasons: map[string]oauth.ScopeReason{},
+		RequiredScopes: b.RequiredScopes,
 	}
 	for k, r := range b.ScopeReasons {
 		in.ScopeReasons[k] = oauth.ScopeReason(r)
@@ -140,7 +142,7 @@ func (b clientBody) input() oauth.ClientInput {
 func viewOf(c oauth.Client) clientView {
 	v := clientView{ClientID: c.ID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, clientBody: clientBody{
 		Type: string(c.Type), Name: c.Name, Description: c.Description, LogoURL: c.LogoURL,
-		RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes,
+		RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, RequiredScopes: c.RequiredScopes,
 	}}
 	if len(c.ScopeReasons) > 0 {
 		v.ScopeReasons = map[string]scopeReasonBody{}

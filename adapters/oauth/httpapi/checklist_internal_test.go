@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -368,5 +369,48 @@ func TestAdminAPI(t *testing.T) {
 	}
 	if resp, body := call(http.MethodGet, "/admin/clients/"+id, adminToken, nil); resp.StatusCode != http.StatusNotFound || body["error"] != "not_found" {
 		t.Fatalf("get deleted: %d %v", resp.StatusCode, body)
+	}
+}
+
+// Required scopes (consent screen pre-ticks only these, issue 13): set through the admin API,
+// shown by it, refused when not allowed, and reported per scope by auth-request-details, where
+// openid — the sign-in itself — is always required.
+func TestAdminAPI_RequiredScopes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	post := func(body any) (*http.Response, map[string]any) {
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequest(http.MethodPost, e.internal.URL+"/admin/clients", strings.NewReader(string(b)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+adminToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, decodeJSON(t, resp)
+	}
+	resp, body := post(map[string]any{"name": "Shop", "redirect_uris": []string{"https://rp.example/cb"},
+		"allowed_scopes": []string{"openid", "email"}, "required_scopes": []string{"phone"}})
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Errorf("required scope that is not allowed: %d %v", resp.StatusCode, body)
+	}
+	resp, created := post(map[string]any{"name": "Shop", "redirect_uris": []string{"https://rp.example/cb"}, "type": "public",
+		"allowed_scopes": []string{"openid", "email", "phone"}, "required_scopes": []string{"email"}})
+	if resp.StatusCode != http.StatusCreated || fmt.Sprint(created["required_scopes"]) != "[email]" {
+		t.Fatalf("create: %d %v", resp.StatusCode, created)
+	}
+	q, _ := authorizeParams(testClient{ID: created["client_id"].(string), Redirect: "https://rp.example/cb", Public: true}, "openid email phone", "s")
+	id := e.authorize(q)
+	resp, d := e.internalCall(http.MethodGet, "/api/auth/internal/auth-request-details/?auth_request_id="+id, nil)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("details: %d %v", resp.StatusCode, d)
+	}
+	got := map[string]any{}
+	for _, x := range d["scope_details"].([]any) {
+		m := x.(map[string]any)
+		got[m["key"].(string)] = m["required"]
+	}
+	if want := map[string]any{"openid": true, "email": true, "phone": false}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("scope_details required = %v, want %v", got, want)
 	}
 }

@@ -9,6 +9,7 @@ type scopeDetail struct {
 	Description string `json:"description" doc:"What the scope shares (client text, else the catalogue default)"`
 	Reason      string `json:"reason" doc:"The client's stated reason for asking (may be empty)"`
 	Icon        string `json:"icon" doc:"Emoji icon" example:"📧"`
+	Required    bool   `json:"required" doc:"The client marked this scope as required (openid always is): the consent screen pre-ticks it on a first consent; every other scope is the person's opt-in"`
 }
 
 type clientSummary struct {

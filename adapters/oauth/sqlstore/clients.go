@@ -29,6 +29,7 @@ type clientRow struct {
 	RedirectURIs  string    `bun:"redirect_uris"`
 	AllowedScopes string    `bun:"allowed_scopes"`
 	ScopeReasons  string    `bun:"scope_reasons"`
+	Required      string    `bun:"required_scopes"`
 	CreatedAt     time.Time `bun:"created_at"`
 	UpdatedAt     time.Time `bun:"updated_at"`
 }
@@ -59,7 +60,7 @@ func clientToRow(c *client.Client) (clientRow, error) {
 	return clientRow{
 		ID: s.ID, Type: string(s.Type), SecretHash: secret, Name: s.Name, Description: s.Description,
 		LogoURL: s.LogoURL, RedirectURIs: string(uris), AllowedScopes: s.AllowedScopes.String(),
-		ScopeReasons: string(rj), CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
+		ScopeReasons: string(rj), Required: s.RequiredScopes.String(), CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
 	}, nil
 }
 
@@ -76,13 +77,17 @@ func clientFromRow(r clientRow) (*client.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stored client %s: allowed scopes: %w", r.ID, err)
 	}
+	required, err := scope.Parse(r.Required)
+	if err != nil {
+		return nil, fmt.Errorf("stored client %s: required scopes: %w", r.ID, err)
+	}
 	reasons := make(map[scope.Name]client.ScopeReason, len(rj))
 	for n, v := range rj {
 		reasons[scope.Name(n)] = client.ScopeReason(v)
 	}
 	return client.Rehydrate(client.Snapshot{
 		ID: r.ID, Type: client.Type(r.Type), SecretHash: r.SecretHash, Name: r.Name, Description: r.Description,
-		LogoURL: r.LogoURL, RedirectURIs: uris, AllowedScopes: allowed, ScopeReasons: reasons,
+		LogoURL: r.LogoURL, RedirectURIs: uris, AllowedScopes: allowed, ScopeReasons: reasons, RequiredScopes: required,
 		CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
 	})
 }

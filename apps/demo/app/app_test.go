@@ -20,6 +20,7 @@ import (
 const testClientID = "app_demo_test"
 
 type demoEnv struct {
+	clock  *testClock
 	t      *testing.T
 	fp     *fakeProvider
 	demo   *httptest.Server
@@ -48,7 +49,8 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 	}
 	logs := &syncBuffer{}
 	var err error
-	h, err = newServer(cfg, slog.New(slog.NewTextHandler(logs, nil)), &http.Client{Timeout: 5 * time.Second}, time.Now)
+	clock := &testClock{}
+	h, err = newServer(cfg, slog.New(slog.NewTextHandler(logs, nil)), &http.Client{Timeout: 5 * time.Second}, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,25 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &demoEnv{t: t, fp: fp, demo: demo, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, logs: logs}
+	return &demoEnv{t: t, fp: fp, demo: demo, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, logs: logs, clock: clock}
+}
+
+// testClock is real time plus an offset a test can move forward (the demo's pages show expiries).
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 // post submits a form button on the demo, following redirects like a browser.
@@ -320,6 +340,35 @@ func TestCallback_DataTokenIssuerFallback(t *testing.T) {
 	status, page := e.post("/login")
 	if status != http.StatusOK || claimValues(page)["email"] != "ada@example.com" {
 		t.Fatalf("status %d, claims %v; want 200 with claims\n%s", status, claimValues(page), page)
+	}
+}
+
+// Five minutes after sign-in the data token has expired, as designed: the page says the claims
+// were verified at sign-in and are kept, instead of "verified" beside "expired"; a refresh says
+// the same (issue 13).
+func TestResult_AfterTheDataTokenExpired(t *testing.T) {
+	e := newDemo(t, nil)
+	status, page := e.post("/login")
+	if status != http.StatusOK {
+		t.Fatalf("sign-in status %d", status)
+	}
+	if strings.Contains(page, `id="data-token-note"`) {
+		t.Error("a fresh data token is explained as expired")
+	}
+	if note, _ := elementText(page, "verified-note"); !strings.Contains(note, "keeps the claims it verified then") {
+		t.Errorf("#verified-note = %q", note)
+	}
+	e.clock.Advance(6 * time.Minute)
+	_, page = e.get(e.demo.URL + "/")
+	if note, ok := elementText(page, "data-token-note"); !ok || !strings.Contains(note, "keeps those claims") {
+		t.Errorf("after five minutes: #data-token-note = %q (found %v)", note, ok)
+	}
+	if claimValues(page)["email"] != "ada@example.com" {
+		t.Error("the verified claims are no longer shown after the data token expired")
+	}
+	_, page = e.post("/refresh")
+	if msg, _ := elementText(page, "refresh-result"); !strings.Contains(msg, "still the ones verified at sign-in") {
+		t.Errorf("refresh after expiry: #refresh-result = %q", msg)
 	}
 }
 

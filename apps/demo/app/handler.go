@@ -150,10 +150,14 @@ type resultView struct {
 	DataSubject     string
 	AuthRequestID   string
 	DataTokenExpiry time.Time
-	IDTokenExpiry   time.Time
-	AccessExpiry    time.Time
-	HasRefreshToken bool
-	Refresh         *refreshView
+	// VerifiedAt is when the data token was verified (sign-in); DataTokenExpired says its
+	// five minutes are over, which is expected: the claims were verified when it was valid.
+	VerifiedAt       time.Time
+	DataTokenExpired bool
+	IDTokenExpiry    time.Time
+	AccessExpiry     time.Time
+	HasRefreshToken  bool
+	Refresh          *refreshView
 }
 
 type refreshView struct {
@@ -361,6 +365,7 @@ func (s *server) verifyTokens(ctx context.Context, p *provider, tok *oauth2.Toke
 		idTokenExpiry: idt.Expiry,
 		scopes:        grantedScopes(tok, nil),
 		data:          data,
+		verifiedAt:    s.now(),
 	}, nil
 }
 
@@ -448,16 +453,18 @@ func (s *server) providerUnavailable(w http.ResponseWriter, err error) {
 
 func (s *server) resultView(u *signedIn, ro *refreshOutcome) resultView {
 	v := resultView{
-		Subject:         u.subject,
-		Scopes:          u.scopes,
-		Claims:          claimRows(u.data.Claims),
-		DataIssuer:      u.data.Issuer,
-		DataSubject:     u.data.Subject,
-		AuthRequestID:   u.data.AuthRequestID,
-		DataTokenExpiry: u.data.Expiry,
-		IDTokenExpiry:   u.idTokenExpiry,
-		AccessExpiry:    u.token.Expiry,
-		HasRefreshToken: u.token.RefreshToken != "",
+		Subject:          u.subject,
+		Scopes:           u.scopes,
+		Claims:           claimRows(u.data.Claims),
+		DataIssuer:       u.data.Issuer,
+		DataSubject:      u.data.Subject,
+		AuthRequestID:    u.data.AuthRequestID,
+		DataTokenExpiry:  u.data.Expiry,
+		VerifiedAt:       u.verifiedAt,
+		DataTokenExpired: !s.now().Before(u.data.Expiry),
+		IDTokenExpiry:    u.idTokenExpiry,
+		AccessExpiry:     u.token.Expiry,
+		HasRefreshToken:  u.token.RefreshToken != "",
 	}
 	if ro != nil {
 		v.Refresh = &refreshView{OK: ro.ok, Code: ro.code, Description: ro.description}

@@ -41,6 +41,9 @@ type signedIn struct {
 	idTokenExpiry time.Time
 	scopes        []string
 	data          *dataToken
+	// verifiedAt is when the demo verified the data token, at sign-in. The token proves the
+	// claims as of then; the app keeps the claims, not the token (see the results page).
+	verifiedAt time.Time
 }
 
 // refreshOutcome is shown once on the results page after "Refresh tokens".

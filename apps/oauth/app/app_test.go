@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -101,8 +102,11 @@ func TestRun_ClientsCommands(t *testing.T) {
 	}
 	var created map[string]any
 	if err := json.Unmarshal(run("clients", "create", "--name", "Demo", "--redirect-uri", "http://127.0.0.1:3000/cb",
-		"--scopes", "openid email", "--reason", "email=receipts"), &created); err != nil {
+		"--scopes", "openid email", "--required-scopes", "email", "--reason", "email=receipts"), &created); err != nil {
 		t.Fatal(err)
+	}
+	if fmt.Sprint(created["required_scopes"]) != "[email]" {
+		t.Errorf("create: required_scopes = %v, want [email]", created["required_scopes"])
 	}
 	id, _ := created["client_id"].(string)
 	if id == "" || created["client_secret"] == "" {
@@ -110,8 +114,14 @@ func TestRun_ClientsCommands(t *testing.T) {
 	}
 	var got map[string]any
 	_ = json.Unmarshal(run("clients", "update", id, "--name", "Demo 2"), &got)
-	if got["name"] != "Demo 2" || got["scope_reasons"].(map[string]any)["email"].(map[string]any)["reason"] != "receipts" {
+	if got["name"] != "Demo 2" || got["scope_reasons"].(map[string]any)["email"].(map[string]any)["reason"] != "receipts" ||
+		fmt.Sprint(got["required_scopes"]) != "[email]" {
 		t.Fatalf("update kept fields wrong: %v", got)
+	}
+	got = nil
+	_ = json.Unmarshal(run("clients", "update", id, "--required-scopes", ""), &got)
+	if _, set := got["required_scopes"]; set {
+		t.Fatalf("--required-scopes \"\" did not clear them: %v", got)
 	}
 	if !bytes.Contains(run("clients", "list"), []byte(id)) {
 		t.Fatal("list lacks the client")

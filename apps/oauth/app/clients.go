@@ -28,12 +28,13 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, error
 	var (
 		in                            oauth.ClientInput
 		redirects, reasons, describes listFlag
-		scopes                        string
+		scopes, required              string
 		public                        bool
 	)
 	fs.StringVar(&in.Name, "name", "", "display name on the consent screen")
 	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
 	fs.StringVar(&scopes, "scopes", "", `space-separated allowed scopes, e.g. "openid email"`)
+	fs.StringVar(&required, "required-scopes", "", `space-separated allowed scopes the app cannot work without; the consent screen pre-ticks only these (and openid), the rest are opt-in`)
 	fs.BoolVar(&public, "public", false, "public client (no secret; PKCE only)")
 	fs.StringVar(&in.LogoURL, "logo-url", "", "logo URL (https)")
 	fs.StringVar(&in.Description, "description", "", "description on the consent screen")
@@ -44,6 +45,13 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, error
 	}
 	in.RedirectURIs = redirects
 	in.AllowedScopes = strings.Fields(scopes)
+	// nil when --required-scopes is not given (update keeps the current ones); given as "" it
+	// clears them.
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "required-scopes" {
+			in.RequiredScopes = append([]string{}, strings.Fields(required)...)
+		}
+	})
 	in.Type = client.Confidential
 	if public {
 		in.Type = client.Public
@@ -77,22 +85,23 @@ type scopeReasonJSON struct {
 
 // clientJSON is what the commands print: the admin API's shape.
 type clientJSON struct {
-	ClientID      string                     `json:"client_id"`
-	ClientSecret  string                     `json:"client_secret,omitempty"`
-	Type          string                     `json:"type"`
-	Name          string                     `json:"name"`
-	Description   string                     `json:"description,omitempty"`
-	LogoURL       string                     `json:"logo_url,omitempty"`
-	RedirectURIs  []string                   `json:"redirect_uris"`
-	AllowedScopes []string                   `json:"allowed_scopes"`
-	ScopeReasons  map[string]scopeReasonJSON `json:"scope_reasons,omitempty"`
-	CreatedAt     time.Time                  `json:"created_at"`
-	UpdatedAt     time.Time                  `json:"updated_at"`
+	ClientID       string                     `json:"client_id"`
+	ClientSecret   string                     `json:"client_secret,omitempty"`
+	Type           string                     `json:"type"`
+	Name           string                     `json:"name"`
+	Description    string                     `json:"description,omitempty"`
+	LogoURL        string                     `json:"logo_url,omitempty"`
+	RedirectURIs   []string                   `json:"redirect_uris"`
+	AllowedScopes  []string                   `json:"allowed_scopes"`
+	ScopeReasons   map[string]scopeReasonJSON `json:"scope_reasons,omitempty"`
+	RequiredScopes []string                   `json:"required_scopes,omitempty"`
+	CreatedAt      time.Time                  `json:"created_at"`
+	UpdatedAt      time.Time                  `json:"updated_at"`
 }
 
 func toJSON(c oauth.Client, secret string) clientJSON {
 	j := clientJSON{ClientID: c.ID, ClientSecret: secret, Type: string(c.Type), Name: c.Name, Description: c.Description,
-		LogoURL: c.LogoURL, RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		LogoURL: c.LogoURL, RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, RequiredScopes: c.RequiredScopes, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if len(c.ScopeReasons) > 0 {
 		j.ScopeReasons = map[string]scopeReasonJSON{}
 		for k, r := range c.ScopeReasons {
@@ -207,6 +216,13 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		for k, r := range current.ScopeReasons {
 			if _, set := in.ScopeReasons[k]; !set && slices.Contains(in.AllowedScopes, k) {
 				in.ScopeReasons[k] = r
+			}
+		}
+		if in.RequiredScopes == nil {
+			for _, s := range current.RequiredScopes {
+				if slices.Contains(in.AllowedScopes, s) {
+					in.RequiredScopes = append(in.RequiredScopes, s)
+				}
 			}
 		}
 		c, err := clients.Update(ctx, id, in)

@@ -15,7 +15,10 @@ const (
 	demoClientName        = "SVA Demo"
 	demoClientDescription = "A demo relying app"
 	demoClientScopes      = "openid email name profile username phone address bio"
-	cliTimeout            = 30 * time.Second
+	// demoRequiredScopes are what the demo cannot work without; the consent screen pre-ticks
+	// only these (and openid), everything else is the person's opt-in.
+	demoRequiredScopes = "email name"
+	cliTimeout         = 30 * time.Second
 )
 
 var demoScopeReasons = [...][2]string{
@@ -73,6 +76,7 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 		"--name", demoClientName,
 		"--redirect-uri", redirect,
 		"--scopes", demoClientScopes,
+		"--required-scopes", demoRequiredScopes,
 		"--public",
 		"--description", demoClientDescription,
 	}

@@ -69,21 +69,25 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 
 	step("vault saved")
 
-	// ---- Sign in at the demo; approve everything but the phone number ----
+	// ---- Sign in at the demo; approve the required scopes and the address, not the phone ----
 	b.Open(s.DemoURL + "/")
 	b.WaitFor("demo home", `document.getElementById('signin')`)
 	b.Shot("03-demo-home")
 	b.Click("#signin")
+	b.WaitFor("the request, before unlocking", `location.pathname === '/consent' && document.querySelector('.asked li')`)
+	b.Shot("04a-consent-locked")
 	b.unlock(password, `document.getElementById('scope-phone')`)
-	if got := b.EvalJSON(`['openid','email','name','phone','address'].map(s => document.getElementById('scope-' + s)?.checked)`); got != `[true,true,true,true,true]` {
-		t.Errorf("first consent: checkboxes (openid email name phone address) = %s, want all checked", got)
+	// Privacy first: the demo registered email and name as required (with openid); phone and
+	// address wait for the person to opt in.
+	if got := b.EvalJSON(`['openid','email','name','phone','address'].map(s => document.getElementById('scope-' + s)?.checked)`); got != `[true,true,true,false,false]` {
+		t.Errorf("first consent: checkboxes (openid email name phone address) = %s, want only the required ones", got)
 	}
-	if !strings.Contains(b.Text(`#shared-summary`), markerPhone) {
-		t.Errorf("the summary does not show the phone number that would be shared")
+	if strings.Contains(b.Text(`#shared-summary`), markerPhone) {
+		t.Errorf("the summary shows the phone number, which is not ticked")
 	}
+	b.Click("#scope-address") // opt in to the address, not the phone
+	b.WaitFor("summary with the address", `document.getElementById('shared-summary').textContent.includes(`+jsString(markerStreet)+`)`)
 	b.Shot("04-consent")
-	b.Click("#scope-phone")
-	b.WaitFor("summary without the phone", `!document.getElementById('shared-summary').textContent.includes(`+jsString(markerPhone)+`)`)
 	b.Click(`form button[type=submit]`)
 	b.waitForDemo(s, "result after approving a subset", `document.getElementById('claims')`)
 	b.Shot("05-demo-result")
@@ -105,7 +109,8 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 	b.Click("#signout")
 	b.waitForDemo(s, "demo home after sign-out", `document.getElementById('signin')`)
 	b.Click("#signin")
-	b.unlock(password, `document.getElementById('deny')`)
+	// Denying needs no master password: the request is shown, and refused, before unlocking.
+	b.WaitFor("the request, before unlocking", `location.pathname === '/consent' && document.getElementById('unlock-password') && document.getElementById('deny')`)
 	b.Click("#deny")
 	b.waitForDemo(s, "denial page", `document.getElementById('error')`)
 	b.Shot("06-demo-denied")
@@ -284,7 +289,7 @@ func (b *browser) unlock(password, ready string) {
 	b.t.Helper()
 	b.WaitFor("unlock form on the consent page", `location.pathname === '/consent' && document.getElementById('unlock-password')`)
 	b.Fill("unlock-password", password)
-	b.Click(`form button[type=submit]`)
+	b.Click(`#unlock-form button[type=submit]`)
 	b.WaitFor("consent screen", ready)
 }
 

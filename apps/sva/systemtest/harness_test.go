@@ -364,11 +364,12 @@ func (s *Stack) logTails() string {
 func (s *Stack) registerClient() string {
 	s.t.Helper()
 	body := map[string]any{
-		"type":           "public",
-		"name":           "SVA Demo",
-		"description":    "A demo relying app",
-		"redirect_uris":  []string{s.RedirectURI},
-		"allowed_scopes": strings.Fields(demoClientScopes),
+		"type":            "public",
+		"name":            "SVA Demo",
+		"description":     "A demo relying app",
+		"redirect_uris":   []string{s.RedirectURI},
+		"allowed_scopes":  strings.Fields(demoClientScopes),
+		"required_scopes": []string{"email", "name"},
 		"scope_reasons": map[string]any{
 			"email": map[string]string{"reason": "To show your verified email"},
 			"name":  map[string]string{"reason": "To greet you by name"},

@@ -24,7 +24,7 @@ const (
 	markerName    = "MARKER-NAME-7f3a"
 	markerGiven   = "MARKER-GIVEN-7f3a"
 	markerFamily  = "MARKER-FAMILY-7f3a"
-	markerPhone   = "+44 20 7946 7f3a"
+	markerPhone   = "+44 20 7946 0735" // a valid international number (domain/claimvalue), unique enough to scan for
 	markerCity    = "MARKER-CITY-7f3a"
 	markerStreet  = "MARKER-STREET-7f3a"
 	accountEmail  = "Account.Owner-7f3a@Example.test" // the SVA login, distinct from the shared email

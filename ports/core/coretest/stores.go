@@ -182,6 +182,7 @@ func testSessions(t *testing.T, s core.Stores) {
 	b := mustCreate(t, s, "22222222-2222-4222-8222-222222222222")
 	p := account.DefaultPolicy()
 	s1 := account.NewSession("s1", a.ID, account.HashToken("t1"), base, p)
+	s1.Device = "Firefox on Linux"
 	s2 := account.NewSession("s2", a.ID, account.HashToken("t2"), base.Add(time.Second), p)
 	s3 := account.NewSession("s3", b.ID, account.HashToken("t3"), base, p)
 	for _, ss := range []account.Session{s1, s2, s3} {
@@ -194,7 +195,7 @@ func testSessions(t *testing.T, s core.Stores) {
 		t.Fatalf("ByTokenHash: %v", err)
 	}
 	if got.ID != s1.ID || got.UserID != s1.UserID || got.TokenHash != s1.TokenHash || !got.CreatedAt.Equal(s1.CreatedAt) ||
-		!got.LastSeenAt.Equal(s1.LastSeenAt) || !got.ExpiresAt.Equal(s1.ExpiresAt) {
+		!got.LastSeenAt.Equal(s1.LastSeenAt) || !got.ExpiresAt.Equal(s1.ExpiresAt) || got.Device != s1.Device {
 		t.Errorf("ByTokenHash = %+v, want %+v", got, s1)
 	}
 	if _, err := s.Sessions.ByTokenHash(ctx, account.HashToken("nope")); !errors.Is(err, core.ErrNotFound) {

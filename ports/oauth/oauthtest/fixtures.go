@@ -35,8 +35,9 @@ func NewClient(t testing.TB) (*client.Client, string) {
 	c, secret, err := client.New(client.Params{
 		Type: client.Confidential, Name: "Test App", Description: "A test client",
 		LogoURL: "https://rp.example/logo.png", RedirectURIs: []string{"https://rp.example/cb", "https://rp.example/cb2?x=1"},
-		AllowedScopes: scope.MustParse("openid email profile"),
-		ScopeReasons:  map[scope.Name]client.ScopeReason{"email": {Description: "Your email", Reason: "To send receipts"}},
+		AllowedScopes:  scope.MustParse("openid email profile"),
+		ScopeReasons:   map[scope.Name]client.ScopeReason{"email": {Description: "Your email", Reason: "To send receipts"}},
+		RequiredScopes: scope.MustParse("email"),
 	}, rand.Reader, Now)
 	if err != nil {
 		t.Fatalf("client.New: %v", err)

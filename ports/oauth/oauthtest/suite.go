@@ -65,7 +65,7 @@ func equalClients(t testing.TB, got, want *client.Client) {
 	g, w := got.Snapshot(), want.Snapshot()
 	if g.ID != w.ID || g.Type != w.Type || string(g.SecretHash) != string(w.SecretHash) || g.Name != w.Name ||
 		g.Description != w.Description || g.LogoURL != w.LogoURL || !slices.Equal(g.RedirectURIs, w.RedirectURIs) ||
-		!g.AllowedScopes.Equal(w.AllowedScopes) || len(g.ScopeReasons) != len(w.ScopeReasons) ||
+		!g.AllowedScopes.Equal(w.AllowedScopes) || len(g.ScopeReasons) != len(w.ScopeReasons) || !g.RequiredScopes.Equal(w.RequiredScopes) ||
 		!g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
 		t.Fatalf("client round trip:\n got %+v\nwant %+v", g, w)
 	}

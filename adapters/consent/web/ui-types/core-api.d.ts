@@ -483,6 +483,8 @@ export interface components {
             key: string;
             name: string;
             reason: string;
+            /** @description The client marked this scope as required (openid always is): pre-ticked on a first consent; every other scope is opt-in */
+            required: boolean;
         };
         Sealed: {
             /** @description Standard base64 AES-256-GCM ciphertext (tag included). */
@@ -495,6 +497,8 @@ export interface components {
             created_at: string;
             /** @description True for the session making this request. */
             current: boolean;
+            /** @description Coarse description of the browser that signed in, such as "Firefox on Linux"; empty when unknown. No address or fingerprint is kept. */
+            device: string;
             /** Format: date-time */
             expires_at: string;
             id: string;
@@ -644,7 +648,10 @@ export interface operations {
     login: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description As for register: only a coarse description is kept. */
+                "User-Agent"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -787,7 +794,10 @@ export interface operations {
     register: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description The browser's user agent (a consent server relays its browser's). Only a coarse description such as "Firefox on Linux" is kept, for the sessions list. */
+                "User-Agent"?: string;
+            };
             path?: never;
             cookie?: never;
         };

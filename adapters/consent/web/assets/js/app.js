@@ -1,7 +1,8 @@
 // Client-side routing and the guards views share. One document for the whole app, so the keys
 // in session.js survive moving between views (a full reload forgets them by design).
 
-import { h, say, clearStatus, busy, field } from './dom.js';
+import { h, say, clearStatus, busy, field, showErrors } from './dom.js';
+import { icon } from './icons.js';
 import { state, isUnlocked, unlock, signOut } from './session.js';
 import { WrongPasswordError } from './crypto.js';
 
@@ -77,13 +78,17 @@ export function drawNav() {
     nav.replaceChildren(link('/signin', 'Sign in'), link('/signup', 'Create account'));
     return;
   }
-  const out = h('button', { type: 'button', class: 'link-button', onclick: async () => {
+  const out = h('button', { type: 'button', class: 'link-button', id: 'signout', onclick: async () => {
+    // Signing out in the middle of a sign-in request keeps the request to come back to: the app
+    // is still waiting for an answer, and the request may be answered after signing in again.
+    const back = location.pathname === '/consent' ? `/signin?next=${encodeURIComponent(here())}` : '/signin';
+    const pending = location.pathname === '/consent' ? ' Sign in again to answer the app\'s request.' : '';
     try {
       await signOut();
-      navigate('/signin', { keepStatus: true });
-      say('You are signed out.', 'success');
+      navigate(back, { keepStatus: true });
+      say(`You are signed out.${pending}`, 'success');
     } catch (e) {
-      navigate('/signin', { keepStatus: true });
+      navigate(back, { keepStatus: true });
       say(`Signed out on this device. ${/** @type {Error} */ (e).message}`, 'error');
     }
   } }, 'Sign out');
@@ -101,6 +106,42 @@ export function requireSession() {
 }
 
 /**
+ * unlockForm asks for the master password and opens the vault with it. Views that need the vault
+ * show it full-page (ensureUnlocked) or inside their own card (the consent screen, which says
+ * what is being asked before it asks for the password).
+ * @param {string} why one sentence: what unlocking is for
+ * @param {() => void} onUnlocked called once the vault is open
+ * @param {{title?: string, headingLevel?: 'h1' | 'h2'}} [opts]
+ * @returns {{form: HTMLFormElement, focus: () => void}}
+ */
+export function unlockForm(why, onUnlocked, opts = {}) {
+  const pw = field({ id: 'unlock-password', label: 'Master password', type: 'password', autocomplete: 'current-password', required: true });
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: opts.headingLevel === 'h2' ? 'unlock' : 'card narrow', id: 'unlock-form', novalidate: true },
+    h(opts.headingLevel ?? 'h1', {}, icon('lock'), ' ', opts.title ?? 'Unlock your vault'),
+    h('p', {}, why),
+    pw.wrap,
+    h('div', { class: 'actions' },
+      h('button', { type: 'submit', class: 'primary' }, 'Unlock'),
+      h('a', { href: `/signin?next=${encodeURIComponent(here())}`, 'data-link': true, class: 'secondary' }, 'Use another account'))));
+  form.addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    if (!showErrors(form, [pw], pw.input.value ? new Map() : new Map([[pw, 'Enter your master password.']]))) return;
+    say('Unlocking…');
+    try {
+      await busy(form, () => unlock(pw.input.value));
+      pw.input.value = '';
+      clearStatus();
+      onUnlocked();
+    } catch (e) {
+      clearStatus();
+      showErrors(form, [pw], new Map([[pw, e instanceof WrongPasswordError ? 'That master password is not correct.' : /** @type {Error} */ (e).message]]));
+      pw.input.select();
+    }
+  });
+  return { form, focus: () => pw.input.focus() };
+}
+
+/**
  * ensureUnlocked resolves once the vault is open, asking for the master password if the keys
  * were forgotten (after a reload). Resolves false if the view was left meanwhile.
  * @param {HTMLElement} main
@@ -110,30 +151,8 @@ export function requireSession() {
 export function ensureUnlocked(main, why) {
   if (isUnlocked()) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const pw = field({ id: 'unlock-password', label: 'Master password', type: 'password', autocomplete: 'current-password', required: true });
-    const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card narrow', novalidate: true },
-      h('h1', {}, 'Unlock your vault'),
-      h('p', {}, why),
-      pw.wrap,
-      h('div', { class: 'actions' },
-        h('button', { type: 'submit', class: 'primary' }, 'Unlock'),
-        h('a', { href: '/signin', 'data-link': true, class: 'secondary' }, 'Use another account'))));
-    form.addEventListener('submit', async (ev) => {
-      ev.preventDefault();
-      if (!pw.input.value) { say('Enter your master password.', 'error'); pw.input.focus(); return; }
-      say('Unlocking…');
-      try {
-        await busy(form, () => unlock(pw.input.value));
-        pw.input.value = '';
-        clearStatus();
-        main.replaceChildren();
-        resolve(true);
-      } catch (e) {
-        say(e instanceof WrongPasswordError ? 'That master password is not correct.' : /** @type {Error} */ (e).message, 'error');
-        pw.input.select();
-      }
-    });
-    main.replaceChildren(form);
-    pw.input.focus();
+    const u = unlockForm(why, () => { main.replaceChildren(); resolve(true); });
+    main.replaceChildren(u.form);
+    u.focus();
   });
 }

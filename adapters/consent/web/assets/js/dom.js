@@ -1,3 +1,5 @@
+import { icon } from './icons.js';
+
 // Tiny DOM helpers. The UI never assigns HTML strings (innerHTML and friends are blocked by the
 // page's Trusted Types CSP anyway): every node is created and text is set as text.
 
@@ -74,14 +76,26 @@ export async function busy(scope, fn) {
 }
 
 /**
- * field builds a labelled input with an optional hint, wired with for/id and aria-describedby.
+ * @typedef {object} Field
+ * @property {HTMLElement} wrap
+ * @property {HTMLInputElement | HTMLTextAreaElement} input
+ * @property {string} label
+ * @property {(message: string) => void} setError marks the field invalid: aria-invalid, the
+ *   message (with the field's name) linked through aria-describedby, and the visual state
+ * @property {() => void} clearError
+ */
+
+/**
+ * field builds a labelled input with an optional hint, wired with for/id and aria-describedby,
+ * and a slot for its error message. Every form uses it, so every field reports errors one way.
  * @param {{id: string, label: string, type?: string, value?: string, hint?: string,
  *          autocomplete?: string, required?: boolean, multiline?: boolean, rows?: number,
  *          minlength?: number, inputmode?: string}} o
- * @returns {{wrap: HTMLElement, input: HTMLInputElement | HTMLTextAreaElement}}
+ * @returns {Field}
  */
 export function field(o) {
   const hintId = o.hint ? `${o.id}-hint` : undefined;
+  const errorId = `${o.id}-error`;
   const common = {
     id: o.id, name: o.id, autocomplete: o.autocomplete ?? 'off', required: o.required,
     'aria-describedby': hintId, minlength: o.minlength, inputmode: o.inputmode,
@@ -90,11 +104,64 @@ export function field(o) {
     ? h('textarea', { ...common, rows: o.rows ?? 3 })
     : h('input', { ...common, type: o.type ?? 'text' }));
   input.value = o.value ?? '';
+  const error = h('p', { class: 'field-error', id: errorId, hidden: true });
   const wrap = h('div', { class: 'field' },
     h('label', { for: o.id }, o.label),
+    o.hint ? h('p', { class: 'hint', id: hintId }, o.hint) : null,
     input,
-    o.hint ? h('p', { class: 'hint', id: hintId }, o.hint) : null);
-  return { wrap, input };
+    error);
+  /** @param {boolean} on */
+  const describe = (on) => {
+    const ids = (input.getAttribute('aria-describedby') ?? '').split(' ').filter((x) => x && x !== errorId);
+    if (on) ids.unshift(errorId);
+    if (ids.length) input.setAttribute('aria-describedby', ids.join(' '));
+    else input.removeAttribute('aria-describedby');
+  };
+  return {
+    wrap, input, label: o.label,
+    setError(message) {
+      error.replaceChildren(icon('alert'), h('span', {}, message));
+      error.hidden = false;
+      wrap.classList.add('invalid');
+      input.setAttribute('aria-invalid', 'true');
+      describe(true);
+    },
+    clearError() {
+      error.replaceChildren();
+      error.hidden = true;
+      wrap.classList.remove('invalid');
+      input.removeAttribute('aria-invalid');
+      describe(false);
+    },
+  };
+}
+
+/**
+ * showErrors marks every field with a problem at once, lists them all in a summary at the top of
+ * the form (each a link that focuses its field) and moves focus to the summary, so a person hears
+ * how many problems there are and can reach each. Returns true when there was nothing to report.
+ * @param {HTMLFormElement} form
+ * @param {Field[]} fields every field of the form (those not in problems are cleared)
+ * @param {Map<Field, string>} problems field → message naming the field
+ * @returns {boolean}
+ */
+export function showErrors(form, fields, problems) {
+  for (const f of fields) if (!problems.has(f)) f.clearError();
+  form.querySelector(':scope > .error-summary')?.remove();
+  if (problems.size === 0) return true;
+  const items = [];
+  for (const [f, message] of problems) {
+    f.setError(message);
+    items.push(h('li', {}, h('a', { href: `#${f.input.id}`, onclick: (/** @type {Event} */ ev) => { ev.preventDefault(); f.input.focus(); } }, message)));
+  }
+  const summary = h('div', { class: 'error-summary', role: 'alert', tabindex: '-1', 'aria-labelledby': `${form.id || 'form'}-errors-title` },
+    h('h2', { id: `${form.id || 'form'}-errors-title` }, icon('alert'), problems.size === 1 ? ' There is a problem' : ` There are ${problems.size} problems`),
+    h('ul', {}, items));
+  const heading = form.querySelector(':scope > h1, :scope > header');
+  if (heading) heading.after(summary);
+  else form.prepend(summary);
+  summary.focus();
+  return false;
 }
 
 /**

@@ -1,6 +1,6 @@
 // Scope catalogue and claim building for the consent screen.
 //
-// CATALOGUE mirrors domain/scope/scope.go (display name, icon, default description and the
+// CATALOGUE mirrors domain/scope/scope.go (display name, default description and the
 // claim keys each scope permits — decision 6). catalogue_test.go parses the JSON between the
 // markers below and fails if it drifts from the Go table, so Core's attestation and this page can
 // never disagree about what a scope lets an app see.
@@ -13,7 +13,6 @@
 /**
  * @typedef {object} ScopeEntry
  * @property {string} name        display name
- * @property {string} icon
  * @property {string} description default text when the client gave none
  * @property {string[]} claims    claim keys the scope permits
  * @property {[string, string][]} sources [claimKey, vaultField] pairs this UI shares
@@ -22,29 +21,29 @@
 // BEGIN CATALOGUE
 /** @type {Record<string, ScopeEntry>} */
 export const CATALOGUE = {
-  "openid": {"claims":["sub"],"description":"Verify your identity","icon":"🔑","name":"Sign-in identity","sources":[]},
-  "email": {"claims":["email"],"description":"Access your email address","icon":"📧","name":"Email address","sources":[["email","email"]]},
-  "profile": {"claims":["full_name","name","given_name","family_name"],"description":"Access your profile information (name)","icon":"🙂","name":"Profile","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
-  "name": {"claims":["full_name","name","given_name","family_name","first_name","last_name"],"description":"Your full name","icon":"🆔","name":"Name","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
-  "username": {"claims":["username"],"description":"Your username","icon":"👤","name":"Username","sources":[["username","username"]]},
-  "bio": {"claims":["bio"],"description":"Your bio","icon":"📝","name":"Bio","sources":[["bio","bio"]]},
-  "pronoun": {"claims":["pronoun","pronouns"],"description":"Your pronouns","icon":"💬","name":"Pronouns","sources":[["pronouns","pronouns"]]},
-  "dob": {"claims":["dob","date_of_birth","birthdate"],"description":"Your date of birth","icon":"📅","name":"Date of Birth","sources":[["dob","dob"]]},
-  "images": {"claims":["profile_image","banner_image","images"],"description":"Your profile images","icon":"🖼️","name":"Profile Images","sources":[["profile_image","profile_image"]]},
-  "skills": {"claims":["skills"],"description":"Your skills","icon":"💻","name":"Skills","sources":[["skills","skills"]]},
-  "hobby": {"claims":["hobbies","hobby"],"description":"Your hobbies","icon":"❤️","name":"Hobbies","sources":[["hobbies","hobbies"]]},
-  "address": {"claims":["address","address_line1","address_line2","city","state","postal_code","country"],"description":"Your postal address","icon":"📍","name":"Address","sources":[["address_line1","address_line1"],["address_line2","address_line2"],["city","city"],["state","state"],["postal_code","postal_code"],["country","country"]]},
-  "social": {"claims":["social_links","social"],"description":"Your social links","icon":"🔗","name":"Social Links","sources":[["social_links","social_links"]]},
-  "phone": {"claims":["phone","phone_number"],"description":"Your phone number","icon":"📱","name":"Phone number","sources":[["phone_number","phone"]]},
-  "pan_card": {"claims":["pan_card","pan"],"description":"Your PAN card","icon":"🆔","name":"PAN Card","sources":[["pan_card","pan_card"]]},
-  "crypto_wallet": {"claims":["crypto_wallet","wallet_address"],"description":"Your crypto wallet addresses","icon":"₿","name":"Crypto Wallet","sources":[["crypto_wallet","crypto_wallet"]]},
-  "education": {"claims":["education"],"description":"Your education","icon":"🎓","name":"Education","sources":[["education","education"]]},
-  "employment": {"claims":["employment"],"description":"Your employment","icon":"💼","name":"Employment","sources":[["employment","employment"]]},
-  "professional_license": {"claims":["professional_license","license"],"description":"Your professional license","icon":"📜","name":"Professional License","sources":[["professional_license","professional_license"]]},
-  "aadhar": {"claims":["aadhar","aadhaar"],"description":"Your Aadhaar card","icon":"🆔","name":"Aadhaar Card","sources":[["aadhaar","aadhaar"]]},
-  "driving_license": {"claims":["driving_license","driving_licence"],"description":"Your driving license","icon":"🚗","name":"Driving License","sources":[["driving_license","driving_license"]]},
-  "voter_id": {"claims":["voter_id","voterid"],"description":"Your voter ID","icon":"🗳️","name":"Voter ID","sources":[["voter_id","voter_id"]]},
-  "passport": {"claims":["passport"],"description":"Your passport","icon":"🛂","name":"Passport","sources":[["passport","passport"]]}
+  "openid": {"claims":["sub"],"description":"Verify your identity","name":"Sign-in identity","sources":[]},
+  "email": {"claims":["email"],"description":"Access your email address","name":"Email address","sources":[["email","email"]]},
+  "profile": {"claims":["full_name","name","given_name","family_name"],"description":"Access your profile information (name)","name":"Profile","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
+  "name": {"claims":["full_name","name","given_name","family_name","first_name","last_name"],"description":"Your full name","name":"Name","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
+  "username": {"claims":["username"],"description":"Your username","name":"Username","sources":[["username","username"]]},
+  "bio": {"claims":["bio"],"description":"Your bio","name":"Bio","sources":[["bio","bio"]]},
+  "pronoun": {"claims":["pronoun","pronouns"],"description":"Your pronouns","name":"Pronouns","sources":[["pronouns","pronouns"]]},
+  "dob": {"claims":["dob","date_of_birth","birthdate"],"description":"Your date of birth","name":"Date of Birth","sources":[["dob","dob"]]},
+  "images": {"claims":["profile_image","banner_image","images"],"description":"Your profile images","name":"Profile Images","sources":[["profile_image","profile_image"]]},
+  "skills": {"claims":["skills"],"description":"Your skills","name":"Skills","sources":[["skills","skills"]]},
+  "hobby": {"claims":["hobbies","hobby"],"description":"Your hobbies","name":"Hobbies","sources":[["hobbies","hobbies"]]},
+  "address": {"claims":["address","address_line1","address_line2","city","state","postal_code","country"],"description":"Your postal address","name":"Address","sources":[["address_line1","address_line1"],["address_line2","address_line2"],["city","city"],["state","state"],["postal_code","postal_code"],["country","country"]]},
+  "social": {"claims":["social_links","social"],"description":"Your social links","name":"Social Links","sources":[["social_links","social_links"]]},
+  "phone": {"claims":["phone","phone_number"],"description":"Your phone number","name":"Phone number","sources":[["phone_number","phone"]]},
+  "pan_card": {"claims":["pan_card","pan"],"description":"Your PAN card","name":"PAN Card","sources":[["pan_card","pan_card"]]},
+  "crypto_wallet": {"claims":["crypto_wallet","wallet_address"],"description":"Your crypto wallet addresses","name":"Crypto Wallet","sources":[["crypto_wallet","crypto_wallet"]]},
+  "education": {"claims":["education"],"description":"Your education","name":"Education","sources":[["education","education"]]},
+  "employment": {"claims":["employment"],"description":"Your employment","name":"Employment","sources":[["employment","employment"]]},
+  "professional_license": {"claims":["professional_license","license"],"description":"Your professional license","name":"Professional License","sources":[["professional_license","professional_license"]]},
+  "aadhar": {"claims":["aadhar","aadhaar"],"description":"Your Aadhaar card","name":"Aadhaar Card","sources":[["aadhaar","aadhaar"]]},
+  "driving_license": {"claims":["driving_license","driving_licence"],"description":"Your driving license","name":"Driving License","sources":[["driving_license","driving_license"]]},
+  "voter_id": {"claims":["voter_id","voterid"],"description":"Your voter ID","name":"Voter ID","sources":[["voter_id","voter_id"]]},
+  "passport": {"claims":["passport"],"description":"Your passport","name":"Passport","sources":[["passport","passport"]]}
 };
 // END CATALOGUE
 
@@ -107,14 +106,13 @@ export function buildClaims(approvedScopes, profile) {
  * sent them (the client's reason lives there), else the catalogue's defaults.
  * @param {string} scope
  * @param {import('./api.js').CoreSchemas['ScopeDetail'][] | null} [details] from Core's auth request
- * @returns {{name: string, icon: string, description: string, reason: string}}
+ * @returns {{name: string, description: string, reason: string}}
  */
 export function scopeInfo(scope, details) {
   const d = (details ?? []).find((x) => x.key === scope);
   const c = Object.hasOwn(CATALOGUE, scope) ? CATALOGUE[scope] : undefined;
   return {
     name: d?.name || c?.name || scope,
-    icon: d?.icon || c?.icon || '•',
     description: d?.description || c?.description || '',
     reason: d?.reason || '',
   };

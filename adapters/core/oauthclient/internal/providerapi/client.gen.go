@@ -155,6 +155,9 @@ type ScopeDetail struct {
 
 	// Reason The client's stated reason for asking (may be empty)
 	Reason string `json:"reason"`
+
+	// Required The client marked this scope as required (openid always is): the consent screen pre-ticks it on a first consent; every other scope is the person's opt-in
+	Required bool `json:"required"`
 }
 
 // GetAuthRequestDetailsParams defines parameters for GetAuthRequestDetails.

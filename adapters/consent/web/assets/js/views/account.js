@@ -4,6 +4,18 @@ import { h, say, busy, logo, when } from '../dom.js';
 import { requireSession } from '../app.js';
 import { api } from '../api.js';
 import { scopeInfo } from '../scopes.js';
+import { icon } from '../icons.js';
+
+/**
+ * emptyState is what a list shows when it has nothing in it: what the page is for and how
+ * something gets there, instead of a blank card.
+ * @param {string} iconName
+ * @param {string} title
+ * @param {string} text
+ */
+function emptyState(iconName, title, text) {
+  return h('div', { class: 'empty-state' }, icon(iconName, 'big'), h('h2', {}, title), h('p', { class: 'muted' }, text));
+}
 
 /**
  * Core's bodies (generated from openapi/core.yaml; JSDoc only).
@@ -45,7 +57,7 @@ export async function connectionsView(main) {
   const body = await api('GET', '/connections');
   const list = (body?.connections ?? []).filter((c) => c.active !== false);
   if (list.length === 0) {
-    card.append(h('p', { class: 'muted' }, 'No apps yet. When you approve a sign-in request, the app appears here.'));
+    card.append(emptyState('apps', 'No connected apps', 'When you use SVA to sign in to an app and share details with it, the app appears here, and you can disconnect it at any time.'));
     return;
   }
   const ul = h('ul', { class: 'rows' });
@@ -82,22 +94,38 @@ export async function sessionsView(main) {
   main.append(card);
   /** @type {Core['SessionsOutputBody'] | null} */
   const body = await api('GET', '/sessions');
-  const list = body?.sessions ?? [];
+  // This device first, then the most recently used.
+  const list = [...(body?.sessions ?? [])].sort((a, b) => Number(b.current) - Number(a.current) ||
+    String(b.last_seen_at ?? b.created_at).localeCompare(String(a.last_seen_at ?? a.created_at)));
   const ul = h('ul', { class: 'rows' });
+  const others = () => ul.querySelectorAll('li.row:not(.current)').length;
+  /** @type {HTMLElement | null} */
+  let othersAction = null;
+  const noOthers = h('p', { class: 'muted', id: 'no-other-sessions' }, 'You are not signed in anywhere else.');
+  const update = () => {
+    if (others() > 0) return;
+    othersAction?.remove();
+    if (!noOthers.isConnected) card.append(noOthers);
+  };
   for (const s of list) {
     const sid = s.id;
     const current = s.current;
-    const row = h('li', { class: 'row' },
+    // Core stores only a coarse description ("Firefox on Linux") taken from the browser's user
+    // agent at sign-in: no address, no fingerprint.
+    const device = s.device || 'Unknown browser';
+    const row = h('li', { class: current ? 'row current' : 'row' },
+      icon('monitor', 'big'),
       h('div', { class: 'grow' },
-        h('h2', {}, current ? 'This browser' : 'Another browser', current ? h('span', { class: 'badge' }, 'Current') : null),
+        h('h2', {}, device, current ? h('span', { class: 'badge' }, 'This device') : null),
         h('p', { class: 'muted small' }, `Signed in ${when(s.created_at)}`,
-          s.last_seen_at ? ` · last active ${when(s.last_seen_at)}` : '',
+          s.last_seen_at ? ` · last used ${when(s.last_seen_at)}` : '',
           s.expires_at ? ` · expires ${when(s.expires_at)}` : '')),
-      current ? null : confirmButton('Sign out', 'Confirm sign out', async () => {
+      current ? null : confirmButton('Sign out', `Confirm: sign out ${device}`, async () => {
         try {
           await busy(row, () => api('DELETE', `/sessions/${encodeURIComponent(sid)}`));
           row.remove();
-          say('That session is signed out.', 'success');
+          say(`${device} is signed out.`, 'success');
+          update();
         } catch (e) {
           say(/** @type {Error} */ (e).message, 'error');
         }
@@ -105,17 +133,20 @@ export async function sessionsView(main) {
     ul.append(row);
   }
   card.append(ul);
-  if (list.some((s) => !s.current)) {
-    const others = h('div', { class: 'actions' }, confirmButton('Sign out all other sessions', 'Confirm: sign out everywhere else', async () => {
+  if (others() > 0) {
+    const action = h('div', { class: 'actions' }, confirmButton('Sign out all other sessions', 'Confirm: sign out everywhere else', async () => {
       try {
-        await busy(others, () => api('POST', '/sessions/revoke-others'));
+        await busy(action, () => api('POST', '/sessions/revoke-others'));
         say('All other sessions are signed out.', 'success');
-        ul.querySelectorAll('li.row').forEach((li) => { if (!li.querySelector('.badge')) li.remove(); });
-        others.remove();
+        ul.querySelectorAll('li.row:not(.current)').forEach((li) => li.remove());
+        update();
       } catch (e) {
         say(/** @type {Error} */ (e).message, 'error');
       }
     }));
-    card.append(others);
+    othersAction = action;
+    card.append(action);
+  } else {
+    update();
   }
 }

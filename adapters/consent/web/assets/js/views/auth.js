@@ -1,11 +1,12 @@
 // Sign-in and sign-up views. The master password is used only inside crypto.js; what leaves
 // the page is the email hash and the derived auth key.
 
-import { h, say, busy, field, clearStatus } from '../dom.js';
+import { h, say, busy, field, showErrors, clearStatus } from '../dom.js';
 import { navigate, safeNext } from '../app.js';
-import { signIn, signUp } from '../session.js';
+import { signIn, signUp, signOut, state } from '../session.js';
 import { passwordStrength, UnsafeKdfError, WrongPasswordError } from '../crypto.js';
 import { ApiError } from '../api.js';
+import { checkValue } from '../values.js';
 
 /**
  * explainAuthError words sign-in/up failures for people.
@@ -33,7 +34,7 @@ export function signinView(main, params) {
   const next = safeNext(params.get('next'));
   const email = field({ id: 'email', label: 'Email', type: 'email', autocomplete: 'username', required: true });
   const pw = field({ id: 'password', label: 'Master password', type: 'password', autocomplete: 'current-password', required: true });
-  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card narrow', novalidate: true },
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card narrow', id: 'signin-form', novalidate: true },
     h('h1', {}, 'Sign in to SVA'),
     next?.startsWith('/consent') ? h('p', { class: 'lead' }, 'Sign in to continue to the app that sent you here.') : null,
     email.wrap, pw.wrap,
@@ -42,10 +43,11 @@ export function signinView(main, params) {
       h('a', { href: next ? `/signup?next=${encodeURIComponent(next)}` : '/signup', 'data-link': true }, 'Create an account'), '.')));
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
-    if (!email.input.value.trim() || !pw.input.value) {
-      say('Enter your email and master password.', 'error');
-      return;
-    }
+    /** @type {Map<import('../dom.js').Field, string>} */
+    const problems = new Map();
+    if (!email.input.value.trim()) problems.set(email, 'Enter your email.');
+    if (!pw.input.value) problems.set(pw, 'Enter your master password.');
+    if (!showErrors(form, [email, pw], problems)) return;
     say('Signing in… (unlocking your vault takes a moment)');
     try {
       await busy(form, () => signIn(email.input.value, pw.input.value));
@@ -65,6 +67,20 @@ export function signinView(main, params) {
 export function signupView(main, params) {
   document.title = 'Create account · SVA';
   const next = safeNext(params.get('next'));
+  if (state.userId) {
+    // Signed in already: a second account needs signing out first, and saying so beats a form
+    // that would quietly replace the session.
+    main.append(h('section', { class: 'card narrow', id: 'already-signed-in' },
+      h('h1', {}, 'You are already signed in'),
+      h('p', {}, 'This browser is signed in to an SVA account. To create another account, sign out first.'),
+      h('div', { class: 'actions' },
+        h('a', { href: next ?? '/vault', 'data-link': true, class: 'button primary' }, next ? 'Continue' : 'Go to your vault'),
+        h('button', { type: 'button', class: 'secondary', onclick: async () => {
+          try { await signOut(); } catch { /* signed out on this device either way */ }
+          navigate(`/signup${next ? `?next=${encodeURIComponent(next)}` : ''}`, { replace: true });
+        } }, 'Sign out and create an account'))));
+    return;
+  }
   const email = field({ id: 'email', label: 'Email', type: 'email', autocomplete: 'username', required: true });
   const pw = field({
     id: 'password', label: 'Master password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12,
@@ -85,7 +101,7 @@ export function signupView(main, params) {
   pw.input.addEventListener('input', update);
   email.input.addEventListener('input', update);
 
-  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card narrow', novalidate: true },
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card narrow', id: 'signup-form', novalidate: true },
     h('h1', {}, 'Create your SVA account'),
     h('p', { class: 'lead' }, 'Your vault is encrypted on this device with a key made from your master password. SVA stores only ciphertext.'),
     email.wrap, pw.wrap,
@@ -97,10 +113,17 @@ export function signupView(main, params) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     const addr = email.input.value.trim();
-    if (!/^[^\s@]+@[^\s@]+$/.test(addr)) { say('Enter a valid email address.', 'error'); email.input.focus(); return; }
-    const s = passwordStrength(pw.input.value, addr);
-    if (s.score === 0) { say('Your master password needs at least 12 characters.', 'error'); pw.input.focus(); return; }
-    if (pw.input.value !== confirm.input.value) { say('The two passwords do not match.', 'error'); confirm.input.focus(); return; }
+    // Every problem at once, each on its field (the same email rule Core applies when the
+    // address is shared later: domain/claimvalue).
+    /** @type {Map<import('../dom.js').Field, string>} */
+    const problems = new Map();
+    const ep = addr === '' ? { text: 'is required' } : checkValue('email', addr);
+    if (ep) problems.set(email, `Email ${ep.text}.`);
+    if (pw.input.value === '') problems.set(pw, 'Master password is required.');
+    else if (passwordStrength(pw.input.value, addr).score === 0) problems.set(pw, `Master password must be at least 12 characters (you entered ${[...pw.input.value].length}).`);
+    if (confirm.input.value === '') problems.set(confirm, 'Confirm master password is required: type the password again.');
+    else if (pw.input.value !== confirm.input.value) problems.set(confirm, 'Confirm master password does not match the master password.');
+    if (!showErrors(form, [email, pw, confirm], problems)) return;
     say('Creating your account… (deriving your keys takes a moment)');
     try {
       await busy(form, () => signUp(addr, pw.input.value));

@@ -3,11 +3,13 @@
 // them, completes the request and returns the browser to the app (spec §3 steps 2–5).
 
 import { h, say, clearStatus, busy, logo, when } from '../dom.js';
-import { ensureUnlocked, requireSession, here } from '../app.js';
+import { requireSession, here, unlockForm } from '../app.js';
 import { api, ApiError, UNAVAILABLE } from '../api.js';
-import { state } from '../session.js';
+import { state, isUnlocked } from '../session.js';
 import { buildClaims, claimsForScope, formatValue, scopeInfo } from '../scopes.js';
 import { FIELDS } from '../profile.js';
+import { icon, scopeIcon } from '../icons.js';
+import { checkValue } from '../values.js';
 
 /**
  * label names a shared claim for people ("Given name"); the exact claim key stays available as a tooltip.
@@ -60,7 +62,7 @@ function requestProblem(e) {
 function problemCard(main, p, retry) {
   document.title = `${p.title} · SVA`;
   main.replaceChildren(h('section', { class: 'card narrow problem' },
-    h('h1', {}, p.title), h('p', {}, p.text),
+    h('h1', {}, icon('alert'), ' ', p.title), h('p', {}, p.text),
     retry ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again')) : null));
   say(p.announce ?? p.title, 'error', { quiet: true });
 }
@@ -88,8 +90,8 @@ export async function consentView(main, params) {
     return;
   }
   if (!requireSession()) return;
-  if (!(await ensureUnlocked(main, 'An app asked for some of your details. Enter your master password so this device can decrypt them.'))) return;
-
+  // The request is read before the vault is unlocked: an answered, expired or unknown request
+  // needs no password to say so, and denying needs none either.
   main.append(h('p', { class: 'loading' }, 'Loading the request…'));
   /** @type {Details} */
   let d;
@@ -109,11 +111,50 @@ export async function consentView(main, params) {
   const granted = new Set(d.existing_connection?.approved_scopes ?? []);
   const remembered = d.existing_connection != null;
   const covered = Boolean(d.can_auto_approve) && (d.requested_scopes ?? []).every((s) => granted.has(s));
-  if (covered) {
-    continueAsBefore(main, d, () => consentForm(main, d, granted, remembered));
-  } else {
-    consentForm(main, d, granted, remembered);
-  }
+  const show = () => {
+    if (covered) continueAsBefore(main, d, () => consentForm(main, d, granted, remembered));
+    else consentForm(main, d, granted, remembered);
+  };
+  if (isUnlocked()) show();
+  else lockedRequest(main, d, show);
+}
+
+/**
+ * lockedRequest shows who is asking for what before the master password is needed: the vault is
+ * unlocked only to show (and share) the exact values. Denying needs no password.
+ * @param {HTMLElement} main
+ * @param {Details} d
+ * @param {() => void} unlocked
+ */
+function lockedRequest(main, d, unlocked) {
+  document.title = `${d.client.name} wants to use your SVA identity · SVA`;
+  const u = unlockForm(`Enter your master password so this device can decrypt your details and show exactly what ${d.client.name} would receive.`,
+    () => { main.replaceChildren(); unlocked(); }, { title: 'Unlock to review', headingLevel: 'h2' });
+  const card = h('section', { class: 'card consent' },
+    clientHeader(d, `${d.client.name} wants to use your SVA identity`),
+    h('h2', {}, 'It asks for'),
+    h('ul', { class: 'asked' }, (d.requested_scopes ?? []).map((s) => {
+      const info = scopeInfo(s, d.scope_details);
+      return h('li', {}, scopeIcon(s), h('span', {}, info.name), required(d).has(s) ? h('span', { class: 'tag' }, 'Required by the app') : null);
+    })),
+    u.form,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', id: 'deny', onclick: async () => {
+        try { await busy(card, () => deny(d)); } catch (e) { failed(e); }
+      } }, `Deny, without unlocking`)));
+  main.replaceChildren(card);
+  u.focus();
+}
+
+/**
+ * required lists the scopes the provider marks as required for this request (the app's
+ * registration, plus openid: client.Requires decides), which are pre-ticked on a first consent;
+ * the rest wait for the person to opt in.
+ * @param {Details} d
+ * @returns {Set<string>}
+ */
+function required(d) {
+  return new Set((d.scope_details ?? []).filter((x) => x.required).map((x) => x.key));
 }
 
 /**
@@ -139,6 +180,9 @@ function clientHeader(d, headline) {
  */
 function sharedList(scopes, d) {
   const rows = [];
+  // Two scopes can permit the same claim (name and profile both share the name); the app gets
+  // each claim once, so it is listed once.
+  const seen = new Set();
   for (const s of scopes) {
     const info = scopeInfo(s, d.scope_details);
     if (s === 'openid') {
@@ -146,6 +190,8 @@ function sharedList(scopes, d) {
       continue;
     }
     for (const [claim, value, f] of claimsForScope(s, state.profile)) {
+      if (seen.has(claim)) continue;
+      seen.add(claim);
       rows.push(h('li', {}, h('span', { class: 'k', title: claim }, label(f, claim)), h('span', { class: 'v' }, formatValue(value))));
     }
   }
@@ -204,6 +250,9 @@ function failed(e) {
       // Core refused to vouch for what this page built: a bug here or a changed request, never
       // something the user can fix by retrying.
       say('SVA could not confirm the details for this app, so nothing was shared. Go back to the app and start again.', 'error');
+      return;
+    case 'invalid_claim_value':
+      say(`SVA would not share these details: ${e.message} Fix them in your vault, then try again. Nothing was shared.`, 'error');
       return;
     case 'request_expired':
     case 'request_not_pending':
@@ -266,25 +315,34 @@ function consentForm(main, d, granted, remembered) {
   document.title = `${d.client.name} wants to use your SVA identity · SVA`;
   /** @type {HTMLInputElement[]} */
   const boxes = [];
+  const needed = required(d);
   const items = (d.requested_scopes ?? []).map((s) => {
     const info = scopeInfo(s, d.scope_details);
     const values = claimsForScope(s, state.profile);
     const empty = s !== 'openid' && values.length === 0;
+    // A value stored before SVA checked values (or by another client) that Core would refuse:
+    // say which and where to fix it, rather than failing at Allow.
+    const broken = values.map(([k, v, f]) => { const p = checkValue(k, v); return p ? `${label(f, k)} ${p.text}.` : ''; }).filter(Boolean);
     const isNew = remembered && !granted.has(s);
     const box = /** @type {HTMLInputElement} */ (h('input', {
-      type: 'checkbox', id: `scope-${s}`, value: s, disabled: empty, 'aria-describedby': `scope-${s}-desc`,
+      type: 'checkbox', id: `scope-${s}`, value: s, disabled: empty || broken.length > 0, 'aria-describedby': `scope-${s}-desc`,
     }));
-    box.checked = !empty && (remembered ? granted.has(s) : true);
+    // Privacy first: a first consent pre-ticks only what the app marked as required; a
+    // remembered one what was shared before. Everything else is the person's opt-in.
+    box.checked = !empty && broken.length === 0 && (remembered ? granted.has(s) : needed.has(s));
     boxes.push(box);
+    const fix = h('a', { href: `/vault?next=${encodeURIComponent(here())}`, 'data-link': true }, empty ? 'Add it to your vault' : 'Fix it in your vault');
     const shown = s === 'openid'
       ? h('p', { class: 'value' }, 'An identifier for your SVA account, so the app recognises you next time')
       : empty
-        ? h('p', { class: 'value empty' }, 'Not in your vault yet, so it cannot be shared. ',
-          h('a', { href: `/vault?next=${encodeURIComponent(here())}`, 'data-link': true }, 'Add it to your vault'))
-        : h('dl', { class: 'value' }, values.flatMap(([k, v, f]) => [h('dt', { title: k }, label(f, k)), h('dd', {}, formatValue(v))]));
+        ? h('p', { class: 'value empty' }, 'Not in your vault yet, so it cannot be shared. ', fix)
+        : broken.length
+          ? h('p', { class: 'value field-error' }, icon('alert'), h('span', {}, `${broken.join(' ')} It cannot be shared until it is fixed. `, fix))
+          : h('dl', { class: 'value' }, values.flatMap(([k, v, f]) => [h('dt', { title: k }, label(f, k)), h('dd', {}, formatValue(v))]));
     return h('li', { class: 'scope' },
       h('div', { class: 'scope-head' }, box,
-        h('label', { for: `scope-${s}` }, h('span', { class: 'icon', 'aria-hidden': 'true' }, info.icon), ' ', info.name),
+        h('label', { for: `scope-${s}` }, scopeIcon(s), h('span', {}, info.name)),
+        needed.has(s) ? h('span', { class: 'tag' }, 'Required by the app') : null,
         isNew ? h('span', { class: 'badge' }, 'New') : null),
       h('div', { class: 'scope-body', id: `scope-${s}-desc` },
         info.reason ? h('p', {}, h('span', { class: 'muted' }, 'Why: '), info.reason)
@@ -302,9 +360,10 @@ function consentForm(main, d, granted, remembered) {
   };
   boxes.forEach((b) => b.addEventListener('change', refresh));
 
-  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card consent', novalidate: true },
+  const form = /** @type {HTMLFormElement} */ (h('form', { class: 'card consent', id: 'consent-form', novalidate: true },
     clientHeader(d, `${d.client.name} wants to use your SVA identity`),
-    remembered ? h('p', { class: 'note' }, `You have shared with ${d.client.name} before. Scopes marked New were not part of that.`) : null,
+    remembered ? h('p', { class: 'note' }, icon('info'), ` You have shared with ${d.client.name} before. Scopes marked New were not part of that.`)
+      : h('p', { class: 'note' }, icon('info'), ` Only what ${d.client.name} marked as required is ticked. Tick anything else you want to share.`),
     h('fieldset', {},
       h('legend', {}, 'Choose what to share'),
       h('ul', { class: 'scopes' }, items)),

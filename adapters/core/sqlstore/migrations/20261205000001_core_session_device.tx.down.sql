@@ -1,0 +1,1 @@
+ALTER TABLE core_sessions DROP COLUMN device;
