@@ -6,8 +6,9 @@ GO    ?= go
 # Extra flags for `go test` (CI passes -v so skipped tests are visible in the log).
 GOTESTFLAGS ?=
 
-# libpact_ffi for the pact-go v2.4.2 contract tests (docs: toolchain.md §1).
-# pact-core 18.1.0 ships FFI 0.4.28; 19.x (FFI 0.5) does not link with pact-go.
+# libpact_ffi for the pact-go v2.4.2 contract tests, from the pact-core npm package (checksum
+# pinned below). pact-core 18.1.0 ships FFI 0.4.28; 19.x (FFI 0.5) does not link with pact-go
+# (undefined pactffi_create_mock_server, pactffi_verify).
 PACT_DIR    := $(CURDIR)/.tools/pact
 PACT_CORE   := 18.1.0
 PACT_PKG    := @pact-foundation/pact-core-linux-x64-glibc@$(PACT_CORE)

@@ -125,8 +125,8 @@ func TestOpen_Errors(t *testing.T) {
 	}
 }
 
-// TestSQLite_ConcurrentWriteTransactions is the concurrency bar from
-// performance.md: 64 goroutines doing short read-modify-write transactions on
+// TestSQLite_ConcurrentWriteTransactions is the concurrency bar of
+// performance rule 6 (docs/architecture.md): 64 goroutines doing short read-modify-write transactions on
 // one file database with the default configuration, while readers keep
 // querying, must see zero errors and lose no update.
 func TestSQLite_ConcurrentWriteTransactions(t *testing.T) {

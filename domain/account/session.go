@@ -14,7 +14,7 @@ import (
 var ErrSessionExpired = errors.New("session expired")
 
 // tokenBytes is the entropy of a session token: 256 bits, so guessing one is hopeless and a fast
-// SHA-256 is a safe storage hash (no slow KDF needed for a random secret, performance.md §4).
+// SHA-256 is a safe storage hash (no slow KDF needed for a random secret, performance rule 4, docs/architecture.md).
 const tokenBytes = 32
 
 // NewToken returns a fresh opaque bearer token and the hash under which it is stored. The token

@@ -102,7 +102,7 @@ type Client struct {
 
 // New registers a client. The client_id and, for a confidential client, the secret are generated
 // from rnd; the secret is returned once and only its SHA-256 hash is kept. A plain SHA-256 is
-// enough (performance.md #4): the secret is 256 random bits, so there is nothing to brute-force,
+// enough (performance rule 4, docs/architecture.md): the secret is 256 random bits, so there is nothing to brute-force,
 // and a slow KDF would cost milliseconds on every token request.
 func New(p Params, rnd io.Reader, now time.Time) (c *Client, secret string, err error) {
 	c = &Client{createdAt: now, updatedAt: now}

@@ -1,5 +1,5 @@
-// Package connection holds Core's record of the apps a user has connected (spec §5.2
-// UserAppConnection, decision 7): which client, which scopes were approved, when. It never holds a
+// Package connection holds Core's record of the apps a user has connected (the
+// original system's UserAppConnection, decision 7): which client, which scopes were approved, when. It never holds a
 // claim value. The remembered-consent rule lives here: an active connection lets the consent UI
 // pre-approve only when it already covers every requested scope, so new scopes always ask.
 package connection
@@ -66,7 +66,7 @@ func (c Connection) Revoke(now time.Time) (Connection, error) {
 	return c, nil
 }
 
-// CanAutoApprove is the remembered-consent rule (decision 7, stricter than spec §4.4): true only for
+// CanAutoApprove is the remembered-consent rule (decision 7, stricter than the original system): true only for
 // an active connection whose approved scopes include every requested scope. A request with no scopes
 // never auto-approves, since an empty approval is a denial (decision 4).
 func CanAutoApprove(c *Connection, requested scope.Set) bool {

@@ -4,7 +4,7 @@
 //
 // Every secret the provider hands out (code, access token, refresh token) is 256 random bits,
 // prefixed by its kind so revocation and introspection need no hint, and stored only as its SHA-256
-// hash. A fast hash is right here (performance.md #4): the secrets are uniformly random, so a slow
+// hash. A fast hash is right here (performance rule 4, docs/architecture.md): the secrets are uniformly random, so a slow
 // KDF would add nothing but latency. The data token a code or token carries is stored sealed under
 // a key derived from that raw secret (decision 11, see seal.go), so a copy of the database reveals
 // neither usable tokens nor the claims the user shared.

@@ -1,4 +1,4 @@
-// Package scope is SVA's scope catalogue (spec §8): the scopes a client may request, how the consent
+// Package scope is SVA's scope catalogue (decision 6): the scopes a client may request, how the consent
 // screen names them, and which claim keys an approved scope lets the user share (decision 6). The
 // provider uses it to validate requests and render scope details; Core uses the same table to decide
 // which claims an attestation may sign, so the two services can never disagree about what a scope means.

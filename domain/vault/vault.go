@@ -1,4 +1,4 @@
-// Package vault holds Core's view of a user's vault (spec §7, decision 14): ciphertexts the browser
+// Package vault holds Core's view of a user's vault (decision 14): ciphertexts the browser
 // produced with AES-256-GCM under a vault key that is itself wrapped by a key derived from the master
 // password. Core can check shapes and sizes and order writes by version; it can never decrypt, and
 // nothing here tries to.

@@ -22,7 +22,7 @@ type SigningKeys interface {
 
 // EnsureSigningKey returns the stored key set, generating and storing a first key if there is no
 // active one. Two instances starting at once both end up with the one key the first stored
-// (performance.md §3: generate once, at start-up, under a lock).
+// (performance rule 3, docs/architecture.md: generate once, at start-up, under a lock).
 func EnsureSigningKey(ctx context.Context, store SigningKeys, random io.Reader, now time.Time) (*keys.Set, error) {
 	set, err := store.Update(ctx, func(cur *keys.Set) (*keys.Set, error) {
 		if _, err := cur.Active(now); err == nil {

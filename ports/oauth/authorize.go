@@ -55,7 +55,8 @@ type AuthorizeResult struct {
 	ExpiresAt     time.Time
 }
 
-// Authorize validates an authorization request and stores it pending (spec §3 step 1).
+// Authorize validates an authorization request and stores it pending: the first
+// step of a sign-in.
 //
 // Errors:
 //   - *oautherr.Error, NOT to be redirected (checklist 2): invalid_request "client_id is

@@ -7,7 +7,7 @@ import (
 )
 
 // EnsureSigningKey returns the stored ID-token signing keys, generating and storing the first one
-// if there is none. Call it once at start-up (never per request: performance.md failure mode 3).
+// if there is none. Call it once at start-up (never per request: performance rule 3, docs/architecture.md).
 // Several instances may start together: InsertFirst lets exactly one of them store its key, and
 // every instance then returns the same stored set.
 func EnsureSigningKey(ctx context.Context, keys SigningKeys, generate func() (SigningKey, error)) ([]SigningKey, error) {

@@ -225,7 +225,7 @@ func (t *Tokens) tokenSet(rawAccess, rawRefresh string, at grant.AccessToken, da
 	}
 }
 
-// signIDToken signs after the store transaction committed (performance.md failure mode 1).
+// signIDToken signs after the store transaction committed (performance rule 1, docs/architecture.md).
 func (t *Tokens) signIDToken(ctx context.Context, g grant.Grant, rawAccess, nonce string, now time.Time) (string, error) {
 	tok, err := t.idTokens.SignIDToken(ctx, IDTokenClaims{
 		Issuer: t.issuer, Subject: g.Subject, Audience: g.ClientID, IssuedAt: now,

@@ -25,8 +25,8 @@ type Params struct {
 	Threads   uint8
 }
 
-// DefaultParams is OWASP's second Argon2id configuration (19 MiB, t=2, p=1): about 21 ms here
-// (performance.md). The input is already a 256-bit PBKDF2 output with ≥600k iterations, so this
+// DefaultParams is OWASP's second Argon2id configuration (19 MiB, t=2, p=1): about 21 ms on a
+// 2-core machine (performance rule 4, docs/architecture.md). The input is already a 256-bit PBKDF2 output with ≥600k iterations, so this
 // hash guards a stolen database, not a weak password.
 func DefaultParams() Params { return Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1} }
 

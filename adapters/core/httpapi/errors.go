@@ -67,7 +67,7 @@ func newAPIError(status int, b errorBody) *apiError {
 // Error codes and the exact strings the seed and the issue fix.
 const (
 	codeUnavailable  = "Service temporarily unavailable" // seed, decision 1
-	codeUserMismatch = "user_id mismatch"                // spec §4.4
+	codeUserMismatch = "user_id mismatch"                // the seed contract's wording (decision 1)
 )
 
 // errorFor maps a use-case error to its response; the one place where Core's errors meet HTTP.

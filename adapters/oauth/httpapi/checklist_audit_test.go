@@ -1,6 +1,6 @@
 package httpapi_test
 
-// Checklist audit (/work/shared/notes/security-checklist.md): black-box tests for the items the
+// Checklist audit (docs/security.md): black-box tests for the items the
 // existing TestChecklistNN_* tests did not cover at the HTTP level, or covered only in part.
 
 import (

@@ -169,7 +169,8 @@ func TestChecklist08_09_AuthorizeHeaders(t *testing.T) {
 	}
 }
 
-// TestAuthorize_JSONForm: with Accept: application/json the consent URL is returned (spec §4.1).
+// TestAuthorize_JSONForm: with Accept: application/json the consent URL is returned (the original
+// consent UI reads it this way).
 func TestAuthorize_JSONForm(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

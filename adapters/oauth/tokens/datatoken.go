@@ -19,7 +19,7 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
-// dataTokenClaims are the claims of a data token (decision 8; spec §6.1).
+// dataTokenClaims are the claims of a data token (decision 8).
 type dataTokenClaims struct {
 	jwt.RegisteredClaims
 	AuthRequestID string         `json:"auth_request_id"`

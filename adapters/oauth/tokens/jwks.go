@@ -18,7 +18,7 @@ import (
 // Publisher serves the provider's JWK Set: its own ID-token keys plus the ES256 data-token keys
 // it trusts from Core, so a relying app verifies both tokens of a token response through the
 // provider's discovery document alone. The document is re-encoded only when either side changes
-// and served from an atomic pointer (performance.md: pre-encoded JWKS).
+// and served from an atomic pointer (performance rule 2, docs/architecture.md: pre-encoded JWKS).
 type Publisher struct {
 	own func() []byte // the KeyRing's pre-encoded JWKS
 

@@ -52,7 +52,7 @@ func NewKeyRing(store oauth.SigningKeys, maxTokenTTL time.Duration, now func() t
 
 // Load reads the stored keys, generating and storing the first one on a fresh install (safe when
 // several instances start at once: oauth.EnsureSigningKey lets one insert). A provider calls it
-// once at start-up, before it serves (performance.md 2, 3: keys live in memory); Run reloads.
+// once at start-up, before it serves (performance rules 2 and 3, docs/architecture.md: keys live in memory); Run reloads.
 func (r *KeyRing) Load(ctx context.Context) error {
 	_, err := oauth.EnsureSigningKey(ctx, r.store, func() (oauth.SigningKey, error) {
 		// The first key is active at once: nothing can have cached a JWKS yet.

@@ -128,8 +128,8 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 	return p, nil
 }
 
-// Start loads the ID-token signing keys, storing the first one on a fresh install (performance.md
-// 2, 3: keys are loaded once and kept in memory). Call it before serving.
+// Start loads the ID-token signing keys, storing the first one on a fresh install (performance
+// rules 2 and 3, docs/architecture.md: keys are loaded once and kept in memory). Call it before serving.
 func (p *Provider) Start(ctx context.Context) error {
 	if err := p.KeyRing.Load(ctx); err != nil {
 		return fmt.Errorf("signing keys: %w", err)

@@ -490,7 +490,7 @@ func testSigningKeys(t *testing.T, s core.Stores) {
 	if err != nil || len(empty.Keys()) != 0 {
 		t.Fatalf("Load on fresh store = %v, %v", empty.Keys(), err)
 	}
-	// Two instances starting at once end up with one key (performance.md §3).
+	// Two instances starting at once end up with one key (performance rule 3, docs/architecture.md).
 	var wg sync.WaitGroup
 	sets := make([]*keys.Set, 2)
 	for i := range sets {

@@ -1,6 +1,6 @@
 // The consent screen: who is asking, what each scope would share (the exact values from the
 // decrypted vault), and the user's choice. Approval builds the claims here, has Core attest
-// them, completes the request and returns the browser to the app (spec §3 steps 2–5).
+// them, completes the request and returns the browser to the app (the sign-in after the authorization endpoint sent the browser here).
 
 import { h, say, clearStatus, busy, logo, when } from '../dom.js';
 import { requireSession, here, unlockForm } from '../app.js';
