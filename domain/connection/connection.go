@@ -75,3 +75,36 @@ func CanAutoApprove(c *Connection, requested scope.Set) bool {
 	}
 	return requested.SubsetOf(c.ApprovedScopes)
 }
+
+// Decision classifies a consent decision for the people running SVA (the
+// sva.consent.decisions metric); it never changes what is granted.
+type Decision string
+
+// Consent decisions.
+const (
+	// DecisionApproved: every requested scope approved.
+	DecisionApproved Decision = "approved"
+	// DecisionPartial: some, not all, of the requested scopes approved.
+	DecisionPartial Decision = "partial"
+	// DecisionDenied: nothing approved (a refusal, or an empty approval: decision 4).
+	DecisionDenied Decision = "denied"
+	// DecisionRemembered: exactly the requested scopes approved, all of which the active
+	// connection prev already covered — the consent the remembered-consent rule lets the UI give
+	// without asking (CanAutoApprove).
+	DecisionRemembered Decision = "remembered"
+)
+
+// Classify names the decision of approving approved out of requested, given the person's
+// connection to the app before the decision (nil if none).
+func Classify(prev *Connection, requested, approved scope.Set) Decision {
+	switch {
+	case approved.IsEmpty():
+		return DecisionDenied
+	case approved.Equal(requested) && CanAutoApprove(prev, requested):
+		return DecisionRemembered
+	case requested.SubsetOf(approved):
+		return DecisionApproved
+	default:
+		return DecisionPartial
+	}
+}

@@ -61,3 +61,33 @@ func TestRecord(t *testing.T) {
 		t.Errorf("no user: %v", err)
 	}
 }
+
+// TestClassify: the consent decision a metric reports — denied, remembered (exactly what an active
+// connection covered), approved (everything requested), partial.
+func TestClassify(t *testing.T) {
+	t.Parallel()
+	active, _ := Record(nil, "u", Client{ID: "app"}, scope.MustParse("openid email profile"), t0)
+	revoked, _ := active.Revoke(t0.Add(time.Hour))
+	tests := []struct {
+		name                string
+		prev                *Connection
+		requested, approved string
+		want                Decision
+	}{
+		{"Denied", nil, "openid email", "", DecisionDenied},
+		{"DeniedDespiteConnection", &active, "openid email", "", DecisionDenied},
+		{"Approved", nil, "openid email", "openid email", DecisionApproved},
+		{"Partial", nil, "openid email phone", "openid email", DecisionPartial},
+		{"Remembered", &active, "openid email", "openid email", DecisionRemembered},
+		{"RememberedAll", &active, "openid email profile", "openid email profile", DecisionRemembered},
+		{"NewScopeAsked", &active, "openid phone", "openid phone", DecisionApproved},
+		{"NewScopeRefused", &active, "openid phone", "openid", DecisionPartial},
+		{"CoveredButNarrowed", &active, "openid email", "openid", DecisionPartial},
+		{"RevokedConnection", &revoked, "openid email", "openid email", DecisionApproved},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.prev, scope.MustParse(tt.requested), scope.MustParse(tt.approved)); got != tt.want {
+			t.Errorf("%s: Classify = %s, want %s", tt.name, got, tt.want)
+		}
+	}
+}

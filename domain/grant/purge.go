@@ -35,6 +35,10 @@ type Purge struct {
 	// AuthFailuresBefore: brute-force counters whose window ended before it (they never count
 	// again).
 	AuthFailuresBefore time.Time
+	// PendingExpiredBy: pending authorization requests whose expires_at is at or before it have
+	// expired undecided (authreq: a request is expired from its expiry on). They are not deleted
+	// but marked expired, so each abandoned request is counted once, soon after it expired.
+	PendingExpiredBy time.Time
 }
 
 // PurgeAt computes the cutoffs of a sweep at now, keeping dead rows for retention.
@@ -58,5 +62,6 @@ func PurgeAt(now time.Time, retention time.Duration, l Lifetimes) (Purge, error)
 		GrantsRevokedBefore:       dead,
 		GrantsExpiredBefore:       dead.Add(-l.AccessToken),
 		AuthFailuresBefore:        now,
+		PendingExpiredBy:          now,
 	}, nil
 }

@@ -27,6 +27,10 @@ func TestPurgeAt(t *testing.T) {
 	if !p.AuthFailuresBefore.Equal(now) {
 		t.Fatalf("auth failures cutoff %v", p.AuthFailuresBefore)
 	}
+	// Requests are marked expired as soon as they are, whatever the retention.
+	if !p.PendingExpiredBy.Equal(now) {
+		t.Fatalf("pending-expired cutoff %v", p.PendingExpiredBy)
+	}
 	// Every cutoff is in the past even with no retention: nothing live is ever selected.
 	p0, err := grant.PurgeAt(now, 0, l)
 	if err != nil {

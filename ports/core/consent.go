@@ -25,6 +25,7 @@ type Consent struct {
 	signer          DataTokenSigner
 	clock           Clock
 	log             *slog.Logger
+	events          Events
 	issuer          string        // Config.DataTokenIssuer
 	dataTokenTTL    time.Duration // Config.DataTokenTTL
 	providerTimeout time.Duration // Config.ProviderTimeout
@@ -99,8 +100,9 @@ func (cs *Consent) Attest(ctx context.Context, p Principal, in AttestInput) (str
 	return tok, nil
 }
 
-// CompleteConsent forwards the caller's approval and data token to the provider and records the app
-// connection. Provider 4xx answers come back as *ProviderError.
+// CompleteConsent forwards the caller's approval and data token to the provider, records the app
+// connection and reports the decision (consent_decided: approved, partial, denied, remembered).
+// Provider 4xx answers come back as *ProviderError.
 func (cs *Consent) CompleteConsent(ctx context.Context, p Principal, authRequestID string, approvedScopes []string, dataToken string) (ConsentResult, error) {
 	approved, err := scope.FromList(approvedScopes)
 	if err != nil {
@@ -117,32 +119,43 @@ func (cs *Consent) CompleteConsent(ctx context.Context, p Principal, authRequest
 	if err != nil {
 		return ConsentResult{}, providerErr("complete consent", err)
 	}
-	if approved.IsEmpty() {
-		// An empty approval is a denial (decision 4): there is nothing to remember.
-		return res, nil
+	var prev *connection.Connection
+	if !approved.IsEmpty() {
+		// The code is issued; failing now would strand the user on the consent screen, and the
+		// connection is only a convenience record, so a storage failure here is logged, not
+		// returned. (An empty approval is a denial, decision 4: there is nothing to remember.)
+		if prev, err = cs.recordConnection(ctx, p.UserID, d.Client, approved); err != nil {
+			cs.log.ErrorContext(ctx, "record app connection", "client_id", d.Client.ClientID, "error", err)
+		}
 	}
-	// The code is issued; failing now would strand the user on the consent screen, and the
-	// connection is only a convenience record, so a storage failure here is logged, not returned.
-	if err := cs.recordConnection(ctx, p.UserID, d.Client, approved); err != nil {
-		cs.log.ErrorContext(ctx, "record app connection", "client_id", d.Client.ClientID, "error", err)
-	}
+	// A scope Core does not know was never shown as requested; the decision is still classified.
+	requested, _ := scope.FromList(d.RequestedScopes)
+	cs.decided(ctx, p, d, connection.Classify(prev, requested, approved))
 	return res, nil
 }
 
-func (cs *Consent) recordConnection(ctx context.Context, userID string, c ClientInfo, approved scope.Set) error {
+// decided reports a consent decision the provider accepted.
+func (cs *Consent) decided(ctx context.Context, p Principal, d AuthRequestDetails, decision connection.Decision) {
+	cs.events.Record(ctx, Event{Kind: EventConsentDecided, ClientID: d.Client.ClientID, Subject: p.UserID,
+		AuthRequestID: d.AuthRequestID, Decision: string(decision)})
+}
+
+// recordConnection saves the connection after an approval and returns the one it replaced (nil if
+// none).
+func (cs *Consent) recordConnection(ctx context.Context, userID string, c ClientInfo, approved scope.Set) (*connection.Connection, error) {
 	var prev *connection.Connection
 	old, err := cs.connections.Get(ctx, userID, c.ClientID)
 	switch {
 	case err == nil:
 		prev = &old
 	case !errors.Is(err, ErrNotFound):
-		return err
+		return nil, err
 	}
 	next, err := connection.Record(prev, userID, connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, approved, cs.clock.Now())
 	if err != nil {
-		return err
+		return prev, err
 	}
-	return cs.connections.Save(ctx, next)
+	return prev, cs.connections.Save(ctx, next)
 }
 
 // DenyConsent forwards the caller's refusal to the provider.
@@ -157,6 +170,7 @@ func (cs *Consent) DenyConsent(ctx context.Context, p Principal, authRequestID s
 	if err != nil {
 		return DenyResult{}, providerErr("deny consent", err)
 	}
+	cs.decided(ctx, p, d, connection.DecisionDenied)
 	return res, nil
 }
 

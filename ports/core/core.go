@@ -88,7 +88,7 @@ type Config struct {
 	ProviderTimeout time.Duration
 }
 
-// Deps are what the use cases are built from. Every field except Logger is required.
+// Deps are what the use cases are built from. Every field except Logger and Events is required.
 type Deps struct {
 	// Stores is the storage adapter: everything Core keeps in its database.
 	Stores   Stores
@@ -98,6 +98,8 @@ type Deps struct {
 	Clock    Clock
 	Random   Random
 	Logger   *slog.Logger
+	// Events receives the consent decisions and rate-limit refusals; nil discards them.
+	Events Events
 }
 
 // UseCases are Core's use cases, by family. Each family holds only the ports it uses.
@@ -126,6 +128,9 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
+	if d.Events == nil {
+		d.Events = NopEvents{}
+	}
 	if err := cfg.Sessions.Validate(); err != nil {
 		return nil, fmt.Errorf("core: %w", err)
 	}
@@ -150,7 +155,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		Identity: identity,
 		Vault:    &Vault{accounts: st.Accounts, vaults: st.Vaults, clock: d.Clock, limits: cfg.VaultLimits},
 		Consent: &Consent{provider: d.Provider, bindings: st.Bindings, connections: st.Connections, signer: d.Signer,
-			clock: d.Clock, log: d.Logger, issuer: cfg.DataTokenIssuer, dataTokenTTL: cfg.DataTokenTTL,
+			clock: d.Clock, log: d.Logger, events: d.Events, issuer: cfg.DataTokenIssuer, dataTokenTTL: cfg.DataTokenTTL,
 			providerTimeout: cfg.ProviderTimeout},
 		Housekeeping: &Housekeeping{sweeper: st.Sweeper, clock: d.Clock, sessions: cfg.Sessions},
 	}, nil

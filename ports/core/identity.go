@@ -23,6 +23,7 @@ type Identity struct {
 	clock         Clock
 	random        Random
 	log           *slog.Logger
+	events        Events
 	server        *serverKey
 	sessionPolicy account.Policy
 	defaultKDF    account.KDF
@@ -48,7 +49,7 @@ func newIdentity(d Deps, cfg Config) (*Identity, error) {
 	}
 	st := d.Stores
 	return &Identity{accounts: st.Accounts, sessions: st.Sessions, limiter: st.RateLimiter, hasher: d.Hasher,
-		clock: d.Clock, random: d.Random, log: d.Logger,
+		clock: d.Clock, random: d.Random, log: d.Logger, events: d.Events,
 		server:        &serverKey{configured: cfg.ServerKey, secrets: st.Secrets, random: d.Random, clock: d.Clock},
 		sessionPolicy: cfg.Sessions, defaultKDF: cfg.DefaultKDF, vaultLimits: cfg.VaultLimits, rateLimits: cfg.RateLimits,
 		dummyHash: dummy}, nil
@@ -114,10 +115,10 @@ func (i *Identity) GetSalt(ctx context.Context, emailHash, clientAddr string) (S
 		return SaltResult{}, fmt.Errorf("get salt: %w", err)
 	}
 	now := i.clock.Now()
-	if err := i.limit(ctx, sk, "salt-addr", clientAddr, i.rateLimits.SaltAddress, now); err != nil {
+	if err := i.limit(ctx, LimitSaltAddress, sk, "salt-addr", clientAddr, i.rateLimits.SaltAddress, now); err != nil {
 		return SaltResult{}, err
 	}
-	if err := i.limit(ctx, sk, "salt-acct", h.String(), i.rateLimits.SaltAccount, now); err != nil {
+	if err := i.limit(ctx, LimitSaltAccount, sk, "salt-acct", h.String(), i.rateLimits.SaltAccount, now); err != nil {
 		return SaltResult{}, err
 	}
 	a, err := i.accounts.ByLookupKey(ctx, sk.LookupKey(h))
@@ -183,7 +184,7 @@ func (i *Identity) Register(ctx context.Context, in RegisterInput) (SessionGrant
 		return SessionGrant{}, fmt.Errorf("register: %w", err)
 	}
 	now := i.clock.Now()
-	if err := i.limit(ctx, sk, "register-addr", in.ClientAddr, i.rateLimits.RegisterAddress, now); err != nil {
+	if err := i.limit(ctx, LimitRegisterAddress, sk, "register-addr", in.ClientAddr, i.rateLimits.RegisterAddress, now); err != nil {
 		return SessionGrant{}, err
 	}
 	id, err := newID(i.random)
@@ -228,13 +229,13 @@ func (i *Identity) Login(ctx context.Context, emailHash, authKey, clientAddr, us
 		return SessionGrant{}, fmt.Errorf("login: %w", err)
 	}
 	now := i.clock.Now()
-	if err := i.limit(ctx, sk, "login-addr", clientAddr, i.rateLimits.LoginAddress, now); err != nil {
+	if err := i.limit(ctx, LimitLoginAddress, sk, "login-addr", clientAddr, i.rateLimits.LoginAddress, now); err != nil {
 		return SessionGrant{}, err
 	}
 	// The attempt is counted against the account before the key is checked, so parallel guesses
 	// cannot slip past the limit; a successful login takes its count back, leaving only failures.
 	acctKey := sk.RateLimitKey("login-acct", h.String())
-	if err := i.hit(ctx, acctKey, i.rateLimits.LoginAccount, now); err != nil {
+	if err := i.hit(ctx, LimitLoginAccount, acctKey, i.rateLimits.LoginAccount, now); err != nil {
 		return SessionGrant{}, err
 	}
 	a, err := i.accounts.ByLookupKey(ctx, sk.LookupKey(h))
@@ -275,17 +276,20 @@ func (i *Identity) startSession(ctx context.Context, userID, userAgent string, n
 	return SessionGrant{Token: token, SessionID: id, UserID: userID, ExpiresAt: sess.ExpiresAt}, nil
 }
 
-// limit counts an event for (bucket, subject) and refuses it over the limit.
-func (i *Identity) limit(ctx context.Context, sk account.ServerKey, bucket, subject string, l account.Limit, now time.Time) error {
-	return i.hit(ctx, sk.RateLimitKey(bucket, subject), l, now)
+// limit counts an event for (bucket, subject) and refuses it over the limit named name.
+func (i *Identity) limit(ctx context.Context, name string, sk account.ServerKey, bucket, subject string, l account.Limit, now time.Time) error {
+	return i.hit(ctx, name, sk.RateLimitKey(bucket, subject), l, now)
 }
 
-func (i *Identity) hit(ctx context.Context, key string, l account.Limit, now time.Time) error {
+// hit counts an event under key and refuses it over l, recording the refusal as rate_limited
+// with the limit's name.
+func (i *Identity) hit(ctx context.Context, name, key string, l account.Limit, now time.Time) error {
 	n, err := i.limiter.Hit(ctx, key, l, now)
 	if err != nil {
 		return fmt.Errorf("rate limit: %w", err)
 	}
 	if l.Exceeded(n) {
+		i.events.Record(ctx, Event{Kind: EventRateLimited, Limit: name})
 		return &RateLimitedError{RetryAfter: l.RetryAfter(now)}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -55,6 +56,28 @@ type fixture struct {
 	clock  *coretest.Clock
 	signer *recordingSigner
 	hasher *countingHasher
+	events *eventLog
+}
+
+// eventLog is a core.Events fake that keeps every event.
+type eventLog struct {
+	mu     sync.Mutex
+	events []core.Event
+}
+
+func (l *eventLog) Record(_ context.Context, e core.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.events = append(l.events, e)
+}
+
+// take returns the events recorded since the last take and forgets them.
+func (l *eventLog) take() []core.Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := l.events
+	l.events = nil
+	return out
 }
 
 func newFixture(t *testing.T, timeout time.Duration) *fixture {
@@ -62,11 +85,11 @@ func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	store := openStores(t)
 	h, _ := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
 	f := &fixture{prov: coretest.NewProvider(), clock: coretest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
-		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}}
+		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}, events: &eventLog{}}
 	f.fake = f.prov.Fake()
 	key, _ := account.NewServerKey(bytes.Repeat([]byte{3}, 32))
 	uc, err := core.New(core.Deps{Stores: store, Provider: f.fake,
-		Signer: f.signer, Hasher: f.hasher, Clock: f.clock, Random: rand.Reader},
+		Signer: f.signer, Hasher: f.hasher, Clock: f.clock, Random: rand.Reader, Events: f.events},
 		core.Config{ServerKey: key, Sessions: account.DefaultPolicy(), DefaultKDF: account.DefaultKDF(), VaultLimits: vault.DefaultLimits(),
 			RateLimits: core.DefaultRateLimits(), DataTokenIssuer: "iss", DataTokenTTL: 5 * time.Minute, ProviderTimeout: timeout})
 	if err != nil {
@@ -322,5 +345,94 @@ func TestIdentity_StoredServerKey(t *testing.T) {
 	}
 	if sa.Salt != sb.Salt {
 		t.Fatalf("two instances derive different fake salts: %s vs %s", sa.Salt, sb.Salt)
+	}
+}
+
+// TestEvents_ConsentDecisions: every decision the provider accepted is reported once, classified
+// — approved, remembered (what the connection already covered), partial, denied (a refusal or an
+// empty approval) — with identifiers only; a decision the provider refused is not reported.
+func TestEvents_ConsentDecisions(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	alice, _ := f.register(t, "a")
+	ctx := context.Background()
+	f.events.take()
+	complete := func(id string, approved ...string) {
+		t.Helper()
+		if _, err := f.uc.Consent.CompleteConsent(ctx, alice, id, approved, "tok"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.addRequest("r1", "openid", "email")
+	complete("r1", "openid", "email")
+	f.addRequest("r2", "openid", "email")
+	complete("r2", "openid", "email")
+	f.addRequest("r3", "openid", "email", "phone")
+	complete("r3", "openid", "email")
+	f.addRequest("r4", "openid")
+	if _, err := f.uc.Consent.DenyConsent(ctx, alice, "r4"); err != nil {
+		t.Fatal(err)
+	}
+	f.addRequest("r5", "openid")
+	complete("r5")
+
+	var got []string
+	for _, e := range f.events.take() {
+		if e.Kind != core.EventConsentDecided || e.ClientID != "app" || e.Subject != alice.UserID || e.Limit != "" {
+			t.Errorf("event %+v", e)
+		}
+		got = append(got, e.AuthRequestID+"="+e.Decision)
+	}
+	want := []string{"r1=approved", "r2=remembered", "r3=partial", "r4=denied", "r5=denied"}
+	if !slices.Equal(got, want) {
+		t.Errorf("decisions = %v, want %v", got, want)
+	}
+
+	// The provider refuses (the request was decided already): nothing is reported.
+	if _, err := f.uc.Consent.CompleteConsent(ctx, alice, "r1", []string{"openid"}, "tok"); err == nil {
+		t.Fatal("a second completion succeeded")
+	}
+	if got := f.events.take(); len(got) != 0 {
+		t.Errorf("a refused completion reported %+v", got)
+	}
+}
+
+// TestEvents_RateLimited: a refusal by a rate limit is reported with the limit's name, and only
+// the refusal (not the attempts under the limit).
+func TestEvents_RateLimited(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	ctx := context.Background()
+	email := strings.Repeat("e", 64)
+	limit := core.DefaultRateLimits().SaltAddress.Max
+	for range limit {
+		if _, err := f.uc.Identity.GetSalt(ctx, email, "10.9.9.9"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.events.take(); len(got) != 0 {
+		t.Fatalf("attempts under the limit reported %+v", got)
+	}
+	if _, err := f.uc.Identity.GetSalt(ctx, email, "10.9.9.9"); !errors.Is(err, core.ErrRateLimited) {
+		t.Fatalf("over the limit: %v", err)
+	}
+	if got := f.events.take(); len(got) != 1 || got[0].Kind != core.EventRateLimited || got[0].Limit != core.LimitSaltAddress {
+		t.Errorf("events = %+v, want one rate_limited salt_address", got)
+	}
+
+	// Failed logins lock the account: login_account.
+	_, authKey := f.register(t, "b")
+	f.events.take()
+	wrong := b64(32)
+	for range core.DefaultRateLimits().LoginAccount.Max {
+		if _, err := f.uc.Identity.Login(ctx, strings.Repeat("b", 64), wrong, "10.0.0.1", ""); !errors.Is(err, core.ErrInvalidCredentials) {
+			t.Fatalf("wrong key: %v", err)
+		}
+	}
+	if _, err := f.uc.Identity.Login(ctx, strings.Repeat("b", 64), authKey, "10.0.0.1", ""); !errors.Is(err, core.ErrRateLimited) {
+		t.Fatalf("locked account: %v", err)
+	}
+	if got := f.events.take(); len(got) != 1 || got[0].Limit != core.LimitLoginAccount {
+		t.Errorf("events = %+v, want one rate_limited login_account", got)
 	}
 }

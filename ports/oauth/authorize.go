@@ -112,6 +112,7 @@ func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (Autho
 	if err := a.requests.Create(ctx, r); err != nil {
 		return AuthorizeResult{}, fmt.Errorf("authorize: store request: %w", err)
 	}
+	a.events.Record(ctx, Event{Kind: EventAuthorizationRequested, ClientID: c.ID(), AuthRequestID: r.ID()})
 	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(a.requestTTL), ExpiresAt: r.ExpiresAt()}, nil
 }
 
@@ -184,18 +185,22 @@ func (a *Authorization) RequestDetails(ctx context.Context, id string) (RequestD
 	return d, nil
 }
 
-// persistExpiry records that a pending request has expired. It is bookkeeping for audit and
-// clean-up only (Status(now) already reports expiry), so a failure or a lost race is ignored.
+// persistExpiry records that a pending request has expired. It is bookkeeping for audit, clean-up
+// and the abandoned-sign-in count (Status(now) already reports expiry), so a failure or a lost
+// race is ignored; whoever makes the transition — this or the sweep — records the event, once.
 func (a *Authorization) persistExpiry(ctx context.Context, r *authreq.Request, now time.Time) {
 	if r.Status(now) != authreq.StatusExpired || r.Snapshot().Status != authreq.StatusPending {
 		return
 	}
-	_ = a.requests.Update(ctx, r.ID(), func(r *authreq.Request) error {
+	err := a.requests.Update(ctx, r.ID(), func(r *authreq.Request) error {
 		if !r.Expire(now) {
 			return ErrConflict
 		}
 		return nil
 	})
+	if err == nil {
+		a.events.Record(ctx, Event{Kind: EventAuthorizationExpired, ClientID: r.ClientID(), AuthRequestID: r.ID()})
+	}
 }
 
 // CompleteInput is the consent decision forwarded by Core (seed consent-complete body).

@@ -9,6 +9,13 @@ type EventKind string
 
 // Event kinds.
 const (
+	// EventAuthorizationRequested: a valid authorization request was stored and the browser sent
+	// to the consent UI — a sign-in started.
+	EventAuthorizationRequested EventKind = "authorization_requested"
+	// EventAuthorizationExpired: pending authorization requests reached their expiry without a
+	// decision — sign-ins abandoned. Recorded once per request, when it is found expired (its
+	// details or decision asked for too late) or, in bulk with Count, by the sweep.
+	EventAuthorizationExpired EventKind = "authorization_expired"
 	// EventCodeIssued: the user approved a request and an authorization code was issued.
 	EventCodeIssued EventKind = "code_issued"
 	// EventTokensIssued: an authorization code was exchanged for tokens.
@@ -52,7 +59,13 @@ type Event struct {
 	GrantID       string
 	AuthRequestID string
 	GrantType     string // GrantTypeAuthorizationCode or GrantTypeRefreshToken, "" otherwise
+	// Count is how many occurrences the event stands for when a use case records many at once
+	// (the sweep's expired requests); 0 means one.
+	Count int
 }
+
+// N is how many occurrences e stands for (at least one).
+func (e Event) N() int { return max(e.Count, 1) }
 
 // Events receives the use cases' security and audit events. Record must not block for long and
 // cannot fail: an event that cannot be delivered is dropped (the use case has already happened).

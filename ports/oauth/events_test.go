@@ -62,7 +62,15 @@ func TestEvents_CodeFlow(t *testing.T) {
 	e.events.take()
 
 	code, res := e.code(t, creds.ClientID)
-	issued := e.events.only(t, oauth.EventCodeIssued)
+	got := e.events.take()
+	if len(got) != 2 || got[0].Kind != oauth.EventAuthorizationRequested || got[1].Kind != oauth.EventCodeIssued {
+		t.Fatalf("events = %+v, want authorization_requested, code_issued", got)
+	}
+	if started := got[0]; started.ClientID != creds.ClientID || started.AuthRequestID != got[1].AuthRequestID || started.Subject != "" {
+		t.Errorf("authorization_requested = %+v", started)
+	}
+	noSecrets(t, got[0], code, res.State)
+	issued := got[1]
 	if issued.ClientID != creds.ClientID || issued.Subject != "user-1" || issued.AuthRequestID == "" {
 		t.Errorf("code_issued = %+v", issued)
 	}
@@ -72,13 +80,13 @@ func TestEvents_CodeFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := e.events.only(t, oauth.EventTokensIssued)
-	if got.ClientID != creds.ClientID || got.Subject != "user-1" || got.GrantID == "" ||
-		got.AuthRequestID != issued.AuthRequestID || got.GrantType != oauth.GrantTypeAuthorizationCode {
-		t.Errorf("tokens_issued = %+v", got)
+	exchanged := e.events.only(t, oauth.EventTokensIssued)
+	if exchanged.ClientID != creds.ClientID || exchanged.Subject != "user-1" || exchanged.GrantID == "" ||
+		exchanged.AuthRequestID != issued.AuthRequestID || exchanged.GrantType != oauth.GrantTypeAuthorizationCode {
+		t.Errorf("tokens_issued = %+v", exchanged)
 	}
-	noSecrets(t, got, code, ts.AccessToken, ts.RefreshToken, creds.Secret)
-	grantID := got.GrantID
+	noSecrets(t, exchanged, code, ts.AccessToken, ts.RefreshToken, creds.Secret)
+	grantID := exchanged.GrantID
 
 	// A replay that passes client authentication and PKCE revokes the grant (checklist 17).
 	_, err = e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
@@ -95,7 +103,7 @@ func TestEvents_RefreshReuse(t *testing.T) {
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
 	ts := e.tokens(t, creds)
-	grantID := e.events.take()[1].GrantID // code_issued, tokens_issued
+	grantID := e.events.take()[2].GrantID // authorization_requested, code_issued, tokens_issued
 
 	ts2, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	if err != nil {
@@ -159,8 +167,8 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := e.events.take(); len(got) != 0 {
-		t.Fatalf("authorize recorded %+v", got)
+	if got := e.events.only(t, oauth.EventAuthorizationRequested); got.AuthRequestID != ar.AuthRequestID || got.ClientID != creds.ClientID {
+		t.Fatalf("authorization_requested = %+v", got)
 	}
 	if _, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-1"); err != nil {
 		t.Fatal(err)
@@ -206,5 +214,58 @@ func TestNew_NilEvents(t *testing.T) {
 	// Events are optional: a failed authentication records nothing and does not panic.
 	if _, err := svc.ClientAuth.Authenticate(context.Background(), oauth.ClientCredentials{ClientID: "app_x", Secret: "s", Method: oauth.AuthMethodBasic}); err == nil {
 		t.Fatal("unknown client authenticated")
+	}
+}
+
+// TestEvents_AbandonedSignIns: a request that reaches its expiry undecided is an abandoned
+// sign-in, recorded exactly once — by the use case that finds it expired, or in bulk (with its
+// count) by the sweep that marks it — never twice.
+func TestEvents_AbandonedSignIns(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	_, creds := e.client(t, client.Confidential)
+	var ids []string
+	for range 3 {
+		ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(creds.ClientID))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, ar.AuthRequestID)
+	}
+	e.events.take()
+	e.clock.Advance(e.uc.Config().AuthRequestTTL)
+
+	// Asked for too late: expired, recorded once however often it is asked for.
+	for range 2 {
+		d, err := e.uc.Authorization.RequestDetails(ctx, ids[0])
+		if err != nil || d.Status != "expired" {
+			t.Fatalf("details of an expired request: %+v, %v", d, err)
+		}
+	}
+	if got := e.events.only(t, oauth.EventAuthorizationExpired); got.AuthRequestID != ids[0] || got.ClientID != creds.ClientID || got.N() != 1 {
+		t.Errorf("authorization_expired = %+v", got)
+	}
+
+	// The sweep marks the other two, as one event with their count, and the first not again.
+	res, err := e.uc.Housekeeping.Sweep(ctx)
+	if err != nil || res.ExpiredAuthRequests != 2 {
+		t.Fatalf("Sweep = %+v, %v; want 2 requests marked expired", res, err)
+	}
+	if got := e.events.only(t, oauth.EventAuthorizationExpired); got.Count != 2 || got.N() != 2 || got.AuthRequestID != "" {
+		t.Errorf("sweep's authorization_expired = %+v", got)
+	}
+	if _, err := e.uc.Housekeeping.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.events.take(); len(got) != 0 {
+		t.Errorf("a second sweep recorded %+v", got)
+	}
+	// A decision after expiry is refused, and records nothing more.
+	_, err = e.uc.Authorization.DenyConsent(ctx, ids[1], "user-1")
+	if err == nil {
+		t.Fatal("a denial after expiry succeeded")
+	}
+	if got := e.events.take(); len(got) != 0 {
+		t.Errorf("a late decision recorded %+v", got)
 	}
 }

@@ -11,12 +11,15 @@ import (
 // Housekeeping deletes what the provider no longer needs.
 type Housekeeping struct {
 	sweeper   Sweeper
+	events    Events
 	clock     Clock
 	retention time.Duration
 	lifetimes grant.Lifetimes
 }
 
-// Sweep deletes authorization requests and codes past their expiry, expired access tokens,
+// Sweep marks pending authorization requests past their expiry as expired — abandoned sign-ins,
+// recorded as one authorization_expired event with their count — and deletes authorization
+// requests and codes past their expiry, expired access tokens,
 // expired or revoked grants with all their tokens, and finished brute-force counting windows —
 // each only once it has been dead for longer than Config.Retention (rule: grant.PurgeAt).
 // Nothing still usable is ever deleted; rotated refresh tokens stay with their grant so reuse
@@ -30,6 +33,10 @@ func (h *Housekeeping) Sweep(ctx context.Context) (SweepResult, error) {
 		return SweepResult{}, fmt.Errorf("sweep: %w", err)
 	}
 	res, err := h.sweeper.Sweep(ctx, p)
+	if res.ExpiredAuthRequests > 0 {
+		// Recorded even when a later step failed: the marking happened and is not repeated.
+		h.events.Record(ctx, Event{Kind: EventAuthorizationExpired, Count: res.ExpiredAuthRequests})
+	}
 	if err != nil {
 		return res, fmt.Errorf("sweep: %w", err)
 	}

@@ -119,7 +119,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		Tokens: &Tokens{clientAuth: clientAuth, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,
 			idTokens: d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
 			lifetimes: cfg.Lifetimes, idTokenTTL: cfg.IDTokenTTL},
-		Housekeeping: &Housekeeping{sweeper: st.Sweeper, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
+		Housekeeping: &Housekeeping{sweeper: st.Sweeper, events: d.Events, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
 		cfg:          cfg,
 	}, nil
 }

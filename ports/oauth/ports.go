@@ -168,21 +168,27 @@ type AuthFailures interface {
 }
 
 // SweepResult says how many rows a sweep deleted, by kind (rows deleted by a cascade — the
-// tokens of a deleted grant, the code of a deleted request — are not counted).
+// tokens of a deleted grant, the code of a deleted request — are not counted), and how many
+// pending authorization requests it marked expired.
 type SweepResult struct {
-	AuthRequests int
-	Codes        int
-	AccessTokens int
-	Grants       int
-	AuthFailures int
+	// ExpiredAuthRequests are the pending requests the sweep found past their expiry and marked
+	// expired (abandoned sign-ins); each request is marked once, by one sweep or by a use case.
+	ExpiredAuthRequests int
+	AuthRequests        int
+	Codes               int
+	AccessTokens        int
+	Grants              int
+	AuthFailures        int
 }
 
 // Sweeper deletes rows the provider no longer needs (housekeeping).
 type Sweeper interface {
-	// Sweep deletes exactly the rows p names as dead — never a row that is still usable — in
-	// short batches (no long transaction, no lock held between batches). It is idempotent and
-	// safe to run concurrently on several instances: a row deleted by one is simply not counted
-	// by the other.
+	// Sweep first marks the pending authorization requests expired by p.PendingExpiredBy as
+	// expired (exactly those; a request another sweep or a use case marked already is not
+	// counted again), then deletes exactly the rows p names as dead — never a row that is still
+	// usable — in short batches (no long transaction, no lock held between batches). It is
+	// idempotent and safe to run concurrently on several instances: a row marked or deleted by
+	// one is simply not counted by the other.
 	Sweep(ctx context.Context, p grant.Purge) (SweepResult, error)
 }
 

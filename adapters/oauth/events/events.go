@@ -1,6 +1,8 @@
 // Package events records the provider's security and audit events (oauth.Events) as structured
 // log lines and as the OpenTelemetry counter sva.oauth.events, so operators can alert on code
-// replays, refresh-token reuse, client lockouts and rejected service tokens.
+// replays, refresh-token reuse, client lockouts and rejected service tokens — and counts the
+// outcomes those events stand for: sign-ins (sva.sign_ins), token responses by grant
+// (sva.tokens.issued) and lockout refusals (sva.rate_limit.refusals).
 //
 // Only the identifiers of oauth.Event are written; the port guarantees it carries no code, token,
 // secret, state or claim.
@@ -14,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -24,10 +27,13 @@ const MetricName = "sva.oauth.events"
 // scope names the meter, after this package's import path.
 const scope = "github.com/sva-oauth/sva/adapters/oauth/events"
 
-// Recorder implements oauth.Events with slog and an OTel counter. It is safe for concurrent use.
+// Recorder implements oauth.Events with slog and OTel counters. It is safe for concurrent use.
 type Recorder struct {
 	log     *slog.Logger
-	counter metric.Int64Counter
+	counter metric.Int64Counter // every event, by kind
+	signIns metric.Int64Counter // sign-ins by outcome
+	tokens  metric.Int64Counter // token responses by grant
+	refused metric.Int64Counter // rate-limit refusals
 }
 
 var _ oauth.Events = (*Recorder)(nil)
@@ -41,25 +47,46 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 	if mp == nil {
 		mp = noop.NewMeterProvider()
 	}
-	counter, err := mp.Meter(scope).Int64Counter(MetricName,
-		metric.WithDescription("Security and audit events of the OAuth provider, by kind"),
-		metric.WithUnit("{event}"))
-	if err != nil {
-		return nil, err
+	m := mp.Meter(scope)
+	r := &Recorder{log: log}
+	var err error
+	for _, c := range []struct {
+		into              *metric.Int64Counter
+		name, unit, descr string
+	}{
+		{&r.counter, MetricName, "{event}", "Security and audit events of the OAuth provider, by kind"},
+		{&r.signIns, telemetry.MetricSignIns, "{sign_in}", "Sign-ins by outcome: started, completed, denied, abandoned"},
+		{&r.tokens, telemetry.MetricTokensIssued, "{response}", "Token responses issued, by grant type"},
+		{&r.refused, telemetry.MetricRateLimitRefusals, "{request}", "Requests refused by a rate limit or lockout, by limit"},
+	} {
+		if *c.into, err = m.Int64Counter(c.name, metric.WithDescription(c.descr), metric.WithUnit(c.unit)); err != nil {
+			return nil, err
+		}
 	}
-	return &Recorder{log: log, counter: counter}, nil
+	return r, nil
 }
 
 // Record logs e — at WARN for revocations caused by an attack signal, lockouts and rejected
-// service tokens, at INFO otherwise — and increments the counter.
+// service tokens, at INFO otherwise — and counts it: every event in sva.oauth.events, and the
+// outcomes they stand for in the sign-in, token and rate-limit counters.
 func (r *Recorder) Record(ctx context.Context, e oauth.Event) {
+	n := int64(e.N())
 	attrs := []attribute.KeyValue{attribute.String("event", string(e.Kind))}
 	if e.GrantType != "" {
 		attrs = append(attrs, attribute.String("grant_type", e.GrantType))
 	}
-	r.counter.Add(ctx, 1, metric.WithAttributes(attrs...))
+	r.counter.Add(ctx, n, metric.WithAttributes(attrs...))
+	if outcome := signInOutcome(e); outcome != "" {
+		r.signIns.Add(ctx, n, metric.WithAttributes(attribute.String("outcome", outcome)))
+	}
+	switch e.Kind {
+	case oauth.EventTokensIssued, oauth.EventTokensRefreshed:
+		r.tokens.Add(ctx, n, metric.WithAttributes(attribute.String("grant_type", e.GrantType)))
+	case oauth.EventClientLockedOut:
+		r.refused.Add(ctx, n, metric.WithAttributes(attribute.String("limit", "client_auth")))
+	}
 
-	logAttrs := make([]slog.Attr, 0, 6)
+	logAttrs := make([]slog.Attr, 0, 7)
 	logAttrs = append(logAttrs, slog.String("event", string(e.Kind)))
 	for _, f := range [...]struct{ key, value string }{
 		{"client_id", e.ClientID}, {"subject", e.Subject}, {"grant_id", e.GrantID},
@@ -69,7 +96,27 @@ func (r *Recorder) Record(ctx context.Context, e oauth.Event) {
 			logAttrs = append(logAttrs, slog.String(f.key, f.value))
 		}
 	}
+	if e.Count > 1 {
+		logAttrs = append(logAttrs, slog.Int("count", e.Count))
+	}
 	r.log.LogAttrs(ctx, Level(e.Kind), "oauth event", logAttrs...)
+}
+
+// signInOutcome is the sign-in outcome an event stands for, or "".
+func signInOutcome(e oauth.Event) string {
+	switch e.Kind {
+	case oauth.EventAuthorizationRequested:
+		return "started"
+	case oauth.EventTokensIssued:
+		if e.GrantType == oauth.GrantTypeAuthorizationCode {
+			return "completed"
+		}
+	case oauth.EventConsentDenied:
+		return "denied"
+	case oauth.EventAuthorizationExpired:
+		return "abandoned"
+	}
+	return ""
 }
 
 // Level is the log level of an event kind: WARN for what an operator should look at (a grant

@@ -94,6 +94,7 @@ func TestLevel(t *testing.T) {
 		oauth.EventCodeIssued: slog.LevelInfo, oauth.EventTokensIssued: slog.LevelInfo, oauth.EventTokensRefreshed: slog.LevelInfo,
 		oauth.EventClientAuthFailed: slog.LevelInfo, oauth.EventConsentDenied: slog.LevelInfo,
 		oauth.EventGrantsRevokedByUser: slog.LevelInfo, oauth.EventTokenRevoked: slog.LevelInfo,
+		oauth.EventAuthorizationRequested: slog.LevelInfo, oauth.EventAuthorizationExpired: slog.LevelInfo,
 	} {
 		if got := events.Level(k); got != want {
 			t.Errorf("Level(%s) = %s, want %s", k, got, want)
@@ -160,4 +161,79 @@ func attrKey(kvs ...attribute.KeyValue) string {
 		b.WriteString(string(kv.Key) + "=" + kv.Value.Emit() + ",")
 	}
 	return b.String()
+}
+
+// sums collects every int64 counter of the reader by metric name and rendered attributes.
+func sums(t *testing.T, reader *sdkmetric.ManualReader) map[string]map[string]int64 {
+	t.Helper()
+	var rm metricdata.ResourceMetrics
+	if err := reader.Collect(context.Background(), &rm); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]int64{}
+	for _, sm := range rm.ScopeMetrics {
+		for _, m := range sm.Metrics {
+			s, ok := m.Data.(metricdata.Sum[int64])
+			if !ok || !s.IsMonotonic {
+				t.Fatalf("%s is not a counter", m.Name)
+			}
+			out[m.Name] = map[string]int64{}
+			for _, dp := range s.DataPoints {
+				out[m.Name][attrKey(dp.Attributes.ToSlice()...)] = dp.Value
+			}
+		}
+	}
+	return out
+}
+
+// TestRecorder_Outcomes: the events a sign-in produces are counted as its outcomes — started,
+// completed (a code redeemed), denied, abandoned (in bulk from the sweep) — with token responses
+// by grant and lockout refusals.
+func TestRecorder_Outcomes(t *testing.T) {
+	t.Parallel()
+	r, buf, reader := newRecorder(t)
+	ctx := context.Background()
+	for _, e := range []oauth.Event{
+		{Kind: oauth.EventAuthorizationRequested, ClientID: "app_1", AuthRequestID: "ar-1"},
+		{Kind: oauth.EventAuthorizationRequested, ClientID: "app_1", AuthRequestID: "ar-2"},
+		{Kind: oauth.EventCodeIssued, ClientID: "app_1", AuthRequestID: "ar-1"},
+		{Kind: oauth.EventTokensIssued, GrantType: oauth.GrantTypeAuthorizationCode},
+		{Kind: oauth.EventTokensRefreshed, GrantType: oauth.GrantTypeRefreshToken},
+		{Kind: oauth.EventTokensRefreshed, GrantType: oauth.GrantTypeRefreshToken},
+		{Kind: oauth.EventConsentDenied, AuthRequestID: "ar-2"},
+		{Kind: oauth.EventAuthorizationExpired, AuthRequestID: "ar-3"},
+		{Kind: oauth.EventAuthorizationExpired, Count: 3},
+		{Kind: oauth.EventClientLockedOut, ClientID: "app_1"},
+		{Kind: oauth.EventClientAuthFailed},
+	} {
+		r.Record(ctx, e)
+	}
+	got := sums(t, reader)
+	want := map[string]map[string]int64{
+		telemetry.MetricSignIns:           {"outcome=started,": 2, "outcome=completed,": 1, "outcome=denied,": 1, "outcome=abandoned,": 4},
+		telemetry.MetricTokensIssued:      {"grant_type=authorization_code,": 1, "grant_type=refresh_token,": 2},
+		telemetry.MetricRateLimitRefusals: {"limit=client_auth,": 1},
+	}
+	for name, w := range want {
+		if len(got[name]) != len(w) {
+			t.Errorf("%s = %v, want %v", name, got[name], w)
+		}
+		for k, v := range w {
+			if got[name][k] != v {
+				t.Errorf("%s{%s} = %d, want %d", name, k, got[name][k], v)
+			}
+		}
+	}
+	if n := got[events.MetricName]["event=authorization_expired,"]; n != 4 {
+		t.Errorf("%s{event=authorization_expired} = %d, want 4 (a bulk event counts its count)", events.MetricName, n)
+	}
+	var bulk map[string]any
+	for _, l := range lines(t, buf) {
+		if l["event"] == "authorization_expired" && l["count"] != nil {
+			bulk = l
+		}
+	}
+	if bulk == nil || bulk["count"] != float64(3) || bulk["level"] != "INFO" {
+		t.Errorf("bulk event line = %v", bulk)
+	}
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -17,12 +18,26 @@ type SweepStore struct{ db *bun.DB }
 // write lock) for long; the sweep repeats until a batch comes back short.
 const sweepBatch = 500
 
-// Sweep implements oauth.Sweeper. Every DELETE is autocommitted and selects its victims again, so
-// a sweep interrupted half-way, or running concurrently on another instance, leaves nothing
-// inconsistent. Foreign keys cascade: a deleted authorization request takes its code, a deleted
-// grant its access and refresh tokens.
+// Sweep implements oauth.Sweeper. Marking expired requests is one conditional UPDATE (WHERE status
+// = 'pending'), so of two sweeps at once each request is marked — and counted — by one. Every
+// DELETE is autocommitted and selects its victims again, so a sweep interrupted half-way, or
+// running concurrently on another instance, leaves nothing inconsistent. Foreign keys cascade: a
+// deleted authorization request takes its code, a deleted grant its access and refresh tokens.
 func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResult, error) {
 	var res oauth.SweepResult
+	// One statement, not batched: it touches only the requests that expired since the last
+	// sweep (minutes of abandoned sign-ins), and marking before deleting counts even a request
+	// that is also old enough to go in this same sweep.
+	r, err := s.db.NewUpdate().TableExpr("oauth_auth_requests").Set("status = ?", string(authreq.StatusExpired)).
+		Where("status = ?", string(authreq.StatusPending)).Where("expires_at <= ?", ts(p.PendingExpiredBy)).Exec(ctx)
+	if err != nil {
+		return res, fmt.Errorf("sweep: mark expired authorization requests: %w", err)
+	}
+	n, err := r.RowsAffected()
+	if err != nil {
+		return res, fmt.Errorf("sweep: mark expired authorization requests: %w", err)
+	}
+	res.ExpiredAuthRequests = int(n)
 	steps := []struct {
 		what  string
 		table string

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/core/authkey"
 	"github.com/sva-oauth/sva/adapters/core/datatoken"
+	"github.com/sva-oauth/sva/adapters/core/events"
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/core/oauthclient"
 	"github.com/sva-oauth/sva/adapters/httpserver"
@@ -46,6 +47,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Telemetry is the service's tracing and metrics (telemetry.Start); nil records nothing.
 	Telemetry *telemetry.Telemetry
+	// Events receives consent decisions and rate-limit refusals; nil: Logger plus the counters
+	// of Telemetry (adapters/core/events).
+	Events core.Events
 	// Provider is the provider's internal API; nil: the HTTP client on SVA_AUTH_SERVER_BASE_URL.
 	Provider core.OAuthInternal
 	// Hasher hashes authentication keys; nil: Argon2id with the production parameters.
@@ -65,10 +69,18 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 	}
 	if opts.Provider == nil {
 		opts.Provider = oauthclient.New(cfg.ProviderURL, cfg.ServiceToken, &http.Client{
-			Transport: opts.Telemetry.Transport(nil),
+			// Timed by operation and outcome (sva.core.provider.call.duration), then traced.
+			Transport: oauthclient.MeasuredTransport(opts.Telemetry.Transport(nil), opts.Telemetry.MeterProvider()),
 			// The use case bounds each call with ProviderTimeout through its context; this is a backstop.
 			Timeout: cfg.ProviderTimeout + time.Second,
 		})
+	}
+	if opts.Events == nil {
+		recorder, err := events.New(opts.Logger, opts.Telemetry.MeterProvider())
+		if err != nil {
+			return nil, fmt.Errorf("events: %w", err)
+		}
+		opts.Events = recorder
 	}
 	if opts.Hasher == nil {
 		h, err := authkey.New(authkey.DefaultParams())
@@ -100,7 +112,7 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		}
 	}
 	c.UseCases, err = core.New(core.Deps{Stores: stores, Provider: opts.Provider, Signer: dataTokens, Hasher: opts.Hasher,
-		Clock: opts.Clock, Random: opts.Random, Logger: opts.Logger},
+		Clock: opts.Clock, Random: opts.Random, Logger: opts.Logger, Events: opts.Events},
 		core.Config{ServerKey: serverKey, Sessions: cfg.Sessions, DefaultKDF: account.DefaultKDF(), VaultLimits: cfg.VaultLimits,
 			RateLimits: cfg.RateLimits, DataTokenIssuer: cfg.DataTokenIssuer, DataTokenTTL: cfg.DataTokenTTL, ProviderTimeout: cfg.ProviderTimeout})
 	if err != nil {

@@ -173,13 +173,37 @@ func TestTelemetry_OneSignInOverOTLP(t *testing.T) {
 			t.Errorf("%s: http.server.request.duration point without http.route: %v", p.Service, p.Attrs)
 		}
 	}
-	events := rcv.Latest("sva-oauth", "sva.oauth.events", "event", "grant_type")
-	want := map[string]float64{
-		"event=code_issued,grant_type=":                     1,
-		"event=tokens_issued,grant_type=authorization_code": 1,
-		"event=tokens_refreshed,grant_type=refresh_token":   1,
+	// The counters hold exactly this sign-in: one started and completed, a partial consent, one
+	// code and one refresh token response, no refusal; every call to the provider succeeded.
+	for _, c := range []struct {
+		service, metric string
+		keys            []string
+		want            map[string]float64
+	}{
+		{"sva-oauth", "sva.oauth.events", []string{"event", "grant_type"}, map[string]float64{
+			"event=authorization_requested,grant_type=":         1,
+			"event=code_issued,grant_type=":                     1,
+			"event=tokens_issued,grant_type=authorization_code": 1,
+			"event=tokens_refreshed,grant_type=refresh_token":   1,
+		}},
+		{"sva-oauth", "sva.sign_ins", []string{"outcome"}, map[string]float64{"outcome=started": 1, "outcome=completed": 1}},
+		{"sva-oauth", "sva.tokens.issued", []string{"grant_type"}, map[string]float64{
+			"grant_type=authorization_code": 1, "grant_type=refresh_token": 1}},
+		{"sva-core", "sva.consent.decisions", []string{"decision"}, map[string]float64{"decision=partial": 1}},
+		{"sva-core", "sva.rate_limit.refusals", []string{"limit"}, map[string]float64{}},
+		{"sva-oauth", "sva.rate_limit.refusals", []string{"limit"}, map[string]float64{}},
+	} {
+		if got := rcv.Latest(c.service, c.metric, c.keys...); !maps.Equal(got, c.want) {
+			t.Errorf("%s %s = %v, want %v", c.service, c.metric, got, c.want)
+		}
 	}
-	if !maps.Equal(events, want) {
-		t.Errorf("sva.oauth.events = %v, want %v", events, want)
+	providerCalls := rcv.Latest("sva-core", "sva.core.provider.call.duration", "operation", "outcome")
+	if providerCalls["operation=consent-complete,outcome=ok"] != 1 || providerCalls["operation=auth-request-details,outcome=ok"] < 1 {
+		t.Errorf("Core's provider calls = %v, want one consent-complete and the details, all ok", providerCalls)
+	}
+	for k := range providerCalls {
+		if !strings.HasSuffix(k, "outcome=ok") {
+			t.Errorf("a failed provider call: %s (all %v)", k, providerCalls)
+		}
 	}
 }

@@ -144,6 +144,9 @@ func testSweep(t *testing.T, s oauth.Stores) {
 	// tokens have expired but whose refresh token is usable.
 	liveRequest := NewAuthRequest(t, c, sweepAt.Add(-5*time.Minute))
 	mustNil(t, s.AuthRequests.Create(ctx, liveRequest), "Create live request")
+	// Abandoned since the last sweep: expired undecided, too young to delete — marked expired.
+	abandoned := NewAuthRequest(t, c, sweepAt.Add(-authreq.DefaultTTL))
+	mustNil(t, s.AuthRequests.Create(ctx, abandoned), "Create abandoned request")
 	live := grantAt(t, s, c, sweepAt.Add(-time.Hour))
 	rotated := grantAt(t, s, c, sweepAt.Add(-3*24*time.Hour))
 	next := rotateInput(t, c, rotated.RefreshToken, sweepAt.Add(-2*24*time.Hour))
@@ -163,10 +166,11 @@ func testSweep(t *testing.T, s oauth.Stores) {
 	mustNil(t, err, "PurgeAt")
 	res, err := s.Sweeper.Sweep(ctx, p)
 	mustNil(t, err, "Sweep")
-	// Codes of the three old grants; requests: the undecided one and the three old grants'
-	// (the live ones are younger than the retention); access tokens: the revoked and ended
-	// grants' and both of the refreshed grant's; grants: revoked and ended.
-	want := oauth.SweepResult{Codes: 3, AuthRequests: 4, AccessTokens: 4, Grants: 2, AuthFailures: 1}
+	// Marked expired: the old undecided request (then deleted) and the abandoned one (exactly at
+	// its expiry). Deleted: codes of the three old grants; requests: the undecided one and the
+	// three old grants' (the live ones are younger than the retention); access tokens: the
+	// revoked and ended grants' and both of the refreshed grant's; grants: revoked and ended.
+	want := oauth.SweepResult{ExpiredAuthRequests: 2, Codes: 3, AuthRequests: 4, AccessTokens: 4, Grants: 2, AuthFailures: 1}
 	if res != want {
 		t.Fatalf("Sweep = %+v, want %+v", res, want)
 	}
@@ -191,8 +195,11 @@ func testSweep(t *testing.T, s oauth.Stores) {
 	_, _, err = s.Grants.AccessToken(ctx, grant.HashOf(next.AccessToken))
 	gone("expired refreshed access token", err)
 
-	if _, err := s.AuthRequests.Get(ctx, liveRequest.ID()); err != nil {
-		t.Errorf("pending request deleted: %v", err)
+	if r, err := s.AuthRequests.Get(ctx, liveRequest.ID()); err != nil || r.Snapshot().Status != authreq.StatusPending {
+		t.Errorf("pending request deleted or changed: %v", err)
+	}
+	if r, err := s.AuthRequests.Get(ctx, abandoned.ID()); err != nil || r.Snapshot().Status != authreq.StatusExpired {
+		t.Errorf("abandoned request not kept as expired: %v %+v", err, r)
 	}
 	at, g, err := s.Grants.AccessToken(ctx, grant.HashOf(live.AccessToken))
 	if err != nil || !at.Active(g, sweepAt.Add(-time.Second)) {
@@ -229,10 +236,13 @@ func testConcurrentSweep(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
-	const grants = 12
+	const grants, abandoned = 12, 5
 	for i := range grants {
 		in := grantAt(t, s, c, Now.Add(time.Duration(i)*time.Second))
 		mustNil(t, s.Grants.RevokeGrant(ctx, in.GrantID, Now.Add(time.Hour)), "RevokeGrant")
+	}
+	for range abandoned {
+		mustNil(t, s.AuthRequests.Create(ctx, NewAuthRequest(t, c, Now.Add(2*time.Hour))), "Create abandoned request")
 	}
 	p, err := grant.PurgeAt(Now.Add(3*time.Hour), time.Hour, grant.DefaultLifetimes())
 	mustNil(t, err, "PurgeAt")
@@ -256,8 +266,9 @@ func testConcurrentSweep(t *testing.T, s oauth.Stores) {
 		total.Codes += r.Codes
 		total.AuthRequests += r.AuthRequests
 		total.AccessTokens += r.AccessTokens
+		total.ExpiredAuthRequests += r.ExpiredAuthRequests
 	}
-	if total != (oauth.SweepResult{Grants: grants, Codes: grants, AuthRequests: grants, AccessTokens: grants}) {
-		t.Fatalf("concurrent sweeps deleted %+v in total, want %d of each", total, grants)
+	if total != (oauth.SweepResult{Grants: grants, Codes: grants, AuthRequests: grants, AccessTokens: grants, ExpiredAuthRequests: abandoned}) {
+		t.Fatalf("concurrent sweeps deleted %+v in total, want %d of each and %d requests marked expired once", total, grants, abandoned)
 	}
 }

@@ -1,0 +1,79 @@
+// Package events records Core's events (core.Events) as structured log lines and counts the
+// outcomes they stand for: consent decisions (sva.consent.decisions) and rate-limit refusals
+// (sva.rate_limit.refusals) — the provider's adapters/oauth/events does the same for the
+// provider's events.
+//
+// Only the identifiers of core.Event are written; the port guarantees it carries no key, token,
+// email, address, ciphertext or claim.
+package events
+
+import (
+	"context"
+	"log/slog"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+
+	"github.com/sva-oauth/sva/adapters/telemetry"
+	core "github.com/sva-oauth/sva/ports/core"
+)
+
+// scope names the meter, after this package's import path.
+const scope = "github.com/sva-oauth/sva/adapters/core/events"
+
+// Recorder implements core.Events with slog and OTel counters. It is safe for concurrent use.
+type Recorder struct {
+	log       *slog.Logger
+	decisions metric.Int64Counter
+	refused   metric.Int64Counter
+}
+
+var _ core.Events = (*Recorder)(nil)
+
+// New returns a Recorder logging to log and counting with a meter of mp. A nil log discards the
+// lines; a nil mp counts nothing.
+func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if mp == nil {
+		mp = noop.NewMeterProvider()
+	}
+	m := mp.Meter(scope)
+	decisions, err := m.Int64Counter(telemetry.MetricConsentDecisions, metric.WithUnit("{decision}"),
+		metric.WithDescription("Consent decisions: approved, partial, denied, remembered"))
+	if err != nil {
+		return nil, err
+	}
+	refused, err := m.Int64Counter(telemetry.MetricRateLimitRefusals, metric.WithUnit("{request}"),
+		metric.WithDescription("Requests refused by a rate limit or lockout, by limit"))
+	if err != nil {
+		return nil, err
+	}
+	return &Recorder{log: log, decisions: decisions, refused: refused}, nil
+}
+
+// Record logs e — a rate-limit refusal at WARN (guessing, or a locked account), a decision at
+// INFO — and counts it.
+func (r *Recorder) Record(ctx context.Context, e core.Event) {
+	level := slog.LevelInfo
+	switch e.Kind {
+	case core.EventConsentDecided:
+		r.decisions.Add(ctx, 1, metric.WithAttributes(attribute.String("decision", e.Decision)))
+	case core.EventRateLimited:
+		r.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("limit", e.Limit)))
+		level = slog.LevelWarn
+	}
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs, slog.String("event", string(e.Kind)))
+	for _, f := range [...]struct{ key, value string }{
+		{"client_id", e.ClientID}, {"subject", e.Subject}, {"auth_request_id", e.AuthRequestID},
+		{"decision", e.Decision}, {"limit", e.Limit},
+	} {
+		if f.value != "" {
+			attrs = append(attrs, slog.String(f.key, f.value))
+		}
+	}
+	r.log.LogAttrs(ctx, level, "core event", attrs...)
+}

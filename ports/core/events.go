@@ -1,0 +1,52 @@
+package core
+
+import "context"
+
+// EventKind names an outcome Core reports to the people running it. The values are stable: they
+// appear in logs (event=…) and drive the sva.consent.decisions and sva.rate_limit.refusals
+// counters.
+type EventKind string
+
+// Event kinds.
+const (
+	// EventConsentDecided: the person decided on an authorization request and the provider
+	// accepted the decision; Decision says which (connection.Decision).
+	EventConsentDecided EventKind = "consent_decided"
+	// EventRateLimited: a request was refused by one of Core's rate limits (checklist 46); Limit
+	// names it: login_account (the account is locked against guessing), login_address,
+	// salt_account, salt_address, register_address.
+	EventRateLimited EventKind = "rate_limited"
+)
+
+// Rate limit names of Event.Limit (the CORE_RATE_* settings).
+const (
+	LimitLoginAccount    = "login_account"
+	LimitLoginAddress    = "login_address"
+	LimitSaltAccount     = "salt_account"
+	LimitSaltAddress     = "salt_address"
+	LimitRegisterAddress = "register_address"
+)
+
+// Event is one outcome. It carries identifiers only — never a key, token, email, email hash,
+// address, ciphertext or claim — so every field may be logged.
+type Event struct {
+	Kind          EventKind
+	ClientID      string // the app, when the event concerns one
+	Subject       string // the user id, when known
+	AuthRequestID string
+	Decision      string // EventConsentDecided: approved, partial, denied or remembered
+	Limit         string // EventRateLimited: one of the Limit… names
+}
+
+// Events receives the use cases' events. Record must not block for long and cannot fail: an
+// event that cannot be delivered is dropped (the use case has already happened). Implementations
+// must be safe for concurrent use.
+type Events interface {
+	Record(ctx context.Context, e Event)
+}
+
+// NopEvents discards every event. It is what the use cases use when Deps.Events is nil.
+type NopEvents struct{}
+
+// Record does nothing.
+func (NopEvents) Record(context.Context, Event) {}
