@@ -22,7 +22,7 @@ import (
 //     server span (or its background job's span);
 //   - statement spans are named by operation, migrations included;
 //   - no attribute, span name, event or metric label of any service contains a token, code,
-//     secret, key, email or claim the sign-in used;
+//     secret, key, email or claim the sign-in used (checklist 48);
 //   - the provider's event counter holds exactly the sign-in's events.
 func TestTelemetry_OneSignInOverOTLP(t *testing.T) {
 	if testing.Short() {
