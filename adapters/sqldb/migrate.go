@@ -21,27 +21,38 @@ const lockRetryInterval = 100 * time.Millisecond
 // against one database: all but one wait (until ctx is done) while one applies
 // the migrations, and the others then find nothing to do.
 //
-// SQL migration files are rendered as Go templates with
-// {"Dialect": "pg"|"sqlite"}, so one file can serve both engines:
+// SQL migration files are rendered as Go templates with the data of
+// TemplateData: {{ .Dialect }} ("pg", "sqlite" or "mysql") and the column
+// types and table options each engine needs, so one file serves all of them:
 //
-//	id {{ if eq .Dialect "pg" }}UUID{{ else }}TEXT{{ end }} PRIMARY KEY
+//	CREATE TABLE t (
+//	    id         {{ .Key }} PRIMARY KEY,
+//	    created_at {{ .Time }} NOT NULL
+//	){{ .Table }};
 //
 // Name files "<ts>_<name>.tx.up.sql" to run them in a transaction and split
-// statements with "--bun:split".
+// statements with "--bun:split". (MariaDB and MySQL commit DDL implicitly, so
+// there a migration that fails half-way leaves the statements before the
+// failure applied; keep one table per statement and fix forward.)
 //
 // Locking: on PostgreSQL a session advisory lock (pg_try_advisory_lock, keyed
-// by the current schema) guards the whole run. It is released by the server
-// if the process dies, so a crash mid-migration never leaves a stale lock.
-// SQLite has no advisory locks, so there bun's migrator lock row is used; a
-// process killed mid-migration leaves that row behind and Migrate then fails
-// with an error naming the table to clear.
+// by the current schema), on MariaDB/MySQL a named lock (GET_LOCK, keyed by the
+// current database) guards the whole run. The server releases either if the
+// process dies, so a crash mid-migration never leaves a stale lock. SQLite has
+// no such locks, so there bun's migrator lock row is used; a process killed
+// mid-migration leaves that row behind and Migrate then fails with an error
+// naming the table to clear.
 func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations, opts ...MigrateOption) error {
 	cfg := migrateConfig{table: "bun_migrations"} // bun's default names
 	for _, opt := range opts {
 		opt(&cfg)
 	}
+	data, err := TemplateData(ctx, db)
+	if err != nil {
+		return err
+	}
 	migratorOpts := []migrate.MigratorOption{
-		migrate.WithTemplateData(map[string]string{"Dialect": Dialect(db)}),
+		migrate.WithTemplateData(data),
 		// Record a migration only after it succeeded, so a failed one is
 		// retried on the next start instead of being skipped.
 		migrate.WithMarkAppliedOnSuccess(true),
@@ -51,8 +62,8 @@ func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations, op
 			migrate.WithTableName(cfg.table), migrate.WithLocksTableName(cfg.locksTable))
 	}
 	m := migrate.NewMigrator(db, migrations, migratorOpts...)
-	if Dialect(db) == DialectPostgres {
-		unlock, err := lockPostgres(ctx, db, cfg.table)
+	if lock, ok := serverLocks[Dialect(db)]; ok {
+		unlock, err := lockSession(ctx, db, lock, cfg.table)
 		if err != nil {
 			return err
 		}
@@ -75,6 +86,41 @@ func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations, op
 		_ = m.Unlock(context.WithoutCancel(ctx))
 	}()
 	return runMigrations(ctx, m)
+}
+
+// TemplateData is what Migrate renders SQL migration files with: the dialect
+// name and, for each kind of column, the type every engine stores it in.
+//
+//	Dialect  "pg", "sqlite" or "mysql"
+//	Key      text that is a key, unique, indexed or referenced (MySQL cannot
+//	         index TEXT: VARCHAR(255) there, TEXT elsewhere)
+//	UUID     a UUID (UUID on PostgreSQL, VARCHAR(36) on MySQL, TEXT on SQLite)
+//	Time     an instant, stored in UTC at microsecond precision
+//	         (TIMESTAMPTZ, DATETIME(6), TIMESTAMP)
+//	Bytes    binary data (BYTEA, LONGBLOB, BLOB)
+//	JSON     a JSON document (JSON on MySQL, TEXT elsewhere)
+//	Table    what follows a CREATE TABLE's closing parenthesis: on MySQL the
+//	         InnoDB engine, utf8mb4 and the binary NO PAD collation, so that
+//	         text compares byte for byte as on the other engines
+//
+// Plain TEXT needs no placeholder: it is TEXT everywhere (up to 64 KiB on MySQL).
+func TemplateData(ctx context.Context, db bun.IDB) (map[string]string, error) {
+	switch d := Dialect(db); d {
+	case DialectPostgres:
+		return map[string]string{"Dialect": d, "Key": "TEXT", "UUID": "UUID", "Time": "TIMESTAMPTZ",
+			"Bytes": "BYTEA", "JSON": "TEXT", "Table": ""}, nil
+	case DialectMySQL:
+		collation, err := mysqlCollation(ctx, db)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"Dialect": d, "Key": "VARCHAR(255)", "UUID": "VARCHAR(36)", "Time": "DATETIME(6)",
+			"Bytes": "LONGBLOB", "JSON": "JSON",
+			"Table": " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + collation}, nil
+	default:
+		return map[string]string{"Dialect": d, "Key": "TEXT", "UUID": "TEXT", "Time": "TIMESTAMP",
+			"Bytes": "BLOB", "JSON": "TEXT", "Table": ""}, nil
+	}
 }
 
 // MigrateOption adjusts Migrate.
@@ -119,25 +165,60 @@ func lockMigrator(ctx context.Context, m *migrate.Migrator) error {
 	}
 }
 
-// lockPostgres takes a session-level advisory lock on a dedicated connection
-// and returns the function that releases it.
-func lockPostgres(ctx context.Context, db *bun.DB, table string) (unlock func(), err error) {
+// sessionLock is a server's session-level named lock: try returns true when
+// it took the lock (without waiting), release gives it back. Both are SQL
+// expressions of the lock key, given as '<history table>' in the current
+// schema (PostgreSQL) or database (MySQL). The table name is ours, never user
+// input.
+type sessionLock struct{ try, release func(table string) string }
+
+var serverLocks = map[string]sessionLock{
+	// Keyed by schema and history table: parallel tests (one schema each) and
+	// services sharing a schema (one history table each) do not wait on each
+	// other, while instances of one service on one schema do.
+	DialectPostgres: {
+		try:     func(table string) string { return "SELECT pg_try_advisory_lock(" + pgLockKey(table) + ")" },
+		release: func(table string) string { return "SELECT pg_advisory_unlock(" + pgLockKey(table) + ")" },
+	},
+	DialectMySQL: {
+		try:     func(table string) string { return "SELECT GET_LOCK(" + MySQLLockName(table) + ", 0) = 1" },
+		release: func(table string) string { return "SELECT RELEASE_LOCK(" + MySQLLockName(table) + ")" },
+	},
+}
+
+func pgLockKey(table string) string { return "hashtext(current_schema() || '." + table + "')" }
+
+// MySQLLockName is the SQL expression naming the GET_LOCK lock for key in the
+// current database: Migrate's is keyed by its history table, RunExclusive's by
+// its name (exported for tests that hold one). GET_LOCK names are server-wide
+// and at most 64 characters, so database and key are hashed into one. The key
+// is ours, never input.
+func MySQLLockName(key string) string {
+	return "CONCAT('sva_', SHA1(CONCAT(DATABASE(), '." + key + "')))"
+}
+
+// lockSession takes lock on a dedicated connection, retrying until ctx is
+// done, and returns the function that releases it.
+func lockSession(ctx context.Context, db *bun.DB, lock sessionLock, table string) (unlock func(), err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
+		if expired(ctx) {
+			return nil, fmt.Errorf("sqldb: wait for migration lock: %w", doneCause(ctx))
+		}
 		return nil, fmt.Errorf("sqldb: migration lock connection: %w", err)
 	}
-	// Key by schema and history table: parallel tests (one schema each) and
-	// services sharing a schema (one history table each) do not wait on each
-	// other, while instances of one service on one schema do. The table name
-	// is ours, never user input.
-	key := "hashtext(current_schema() || '." + table + "')"
 	ticker := time.NewTicker(lockRetryInterval)
 	defer ticker.Stop()
 	for {
 		var locked bool
-		if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock("+key+")").Scan(&locked); err != nil {
+		if err := conn.QueryRowContext(ctx, lock.try(table)).Scan(&locked); err != nil {
 			_ = conn.Close()
-			return nil, fmt.Errorf("sqldb: take migration advisory lock: %w", err)
+			if expired(ctx) {
+				// The driver reports a query cut short by the deadline as a broken
+				// connection; the reason is the deadline.
+				return nil, fmt.Errorf("sqldb: wait for migration lock: %w", doneCause(ctx))
+			}
+			return nil, fmt.Errorf("sqldb: take migration lock: %w", err)
 		}
 		if locked {
 			break
@@ -145,18 +226,37 @@ func lockPostgres(ctx context.Context, db *bun.DB, table string) (unlock func(),
 		select {
 		case <-ctx.Done():
 			_ = conn.Close()
-			return nil, fmt.Errorf("sqldb: wait for migration advisory lock: %w", context.Cause(ctx))
+			return nil, fmt.Errorf("sqldb: wait for migration lock: %w", context.Cause(ctx))
 		case <-ticker.C:
 		}
 	}
 	return func() {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
-		if _, err := conn.ExecContext(uctx, "SELECT pg_advisory_unlock("+key+")"); err != nil {
+		if _, err := conn.ExecContext(uctx, lock.release(table)); err != nil {
 			// The session still holds the lock: discard the connection so
 			// the server releases it, instead of returning it to the pool.
 			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
 		}
 		_ = conn.Close()
 	}, nil
+}
+
+// expired reports whether ctx's deadline has passed, even if its timer has not fired yet: pgdriver
+// sets the connection's I/O deadline to ctx's, so a query can fail with an I/O timeout a moment
+// before ctx.Err() says why.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	deadline, ok := ctx.Deadline()
+	return ok && !time.Now().Before(deadline)
+}
+
+// doneCause is why an expired ctx ended: its cause, or the deadline if its timer has not fired yet.
+func doneCause(ctx context.Context) error {
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return context.DeadlineExceeded
 }

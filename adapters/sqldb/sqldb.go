@@ -1,9 +1,11 @@
 // Package sqldb opens the services' relational database as a *bun.DB and runs
-// their migrations. One code path serves both supported engines:
+// their migrations. One code path serves the three supported engines:
 //
 //   - SQLite (the zero-setup default) through the pure-Go modernc.org/sqlite
 //     driver, tuned for many concurrent short write transactions;
-//   - PostgreSQL (a "postgres://" or "postgresql://" DSN) through pgdriver.
+//   - PostgreSQL (a "postgres://" or "postgresql://" DSN) through pgdriver;
+//   - MariaDB or MySQL (a "mysql://" DSN) through go-sql-driver/mysql, with
+//     every session pinned to UTC, strict SQL and READ COMMITTED (mysql.go).
 //
 // Every query is traced and timed by bunotel, under the database name given in
 // Config.Name, every statement that reaches the driver is counted (Stats, the
@@ -38,6 +40,7 @@ import (
 const (
 	DialectPostgres = "pg"
 	DialectSQLite   = "sqlite"
+	DialectMySQL    = "mysql" // MariaDB and MySQL
 )
 
 // DefaultDataDir is where the SQLite file lives when neither Config.DSN nor
@@ -51,6 +54,8 @@ type Config struct {
 	//   "postgres://…", "postgresql://…" → PostgreSQL (pgdriver; extra query
 	//                                       parameters such as search_path are
 	//                                       sent as connection parameters)
+	//   "mysql://user:pass@host:port/db?…" → MariaDB/MySQL (see mysql.go for
+	//                                       the parameters it accepts)
 	//   ":memory:" or "sqlite::memory:"   → private in-memory SQLite (one connection)
 	//   "sqlite:<path>", "file:<path>", "<path>" → SQLite file at <path>
 	DSN string
@@ -92,10 +97,17 @@ func Open(ctx context.Context, cfg Config) (*bun.DB, error) {
 		db  *bun.DB
 		err error
 	)
-	if isPostgres(cfg.DSN) {
+	switch scheme := Scheme(cfg.DSN); scheme {
+	case SchemePostgres:
 		db, err = openPostgres(cfg)
-	} else {
+	case SchemeMySQL:
+		db, err = openMySQL(ctx, cfg)
+	case SchemeSQLite:
 		db, err = openSQLite(cfg)
+	default:
+		// Not a path: a typo or an engine sqldb has no driver for. Opening it as
+		// a SQLite file named "mongodb://…" would silently lose the operator's data.
+		return nil, fmt.Errorf("sqldb: unsupported database URL scheme %q (want postgres://, mysql:// or a SQLite path)", scheme)
 	}
 	if err != nil {
 		return nil, err
@@ -139,7 +151,7 @@ func isSQLiteBusy(err error) bool {
 	return errors.As(err, &liteErr) && liteErr.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
-// Dialect returns DialectPostgres or DialectSQLite for db.
+// Dialect returns DialectPostgres, DialectSQLite or DialectMySQL for db.
 func Dialect(db bun.IDB) string {
 	return db.Dialect().Name().String()
 }
@@ -150,6 +162,9 @@ func Dialect(db bun.IDB) string {
 func IsUniqueViolation(err error) bool {
 	if err == nil {
 		return false
+	}
+	if isMySQLDuplicate(err) {
+		return true
 	}
 	var pgErr pgdriver.Error
 	if errors.As(err, &pgErr) {
@@ -169,14 +184,18 @@ func IsUniqueViolation(err error) bool {
 const (
 	SchemeSQLite   = "sqlite"   // "", a file path, ":memory:", "sqlite:…", "file:…"
 	SchemePostgres = "postgres" // "postgres://…", "postgresql://…"
+	SchemeMySQL    = "mysql"    // "mysql://…", "mariadb://…" (MariaDB and MySQL)
 )
 
-// Scheme names the kind of database dsn points at: SchemeSQLite, SchemePostgres, or the URL's
+// Scheme names the kind of database dsn points at: SchemeSQLite, SchemePostgres, SchemeMySQL, or the URL's
 // own scheme (lower-cased) for anything else, so the apps can pick a storage adapter by it and
 // refuse a scheme none serves instead of mistaking it for a SQLite file name.
 func Scheme(dsn string) string {
 	if isPostgres(dsn) {
 		return SchemePostgres
+	}
+	if isMySQL(dsn) {
+		return SchemeMySQL
 	}
 	scheme, _, found := strings.Cut(dsn, ":")
 	if !found || scheme == "" || len(scheme) == 1 || scheme == "sqlite" || scheme == "file" {
@@ -201,18 +220,24 @@ func openPostgres(cfg Config) (*bun.DB, error) {
 		return nil, errors.New("sqldb: PostgreSQL DSN is not a valid URL")
 	}
 	sqldb := sql.OpenDB(countingConnector{base: pgdriver.NewConnector(pgdriver.WithDSN(cfg.DSN)), c: counterFor(cfg.Name)})
-	n := cfg.MaxOpenConns
+	sizeServerPool(sqldb, cfg.MaxOpenConns)
+	return bun.NewDB(sqldb, pgdialect.New()), nil
+}
+
+// sizeServerPool sizes the pool of a database server (PostgreSQL, MariaDB/MySQL)
+// to n connections, or by default to a modest multiple of the CPUs: servers gain
+// from parallelism (group commit), and the cap keeps a burst from exhausting
+// max_connections (100 on PostgreSQL, 151 on MariaDB by default) for a few
+// instances.
+func sizeServerPool(db *sql.DB, n int) {
 	if n <= 0 {
-		// PostgreSQL gains from parallelism (group commit); keep a modest
-		// multiple of the CPUs so a burst cannot exhaust max_connections.
 		n = max(8, 4*runtime.GOMAXPROCS(0))
 	}
-	// Migrate holds one connection for its advisory lock while the migrator
+	// Migrate holds one connection for its session lock while the migrator
 	// uses another, so a pool of one would deadlock.
 	n = max(n, 2)
-	sqldb.SetMaxOpenConns(n)
-	sqldb.SetMaxIdleConns(n)
-	return bun.NewDB(sqldb, pgdialect.New()), nil
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
 }
 
 // sqlitePragmas are applied by the driver to every new connection.

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -118,6 +117,10 @@ func TestOpen_Errors(t *testing.T) {
 	if _, err := sqldb.Open(ctx, sqldb.Config{DSN: ":memory:"}); err == nil {
 		t.Error("Open without Name succeeded, want error")
 	}
+	if _, err := sqldb.Open(ctx, sqldb.Config{DSN: "mongodb://u:secret@127.0.0.1/db", Name: "x"}); err == nil ||
+		!strings.Contains(err.Error(), `unsupported database URL scheme "mongodb"`) || strings.Contains(err.Error(), "secret") {
+		t.Errorf("Open of an unknown scheme = %v, want an unsupported-scheme error without the password", err)
+	}
 	// Port 1 on loopback refuses connections: Open must fail at ping, not later.
 	_, err := sqldb.Open(ctx, sqldb.Config{DSN: "postgres://u:secret@127.0.0.1:1/db?sslmode=disable", Name: "x"})
 	if err == nil {
@@ -211,7 +214,8 @@ func TestIsUniqueViolation(t *testing.T) {
 	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		for _, q := range []string{
-			"CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT NOT NULL UNIQUE, parent INTEGER REFERENCES u (id))",
+			// A table constraint, not a column REFERENCES clause: MySQL ignores the latter.
+			"CREATE TABLE u (id INTEGER PRIMARY KEY, email VARCHAR(255) NOT NULL UNIQUE, parent INTEGER, FOREIGN KEY (parent) REFERENCES u (id))",
 			"INSERT INTO u (id, email) VALUES (1, 'a')",
 		} {
 			if _, err := db.ExecContext(ctx, q); err != nil {
@@ -257,9 +261,9 @@ func testMigrations(t *testing.T) *migrate.Migrations {
 	err := ms.Discover(fstest.MapFS{
 		"20260101000001_init.tx.up.sql": {Data: []byte(`
 CREATE TABLE item (
-  id {{ if eq .Dialect "pg" }}UUID{{ else }}TEXT{{ end }} PRIMARY KEY,
-  created_at TIMESTAMP{{ if eq .Dialect "pg" }}TZ{{ end }} NOT NULL
-);
+  id {{ .UUID }} PRIMARY KEY,
+  created_at {{ .Time }} NOT NULL
+){{ .Table }};
 --bun:split
 CREATE TABLE runs (n INTEGER NOT NULL);
 --bun:split
@@ -294,22 +298,22 @@ func TestMigrate(t *testing.T) {
 		}
 		assertRunsOnce(t, db)
 
-		// The template picked the dialect's column type.
-		var typ string
-		var err error
-		if sqldb.Dialect(db) == sqldb.DialectPostgres {
-			err = db.QueryRowContext(ctx, "SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'item' AND column_name = 'id'").Scan(&typ)
-			if typ != "uuid" && err == nil {
-				t.Errorf("pg item.id type = %q, want uuid", typ)
+		// The template picked the dialect's column types.
+		engine := map[string]struct{ query, want string }{
+			sqldb.DialectPostgres: {"SELECT data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = 'item' AND column_name = ?", "uuid|timestamp with time zone"},
+			sqldb.DialectSQLite:   {"SELECT type FROM pragma_table_info('item') WHERE name = ?", "TEXT|TIMESTAMP"},
+			sqldb.DialectMySQL:    {"SELECT column_type FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'item' AND column_name = ?", "varchar(36)|datetime(6)"},
+		}[sqldb.Dialect(db)]
+		var types []string
+		for _, col := range []string{"id", "created_at"} {
+			var typ string
+			if err := db.QueryRowContext(ctx, engine.query, col).Scan(&typ); err != nil {
+				t.Fatalf("type of item.%s: %v", col, err)
 			}
-		} else {
-			err = db.QueryRowContext(ctx, "SELECT type FROM pragma_table_info('item') WHERE name = 'id'").Scan(&typ)
-			if typ != "TEXT" && err == nil {
-				t.Errorf("sqlite item.id type = %q, want TEXT", typ)
-			}
+			types = append(types, typ)
 		}
-		if err != nil {
-			t.Fatalf("column type: %v", err)
+		if got := strings.Join(types, "|"); got != engine.want {
+			t.Errorf("%s column types (id|created_at) = %s, want %s", sqldb.Dialect(db), got, engine.want)
 		}
 	})
 }
@@ -322,7 +326,7 @@ func TestMigrate_ConcurrentInstances(t *testing.T) {
 	dbtest.Each(t, nil, func(t *testing.T, first *bun.DB) {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		dsn := sameDatabaseDSN(t, first)
+		dsn := dbtest.DSN(t, first)
 		const instances = 4
 		dbs := []*bun.DB{first}
 		for range instances - 1 {
@@ -354,16 +358,19 @@ func TestMigrate_WaitsForLockUntilContextDone(t *testing.T) {
 	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		holder := migrate.NewMigrator(db, migrate.NewMigrations())
-		if sqldb.Dialect(db) == sqldb.DialectPostgres {
+		if lock, server := map[string][2]string{
+			sqldb.DialectPostgres: {"SELECT pg_advisory_lock(hashtext(current_schema() || '.bun_migrations'))", "SELECT pg_advisory_unlock_all()"},
+			sqldb.DialectMySQL:    {"SELECT GET_LOCK(" + sqldb.MySQLLockName("bun_migrations") + ", 5)", "SELECT RELEASE_ALL_LOCKS()"},
+		}[sqldb.Dialect(db)]; server {
 			conn, err := db.Conn(ctx)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer conn.Close()
-			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext(current_schema() || '.bun_migrations'))"); err != nil {
+			if _, err := conn.ExecContext(ctx, lock[0]); err != nil {
 				t.Fatal(err)
 			}
-			defer conn.ExecContext(ctx, "SELECT pg_advisory_unlock_all()")
+			defer conn.ExecContext(ctx, lock[1])
 		} else {
 			if err := holder.Init(ctx); err != nil {
 				t.Fatal(err)
@@ -394,31 +401,6 @@ func assertRunsOnce(t *testing.T, db *bun.DB) {
 	if fmt.Sprint(ns) != "[1 2]" {
 		t.Errorf("migration runs = %v, want [1 2] (each migration exactly once)", ns)
 	}
-}
-
-// sameDatabaseDSN returns a DSN that opens the database db is connected to.
-func sameDatabaseDSN(t *testing.T, db *bun.DB) string {
-	t.Helper()
-	ctx := context.Background()
-	if sqldb.Dialect(db) == sqldb.DialectSQLite {
-		var file string
-		if err := db.QueryRowContext(ctx, "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&file); err != nil {
-			t.Fatal(err)
-		}
-		return file
-	}
-	var schema string
-	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(os.Getenv(dbtest.EnvPostgresDSN))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // TestMigrate_ServicesShareOneSchema: two services whose migration files carry

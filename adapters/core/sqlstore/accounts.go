@@ -101,7 +101,7 @@ func (s *AccountStore) Create(ctx context.Context, a account.Account, v vault.Va
 	if err != nil {
 		return err
 	}
-	err = s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	err = sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		if _, err := tx.NewInsert().Model(toAccountRow(a)).Exec(ctx); err != nil {
 			return err
 		}

@@ -3,11 +3,11 @@ package sqlstore
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/connection"
 	"github.com/sva-oauth/sva/domain/scope"
 )
@@ -67,12 +67,9 @@ func (s *ConnectionStore) List(ctx context.Context, userID string) ([]connection
 func (s *ConnectionStore) Save(ctx context.Context, c connection.Connection) error {
 	r := &connectionRow{UserID: c.UserID, ClientID: c.Client.ID, ClientName: c.Client.Name, ClientLogo: c.Client.Logo,
 		ApprovedScopes: c.ApprovedScopes.String(), ConnectedAt: utc(c.ConnectedAt), LastUsedAt: utc(c.LastUsedAt), RevokedAt: nullTime(c.RevokedAt)}
-	cols := []string{"client_name", "client_logo", "approved_scopes", "connected_at", "last_used_at", "revoked_at"}
-	set := make([]string, len(cols))
-	for i, col := range cols {
-		set[i] = col + " = EXCLUDED." + col
-	}
-	if _, err := s.db.NewInsert().Model(r).On("CONFLICT (user_id, client_id) DO UPDATE").Set(strings.Join(set, ", ")).Exec(ctx); err != nil {
+	q := sqldb.OnConflictUpdate(s.db.NewInsert().Model(r), []string{"user_id", "client_id"},
+		"client_name", "client_logo", "approved_scopes", "connected_at", "last_used_at", "revoked_at")
+	if _, err := q.Exec(ctx); err != nil {
 		return fmt.Errorf("save connection to %s: %w", c.Client.ID, err)
 	}
 	return nil
@@ -93,7 +90,7 @@ type bindingRow struct {
 // a read, so whichever user inserted first is the answer for everyone.
 func (s *BindingStore) Bind(ctx context.Context, authRequestID, userID string, expiresAt time.Time) (string, error) {
 	r := &bindingRow{AuthRequestID: authRequestID, UserID: userID, ExpiresAt: utc(expiresAt)}
-	if _, err := s.db.NewInsert().Model(r).On("CONFLICT (auth_request_id) DO NOTHING").Exec(ctx); err != nil {
+	if _, err := sqldb.OnConflictKeep(s.db.NewInsert().Model(r), []string{"auth_request_id"}).Exec(ctx); err != nil {
 		return "", fmt.Errorf("bind auth request: %w", err)
 	}
 	var owner string

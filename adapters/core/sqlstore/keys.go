@@ -11,6 +11,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/keys"
 )
 
@@ -64,18 +65,11 @@ func loadKeys(ctx context.Context, db bun.IDB) (*keys.Set, error) {
 	return set, nil
 }
 
-// Update implements core.SigningKeys. The transaction takes the write lock before reading: on
-// SQLite every transaction does (the DSN's _txlock=immediate), on PostgreSQL the explicit table lock
-// does, so two instances starting at once run fn one after the other and the second sees the first's
-// key.
+// Update implements core.SigningKeys. It runs as an exclusive section (sqldb.RunExclusive): two
+// instances starting at once run fn one after the other and the second sees the first's key.
 func (s *SigningKeyStore) Update(ctx context.Context, fn func(*keys.Set) (*keys.Set, error)) (*keys.Set, error) {
 	var out *keys.Set
-	err := s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
-		if isPostgres(tx) {
-			if _, err := tx.ExecContext(ctx, "LOCK TABLE core_signing_keys IN SHARE ROW EXCLUSIVE MODE"); err != nil {
-				return fmt.Errorf("lock signing keys: %w", err)
-			}
-		}
+	err := sqldb.RunExclusive(ctx, s.db, "core_signing_keys", func(ctx context.Context, tx bun.Tx) error {
 		cur, err := loadKeys(ctx, tx)
 		if err != nil {
 			return err
@@ -95,7 +89,7 @@ func (s *SigningKeyStore) Update(ctx context.Context, fn func(*keys.Set) (*keys.
 				return fmt.Errorf("encode signing key %s: %w", k.ID, err)
 			}
 			r := &signingKeyRow{KID: k.ID, Algorithm: k.Algorithm, PrivateKey: der, CreatedAt: utc(k.CreatedAt), RetiredAt: nullTime(k.RetiredAt)}
-			if _, err := tx.NewInsert().Model(r).On("CONFLICT (kid) DO UPDATE").Set("retired_at = EXCLUDED.retired_at").Exec(ctx); err != nil {
+			if _, err := sqldb.OnConflictUpdate(tx.NewInsert().Model(r), []string{"kid"}, "retired_at").Exec(ctx); err != nil {
 				return fmt.Errorf("store signing key %s: %w", k.ID, err)
 			}
 		}
@@ -134,7 +128,7 @@ func (s *SecretStore) Ensure(ctx context.Context, name string, size int, random 
 		return nil, fmt.Errorf("generate secret %s: %w", name, err)
 	}
 	r := &secretRow{Name: name, Value: fresh, CreatedAt: utc(now)}
-	if _, err := s.db.NewInsert().Model(r).On("CONFLICT (name) DO NOTHING").Exec(ctx); err != nil {
+	if _, err := sqldb.OnConflictKeep(s.db.NewInsert().Model(r), []string{"name"}).Exec(ctx); err != nil {
 		return nil, fmt.Errorf("store secret %s: %w", name, err)
 	}
 	var stored secretRow

@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/account"
 )
 
@@ -14,13 +15,14 @@ import (
 // Core instance shares them.
 type RateLimitStore struct{ db *bun.DB }
 
+// rateLimits is the counter table: one row per bucket and window.
+var rateLimits = sqldb.Counter{Table: "core_rate_limits", Key: []string{"bucket", "window_start"}, Count: "hits"}
+
 // Hit implements core.RateLimiter with one atomic upsert that returns the new count.
 func (s *RateLimitStore) Hit(ctx context.Context, key string, l account.Limit, now time.Time) (int, error) {
 	start := l.WindowStart(now)
-	var n int
-	err := s.db.NewRaw(`INSERT INTO core_rate_limits (bucket, window_start, hits, expires_at) VALUES (?, ?, 1, ?)
-ON CONFLICT (bucket, window_start) DO UPDATE SET hits = core_rate_limits.hits + 1
-RETURNING hits`, key, utc(start), utc(start.Add(l.Window))).Scan(ctx, &n)
+	n, err := rateLimits.Increment(ctx, s.db, []string{"bucket", "window_start", "expires_at"},
+		key, utc(start), utc(start.Add(l.Window)))
 	if err != nil {
 		return 0, fmt.Errorf("rate limit hit: %w", err)
 	}

@@ -1,6 +1,6 @@
-// Package sqlstore implements Core's storage ports (ports/core) with bun on SQLite and PostgreSQL.
-// Every query is written once for both engines; the few places where they differ (table locks) are
-// marked. Row structs and their mapping live here, so the schema never leaks into the domain.
+// Package sqlstore implements Core's storage ports (ports/core) with bun on SQLite, PostgreSQL and
+// MariaDB/MySQL. Every query is written once for all engines; where their syntax differs (upserts,
+// counters, exclusive sections) the statement is built by sqldb. Row structs and their mapping live here, so the schema never leaks into the domain.
 package sqlstore
 
 import (
@@ -14,7 +14,6 @@ import (
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/sva-oauth/sva/adapters/core/sqlstore/migrations"
-	"github.com/sva-oauth/sva/adapters/sqldb"
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
@@ -66,8 +65,6 @@ func (r readiness) Ping(ctx context.Context) error {
 	}
 	return nil
 }
-
-func isPostgres(db bun.IDB) bool { return sqldb.Dialect(db) == sqldb.DialectPostgres }
 
 // utc normalises a time for storage: bun keeps microseconds, and SQLite compares times as text, so
 // every stored time must be UTC at microsecond precision.

@@ -9,17 +9,12 @@ import (
 	"github.com/sva-oauth/sva/ports/core/coretest"
 )
 
-// TestConformance runs the storage conformance suite on SQLite and, with SVA_TEST_POSTGRES_DSN, on
-// PostgreSQL.
+// TestConformance runs the storage conformance suite on every engine: SQLite always, PostgreSQL and
+// MariaDB/MySQL when their test DSNs are set (dbtest).
 func TestConformance(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		coretest.RunStoreTests(t, func(t *testing.T) core.Stores {
-			return sqlstore.New(dbtest.Open(t, sqlstore.MustMigrations()))
+	for _, e := range dbtest.Engines {
+		t.Run(e.Name, func(t *testing.T) {
+			coretest.RunStoreTests(t, func(t *testing.T) core.Stores { return sqlstore.New(e.Open(t, sqlstore.MustMigrations())) })
 		})
-	})
-	t.Run("postgres", func(t *testing.T) {
-		coretest.RunStoreTests(t, func(t *testing.T) core.Stores {
-			return sqlstore.New(dbtest.OpenPostgres(t, sqlstore.MustMigrations()))
-		})
-	})
+	}
 }

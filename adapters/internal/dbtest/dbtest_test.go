@@ -3,7 +3,9 @@ package dbtest_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -39,14 +41,21 @@ func TestEach_MigratedIsolatedDatabases(t *testing.T) {
 		if _, err := db.ExecContext(ctx, "INSERT INTO a (id) VALUES (1)"); err != nil {
 			t.Fatal(err)
 		}
-		wantDialect := map[bool]string{true: sqldb.DialectPostgres, false: sqldb.DialectSQLite}[strings.HasSuffix(t.Name(), "/postgres")]
+		engine := t.Name()[strings.LastIndex(t.Name(), "/")+1:]
+		wantDialect := map[string]string{"sqlite": sqldb.DialectSQLite, "postgres": sqldb.DialectPostgres, "mysql": sqldb.DialectMySQL}[engine]
 		if got := sqldb.Dialect(db); got != wantDialect {
 			t.Errorf("Dialect = %q, want %q", got, wantDialect)
 		}
 	})
-	if got := fmt.Sprint(seen); got != "[TestEach_MigratedIsolatedDatabases/sqlite TestEach_MigratedIsolatedDatabases/postgres]" &&
-		got != "[TestEach_MigratedIsolatedDatabases/sqlite]" {
-		t.Errorf("subtests run = %s", got)
+	// The server engines run when configured (and are then required in CI); SQLite always runs.
+	if len(seen) == 0 || seen[0] != "TestEach_MigratedIsolatedDatabases/sqlite" {
+		t.Errorf("subtests run = %v, want sqlite first", seen)
+	}
+	for _, e := range []struct{ name, env string }{{"postgres", dbtest.EnvPostgresDSN}, {"mysql", dbtest.EnvMySQLDSN}} {
+		ran := slices.Contains(seen, "TestEach_MigratedIsolatedDatabases/"+e.name)
+		if configured := os.Getenv(e.env) != ""; ran != configured {
+			t.Errorf("%s subtest ran = %v with %s set = %v", e.name, ran, e.env, configured)
+		}
 	}
 }
 
@@ -96,12 +105,12 @@ func (r *recorder) Fatalf(format string, args ...any) {
 }
 func (r *recorder) Cleanup(f func()) { r.cleanups = append(r.cleanups, f) }
 
-func runRecorded(t *testing.T) *recorder {
+func runRecorded(t *testing.T, open func(testing.TB, *migrate.Migrations) *bun.DB) *recorder {
 	r := &recorder{TB: t}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		dbtest.OpenPostgres(r, nil)
+		open(r, nil)
 	}()
 	<-done
 	for i := len(r.cleanups) - 1; i >= 0; i-- {
@@ -110,19 +119,62 @@ func runRecorded(t *testing.T) *recorder {
 	return r
 }
 
-func TestOpenPostgres_MissingDSN(t *testing.T) {
-	t.Setenv(dbtest.EnvPostgresDSN, "")
+// TestOpenServer_MissingDSN: without its DSN a server engine's test skips with the marker CI greps
+// for, or fails when the engine is required.
+func TestOpenServer_MissingDSN(t *testing.T) {
+	for _, e := range []struct {
+		name, dsn, require, marker string
+		open                       func(testing.TB, *migrate.Migrations) *bun.DB
+	}{
+		{"postgres", dbtest.EnvPostgresDSN, dbtest.EnvRequirePostgres, dbtest.SkipMarker, dbtest.OpenPostgres},
+		{"mysql", dbtest.EnvMySQLDSN, dbtest.EnvRequireMySQL, dbtest.MySQLSkipMarker, dbtest.OpenMySQL},
+	} {
+		t.Run(e.name, func(t *testing.T) {
+			t.Setenv(e.dsn, "")
 
-	t.Setenv(dbtest.EnvRequirePostgres, "")
-	r := runRecorded(t)
-	if !strings.HasPrefix(r.skipped, dbtest.SkipMarker) || r.fataled != "" {
-		t.Errorf("without %s: skipped=%q fataled=%q; want a skip starting with %s",
-			dbtest.EnvRequirePostgres, r.skipped, r.fataled, dbtest.SkipMarker)
+			t.Setenv(e.require, "")
+			r := runRecorded(t, e.open)
+			if !strings.HasPrefix(r.skipped, e.marker) || r.fataled != "" {
+				t.Errorf("without %s: skipped=%q fataled=%q; want a skip starting with %s", e.require, r.skipped, r.fataled, e.marker)
+			}
+
+			t.Setenv(e.require, "1")
+			r = runRecorded(t, e.open)
+			if r.fataled == "" || r.skipped != "" {
+				t.Errorf("with %s=1: skipped=%q fataled=%q; want a fatal", e.require, r.skipped, r.fataled)
+			}
+		})
 	}
+}
 
-	t.Setenv(dbtest.EnvRequirePostgres, "1")
-	r = runRecorded(t)
-	if r.fataled == "" || r.skipped != "" {
-		t.Errorf("with %s=1: skipped=%q fataled=%q; want a fatal", dbtest.EnvRequirePostgres, r.skipped, r.fataled)
+// TestOpenMySQL_DropsDatabaseOnCleanup: each test gets its own database, gone when the test ends,
+// and Reopen reaches the same database from a second pool.
+func TestOpenMySQL_DropsDatabaseOnCleanup(t *testing.T) {
+	var name string
+	t.Run("inner", func(t *testing.T) {
+		db := dbtest.OpenMySQL(t, migrations(t))
+		ctx := context.Background()
+		if err := db.QueryRowContext(ctx, "SELECT DATABASE()").Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, "INSERT INTO a (id) VALUES (7)"); err != nil {
+			t.Fatal(err)
+		}
+		var id int
+		if err := dbtest.Reopen(t, db, 1).QueryRowContext(ctx, "SELECT id FROM a").Scan(&id); err != nil || id != 7 {
+			t.Fatalf("second pool reads id %d, %v; want 7 from the same database", id, err)
+		}
+	})
+	if name == "" {
+		t.Skip(dbtest.MySQLSkipMarker + ": inner test skipped")
+	}
+	db := dbtest.OpenMySQL(t, nil)
+	var n int
+	if err := db.QueryRowContext(context.Background(),
+		"SELECT count(*) FROM information_schema.schemata WHERE schema_name = ?", name).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("database %s still exists after its test finished", name)
 	}
 }

@@ -65,7 +65,7 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 // Create implements oauth.AuthRequests.
 func (s *AuthRequestStore) Create(ctx context.Context, r *authreq.Request) error {
 	row := authRequestToRow(r)
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		exists, err := tx.NewSelect().Model((*clientRow)(nil)).Where("id = ?", row.ClientID).Exists(ctx)
 		if err != nil {
 			return fmt.Errorf("create auth request %s: %w", row.ID, err)
@@ -101,9 +101,9 @@ func (s *AuthRequestStore) Update(ctx context.Context, id string, fn func(*authr
 // transaction; the request update is conditional on the status read under the lock, and the
 // code's UNIQUE auth_request_id refuses a second code for the same request.
 func (s *AuthRequestStore) Complete(ctx context.Context, id string, fn func(*authreq.Request) (*grant.Code, error)) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row authRequestRow
-		if err := forUpdate(tx.NewSelect().Model(&row).Where("id = ?", id), tx).Scan(ctx); err != nil {
+		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("id = ?", id)).Scan(ctx); err != nil {
 			return notFound(err, "update auth request "+id)
 		}
 		r, err := authRequestFromRow(row)

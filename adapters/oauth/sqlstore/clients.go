@@ -135,9 +135,9 @@ func (s *ClientStore) List(ctx context.Context) ([]*client.Client, error) {
 
 // Update implements oauth.Clients.
 func (s *ClientStore) Update(ctx context.Context, id string, fn func(*client.Client) error) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row clientRow
-		if err := forUpdate(tx.NewSelect().Model(&row).Where("id = ?", id), tx).Scan(ctx); err != nil {
+		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("id = ?", id)).Scan(ctx); err != nil {
 			return notFound(err, "update client "+id)
 		}
 		c, err := clientFromRow(row)

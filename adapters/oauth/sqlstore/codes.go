@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/domain/scope"
@@ -75,9 +76,9 @@ func codeFromRow(r codeRow) (grant.Code, error) {
 
 // Redeem implements oauth.Codes.
 func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row codeRow
-		if err := forUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash)), tx).Scan(ctx); err != nil {
+		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash))).Scan(ctx); err != nil {
 			return notFound(err, "redeem code")
 		}
 		code, err := codeFromRow(row)

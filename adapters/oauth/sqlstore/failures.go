@@ -7,6 +7,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/client"
 )
 
@@ -22,20 +23,18 @@ type authFailureRow struct {
 	Failures    int       `bun:"failures"`
 }
 
-// Record implements oauth.AuthFailures. Each key is one autocommitted upsert
-// (INSERT … ON CONFLICT DO UPDATE SET failures = failures + 1 RETURNING failures), which both
-// engines execute atomically, so concurrent increments from any number of instances are never
-// lost and no lock outlives the statement.
+// authFailures is the counter table: one row per key and window.
+var authFailures = sqldb.Counter{Table: "oauth_auth_failures", Key: []string{"bucket_key", "window_start"}, Count: "failures"}
+
+// Record implements oauth.AuthFailures. Each key is one autocommitted upsert that increments the
+// window's counter and returns it (sqldb.Counter), which every engine executes atomically, so
+// concurrent increments from any number of instances are never lost and no lock outlives the
+// statement.
 func (s *AuthFailureStore) Record(ctx context.Context, w client.FailureWindow, keys ...string) (int, error) {
 	highest := 0
 	for _, key := range keys {
-		// Raw SQL: the statement is identical on both engines, and bun's model insert would
-		// alias the table, which the conflict clause cannot reference on PostgreSQL.
-		var n int
-		err := s.db.NewRaw("INSERT INTO oauth_auth_failures (bucket_key, window_start, window_end, failures) "+
-			"VALUES (?, ?, ?, 1) ON CONFLICT (bucket_key, window_start) "+
-			"DO UPDATE SET failures = oauth_auth_failures.failures + 1 RETURNING failures",
-			key, ts(w.Start), ts(w.End)).Scan(ctx, &n)
+		n, err := authFailures.Increment(ctx, s.db, []string{"bucket_key", "window_start", "window_end"},
+			key, ts(w.Start), ts(w.End))
 		if err != nil {
 			return 0, fmt.Errorf("record auth failure: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -231,9 +232,9 @@ func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID str
 
 // Rotate implements oauth.RefreshTokens.
 func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide func(grant.Grant, grant.RefreshToken) (grant.Rotation, error)) error {
-	return s.db.RunInTx(ctx, nil, func(ctx context.Context, tx bun.Tx) error {
+	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row refreshTokenRow
-		if err := forUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash)), tx).Scan(ctx); err != nil {
+		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash))).Scan(ctx); err != nil {
 			return notFound(err, "rotate refresh token")
 		}
 		g, err := loadGrant(ctx, tx, row.GrantID)

@@ -3,8 +3,6 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
-	"net/url"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -22,13 +20,16 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
 )
 
-// TestMigrations_Rollback checks that the down migration undoes the up migration on both engines
+// TestMigrations_Rollback checks that the down migration undoes the up migration on every engine
 // and that migrating again works.
 func TestMigrations_Rollback(t *testing.T) {
 	dbtest.Each(t, sqlstore.Migrations, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		m := migrate.NewMigrator(db, sqlstore.Migrations,
-			migrate.WithTemplateData(map[string]string{"Dialect": sqldb.Dialect(db)}), migrate.WithMarkAppliedOnSuccess(true))
+		data, err := sqldb.TemplateData(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := migrate.NewMigrator(db, sqlstore.Migrations, migrate.WithTemplateData(data), migrate.WithMarkAppliedOnSuccess(true))
 		if _, err := m.Rollback(ctx); err != nil {
 			t.Fatalf("rollback: %v", err)
 		}
@@ -48,27 +49,22 @@ func TestMigrations_Rollback(t *testing.T) {
 }
 
 // TestCodeRedeem_TwoInstances races redemptions of one code from two independent connection pools
-// on one PostgreSQL schema — two provider instances — and expects exactly one winner.
+// on one database — two provider instances — and expects exactly one winner, on each server engine
+// (SQLite's instances share one file lock and are covered by the conformance suite's races).
 func TestCodeRedeem_TwoInstances(t *testing.T) {
-	db1 := dbtest.OpenPostgres(t, sqlstore.Migrations)
-	ctx := context.Background()
-	var schema string
-	if err := db1.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
-		t.Fatal(err)
+	for _, e := range dbtest.Engines {
+		if e.Name == "sqlite" {
+			continue
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			db1 := e.Open(t, sqlstore.Migrations)
+			testCodeRedeemTwoInstances(t, db1, dbtest.Reopen(t, db1, 8))
+		})
 	}
-	u, err := url.Parse(os.Getenv(dbtest.EnvPostgresDSN))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	db2, err := sqldb.Open(ctx, sqldb.Config{DSN: u.String(), Name: "instance2", MaxOpenConns: 8})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db2.Close() })
+}
 
+func testCodeRedeemTwoInstances(t *testing.T, db1, db2 *bun.DB) {
+	ctx := context.Background()
 	s1, s2 := sqlstore.New(db1), sqlstore.New(db2)
 	c, _ := oauthtest.NewClient(t)
 	if err := s1.Clients.Create(ctx, c); err != nil {

@@ -1,18 +1,19 @@
-// Package sqlstore implements the OAuth provider's storage ports (ports/oauth) on bun, for SQLite
-// and PostgreSQL with one code path.
+// Package sqlstore implements the OAuth provider's storage ports (ports/oauth) on bun, for SQLite,
+// PostgreSQL and MariaDB/MySQL with one code path (the few differences in syntax are sqldb's).
 //
 // Row structs are separate from domain types; every read goes back through the domain's
 // Rehydrate functions or parsers, so a corrupt row fails loudly instead of producing an invalid
-// object. Times are written from Go in UTC with microsecond precision (what both engines keep)
+// object. Times are written from Go in UTC with microsecond precision (what every engine keeps)
 // and normalised to UTC on the way out.
 //
 // Atomic steps (consent completion, code redemption, refresh rotation, read-modify-write updates)
-// run in one short transaction with the row locked: SELECT … FOR UPDATE on PostgreSQL, and on
-// SQLite the write lock every transaction takes at BEGIN (sqldb opens it with
-// _txlock=immediate). The write itself is also conditional (… WHERE used_at IS NULL, WHERE status
-// = <the status read>), so the single-use guarantees hold even if a lock were missing. The
-// decision closures the ports receive are pure and cheap; nothing signs, sleeps or calls another
-// service inside a transaction.
+// run in one short transaction (sqldb.RunInTx, which re-runs one the server aborted to break a
+// deadlock) with the row locked: SELECT … FOR UPDATE on PostgreSQL and MariaDB/MySQL, and on
+// SQLite the write lock every transaction takes at BEGIN (sqldb.ForUpdate). The write itself is
+// also conditional (… WHERE used_at IS NULL, WHERE status = <the status read>) and its affected
+// row count checked — never UPDATE … RETURNING, which MariaDB lacks — so the single-use
+// guarantees hold even if a lock were missing. The decision closures the ports receive are pure
+// and cheap; nothing signs, sleeps or calls another service inside a transaction.
 package sqlstore
 
 import (
@@ -26,7 +27,6 @@ import (
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore/migrations"
-	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -69,17 +69,6 @@ func (r readiness) Ping(ctx context.Context) error {
 		return fmt.Errorf("ping oauth database: %w", err)
 	}
 	return nil
-}
-
-func isPostgres(db bun.IDB) bool { return sqldb.Dialect(db) == sqldb.DialectPostgres }
-
-// forUpdate locks the selected rows until the transaction ends on PostgreSQL. SQLite has no row
-// locks and needs none: the transaction already holds the database's single write lock.
-func forUpdate(q *bun.SelectQuery, db bun.IDB) *bun.SelectQuery {
-	if isPostgres(db) {
-		return q.For("UPDATE")
-	}
-	return q
 }
 
 // ts normalises a time for storage: UTC, microsecond precision.

@@ -9,15 +9,12 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
 )
 
-// TestStore runs the ports/oauth conformance suite on SQLite always, and on PostgreSQL when
-// SVA_TEST_POSTGRES_DSN is set; every subtest gets a fresh database (file or schema).
+// TestStore runs the ports/oauth conformance suite on every engine: SQLite always, PostgreSQL and
+// MariaDB/MySQL when their test DSNs are set (dbtest); every subtest gets a fresh database.
 func TestStore(t *testing.T) {
-	t.Run("sqlite", func(t *testing.T) {
-		oauthtest.RunStoreTests(t, func(t *testing.T) oauth.Stores { return sqlstore.New(dbtest.Open(t, sqlstore.Migrations)) })
-	})
-	t.Run("postgres", func(t *testing.T) {
-		oauthtest.RunStoreTests(t, func(t *testing.T) oauth.Stores {
-			return sqlstore.New(dbtest.OpenPostgres(t, sqlstore.Migrations))
+	for _, e := range dbtest.Engines {
+		t.Run(e.Name, func(t *testing.T) {
+			oauthtest.RunStoreTests(t, func(t *testing.T) oauth.Stores { return sqlstore.New(e.Open(t, sqlstore.Migrations)) })
 		})
-	})
+	}
 }

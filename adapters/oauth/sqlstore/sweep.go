@@ -42,43 +42,45 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 		what  string
 		table string
 		pk    string
-		where func(*bun.SelectQuery) *bun.SelectQuery
+		where []string // conditions, ANDed
+		args  [][]any
 		count *int
 	}{
-		{"codes", "oauth_codes", "hash", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("expires_at < ?", ts(p.CodesExpiredBefore))
-		}, &res.Codes},
-		{"authorization requests", "oauth_auth_requests", "id", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("expires_at < ?", ts(p.AuthRequestsExpiredBefore))
-		}, &res.AuthRequests},
-		{"access tokens", "oauth_access_tokens", "hash", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("expires_at < ?", ts(p.AccessTokensExpiredBefore))
-		}, &res.AccessTokens},
-		{"grants", "oauth_grants", "id", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.WhereGroup(" AND ", func(q *bun.SelectQuery) *bun.SelectQuery {
-				return q.Where("revoked_at IS NOT NULL AND revoked_at < ?", ts(p.GrantsRevokedBefore)).
-					WhereOr("expires_at < ?", ts(p.GrantsExpiredBefore))
-			}).
-				// Belt and braces: whatever the cutoffs say, a grant with a usable access token
-				// stays (an access token may outlive its grant's end by its own lifetime).
-				Where("NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = oauth_grants.id"+
-					" AND a.revoked_at IS NULL AND a.expires_at > ?)", ts(p.Now)).
-				Where("(revoked_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r"+
-					" WHERE r.grant_id = oauth_grants.id AND r.rotated_at IS NULL AND r.expires_at > ?))", ts(p.Now))
-		}, &res.Grants},
-		{"auth failure counters", "oauth_auth_failures", "", func(q *bun.SelectQuery) *bun.SelectQuery {
-			return q.Where("window_end < ?", ts(p.AuthFailuresBefore))
-		}, &res.AuthFailures},
+		{"codes", "oauth_codes", "hash", []string{"expires_at < ?"}, [][]any{{ts(p.CodesExpiredBefore)}}, &res.Codes},
+		{"authorization requests", "oauth_auth_requests", "id",
+			[]string{"expires_at < ?"}, [][]any{{ts(p.AuthRequestsExpiredBefore)}}, &res.AuthRequests},
+		{"access tokens", "oauth_access_tokens", "hash",
+			[]string{"expires_at < ?"}, [][]any{{ts(p.AccessTokensExpiredBefore)}}, &res.AccessTokens},
+		{"grants", "oauth_grants", "id", []string{
+			"((revoked_at IS NOT NULL AND revoked_at < ?) OR expires_at < ?)",
+			// Belt and braces: whatever the cutoffs say, a grant with a usable access token
+			// stays (an access token may outlive its grant's end by its own lifetime).
+			"NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = oauth_grants.id" +
+				" AND a.revoked_at IS NULL AND a.expires_at > ?)",
+			"(revoked_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r" +
+				" WHERE r.grant_id = oauth_grants.id AND r.rotated_at IS NULL AND r.expires_at > ?))",
+		}, [][]any{{ts(p.GrantsRevokedBefore), ts(p.GrantsExpiredBefore)}, {ts(p.Now)}, {ts(p.Now)}}, &res.Grants},
+		// Composite key: the counters are tiny and short-lived, delete them in one go.
+		{"auth failure counters", "oauth_auth_failures", "",
+			[]string{"window_end < ?"}, [][]any{{ts(p.AuthFailuresBefore)}}, &res.AuthFailures},
 	}
 	for _, st := range steps {
 		for {
-			var del *bun.DeleteQuery
+			del := s.db.NewDelete().TableExpr(st.table)
 			if st.pk == "" {
-				// Composite key: the counters are tiny and short-lived, delete them in one go.
-				del = s.db.NewDelete().TableExpr(st.table).Where("window_end < ?", ts(p.AuthFailuresBefore))
+				for i, w := range st.where {
+					del = del.Where(w, st.args[i]...)
+				}
 			} else {
-				victims := st.where(s.db.NewSelect().TableExpr(st.table).Column(st.pk)).OrderExpr("?", bun.Ident(st.pk)).Limit(sweepBatch)
-				del = s.db.NewDelete().TableExpr(st.table).Where("? IN (?)", bun.Ident(st.pk), victims)
+				victims := s.db.NewSelect().TableExpr(st.table).Column(st.pk)
+				for i, w := range st.where {
+					victims = victims.Where(w, st.args[i]...)
+				}
+				victims = victims.OrderExpr("?", bun.Ident(st.pk)).Limit(sweepBatch)
+				// The batch is wrapped in a derived table: MySQL refuses LIMIT in an IN subquery
+				// and a subquery on the table being deleted from, but accepts both once the batch
+				// is materialised; PostgreSQL and SQLite read it the same way.
+				del = del.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(st.pk), bun.Ident(st.pk), victims)
 			}
 			r, err := del.Exec(ctx)
 			if err != nil {

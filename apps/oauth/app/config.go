@@ -62,7 +62,7 @@ var envVars = []envVar{
 	{"OAUTH_PUBLIC_ADDR", "127.0.0.1:9000", "Listen address of the public OAuth/OIDC API"},
 	{"OAUTH_INTERNAL_ADDR", "127.0.0.1:9001", "Listen address of the internal (service-token) and admin API; keep it on a private network"},
 	{"OAUTH_ISSUER", "http://127.0.0.1:9000", "Issuer identifier and public base URL; https unless the host is loopback; no query or fragment"},
-	{"DATABASE_URL", "", "postgres://… for PostgreSQL; empty for SQLite file oauth.db in SVA_DATA_DIR"},
+	{"DATABASE_URL", "", "postgres://… for PostgreSQL, mysql://user:pass@host:3306/db for MariaDB/MySQL; empty for SQLite file oauth.db in SVA_DATA_DIR"},
 	{"SVA_DATA_DIR", "./data", "Directory of the SQLite database"},
 	{"CORE_CONSENT_URL", "http://127.0.0.1:8080/consent", "Consent UI page the authorize endpoint redirects to (?auth_request_id=…)"},
 	{"INTERNAL_SERVICE_TOKEN", devServiceToken, "Comma-separated service tokens accepted on the internal API, newest first (rotation); the dev default logs a warning"},

@@ -241,7 +241,7 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 		secrets = append(secrets, secret{name, []byte(v)})
 	}
 	n := needles(secrets)
-	scanDatabases(t, s.Dir, n, map[string][]string{
+	scanDatabases(t, s, n, map[string][]string{
 		"oauth": {"oauth_clients", "oauth_auth_requests", "oauth_grants", "oauth_refresh_tokens"},
 		"core":  {"core_accounts", "core_vaults", "core_connections", "core_sessions"},
 	})

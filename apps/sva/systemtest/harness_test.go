@@ -27,6 +27,8 @@ import (
 	demoapp "github.com/sva-oauth/sva/apps/demo/app"
 	oauthapp "github.com/sva-oauth/sva/apps/oauth/app"
 
+	"github.com/uptrace/bun"
+
 	"github.com/sva-oauth/sva/adapters/sqldb"
 )
 
@@ -52,7 +54,7 @@ type Options struct {
 	// RecordProviderTraffic puts a recording reverse proxy between Core and the provider's
 	// internal API (Stack.ProviderTraffic), so a test can count Core's calls to the provider.
 	RecordProviderTraffic bool
-	// DatabaseURL is every service's DATABASE_URL (a postgres:// DSN); empty: SQLite files in Dir.
+	// DatabaseURL is every service's DATABASE_URL (a postgres:// or mysql:// DSN); empty: SQLite files in Dir.
 	DatabaseURL string
 	// Instances is how many provider and Core instances to start (default 1), all on the same
 	// database, all started at once (their migrations and first-key generation race), and all
@@ -75,8 +77,9 @@ type ProviderInstance struct {
 // Stack is a running SVA: every service in this process, each on its own 127.0.0.1 port, with
 // SQLite files in Dir and each service's log output in Logs.
 type Stack struct {
-	t   *testing.T
-	Dir string
+	t           *testing.T
+	Dir         string
+	DatabaseURL string // Options.DatabaseURL: empty for SQLite files in Dir
 
 	ProviderURL string // public issuer
 	InternalURL string // provider internal + admin listener
@@ -123,7 +126,7 @@ func Start(t *testing.T, opts Options) *Stack {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Stack{
-		t: t, Dir: dir, cancel: cancel,
+		t: t, Dir: dir, DatabaseURL: opts.DatabaseURL, cancel: cancel,
 		ServiceToken: randomString(32), AdminToken: randomString(32),
 		Logs:    map[string]*syncBuffer{"oauth": {}, "core": {}, "consent": {}, "demo": {}},
 		Metrics: map[string]string{},
@@ -583,23 +586,29 @@ func dumpSQLite(t *testing.T, path string) (map[string][]string, int) {
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database file: %v", err)
 	}
+	return dumpDatabase(t, path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+}
+
+// dumpDatabase opens dsn and returns every row of every table that listTables names, as dumpSQLite.
+func dumpDatabase(t *testing.T, dsn, listTables string) (map[string][]string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db, err := sqldb.Open(ctx, sqldb.Config{DSN: path, Name: "systemtest-scan"})
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "systemtest-scan"})
 	if err != nil {
-		t.Fatalf("open %s: %v", path, err)
+		t.Fatalf("open database to scan: %v", err)
 	}
 	defer db.Close()
 	var tables []string
-	if err := db.NewRaw("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").Scan(ctx, &tables); err != nil {
-		t.Fatalf("%s: list tables: %v", path, err)
+	if err := db.NewRaw(listTables).Scan(ctx, &tables); err != nil {
+		t.Fatalf("list tables: %v", err)
 	}
 	out := map[string][]string{}
 	total := 0
 	for _, table := range tables {
-		rows, err := db.QueryContext(ctx, `SELECT * FROM "`+strings.ReplaceAll(table, `"`, `""`)+`"`)
+		rows, err := db.QueryContext(ctx, "SELECT * FROM ?", bun.Ident(table))
 		if err != nil {
-			t.Fatalf("%s: select from %s: %v", path, table, err)
+			t.Fatalf("select from %s: %v", table, err)
 		}
 		cols, _ := rows.Columns()
 		out[table] = []string{}
@@ -610,7 +619,7 @@ func dumpSQLite(t *testing.T, path string) (map[string][]string, int) {
 				ptrs[i] = &vals[i]
 			}
 			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("%s: scan %s: %v", path, table, err)
+				t.Fatalf("scan %s: %v", table, err)
 			}
 			var b strings.Builder
 			for _, v := range vals {
@@ -627,41 +636,69 @@ func dumpSQLite(t *testing.T, path string) (map[string][]string, int) {
 			total++
 		}
 		if err := rows.Err(); err != nil {
-			t.Fatalf("%s: rows of %s: %v", path, table, err)
+			t.Fatalf("rows of %s: %v", table, err)
 		}
 		rows.Close()
 	}
 	return out, total
 }
 
-// scanDatabases scans every column of every row of every table of both databases, and the raw
-// bytes of the database files (free pages and WAL frames keep deleted data), for the needles.
-// wantRows names tables that must hold at least one row, so the scan cannot pass vacuously.
-func scanDatabases(t *testing.T, dir string, n map[string]string, wantRows map[string][]string) {
+// serverTables lists the tables of the database a server DSN names, per dialect.
+var serverTables = map[string]string{
+	"postgres": "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
+	"mysql":    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
+}
+
+// scanDatabases scans every column of every row of every table of both services' databases for
+// the needles: on SQLite the two files in the stack's directory, and their raw bytes too (free
+// pages and WAL frames keep deleted data); on a server engine the one database both services
+// share, whose tables belong to a service by their prefix (oauth_, core_). wantRows names tables
+// that must hold at least one row, so the scan cannot pass vacuously.
+func scanDatabases(t *testing.T, s *Stack, n map[string]string, wantRows map[string][]string) {
 	t.Helper()
+	byService := map[string]map[string][]string{}
+	if s.DatabaseURL != "" {
+		scheme, _, _ := strings.Cut(s.DatabaseURL, "://")
+		if scheme == "postgresql" {
+			scheme = "postgres"
+		}
+		tables, total := dumpDatabase(t, s.DatabaseURL, serverTables[scheme])
+		t.Logf("%s database: scanned %d rows in %d tables", scheme, total, len(tables))
+		for table, rows := range tables {
+			svc, _, _ := strings.Cut(table, "_")
+			if byService[svc] == nil {
+				byService[svc] = map[string][]string{}
+			}
+			byService[svc][table] = rows
+		}
+	}
 	for _, name := range []string{"oauth", "core"} {
-		path := filepath.Join(dir, name+".db")
-		tables, total := dumpSQLite(t, path)
+		tables := byService[name]
+		if s.DatabaseURL == "" {
+			path := filepath.Join(s.Dir, name+".db")
+			var total int
+			tables, total = dumpSQLite(t, path)
+			t.Logf("%s.db: scanned %d rows in %d tables", name, total, len(tables))
+			for _, suffix := range []string{"", "-wal"} {
+				raw, err := os.ReadFile(path + suffix)
+				if errors.Is(err, os.ErrNotExist) {
+					continue
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				scanText(t, fmt.Sprintf("raw file %s.db%s", name, suffix), string(raw), n)
+			}
+		}
 		for _, want := range wantRows[name] {
 			if len(tables[want]) == 0 {
-				t.Errorf("%s.db: table %s has no rows (tables: %v); the scan would prove nothing", name, want, keys(tables))
+				t.Errorf("%s: table %s has no rows (tables: %v); the scan would prove nothing", name, want, keys(tables))
 			}
 		}
-		t.Logf("%s.db: scanned %d rows in %d tables", name, total, len(tables))
 		for table, rows := range tables {
 			for i, row := range rows {
-				scanText(t, fmt.Sprintf("%s.db table %s row %d", name, table, i), row, n)
+				scanText(t, fmt.Sprintf("%s table %s row %d", name, table, i), row, n)
 			}
-		}
-		for _, suffix := range []string{"", "-wal"} {
-			raw, err := os.ReadFile(path + suffix)
-			if errors.Is(err, os.ErrNotExist) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			scanText(t, fmt.Sprintf("raw file %s.db%s", name, suffix), string(raw), n)
 		}
 	}
 }

@@ -19,13 +19,20 @@ import (
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
-// The PostgreSQL switches of adapters/internal/dbtest (internal to adapters/, so mirrored here):
-// without a DSN the test skips with the marker CI greps for, or fails when PostgreSQL is required.
-const (
-	envPostgresDSN     = "SVA_TEST_POSTGRES_DSN"
-	envRequirePostgres = "SVA_REQUIRE_POSTGRES"
-	postgresSkipMarker = "SKIP-POSTGRES"
-)
+// The server-engine switches of adapters/internal/dbtest (internal to adapters/, so mirrored here):
+// without its DSN an engine's test skips with the marker CI greps for, or fails when the engine is
+// required.
+type serverEngine struct {
+	name, envDSN, envRequire, skipMarker string
+	// fresh creates an empty database on the server of dsn, dropped in t.Cleanup, and returns
+	// its DATABASE_URL.
+	fresh func(t *testing.T, dsn string) string
+}
+
+var serverEngines = []serverEngine{
+	{"postgres", "SVA_TEST_POSTGRES_DSN", "SVA_REQUIRE_POSTGRES", "SKIP-POSTGRES", freshPostgresDatabase},
+	{"mysql", "SVA_TEST_MYSQL_DSN", "SVA_REQUIRE_MYSQL", "SKIP-MYSQL", freshMySQLDatabase},
+}
 
 // Instance indexes: A and B of each service.
 const (
@@ -33,19 +40,26 @@ const (
 	instB = 1
 )
 
-// TestInstances_SharedPostgres proves the statelessness rule at the system level: two provider
-// instances and two Core instances, started at once on ONE fresh PostgreSQL database, behave as
-// one service (single-use codes, refresh rotation, auth request completion, rate limits and
-// sessions all hold across instances). Every flow alternates instances call by call.
-func TestInstances_SharedPostgres(t *testing.T) {
+// TestInstances_SharedDatabase proves the statelessness rule at the system level: two provider
+// instances and two Core instances, started at once on ONE fresh database, behave as one service
+// (single-use codes, refresh rotation, auth request completion, rate limits and sessions all hold
+// across instances). Every flow alternates instances call by call. It runs on each server engine:
+// PostgreSQL and MariaDB/MySQL.
+func TestInstances_SharedDatabase(t *testing.T) {
 	if testing.Short() {
 		t.Skip("system test skipped in -short mode")
 	}
-	dsn := postgresDSN(t)
+	for _, e := range serverEngines {
+		t.Run(e.name, func(t *testing.T) { testInstances(t, e) })
+	}
+}
+
+func testInstances(t *testing.T, e serverEngine) {
+	dsn := e.dsn(t)
 	started := time.Now()
-	dbURL := freshPostgresDatabase(t, dsn)
+	dbURL := e.fresh(t, dsn)
 	s := Start(t, Options{DatabaseURL: dbURL, Instances: 2})
-	t.Logf("2 providers + 2 Cores up on one database in %s", time.Since(started).Round(time.Millisecond))
+	t.Logf("2 providers + 2 Cores up on one %s database in %s", e.name, time.Since(started).Round(time.Millisecond))
 	c := &cluster{Stack: s}
 	// Phases run in order on the test's goroutine (the Stack's helpers fail the top-level test),
 	// each timed.
@@ -74,16 +88,16 @@ func TestInstances_SharedPostgres(t *testing.T) {
 	t.Logf("total %s", time.Since(started).Round(time.Millisecond))
 }
 
-// postgresDSN returns SVA_TEST_POSTGRES_DSN, skipping (marker SKIP-POSTGRES) or failing
-// (SVA_REQUIRE_POSTGRES=1) without it, as adapters/internal/dbtest does.
-func postgresDSN(t *testing.T) string {
+// dsn returns the engine's test DSN, skipping (with its marker) or failing (when the engine is
+// required) without it, as adapters/internal/dbtest does.
+func (e serverEngine) dsn(t *testing.T) string {
 	t.Helper()
-	dsn := os.Getenv(envPostgresDSN)
+	dsn := os.Getenv(e.envDSN)
 	if dsn == "" {
-		if os.Getenv(envRequirePostgres) == "1" {
-			t.Fatalf("%s=1 but %s is not set", envRequirePostgres, envPostgresDSN)
+		if os.Getenv(e.envRequire) == "1" {
+			t.Fatalf("%s=1 but %s is not set", e.envRequire, e.envDSN)
 		}
-		t.Skipf("%s: %s not set; PostgreSQL test skipped", postgresSkipMarker, envPostgresDSN)
+		t.Skipf("%s: %s not set; %s test skipped", e.skipMarker, e.envDSN, e.name)
 	}
 	return dsn
 }
@@ -95,17 +109,17 @@ func freshPostgresDatabase(t *testing.T, dsn string) string {
 	t.Helper()
 	u, err := url.Parse(dsn)
 	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		t.Fatalf("%s is not a postgres:// URL", envPostgresDSN)
+		t.Fatalf("SVA_TEST_POSTGRES_DSN is not a postgres:// URL")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), startupTimeout)
 	defer cancel()
-	admin := openPostgres(ctx, t, dsn)
+	admin := openDatabase(ctx, t, dsn)
 	defer admin.Close()
 	name := "sva_sys_" + hex.EncodeToString(randBytes(6))
 	drop := func(query string) {
 		ctx, cancel := context.WithTimeout(context.Background(), startupTimeout)
 		defer cancel()
-		admin := openPostgres(ctx, t, dsn)
+		admin := openDatabase(ctx, t, dsn)
 		defer admin.Close()
 		if _, err := admin.ExecContext(ctx, query, bun.Ident(name)); err != nil {
 			t.Errorf("drop %s: %v", name, err)
@@ -128,11 +142,41 @@ func freshPostgresDatabase(t *testing.T, dsn string) string {
 	return u.String()
 }
 
-func openPostgres(ctx context.Context, t *testing.T, dsn string) *bun.DB {
+// freshMySQLDatabase creates database <database of the DSN>_sys_<random> on the DSN's MariaDB/MySQL
+// server and returns its DSN; it is dropped in t.Cleanup, after the stack has stopped.
+func freshMySQLDatabase(t *testing.T, dsn string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil || u.Scheme != "mysql" || len(u.Path) < 2 {
+		t.Fatalf("SVA_TEST_MYSQL_DSN is not a mysql:// URL naming a database")
+	}
+	name := u.Path[1:]
+	name = name[:min(len(name), 64-len("_sys_")-12)] + "_sys_" + hex.EncodeToString(randBytes(6))
+	ctx, cancel := context.WithTimeout(context.Background(), startupTimeout)
+	defer cancel()
+	admin := openDatabase(ctx, t, dsn)
+	defer admin.Close()
+	if _, err := admin.ExecContext(ctx, "CREATE DATABASE ? CHARACTER SET utf8mb4", bun.Ident(name)); err != nil {
+		t.Fatalf("create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), startupTimeout)
+		defer cancel()
+		admin := openDatabase(ctx, t, dsn)
+		defer admin.Close()
+		if _, err := admin.ExecContext(ctx, "DROP DATABASE IF EXISTS ?", bun.Ident(name)); err != nil {
+			t.Errorf("drop %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+func openDatabase(ctx context.Context, t *testing.T, dsn string) *bun.DB {
 	t.Helper()
 	db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "systemtest", MaxOpenConns: 2})
 	if err != nil {
-		t.Fatalf("open PostgreSQL: %v", err)
+		t.Fatalf("open database: %v", err)
 	}
 	return db
 }
@@ -148,7 +192,7 @@ func (c *cluster) coreURL(i int) string            { return c.Cores[i%len(c.Core
 func (c *cluster) checkStartup(t *testing.T, dbURL string) {
 	ctx, cancel := context.WithTimeout(context.Background(), requestTimeout)
 	defer cancel()
-	db := openPostgres(ctx, t, dbURL)
+	db := openDatabase(ctx, t, dbURL)
 	defer db.Close()
 	count := func(query string) int {
 		t.Helper()

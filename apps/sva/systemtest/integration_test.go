@@ -42,12 +42,23 @@ const (
 //   - the demo relying app signs in over plain HTTP and shows exactly the approved claims;
 //   - revoking the connection in Core kills the refresh token (invalid_grant), the access token,
 //     and the demo's refresh (decision 7).
+//
+// It runs on every engine: SQLite (the default; the scan also reads the raw database files) and
+// the server engines PostgreSQL and MariaDB/MySQL, each on a fresh database (the scan reads every
+// row of every table).
 func TestSystem_OAuthFlowAndZeroKnowledge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("system test skipped in -short mode")
 	}
+	t.Run("sqlite", func(t *testing.T) { testOAuthFlowAndZeroKnowledge(t, "") })
+	for _, e := range serverEngines {
+		t.Run(e.name, func(t *testing.T) { testOAuthFlowAndZeroKnowledge(t, e.fresh(t, e.dsn(t))) })
+	}
+}
+
+func testOAuthFlowAndZeroKnowledge(t *testing.T, databaseURL string) {
 	started := time.Now()
-	s := Start(t, Options{Demo: true})
+	s := Start(t, Options{Demo: true, DatabaseURL: databaseURL})
 	disc := s.discovery()
 	if !disc.ISSParam {
 		t.Error("discovery does not advertise authorization_response_iss_parameter_supported")
@@ -285,7 +296,7 @@ func TestSystem_OAuthFlowAndZeroKnowledge(t *testing.T) {
 		secrets = append(secrets, secret{"claims JSON " + c, []byte(c)})
 	}
 	n := needles(secrets)
-	scanDatabases(t, s.Dir, n, map[string][]string{
+	scanDatabases(t, s, n, map[string][]string{
 		"oauth": {"oauth_clients", "oauth_auth_requests", "oauth_codes", "oauth_grants", "oauth_access_tokens", "oauth_refresh_tokens"},
 		"core":  {"core_accounts", "core_vaults", "core_connections", "core_sessions", "core_auth_request_bindings"},
 	})

@@ -23,6 +23,7 @@ import (
 func RunStoreTests(t *testing.T, newStores func(t *testing.T) oauth.Stores) {
 	t.Run("Bundle", func(t *testing.T) { testBundle(t, newStores(t)) })
 	t.Run("Clients", func(t *testing.T) { testClients(t, newStores(t)) })
+	t.Run("ClientsConcurrentUpdate", func(t *testing.T) { testConcurrentClientUpdate(t, newStores(t)) })
 	t.Run("AuthRequests", func(t *testing.T) { testAuthRequests(t, newStores(t)) })
 	t.Run("AuthRequestsConcurrentComplete", func(t *testing.T) { testConcurrentComplete(t, newStores(t)) })
 	t.Run("Codes", func(t *testing.T) { testCodes(t, newStores(t)) })
@@ -134,6 +135,35 @@ func testClients(t *testing.T, s oauth.Stores) {
 	_, err = s.Clients.Get(ctx, pub.ID())
 	wantErr(t, err, oauth.ErrNotFound, "Get deleted")
 	wantErr(t, s.Clients.Delete(ctx, pub.ID()), oauth.ErrNotFound, "Delete twice")
+}
+
+// testConcurrentClientUpdate: concurrent Updates of one client each see the others' changes, so
+// none is lost — the store runs fn on the row as it is, locked until fn's result is saved.
+func testConcurrentClientUpdate(t *testing.T, s oauth.Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create")
+	const n = 10
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			err := s.Clients.Update(ctx, c.ID(), func(c *client.Client) error {
+				return c.Update(client.Params{Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
+					RedirectURIs:  append(c.RedirectURIs(), fmt.Sprintf("https://rp.example/cb-%d", i)),
+					AllowedScopes: c.AllowedScopes(), ScopeReasons: c.ScopeReasons(), RequiredScopes: c.RequiredScopes()}, Now.Add(time.Minute))
+			})
+			if err != nil {
+				t.Errorf("Update %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.Clients.Get(ctx, c.ID())
+	mustNil(t, err, "Get")
+	if uris := got.RedirectURIs(); len(uris) != len(c.RedirectURIs())+n {
+		t.Fatalf("after %d concurrent Updates each adding a redirect URI: %d URIs %v, want %d (updates lost)",
+			n, len(uris), uris, len(c.RedirectURIs())+n)
+	}
 }
 
 func testAuthRequests(t *testing.T, s oauth.Stores) {

@@ -1,13 +1,12 @@
-{{- $ts := "TIMESTAMP" }}{{ if eq .Dialect "pg" }}{{ $ts = "TIMESTAMPTZ" }}{{ end -}}
 -- Failed client authentications per key (client or address) per fixed window (checklist 26).
 -- Shared by every instance; rows of finished windows are deleted by the sweep.
 CREATE TABLE oauth_auth_failures (
-    bucket_key   TEXT NOT NULL,
-    window_start {{ $ts }} NOT NULL,
-    window_end   {{ $ts }} NOT NULL,
+    bucket_key   {{ .Key }} NOT NULL,
+    window_start {{ .Time }} NOT NULL,
+    window_end   {{ .Time }} NOT NULL,
     failures     INTEGER NOT NULL,
     PRIMARY KEY (bucket_key, window_start)
-);
+){{ .Table }};
 --bun:split
 CREATE INDEX oauth_auth_failures_window_end ON oauth_auth_failures (window_end);
 --bun:split
