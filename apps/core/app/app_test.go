@@ -263,3 +263,18 @@ func TestWithCORS(t *testing.T) {
 		t.Errorf("Cache-Control = %q, want no-store", got.Header.Get("Cache-Control"))
 	}
 }
+
+// TestOpenStores_ChoosesAdapterByScheme: DATABASE_URL's scheme picks Core's adapter: mysql:// the
+// MariaDB/MySQL one (here a server that is not there, so the error is about connecting), and a
+// scheme no adapter serves is refused rather than taken for a SQLite file name.
+func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
+	for url, want := range map[string]string{
+		"oracle://db.example/sva":     "no storage adapter",
+		"mysql://sva@127.0.0.1:1/sva": "ping MySQL database",
+	} {
+		if _, _, err := openStores(context.Background(), Config{DatabaseURL: url, DataDir: t.TempDir()}, nil); err == nil ||
+			!strings.Contains(err.Error(), want) {
+			t.Errorf("openStores(%s) = %v, want an error with %q", url, err, want)
+		}
+	}
+}

@@ -16,8 +16,8 @@ import (
 // Its statements are traced and counted with tel (nil: not at all).
 func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (core.Stores, func() error, error) {
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
-	case sqldb.SchemeSQLite, sqldb.SchemePostgres:
-		// adapters/core/sqlstore serves both engines with one code path.
+	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
+		// adapters/core/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
 		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core",
 			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
 		if err != nil {

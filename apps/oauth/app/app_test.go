@@ -174,6 +174,12 @@ func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "no storage adapter") {
 		t.Fatalf("oracle:// opened: %v", err)
 	}
+	// mysql:// goes to the MariaDB/MySQL adapter: here a server that is not there, so the error is
+	// about connecting, not about the scheme.
+	_, _, err = openStores(context.Background(), Config{DatabaseURL: "mysql://sva@127.0.0.1:1/sva"}, nil)
+	if err == nil || strings.Contains(err.Error(), "no storage adapter") || !strings.Contains(err.Error(), "MySQL") {
+		t.Fatalf("mysql:// to a closed port: %v, want a MySQL connection error", err)
+	}
 	stores, closeStores, err := openStores(context.Background(), Config{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -16,8 +16,8 @@ import (
 // conformance run of oauthtest.RunStoreTests).
 func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (oauth.Stores, func() error, error) {
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
-	case sqldb.SchemeSQLite, sqldb.SchemePostgres:
-		// adapters/oauth/sqlstore serves both engines with one code path.
+	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
+		// adapters/oauth/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
 		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth",
 			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
 		if err != nil {
