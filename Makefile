@@ -23,7 +23,7 @@ E2E_TESTS      := $(shell grep -rl --include='*_test.go' --exclude-dir=.tools --
 OPENAPI_PKGS   := $(sort $(dir $(shell grep -rl --include='*_test.go' 'func TestOpenAPIDrift' adapters 2>/dev/null)))
 
 .PHONY: test contract pact-update check-generated generate e2e pact-lib openapi bench bench-soak bench-micro run chromium
-.PHONY: ui-check ui-types test-setup testreport ui-deps browser-deps contract-run e2e-run
+.PHONY: ui-check ui-types test-setup testreport ui-deps browser-deps contract-run e2e-run promtool
 
 ## test: install what the suites need (test-setup), then run every step — go vet, go test ./...,
 ## the consent UI's type check, the contract and browser suites — and end with ONE line of totals
@@ -45,7 +45,7 @@ test: test-setup
 
 ## test-setup: install everything the test suites need BEFORE any test runs, or fail naming the
 ## command that installs it. Add a new suite's installer to TEST_SETUP.
-TEST_SETUP := testreport pact-lib chromium ui-deps browser-deps
+TEST_SETUP := testreport pact-lib chromium ui-deps browser-deps promtool
 test-setup: $(TEST_SETUP)
 	@echo "test-setup: done ($(TEST_SETUP))"
 
@@ -64,6 +64,24 @@ BROWSERTEST_DIR := adapters/browsertest
 browser-deps:
 	@npm ci --prefix $(BROWSERTEST_DIR) --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null || \
 		{ echo "browser-deps: npm ci failed; run: npm ci --prefix $(BROWSERTEST_DIR) (needs Node 20+ and the npm registry)" >&2; exit 1; }
+
+## promtool: Prometheus's rule checker for the shipped alert rules and dashboard (deploy/; checked by
+## apps/sva/systemtest TestOpsFiles). A promtool on PATH is used as it is; otherwise the one in
+## Debian's prometheus package is extracted into .tools/prometheus (apt-get download: no daemon
+## installed or started, no root needed once the package lists exist).
+PROMTOOL_DIR := $(CURDIR)/.tools/prometheus
+promtool:
+	@set -e; \
+	if command -v promtool >/dev/null 2>&1; then echo "promtool: $$(command -v promtool) present"; exit 0; fi; \
+	if [ -x "$(PROMTOOL_DIR)/promtool" ]; then echo "promtool: $(PROMTOOL_DIR)/promtool present"; exit 0; fi; \
+	mkdir -p "$(PROMTOOL_DIR)"; tmp=$$(mktemp -d "$(PROMTOOL_DIR)/.fetch.XXXXXX"); trap 'rm -rf "$$tmp"' EXIT; \
+	( cd "$$tmp" && { apt-get download prometheus >/dev/null 2>&1 || \
+	    { [ "$$(id -u)" = 0 ] && apt-get update -q >/dev/null && apt-get download prometheus >/dev/null 2>&1; }; } ) || \
+		{ echo "promtool: 'apt-get download prometheus' failed (needs Debian's apt); install promtool on PATH, or run: apt-get install prometheus" >&2; exit 1; }; \
+	dpkg-deb -x "$$tmp"/prometheus_*.deb "$$tmp/x"; \
+	mv "$$tmp/x/usr/bin/promtool" "$(PROMTOOL_DIR)/promtool"; \
+	"$(PROMTOOL_DIR)/promtool" --version >/dev/null; \
+	echo "promtool: installed $(PROMTOOL_DIR)/promtool from Debian's prometheus package"
 
 ## contract: Pact tests (//go:build contract; docs/contracts.md): each consumer test checks the
 ## committed pact is what it generates, each provider verifies it, and the mutation checks prove

@@ -1,5 +1,12 @@
 package telemetry
 
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/otel/metric"
+)
+
 // The names of SVA's own instruments — what a person running an identity provider asks about —
 // shared by the adapters that record them, the docs' metrics table (docs/observability.md) and the
 // shipped dashboard and alert rules (deploy/). Each is recorded where its outcome is decided: the
@@ -27,4 +34,32 @@ const (
 	// (attributes "operation": the internal path's name, e.g. "consent-complete"; "outcome": "ok",
 	// "rejected" (a 4xx answer), "unavailable" (no answer in time, or 502/503/504), "error").
 	MetricProviderCallDuration = "sva.core.provider.call.duration"
+	// MetricReady is 1 while the service's readiness check (its /readyz: the database answers)
+	// passes and 0 while it fails, evaluated when the metrics are collected.
+	MetricReady = "sva.ready"
 )
+
+// readinessTimeout bounds one readiness check made for a collection.
+const readinessTimeout = 2 * time.Second
+
+// ReportReadiness reports check — the service's readiness probe — as the sva.ready gauge: 1 when it
+// passes within two seconds, 0 otherwise. It runs when the metrics are collected (a scrape, an OTLP
+// export), so a scraper sees the readiness a load balancer sees. A nil Telemetry reports nothing.
+func (t *Telemetry) ReportReadiness(check func(context.Context) error) error {
+	if t == nil || t.meter == nil {
+		return nil
+	}
+	_, err := t.meter.Meter("github.com/sva-oauth/sva/adapters/telemetry").Int64ObservableGauge(MetricReady,
+		metric.WithDescription("1 while the service is ready (its database answers), 0 otherwise"),
+		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+			ctx, cancel := context.WithTimeout(ctx, readinessTimeout)
+			defer cancel()
+			ready := int64(1)
+			if err := check(ctx); err != nil {
+				ready = 0
+			}
+			o.Observe(ready)
+			return nil
+		}))
+	return err
+}

@@ -11,8 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/otlptranslator"
+	"go.opentelemetry.io/otel/attribute"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
 )
@@ -22,17 +24,21 @@ import (
 // services sharing a process do not see each other's metrics. Names follow the Prometheus
 // conventions (dots become underscores, the unit and "_total" are suffixed:
 // http.server.request.duration → http_server_request_duration_seconds); the resource's attributes
-// are in target_info, and the Go runtime and process collectors add go_* and process_*.
-func newPrometheus() (sdkmetric.Reader, http.Handler, error) {
+// are in target_info, and the Go runtime and process collectors add go_* and process_*. Every
+// series carries service_name (the resource's service.name), so one Prometheus job may scrape all
+// three services and dashboards and alerts still tell them apart.
+func newPrometheus(serviceName string) (sdkmetric.Reader, http.Handler, error) {
 	reg := prometheus.NewRegistry()
-	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+	runtime := prometheus.WrapRegistererWith(prometheus.Labels{"service_name": serviceName}, reg)
+	if err := runtime.Register(collectors.NewGoCollector()); err != nil {
 		return nil, nil, fmt.Errorf("telemetry: Go collector: %w", err)
 	}
-	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+	if err := runtime.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
 		return nil, nil, fmt.Errorf("telemetry: process collector: %w", err)
 	}
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg),
-		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes))
+		otelprom.WithTranslationStrategy(otlptranslator.UnderscoreEscapingWithSuffixes),
+		otelprom.WithResourceAsConstantLabels(attribute.NewAllowKeysFilter(semconv.ServiceNameKey)))
 	if err != nil {
 		return nil, nil, fmt.Errorf("telemetry: Prometheus exporter: %w", err)
 	}

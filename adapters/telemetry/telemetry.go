@@ -131,7 +131,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Telemetry, error
 		if _, _, err := net.SplitHostPort(metricsAddr); err != nil {
 			return nil, fmt.Errorf("telemetry: %s %q is not host:port", EnvMetricsAddr, metricsAddr)
 		}
-		reader, handler, err := newPrometheus()
+		reader, handler, err := newPrometheus(cfg.ServiceName)
 		if err != nil {
 			return nil, err
 		}

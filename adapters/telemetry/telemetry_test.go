@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -493,6 +495,19 @@ func TestServeMetrics_PrometheusText(t *testing.T) {
 		t.Fatal(err)
 	}
 	counter.Add(context.Background(), 3, metric.WithAttributes(attribute.String("kind", "a")))
+	var ready atomic.Bool
+	ready.Store(true)
+	if err := tel.ReportReadiness(func(ctx context.Context) error {
+		if _, ok := ctx.Deadline(); !ok {
+			t.Error("readiness check without a deadline")
+		}
+		if !ready.Load() {
+			return errors.New("database down")
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 	stop, err := tel.ServeMetrics(context.Background(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -513,14 +528,26 @@ func TestServeMetrics_PrometheusText(t *testing.T) {
 	}
 	text := string(body)
 	for _, want := range []*regexp.Regexp{
-		regexp.MustCompile(`(?m)^sva_test_things_total\{[^}]*kind="a"[^}]*\} 3$`),
-		regexp.MustCompile(`(?m)^go_goroutines \d+`),
-		regexp.MustCompile(`(?m)^process_resident_memory_bytes `),
+		regexp.MustCompile(`(?m)^sva_test_things_total\{[^}]*kind="a"[^}]*service_name="svc"[^}]*\} 3$`),
+		regexp.MustCompile(`(?m)^go_goroutines\{service_name="svc"\} \d+`),
+		regexp.MustCompile(`(?m)^process_resident_memory_bytes\{service_name="svc"\} `),
+		regexp.MustCompile(`(?m)^sva_ready\{[^}]*service_name="svc"[^}]*\} 1$`),
 		regexp.MustCompile(`(?m)^target_info\{[^}]*service_instance_id="` + regexp.QuoteMeta(tel.InstanceID()) + `"[^}]*service_name="svc"`),
 	} {
 		if !want.MatchString(text) {
 			t.Errorf("scrape does not match %s:\n%.2000s", want, text)
 		}
+	}
+	// The readiness gauge follows the check at every scrape.
+	ready.Store(false)
+	res, err = http.Get("http://" + addr + telemetry.MetricsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(res.Body)
+	res.Body.Close()
+	if !regexp.MustCompile(`(?m)^sva_ready\{[^}]*\} 0$`).Match(body) {
+		t.Errorf("sva_ready is not 0 while the check fails:\n%s", regexp.MustCompile(`(?m)^sva_ready.*$`).Find(body))
 	}
 	for path, status := range map[string]int{"/": http.StatusNotFound, "/metrics/x": http.StatusNotFound} {
 		res, err := http.Get("http://" + addr + path)

@@ -51,7 +51,18 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Recorder{log: log, decisions: decisions, refused: refused}, nil
+	r := &Recorder{log: log, decisions: decisions, refused: refused}
+	// Every series at 0 from the start: a series that first appears at 1 has no increase a rule
+	// can see, so the first lockout would not fire the shipped alert (deploy/prometheus).
+	ctx := context.Background()
+	for _, d := range []string{"approved", "partial", "denied", "remembered"} {
+		decisions.Add(ctx, 0, metric.WithAttributes(attribute.String("decision", d)))
+	}
+	for _, l := range []string{core.LimitLoginAccount, core.LimitLoginAddress, core.LimitSaltAccount, core.LimitSaltAddress,
+		core.LimitRegisterAddress} {
+		refused.Add(ctx, 0, metric.WithAttributes(attribute.String("limit", l)))
+	}
+	return r, nil
 }
 
 // Record logs e — a rate-limit refusal at WARN (guessing, or a locked account), a decision at

@@ -49,6 +49,9 @@ func TestRecorder(t *testing.T) {
 		telemetry.MetricConsentDecisions + " decision=approved": 1, telemetry.MetricConsentDecisions + " decision=remembered": 1,
 		telemetry.MetricConsentDecisions + " decision=partial": 1, telemetry.MetricConsentDecisions + " decision=denied": 2,
 		telemetry.MetricRateLimitRefusals + " limit=login_account": 1,
+		// Every other limit's series exists from the start, at 0 (a rule sees its first increase).
+		telemetry.MetricRateLimitRefusals + " limit=login_address": 0, telemetry.MetricRateLimitRefusals + " limit=salt_account": 0,
+		telemetry.MetricRateLimitRefusals + " limit=salt_address": 0, telemetry.MetricRateLimitRefusals + " limit=register_address": 0,
 	}
 	if len(got) != len(want) {
 		t.Errorf("counters = %v, want %v", got, want)

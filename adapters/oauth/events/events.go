@@ -63,7 +63,43 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 			return nil, err
 		}
 	}
+	r.initSeries()
 	return r, nil
+}
+
+// alerted are the event series the shipped alert rules watch (deploy/prometheus), with the
+// grant_type their events carry.
+var alerted = []oauth.Event{
+	{Kind: oauth.EventCodeReplayRevoked, GrantType: oauth.GrantTypeAuthorizationCode},
+	{Kind: oauth.EventRefreshReuseRevoked, GrantType: oauth.GrantTypeRefreshToken},
+	{Kind: oauth.EventClientLockedOut},
+	{Kind: oauth.EventServiceTokenRejected},
+}
+
+// initSeries creates every alerted or charted series at 0. A series that first appears at 1 has no
+// increase a rule can see (Prometheus needs a previous sample), so the first replay would not fire
+// an alert; a zero series also shows "none" on a dashboard instead of "no data".
+func (r *Recorder) initSeries() {
+	ctx := context.Background()
+	for _, e := range alerted {
+		r.counter.Add(ctx, 0, metric.WithAttributes(eventAttrs(e)...))
+	}
+	for _, o := range []string{"started", "completed", "denied", "abandoned"} {
+		r.signIns.Add(ctx, 0, metric.WithAttributes(attribute.String("outcome", o)))
+	}
+	for _, g := range []string{oauth.GrantTypeAuthorizationCode, oauth.GrantTypeRefreshToken} {
+		r.tokens.Add(ctx, 0, metric.WithAttributes(attribute.String("grant_type", g)))
+	}
+	r.refused.Add(ctx, 0, metric.WithAttributes(attribute.String("limit", "client_auth")))
+}
+
+// eventAttrs are the sva.oauth.events attributes of e.
+func eventAttrs(e oauth.Event) []attribute.KeyValue {
+	attrs := []attribute.KeyValue{attribute.String("event", string(e.Kind))}
+	if e.GrantType != "" {
+		attrs = append(attrs, attribute.String("grant_type", e.GrantType))
+	}
+	return attrs
 }
 
 // Record logs e — at WARN for revocations caused by an attack signal, lockouts and rejected
@@ -71,11 +107,7 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 // outcomes they stand for in the sign-in, token and rate-limit counters.
 func (r *Recorder) Record(ctx context.Context, e oauth.Event) {
 	n := int64(e.N())
-	attrs := []attribute.KeyValue{attribute.String("event", string(e.Kind))}
-	if e.GrantType != "" {
-		attrs = append(attrs, attribute.String("grant_type", e.GrantType))
-	}
-	r.counter.Add(ctx, n, metric.WithAttributes(attrs...))
+	r.counter.Add(ctx, n, metric.WithAttributes(eventAttrs(e)...))
 	if outcome := signInOutcome(e); outcome != "" {
 		r.signIns.Add(ctx, n, metric.WithAttributes(attribute.String("outcome", outcome)))
 	}

@@ -133,6 +133,9 @@ func TestRecorder_Counter(t *testing.T) {
 	want := map[string]int64{
 		attrKey(attribute.String("event", "refresh_reuse_revoked"), attribute.String("grant_type", "refresh_token")): 2,
 		attrKey(attribute.String("event", "client_locked_out")):                                                      1,
+		// The other alerted series exist from the start, at 0 (a rule sees their first increase).
+		attrKey(attribute.String("event", "code_replay_revoked"), attribute.String("grant_type", "authorization_code")): 0,
+		attrKey(attribute.String("event", "service_token_rejected")):                                                    0,
 	}
 	if len(sum.DataPoints) != len(want) {
 		t.Fatalf("data points = %+v", sum.DataPoints)

@@ -119,6 +119,9 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		return nil, err
 	}
 
+	if err := opts.Telemetry.ReportReadiness(stores.Readiness.Ping); err != nil {
+		return nil, fmt.Errorf("readiness metric: %w", err)
+	}
 	mux := http.NewServeMux()
 	var jwks func() []byte
 	if c.Signer != nil {

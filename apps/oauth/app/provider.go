@@ -115,6 +115,9 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := opts.Telemetry.ReportReadiness(stores.Readiness.Ping); err != nil {
+		return nil, fmt.Errorf("readiness metric: %w", err)
+	}
 	p.Public, _ = httpapi.NewPublic(p.UseCases, httpapi.PublicConfig{
 		Issuer: cfg.Issuer, ConsentURL: cfg.ConsentURL, DataTokenIssuer: cfg.DataTokenIssuer,
 		DataTokenJWKSURL: cfg.DataTokenJWKSURL, DataTokenAlgorithm: cfg.DataTokenAlgorithm,

@@ -231,7 +231,7 @@ func (r *otlpReceiver) Points() []otlpPoint {
 
 // Latest returns the last exported value of each series of metric for service (all instances
 // summed; cumulative temporality, so the last export holds the totals), keyed by the rendering
-// of the chosen attributes.
+// of the chosen attributes. Series still at 0 (the counters' initial series) are left out.
 func (r *otlpReceiver) Latest(service, metric string, keys ...string) map[string]float64 {
 	last := map[string]otlpPoint{}
 	for _, p := range r.Points() {
@@ -242,6 +242,9 @@ func (r *otlpReceiver) Latest(service, metric string, keys ...string) map[string
 	}
 	out := map[string]float64{}
 	for _, p := range last {
+		if p.Value == 0 {
+			continue
+		}
 		label := ""
 		for i, k := range keys {
 			if i > 0 {
