@@ -83,28 +83,40 @@ func parseProcStatCPU(line string) (busy, total uint64) {
 
 // backendCPU sums the CPU time of the local PostgreSQL backends connected to database.
 func backendCPU(database string) time.Duration {
+	return processesCPU(func(pid string) bool {
+		cmd, err := os.ReadFile("/proc/" + pid + "/cmdline")
+		if err != nil || !strings.HasPrefix(string(cmd), "postgres: ") {
+			return false
+		}
+		// "postgres: [cluster: ]USER DATABASE HOST(PORT) STATE" (Debian adds "15/main:").
+		f := strings.Fields(string(cmd))
+		return slices.Contains(f[:min(len(f), 5)], database)
+	})
+}
+
+// processCPU is the CPU time so far of every process whose command name (/proc/PID/comm) is one
+// of names.
+func processCPU(names ...string) time.Duration {
+	return processesCPU(func(pid string) bool {
+		comm, err := os.ReadFile("/proc/" + pid + "/comm")
+		return err == nil && slices.Contains(names, strings.TrimSpace(string(comm)))
+	})
+}
+
+// processesCPU sums the CPU time so far of the processes for which match(pid) holds.
+func processesCPU(match func(pid string) bool) time.Duration {
 	dirs, err := os.ReadDir("/proc")
 	if err != nil {
 		return 0
 	}
 	var total time.Duration
 	for _, d := range dirs {
-		if _, err := strconv.Atoi(d.Name()); err != nil {
+		if _, err := strconv.Atoi(d.Name()); err != nil || !match(d.Name()) {
 			continue
 		}
-		cmd, err := os.ReadFile("/proc/" + d.Name() + "/cmdline")
-		if err != nil || !strings.HasPrefix(string(cmd), "postgres: ") {
-			continue
+		if stat, err := os.ReadFile("/proc/" + d.Name() + "/stat"); err == nil {
+			total += procStatCPU(string(stat))
 		}
-		// "postgres: [cluster: ]USER DATABASE HOST(PORT) STATE" (Debian adds "15/main:").
-		if f := strings.Fields(string(cmd)); !slices.Contains(f[:min(len(f), 5)], database) {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + d.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		total += procStatCPU(string(stat))
 	}
 	return total
 }
@@ -127,3 +139,4 @@ func procStatCPU(stat string) time.Duration {
 	}
 	return time.Duration(u+st) * time.Second / clockTick
 }
+

@@ -12,11 +12,13 @@ import (
 	"time"
 
 	"github.com/uptrace/bun/driver/pgdriver"
+
+	"github.com/sva-oauth/sva/adapters/sqldb"
 )
 
 // database is one storage engine the bench can run SVA on. The list is data: supporting another
-// engine (MariaDB, once the services accept its DSN) is one more entry whose open creates a fresh
-// database, says how to find the CPU of the engine's processes serving it, and how big it is.
+// engine is one more entry whose open creates a fresh database, says how to find the CPU of the
+// engine's processes serving it, and how big it is.
 type database struct {
 	Name string
 	open func(ctx context.Context, o options, dir string) (*dbInstance, error)
@@ -37,6 +39,7 @@ type dbInstance struct {
 var databases = []database{
 	{Name: "sqlite", open: openSQLite},
 	{Name: "postgres", open: openPostgres},
+	{Name: "mysql", open: openMySQL},
 }
 
 func databaseNamed(name string) (database, bool) {
@@ -126,4 +129,49 @@ func sqliteVersion() string {
 		return "?"
 	}
 	return v
+}
+
+// openMySQL creates a database sva_bench_<n> on the MariaDB/MySQL server of o.mysqlDSN for both
+// services and drops it afterwards. MariaDB serves every connection from threads of one process,
+// so the database's CPU is the whole server process's: run the bench on an otherwise idle server.
+func openMySQL(ctx context.Context, o options, _ string) (*dbInstance, error) {
+	u, err := url.Parse(o.mysqlDSN)
+	if err != nil {
+		return nil, errors.New("MySQL DSN is not a URL")
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	admin, err := sqldb.Open(pctx, sqldb.Config{DSN: o.mysqlDSN, Name: "bench-admin", MaxOpenConns: 2})
+	if err != nil {
+		return nil, fmt.Errorf("MariaDB/MySQL at %s unreachable: %w", u.Host, err)
+	}
+	name := fmt.Sprintf("sva_bench_%d", time.Now().UnixNano()%1e9)
+	if _, err := admin.ExecContext(pctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4"); err != nil {
+		_ = admin.Close()
+		return nil, fmt.Errorf("create database %s: %w", name, err)
+	}
+	du := *u
+	du.Path = "/" + name
+	var version string
+	_ = admin.QueryRowContext(pctx, "SELECT VERSION()").Scan(&version)
+	product := "MySQL"
+	if strings.Contains(version, "MariaDB") {
+		product = "MariaDB"
+	}
+	return &dbInstance{
+		URL: du.String(), Version: product + " " + strings.SplitN(version+"-", "-", 2)[0],
+		CPU: func() time.Duration { return processCPU("mariadbd", "mysqld") },
+		Size: func(ctx context.Context) (int64, error) {
+			var n int64
+			err := admin.QueryRowContext(ctx, "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = ?", name).Scan(&n)
+			return n, err
+		},
+		Close: func() error {
+			defer admin.Close()
+			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := admin.ExecContext(dctx, "DROP DATABASE IF EXISTS "+name)
+			return err
+		},
+	}, nil
 }

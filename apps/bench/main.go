@@ -39,7 +39,11 @@ import (
 	"time"
 )
 
-const defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+const (
+	defaultPostgresDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	// The bench only creates and drops databases through this one, so any existing database will do.
+	defaultMySQLDSN = "mysql://root@127.0.0.1:3306/mysql"
+)
 
 type options struct {
 	dbs         []string
@@ -51,6 +55,7 @@ type options struct {
 	timeout     time.Duration
 	stall       time.Duration
 	pgDSN       string
+	mysqlDSN    string
 	out         string
 	verify      bool
 	soak        time.Duration
@@ -91,6 +96,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		pg = defaultPostgresDSN
 	}
 	fs.StringVar(&o.pgDSN, "pg-dsn", pg, "PostgreSQL server; a database sva_bench_N is created and dropped (env SVA_BENCH_POSTGRES_DSN)")
+	my := os.Getenv("SVA_BENCH_MYSQL_DSN")
+	if my == "" {
+		my = defaultMySQLDSN
+	}
+	fs.StringVar(&o.mysqlDSN, "mysql-dsn", my, "MariaDB/MySQL server; a database sva_bench_N is created and dropped (env SVA_BENCH_MYSQL_DSN)")
 	fs.StringVar(&o.out, "o", "", "also write the report to this file")
 	fs.BoolVar(&o.verify, "verify", true, "validate the ID token and data token signatures and claims of every sign-in")
 	fs.DurationVar(&o.soak, "soak", 0, "instead of the scenarios: run the sign-in for this long (e.g. 10m), report per minute")
