@@ -2,6 +2,7 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"slices"
@@ -177,6 +178,72 @@ func TestUpserts(t *testing.T) {
 		_, err := sqldb.OnConflictKeep(db.NewInsert().Model(&upsertRow{ID: "y", A: "a", B: "much too long"}), []string{"id"}).Exec(ctx)
 		if sqldb.Dialect(db) != sqldb.DialectSQLite && err == nil { // SQLite does not enforce VARCHAR lengths
 			t.Error("OnConflictKeep of a value that does not fit succeeded; the error must not be swallowed")
+		}
+	})
+}
+
+type claimRow struct {
+	bun.BaseModel `bun:"table:claims"`
+	ID            string    `bun:"id,pk"`
+	Owner         string    `bun:"owner"`
+	UsedAt        time.Time `bun:"used_at,nullzero"`
+}
+
+// TestUpdateReturning: a conditional UPDATE reads back the row it changed, with the new values, on
+// every engine; one that matches nothing is sql.ErrNoRows; and of concurrent claims of one row
+// exactly one wins.
+func TestUpdateReturning(t *testing.T) {
+	t.Parallel()
+	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		createTables(t, db, "CREATE TABLE claims (id {{ .Key }} PRIMARY KEY, owner TEXT NOT NULL, used_at {{ .Time }}){{ .Table }}")
+		at := time.Date(2026, 5, 1, 12, 0, 0, 123000, time.UTC)
+		claim := func(ctx context.Context, idb bun.IDB, id, owner string) (claimRow, error) {
+			var row claimRow
+			err := sqldb.UpdateReturning(ctx,
+				idb.NewUpdate().Model(&row).Set("owner = ?", owner).Set("used_at = ?", at).Where("id = ?", id).Where("used_at IS NULL"),
+				idb.NewSelect().Model(&row).Where("id = ?", id))
+			return row, err
+		}
+		for _, id := range []string{"a", "b"} {
+			if _, err := db.NewInsert().Model(&claimRow{ID: id, Owner: "nobody"}).Exec(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		row, err := claim(ctx, db, "a", "alice")
+		if err != nil || row.ID != "a" || row.Owner != "alice" || !row.UsedAt.Equal(at) {
+			t.Fatalf("claim a = %+v, %v; want the row with owner alice, used at %s", row, err, at)
+		}
+		if _, err := claim(ctx, db, "a", "bob"); !errors.Is(err, sql.ErrNoRows) {
+			t.Errorf("second claim of a = %v, want sql.ErrNoRows", err)
+		}
+		if _, err := claim(ctx, db, "zz", "bob"); !errors.Is(err, sql.ErrNoRows) {
+			t.Errorf("claim of a missing row = %v, want sql.ErrNoRows", err)
+		}
+
+		const racers = 8
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				err := sqldb.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+					row, err := claim(ctx, tx, "b", fmt.Sprint("racer-", i))
+					if err == nil && row.Owner != fmt.Sprint("racer-", i) {
+						return fmt.Errorf("racer %d read back owner %q", i, row.Owner)
+					}
+					return err
+				})
+				switch {
+				case err == nil:
+					wins.Add(1)
+				case !errors.Is(err, sql.ErrNoRows):
+					t.Errorf("racer %d: %v", i, err)
+				}
+			})
+		}
+		wg.Wait()
+		if wins.Load() != 1 {
+			t.Errorf("%d of %d concurrent claims of one row won, want exactly 1", wins.Load(), racers)
 		}
 	})
 }

@@ -2,16 +2,18 @@ package sqldb
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
 	"github.com/uptrace/bun"
 )
 
-// Upserts are the one place where the engines' SQL differs in syntax but not in meaning:
+// The statements whose SQL differs between the engines in syntax but not in meaning. Upserts:
 // PostgreSQL and SQLite write INSERT … ON CONFLICT (key) DO …, MariaDB and MySQL
-// INSERT … ON DUPLICATE KEY UPDATE …. Stores build the INSERT once and let these helpers add the
-// clause. Column and table names passed here are the stores' own constants, never input.
+// INSERT … ON DUPLICATE KEY UPDATE …; stores build the INSERT once and let these helpers add the
+// clause. Counters and UPDATE … RETURNING: MySQL has no RETURNING (MariaDB has it for INSERT and
+// DELETE only). Column and table names passed here are the stores' own constants, never input.
 
 // OnConflictUpdate makes q (an INSERT of one row whose primary or unique key is the columns key)
 // overwrite cols of the existing row when that key is taken.
@@ -82,4 +84,29 @@ func (c Counter) Increment(ctx context.Context, db bun.IDB, cols []string, vals 
 	}
 	n, err := res.LastInsertId()
 	return int(n), err
+}
+
+// UpdateReturning runs update — an UPDATE of at most one row, with the model to read into — and
+// reads that row as it now is, as UPDATE … RETURNING * does; it returns sql.ErrNoRows when the
+// UPDATE matched no row. PostgreSQL and SQLite do it in one statement. MariaDB and MySQL have no
+// UPDATE … RETURNING, so there the UPDATE is followed by reread, a SELECT of the same row by its
+// key into the same model. Call it inside a transaction: the UPDATE then holds the row's lock
+// until the transaction ends, so reread sees exactly what was written, and a conditional UPDATE
+// (… WHERE used_at IS NULL) claims the row for exactly one of any number of concurrent callers.
+func UpdateReturning(ctx context.Context, update *bun.UpdateQuery, reread *bun.SelectQuery) error {
+	if Dialect(update.DB()) != DialectMySQL {
+		return update.Returning("*").Scan(ctx)
+	}
+	res, err := update.Exec(ctx)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return sql.ErrNoRows
+	}
+	return reread.Scan(ctx)
 }
