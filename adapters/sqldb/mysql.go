@@ -17,7 +17,7 @@ import (
 	"github.com/uptrace/bun/dialect/mysqldialect"
 )
 
-// MariaDB and MySQL (the "mysql://" DSN).
+// MariaDB and MySQL (the "mysql://" DSN; decision 18).
 //
 // DSN form: mysql://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?PARAM=VALUE&…]
 // (port 3306 by default; "mariadb://" is accepted as a synonym). PARAMs are

@@ -18,7 +18,7 @@ import (
 // keeps aborting to break deadlocks.
 const maxTxAttempts = 4
 
-// RunInTx runs fn in a transaction on db (a *bun.DB or a bun.Conn), committing
+// RunInTx (decision 19) runs fn in a transaction on db (a *bun.DB or a bun.Conn), committing
 // if fn returns nil, and runs it again — up to maxTxAttempts times in all, after
 // a short random pause — when the server rolled the transaction back to break a
 // deadlock (IsDeadlock). That is the server's instruction ("try restarting

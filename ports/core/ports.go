@@ -22,7 +22,9 @@ var ErrAccountExists = errors.New("account exists")
 // Stores is everything Core keeps in its database: the port a storage adapter implements. One
 // implementation provides every field over one database, so every Core instance sharing it sees
 // the same facts. coretest.RunStoreTests is the conformance suite that says whether an
-// implementation does.
+// implementation does. A store may run a closure it was given (SigningKeys.Update) more than once
+// — when the database aborted the transaction to break a deadlock — so closures decide only from
+// their argument.
 type Stores struct {
 	Accounts    Accounts
 	Sessions    Sessions

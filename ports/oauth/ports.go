@@ -43,7 +43,9 @@ var (
 // Stores is everything the provider keeps in its database: the port a storage adapter
 // implements. One implementation provides every field over one database, so that the atomic
 // steps the ports promise hold across every instance sharing it. oauthtest.RunStoreTests is the
-// conformance suite that says whether an implementation does.
+// conformance suite that says whether an implementation does. A store may run a decision closure
+// it was given (Update, Complete, Redeem, Rotate) more than once — when the database aborted the
+// transaction to break a deadlock — so closures decide only from their argument.
 type Stores struct {
 	Clients       Clients
 	AuthRequests  AuthRequests
