@@ -52,13 +52,19 @@ func newKey(t *testing.T, at time.Time) keys.Key {
 	return k
 }
 
+// newSigner returns a Signer over ks whose clock stays at t0.
 func newSigner(t *testing.T, ks ...keys.Key) *jwtsign.Signer {
+	t.Helper()
+	return newSignerAt(t, func() time.Time { return t0 }, ks...)
+}
+
+func newSignerAt(t *testing.T, now func() time.Time, ks ...keys.Key) *jwtsign.Signer {
 	t.Helper()
 	set, err := keys.NewSet(ks...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := jwtsign.NewSigner(set, t0, tokenTTL)
+	s, err := jwtsign.NewSigner(set, tokenTTL, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,39 +220,47 @@ func TestNewVerifier_RequiresIssuerAndAudience(t *testing.T) {
 	}
 }
 
+// TestSigner_Rotation: a rotated-in key is published at once but signs only from its ActiveFrom,
+// chosen at signing time (no reload needed to switch); the old key stays published until its
+// tokens have expired.
 func TestSigner_Rotation(t *testing.T) {
 	t.Parallel()
+	clk := &clock{now: t0}
 	oldKey := newKey(t, t0)
-	s := newSigner(t, oldKey)
+	s := newSignerAt(t, clk.Now, oldKey)
 	oldTok := sign(t, s, claimsAt(t0))
 
 	rotateAt := t0.Add(time.Minute)
-	newK := newKey(t, rotateAt)
-	rotated, err := s.KeySet().Rotate(newK, rotateAt, tokenTTL)
+	clk.Add(time.Minute)
+	rotated, newK, err := s.KeySet().Rotate(rand.Reader, rotateAt, tokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Update(rotated, rotateAt); err != nil {
+	if err := s.Update(rotated); err != nil {
 		t.Fatal(err)
 	}
-	newTok := sign(t, s, claimsAt(rotateAt))
+	if got := jwksKids(t, s.JWKS()); strings.Join(got, ",") != newK.ID+","+oldKey.ID {
+		t.Errorf("JWKS kids right after rotation = %v, want [new old]", got)
+	}
+	if h := header(t, sign(t, s, claimsAt(rotateAt))); h["kid"] != oldKey.ID {
+		t.Errorf("signed with %v before the new key's ActiveFrom", h["kid"])
+	}
+	clk.Add(keys.PublishAhead)
+	switchAt := clk.Now()
+	newTok := sign(t, s, claimsAt(switchAt))
 	if h := header(t, newTok); h["kid"] != newK.ID || s.KeyID() != newK.ID {
-		t.Errorf("after rotation kid = %v, want %s", h["kid"], newK.ID)
+		t.Errorf("after ActiveFrom kid = %v, want %s", h["kid"], newK.ID)
 	}
 	// The old token still verifies: its key stays published for its lifetime.
-	v := verifierAt(t, s, rotateAt.Add(time.Minute))
+	v := verifierAt(t, s, switchAt.Add(time.Minute))
 	for name, tok := range map[string]string{"old": oldTok, "new": newTok} {
 		if err := v.Verify(context.Background(), tok, &jwt.RegisteredClaims{}); err != nil {
 			t.Errorf("%s token after rotation: %v", name, err)
 		}
 	}
-	if got := jwksKids(t, s.JWKS()); strings.Join(got, ",") != newK.ID+","+oldKey.ID {
-		t.Errorf("JWKS kids = %v, want [new old]", got)
-	}
 	// Once every old token has expired, the next Update drops the old key.
-	later := rotateAt.Add(tokenTTL)
-	pruned, _ := s.KeySet().Prune(later, tokenTTL)
-	if err := s.Update(pruned, later); err != nil {
+	clk.Add(tokenTTL)
+	if err := s.Update(s.KeySet()); err != nil {
 		t.Fatal(err)
 	}
 	if got := jwksKids(t, s.JWKS()); strings.Join(got, ",") != newK.ID {
@@ -262,7 +276,7 @@ func TestNewSigner_NeedsActiveKey(t *testing.T) {
 	k := newKey(t, t0)
 	k.Private = nil
 	set, _ := keys.NewSet(k)
-	if _, err := jwtsign.NewSigner(set, t0, tokenTTL); !errors.Is(err, keys.ErrNoActiveKey) {
+	if _, err := jwtsign.NewSigner(set, tokenTTL, nil); !errors.Is(err, keys.ErrNoActiveKey) {
 		t.Errorf("NewSigner(verify-only set) = %v, want ErrNoActiveKey", err)
 	}
 }
@@ -371,9 +385,9 @@ func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.U
 func TestRemoteKeySet_RefetchOnUnknownKid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	s := newSigner(t, newKey(t, t0))
-	srv := newJWKSServer(t, s, nil)
 	clk := &clock{now: t0}
+	s := newSignerAt(t, clk.Now, newKey(t, t0))
+	srv := newJWKSServer(t, s, nil)
 	remote := &jwtsign.RemoteKeySet{URL: srv.URL, HTTPClient: srv.Client(), Now: clk.Now}
 	v := verifierAt(t, remote, t0)
 	verify := func(tok string) error { return v.Verify(ctx, tok, &jwt.RegisteredClaims{}) }
@@ -394,13 +408,14 @@ func TestRemoteKeySet_RefetchOnUnknownKid(t *testing.T) {
 	}
 	wantFetches("cached key", 1)
 
-	// The issuer rotates: a token with the new kid triggers one refetch.
-	next := newKey(t, t0)
-	rotated, _ := s.KeySet().Rotate(next, t0, tokenTTL)
-	if err := s.Update(rotated, t0); err != nil {
+	// The issuer rotates: once the new key signs, a token with its kid triggers one refetch.
+	rotated, _, _ := s.KeySet().Rotate(rand.Reader, t0, tokenTTL)
+	if err := s.Update(rotated); err != nil {
 		t.Fatal(err)
 	}
-	if err := verify(sign(t, s, claimsAt(t0))); err != nil {
+	clk.Add(keys.PublishAhead)
+	v = verifierAt(t, remote, clk.Now())
+	if err := verify(sign(t, s, claimsAt(clk.Now()))); err != nil {
 		t.Fatalf("verify after rotation: %v", err)
 	}
 	wantFetches("rotation", 2)
@@ -414,12 +429,12 @@ func TestRemoteKeySet_RefetchOnUnknownKid(t *testing.T) {
 		t.Fatalf("unknown kid: %v, want ErrUnknownKey", err)
 	}
 	wantFetches("unknown kid", 3)
-	clk.Add(jwtsign.RefetchInterval - time.Second)
+	clk.Add(jwtsign.RefetchInterval - time.Millisecond)
 	if err := verify(bogus); !errors.Is(err, jwtsign.ErrUnknownKey) {
 		t.Fatalf("unknown kid again: %v", err)
 	}
 	wantFetches("unknown kid within interval", 3)
-	clk.Add(time.Second)
+	clk.Add(time.Millisecond)
 	_ = verify(bogus)
 	wantFetches("unknown kid after interval", 4)
 
@@ -562,9 +577,8 @@ func TestRemoteKeySet_Keys(t *testing.T) {
 		t.Fatalf("Keys again = %v, %v after %d fetches", again, err, srv.fetches.Load())
 	}
 	// Keys follows Refresh (the issuer rotated).
-	next := newKey(t, t0)
-	rotated, _ := s.KeySet().Rotate(next, t0, tokenTTL)
-	if err := s.Update(rotated, t0); err != nil {
+	rotated, next, _ := s.KeySet().Rotate(rand.Reader, t0, tokenTTL)
+	if err := s.Update(rotated); err != nil {
 		t.Fatal(err)
 	}
 	if err := remote.Refresh(ctx); err != nil {

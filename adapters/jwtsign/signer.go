@@ -27,28 +27,29 @@ import (
 // at least the hash size).
 const MinHS256SecretLen = 32
 
-// Signer signs ES256 tokens with the active key of a keys.Set and serves the
-// set's published keys as a JWKS. It is safe for concurrent use; Update swaps
-// the set atomically.
+// Signer signs ES256 tokens with the signing key of a keys.Set and serves the set's published
+// keys as a JWKS. The signing key is chosen at each signature (keys.Set.Active at the clock's
+// now), so every instance switches to a rotated-in key at its ActiveFrom, not at its next
+// reload. It is safe for concurrent use; Update swaps the set atomically.
 type Signer struct {
 	maxTokenTTL time.Duration
+	now         func() time.Time
 	state       atomic.Pointer[signerState]
 }
 
 // signerState is everything derived from one key set, replaced as a unit.
 type signerState struct {
 	set       *keys.Set
-	active    keys.Key
 	published map[string]*ecdsa.PublicKey
 	jwks      []byte
 }
 
-// NewSigner returns a Signer over set. maxTokenTTL is the longest lifetime of
-// any token it will sign; it decides how long rotated-out keys stay in the
-// JWKS (keys.Set.Published). set must have an active key at now.
-func NewSigner(set *keys.Set, now time.Time, maxTokenTTL time.Duration) (*Signer, error) {
-	s := &Signer{maxTokenTTL: maxTokenTTL}
-	if err := s.Update(set, now); err != nil {
+// NewSigner returns a Signer over set, which must have a signing key now. maxTokenTTL is the
+// longest lifetime of any token it will sign; it decides how long rotated-out keys stay in the
+// JWKS (keys.Set.Published). now is the clock (nil: time.Now).
+func NewSigner(set *keys.Set, maxTokenTTL time.Duration, now func() time.Time) (*Signer, error) {
+	s := NewUnloadedSigner(maxTokenTTL, now)
+	if err := s.Update(set); err != nil {
 		return nil, err
 	}
 	return s, nil
@@ -57,18 +58,21 @@ func NewSigner(set *keys.Set, now time.Time, maxTokenTTL time.Duration) (*Signer
 // NewUnloadedSigner returns a Signer that holds no key yet, for a service that loads its keys
 // from storage after wiring: Sign fails (keys.ErrNoActiveKey) and the JWKS is empty until the
 // first Update.
-func NewUnloadedSigner(maxTokenTTL time.Duration) *Signer {
-	s := &Signer{maxTokenTTL: maxTokenTTL}
+func NewUnloadedSigner(maxTokenTTL time.Duration, now func() time.Time) *Signer {
+	if now == nil {
+		now = time.Now
+	}
+	s := &Signer{maxTokenTTL: maxTokenTTL, now: now}
 	s.state.Store(&signerState{set: &keys.Set{}, published: map[string]*ecdsa.PublicKey{}, jwks: []byte(`{"keys":[]}`)})
 	return s
 }
 
-// Update replaces the key set (after a rotation or prune) and re-encodes the
-// JWKS as of now. Call it whenever the set changes, and periodically (say
-// hourly) so keys whose tokens have all expired leave the JWKS.
-func (s *Signer) Update(set *keys.Set, now time.Time) error {
-	active, err := set.Active(now)
-	if err != nil {
+// Update replaces the key set (after a rotation or prune) and re-encodes the JWKS as of now. The
+// set must have a signing key now. Call it whenever the set changes, and periodically (KeyRing
+// does, every keys.ReloadInterval) so keys whose tokens have all expired leave the JWKS.
+func (s *Signer) Update(set *keys.Set) error {
+	now := s.now()
+	if _, err := set.Active(now); err != nil {
 		return fmt.Errorf("jwtsign: %w", err)
 	}
 	published := set.Published(now, s.maxTokenTTL)
@@ -80,38 +84,40 @@ func (s *Signer) Update(set *keys.Set, now time.Time) error {
 	for _, k := range published {
 		byID[k.ID] = k.Public
 	}
-	s.state.Store(&signerState{set: set, active: active, published: byID, jwks: jwks})
+	s.state.Store(&signerState{set: set, published: byID, jwks: jwks})
 	return nil
 }
 
 // KeySet returns the set the Signer currently signs with.
 func (s *Signer) KeySet() *keys.Set { return s.state.Load().set }
 
-// KeyID returns the kid new tokens are signed with.
-func (s *Signer) KeyID() string { return s.state.Load().active.ID }
+// KeyID returns the kid a token signed now carries ("" before the first Update).
+func (s *Signer) KeyID() string {
+	k, _ := s.state.Load().set.Active(s.now())
+	return k.ID
+}
 
-// Sign returns the compact ES256 JWS of claims, with "kid" set to the active
-// key's ID.
+// Sign returns the compact ES256 JWS of claims, with "kid" set to the signing key's ID.
 func (s *Signer) Sign(claims jwt.Claims) (string, error) {
-	st := s.state.Load()
-	if st.active.Private == nil {
-		return "", fmt.Errorf("jwtsign: %w (keys not loaded)", keys.ErrNoActiveKey)
+	k, err := s.state.Load().set.Active(s.now())
+	if err != nil {
+		return "", fmt.Errorf("jwtsign: %w", err)
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
-	tok.Header["kid"] = st.active.ID
-	signed, err := tok.SignedString(st.active.Private)
+	tok.Header["kid"] = k.ID
+	signed, err := tok.SignedString(k.Private)
 	if err != nil {
-		return "", fmt.Errorf("jwtsign: sign with key %s: %w", st.active.ID, err)
+		return "", fmt.Errorf("jwtsign: sign with key %s: %w", k.ID, err)
 	}
 	return signed, nil
 }
 
-// JWKS returns the pre-encoded JWK Set document of the published keys. The
-// slice is shared: callers must not modify it.
+// JWKS returns the pre-encoded JWK Set document of the published keys. The slice is shared:
+// callers must not modify it.
 func (s *Signer) JWKS() []byte { return s.state.Load().jwks }
 
-// PublicKey implements KeySource over the published keys, so a service can
-// verify its own tokens without a network round trip.
+// PublicKey implements KeySource over the published keys, so a service can verify its own
+// tokens without a network round trip.
 func (s *Signer) PublicKey(_ context.Context, kid string) (*ecdsa.PublicKey, error) {
 	if k, ok := s.state.Load().published[kid]; ok {
 		return k, nil

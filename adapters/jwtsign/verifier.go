@@ -142,11 +142,16 @@ func (s StaticKeySet) PublicKey(_ context.Context, kid string) (*ecdsa.PublicKey
 	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
 }
 
-// Remote JWKS fetching limits.
+// Remote JWKS fetching limits. A kid a verifier does not know is usually a key its issuer
+// rotated in: since issuers publish keys before they sign with them (keys.PublishAhead), one
+// refetch finds it at any instance. The limits keep junk kids from turning into a request flood
+// without locking a real new key out for long.
 const (
-	// RefetchInterval is the minimum time between two fetches caused by the
-	// same unknown kid, so junk kids cannot turn into a request flood.
-	RefetchInterval = 10 * time.Second
+	// RefetchInterval is the minimum time between two fetches caused by the same unknown kid.
+	RefetchInterval = time.Second
+	// MinFetchGap is the minimum time between any two fetches caused by unknown kids; a lookup
+	// that comes sooner waits for the gap (bounded by its context) instead of failing.
+	MinFetchGap = 100 * time.Millisecond
 	// FetchTimeout bounds one JWKS fetch.
 	FetchTimeout = 10 * time.Second
 	// maxJWKSBytes bounds the JWKS document read.
@@ -158,8 +163,8 @@ const (
 // RemoteKeySet is a KeySource backed by a JWKS URL (decision 8: the provider
 // verifies Core's data tokens this way). Keys are cached in memory; the
 // document is fetched on first use and again only when a token names a kid
-// not in the cache, at most once per RefetchInterval per kid. Concurrent
-// lookups share one in-flight fetch. A successful fetch replaces the cache,
+// not in the cache, at most once per RefetchInterval per kid and once per
+// MinFetchGap overall. Concurrent lookups share one in-flight fetch. A successful fetch replaces the cache,
 // so keys the issuer stopped publishing are forgotten at the next fetch.
 //
 // Set the exported fields before first use and do not copy it afterwards:
@@ -173,10 +178,11 @@ type RemoteKeySet struct {
 	// Now is the clock for rate limiting; nil means time.Now.
 	Now func() time.Time
 
-	mu       sync.Mutex
-	keys     map[string]*ecdsa.PublicKey
-	tried    map[string]time.Time // kid → when it last caused a fetch
-	inflight *fetchCall
+	mu        sync.Mutex
+	keys      map[string]*ecdsa.PublicKey
+	tried     map[string]time.Time // kid → when it last caused a fetch (Now's clock)
+	lastFetch time.Time            // when the last fetch an unknown kid caused started (wall clock)
+	inflight  *fetchCall
 }
 
 // fetchCall is one in-flight JWKS fetch that any number of lookups wait on.
@@ -187,39 +193,51 @@ type fetchCall struct {
 
 // PublicKey implements KeySource.
 func (r *RemoteKeySet) PublicKey(ctx context.Context, kid string) (*ecdsa.PublicKey, error) {
-	r.mu.Lock()
-	if k, ok := r.keys[kid]; ok {
+	for {
+		r.mu.Lock()
+		if k, ok := r.keys[kid]; ok {
+			r.mu.Unlock()
+			return k, nil
+		}
+		call := r.inflight
+		if call == nil {
+			now := r.now()
+			if last, ok := r.tried[kid]; ok && now.Sub(last) < RefetchInterval {
+				r.mu.Unlock()
+				return nil, fmt.Errorf("%w: %q (not in %s; next refetch after %s)",
+					ErrUnknownKey, kid, r.URL, last.Add(RefetchInterval).Format(time.RFC3339Nano))
+			}
+			if wait := time.Until(r.lastFetch.Add(MinFetchGap)); wait > 0 {
+				r.mu.Unlock()
+				select {
+				case <-time.After(wait):
+					continue
+				case <-ctx.Done():
+					return nil, fmt.Errorf("jwtsign: wait for JWKS %s: %w", r.URL, context.Cause(ctx))
+				}
+			}
+			r.remember(kid, now)
+			r.lastFetch = time.Now()
+			call = r.startFetch(ctx)
+		}
 		r.mu.Unlock()
+
+		select {
+		case <-call.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("jwtsign: wait for JWKS %s: %w", r.URL, context.Cause(ctx))
+		}
+		if call.err != nil {
+			return nil, call.err
+		}
+		r.mu.Lock()
+		k, ok := r.keys[kid]
+		r.mu.Unlock()
+		if !ok {
+			return nil, fmt.Errorf("%w: %q (not in %s)", ErrUnknownKey, kid, r.URL)
+		}
 		return k, nil
 	}
-	call := r.inflight
-	if call == nil {
-		now := r.now()
-		if last, ok := r.tried[kid]; ok && now.Sub(last) < RefetchInterval {
-			r.mu.Unlock()
-			return nil, fmt.Errorf("%w: %q (not in %s; next refetch after %s)",
-				ErrUnknownKey, kid, r.URL, last.Add(RefetchInterval).Format(time.RFC3339))
-		}
-		r.remember(kid, now)
-		call = r.startFetch(ctx)
-	}
-	r.mu.Unlock()
-
-	select {
-	case <-call.done:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("jwtsign: wait for JWKS %s: %w", r.URL, context.Cause(ctx))
-	}
-	if call.err != nil {
-		return nil, call.err
-	}
-	r.mu.Lock()
-	k, ok := r.keys[kid]
-	r.mu.Unlock()
-	if !ok {
-		return nil, fmt.Errorf("%w: %q (not in %s)", ErrUnknownKey, kid, r.URL)
-	}
-	return k, nil
 }
 
 // Keys returns the cached keys by kid, fetching the JWKS first if it was never fetched

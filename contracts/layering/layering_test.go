@@ -20,6 +20,9 @@ const module = "github.com/sva-oauth/sva"
 // sharedAdapters are plumbing any adapter may import.
 var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign"}
 
+// sharedPorts is the ports package every service's ports may import (ports/signingkeys).
+const sharedPorts = "signingkeys"
+
 // testOnlyAdapters may be imported only from _test.go files.
 var testOnlyAdapters = []string{"internal/dbtest", "browsertest"}
 
@@ -131,9 +134,12 @@ func check(module string, pkgs []pkg) []string {
 				// A service's ports may import its own ports packages (the
 				// conformance suites in ports/<svc>/<svc>test import
 				// ports/<svc>), never another service's.
+				// ports/signingkeys is the one signing-key design both services share; it
+				// imports only the standard library and domain/....
 				svc, _, _ := strings.Cut(strings.TrimPrefix(self, "ports/"), "/")
-				if !std && !(ours && (under(target, "domain") || under(target, "ports/"+svc))) {
-					report(p, imp, "ports/... may import only the standard library, domain/... and their own service's ports/"+svc+"/...")
+				shared := svc != sharedPorts && under(target, "ports/"+sharedPorts)
+				if !std && !(ours && (under(target, "domain") || under(target, "ports/"+svc) || shared)) {
+					report(p, imp, "ports/... may import only the standard library, domain/..., ports/"+sharedPorts+"/... and their own service's ports/"+svc+"/...")
 				}
 				for _, f := range forbiddenInCore {
 					if std && under(imp, f) {
@@ -188,7 +194,8 @@ func TestCheck_ReportsViolations(t *testing.T) {
 	m := func(p string) string { return module + "/" + p }
 	clean := []pkg{
 		{ImportPath: m("domain/keys"), Imports: []string{"crypto/ecdsa", m("domain/scope")}},
-		{ImportPath: m("ports/oauth"), Imports: []string{"context", m("domain/keys"), m("ports/oauth/oauthtest")}},
+		{ImportPath: m("ports/oauth"), Imports: []string{"context", m("domain/keys"), m("ports/oauth/oauthtest"), m("ports/signingkeys")}},
+		{ImportPath: m("ports/core/coretest"), Imports: []string{m("ports/core"), m("ports/signingkeys/signingkeystest")}},
 		{ImportPath: m("adapters/oauth/sqlstore"), Imports: []string{"github.com/uptrace/bun", m("adapters/sqldb"), m("adapters/oauth/httpapi"), m("ports/oauth")},
 			TestImports: []string{m("adapters/internal/dbtest")}},
 		{ImportPath: m("adapters/jwtsign"), Imports: []string{"github.com/golang-jwt/jwt/v5", m("domain/keys"), m("adapters/telemetry")}},
@@ -215,6 +222,7 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("adapters/internal/dbtest"), Imports: []string{m("adapters/sqldb"), m("adapters/core/sqlstore")}},
 		{ImportPath: m("adapters/oauth/httpapi"), Imports: []string{m("apps/oauth/app")}},
 		{ImportPath: m("ports/oauth"), Imports: []string{m("apps/oauth/app")}},
+		{ImportPath: m("ports/signingkeys"), Imports: []string{m("ports/oauth")}},
 	}
 	want := []string{
 		"domain/grant imports github.com/golang-jwt/jwt/v5: domain/...",
@@ -238,6 +246,7 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		"adapters/oauth/httpapi imports " + m("apps/oauth/app") + ": only apps/... and tests may import apps/...",
 		"ports/oauth imports " + m("apps/oauth/app") + ": ports/... may import only",
 		"ports/oauth imports " + m("apps/oauth/app") + ": only apps/... and tests may import apps/...",
+		"ports/signingkeys imports " + m("ports/oauth") + ": ports/... may import only",
 	}
 	got := check(module, bad)
 	for _, w := range want {

@@ -105,7 +105,7 @@ func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler) *provide
 	if err != nil {
 		t.Fatal(err)
 	}
-	coreSigner, err := jwtsign.NewSigner(coreSet, clk.Now(), time.Hour)
+	coreSigner, err := jwtsign.NewSigner(coreSet, time.Hour, clk.Now)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,18 +1,26 @@
-// Package keys holds the rules for a service's token-signing key set: which
-// key signs now, when a key is rotated out, and how long a rotated-out key
-// must stay published so tokens it signed keep verifying.
+// Package keys holds the rules for a service's token-signing key set, the same for the
+// provider's ID-token keys and Core's data-token keys: which key signs now, how a new key is
+// published before it signs, and how long a key that stopped signing stays published so the
+// tokens it signed keep verifying.
 //
 // A key's life:
 //
-//	active ──Rotate──▶ retired (published) ──RetiredAt+maxTokenTTL──▶ pruned
+//	published ──ActiveFrom──▶ signing ──next key's ActiveFrom──▶ retired ──+maxTokenTTL──▶ pruned
 //
-// A retired key stays in the JWKS until every token it could have signed has
-// expired (RetiredAt + the longest token lifetime), then Prune drops it.
+// Publish before use: a key added to a set that already has a signing key signs only from
+// PublishAhead later. Every instance re-reads the set at least every ReloadInterval, so by then
+// every instance's JWKS lists the key (and a service republishing it has fetched it), and a
+// verifier that meets its kid and refetches the JWKS from any instance finds it. A key added to a
+// set with no signing key signs at once: nothing else could.
 //
-// Sets are immutable: Rotate and Prune return a new *Set, so an adapter can
-// swap the set it signs with atomically while requests read the old one.
-// Only ES256 (ECDSA P-256 with SHA-256) is supported. The package is pure:
-// no I/O, no clock; callers pass now.
+// A key retires when the next newer key starts signing; nothing else retires a key, so
+// retirement is never stored, only derived (RetiredAt). A retired key stays published until every
+// token it could have signed has expired (retirement + the longest token lifetime), then Prune
+// drops it.
+//
+// Sets are immutable: Add and Prune return a new *Set, so an adapter can swap the set it signs
+// with atomically while requests read the old one. Only ES256 (ECDSA P-256 with SHA-256) is
+// supported. The package is pure: no I/O, no clock; callers pass now.
 package keys
 
 import (
@@ -31,6 +39,17 @@ import (
 // AlgorithmES256 is the JOSE name of the only supported algorithm.
 const AlgorithmES256 = "ES256"
 
+// ReloadInterval is how often every instance of a service re-reads its own key set from storage
+// (re-encoding its JWKS), and how often a service that verifies another's tokens re-reads that
+// service's JWKS. The publish-before-use rule below depends on it.
+const ReloadInterval = 30 * time.Second
+
+// PublishAhead is how long a key added to a set that has a signing key is published before it
+// signs: three reload intervals — one for every instance of the signing service to publish it,
+// one for every instance of a verifying service (the provider republishes Core's data-token keys)
+// to fetch it, and one to spare for clock skew and late ticks.
+const PublishAhead = 3 * ReloadInterval
+
 // Errors returned by this package; compare with errors.Is.
 var (
 	ErrNoActiveKey = errors.New("keys: no active signing key")
@@ -38,21 +57,17 @@ var (
 	ErrDuplicateID = errors.New("keys: duplicate key ID")
 )
 
-// Key is one signing key. Build it with Generate or FromPrivateKey (signing
-// keys), or fill the fields directly for verify-only keys read from a JWKS;
-// NewSet validates either way.
+// Key is one signing key. Build it with Generate or FromPrivateKey (signing keys), or fill the
+// fields directly for verify-only keys read from a JWKS; NewSet validates either way.
 type Key struct {
 	ID        string            // "kid"; NewKeyID's thumbprint for keys we generate
 	Algorithm string            // AlgorithmES256
 	Public    *ecdsa.PublicKey  // always set
 	Private   *ecdsa.PrivateKey // nil for verify-only keys
+	// CreatedAt is when the key was generated.
 	CreatedAt time.Time
-	RetiredAt time.Time // zero while active
-}
-
-// RetiredBy reports whether k has been retired at or before now.
-func (k Key) RetiredBy(now time.Time) bool {
-	return !k.RetiredAt.IsZero() && !k.RetiredAt.After(now)
+	// ActiveFrom is when the key starts signing; before it the key is only published.
+	ActiveFrom time.Time
 }
 
 // validate checks that k is a usable ES256 key.
@@ -66,27 +81,26 @@ func (k Key) validate() error {
 		return fmt.Errorf("%w %s: public key is not P-256", ErrInvalidKey, k.ID)
 	case k.Private != nil && !k.Private.PublicKey.Equal(k.Public):
 		return fmt.Errorf("%w %s: private key does not match public key", ErrInvalidKey, k.ID)
-	case k.CreatedAt.IsZero():
-		return fmt.Errorf("%w %s: zero CreatedAt", ErrInvalidKey, k.ID)
+	case k.CreatedAt.IsZero() || k.ActiveFrom.IsZero():
+		return fmt.Errorf("%w %s: zero CreatedAt or ActiveFrom", ErrInvalidKey, k.ID)
 	}
 	return nil
 }
 
-// Generate creates a new active P-256 signing key created at now.
-// rand is used only where the standard library still honours a caller's
-// reader (it ignores it since Go 1.26 unless GODEBUG=cryptocustomrand=1).
+// Generate creates a new P-256 signing key created at now and active from now (Set.Add decides
+// when it really starts signing). rand is used only where the standard library still honours a
+// caller's reader (it ignores it since Go 1.26 unless GODEBUG=cryptocustomrand=1).
 func Generate(rand io.Reader, now time.Time) (Key, error) {
 	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand)
 	if err != nil {
 		return Key{}, fmt.Errorf("keys: generate P-256 key: %w", err)
 	}
-	return FromPrivateKey(priv, now)
+	return FromPrivateKey(priv, now, now)
 }
 
-// FromPrivateKey wraps an existing P-256 private key (for example one loaded
-// from storage) as an active key with a thumbprint ID. Set RetiredAt on the
-// result to rehydrate a retired key.
-func FromPrivateKey(priv *ecdsa.PrivateKey, createdAt time.Time) (Key, error) {
+// FromPrivateKey wraps an existing P-256 private key (for example one loaded from storage) as a
+// signing key with a thumbprint ID.
+func FromPrivateKey(priv *ecdsa.PrivateKey, createdAt, activeFrom time.Time) (Key, error) {
 	if priv == nil {
 		return Key{}, fmt.Errorf("%w: nil private key", ErrInvalidKey)
 	}
@@ -94,7 +108,7 @@ func FromPrivateKey(priv *ecdsa.PrivateKey, createdAt time.Time) (Key, error) {
 	if err != nil {
 		return Key{}, err
 	}
-	k := Key{ID: id, Algorithm: AlgorithmES256, Public: &priv.PublicKey, Private: priv, CreatedAt: createdAt}
+	k := Key{ID: id, Algorithm: AlgorithmES256, Public: &priv.PublicKey, Private: priv, CreatedAt: createdAt, ActiveFrom: activeFrom}
 	if err := k.validate(); err != nil {
 		return Key{}, err
 	}
@@ -128,16 +142,14 @@ func Coordinates(pub *ecdsa.PublicKey) (x, y []byte, err error) {
 	return point[1:33], point[33:65], nil
 }
 
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-// Set is an immutable collection of keys, newest first. The zero value and a
-// nil *Set are empty sets.
+// Set is an immutable collection of keys, newest first (by ActiveFrom). The zero value and a nil
+// *Set are empty sets.
 type Set struct {
 	keys []Key
 }
 
-// NewSet validates ks and returns them as a set. Use it to rehydrate a set
-// from storage or from a JWKS document.
+// NewSet validates ks and returns them as a set. Use it to rehydrate a set from storage or from
+// a JWKS document.
 func NewSet(ks ...Key) (*Set, error) {
 	seen := make(map[string]bool, len(ks))
 	for _, k := range ks {
@@ -151,8 +163,11 @@ func NewSet(ks ...Key) (*Set, error) {
 	}
 	sorted := slices.Clone(ks)
 	slices.SortStableFunc(sorted, func(a, b Key) int {
-		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+		if c := b.ActiveFrom.Compare(a.ActiveFrom); c != 0 {
 			return c // newest first
+		}
+		if c := b.CreatedAt.Compare(a.CreatedAt); c != 0 {
+			return c
 		}
 		return strings.Compare(a.ID, b.ID)
 	})
@@ -165,6 +180,14 @@ func (s *Set) Keys() []Key {
 		return nil
 	}
 	return slices.Clone(s.keys)
+}
+
+// Len returns the number of keys in the set.
+func (s *Set) Len() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.keys)
 }
 
 // Lookup returns the key with the given ID.
@@ -180,13 +203,13 @@ func (s *Set) Lookup(id string) (Key, bool) {
 	return Key{}, false
 }
 
-// Active returns the key that signs new tokens at now: the newest key that
-// is not retired and holds a private key. It returns ErrNoActiveKey if there
-// is none (a fresh install, or a verify-only set).
+// Active returns the key that signs new tokens at now: the newest key active from now or earlier
+// that holds a private key. It returns ErrNoActiveKey if there is none (a fresh install, or a
+// verify-only set).
 func (s *Set) Active(now time.Time) (Key, error) {
 	if s != nil {
 		for _, k := range s.keys {
-			if k.Private != nil && !k.RetiredBy(now) {
+			if k.Private != nil && !k.ActiveFrom.After(now) {
 				return k, nil
 			}
 		}
@@ -194,71 +217,97 @@ func (s *Set) Active(now time.Time) (Key, error) {
 	return Key{}, ErrNoActiveKey
 }
 
-// RotationDue reports whether a new key should be rotated in at now: there is
-// no active key, or the active one was created maxAge or more ago.
-func (s *Set) RotationDue(now time.Time, maxAge time.Duration) bool {
-	k, err := s.Active(now)
-	return err != nil || !now.Before(k.CreatedAt.Add(maxAge))
-}
-
-// Rotate returns a set in which next is the active key, every previously
-// unretired key is retired at now, and keys no longer published (see
-// Published) are dropped. next must be a valid signing key with a new ID and
-// no RetiredAt.
-func (s *Set) Rotate(next Key, now time.Time, maxTokenTTL time.Duration) (*Set, error) {
-	if next.Private == nil || !next.RetiredAt.IsZero() {
-		return nil, fmt.Errorf("%w %s: rotated-in key must be an unretired signing key", ErrInvalidKey, next.ID)
+// RetiredAt returns when the key with the given ID stopped (or will stop) signing: the
+// ActiveFrom of the next newer key, or the zero time if it is the newest.
+func (s *Set) RetiredAt(id string) time.Time {
+	if s == nil {
+		return time.Time{}
 	}
-	ks := s.Keys()
-	for i := range ks {
-		if !ks[i].RetiredBy(now) {
-			ks[i].RetiredAt = now
+	for i, k := range s.keys {
+		if k.ID == id {
+			if i == 0 {
+				return time.Time{}
+			}
+			return s.keys[i-1].ActiveFrom
 		}
 	}
-	ks = append(ks, next)
-	rotated, err := NewSet(ks...)
-	if err != nil {
-		return nil, fmt.Errorf("keys: rotate in %s: %w", next.ID, err)
+	return time.Time{}
+}
+
+// Add returns a set in which k is added under the publish-before-use rule: when a key signs at
+// now, k signs from now + PublishAhead; when none does, k signs at once. Keys no longer
+// published at now (see Published) are dropped. k must be a signing key with a new ID; its
+// ActiveFrom is set here.
+func (s *Set) Add(k Key, now time.Time, maxTokenTTL time.Duration) (*Set, error) {
+	if k.Private == nil {
+		return nil, fmt.Errorf("%w %s: an added key must be a signing key", ErrInvalidKey, k.ID)
 	}
-	pruned, _ := rotated.Prune(now, maxTokenTTL)
+	k.ActiveFrom = now
+	if _, err := s.Active(now); err == nil {
+		k.ActiveFrom = now.Add(PublishAhead)
+	}
+	added, err := NewSet(append(s.Keys(), k)...)
+	if err != nil {
+		return nil, fmt.Errorf("keys: add %s: %w", k.ID, err)
+	}
+	pruned, _ := added.Prune(now, maxTokenTTL)
 	return pruned, nil
 }
 
-// Published returns, newest first, the keys verifiers must be able to find
-// at now: every unretired key, and every retired key whose RetiredAt plus
-// maxTokenTTL (the longest lifetime of a token it signed) is still in the
-// future. A key rotated out therefore stays published until every token it
-// signed has expired.
-func (s *Set) Published(now time.Time, maxTokenTTL time.Duration) []Key {
-	if s == nil {
-		return nil
+// Ensure returns s when a key signs at now; otherwise it generates a key that signs at once and
+// returns the set with it (a fresh install, or a set whose keys have all gone). added reports
+// which.
+func (s *Set) Ensure(rand io.Reader, now time.Time, maxTokenTTL time.Duration) (_ *Set, added bool, _ error) {
+	if _, err := s.Active(now); err == nil {
+		return s, false, nil
 	}
-	var out []Key
-	for _, k := range s.keys {
-		if published(k, now, maxTokenTTL) {
-			out = append(out, k)
-		}
+	k, err := Generate(rand, now)
+	if err != nil {
+		return nil, false, err
 	}
-	return out
+	next, err := s.Add(k, now, maxTokenTTL)
+	return next, err == nil, err
 }
 
-// Prune returns the set without the keys that are no longer published, and
-// the dropped keys (so a store can delete them).
+// Rotate generates a new key and adds it (Add: it signs from now + PublishAhead while another key
+// signs) and returns the new set and the new key as added.
+func (s *Set) Rotate(rand io.Reader, now time.Time, maxTokenTTL time.Duration) (*Set, Key, error) {
+	k, err := Generate(rand, now)
+	if err != nil {
+		return nil, Key{}, err
+	}
+	next, err := s.Add(k, now, maxTokenTTL)
+	if err != nil {
+		return nil, Key{}, err
+	}
+	added, _ := next.Lookup(k.ID)
+	return next, added, nil
+}
+
+// Published returns, newest first, the keys verifiers must be able to find at now: keys not yet
+// signing (published ahead), the signing key, and every retired key whose retirement plus
+// maxTokenTTL (the longest lifetime of a token it signed) is still in the future. A key stays
+// published until every token it signed has expired.
+func (s *Set) Published(now time.Time, maxTokenTTL time.Duration) []Key {
+	kept, _ := s.Prune(now, maxTokenTTL)
+	return kept.keys
+}
+
+// Prune returns the set without the keys that are no longer published, and the dropped keys (so
+// a store can delete them).
 func (s *Set) Prune(now time.Time, maxTokenTTL time.Duration) (kept *Set, dropped []Key) {
 	kept = &Set{}
 	if s == nil {
 		return kept, nil
 	}
-	for _, k := range s.keys {
-		if published(k, now, maxTokenTTL) {
-			kept.keys = append(kept.keys, k)
+	for i, k := range s.keys {
+		if i > 0 && !s.keys[i-1].ActiveFrom.Add(maxTokenTTL).After(now) {
+			dropped = append(dropped, k) // retired, and every token it signed has expired
 		} else {
-			dropped = append(dropped, k)
+			kept.keys = append(kept.keys, k)
 		}
 	}
 	return kept, dropped
 }
 
-func published(k Key, now time.Time, maxTokenTTL time.Duration) bool {
-	return !k.RetiredBy(now) || k.RetiredAt.Add(maxTokenTTL).After(now)
-}
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }

@@ -84,7 +84,7 @@ func TestGenerate(t *testing.T) {
 	t.Parallel()
 	k := mustGenerate(t, t0)
 	id, _ := keys.NewKeyID(k.Public)
-	if k.ID != id || k.Algorithm != keys.AlgorithmES256 || k.Private == nil || !k.CreatedAt.Equal(t0) || !k.RetiredAt.IsZero() {
+	if k.ID != id || k.Algorithm != keys.AlgorithmES256 || k.Private == nil || !k.CreatedAt.Equal(t0) || !k.ActiveFrom.Equal(t0) {
 		t.Errorf("Generate = %+v", k)
 	}
 }
@@ -107,6 +107,7 @@ func TestNewSet_Validation(t *testing.T) {
 		{"WrongCurve", func(k keys.Key) keys.Key { k.Public, k.Private = &p384.PublicKey, nil; return k }, keys.ErrInvalidKey},
 		{"MismatchedPrivate", func(k keys.Key) keys.Key { k.Private = other.Private; return k }, keys.ErrInvalidKey},
 		{"ZeroCreatedAt", func(k keys.Key) keys.Key { k.CreatedAt = time.Time{}; return k }, keys.ErrInvalidKey},
+		{"ZeroActiveFrom", func(k keys.Key) keys.Key { k.ActiveFrom = time.Time{}; return k }, keys.ErrInvalidKey},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,13 +122,18 @@ func TestNewSet_Validation(t *testing.T) {
 	}
 }
 
+// at returns k active from the given time.
+func at(k keys.Key, activeFrom time.Time) keys.Key {
+	k.ActiveFrom = activeFrom
+	return k
+}
+
 func TestSet_Active(t *testing.T) {
 	t.Parallel()
 	old := mustGenerate(t, t0)
 	mid := mustGenerate(t, t0.Add(time.Hour))
 	newest := mustGenerate(t, t0.Add(2*time.Hour))
-	retiredNewest := newest
-	retiredNewest.RetiredAt = t0.Add(3 * time.Hour)
+	pendingNewest := at(newest, t0.Add(3*time.Hour))
 	verifyOnlyNewest := newest
 	verifyOnlyNewest.Private = nil
 
@@ -140,9 +146,9 @@ func TestSet_Active(t *testing.T) {
 	}{
 		{"Empty", nil, t0, "", keys.ErrNoActiveKey},
 		{"NewestWins", []keys.Key{old, newest, mid}, t0.Add(5 * time.Hour), newest.ID, nil},
-		{"RetiredSkipped", []keys.Key{mid, retiredNewest}, t0.Add(5 * time.Hour), mid.ID, nil},
-		{"RetiredAtIsExclusive", []keys.Key{mid, retiredNewest}, t0.Add(3 * time.Hour), mid.ID, nil},
-		{"ScheduledRetirementNotYet", []keys.Key{mid, retiredNewest}, t0.Add(3*time.Hour - time.Second), newest.ID, nil},
+		{"NotYetActiveIsOnlyPublished", []keys.Key{mid, pendingNewest}, t0.Add(3*time.Hour - time.Nanosecond), mid.ID, nil},
+		{"ActiveFromIsInclusive", []keys.Key{mid, pendingNewest}, t0.Add(3 * time.Hour), newest.ID, nil},
+		{"OnlyAPendingKey", []keys.Key{pendingNewest}, t0, "", keys.ErrNoActiveKey},
 		{"VerifyOnlySkipped", []keys.Key{mid, verifyOnlyNewest}, t0.Add(5 * time.Hour), mid.ID, nil},
 		{"OnlyVerifyOnly", []keys.Key{verifyOnlyNewest}, t0.Add(5 * time.Hour), "", keys.ErrNoActiveKey},
 	}
@@ -160,55 +166,111 @@ func TestSet_Active(t *testing.T) {
 	}
 }
 
-// TestSet_RotationLifecycle walks one key through active → retired and
-// published → pruned (checklist 35).
-func TestSet_RotationLifecycle(t *testing.T) {
+// TestSet_Add is the publish-before-use rule: a key added while another signs is published
+// PublishAhead before it signs; the first key signs at once.
+func TestSet_Add(t *testing.T) {
 	t.Parallel()
 	const ttl = time.Hour
 	first := mustGenerate(t, t0)
-	set := mustSet(t, first)
+	tests := []struct {
+		name       string
+		set        *keys.Set
+		now        time.Time
+		wantActive time.Time
+	}{
+		{"EmptySetSignsAtOnce", &keys.Set{}, t0, t0},
+		{"WhileAnotherSignsPublishAhead", mustSet(t, first), t0.Add(time.Hour), t0.Add(time.Hour + keys.PublishAhead)},
+		{"OnlyPendingKeysSignsAtOnce", mustSet(t, at(first, t0.Add(time.Hour))), t0, t0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := mustGenerate(t, tt.now)
+			next, err := tt.set.Add(k, tt.now, ttl)
+			if err != nil {
+				t.Fatal(err)
+			}
+			added, ok := next.Lookup(k.ID)
+			if !ok || !added.ActiveFrom.Equal(tt.wantActive) || !added.CreatedAt.Equal(tt.now) {
+				t.Fatalf("added key = %+v, want active from %v", added, tt.wantActive)
+			}
+			if a, err := next.Active(tt.wantActive); err != nil || a.ID != k.ID {
+				t.Errorf("at its ActiveFrom the signing key is %s (%v), want the added one", a.ID, err)
+			}
+			if a, err := next.Active(tt.wantActive.Add(-time.Nanosecond)); err == nil && a.ID == k.ID {
+				t.Error("the added key signs before its ActiveFrom")
+			}
+			if got := ids(next.Published(tt.now, ttl)); !slices.Contains(got, k.ID) {
+				t.Errorf("the added key is not published at once: %v", got)
+			}
+		})
+	}
+	if keys.PublishAhead < 3*keys.ReloadInterval {
+		t.Errorf("PublishAhead %s is shorter than three reload intervals (publish, republish, spare)", keys.PublishAhead)
+	}
+}
+
+// TestSet_RotationLifecycle walks keys through published → signing → retired → pruned
+// (checklist 35): a retired key stays published until every token it signed has expired.
+func TestSet_RotationLifecycle(t *testing.T) {
+	t.Parallel()
+	const ttl = time.Hour
+	set, added, err := (&keys.Set{}).Ensure(rand.Reader, t0, ttl)
+	if err != nil || !added {
+		t.Fatalf("Ensure on an empty set = %v, %v", added, err)
+	}
+	first, _ := set.Active(t0)
+	if again, added, _ := set.Ensure(rand.Reader, t0.Add(time.Minute), ttl); added || again != set {
+		t.Fatal("Ensure added a key to a set that has a signing key")
+	}
 
 	rotateAt := t0.Add(24 * time.Hour)
-	second := mustGenerate(t, rotateAt)
-	rotated, err := set.Rotate(second, rotateAt, ttl)
+	rotated, second, err := set.Rotate(rand.Reader, rotateAt, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
+	switchAt := rotateAt.Add(keys.PublishAhead)
+	if !second.ActiveFrom.Equal(switchAt) {
+		t.Fatalf("rotated-in key active from %v, want %v", second.ActiveFrom, switchAt)
+	}
 	// The original set is unchanged (sets are immutable).
-	if a, _ := set.Active(rotateAt); a.ID != first.ID {
-		t.Errorf("original set's active key changed to %s", a.ID)
+	if set.Len() != 1 {
+		t.Errorf("the original set changed: %d keys", set.Len())
 	}
-	if a, _ := rotated.Active(rotateAt); a.ID != second.ID {
-		t.Errorf("active after rotate = %s, want %s", a.ID, second.ID)
+	if got := rotated.RetiredAt(first.ID); !got.Equal(switchAt) {
+		t.Errorf("first key retires at %v, want %v (when the second starts signing)", got, switchAt)
 	}
-	if k, _ := rotated.Lookup(first.ID); !k.RetiredAt.Equal(rotateAt) {
-		t.Errorf("first key RetiredAt = %v, want %v", k.RetiredAt, rotateAt)
+	if got := rotated.RetiredAt(second.ID); !got.IsZero() {
+		t.Errorf("the newest key retires at %v, want never", got)
 	}
 
 	tests := []struct {
-		name string
-		now  time.Time
-		want []string
+		name       string
+		now        time.Time
+		wantSigner string
+		want       []string
 	}{
-		{"JustRotated", rotateAt, []string{second.ID, first.ID}},
-		{"OldTokensStillValid", rotateAt.Add(ttl - time.Nanosecond), []string{second.ID, first.ID}},
-		{"AllOldTokensExpired", rotateAt.Add(ttl), []string{second.ID}},
+		{"JustRotated", rotateAt, first.ID, []string{second.ID, first.ID}},
+		{"NewKeySigns", switchAt, second.ID, []string{second.ID, first.ID}},
+		{"OldTokensStillValid", switchAt.Add(ttl - time.Nanosecond), second.ID, []string{second.ID, first.ID}},
+		{"AllOldTokensExpired", switchAt.Add(ttl), second.ID, []string{second.ID}},
 	}
 	for _, tt := range tests {
+		if a, _ := rotated.Active(tt.now); a.ID != tt.wantSigner {
+			t.Errorf("%s: signing key %s, want %s", tt.name, a.ID, tt.wantSigner)
+		}
 		if got := ids(rotated.Published(tt.now, ttl)); !slices.Equal(got, tt.want) {
 			t.Errorf("%s: Published = %v, want %v", tt.name, got, tt.want)
 		}
 	}
 
-	kept, dropped := rotated.Prune(rotateAt.Add(ttl), ttl)
+	kept, dropped := rotated.Prune(switchAt.Add(ttl), ttl)
 	if !slices.Equal(ids(kept.Keys()), []string{second.ID}) || !slices.Equal(ids(dropped), []string{first.ID}) {
 		t.Errorf("Prune kept %v dropped %v", ids(kept.Keys()), ids(dropped))
 	}
 
 	// A rotation long after the previous one also drops keys past their TTL.
 	thirdAt := rotateAt.Add(48 * time.Hour)
-	third := mustGenerate(t, thirdAt)
-	again, err := rotated.Rotate(third, thirdAt, ttl)
+	again, third, err := rotated.Rotate(rand.Reader, thirdAt, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -217,47 +279,51 @@ func TestSet_RotationLifecycle(t *testing.T) {
 	}
 }
 
-func TestSet_RotateRejects(t *testing.T) {
+// TestSet_TwoRotationsInOneWindow: rotating again while a key is still pending publishes both;
+// the first pending key signs until the second one's ActiveFrom.
+func TestSet_TwoRotationsInOneWindow(t *testing.T) {
+	t.Parallel()
+	const ttl = time.Hour
+	set, _, _ := (&keys.Set{}).Ensure(rand.Reader, t0, ttl)
+	first, _ := set.Active(t0)
+	set, second, _ := set.Rotate(rand.Reader, t0.Add(time.Hour), ttl)
+	set, third, err := set.Rotate(rand.Reader, t0.Add(time.Hour+time.Minute), ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for now, want := range map[time.Time]string{
+		t0.Add(time.Hour + time.Minute):         first.ID,
+		second.ActiveFrom:                       second.ID,
+		third.ActiveFrom:                        third.ID,
+		third.ActiveFrom.Add(-time.Nanosecond):  second.ID,
+		second.ActiveFrom.Add(-time.Nanosecond): first.ID,
+	} {
+		if a, _ := set.Active(now); a.ID != want {
+			t.Errorf("at %v the signing key is %s, want %s", now, a.ID, want)
+		}
+	}
+	if got := ids(set.Published(t0.Add(time.Hour+time.Minute), ttl)); len(got) != 3 {
+		t.Errorf("published %v, want all three", got)
+	}
+}
+
+func TestSet_AddRejects(t *testing.T) {
 	t.Parallel()
 	first := mustGenerate(t, t0)
 	set := mustSet(t, first)
 	verifyOnly := mustGenerate(t, t0)
 	verifyOnly.Private = nil
-	retired := mustGenerate(t, t0)
-	retired.RetiredAt = t0
 	tests := []struct {
 		name    string
 		next    keys.Key
 		wantErr error
 	}{
 		{"VerifyOnly", verifyOnly, keys.ErrInvalidKey},
-		{"AlreadyRetired", retired, keys.ErrInvalidKey},
 		{"SameID", first, keys.ErrDuplicateID},
 	}
 	for _, tt := range tests {
-		if _, err := set.Rotate(tt.next, t0.Add(time.Hour), time.Hour); !errors.Is(err, tt.wantErr) {
-			t.Errorf("%s: Rotate error = %v, want %v", tt.name, err, tt.wantErr)
-		}
-	}
-}
-
-func TestSet_RotationDue(t *testing.T) {
-	t.Parallel()
-	const maxAge = 30 * 24 * time.Hour
-	set := mustSet(t, mustGenerate(t, t0))
-	tests := []struct {
-		name string
-		set  *keys.Set
-		now  time.Time
-		want bool
-	}{
-		{"Empty", &keys.Set{}, t0, true},
-		{"Fresh", set, t0.Add(maxAge - time.Second), false},
-		{"Old", set, t0.Add(maxAge), true},
-	}
-	for _, tt := range tests {
-		if got := tt.set.RotationDue(tt.now, maxAge); got != tt.want {
-			t.Errorf("%s: RotationDue = %v, want %v", tt.name, got, tt.want)
+		if _, err := set.Add(tt.next, t0.Add(time.Hour), time.Hour); !errors.Is(err, tt.wantErr) {
+			t.Errorf("%s: Add error = %v, want %v", tt.name, err, tt.wantErr)
 		}
 	}
 }

@@ -1,7 +1,7 @@
 // Package core is Core's hexagon boundary: the use cases of the Core service, by family
 // (UseCases, built once by New from a Stores bundle) — Identity (zero-knowledge accounts and
 // sessions), Vault, Consent (attestation, the session-authenticated proxy to the provider, app
-// connections) and Housekeeping — and the small interfaces those use cases consume. The rules
+// connections), Housekeeping and Keys (the data-token signing keys, ports/signingkeys) — and the small interfaces those use cases consume. The rules
 // themselves live in domain/account, domain/vault, domain/attest and domain/connection; the
 // methods here only load, ask the domain, and save.
 package core
@@ -16,6 +16,7 @@ import (
 
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/vault"
+	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
 // Errors the HTTP adapter maps to responses.
@@ -113,6 +114,8 @@ type UseCases struct {
 	Consent *Consent
 	// Housekeeping deletes what has expired.
 	Housekeeping *Housekeeping
+	// Keys manages the data-token signing keys (ensure a first key, rotate, read the set).
+	Keys *signingkeys.Manager
 }
 
 // New checks the configuration and builds every use-case family over d. It does no I/O (the
@@ -151,6 +154,10 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		return nil, err
 	}
 	st := d.Stores
+	signingKeys, err := signingkeys.NewManager(st.SigningKeys, d.Clock, d.Random, cfg.DataTokenTTL)
+	if err != nil {
+		return nil, fmt.Errorf("core: %w", err)
+	}
 	return &UseCases{
 		Identity: identity,
 		Vault:    &Vault{accounts: st.Accounts, vaults: st.Vaults, clock: d.Clock, limits: cfg.VaultLimits},
@@ -158,6 +165,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 			clock: d.Clock, log: d.Logger, events: d.Events, issuer: cfg.DataTokenIssuer, dataTokenTTL: cfg.DataTokenTTL,
 			providerTimeout: cfg.ProviderTimeout},
 		Housekeeping: &Housekeeping{sweeper: st.Sweeper, clock: d.Clock, sessions: cfg.Sessions},
+		Keys:         signingKeys,
 	}, nil
 }
 

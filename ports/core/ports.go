@@ -11,6 +11,8 @@ import (
 	"github.com/sva-oauth/sva/domain/attest"
 	"github.com/sva-oauth/sva/domain/connection"
 	"github.com/sva-oauth/sva/domain/vault"
+
+	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
 // ErrNotFound is returned by stores when the requested record does not exist.
@@ -32,7 +34,7 @@ type Stores struct {
 	Connections Connections
 	Bindings    AuthRequestBindings
 	RateLimiter RateLimiter
-	SigningKeys SigningKeys
+	SigningKeys signingkeys.Store // the data-token signing keys
 	Secrets     Secrets
 	Sweeper     Sweeper
 	Readiness   Readiness

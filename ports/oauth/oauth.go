@@ -1,7 +1,7 @@
 // Package oauth holds the OAuth 2.0 / OpenID Connect provider's use cases and the small ports
 // they consume (stores, signer, verifier, clock, randomness, events). The use cases come in
 // families (UseCases, built once by New from a Stores bundle): client administration, client
-// authentication, authorization and consent, tokens, housekeeping. Each method is thin: load
+// authentication, authorization and consent, tokens, housekeeping, signing keys. Each method is thin: load
 // through a port, let the domain decide, save through a port. Rules live in domain/…; transport
 // lives in adapters/oauth/httpapi.
 //
@@ -37,6 +37,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
 // Config configures the use cases. Zero durations take the defaults.
@@ -89,6 +90,8 @@ type UseCases struct {
 	Tokens *Tokens
 	// Housekeeping deletes what is no longer needed.
 	Housekeeping *Housekeeping
+	// Keys manages the ID-token signing keys (ensure a first key, rotate, read the set).
+	Keys *signingkeys.Manager
 
 	cfg Config
 }
@@ -109,6 +112,10 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		return nil, fmt.Errorf("oauth: New: %w", err)
 	}
 	st := d.Stores
+	signingKeys, err := signingkeys.NewManager(st.SigningKeys, d.Clock, d.Random, cfg.IDTokenTTL)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: New: %w", err)
+	}
 	clientAuth := &ClientAuth{clients: st.Clients, failures: st.AuthFailures, clock: d.Clock, events: d.Events, lockout: cfg.ClientLockout}
 	return &UseCases{
 		Clients:    &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
@@ -120,6 +127,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 			idTokens: d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
 			lifetimes: cfg.Lifetimes, idTokenTTL: cfg.IDTokenTTL},
 		Housekeeping: &Housekeeping{sweeper: st.Sweeper, events: d.Events, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
+		Keys:         signingKeys,
 		cfg:          cfg,
 	}, nil
 }

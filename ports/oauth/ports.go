@@ -9,6 +9,7 @@ import (
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
 // Sentinel errors of the service and of its ports. Use errors.Is: they are usually wrapped.
@@ -53,7 +54,7 @@ type Stores struct {
 	RefreshTokens RefreshTokens
 	Grants        Grants
 	AuthFailures  AuthFailures
-	SigningKeys   SigningKeys
+	SigningKeys   signingkeys.Store // the ID-token signing keys
 	Sweeper       Sweeper
 	Readiness     Readiness
 }
@@ -192,29 +193,6 @@ type Sweeper interface {
 	// idempotent and safe to run concurrently on several instances: a row marked or deleted by
 	// one is simply not counted by the other.
 	Sweep(ctx context.Context, p grant.Purge) (SweepResult, error)
-}
-
-// SigningKey is one of the provider's own ID-token signing keys as stored.
-type SigningKey struct {
-	ID            string // the JWS "kid"
-	Algorithm     string // "ES256"
-	PrivateKeyPEM []byte // PKCS#8 PEM
-	CreatedAt     time.Time
-	RetiredAt     time.Time // zero while the key may sign (see domain/keys)
-}
-
-// SigningKeys stores the provider's ID-token signing keys.
-type SigningKeys interface {
-	// List returns every stored key, oldest first.
-	List(ctx context.Context) ([]SigningKey, error)
-	// Insert stores a key (rotation). Returns ErrAlreadyExists if the id is taken.
-	Insert(ctx context.Context, k SigningKey) error
-	// InsertFirst stores k only if no key was ever stored through InsertFirst and reports whether
-	// it did. It is safe when several instances start together: exactly one of them inserts.
-	InsertFirst(ctx context.Context, k SigningKey) (bool, error)
-	// Retire records that key id stopped signing at the given time (rotation); it stays listed
-	// so its tokens keep verifying. Returns ErrNotFound.
-	Retire(ctx context.Context, id string, at time.Time) error
 }
 
 // IDTokenClaims are the claims of an OpenID Connect ID token (OIDC Core §2).

@@ -30,7 +30,7 @@ func TestSignDataToken_ES256(t *testing.T) {
 		t.Fatal(err)
 	}
 	set, _ := keys.NewSet(k)
-	js, err := jwtsign.NewSigner(set, now, 5*time.Minute)
+	js, err := jwtsign.NewSigner(set, 5*time.Minute, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}

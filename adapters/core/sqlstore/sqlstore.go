@@ -14,6 +14,7 @@ import (
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/sva-oauth/sva/adapters/core/sqlstore/migrations"
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
@@ -25,7 +26,6 @@ var (
 	_ core.Connections         = (*ConnectionStore)(nil)
 	_ core.AuthRequestBindings = (*BindingStore)(nil)
 	_ core.RateLimiter         = (*RateLimitStore)(nil)
-	_ core.SigningKeys         = (*SigningKeyStore)(nil)
 	_ core.Secrets             = (*SecretStore)(nil)
 	_ core.Sweeper             = (*SweepStore)(nil)
 )
@@ -40,7 +40,7 @@ func New(db *bun.DB) core.Stores {
 	return core.Stores{
 		Accounts: &AccountStore{db}, Sessions: &SessionStore{db}, Vaults: &VaultStore{db},
 		Connections: &ConnectionStore{db}, Bindings: &BindingStore{db}, RateLimiter: &RateLimitStore{db},
-		SigningKeys: &SigningKeyStore{db}, Secrets: &SecretStore{db}, Sweeper: &SweepStore{db}, Readiness: readiness{db},
+		SigningKeys: sqldb.NewSigningKeyStore(db, "core_signing_keys"), Secrets: &SecretStore{db}, Sweeper: &SweepStore{db}, Readiness: readiness{db},
 	}
 }
 

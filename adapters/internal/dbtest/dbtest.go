@@ -273,3 +273,24 @@ func randomHex(t testing.TB, n int) string {
 	}
 	return hex.EncodeToString(b)
 }
+
+// Before returns the migrations of m sorted before the one named name, for upgrade tests: open a
+// database with Before(m, name), write rows in the old shape, then Migrate with m.
+func Before(m *migrate.Migrations, name string) *migrate.Migrations {
+	out := migrate.NewMigrations()
+	for _, mig := range m.Sorted() {
+		if mig.Name >= name {
+			break
+		}
+		out.Add(mig)
+	}
+	return out
+}
+
+// Upgrade applies every migration of m to db (after Before).
+func Upgrade(t testing.TB, db *bun.DB, m *migrate.Migrations) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
+	defer cancel()
+	migrateOrFatal(ctx, t, db, m)
+}

@@ -23,7 +23,6 @@ import (
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
-	"github.com/sva-oauth/sva/adapters/oauth/tokens"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/domain/client"
@@ -61,17 +60,15 @@ func (c *testClock) Advance(d time.Duration) {
 // env is a running provider: the whole provider as apps/oauth builds it (app.New) over a migrated
 // SQLite file, both listeners on httptest servers, and a fake Core that only serves its JWKS.
 type env struct {
-	t         *testing.T
-	db        *bun.DB // the provider's migrated SQLite database (checklist 25 scans it)
-	uc        *oauth.UseCases
-	clock     *testClock
-	issuer    string
-	pub       *httptest.Server
-	internal  *httptest.Server
-	core      *httptest.Server
-	coreKey   *jwtsign.Signer
-	ring      *tokens.KeyRing
-	publisher *tokens.Publisher
+	t        *testing.T
+	db       *bun.DB // the provider's migrated SQLite database (checklist 25 scans it)
+	uc       *oauth.UseCases
+	clock    *testClock
+	issuer   string
+	pub      *httptest.Server
+	internal *httptest.Server
+	core     *httptest.Server
+	coreKey  *jwtsign.Signer
 	// logs holds everything both listeners and the event recorder logged (JSON, DEBUG and up).
 	logs *syncBuffer
 }
@@ -114,7 +111,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	coreSigner, err := jwtsign.NewSigner(coreSet, clock.Now(), time.Hour)
+	coreSigner, err := jwtsign.NewSigner(coreSet, time.Hour, clock.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,7 +155,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(internal.Close)
 
 	return &env{t: t, db: db, uc: p.UseCases, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
-		coreKey: coreSigner, ring: p.KeyRing, publisher: p.JWKS, logs: logs}
+		coreKey: coreSigner, logs: logs}
 }
 
 // noRedirect is an HTTP client that returns redirects instead of following them.

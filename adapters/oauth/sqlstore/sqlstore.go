@@ -27,6 +27,7 @@ import (
 	"github.com/uptrace/bun/migrate"
 
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore/migrations"
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -54,7 +55,7 @@ func New(db *bun.DB) oauth.Stores {
 		Codes:         &CodeStore{db: db},
 		RefreshTokens: &RefreshTokenStore{db: db},
 		Grants:        &GrantStore{db: db},
-		SigningKeys:   &SigningKeyStore{db: db},
+		SigningKeys:   sqldb.NewSigningKeyStore(db, "oauth_signing_keys"),
 		AuthFailures:  &AuthFailureStore{db: db},
 		Sweeper:       &SweepStore{db: db},
 		Readiness:     readiness{db: db},

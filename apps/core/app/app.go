@@ -5,7 +5,7 @@ package app
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,7 +21,6 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/telemetry"
-	core "github.com/sva-oauth/sva/ports/core"
 )
 
 const usage = `usage: core [serve]        run the Core service
@@ -108,6 +107,8 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	return c.Serve(ctx, ln)
 }
 
+// rotateKeys is `core keys rotate`: a new data-token key, published by every running Core at its
+// next reload and signing from keys.PublishAhead later.
 func rotateKeys(ctx context.Context, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
@@ -121,17 +122,18 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout, stderr 
 		return err
 	}
 	defer closeStores()
-	now := time.Now()
-	set, err := core.RotateSigningKey(ctx, stores.SigningKeys, rand.Reader, now, cfg.DataTokenTTL)
+	c, err := New(stores, cfg, Options{})
 	if err != nil {
 		return err
 	}
-	active, err := set.Active(now)
+	k, err := c.UseCases.Keys.Rotate(ctx)
 	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(stdout, "active data-token key: %s (running instances pick it up within %s)\n", active.ID, keyReloadInterval)
-	return err
+	// The same report as `oauth keys rotate`.
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(map[string]any{"kid": k.ID, "algorithm": k.Algorithm, "active_from": k.ActiveFrom})
 }
 
 // background runs periodic tasks until stop, which cancels them and waits for them to return.

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/sva-oauth/sva/domain/keys"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -207,8 +209,13 @@ func TestServe(t *testing.T) {
 	if err := Run(context.Background(), []string{"core", "keys", "rotate"}, env(vars), &out, io.Discard); err != nil {
 		t.Fatalf("keys rotate: %v", err)
 	}
-	if !strings.Contains(out.String(), "active data-token key:") {
-		t.Errorf("rotate output = %q", out.String())
+	var rotated struct {
+		Kid        string    `json:"kid"`
+		ActiveFrom time.Time `json:"active_from"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &rotated); err != nil || rotated.Kid == "" ||
+		rotated.ActiveFrom.Before(time.Now().Add(keys.PublishAhead-time.Minute)) {
+		t.Errorf("rotate output = %q (%v): want the new kid, signing from keys.PublishAhead later", out.String(), err)
 	}
 
 	cancel()

@@ -18,6 +18,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/domain/account"
+	"github.com/sva-oauth/sva/domain/keys"
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
@@ -28,16 +29,13 @@ type Core struct {
 	UseCases *core.UseCases
 	// Handler serves Core's API (CORE_ADDR).
 	Handler http.Handler
-	// Signer signs data tokens with ES256 and publishes their JWKS; nil with
-	// DATA_TOKEN_ALGORITHM=HS256. It holds no key until Start.
-	Signer *jwtsign.Signer
+	// KeyRing holds the ES256 data-token signing keys in memory and publishes their JWKS; nil
+	// with DATA_TOKEN_ALGORITHM=HS256. It holds no key until Start.
+	KeyRing *jwtsign.KeyRing
 
-	stores core.Stores
-	cfg    Config
-	clock  core.Clock
-	random core.Random
-	log    *slog.Logger
-	tel    *telemetry.Telemetry
+	cfg Config
+	log *slog.Logger
+	tel *telemetry.Telemetry
 }
 
 // Options are what a deployment never sets and a test replaces. The zero value is production.
@@ -89,7 +87,7 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		}
 		opts.Hasher = h
 	}
-	c := &Core{stores: stores, cfg: cfg, clock: opts.Clock, random: opts.Random, log: opts.Logger, tel: opts.Telemetry}
+	c := &Core{cfg: cfg, log: opts.Logger, tel: opts.Telemetry}
 	var signer datatoken.JWTSigner
 	if cfg.DataTokenAlgorithm == "HS256" {
 		hs, err := jwtsign.NewHS256Signer(cfg.DataTokenSecret)
@@ -98,8 +96,10 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		}
 		signer = hs
 	} else {
-		c.Signer = jwtsign.NewUnloadedSigner(cfg.DataTokenTTL)
-		signer = c.Signer
+		// The ring reads the keys through the key use cases, built below (the closure runs later).
+		c.KeyRing = jwtsign.NewKeyRing(func(ctx context.Context) (*keys.Set, error) { return c.UseCases.Keys.Current(ctx) },
+			cfg.DataTokenTTL, opts.Clock.Now)
+		signer = c.KeyRing
 	}
 	dataTokens, err := datatoken.New(signer)
 	if err != nil {
@@ -124,8 +124,8 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 	}
 	mux := http.NewServeMux()
 	var jwks func() []byte
-	if c.Signer != nil {
-		jwks = c.Signer.JWKS
+	if c.KeyRing != nil {
+		jwks = c.KeyRing.JWKS
 	}
 	httpapi.Register(httpapi.NewAPI(mux), c.UseCases, httpapi.Options{TrustProxy: cfg.TrustProxy, Ready: stores.Readiness.Ping,
 		JWKS: jwks, Logger: opts.Logger,
@@ -148,34 +148,20 @@ func (c *Core) Start(ctx context.Context) error {
 	if stored {
 		c.log.Info("CORE_SECRET_KEY not set: using the key generated and stored in the database")
 	}
-	if c.Signer == nil {
+	if c.KeyRing == nil {
 		return nil
 	}
-	set, err := core.EnsureSigningKey(ctx, c.stores.SigningKeys, c.random, c.clock.Now())
-	if err != nil {
+	if _, err := c.UseCases.Keys.Ensure(ctx); err != nil {
 		return err
 	}
-	return c.Signer.Update(set, c.clock.Now())
-}
-
-// reloadSigningKeys re-reads the data-token keys (another instance or `core keys rotate` may have
-// rotated them); Update also re-encodes the JWKS, dropping keys whose tokens have all expired.
-func (c *Core) reloadSigningKeys(ctx context.Context) error {
-	set, err := c.stores.SigningKeys.Load(ctx)
-	if err != nil {
-		return err
-	}
-	return c.Signer.Update(set, c.clock.Now())
+	return c.KeyRing.Reload(ctx)
 }
 
 // tracerName names the spans of Core's background work.
 const tracerName = "github.com/sva-oauth/sva/apps/core"
 
-// Background intervals.
-const (
-	sweepInterval     = 5 * time.Minute
-	keyReloadInterval = time.Minute
-)
+// sweepInterval is how often each instance deletes expired sessions, windows and bindings.
+const sweepInterval = 5 * time.Minute
 
 // Serve serves Core on ln until ctx is done, with the periodic sweep and key reload.
 func (c *Core) Serve(ctx context.Context, ln net.Listener) error {
@@ -184,8 +170,11 @@ func (c *Core) Serve(ctx context.Context, ln net.Listener) error {
 	bg := startBackground(ctx, c.tel.Tracer(tracerName), c.log)
 	defer bg.stop()
 	bg.every("sweep", sweepInterval, c.UseCases.Housekeeping.Sweep)
-	if c.Signer != nil {
-		bg.every("reload signing keys", keyReloadInterval, c.reloadSigningKeys)
+	if c.KeyRing != nil {
+		// Another instance or `core keys rotate` may rotate the keys: every instance publishes a
+		// new key at its next reload, well before the key signs (keys.PublishAhead); a reload
+		// also drops keys whose tokens have all expired.
+		bg.every("reload signing keys", keys.ReloadInterval, c.KeyRing.Reload)
 	}
 	c.log.Info("core starting", append([]any{"addr", ln.Addr().String(), "data_token_alg", c.cfg.DataTokenAlgorithm},
 		c.tel.LogAttrs()...)...)

@@ -11,11 +11,10 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"time"
 
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
-	"github.com/sva-oauth/sva/adapters/oauth/tokens"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/domain/keys"
 )
 
 const usage = `usage: oauth [command]
@@ -60,10 +59,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return sweepOnce(ctx, getenv, stdout)
 	case "help", "-h", "--help":
-		_, err := fmt.Fprintf(stdout, usage, tokens.ActivationDelay)
+		_, err := fmt.Fprintf(stdout, usage, keys.PublishAhead)
 		return err
 	}
-	return fmt.Errorf("unknown command %q\n"+usage, cmd[0], tokens.ActivationDelay)
+	return fmt.Errorf("unknown command %q\n"+usage, cmd[0], keys.PublishAhead)
 }
 
 func printOpenAPI(args []string, stdout io.Writer) error {
@@ -164,19 +163,21 @@ func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer
 		"access_tokens": res.AccessTokens, "grants": res.Grants, "auth_failure_windows": res.AuthFailures})
 }
 
+// rotateKeys is `oauth keys rotate`: a new ID-token key, published by every running provider at
+// its next reload and signing from keys.PublishAhead later.
 func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	stores, closeStores, err := openStores(ctx, cfg, nil)
+	p, closeStores, err := openProvider(ctx, cfg, Options{})
 	if err != nil {
 		return err
 	}
 	defer closeStores()
-	k, err := tokens.RotateKey(ctx, stores.SigningKeys, time.Now())
+	k, err := p.UseCases.Keys.Rotate(ctx)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, map[string]any{"kid": k.ID, "algorithm": k.Algorithm, "active_from": k.CreatedAt})
+	return printJSON(stdout, map[string]any{"kid": k.ID, "algorithm": k.Algorithm, "active_from": k.ActiveFrom})
 }

@@ -161,9 +161,9 @@ func TestRun_ClientsCommandsTouchNoKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer closeStores()
-	ks, err := stores.SigningKeys.List(context.Background())
-	if err != nil || len(ks) != 0 {
-		t.Fatalf("clients list stored %d signing keys (%v)", len(ks), err)
+	ks, err := stores.SigningKeys.Load(context.Background())
+	if err != nil || ks.Len() != 0 {
+		t.Fatalf("clients list stored %d signing keys (%v)", ks.Len(), err)
 	}
 }
 

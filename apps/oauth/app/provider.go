@@ -15,12 +15,16 @@ import (
 	"go.opentelemetry.io/otel/codes"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/oauth/datatoken"
 	"github.com/sva-oauth/sva/adapters/oauth/events"
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
-	"github.com/sva-oauth/sva/adapters/oauth/tokens"
+	"github.com/sva-oauth/sva/adapters/oauth/idtoken"
+	"github.com/sva-oauth/sva/adapters/oauth/jwks"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -32,13 +36,13 @@ type Provider struct {
 	UseCases *oauth.UseCases
 	// Public and Internal are the handlers of OAUTH_PUBLIC_ADDR and OAUTH_INTERNAL_ADDR.
 	Public, Internal http.Handler
-	// KeyRing signs ID tokens; it holds no key until Start.
-	KeyRing *tokens.KeyRing
+	// KeyRing holds the ID-token signing keys in memory; it holds no key until Start.
+	KeyRing *jwtsign.KeyRing
 	// JWKS is the document served at /.well-known/jwks.json: the provider's ID-token keys and
 	// the data-token keys it trusts from Core.
-	JWKS *tokens.Publisher
+	JWKS *jwks.Publisher
 
-	dataTokenKeys *tokens.DataTokenKeys // Core's JWKS; nil with DATA_TOKEN_ALGORITHM=HS256
+	dataTokenKeys *datatoken.RemoteKeys // Core's JWKS; nil with DATA_TOKEN_ALGORITHM=HS256
 	cfg           Config
 	log           *slog.Logger
 	tel           *telemetry.Telemetry
@@ -84,8 +88,14 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p := &Provider{cfg: cfg, log: opts.Logger, tel: opts.Telemetry}
-	p.KeyRing = tokens.NewKeyRing(stores.SigningKeys, grant.DefaultIDTokenTTL, opts.Clock.Now)
-	publisher, err := tokens.NewPublisher(p.KeyRing.JWKS)
+	// The ring reads the keys through the key use cases, built below (the closure runs later).
+	p.KeyRing = jwtsign.NewKeyRing(func(ctx context.Context) (*keys.Set, error) { return p.UseCases.Keys.Current(ctx) },
+		grant.DefaultIDTokenTTL, opts.Clock.Now)
+	idTokens, err := idtoken.New(p.KeyRing)
+	if err != nil {
+		return nil, err
+	}
+	publisher, err := jwks.NewPublisher(p.KeyRing.JWKS)
 	if err != nil {
 		return nil, err
 	}
@@ -95,16 +105,16 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 	var verifier oauth.DataTokenVerifier
 	switch cfg.DataTokenAlgorithm {
 	case "HS256":
-		verifier, err = tokens.NewHS256DataTokenVerifier(cfg.DataTokenIssuer, []byte(cfg.DataTokenSecret), opts.Clock.Now)
+		verifier, err = datatoken.NewHS256Verifier(cfg.DataTokenIssuer, []byte(cfg.DataTokenSecret), opts.Clock.Now)
 	default:
-		p.dataTokenKeys = tokens.NewRemoteDataTokenKeys(cfg.DataTokenJWKSURL, opts.Transport, cfg.ServiceTimeout, publisher)
-		verifier, err = tokens.NewES256DataTokenVerifier(cfg.DataTokenIssuer, p.dataTokenKeys, opts.Clock.Now)
+		p.dataTokenKeys = datatoken.NewRemoteKeys(cfg.DataTokenJWKSURL, opts.Transport, cfg.ServiceTimeout, publisher)
+		verifier, err = datatoken.NewES256Verifier(cfg.DataTokenIssuer, p.dataTokenKeys, opts.Clock.Now)
 	}
 	if err != nil {
 		return nil, err
 	}
 	p.UseCases, err = oauth.New(oauth.Deps{
-		Stores: stores, IDTokens: p.KeyRing, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random, Events: opts.Events,
+		Stores: stores, IDTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random, Events: opts.Events,
 	}, oauth.Config{
 		Issuer:         cfg.Issuer,
 		Lifetimes:      grant.Lifetimes{Code: cfg.CodeTTL, AccessToken: cfg.AccessTokenTTL, RefreshToken: cfg.RefreshTokenTTL},
@@ -132,12 +142,13 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 }
 
 // Start loads the ID-token signing keys, storing the first one on a fresh install (performance
-// rules 2 and 3, docs/architecture.md: keys are loaded once and kept in memory). Call it before serving.
+// rules 2 and 3, docs/architecture.md: keys are loaded once and kept in memory). Call it before
+// serving.
 func (p *Provider) Start(ctx context.Context) error {
-	if err := p.KeyRing.Load(ctx); err != nil {
-		return fmt.Errorf("signing keys: %w", err)
+	if _, err := p.UseCases.Keys.Ensure(ctx); err != nil {
+		return err
 	}
-	return nil
+	return p.KeyRing.Reload(ctx)
 }
 
 // Serve serves both listeners until ctx is done, with the background work: key reload, sweep,
@@ -183,8 +194,9 @@ func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener)
 const tracerName = "github.com/sva-oauth/sva/apps/oauth"
 
 // dataTokenKeysRefresh is how often Core's JWKS is re-fetched in the background, so the
-// provider's republished JWKS follows Core's rotations even when no unknown kid forces a fetch.
-const dataTokenKeysRefresh = 5 * time.Minute
+// provider's republished JWKS lists a key Core rotated in before Core signs with it
+// (keys.PublishAhead allows one reload interval for this), even when no unknown kid forces a fetch.
+const dataTokenKeysRefresh = keys.ReloadInterval
 
 // refreshDataTokenKeys warms the data-token key cache at start-up and refreshes it
 // periodically. Core may start after the provider, so a failure is logged, not fatal: the

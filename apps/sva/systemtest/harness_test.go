@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,6 +68,11 @@ type Options struct {
 	OTLPEndpoint string
 	// Metrics gives every provider, Core and consent instance a METRICS_ADDR (Stack.Metrics).
 	Metrics bool
+	// LoadBalanced puts a round-robin load balancer in front of the instances of each service for
+	// the calls between services (Core → the providers' internal API, the providers → Cores'
+	// JWKS), as a production deployment behind a load balancer has, instead of the fixed
+	// crossing of Instances.
+	LoadBalanced bool
 }
 
 // ProviderInstance is one running provider: its public and internal listeners.
@@ -198,6 +204,16 @@ func Start(t *testing.T, opts Options) *Stack {
 	}
 
 	providerForCore := func(i int) string { return s.Providers[(i+1)%n].InternalURL }
+	coreJWKSForProvider := func(i int) string { return s.Cores[(i+1)%n] + "/.well-known/jwks.json" }
+	if opts.LoadBalanced {
+		internals := make([]string, n)
+		for i, p := range s.Providers {
+			internals[i] = p.InternalURL
+		}
+		providerLB, coreLB := newRoundRobin(t, internals), newRoundRobin(t, s.Cores)
+		providerForCore = func(int) string { return providerLB }
+		coreJWKSForProvider = func(int) string { return coreLB + "/.well-known/jwks.json" }
+	}
 	if opts.RecordProviderTraffic {
 		s.ProviderTraffic = newRecorder(t, providerForCore(0))
 		recorded := s.ProviderTraffic.URL
@@ -234,7 +250,7 @@ func Start(t *testing.T, opts Options) *Stack {
 			"OAUTH_ISSUER":        s.ProviderURL,
 			"CORE_CONSENT_URL":    s.ConsentURL + "/consent",
 			"OAUTH_ADMIN_TOKEN":   s.AdminToken,
-			"DATA_TOKEN_JWKS_URL": s.Cores[(i+1)%n] + "/.well-known/jwks.json",
+			"DATA_TOKEN_JWKS_URL": coreJWKSForProvider(i),
 		})
 		s.run(ctx, instanceName("oauth", i), func(ctx context.Context, stderr io.Writer) error {
 			return oauthapp.Run(ctx, []string{"oauth", "serve"}, e, io.Discard, stderr)
@@ -513,6 +529,28 @@ func newRecorder(t *testing.T, target string) *recorder {
 	go func() { _ = rec.srv.Serve(ln) }()
 	t.Cleanup(func() { rec.srv.Close() })
 	return rec
+}
+
+// newRoundRobin starts a load balancer that sends each request to the next of targets in turn and
+// returns its URL.
+func newRoundRobin(t *testing.T, targets []string) string {
+	t.Helper()
+	proxies := make([]*httputil.ReverseProxy, len(targets))
+	for i, target := range targets {
+		u, err := url.Parse(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxies[i] = httputil.NewSingleHostReverseProxy(u)
+	}
+	var next atomic.Uint64
+	ln := listen(t)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		proxies[next.Add(1)%uint64(len(proxies))].ServeHTTP(w, r)
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String()
 }
 
 func (r *recorder) Requests() []recordedRequest {

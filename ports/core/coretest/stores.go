@@ -12,10 +12,10 @@ import (
 
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/connection"
-	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/domain/vault"
 	core "github.com/sva-oauth/sva/ports/core"
+	"github.com/sva-oauth/sva/ports/signingkeys/signingkeystest"
 )
 
 // RunStoreTests is the conformance suite for Core's store bundle (core.Stores). newStores must
@@ -484,68 +484,8 @@ func testRateLimiter(t *testing.T, s core.Stores) {
 	}
 }
 
-func testSigningKeys(t *testing.T, s core.Stores) {
-	ctx := context.Background()
-	empty, err := s.SigningKeys.Load(ctx)
-	if err != nil || len(empty.Keys()) != 0 {
-		t.Fatalf("Load on fresh store = %v, %v", empty.Keys(), err)
-	}
-	// Two instances starting at once end up with one key (performance rule 3, docs/architecture.md).
-	var wg sync.WaitGroup
-	sets := make([]*keys.Set, 2)
-	for i := range sets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			set, err := core.EnsureSigningKey(ctx, s.SigningKeys, rand.Reader, base)
-			if err != nil {
-				t.Errorf("EnsureSigningKey: %v", err)
-				return
-			}
-			sets[i] = set
-		}()
-	}
-	wg.Wait()
-	if t.Failed() {
-		return
-	}
-	k0, _ := sets[0].Active(base)
-	k1, _ := sets[1].Active(base)
-	if k0.ID != k1.ID || len(sets[0].Keys()) != 1 {
-		t.Fatalf("concurrent EnsureSigningKey gave keys %s and %s (%d stored)", k0.ID, k1.ID, len(sets[0].Keys()))
-	}
-	loaded, err := s.SigningKeys.Load(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k, err := loaded.Active(base); err != nil || k.ID != k0.ID || !k.Private.Equal(k0.Private) || !k.CreatedAt.Equal(k0.CreatedAt) {
-		t.Errorf("Load active = %s, %v; want %s with the same private key", k.ID, err, k0.ID)
-	}
-
-	ttl := 5 * time.Minute
-	rotated, err := core.RotateSigningKey(ctx, s.SigningKeys, rand.Reader, base.Add(time.Hour), ttl)
-	if err != nil {
-		t.Fatal(err)
-	}
-	loaded, _ = s.SigningKeys.Load(ctx)
-	active, _ := loaded.Active(base.Add(time.Hour))
-	want, _ := rotated.Active(base.Add(time.Hour))
-	if active.ID != want.ID || active.ID == k0.ID {
-		t.Errorf("after rotation active = %s, want new key %s", active.ID, want.ID)
-	}
-	old, ok := loaded.Lookup(k0.ID)
-	if !ok || !old.RetiredAt.Equal(base.Add(time.Hour)) {
-		t.Errorf("old key after rotation = %+v, %v; want retired at rotation time", old.RetiredAt, ok)
-	}
-	// Long after the TTL, the next rotation drops the old key from storage.
-	if _, err := core.RotateSigningKey(ctx, s.SigningKeys, rand.Reader, base.Add(3*time.Hour), ttl); err != nil {
-		t.Fatal(err)
-	}
-	loaded, _ = s.SigningKeys.Load(ctx)
-	if _, ok := loaded.Lookup(k0.ID); ok || len(loaded.Keys()) != 2 {
-		t.Errorf("after second rotation: %d keys, first still present = %v; want 2 keys without it", len(loaded.Keys()), ok)
-	}
-}
+// testSigningKeys runs the one signing-key store suite (ports/signingkeys) on the bundle's store.
+func testSigningKeys(t *testing.T, s core.Stores) { signingkeystest.RunStoreTests(t, s.SigningKeys) }
 
 func testSweep(t *testing.T, s core.Stores) {
 	ctx := context.Background()

@@ -16,6 +16,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/signingkeys/signingkeystest"
 )
 
 // RunStoreTests runs the conformance suite. newStores must return a complete bundle over a fresh,
@@ -632,50 +633,5 @@ func testDeleteCascade(t *testing.T, s oauth.Stores) {
 	}
 }
 
-func testSigningKeys(t *testing.T, s oauth.Stores) {
-	ctx := context.Background()
-	list, err := s.SigningKeys.List(ctx)
-	mustNil(t, err, "List empty")
-	if len(list) != 0 {
-		t.Fatalf("List = %d keys, want 0", len(list))
-	}
-	const n = 10
-	var inserted atomic.Int32
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ok, err := s.SigningKeys.InsertFirst(ctx, oauth.SigningKey{ID: fmt.Sprintf("kid-%d", i), Algorithm: "ES256",
-				PrivateKeyPEM: []byte("-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----\n"), CreatedAt: Now})
-			if err != nil {
-				t.Errorf("InsertFirst: %v", err)
-			}
-			if ok {
-				inserted.Add(1)
-			}
-		}()
-	}
-	wg.Wait()
-	if inserted.Load() != 1 {
-		t.Fatalf("InsertFirst succeeded %d times, want exactly once", inserted.Load())
-	}
-	second := oauth.SigningKey{ID: "kid-next", Algorithm: "ES256", PrivateKeyPEM: []byte("pem"), CreatedAt: Now.Add(time.Hour)}
-	mustNil(t, s.SigningKeys.Insert(ctx, second), "Insert")
-	wantErr(t, s.SigningKeys.Insert(ctx, second), oauth.ErrAlreadyExists, "Insert duplicate")
-	list, err = s.SigningKeys.List(ctx)
-	mustNil(t, err, "List")
-	if len(list) != 2 || list[1].ID != "kid-next" || string(list[1].PrivateKeyPEM) != "pem" || !list[1].CreatedAt.Equal(second.CreatedAt) {
-		t.Fatalf("List = %+v", list)
-	}
-	mustNil(t, s.SigningKeys.Retire(ctx, list[0].ID, Now.Add(time.Hour)), "Retire")
-	wantErr(t, s.SigningKeys.Retire(ctx, "nope", Now), oauth.ErrNotFound, "Retire unknown")
-	list, _ = s.SigningKeys.List(ctx)
-	if !list[0].RetiredAt.Equal(Now.Add(time.Hour)) || !list[1].RetiredAt.IsZero() {
-		t.Fatalf("after Retire: %+v", list)
-	}
-	// A later InsertFirst never adds a second "first" key.
-	if ok, err := s.SigningKeys.InsertFirst(ctx, oauth.SigningKey{ID: "kid-late", Algorithm: "ES256", PrivateKeyPEM: []byte("p"), CreatedAt: Now}); ok || err != nil {
-		t.Fatalf("late InsertFirst = %v, %v; want false, nil", ok, err)
-	}
-}
+// testSigningKeys runs the one signing-key store suite (ports/signingkeys) on the bundle's store.
+func testSigningKeys(t *testing.T, s oauth.Stores) { signingkeystest.RunStoreTests(t, s.SigningKeys) }

@@ -1,10 +1,8 @@
-// Package tokens holds the provider's JWT adapters: the ID-token signer over the provider's own
-// key ring (ports/oauth.IDTokenSigner), the data-token verifier over Core's keys
-// (ports/oauth.DataTokenVerifier, decision 8), and the JWK Set the provider publishes, which lists
-// both kinds of keys so a relying app verifies the id_token and the data token from one discovery
-// document. Keys live in memory; nothing is read from storage or the network per request except
-// a JWKS fetch when a data token names a key not seen before.
-package tokens
+// Package datatoken verifies the data tokens Core signs (ports/oauth.DataTokenVerifier, decision
+// 8): ES256 with Core's keys from its JWKS (RemoteKeys, which also hands them to the provider's
+// own JWKS), or HS256 with the shared secret in the compatibility mode. Keys live in memory;
+// nothing is fetched per request except when a data token names a key not seen before.
+package datatoken
 
 import (
 	"context"
@@ -26,9 +24,9 @@ type dataTokenClaims struct {
 	Claims        map[string]any `json:"claims"`
 }
 
-// DataTokenVerifier verifies Core's data tokens at consent-complete. It implements
+// Verifier verifies Core's data tokens at consent-complete. It implements
 // oauth.DataTokenVerifier.
-type DataTokenVerifier struct {
+type Verifier struct {
 	issuer string
 	now    func() time.Time
 	// newVerifier builds a jwtsign.Verifier for one audience. The audience is the requesting
@@ -36,16 +34,16 @@ type DataTokenVerifier struct {
 	newVerifier func(cfg jwtsign.VerifyConfig) (*jwtsign.Verifier, error)
 }
 
-var _ oauth.DataTokenVerifier = (*DataTokenVerifier)(nil)
+var _ oauth.DataTokenVerifier = (*Verifier)(nil)
 
-// NewES256DataTokenVerifier verifies ES256 data tokens with keys from src (a *jwtsign.RemoteKeySet
-// on DATA_TOKEN_JWKS_URL in production). now may be nil (time.Now).
-func NewES256DataTokenVerifier(issuer string, src jwtsign.KeySource, now func() time.Time) (*DataTokenVerifier, error) {
+// NewES256Verifier verifies ES256 data tokens with keys from src (RemoteKeys on
+// DATA_TOKEN_JWKS_URL in production). now may be nil (time.Now).
+func NewES256Verifier(issuer string, src jwtsign.KeySource, now func() time.Time) (*Verifier, error) {
 	if issuer == "" || src == nil {
-		return nil, errors.New("tokens: data-token verifier needs an issuer and a key source")
+		return nil, errors.New("datatoken: data-token verifier needs an issuer and a key source")
 	}
 	src = fetchMarking{src}
-	return &DataTokenVerifier{issuer: issuer, now: now, newVerifier: func(cfg jwtsign.VerifyConfig) (*jwtsign.Verifier, error) {
+	return &Verifier{issuer: issuer, now: now, newVerifier: func(cfg jwtsign.VerifyConfig) (*jwtsign.Verifier, error) {
 		return jwtsign.NewVerifier(src, cfg)
 	}}, nil
 }
@@ -65,17 +63,17 @@ func (f fetchMarking) PublicKey(ctx context.Context, kid string) (*ecdsa.PublicK
 	return k, err
 }
 
-// NewHS256DataTokenVerifier verifies HS256 data tokens with the shared DATA_TOKEN_SECRET
+// NewHS256Verifier verifies HS256 data tokens with the shared DATA_TOKEN_SECRET
 // (compatibility mode, decision 8).
-func NewHS256DataTokenVerifier(issuer string, secret []byte, now func() time.Time) (*DataTokenVerifier, error) {
+func NewHS256Verifier(issuer string, secret []byte, now func() time.Time) (*Verifier, error) {
 	if issuer == "" {
-		return nil, errors.New("tokens: data-token verifier needs an issuer")
+		return nil, errors.New("datatoken: data-token verifier needs an issuer")
 	}
 	if len(secret) < jwtsign.MinHS256SecretLen {
-		return nil, fmt.Errorf("tokens: DATA_TOKEN_SECRET must be at least %d bytes", jwtsign.MinHS256SecretLen)
+		return nil, fmt.Errorf("datatoken: DATA_TOKEN_SECRET must be at least %d bytes", jwtsign.MinHS256SecretLen)
 	}
 	key := append([]byte(nil), secret...)
-	return &DataTokenVerifier{issuer: issuer, now: now, newVerifier: func(cfg jwtsign.VerifyConfig) (*jwtsign.Verifier, error) {
+	return &Verifier{issuer: issuer, now: now, newVerifier: func(cfg jwtsign.VerifyConfig) (*jwtsign.Verifier, error) {
 		return jwtsign.NewHS256Verifier(key, cfg)
 	}}, nil
 }
@@ -83,13 +81,13 @@ func NewHS256DataTokenVerifier(issuer string, secret []byte, now func() time.Tim
 // Verify implements oauth.DataTokenVerifier: the algorithm is pinned, the signature, iss, aud,
 // exp and iat are checked by jwtsign, and sub and auth_request_id here. A key that cannot be
 // fetched (Core down) is ErrUnavailable; every other failure means the token is invalid.
-func (v *DataTokenVerifier) Verify(ctx context.Context, token string, want oauth.DataTokenExpectation) error {
+func (v *Verifier) Verify(ctx context.Context, token string, want oauth.DataTokenExpectation) error {
 	if want.Audience == "" || want.Subject == "" || want.AuthRequestID == "" {
-		return errors.New("tokens: data-token expectation is incomplete")
+		return errors.New("datatoken: data-token expectation is incomplete")
 	}
 	ver, err := v.newVerifier(jwtsign.VerifyConfig{Issuer: v.issuer, Audience: want.Audience, Now: v.now})
 	if err != nil {
-		return fmt.Errorf("tokens: data-token verifier: %w", err)
+		return fmt.Errorf("datatoken: data-token verifier: %w", err)
 	}
 	var c dataTokenClaims
 	if err := ver.Verify(ctx, token, &c); err != nil {

@@ -1,4 +1,4 @@
-package tokens_test
+package datatoken_test
 
 import (
 	"context"
@@ -15,10 +15,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
-	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
-	"github.com/sva-oauth/sva/adapters/oauth/tokens"
+	"github.com/sva-oauth/sva/adapters/oauth/datatoken"
+	"github.com/sva-oauth/sva/adapters/oauth/jwks"
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -61,69 +60,6 @@ func signedKid(t *testing.T, tok string) string {
 	return p.Header["kid"].(string)
 }
 
-// TestKeyRing_Rotation: a rotated-in key is published at the next reload but signs only after
-// ActivationDelay; the old key stays published after that (its tokens are still valid).
-func TestKeyRing_Rotation(t *testing.T) {
-	ctx := context.Background()
-	store := sqlstore.New(dbtest.Open(t, sqlstore.Migrations)).SigningKeys
-	c := &clock{t: time.Now().UTC()}
-	ring := tokens.NewKeyRing(store, time.Hour, c.now)
-	if _, err := ring.SignIDToken(ctx, oauth.IDTokenClaims{Issuer: "https://i", Subject: "s", Audience: "a"}); err == nil {
-		t.Fatal("a key ring signed before Load")
-	}
-	if err := ring.Load(ctx); err != nil {
-		t.Fatal(err)
-	}
-	again := tokens.NewKeyRing(store, time.Hour, c.now)
-	if err := again.Load(ctx); err != nil || again.Signer().KeyID() != ring.Signer().KeyID() {
-		t.Fatalf("a second start generated another key: %v", err)
-	}
-	pub, err := tokens.NewPublisher(ring.JWKS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ring.OnChange(pub.OwnKeysChanged)
-	sign := func() string {
-		tok, err := ring.SignIDToken(ctx, oauth.IDTokenClaims{Issuer: "https://i", Subject: "s", Audience: "a", IssuedAt: c.now(), ExpiresAt: c.now().Add(time.Hour)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return tok
-	}
-	oldKid := signedKid(t, sign())
-
-	k, err := tokens.RotateKey(ctx, store, c.now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := ring.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := kidsOf(t, pub.JWKS()); len(got) != 2 || !strings.Contains(strings.Join(got, ","), k.ID) {
-		t.Fatalf("after rotation JWKS kids %v, want old and new", got)
-	}
-	if kid := signedKid(t, sign()); kid != oldKid {
-		t.Fatalf("signed with %s before the new key's activation", kid)
-	}
-	c.add(tokens.ActivationDelay + time.Second)
-	if err := ring.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if kid := signedKid(t, sign()); kid != k.ID {
-		t.Fatalf("signed with %s after activation, want %s", kid, k.ID)
-	}
-	if got := kidsOf(t, pub.JWKS()); len(got) != 2 {
-		t.Fatalf("old key dropped while its tokens are valid: %v", got)
-	}
-	c.add(time.Hour + time.Minute)
-	if err := ring.Reload(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if got := kidsOf(t, pub.JWKS()); len(got) != 1 || got[0] != k.ID {
-		t.Fatalf("expired key still published: %v", got)
-	}
-}
-
 // TestDataTokenVerifier checks the decision-8 rules and the unavailable/invalid distinction, and
 // that Core's keys are republished.
 func TestDataTokenVerifier(t *testing.T) {
@@ -131,7 +67,7 @@ func TestDataTokenVerifier(t *testing.T) {
 	now := time.Now()
 	coreKey, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
 	set, _ := keys.NewSet(coreKey)
-	core, _ := jwtsign.NewSigner(set, now, time.Hour)
+	core, _ := jwtsign.NewSigner(set, time.Hour, nil)
 	var down atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
@@ -142,9 +78,9 @@ func TestDataTokenVerifier(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	pub, _ := tokens.NewPublisher(func() []byte { return []byte(`{"keys":[]}`) })
-	remote := tokens.NewRemoteDataTokenKeys(srv.URL, nil, time.Second, pub)
-	v, err := tokens.NewES256DataTokenVerifier("core", remote, nil)
+	pub, _ := jwks.NewPublisher(func() []byte { return []byte(`{"keys":[]}`) })
+	remote := datatoken.NewRemoteKeys(srv.URL, nil, time.Second, pub)
+	v, err := datatoken.NewES256Verifier("core", remote, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,7 +122,7 @@ func TestDataTokenVerifier(t *testing.T) {
 	// A token from a key Core has not published while Core is down: unavailable, not invalid.
 	other, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
 	oset, _ := keys.NewSet(other)
-	osigner, _ := jwtsign.NewSigner(oset, now, time.Hour)
+	osigner, _ := jwtsign.NewSigner(oset, time.Hour, nil)
 	unknown, _ := osigner.Sign(claims(nil))
 	down.Store(true)
 	if err := v.Verify(ctx, unknown, want); !errors.Is(err, oauth.ErrUnavailable) {
@@ -205,7 +141,7 @@ func TestDataTokenKeys_Republish(t *testing.T) {
 	now := time.Now()
 	k1, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
 	set, _ := keys.NewSet(k1)
-	core, _ := jwtsign.NewSigner(set, now, time.Hour)
+	core, _ := jwtsign.NewSigner(set, time.Hour, nil)
 	var doc atomic.Pointer[[]byte]
 	publish := func() { d := core.JWKS(); doc.Store(&d) }
 	publish()
@@ -213,11 +149,11 @@ func TestDataTokenKeys_Republish(t *testing.T) {
 	defer srv.Close()
 
 	own := `{"keys":[{"kty":"EC","crv":"P-256","kid":"own-1","x":"x","y":"y"}]}`
-	pub, err := tokens.NewPublisher(func() []byte { return []byte(own) })
+	pub, err := jwks.NewPublisher(func() []byte { return []byte(own) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	src := tokens.NewRemoteDataTokenKeys(srv.URL, nil, time.Second, pub)
+	src := datatoken.NewRemoteKeys(srv.URL, nil, time.Second, pub)
 	if got := kidsOf(t, pub.JWKS()); len(got) != 1 || got[0] != "own-1" {
 		t.Fatalf("before any fetch: %v", got)
 	}
@@ -235,8 +171,8 @@ func TestDataTokenKeys_Republish(t *testing.T) {
 	// Core rotates: a token signed with the new key makes the verifier refetch, and the new key
 	// is republished at once.
 	k2, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
-	rotated, _ := core.KeySet().Rotate(k2, now.Add(-time.Second), time.Hour)
-	if err := core.Update(rotated, now); err != nil {
+	rotated, _ := keys.NewSet(k1, k2)
+	if err := core.Update(rotated); err != nil {
 		t.Fatal(err)
 	}
 	publish()
@@ -248,7 +184,7 @@ func TestDataTokenKeys_Republish(t *testing.T) {
 	}
 	// Core drops the old key: the next Refresh drops it from the provider's JWKS too.
 	only2, _ := keys.NewSet(k2)
-	if err := core.Update(only2, now); err != nil {
+	if err := core.Update(only2); err != nil {
 		t.Fatal(err)
 	}
 	publish()

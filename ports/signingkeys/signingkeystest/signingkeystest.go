@@ -1,0 +1,109 @@
+// Package signingkeystest is the conformance suite of signingkeys.Store. Each service's store
+// suite runs it on the SigningKeys of its bundle.
+package signingkeystest
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/ports/signingkeys"
+)
+
+// base is a fixed instant with a non-zero microsecond part, so precision bugs show.
+var base = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
+
+type fixedClock struct{ t time.Time }
+
+func (c *fixedClock) Now() time.Time { return c.t }
+
+// RunStoreTests checks a Store over a fresh, empty database.
+func RunStoreTests(t *testing.T, store signingkeys.Store) {
+	ctx := context.Background()
+	const ttl = 5 * time.Minute
+	clock := &fixedClock{t: base}
+	m, err := signingkeys.NewManager(store, clock, rand.Reader, ttl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	empty, err := store.Load(ctx)
+	if err != nil || empty.Len() != 0 {
+		t.Fatalf("Load on a fresh store = %d keys, %v", empty.Len(), err)
+	}
+
+	// Instances starting at once end up with one key (Update serialises them).
+	const n = 4
+	sets := make([]*keys.Set, n)
+	var wg sync.WaitGroup
+	for i := range sets {
+		wg.Go(func() {
+			set, err := m.Ensure(ctx)
+			if err != nil {
+				t.Errorf("Ensure: %v", err)
+			}
+			sets[i] = set
+		})
+	}
+	wg.Wait()
+	if t.Failed() {
+		return
+	}
+	first, _ := sets[0].Active(base)
+	for i, set := range sets {
+		if k, err := set.Active(base); err != nil || k.ID != first.ID || set.Len() != 1 {
+			t.Fatalf("concurrent Ensure %d gave %s (%d keys), want the one key %s", i, k.ID, set.Len(), first.ID)
+		}
+	}
+
+	// Every field round-trips at microsecond precision.
+	loaded, err := store.Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, ok := loaded.Lookup(first.ID)
+	if !ok || k.Private == nil || !k.Private.Equal(first.Private) || k.Algorithm != keys.AlgorithmES256 ||
+		!k.CreatedAt.Equal(first.CreatedAt) || !k.ActiveFrom.Equal(first.ActiveFrom) {
+		t.Fatalf("Load = %+v; want %+v with its private key", k, first)
+	}
+
+	// A rotation stores a key that is published now and signs from PublishAhead later.
+	clock.t = base.Add(time.Hour)
+	second, err := m.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, _ = m.Current(ctx)
+	if got, ok := loaded.Lookup(second.ID); !ok || !got.ActiveFrom.Equal(clock.t.Add(keys.PublishAhead)) || !got.CreatedAt.Equal(clock.t) {
+		t.Fatalf("rotated-in key stored as %+v (found %v), want active from %v", got, ok, clock.t.Add(keys.PublishAhead))
+	}
+	if a, _ := loaded.Active(clock.t); a.ID != first.ID {
+		t.Errorf("right after the rotation the signing key is %s, want still %s", a.ID, first.ID)
+	}
+	if a, _ := loaded.Active(second.ActiveFrom); a.ID != second.ID {
+		t.Errorf("at its ActiveFrom the signing key is %s, want %s", a.ID, second.ID)
+	}
+
+	// A failing fn stores nothing and its error comes back.
+	boom := errors.New("boom")
+	if _, err := store.Update(ctx, func(*keys.Set) (*keys.Set, error) { return nil, boom }); !errors.Is(err, boom) {
+		t.Errorf("Update with a failing fn: %v, want boom", err)
+	}
+	if again, _ := store.Load(ctx); again.Len() != 2 {
+		t.Errorf("failed Update changed the store: %d keys", again.Len())
+	}
+
+	// Long after every token of the first key expired, the next rotation deletes it.
+	clock.t = base.Add(3 * time.Hour)
+	third, err := m.Rotate(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded, _ = store.Load(ctx)
+	if _, ok := loaded.Lookup(first.ID); ok || loaded.Len() != 2 {
+		t.Errorf("after the second rotation: %d keys, first still stored = %v; want [%s %s]", loaded.Len(), ok, third.ID, second.ID)
+	}
+}
