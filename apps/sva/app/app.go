@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -51,6 +52,10 @@ type Config struct {
 	ConsentAddr       string
 	DemoAddr          string
 	StartupTimeout    time.Duration
+	// Metrics are the Prometheus listeners of the provider, Core and the consent UI, from
+	// METRICS_ADDR (host:port for the provider, the next two ports for Core and the consent UI);
+	// empty when it is unset.
+	Metrics map[string]string
 }
 
 // parseConfig reads flags (-data, -startup-timeout) and the address variables of
@@ -74,6 +79,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (C
 Starts the SVA provider, Core, consent UI and demo app on this machine (SQLite in the data
 directory) and stops them on Ctrl-C. Addresses come from OAUTH_PUBLIC_ADDR, OAUTH_INTERNAL_ADDR,
 CORE_ADDR, CONSENT_ADDR and DEMO_ADDR (defaults 127.0.0.1:9000, :9001, :8000, :8080, :3000).
+METRICS_ADDR=host:port serves the provider's Prometheus metrics there, Core's and the consent
+UI's on the next two ports.
 
   %[1]s oauth|core|consent|demo [args]   run one service in the foreground
 
@@ -106,6 +113,18 @@ Flags:
 		return Config{}, errors.New("-startup-timeout must be positive")
 	}
 	var errs []error
+	if m := env("METRICS_ADDR", ""); m != "" {
+		host, port, err := net.SplitHostPort(m)
+		p, perr := strconv.Atoi(port)
+		if err != nil || host == "" || perr != nil || p < 1 || p > 65533 {
+			errs = append(errs, fmt.Errorf("METRICS_ADDR must be host:port with an explicit host and a port below 65534 (Core and the consent UI take the next two), got %q", m))
+		} else {
+			cfg.Metrics = map[string]string{}
+			for i, svc := range []string{svcOAuth, svcCore, svcConsent} {
+				cfg.Metrics[svc] = net.JoinHostPort(host, strconv.Itoa(p+i))
+			}
+		}
+	}
 	seen := map[string]string{}
 	for _, a := range cfg.addrs() {
 		host, port, err := net.SplitHostPort(a.addr)
@@ -125,13 +144,19 @@ Flags:
 type namedAddr struct{ env, label, addr string }
 
 func (c Config) addrs() []namedAddr {
-	return []namedAddr{
+	out := []namedAddr{
 		{"OAUTH_PUBLIC_ADDR", "provider (public)", c.OAuthPublicAddr},
 		{"OAUTH_INTERNAL_ADDR", "provider (internal)", c.OAuthInternalAddr},
 		{"CORE_ADDR", "Core", c.CoreAddr},
 		{"CONSENT_ADDR", "consent UI", c.ConsentAddr},
 		{"DEMO_ADDR", "demo app", c.DemoAddr},
 	}
+	for _, svc := range []string{svcOAuth, svcCore, svcConsent} {
+		if a, ok := c.Metrics[svc]; ok {
+			out = append(out, namedAddr{"METRICS_ADDR", svc + " metrics", a})
+		}
+	}
+	return out
 }
 
 // URLs derived from the addresses; every child gets the same values.

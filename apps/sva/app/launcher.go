@@ -133,6 +133,8 @@ func (l *launcher) childEnv(service string, s devSecrets) []string {
 		"SVA_AUTH_SERVER_BASE_URL": c.internalBaseURL(),
 		"DATA_TOKEN_ISSUER":        c.coreURL(),
 		"DATA_TOKEN_JWKS_URL":      c.dataTokenJWKSURL(),
+		// Each service its own scrape listener (never one inherited address for all four).
+		"METRICS_ADDR": c.Metrics[service],
 	}
 	switch service {
 	case svcOAuth:
@@ -248,6 +250,11 @@ func (l *launcher) banner(clientID string) {
 	}
 	for _, r := range rows {
 		fmt.Fprintf(&b, "  %-20s %-24s %s\n", r[0], r[1], r[2])
+	}
+	for _, svc := range []string{svcOAuth, svcCore, svcConsent} {
+		if a, ok := c.Metrics[svc]; ok {
+			fmt.Fprintf(&b, "  %-20s %-24s %s\n", svc+" metrics", "http://"+a+"/metrics", "Prometheus scrape endpoint")
+		}
 	}
 	fmt.Fprintf(&b, "  %-20s %s (SQLite databases, %s)\n", "data", c.DataDir, secretsFile)
 	fmt.Fprintf(&b, "%s\n  Press Ctrl-C to stop.\n%s\n\n", line, line)

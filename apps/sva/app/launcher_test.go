@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -443,7 +444,7 @@ func TestChildEnv(t *testing.T) {
 	cfg := Config{DataDir: "/d", OAuthPublicAddr: "127.0.0.1:9000", OAuthInternalAddr: "127.0.0.1:9001", CoreAddr: "127.0.0.1:8000", ConsentAddr: "127.0.0.1:8080", DemoAddr: "127.0.0.1:3000"}
 	l := &launcher{cfg: cfg, environ: []string{
 		"PATH=/bin", "DATABASE_URL=postgres://x", "INTERNAL_SERVICE_TOKEN=shell", "OAUTH_ADMIN_TOKEN=shell",
-		"DEMO_CLIENT_SECRET=shell", "DATA_TOKEN_SECRET=shell", "DEMO_SCOPES=openid email",
+		"DEMO_CLIENT_SECRET=shell", "DATA_TOKEN_SECRET=shell", "DEMO_SCOPES=openid email", "METRICS_ADDR=127.0.0.1:9999",
 	}}
 	s := devSecrets{InternalServiceToken: "ist", OAuthAdminToken: "adm", DemoClientID: "app_demo"}
 	envOf := func(svc string) map[string]string {
@@ -463,6 +464,8 @@ func TestChildEnv(t *testing.T) {
 		"CORE_CONSENT_URL": "http://127.0.0.1:8080/consent", "SVA_AUTH_SERVER_BASE_URL": "http://127.0.0.1:9001",
 		"DATA_TOKEN_ISSUER": "http://127.0.0.1:8000", "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:8000/.well-known/jwks.json",
 		"DEMO_SCOPES": "openid email", "LOG_FORMAT": "text",
+		// No metrics configured: no service inherits the shell's METRICS_ADDR (they would all bind it).
+		"METRICS_ADDR": "",
 	}
 	want := map[string]map[string]string{
 		svcOAuth:   {"INTERNAL_SERVICE_TOKEN": "ist", "OAUTH_ADMIN_TOKEN": "adm"},
@@ -543,6 +546,43 @@ func TestParseConfig(t *testing.T) {
 	}
 	if _, err := parseConfig([]string{"sva", "oauht"}, func(string) string { return "" }, io.Discard); err == nil || !strings.Contains(err.Error(), `unknown command "oauht"`) {
 		t.Errorf("typo'd service: err = %v", err)
+	}
+}
+
+// TestMetricsAddr: METRICS_ADDR gives the provider, Core and the consent UI a scrape listener each
+// (consecutive ports; never the demo), checked like every other address.
+func TestMetricsAddr(t *testing.T) {
+	env := map[string]string{"METRICS_ADDR": "127.0.0.1:9464"}
+	cfg, err := parseConfig([]string{"sva"}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{svcOAuth: "127.0.0.1:9464", svcCore: "127.0.0.1:9465", svcConsent: "127.0.0.1:9466"}
+	if !maps.Equal(cfg.Metrics, want) {
+		t.Fatalf("Metrics = %v, want %v", cfg.Metrics, want)
+	}
+	l := &launcher{cfg: cfg, environ: []string{"METRICS_ADDR=127.0.0.1:9464"}}
+	for _, svc := range []string{svcOAuth, svcCore, svcConsent, svcDemo} {
+		var got []string
+		for _, kv := range l.childEnv(svc, devSecrets{}) {
+			if v, ok := strings.CutPrefix(kv, "METRICS_ADDR="); ok {
+				got = append(got, v)
+			}
+		}
+		if !slices.Equal(got, []string{want[svc]}) {
+			t.Errorf("%s: METRICS_ADDR %q, want [%q]", svc, got, want[svc])
+		}
+	}
+	for bad, msg := range map[string]string{
+		"9464":           "METRICS_ADDR must be host:port",
+		":9464":          "METRICS_ADDR must be host:port",
+		"127.0.0.1:0":    "METRICS_ADDR must be host:port",
+		"127.0.0.1:7999": "CORE_ADDR and METRICS_ADDR are both", // Core's listener would be 8000
+	} {
+		env["METRICS_ADDR"] = bad
+		if _, err := parseConfig([]string{"sva"}, func(k string) string { return env[k] }, io.Discard); err == nil || !strings.Contains(err.Error(), msg) {
+			t.Errorf("METRICS_ADDR=%s: err = %v, want %q", bad, err, msg)
+		}
 	}
 }
 
