@@ -257,6 +257,13 @@ func (r *Request) Deny(subject string, now time.Time) error {
 	return nil
 }
 
+// DeniedBy reports whether subject denied the request. A denial repeated by the same user is the
+// same decision, so the caller answers it as the first (idempotent deny, issue 15); anyone else
+// finds the request decided.
+func (r *Request) DeniedBy(subject string) bool {
+	return r.status == StatusDenied && subject != "" && r.subject == subject
+}
+
 // IsApproved reports whether the request was approved.
 func (r *Request) IsApproved() bool { return r.status == StatusApproved }
 

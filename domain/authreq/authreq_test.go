@@ -175,6 +175,44 @@ func TestRequest_Transitions(t *testing.T) {
 	}
 }
 
+// TestRequest_DeniedBy: issue 15 — a denial repeated by the same user is recognised as the same
+// decision; nobody else's, and no other decision, is.
+func TestRequest_DeniedBy(t *testing.T) {
+	t.Parallel()
+	later := now.Add(time.Minute)
+	denied := newRequest(t)
+	if denied.DeniedBy("u") {
+		t.Fatal("a pending request counts as denied")
+	}
+	if err := denied.Deny("u", later); err != nil {
+		t.Fatal(err)
+	}
+	emptyApproval := newRequest(t)
+	if err := emptyApproval.Complete("u", scope.Set{}, later); err != nil {
+		t.Fatal(err)
+	}
+	approved := newRequest(t)
+	if err := approved.Complete("u", scope.MustParse("email"), later); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		r       *authreq.Request
+		subject string
+		want    bool
+	}{
+		{"SameUser", denied, "u", true},
+		{"EmptyApprovalIsADenial", emptyApproval, "u", true},
+		{"OtherUser", denied, "v", false},
+		{"NoUser", denied, "", false},
+		{"Approved", approved, "u", false},
+	} {
+		if got := tc.r.DeniedBy(tc.subject); got != tc.want {
+			t.Errorf("%s: DeniedBy = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
+
 func TestRequest_Expiry(t *testing.T) {
 	t.Parallel()
 	r := newRequest(t)

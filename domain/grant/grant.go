@@ -42,6 +42,10 @@ type Code struct {
 	GrantID string
 	// SealedDataToken is the data token sealed under the raw code.
 	SealedDataToken []byte
+	// SealedForRetry is the raw code sealed under the data token that approved the request, so a
+	// retried completion presenting that token gets this code again (RetryCompletion). Nil for
+	// codes issued before it existed, which then cannot be handed out again.
+	SealedForRetry []byte
 }
 
 // Used reports whether the code was redeemed.
@@ -63,11 +67,35 @@ func NewCode(r *authreq.Request, rawCode, dataToken string, now time.Time, ttl t
 	if err != nil {
 		return Code{}, err
 	}
+	forRetry, err := SealCodeForRetry(dataToken, rawCode)
+	if err != nil {
+		return Code{}, err
+	}
 	return Code{
 		Hash: HashOf(rawCode), ClientID: r.ClientID(), RedirectURI: r.RedirectURI(), Challenge: r.Challenge(),
 		Subject: r.Subject(), Scope: r.ApprovedScope(), Nonce: r.Nonce(), AuthRequestID: r.ID(),
-		AuthTime: r.DecidedAt(), IssuedAt: now, ExpiresAt: now.Add(ttl), SealedDataToken: sealed,
+		AuthTime: r.DecidedAt(), IssuedAt: now, ExpiresAt: now.Add(ttl), SealedDataToken: sealed, SealedForRetry: forRetry,
 	}, nil
+}
+
+// ErrNotARetry: a completion of an already approved request is not a retry of the completion that
+// approved it (another user, other scopes, another data token, or the code is used or expired).
+var ErrNotARetry = errors.New("grant: not a retry of the completion that issued the code")
+
+// RetryCompletion decides whether a completion of an already approved request is a retry of the
+// one that approved it, and if so returns the raw code that completion got, so the retry gets the
+// same answer. It is one only while the code is unused and unexpired, by the same user, for the
+// same scopes, with the same data token (the sealed code opens only with it). Anything else is
+// ErrNotARetry: the caller answers as for any decided request.
+func RetryCompletion(c Code, subject string, approved scope.Set, dataToken string, now time.Time) (string, error) {
+	if c.Used() || !now.Before(c.ExpiresAt) || subject == "" || c.Subject != subject || !c.Scope.Equal(approved) || len(c.SealedForRetry) == 0 {
+		return "", ErrNotARetry
+	}
+	raw, err := OpenCodeForRetry(dataToken, c.SealedForRetry)
+	if err != nil || HashOf(raw) != c.Hash {
+		return "", ErrNotARetry
+	}
+	return raw, nil
 }
 
 // Grant is what one successful code exchange creates; every access and refresh token hangs off a

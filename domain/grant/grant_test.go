@@ -360,3 +360,54 @@ func TestRotate_AbsoluteExpiry(t *testing.T) {
 		raw, rt = in.RefreshToken, rot.Refresh
 	}
 }
+
+// TestRetryCompletion: issue 15 — a completion retried by the same user, for the same scopes,
+// with the same data token, while the code is unused and unexpired, gets the same raw code back;
+// any difference makes it not a retry.
+func TestRetryCompletion(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	approved := scope.MustParse("openid email")
+	later := now.Add(time.Minute)
+	raw, err := grant.RetryCompletion(f.code, "user-1", approved, dataToken, later)
+	if err != nil || raw != f.raw {
+		t.Fatalf("retry = %q, %v; want the issued code", raw, err)
+	}
+	used := f.code
+	used.UsedAt, used.GrantID = later, "g"
+	legacy := f.code
+	legacy.SealedForRetry = nil
+	tampered := f.code
+	tampered.SealedForRetry = append([]byte(nil), f.code.SealedForRetry...)
+	tampered.SealedForRetry[len(tampered.SealedForRetry)-1] ^= 1
+	for _, tc := range []struct {
+		name      string
+		code      grant.Code
+		subject   string
+		approved  scope.Set
+		dataToken string
+		at        time.Time
+	}{
+		{"OtherUser", f.code, "user-2", approved, dataToken, later},
+		{"NoUser", f.code, "", approved, dataToken, later},
+		{"OtherScopes", f.code, "user-1", scope.MustParse("openid"), dataToken, later},
+		{"OtherDataToken", f.code, "user-1", approved, dataToken + "x", later},
+		{"CodeUsed", used, "user-1", approved, dataToken, later},
+		{"CodeExpired", f.code, "user-1", approved, dataToken, f.code.ExpiresAt},
+		{"IssuedBeforeRetries", legacy, "user-1", approved, dataToken, later},
+		{"Tampered", tampered, "user-1", approved, dataToken, later},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if raw, err := grant.RetryCompletion(tc.code, tc.subject, tc.approved, tc.dataToken, tc.at); !errors.Is(err, grant.ErrNotARetry) || raw != "" {
+				t.Fatalf("RetryCompletion = %q, %v; want ErrNotARetry", raw, err)
+			}
+		})
+	}
+	// The sealed code is not the code in clear, and opens with nothing but the data token.
+	if bytes.Contains(f.code.SealedForRetry, []byte(f.raw)) {
+		t.Fatal("the raw code is stored in clear")
+	}
+	if _, err := grant.OpenCodeForRetry(f.raw, f.code.SealedForRetry); !errors.Is(err, grant.ErrUnseal) {
+		t.Fatalf("opened with the code itself: %v", err)
+	}
+}

@@ -125,3 +125,61 @@ func PermittedClaims(claims map[string]any, approved scope.Set) map[string]any {
 	}
 	return out
 }
+
+// Idempotent consent completion (issue 15). A completion is retried when its answer was lost —
+// the provider instance died mid-request, or the connection broke — and the retry must get the
+// same code, not "request not pending". The code is stored only hashed, so to answer the retry the
+// raw code is also kept sealed under a key derived from the data token that approved the request:
+// only a caller presenting that very token (Core, which holds it for the duration of the
+// completion) can open it, and a stolen database reveals neither the code nor the data token
+// (which is sealed under the code). Each data token approves at most one request, once, so each
+// derived key seals exactly one message and the nonce is derived with it, as above.
+
+const retrySealSalt = "sva code-for-retry seal v1"
+
+// SealCodeForRetry encrypts the raw code under a key derived from the data token of its approval.
+func SealCodeForRetry(dataToken, rawCode string) ([]byte, error) {
+	aead, nonce, err := retrySealer(dataToken)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 1, 1+len(rawCode)+aead.Overhead())
+	out[0] = sealVersion
+	return aead.Seal(out, nonce, []byte(rawCode), []byte(KindCode)), nil
+}
+
+// OpenCodeForRetry decrypts a blob made by SealCodeForRetry with the same data token. Any failure
+// (another token, tampering) is ErrUnseal.
+func OpenCodeForRetry(dataToken string, sealed []byte) (string, error) {
+	if len(sealed) < 1 || sealed[0] != sealVersion {
+		return "", ErrUnseal
+	}
+	aead, nonce, err := retrySealer(dataToken)
+	if err != nil {
+		return "", ErrUnseal
+	}
+	plain, err := aead.Open(nil, nonce, sealed[1:], []byte(KindCode))
+	if err != nil {
+		return "", ErrUnseal
+	}
+	return string(plain), nil
+}
+
+func retrySealer(dataToken string) (cipher.AEAD, []byte, error) {
+	if dataToken == "" {
+		return nil, nil, errors.New("grant: seal code: empty data token")
+	}
+	material, err := hkdf.Key(sha256.New, []byte(dataToken), []byte(retrySealSalt), "code", keySize+nonceSize)
+	if err != nil {
+		return nil, nil, fmt.Errorf("grant: derive retry seal key: %w", err)
+	}
+	block, err := aes.NewCipher(material[:keySize])
+	if err != nil {
+		return nil, nil, fmt.Errorf("grant: retry seal cipher: %w", err)
+	}
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return nil, nil, fmt.Errorf("grant: retry seal cipher: %w", err)
+	}
+	return aead, material[keySize:], nil
+}

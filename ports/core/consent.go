@@ -113,8 +113,8 @@ func (cs *Consent) CompleteConsent(ctx context.Context, p Principal, authRequest
 		return ConsentResult{}, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
-	res, err := cs.provider.CompleteConsent(pctx, CompleteConsentInput{AuthRequestID: d.AuthRequestID, UserID: p.UserID,
-		ApprovedScopes: approved.Strings(), DataToken: dataToken})
+	in := CompleteConsentInput{AuthRequestID: d.AuthRequestID, UserID: p.UserID, ApprovedScopes: approved.Strings(), DataToken: dataToken}
+	res, err := retryOnce(pctx, func(ctx context.Context) (ConsentResult, error) { return cs.provider.CompleteConsent(ctx, in) })
 	cancel()
 	if err != nil {
 		return ConsentResult{}, providerErr("complete consent", err)
@@ -166,12 +166,27 @@ func (cs *Consent) DenyConsent(ctx context.Context, p Principal, authRequestID s
 	}
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
 	defer cancel()
-	res, err := cs.provider.DenyConsent(pctx, d.AuthRequestID, p.UserID)
+	res, err := retryOnce(pctx, func(ctx context.Context) (DenyResult, error) {
+		return cs.provider.DenyConsent(ctx, d.AuthRequestID, p.UserID)
+	})
 	if err != nil {
 		return DenyResult{}, providerErr("deny consent", err)
 	}
 	cs.decided(ctx, p, d, connection.DecisionDenied)
 	return res, nil
+}
+
+// retryOnce sends a consent decision to the provider and, when the provider could not be reached
+// or failed (ErrProviderUnavailable: an instance died mid-request, a connection broke), sends it
+// once more within the same deadline (decision 17). That is safe because the provider's
+// consent-complete and consent-deny are idempotent for the same user, request and data token: a
+// retry that reaches another instance after the first one committed gets the first answer.
+func retryOnce[T any](ctx context.Context, call func(context.Context) (T, error)) (T, error) {
+	res, err := call(ctx)
+	if err != nil && errors.Is(err, ErrProviderUnavailable) && ctx.Err() == nil {
+		res, err = call(ctx)
+	}
+	return res, err
 }
 
 // openAuthRequest fetches the request from the provider and binds it to the caller, refusing a

@@ -6,7 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -256,6 +258,60 @@ func TestProviderTimeout(t *testing.T) {
 	}
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("took %s, want about the 200ms timeout", d)
+	}
+}
+
+// TestConsentDecision_RetriedOnceWhenTheProviderFails: issue 15 / decision 17 — when the provider
+// fails mid-completion (an instance died, a connection broke), Core sends the same decision once
+// more within its deadline (the provider answers a repeated completion or denial with the first
+// answer); a second failure is the 503 the UI can act on, and a provider refusal is never retried.
+func TestConsentDecision_RetriedOnceWhenTheProviderFails(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Second)
+	alice, _ := f.register(t, "a")
+	ctx := context.Background()
+	real := f.fake.CompleteConsentFn
+	var calls atomic.Int32
+	var seen []core.CompleteConsentInput
+	failFirst := func(n int32) func(context.Context, core.CompleteConsentInput) (core.ConsentResult, error) {
+		calls.Store(0)
+		seen = nil
+		return func(ctx context.Context, in core.CompleteConsentInput) (core.ConsentResult, error) {
+			seen = append(seen, in)
+			if calls.Add(1) <= n {
+				return core.ConsentResult{}, fmt.Errorf("connection reset: %w", core.ErrProviderUnavailable)
+			}
+			return real(ctx, in)
+		}
+	}
+	f.addRequest("r1", "email")
+	f.fake.CompleteConsentFn = failFirst(1)
+	res, err := f.uc.Consent.CompleteConsent(ctx, alice, "r1", []string{"email"}, "tok")
+	if err != nil || res.AuthorizationCode != "code-r1" || calls.Load() != 2 || !reflect.DeepEqual(seen[0], seen[1]) {
+		t.Fatalf("after one failure: %+v, %v, %d calls %+v; want the code after one identical retry", res, err, calls.Load(), seen)
+	}
+	f.addRequest("r2", "email")
+	f.fake.CompleteConsentFn = failFirst(2)
+	if _, err := f.uc.Consent.CompleteConsent(ctx, alice, "r2", []string{"email"}, "tok"); !errors.Is(err, core.ErrProviderUnavailable) || calls.Load() != 2 {
+		t.Fatalf("after two failures: %v, %d calls; want ErrProviderUnavailable after exactly one retry", err, calls.Load())
+	}
+	f.fake.CompleteConsentFn = failFirst(0)
+	var pe *core.ProviderError
+	if _, err := f.uc.Consent.CompleteConsent(ctx, alice, "r1", []string{"email"}, "tok"); !errors.As(err, &pe) || calls.Load() != 1 {
+		t.Fatalf("provider refusal: %v, %d calls; want the 400 passed through, not retried", err, calls.Load())
+	}
+
+	realDeny := f.fake.DenyConsentFn
+	var denies atomic.Int32
+	f.fake.DenyConsentFn = func(ctx context.Context, id, user string) (core.DenyResult, error) {
+		if denies.Add(1) == 1 {
+			return core.DenyResult{}, fmt.Errorf("EOF: %w", core.ErrProviderUnavailable)
+		}
+		return realDeny(ctx, id, user)
+	}
+	f.addRequest("r3", "email")
+	if d, err := f.uc.Consent.DenyConsent(ctx, alice, "r3"); err != nil || d.State != "s" || denies.Load() != 2 {
+		t.Fatalf("deny after one failure: %+v, %v, %d calls", d, err, denies.Load())
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 type Authorization struct {
 	clients    Clients
 	requests   AuthRequests
+	codes      Codes // a retried completion is answered from the code it issued
 	dataTokens DataTokenVerifier
 	clock      Clock
 	random     Random
@@ -270,6 +271,9 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		if errors.Is(err, ErrExpired) {
 			a.persistExpiry(ctx, r, now)
 		}
+		if res, ok := a.retriedCompletion(ctx, r, in, approved, now); ok && errors.Is(err, ErrNotPending) {
+			return res, nil
+		}
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	if err := a.verifyDataToken(ctx, r, in.UserID, in.DataToken, approved); err != nil {
@@ -293,8 +297,14 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		redirectURI, state, clientID = r.RedirectURI(), r.State(), r.ClientID()
 		return &code, nil
 	})
-	if errors.Is(err, ErrConflict) {
-		err = fmt.Errorf("%w: completed concurrently", ErrNotPending)
+	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotPending) {
+		// Another completion won since the read — possibly this very one, sent twice.
+		if res, ok := a.retriedCompletion(ctx, r, in, approved, clockNow(a.clock)); ok {
+			return res, nil
+		}
+		if errors.Is(err, ErrConflict) {
+			err = fmt.Errorf("%w: completed concurrently", ErrNotPending)
+		}
 	}
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
@@ -304,6 +314,30 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		RedirectURI: callbackURL(a.issuer, redirectURI, state, url.Values{"code": {rawCode}}),
 		Code:        rawCode, State: state, ExpiresIn: seconds(a.codeTTL),
 	}, nil
+}
+
+// retriedCompletion answers a completion of a request that is no longer pending when it is a
+// retry of the completion that approved it (issue 15: the answer was lost, e.g. the provider
+// instance died mid-request): the same user, scopes and data token while the code is unused and
+// unexpired get the same callback URL and code again (grant.RetryCompletion). The data token was
+// verified when it approved the request; presenting the identical token is what opens the code.
+// expires_in is the code's remaining lifetime. No event is recorded: no code is issued.
+func (a *Authorization) retriedCompletion(ctx context.Context, r *authreq.Request, in CompleteInput, approved scope.Set, now time.Time) (CompleteResult, bool) {
+	if in.DataToken == "" || approved.IsEmpty() {
+		return CompleteResult{}, false
+	}
+	code, err := a.codes.ByAuthRequest(ctx, r.ID())
+	if err != nil {
+		return CompleteResult{}, false
+	}
+	raw, err := grant.RetryCompletion(code, in.UserID, approved, in.DataToken, now)
+	if err != nil {
+		return CompleteResult{}, false
+	}
+	return CompleteResult{
+		RedirectURI: callbackURL(a.issuer, r.RedirectURI(), r.State(), url.Values{"code": {raw}}),
+		Code:        raw, State: r.State(), ExpiresIn: max(1, seconds(code.ExpiresAt.Sub(now))),
+	}, true
 }
 
 // verifyDataToken checks the data token through the port, then that its claims stay within the
@@ -370,13 +404,24 @@ func (a *Authorization) deny(ctx context.Context, id, userID string, decide func
 			a.persistExpiry(ctx, r, now)
 		}
 	}
+	if errors.Is(err, ErrNotPending) {
+		// The same user denying again (the first answer was lost) gets the same answer (issue 15).
+		if r, gerr := a.requests.Get(ctx, id); gerr == nil && r.DeniedBy(userID) {
+			return a.denied(r.RedirectURI(), r.State()), nil
+		}
+	}
 	if err != nil {
 		return DenyResult{}, fmt.Errorf("deny auth request %s: %w", id, err)
 	}
 	a.events.Record(ctx, Event{Kind: EventConsentDenied, ClientID: clientID, Subject: userID, AuthRequestID: id})
+	return a.denied(redirectURI, state), nil
+}
+
+// denied is the answer to a denial: the access_denied callback URL (decision 4).
+func (a *Authorization) denied(redirectURI, state string) DenyResult {
 	oe := oautherr.AccessDenied.WithDescription("The user denied the request")
 	return DenyResult{
 		RedirectURI: callbackURL(a.issuer, redirectURI, state, url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}),
 		State:       state,
-	}, nil
+	}
 }

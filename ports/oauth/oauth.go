@@ -120,7 +120,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	return &UseCases{
 		Clients:    &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
 		ClientAuth: clientAuth,
-		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, dataTokens: d.DataTokens,
+		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, codes: st.Codes, dataTokens: d.DataTokens,
 			clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,
 			codeTTL: cfg.Lifetimes.Code},
 		Tokens: &Tokens{clientAuth: clientAuth, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,

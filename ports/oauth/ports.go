@@ -126,6 +126,9 @@ type Codes interface {
 	//     the transaction commits; Redeem returns nil.
 	// Returns ErrNotFound if no code has this hash. decide must not call back into the store.
 	Redeem(ctx context.Context, code grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error
+	// ByAuthRequest returns the code issued for an authorization request, whatever its state
+	// (a retried consent completion is answered from it). Returns ErrNotFound.
+	ByAuthRequest(ctx context.Context, authRequestID string) (grant.Code, error)
 }
 
 // RefreshTokens rotates refresh tokens.

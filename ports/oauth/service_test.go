@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -557,7 +558,8 @@ func TestCompleteConsent_Errors(t *testing.T) {
 	}
 }
 
-// TestCompleteConsent_Concurrent: a double completion in parallel yields exactly one code (checklist 43).
+// TestCompleteConsent_Concurrent: completions by different users in parallel yield exactly one
+// code (checklist 43).
 func TestCompleteConsent_Concurrent(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
@@ -565,11 +567,11 @@ func TestCompleteConsent_Concurrent(t *testing.T) {
 	ar, _ := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
 	var codes, refused atomic.Int32
 	var wg sync.WaitGroup
-	for range 10 {
+	for i := range 10 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
+			_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: fmt.Sprintf("user-%d", i),
 				ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
 			switch {
 			case err == nil:
@@ -604,8 +606,13 @@ func TestDeny(t *testing.T) { // decision 4
 		q.Get("x") != "1" || !strings.HasPrefix(res.RedirectURI, "https://rp.example/cb2?x=1&") || res.State != in.State {
 		t.Fatalf("deny redirect %s", res.RedirectURI)
 	}
-	if _, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-1"); !errors.Is(err, oauth.ErrNotPending) {
-		t.Fatalf("second deny: %v", err)
+	// Issue 15: the same user denying again (the first answer was lost) gets the same answer;
+	// another user finds the request decided.
+	if again, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-1"); err != nil || again != res {
+		t.Fatalf("second deny by the same user = %+v, %v; want %+v", again, err, res)
+	}
+	if _, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-2"); !errors.Is(err, oauth.ErrNotPending) {
+		t.Fatalf("deny by another user: %v", err)
 	}
 	if _, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, ""); !errors.Is(err, oauth.ErrInvalidInput) {
 		t.Fatalf("deny without user: %v", err)
@@ -619,6 +626,52 @@ func TestDeny(t *testing.T) { // decision 4
 	}
 	if d, _ := e.uc.Authorization.RequestDetails(ctx, ar.AuthRequestID); d.Status != authreq.StatusDenied {
 		t.Fatalf("status after empty approval: %s", d.Status)
+	}
+}
+
+// TestCompleteConsent_Retry: issue 15 — a completion retried by the same user with the same
+// scopes and data token (its answer was lost) gets the same code, also when the retries race;
+// only one code exists and only one code_issued event is recorded. Once the code is used, or for
+// another user, scope set or data token, the request is simply no longer pending.
+func TestCompleteConsent_Retry(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	c, creds := e.client(t, client.Confidential)
+	ar, _ := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
+	in := oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1", ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken}
+	e.events.take()
+	first, err := e.uc.Authorization.CompleteConsent(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			again, err := e.uc.Authorization.CompleteConsent(ctx, in)
+			if err != nil || again.Code != first.Code || again.RedirectURI != first.RedirectURI || again.State != first.State || again.ExpiresIn < 1 {
+				t.Errorf("retry = %+v, %v; want the first answer %+v", again, err, first)
+			}
+		}()
+	}
+	wg.Wait()
+	for name, other := range map[string]oauth.CompleteInput{
+		"OtherUser":      {AuthRequestID: in.AuthRequestID, UserID: "user-2", ApprovedScopes: in.ApprovedScopes, DataToken: in.DataToken},
+		"OtherScopes":    {AuthRequestID: in.AuthRequestID, UserID: in.UserID, ApprovedScopes: []string{"openid", "email"}, DataToken: in.DataToken},
+		"OtherDataToken": {AuthRequestID: in.AuthRequestID, UserID: in.UserID, ApprovedScopes: in.ApprovedScopes, DataToken: in.DataToken + "x"},
+	} {
+		if _, err := e.uc.Authorization.CompleteConsent(ctx, other); !errors.Is(err, oauth.ErrNotPending) {
+			t.Errorf("%s: %v, want ErrNotPending", name, err)
+		}
+	}
+	e.events.only(t, oauth.EventCodeIssued)
+	// Once the code is redeemed, a retry no longer hands it out.
+	if _, err := e.uc.Tokens.ExchangeCode(ctx, creds, first.Code, "https://rp.example/cb", oauthtest.Verifier); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.uc.Authorization.CompleteConsent(ctx, in); !errors.Is(err, oauth.ErrNotPending) {
+		t.Fatalf("retry after the code was used: %v", err)
 	}
 }
 

@@ -478,8 +478,8 @@ func TestChecklist36_SignedTokenClaims(t *testing.T) {
 // TestChecklist37_AuthRequestHandleSingleUseAndPurposeBound: checklist 37 (and 43). In SVA the
 // consent flow's handle is the auth_request_id. It is single-use: once approved, a second
 // completion (with a fresh, valid data token) and a denial are refused without a code or redirect,
-// and the request stays approved; once denied, neither an approval nor a second denial goes
-// through. It is purpose-bound: an authorization code is not accepted as an auth_request_id, and
+// and the request stays approved; once denied, no approval goes through, and a second denial is
+// only the same user's same decision answered again (issue 15). It is purpose-bound: an authorization code is not accepted as an auth_request_id, and
 // an auth_request_id is not accepted as a code. (Browser binding is Core's and the consent UI's
 // part: see Core's TestComplete_BoundToFirstUser and the consent UI's
 // TestChecklist37_ConsentNeedsTheBrowserSession.)
@@ -523,8 +523,13 @@ func TestChecklist37_AuthRequestHandleSingleUseAndPurposeBound(t *testing.T) {
 	}
 	resp, body = complete(denied)
 	refused("approval after denial", resp, body, http.StatusBadRequest, "request_not_pending")
-	resp, body = deny(denied)
-	refused("second denial", resp, body, http.StatusBadRequest, "request_not_pending")
+	// A denial repeated by the same user is the same decision, answered again (issue 15); another
+	// user's denial is refused.
+	if resp, body := deny(denied); resp.StatusCode != http.StatusOK || body["authorization_code"] != nil {
+		t.Errorf("second denial by the same user: %d %v, want the same denial", resp.StatusCode, body)
+	}
+	resp, body = e.internalCall(http.MethodPost, "/api/auth/internal/consent-deny/", map[string]any{"auth_request_id": denied, "user_id": "someone-else"})
+	refused("denial by another user", resp, body, http.StatusBadRequest, "request_not_pending")
 	if s := status(denied); s != "denied" {
 		t.Errorf("denied request is %v", s)
 	}

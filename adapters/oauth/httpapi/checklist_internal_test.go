@@ -117,24 +117,27 @@ func TestChecklist43_ConsentComplete(t *testing.T) {
 		}
 	}
 
-	// Still pending after all refusals: now complete it twice in parallel.
+	// Still pending after all refusals: now eight users complete it in parallel.
 	var (
-		wg    sync.WaitGroup
-		mu    sync.Mutex
-		codes []int
-		errs  []any
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		codes  []int
+		errs   []any
+		winner string
 	)
-	tok := e.dataToken(c.ID, userID, id)
-	for range 8 {
+	for i := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			user := fmt.Sprintf("%s-%d", userID, i)
 			resp, body := e.internalCall(http.MethodPost, "/api/auth/internal/consent-complete/", map[string]any{
-				"auth_request_id": id, "user_id": userID, "approved_scopes": []string{"openid", "email"}, "data_token": tok})
+				"auth_request_id": id, "user_id": user, "approved_scopes": []string{"openid", "email"}, "data_token": e.dataToken(c.ID, user, id)})
 			mu.Lock()
 			codes = append(codes, resp.StatusCode)
 			if resp.StatusCode != http.StatusOK {
 				errs = append(errs, body["error"])
+			} else {
+				winner = user
 			}
 			mu.Unlock()
 		}()
@@ -157,6 +160,57 @@ func TestChecklist43_ConsentComplete(t *testing.T) {
 	resp, body := e.internalCall(http.MethodGet, "/api/auth/internal/auth-request-details/?auth_request_id="+id, nil)
 	if resp.StatusCode != http.StatusOK || body["status"] != "approved" {
 		t.Fatalf("details after completion: %d %v", resp.StatusCode, body)
+	}
+	// The winner denying afterwards finds the request decided.
+	resp, body = e.internalCall(http.MethodPost, "/api/auth/internal/consent-deny/", map[string]any{"auth_request_id": id, "user_id": winner})
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != "request_not_pending" {
+		t.Fatalf("deny after approval: %d %v", resp.StatusCode, body)
+	}
+}
+
+// TestConsentCompleteAndDeny_Idempotent: issue 15 — a consent-complete retried by the same user
+// for the same request with the same data token (its answer was lost) gets the same answer while
+// the code is unused, and so does a repeated deny; with another data token, or once the code is
+// used, the request is not pending.
+func TestConsentCompleteAndDeny_Idempotent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.newClient(false)
+	q, verifier := authorizeParams(c, "openid email", "s")
+	id := e.authorize(q)
+	tok := e.dataToken(c.ID, userID, id)
+	complete := map[string]any{"auth_request_id": id, "user_id": userID, "approved_scopes": []string{"openid", "email"}, "data_token": tok}
+	resp, first := e.internalCall(http.MethodPost, "/api/auth/internal/consent-complete/", complete)
+	if resp.StatusCode != http.StatusOK || first["authorization_code"] == nil {
+		t.Fatalf("complete: %d %v", resp.StatusCode, first)
+	}
+	resp, again := e.internalCall(http.MethodPost, "/api/auth/internal/consent-complete/", complete)
+	if resp.StatusCode != http.StatusOK || again["authorization_code"] != first["authorization_code"] ||
+		again["redirect_uri"] != first["redirect_uri"] || again["state"] != first["state"] {
+		t.Fatalf("retried complete: %d %v, want the first answer %v", resp.StatusCode, again, first)
+	}
+	other := map[string]any{"auth_request_id": id, "user_id": userID, "approved_scopes": []string{"openid", "email"}, "data_token": e.dataToken(c.ID, userID, id)}
+	if resp, body := e.internalCall(http.MethodPost, "/api/auth/internal/consent-complete/", other); resp.StatusCode != http.StatusBadRequest || body["error"] != "request_not_pending" {
+		t.Fatalf("complete with another data token: %d %v", resp.StatusCode, body)
+	}
+	// The code works once; after that a retry no longer hands it out.
+	if resp, tr := e.exchange(c, first["authorization_code"].(string), verifier); resp.StatusCode != http.StatusOK || tr["access_token"] == nil {
+		t.Fatalf("exchange of the retried code: %d %v", resp.StatusCode, tr)
+	}
+	if resp, body := e.internalCall(http.MethodPost, "/api/auth/internal/consent-complete/", complete); resp.StatusCode != http.StatusBadRequest || body["error"] != "request_not_pending" {
+		t.Fatalf("retry after the code was used: %d %v", resp.StatusCode, body)
+	}
+
+	id2 := e.authorize(q)
+	deny := map[string]any{"auth_request_id": id2, "user_id": userID}
+	resp, d1 := e.internalCall(http.MethodPost, "/api/auth/internal/consent-deny/", deny)
+	resp2, d2 := e.internalCall(http.MethodPost, "/api/auth/internal/consent-deny/", deny)
+	if resp.StatusCode != http.StatusOK || resp2.StatusCode != http.StatusOK || d1["redirect_uri"] != d2["redirect_uri"] || d1["state"] != d2["state"] {
+		t.Fatalf("repeated deny: %d %v then %d %v", resp.StatusCode, d1, resp2.StatusCode, d2)
+	}
+	resp, body := e.internalCall(http.MethodPost, "/api/auth/internal/consent-deny/", map[string]any{"auth_request_id": id2, "user_id": "someone-else"})
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != "request_not_pending" {
+		t.Fatalf("deny by another user: %d %v", resp.StatusCode, body)
 	}
 }
 

@@ -35,6 +35,7 @@ type codeRow struct {
 	UsedAt          time.Time `bun:"used_at,nullzero"`
 	GrantID         *string   `bun:"grant_id"`
 	SealedDataToken []byte    `bun:"sealed_data_token"`
+	SealedForRetry  []byte    `bun:"retry_sealed_code"`
 }
 
 func codeToRow(c grant.Code) codeRow {
@@ -42,7 +43,7 @@ func codeToRow(c grant.Code) codeRow {
 		Hash: string(c.Hash), ClientID: c.ClientID, AuthRequestID: c.AuthRequestID, RedirectURI: c.RedirectURI,
 		CodeChallenge: c.Challenge.String(), Subject: c.Subject, Scope: c.Scope.String(), Nonce: c.Nonce,
 		AuthTime: ts(c.AuthTime), IssuedAt: ts(c.IssuedAt), ExpiresAt: ts(c.ExpiresAt), UsedAt: ts(c.UsedAt),
-		SealedDataToken: c.SealedDataToken,
+		SealedDataToken: c.SealedDataToken, SealedForRetry: c.SealedForRetry,
 	}
 	if c.GrantID != "" {
 		row.GrantID = &c.GrantID
@@ -63,7 +64,7 @@ func codeFromRow(r codeRow) (grant.Code, error) {
 		Hash: grant.Hash(r.Hash), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Challenge: ch,
 		Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.AuthRequestID, AuthTime: fromTS(r.AuthTime),
 		IssuedAt: fromTS(r.IssuedAt), ExpiresAt: fromTS(r.ExpiresAt), UsedAt: fromTS(r.UsedAt),
-		SealedDataToken: r.SealedDataToken,
+		SealedDataToken: r.SealedDataToken, SealedForRetry: r.SealedForRetry,
 	}
 	if r.GrantID != nil {
 		c.GrantID = *r.GrantID
@@ -72,6 +73,15 @@ func codeFromRow(r codeRow) (grant.Code, error) {
 		return grant.Code{}, errors.New("stored code: used without a grant")
 	}
 	return c, nil
+}
+
+// ByAuthRequest implements oauth.Codes (one indexed read: auth_request_id is UNIQUE).
+func (s *CodeStore) ByAuthRequest(ctx context.Context, authRequestID string) (grant.Code, error) {
+	var row codeRow
+	if err := s.db.NewSelect().Model(&row).Where("auth_request_id = ?", authRequestID).Scan(ctx); err != nil {
+		return grant.Code{}, notFound(err, "code of auth request "+authRequestID)
+	}
+	return codeFromRow(row)
 }
 
 // Redeem implements oauth.Codes.

@@ -102,10 +102,22 @@ func testOAuthFlowAndZeroKnowledge(t *testing.T, databaseURL string) {
 	if cb.Get("state") != state1 || cb.Get("iss") != s.ProviderURL || cb.Get("code") == "" || cb.Get("code") != done.Str("authorization_code") {
 		t.Fatalf("callback parameters %v (want code, state %q, iss %q)", cb, state1, s.ProviderURL)
 	}
-	// A request completes once.
-	u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
+	// A request completes once: the same completion repeated (its answer was lost) gets the same
+	// code (issue 15); a completion with another data token is refused.
+	again := u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
 		"approved_scopes": []string{"openid", "email", "name"}, "data_token": attestedToken,
-	}).Expect(t, http.StatusBadRequest)
+	}).Expect(t, http.StatusOK)
+	if again.Str("authorization_code") != done.Str("authorization_code") || again.Str("redirect_uri") != done.Str("redirect_uri") {
+		t.Fatalf("repeated completion answered %s, want the first answer %s", again.Raw, done.Raw)
+	}
+	reattested := u.core(s, http.MethodPost, "/api/internal/attest-data/", map[string]any{
+		"auth_request_id": reqID, "user_id": u.UserID, "audience": s.ClientID, "claims": approvedClaims,
+	})
+	if reattested.Status == http.StatusOK {
+		u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
+			"approved_scopes": []string{"openid", "email", "name"}, "data_token": reattested.Str("data_token"),
+		}).Expect(t, http.StatusBadRequest)
+	}
 
 	tok := s.token(url.Values{"grant_type": {"authorization_code"}, "code": {cb.Get("code")},
 		"redirect_uri": {s.RedirectURI}, "code_verifier": {verifier}}).Expect(t, http.StatusOK)

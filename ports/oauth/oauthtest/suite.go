@@ -222,6 +222,14 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 		return grant.Redemption{}, boom
 	})
 	wantErr(t, err, boom, "Redeem of completed request's code")
+	// ByAuthRequest finds the same code, with the raw code sealed for a retried completion.
+	byReq, err := s.Codes.ByAuthRequest(ctx, r.ID())
+	mustNil(t, err, "ByAuthRequest")
+	if byReq.Hash != code.Hash || byReq.Used() || string(byReq.SealedForRetry) != string(code.SealedForRetry) || len(byReq.SealedForRetry) == 0 {
+		t.Fatalf("ByAuthRequest = %+v, want the issued code", byReq)
+	}
+	_, err = s.Codes.ByAuthRequest(ctx, "00000000-0000-4000-8000-000000000000")
+	wantErr(t, err, oauth.ErrNotFound, "ByAuthRequest of a request without a code")
 
 	// A second decision is refused by the domain inside the closure; nothing changes.
 	err = s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {

@@ -1,0 +1,1 @@
+ALTER TABLE oauth_codes DROP COLUMN retry_sealed_code;
