@@ -42,12 +42,15 @@ type AuthRequestView struct {
 }
 
 // AuthRequest fetches an authorization request for the consent screen and binds it to the caller if
-// nobody opened it before (checklist 41).
+// nobody opened it before (checklist 41). The screen shows the provider's current answer; the
+// first answer is what Core keeps for the rest of the consent (BoundRequest).
 func (cs *Consent) AuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestView, error) {
-	d, err := cs.openAuthRequest(ctx, p, authRequestID)
+	d, err := cs.fetch(ctx, authRequestID)
 	if err != nil {
 		return AuthRequestView{}, err
 	}
+	// The caller's own connection, read before binding so the binding keeps whether this was a
+	// remembered consent; nothing of it is shown unless the request is the caller's.
 	conn, err := cs.activeConnection(ctx, p.UserID, d.Client.ClientID)
 	if err != nil {
 		return AuthRequestView{}, err
@@ -57,7 +60,11 @@ func (cs *Consent) AuthRequest(ctx context.Context, p Principal, authRequestID s
 		// A scope Core does not know can never be pre-approved; the screen still shows the request.
 		requested = scope.Set{}
 	}
-	return AuthRequestView{Details: d, CanAutoApprove: connection.CanAutoApprove(conn, requested), Connection: conn}, nil
+	remembered := connection.CanAutoApprove(conn, requested)
+	if _, err := cs.bind(ctx, p, d, remembered); err != nil {
+		return AuthRequestView{}, err
+	}
+	return AuthRequestView{Details: d, CanAutoApprove: remembered, Connection: conn}, nil
 }
 
 // AttestInput is an attestation request (seed body).
@@ -69,27 +76,43 @@ type AttestInput struct {
 }
 
 // Attest signs a data token for claims the caller chose to share, after the rules of checklist 42.
-// The claim values are passed to the signer and never stored or logged.
+// The claim values are passed to the signer and never stored or logged. The request's facts come
+// from its binding; only a request nobody opened through Core yet is fetched from the provider.
 func (cs *Consent) Attest(ctx context.Context, p Principal, in AttestInput) (string, error) {
 	if err := attest.CheckSubject(p.UserID, in.UserID); err != nil {
 		return "", err
 	}
-	d, err := cs.openAuthRequest(ctx, p, in.AuthRequestID)
+	b, err := cs.known(ctx, p, in.AuthRequestID)
 	if err != nil {
 		return "", err
 	}
-	req := attest.AuthRequest{ID: d.AuthRequestID, Status: d.Status, ExpiresAt: d.ExpiresAt, ClientID: d.Client.ClientID, RequestedScopes: d.RequestedScopes}
+	return cs.sign(ctx, p, attestable(b), in.Audience, in.Claims)
+}
+
+// attestable is the request as the attestation rules see it: once Core forwarded a decision for
+// it, it is no longer pending (the provider may still refuse that decision, but nothing more is
+// attested for it).
+func attestable(b BoundRequest) attest.AuthRequest {
+	d := b.Details
+	status := d.Status
+	if b.Decision != DecisionNone {
+		status = string(b.Decision)
+	}
+	return attest.AuthRequest{ID: d.AuthRequestID, Status: status, ExpiresAt: d.ExpiresAt, ClientID: d.Client.ClientID, RequestedScopes: d.RequestedScopes}
+}
+
+// sign applies checklist 42 to req and signs the data token.
+func (cs *Consent) sign(ctx context.Context, p Principal, req attest.AuthRequest, audience string, values map[string]any) (string, error) {
 	now := cs.clock.Now()
-	keys := slices.Collect(maps.Keys(in.Claims))
-	if err := attest.Check(req, in.Audience, keys, now); err != nil {
+	if err := attest.Check(req, audience, slices.Collect(maps.Keys(values)), now); err != nil {
 		return "", err
 	}
 	// The vault is ciphertext; this is where Core sees the values, so this is where it refuses
 	// ones it would not vouch for (every problem at once, as claimvalue.Errors).
-	if err := claimvalue.CheckAll(in.Claims); err != nil {
+	if err := claimvalue.CheckAll(values); err != nil {
 		return "", err
 	}
-	claims, err := attest.NewClaims(cs.issuer, p.UserID, req, in.Claims, now, cs.dataTokenTTL)
+	claims, err := attest.NewClaims(cs.issuer, p.UserID, req, values, now, cs.dataTokenTTL)
 	if err != nil {
 		return "", fmt.Errorf("attest: %w", err)
 	}
@@ -108,29 +131,91 @@ func (cs *Consent) CompleteConsent(ctx context.Context, p Principal, authRequest
 	if err != nil {
 		return ConsentResult{}, invalid(fmt.Errorf("approved_scopes: %w", err))
 	}
-	d, err := cs.openAuthRequest(ctx, p, authRequestID)
+	b, err := cs.decide(ctx, p, authRequestID, approved)
 	if err != nil {
 		return ConsentResult{}, err
 	}
+	return cs.complete(ctx, p, b, approved, dataToken)
+}
+
+// ApproveInput is the consent screen's approval in one call: the scopes the user approved and the
+// claims they chose to share.
+type ApproveInput struct {
+	AuthRequestID  string
+	ApprovedScopes []string
+	Claims         map[string]any
+}
+
+// Approve is Attest and CompleteConsent in one request (issue 9): it signs the data token for the
+// claims — checked by the rules of checklist 42 against the approved scopes, which the provider
+// checks again — and forwards the approval. An empty approval is a denial (decision 4) and signs
+// nothing. Errors are those of Attest and CompleteConsent.
+func (cs *Consent) Approve(ctx context.Context, p Principal, in ApproveInput) (ConsentResult, error) {
+	approved, err := scope.FromList(in.ApprovedScopes)
+	if err != nil {
+		return ConsentResult{}, invalid(fmt.Errorf("approved_scopes: %w", err))
+	}
+	b, err := cs.decide(ctx, p, in.AuthRequestID, approved)
+	if err != nil {
+		return ConsentResult{}, err
+	}
+	var tok string
+	if !approved.IsEmpty() {
+		// The decision just recorded is this one: the request is as pending as the provider said.
+		req := attestable(BoundRequest{Details: b.Details, UserID: b.UserID})
+		// Only claims the approved scopes permit (checklist 36): attest against the approved
+		// scopes that were requested; scopes that were not are the provider's invalid_scope.
+		requested, _ := scope.FromList(req.RequestedScopes)
+		req.RequestedScopes = intersect(approved, requested).Strings()
+		if tok, err = cs.sign(ctx, p, req, b.Details.Client.ClientID, in.Claims); err != nil {
+			return ConsentResult{}, err
+		}
+	}
+	return cs.complete(ctx, p, b, approved, tok)
+}
+
+func intersect(a, b scope.Set) scope.Set {
+	var names []string
+	for _, n := range a.Names() {
+		if b.Has(n) {
+			names = append(names, string(n))
+		}
+	}
+	s, _ := scope.FromList(names)
+	return s
+}
+
+// complete forwards an approval (or, empty, a denial) and records the app connection.
+func (cs *Consent) complete(ctx context.Context, p Principal, b BoundRequest, approved scope.Set, dataToken string) (ConsentResult, error) {
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
-	in := CompleteConsentInput{AuthRequestID: d.AuthRequestID, UserID: p.UserID, ApprovedScopes: approved.Strings(), DataToken: dataToken}
+	in := CompleteConsentInput{AuthRequestID: b.Details.AuthRequestID, UserID: p.UserID, ApprovedScopes: approved.Strings(), DataToken: dataToken}
 	res, err := retryOnce(pctx, func(ctx context.Context) (ConsentResult, error) { return cs.provider.CompleteConsent(ctx, in) })
 	cancel()
 	if err != nil {
 		return ConsentResult{}, providerErr("complete consent", err)
 	}
-	var prev *connection.Connection
 	if !approved.IsEmpty() {
 		// The code is issued; failing now would strand the user on the consent screen, and the
 		// connection is only a convenience record, so a storage failure here is logged, not
 		// returned. (An empty approval is a denial, decision 4: there is nothing to remember.)
-		if prev, err = cs.recordConnection(ctx, p.UserID, d.Client, approved); err != nil {
-			cs.log.ErrorContext(ctx, "record app connection", "client_id", d.Client.ClientID, "error", err)
+		c := b.Details.Client
+		next, err := connection.Record(nil, p.UserID, connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, approved, cs.clock.Now())
+		if err == nil {
+			err = cs.connections.Connect(ctx, next)
+		}
+		if err != nil {
+			cs.log.ErrorContext(ctx, "record app connection", "client_id", c.ClientID, "error", err)
 		}
 	}
 	// A scope Core does not know was never shown as requested; the decision is still classified.
-	requested, _ := scope.FromList(d.RequestedScopes)
-	cs.decided(ctx, p, d, connection.Classify(prev, requested, approved))
+	// Whether it was a remembered consent is what Core learned when the request was opened (the
+	// active connection then), so classifying it reads nothing.
+	requested, _ := scope.FromList(b.Details.RequestedScopes)
+	var prev *connection.Connection
+	if b.Remembered {
+		prev = &connection.Connection{ApprovedScopes: requested}
+	}
+	cs.decided(ctx, p, b.Details, connection.Classify(prev, requested, approved))
 	return res, nil
 }
 
@@ -140,39 +225,21 @@ func (cs *Consent) decided(ctx context.Context, p Principal, d AuthRequestDetail
 		AuthRequestID: d.AuthRequestID, Decision: string(decision)})
 }
 
-// recordConnection saves the connection after an approval and returns the one it replaced (nil if
-// none).
-func (cs *Consent) recordConnection(ctx context.Context, userID string, c ClientInfo, approved scope.Set) (*connection.Connection, error) {
-	var prev *connection.Connection
-	old, err := cs.connections.Get(ctx, userID, c.ClientID)
-	switch {
-	case err == nil:
-		prev = &old
-	case !errors.Is(err, ErrNotFound):
-		return nil, err
-	}
-	next, err := connection.Record(prev, userID, connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, approved, cs.clock.Now())
-	if err != nil {
-		return prev, err
-	}
-	return prev, cs.connections.Save(ctx, next)
-}
-
 // DenyConsent forwards the caller's refusal to the provider.
 func (cs *Consent) DenyConsent(ctx context.Context, p Principal, authRequestID string) (DenyResult, error) {
-	d, err := cs.openAuthRequest(ctx, p, authRequestID)
+	b, err := cs.decide(ctx, p, authRequestID, scope.Set{})
 	if err != nil {
 		return DenyResult{}, err
 	}
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
 	defer cancel()
 	res, err := retryOnce(pctx, func(ctx context.Context) (DenyResult, error) {
-		return cs.provider.DenyConsent(ctx, d.AuthRequestID, p.UserID)
+		return cs.provider.DenyConsent(ctx, b.Details.AuthRequestID, p.UserID)
 	})
 	if err != nil {
 		return DenyResult{}, providerErr("deny consent", err)
 	}
-	cs.decided(ctx, p, d, connection.DecisionDenied)
+	cs.decided(ctx, p, b.Details, connection.DecisionDenied)
 	return res, nil
 }
 
@@ -189,9 +256,8 @@ func retryOnce[T any](ctx context.Context, call func(context.Context) (T, error)
 	return res, err
 }
 
-// openAuthRequest fetches the request from the provider and binds it to the caller, refusing a
-// request that another user opened first. Nothing is written when the provider fails.
-func (cs *Consent) openAuthRequest(ctx context.Context, p Principal, authRequestID string) (AuthRequestDetails, error) {
+// fetch asks the provider for an authorization request.
+func (cs *Consent) fetch(ctx context.Context, authRequestID string) (AuthRequestDetails, error) {
 	if authRequestID == "" {
 		return AuthRequestDetails{}, invalid(attest.ErrMissingAuthRequest)
 	}
@@ -204,14 +270,86 @@ func (cs *Consent) openAuthRequest(ctx context.Context, p Principal, authRequest
 	if d.AuthRequestID != authRequestID {
 		return AuthRequestDetails{}, fmt.Errorf("auth request details: %w: answered for another request", ErrProviderUnavailable)
 	}
-	owner, err := cs.bindings.Bind(ctx, authRequestID, p.UserID, d.ExpiresAt)
-	if err != nil {
-		return AuthRequestDetails{}, fmt.Errorf("bind auth request: %w", err)
-	}
-	if err := attest.CheckOwner(owner, p.UserID); err != nil {
-		return AuthRequestDetails{}, err
-	}
 	return d, nil
+}
+
+// bind binds d to the caller unless someone opened it first, whom it refuses (checklist 41).
+// remembered is whether the caller's active connection covered every requested scope then.
+func (cs *Consent) bind(ctx context.Context, p Principal, d AuthRequestDetails, remembered bool) (BoundRequest, error) {
+	b, err := cs.bindings.Bind(ctx, BoundRequest{Details: d, UserID: p.UserID, Remembered: remembered})
+	if err != nil {
+		return BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
+	}
+	if err := attest.CheckOwner(b.UserID, p.UserID); err != nil {
+		return BoundRequest{}, err
+	}
+	if b.Details.AuthRequestID == "" {
+		b.Details = d // bound before Core kept the facts
+	}
+	return b, nil
+}
+
+// known returns the caller's binding of authRequestID: what Core kept from the first fetch, or —
+// when nobody opened the request through Core yet, or its binding predates kept facts — the
+// provider's answer, bound now. Nothing is written when the provider fails.
+func (cs *Consent) known(ctx context.Context, p Principal, authRequestID string) (BoundRequest, error) {
+	if authRequestID == "" {
+		return BoundRequest{}, invalid(attest.ErrMissingAuthRequest)
+	}
+	b, err := cs.bindings.Get(ctx, authRequestID)
+	switch {
+	case err == nil:
+		if err := attest.CheckOwner(b.UserID, p.UserID); err != nil {
+			return BoundRequest{}, err
+		}
+		if b.Details.AuthRequestID != "" {
+			return b, nil
+		}
+	case !errors.Is(err, ErrNotFound):
+		return BoundRequest{}, fmt.Errorf("auth request binding: %w", err)
+	}
+	d, err := cs.fetch(ctx, authRequestID)
+	if err != nil {
+		return BoundRequest{}, err
+	}
+	// Opened without the consent screen: learn here, once, whether the caller's connection
+	// already covered the request (for classifying the decision).
+	conn, err := cs.activeConnection(ctx, p.UserID, d.Client.ClientID)
+	if err != nil {
+		return BoundRequest{}, err
+	}
+	requested, _ := scope.FromList(d.RequestedScopes)
+	return cs.bind(ctx, p, d, connection.CanAutoApprove(conn, requested))
+}
+
+// decide records that the caller's decision (an approval, or a denial when approved is empty) is
+// being forwarded and returns the binding — one statement for a request the caller opened. A
+// request the caller did not open through Core is fetched and bound first; another user's is
+// refused (checklist 41).
+func (cs *Consent) decide(ctx context.Context, p Principal, authRequestID string, approved scope.Set) (BoundRequest, error) {
+	if authRequestID == "" {
+		return BoundRequest{}, invalid(attest.ErrMissingAuthRequest)
+	}
+	dec := DecisionApprove
+	if approved.IsEmpty() {
+		dec = DecisionDeny
+	}
+	b, err := cs.bindings.Decide(ctx, authRequestID, p.UserID, dec)
+	if err == nil && b.Details.AuthRequestID != "" {
+		return b, nil
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return BoundRequest{}, fmt.Errorf("record decision: %w", err)
+	}
+	known, err := cs.known(ctx, p, authRequestID)
+	if err != nil {
+		return BoundRequest{}, err
+	}
+	if _, err := cs.bindings.Decide(ctx, authRequestID, p.UserID, dec); err != nil {
+		return BoundRequest{}, fmt.Errorf("record decision: %w", err)
+	}
+	known.Decision = dec
+	return known, nil
 }
 
 // providerErr keeps *ProviderError as is and turns a timeout into ErrProviderUnavailable, in case an

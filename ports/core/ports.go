@@ -131,14 +131,51 @@ type Connections interface {
 	List(ctx context.Context, userID string) ([]connection.Connection, error)
 	// Save inserts or replaces the connection of (c.UserID, c.Client.ID).
 	Save(ctx context.Context, c connection.Connection) error
+	// Connect saves c as the connection a consent just made (connection.Record with no previous
+	// connection), keeping the stored ConnectedAt when the stored connection is active — the rule
+	// connection.Record applies, done atomically by the store so that recording a consent needs no
+	// read.
+	Connect(ctx context.Context, c connection.Connection) error
 }
 
-// AuthRequestBindings remembers which user opened an authorization request first (checklist 41).
+// Decision is what Core last forwarded to the provider for a bound authorization request.
+type Decision string
+
+// Decisions.
+const (
+	DecisionNone    Decision = ""         // nothing forwarded yet: pending as far as Core knows
+	DecisionApprove Decision = "approved" // an approval was sent (it may still have failed)
+	DecisionDeny    Decision = "denied"   // a denial was sent (it may still have failed)
+)
+
+// BoundRequest is an authorization request as Core keeps it once a user opened it: the facts the
+// provider answered the first time (client, scopes, expiry — none of which change), the user it is
+// bound to (checklist 41) and the last decision Core forwarded. Core never asks the provider for
+// them again (issue 9); the provider stays the authority on the request's state and refuses any
+// decision it cannot take.
+type BoundRequest struct {
+	Details  AuthRequestDetails
+	UserID   string
+	Decision Decision
+	// Remembered: when the request was opened, the user's active connection to the client
+	// covered every requested scope (the remembered-consent rule, decision 7).
+	Remembered bool
+}
+
+// AuthRequestBindings remembers which user opened an authorization request first (checklist 41)
+// and what Core learned about it.
 type AuthRequestBindings interface {
-	// Bind records userID as the user of authRequestID unless a user is already recorded, atomically
-	// (two users racing get the same answer), and returns the recorded user. expiresAt is when the
-	// record may be forgotten.
-	Bind(ctx context.Context, authRequestID, userID string, expiresAt time.Time) (owner string, err error)
+	// Bind stores b (its Decision is ignored: none yet) as the binding of b.Details.AuthRequestID
+	// unless the request is bound already, atomically (two users racing get the same answer), and
+	// returns the binding as stored — another user's when they were first. b.Details.ExpiresAt is
+	// when it may be forgotten.
+	Bind(ctx context.Context, b BoundRequest) (BoundRequest, error)
+	// Get returns the binding of authRequestID, or ErrNotFound.
+	Get(ctx context.Context, authRequestID string) (BoundRequest, error)
+	// Decide records that userID's decision is being forwarded and returns the binding, in one
+	// step, only if the request is bound to userID; ErrNotFound otherwise (the caller tells a
+	// missing binding from another user's with Get).
+	Decide(ctx context.Context, authRequestID, userID string, d Decision) (BoundRequest, error)
 }
 
 // RateLimiter counts events in fixed windows shared by every Core instance (services are

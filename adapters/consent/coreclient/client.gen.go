@@ -59,6 +59,15 @@ type AppConnection struct {
 	RevokedAt      *time.Time `json:"revoked_at,omitempty"`
 }
 
+// ApproveInputBody defines model for ApproveInputBody.
+type ApproveInputBody struct {
+	// ApprovedScopes The scopes the user approved; empty denies the request (decision 4).
+	ApprovedScopes *[]string `json:"approved_scopes"`
+
+	// Claims Claims the user chose to share; each key must be permitted by an approved scope. Never stored.
+	Claims *map[string]interface{} `json:"claims,omitempty"`
+}
+
 // AttestInputBody defines model for AttestInputBody.
 type AttestInputBody struct {
 	// Audience Must be the auth request's client_id.
@@ -332,6 +341,9 @@ type RegisterJSONRequestBody = RegisterInputBody
 // AttestDataJSONRequestBody defines body for AttestData for application/json ContentType.
 type AttestDataJSONRequestBody = AttestInputBody
 
+// ApproveAuthRequestJSONRequestBody defines body for ApproveAuthRequest for application/json ContentType.
+type ApproveAuthRequestJSONRequestBody = ApproveInputBody
+
 // CompleteAuthRequestJSONRequestBody defines body for CompleteAuthRequest for application/json ContentType.
 type CompleteAuthRequestJSONRequestBody = CompleteInputBody
 
@@ -528,6 +540,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/internal/oauth/requests/{auth_request_id}/ (the `GetAuthRequest` operationId).
 	GetAuthRequest(ctx context.Context, authRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveAuthRequestWithBody Attest the shared claims and approve the request in one call
+	//
+	// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+	ApproveAuthRequestWithBody(ctx context.Context, authRequestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveAuthRequest Attest the shared claims and approve the request in one call
+	//
+	// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+	ApproveAuthRequest(ctx context.Context, authRequestId string, body ApproveAuthRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// CompleteAuthRequestWithBody Approve an authorization request with a data token
 	//
@@ -859,6 +889,44 @@ func (c *Client) AttestData(ctx context.Context, body AttestDataJSONRequestBody,
 // Corresponds with GET /api/internal/oauth/requests/{auth_request_id}/ (the `GetAuthRequest` operationId).
 func (c *Client) GetAuthRequest(ctx context.Context, authRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetAuthRequestRequest(c.Server, authRequestId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveAuthRequestWithBody Attest the shared claims and approve the request in one call
+//
+// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+func (c *Client) ApproveAuthRequestWithBody(ctx context.Context, authRequestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveAuthRequestRequestWithBody(c.Server, authRequestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveAuthRequest Attest the shared claims and approve the request in one call
+//
+// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+func (c *Client) ApproveAuthRequest(ctx context.Context, authRequestId string, body ApproveAuthRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveAuthRequestRequest(c.Server, authRequestId, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1455,6 +1523,53 @@ func NewGetAuthRequestRequest(server string, authRequestId string) (*http.Reques
 	return req, nil
 }
 
+// NewApproveAuthRequestRequest calls the generic ApproveAuthRequest builder with application/json body
+func NewApproveAuthRequestRequest(server string, authRequestId string, body ApproveAuthRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveAuthRequestRequestWithBody(server, authRequestId, "application/json", bodyReader)
+}
+
+// NewApproveAuthRequestRequestWithBody constructs an http.Request for the ApproveAuthRequest method, with any body, and a specified content type
+func NewApproveAuthRequestRequestWithBody(server string, authRequestId string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "auth_request_id", authRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/internal/oauth/requests/%s/approve/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewCompleteAuthRequestRequest calls the generic CompleteAuthRequest builder with application/json body
 func NewCompleteAuthRequestRequest(server string, authRequestId string, body CompleteAuthRequestJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1835,6 +1950,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/internal/oauth/requests/{auth_request_id}/ (the `GetAuthRequest` operationId).
 	GetAuthRequestWithResponse(ctx context.Context, authRequestId string, reqEditors ...RequestEditorFn) (*GetAuthRequestResponse, error)
+
+	// ApproveAuthRequestWithBodyWithResponse Attest the shared claims and approve the request in one call
+	//
+	// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+	ApproveAuthRequestWithBodyWithResponse(ctx context.Context, authRequestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveAuthRequestResponse, error)
+
+	// ApproveAuthRequestWithResponse Attest the shared claims and approve the request in one call
+	//
+	// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+	ApproveAuthRequestWithResponse(ctx context.Context, authRequestId string, body ApproveAuthRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveAuthRequestResponse, error)
 
 	// CompleteAuthRequestWithBodyWithResponse Approve an authorization request with a data token
 	//
@@ -2760,6 +2893,96 @@ func (r GetAuthRequestResponse) ContentType() string {
 	return ""
 }
 
+type ApproveAuthRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CompleteOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON200() *CompleteOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ApproveAuthRequestResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveAuthRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveAuthRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveAuthRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveAuthRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type CompleteAuthRequestResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3416,6 +3639,36 @@ func (c *ClientWithResponses) GetAuthRequestWithResponse(ctx context.Context, au
 		return nil, err
 	}
 	return ParseGetAuthRequestResponse(rsp)
+}
+
+// ApproveAuthRequestWithBodyWithResponse Attest the shared claims and approve the request in one call
+//
+// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+func (c *ClientWithResponses) ApproveAuthRequestWithBodyWithResponse(ctx context.Context, authRequestId string, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveAuthRequestResponse, error) {
+	rsp, err := c.ApproveAuthRequestWithBody(ctx, authRequestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveAuthRequestResponse(rsp)
+}
+
+// ApproveAuthRequestWithResponse Attest the shared claims and approve the request in one call
+//
+// What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/approve/ (the `ApproveAuthRequest` operationId).
+func (c *ClientWithResponses) ApproveAuthRequestWithResponse(ctx context.Context, authRequestId string, body ApproveAuthRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveAuthRequestResponse, error) {
+	rsp, err := c.ApproveAuthRequest(ctx, authRequestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveAuthRequestResponse(rsp)
 }
 
 // CompleteAuthRequestWithBodyWithResponse Approve an authorization request with a data token
@@ -4156,6 +4409,81 @@ func ParseGetAuthRequestResponse(rsp *http.Response) (*GetAuthRequestResponse, e
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest AuthRequestOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveAuthRequestResponse parses an HTTP response from a ApproveAuthRequestWithResponse call
+func ParseApproveAuthRequestResponse(rsp *http.Response) (*ApproveAuthRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveAuthRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CompleteOutputBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -135,6 +135,11 @@ func (k *Core) Complete(ctx context.Context, token, authRequestID string, body i
 	return k.c.CompleteAuthRequestWithBody(ctx, authRequestID, jsonType, body, bearer(token), accept)
 }
 
+// Approve calls POST /api/internal/oauth/requests/{auth_request_id}/approve/.
+func (k *Core) Approve(ctx context.Context, token, authRequestID string, body io.Reader) (*http.Response, error) {
+	return k.c.ApproveAuthRequestWithBody(ctx, authRequestID, jsonType, body, bearer(token), accept)
+}
+
 // Deny calls POST /api/internal/oauth/requests/{auth_request_id}/deny/.
 func (k *Core) Deny(ctx context.Context, token, authRequestID string) (*http.Response, error) {
 	return k.c.DenyAuthRequest(ctx, authRequestID, bearer(token), accept)

@@ -80,6 +80,9 @@ func (b *bff) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ui/api/consent/{auth_request_id}/complete", b.mutating(maxBody, func(ctx context.Context, tok string, r *http.Request) (*http.Response, error) {
 		return b.core.Complete(ctx, tok, r.PathValue("auth_request_id"), r.Body)
 	}))
+	mux.HandleFunc("POST /ui/api/consent/{auth_request_id}/approve", b.mutating(maxBody, func(ctx context.Context, tok string, r *http.Request) (*http.Response, error) {
+		return b.core.Approve(ctx, tok, r.PathValue("auth_request_id"), r.Body)
+	}))
 	mux.HandleFunc("POST /ui/api/consent/{auth_request_id}/deny", b.mutating(0, func(ctx context.Context, tok string, r *http.Request) (*http.Response, error) {
 		return b.core.Deny(ctx, tok, r.PathValue("auth_request_id"))
 	}))

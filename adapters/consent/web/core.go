@@ -50,6 +50,8 @@ type Consent interface {
 	RequestDetails(ctx context.Context, token, authRequestID string) (*http.Response, error)
 	Attest(ctx context.Context, token string, body io.Reader) (*http.Response, error)
 	Complete(ctx context.Context, token, authRequestID string, body io.Reader) (*http.Response, error)
+	// Approve is Attest and Complete in one call to Core (what the consent page uses).
+	Approve(ctx context.Context, token, authRequestID string, body io.Reader) (*http.Response, error)
 	Deny(ctx context.Context, token, authRequestID string) (*http.Response, error)
 }
 

@@ -37,6 +37,7 @@ type fakeCore struct {
 	down bool
 	// completed and denied record consent outcomes by auth request id.
 	completed   map[string]map[string]any
+	approved    map[string]map[string]any // approve calls (attest and complete in one) by auth request id
 	denied      map[string]bool
 	attested    []map[string]any
 	connections map[string][]map[string]any // user id → connections
@@ -58,7 +59,7 @@ func newFakeCore(t *testing.T) *fakeCore {
 	t.Helper()
 	fc := &fakeCore{
 		t: t, users: map[string]*fakeUser{}, sessions: map[string]string{}, devices: map[string]string{},
-		requests2: map[string]map[string]any{}, completed: map[string]map[string]any{},
+		requests2: map[string]map[string]any{}, completed: map[string]map[string]any{}, approved: map[string]map[string]any{},
 		denied: map[string]bool{}, connections: map[string][]map[string]any{},
 	}
 	mux := http.NewServeMux()
@@ -162,6 +163,20 @@ func newFakeCore(t *testing.T) *fakeCore {
 		id := r.PathValue("id")
 		fc.mu.Lock()
 		fc.completed[id] = in
+		fc.mu.Unlock()
+		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?code=c0de&state=st&iss=x",
+			"authorization_code": "c0de", "state": "st", "expires_in": 600})
+	}))
+	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/approve/", fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
+		var in map[string]any
+		json.Unmarshal(fc.body(r), &in)
+		if fc.isDown() {
+			reply(w, 503, map[string]any{"error": "Service temporarily unavailable"})
+			return
+		}
+		id := r.PathValue("id")
+		fc.mu.Lock()
+		fc.approved[id] = in
 		fc.mu.Unlock()
 		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?code=c0de&state=st&iss=x",
 			"authorization_code": "c0de", "state": "st", "expires_in": 600})

@@ -260,6 +260,7 @@ func TestCSRF_RejectsForgedRequests(t *testing.T) {
 		{"PUT", "/ui/api/vault", `{"expected_version":1,"items":[]}`},
 		{"POST", "/ui/api/consent/req-1/attest", `{"claims":{}}`},
 		{"POST", "/ui/api/consent/req-1/complete", `{"approved_scopes":["email"],"data_token":"x"}`},
+		{"POST", "/ui/api/consent/req-1/approve", `{"approved_scopes":["email"],"claims":{}}`},
 		{"POST", "/ui/api/consent/req-1/deny", ``},
 		{"DELETE", "/ui/api/connections/app_1", ``},
 		{"DELETE", "/ui/api/sessions/s-1", ``},
@@ -509,6 +510,7 @@ func TestBFF_Unavailable(t *testing.T) {
 		{"GET", "/ui/api/consent/r1", ""},
 		{"POST", "/ui/api/consent/r1/attest", `{"claims":{}}`},
 		{"POST", "/ui/api/consent/r1/complete", `{"approved_scopes":[],"data_token":"x"}`},
+		{"POST", "/ui/api/consent/r1/approve", `{"approved_scopes":[],"claims":{}}`},
 	} {
 		res := u.do(c.method, c.target, c.body, withSession(tok), sameOrigin())
 		if res.StatusCode != http.StatusServiceUnavailable || readJSON(t, res)["error"] != "Service temporarily unavailable" {

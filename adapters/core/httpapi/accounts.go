@@ -26,6 +26,7 @@ const (
 	opAttestData          = "attestData"
 	opGetAuthRequest      = "getAuthRequest"
 	opCompleteAuthRequest = "completeAuthRequest"
+	opApproveAuthRequest  = "approveAuthRequest"
 	opDenyAuthRequest     = "denyAuthRequest"
 	opListConnections     = "listConnections"
 	opRevokeConnection    = "revokeConnection"

@@ -85,6 +85,14 @@ type completeOutput struct {
 	}
 }
 
+type approveInput struct {
+	AuthRequestID string `path:"auth_request_id" maxLength:"255"`
+	Body          struct {
+		ApprovedScopes []string       `json:"approved_scopes" maxItems:"64" doc:"The scopes the user approved; empty denies the request (decision 4)."`
+		Claims         map[string]any `json:"claims,omitempty" doc:"Claims the user chose to share; each key must be permitted by an approved scope. Never stored."`
+	}
+}
+
 type denyOutput struct {
 	Body struct {
 		RedirectURI string `json:"redirect_uri"`
@@ -161,6 +169,26 @@ func (h *handlers) registerConsent(api huma.API) {
 				return nil, errorFor(ctx, h.log, err)
 			}
 			res, err := h.consent.CompleteConsent(ctx, p, in.AuthRequestID, in.Body.ApprovedScopes, in.Body.DataToken)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &completeOutput{}
+			out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opApproveAuthRequest, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/approve/", Tags: []string{tag},
+		Summary: "Attest the shared claims and approve the request in one call",
+		Description: "What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) " +
+			"and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. " +
+			"An empty approved_scopes denies the request and signs nothing.",
+		Security: auth, Errors: providerErrors, MaxBodyBytes: 256 << 10},
+		func(ctx context.Context, in *approveInput) (*completeOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			res, err := h.consent.Approve(ctx, p, core.ApproveInput{AuthRequestID: in.AuthRequestID, ApprovedScopes: in.Body.ApprovedScopes, Claims: in.Body.Claims})
 			if err != nil {
 				return nil, errorFor(ctx, h.log, err)
 			}

@@ -2,10 +2,13 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -284,5 +287,90 @@ func TestDeny(t *testing.T) {
 	}
 	if list := e.do(http.MethodGet, "/api/connections/", alice.token, nil); len(list.body["connections"].([]any)) != 0 {
 		t.Errorf("a denial recorded a connection: %s", list.raw)
+	}
+}
+
+// TestApprove: issue 9 — one call attests and completes: the provider receives a data token for
+// the session's user, this request and its client, with exactly the shared claims, and answers
+// with the code; Core asks the provider for the request's details once for the whole consent
+// (the screen's call) and never again. Every attestation rule holds (checklist 41, 42, 36).
+func TestApprove(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice@example.com")
+	bob := e.register("bob@example.com")
+	e.addRequest("req-1", "openid", "email", "phone")
+	var detailsCalls atomic.Int32
+	details := e.fake.AuthRequestDetailsFn
+	e.fake.AuthRequestDetailsFn = func(ctx context.Context, id string) (core.AuthRequestDetails, error) {
+		detailsCalls.Add(1)
+		return details(ctx, id)
+	}
+	expect(t, e.do(http.MethodGet, "/api/internal/oauth/requests/req-1/", alice.token, nil), http.StatusOK, "")
+	approve := func(tok string, scopes []string, claims map[string]any) response {
+		return e.do(http.MethodPost, "/api/internal/oauth/requests/req-1/approve/", tok, map[string]any{"approved_scopes": scopes, "claims": claims})
+	}
+	// Refusals first: nothing reaches the provider.
+	expect(t, approve(bob.token, []string{"email"}, map[string]any{"email": "b@example.com"}), http.StatusForbidden, "auth_request_bound_to_other_user")
+	r := approve(alice.token, []string{"openid", "email"}, map[string]any{"email": "a@example.com", "phone": "1"})
+	expect(t, r, http.StatusBadRequest, "claims_not_permitted") // phone was requested but not approved (checklist 36)
+	if !slices.Equal(toStrings(r.body["claims"]), []string{"phone"}) {
+		t.Errorf("claims = %v, want [phone]", r.body["claims"])
+	}
+	expect(t, approve(alice.token, []string{"not a scope"}, nil), http.StatusBadRequest, "invalid_request")
+	if len(e.prov.Completed) != 0 {
+		t.Fatalf("a refused approval reached the provider: %+v", e.prov.Completed)
+	}
+
+	r = approve(alice.token, []string{"openid", "email"}, map[string]any{"email": "a@example.com"})
+	expect(t, r, http.StatusOK, "")
+	if r.str("authorization_code") != "code-req-1" || r.str("state") != "st-req-1" || r.str("redirect_uri") == "" {
+		t.Errorf("approve = %s", r.raw)
+	}
+	if len(e.prov.Completed) != 1 {
+		t.Fatalf("provider saw %d completions", len(e.prov.Completed))
+	}
+	done := e.prov.Completed[0]
+	if done.UserID != alice.userID || !slices.Equal(done.ApprovedScopes, []string{"email", "openid"}) && !slices.Equal(done.ApprovedScopes, []string{"openid", "email"}) {
+		t.Errorf("provider saw %+v", done)
+	}
+	var payload struct {
+		Sub, Aud, AuthRequestID string
+		Claims                  map[string]any
+	}
+	parts := strings.Split(done.DataToken, ".")
+	raw, _ := base64.RawURLEncoding.DecodeString(parts[1])
+	if err := json.Unmarshal(raw, &struct {
+		Sub           *string         `json:"sub"`
+		Aud           *string         `json:"aud"`
+		AuthRequestID *string         `json:"auth_request_id"`
+		Claims        *map[string]any `json:"claims"`
+	}{&payload.Sub, &payload.Aud, &payload.AuthRequestID, &payload.Claims}); err != nil {
+		t.Fatal(err)
+	}
+	if payload.Sub != alice.userID || payload.Aud != "app-1" || payload.AuthRequestID != "req-1" || len(payload.Claims) != 1 || payload.Claims["email"] != "a@example.com" {
+		t.Errorf("data token claims = %+v", payload)
+	}
+	if n := detailsCalls.Load(); n != 1 {
+		t.Errorf("Core asked the provider for the details %d times; want once (the screen's)", n)
+	}
+	// The connection is remembered for the approved scopes.
+	list := e.do(http.MethodGet, "/api/connections/", alice.token, nil)
+	if cs, _ := list.body["connections"].([]any); len(cs) != 1 {
+		t.Errorf("connections = %s", list.raw)
+	}
+	// After a decision, nothing more is attested for the request (checklist 42).
+	expect(t, e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-1", "app-1", map[string]any{"email": "x"})), 400, "auth_request_not_pending")
+
+	// Without the screen's call the request is fetched once and bound; an empty approval denies.
+	e.addRequest("req-2", "email")
+	expect(t, e.do(http.MethodPost, "/api/internal/oauth/requests/req-2/approve/", alice.token, map[string]any{"approved_scopes": []string{}}), http.StatusOK, "")
+	// (The provider turns an empty approval into a denial; this stand-in only records it.)
+	if len(e.prov.Completed) != 2 || len(e.prov.Completed[1].ApprovedScopes) != 0 || e.prov.Completed[1].DataToken != "" {
+		t.Errorf("empty approval: completions %+v, want one with no scopes and no data token", e.prov.Completed)
+	}
+	expect(t, e.do(http.MethodPost, "/api/internal/oauth/requests/req-2/approve/", bob.token, map[string]any{"approved_scopes": []string{"email"}}), http.StatusForbidden, "auth_request_bound_to_other_user")
+	if n := detailsCalls.Load(); n != 2 {
+		t.Errorf("details calls = %d, want 2 (one per request)", n)
 	}
 }

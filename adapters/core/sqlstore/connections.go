@@ -2,6 +2,8 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -10,6 +12,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/connection"
 	"github.com/sva-oauth/sva/domain/scope"
+	core "github.com/sva-oauth/sva/ports/core"
 )
 
 // ConnectionStore implements core.Connections.
@@ -75,28 +78,130 @@ func (s *ConnectionStore) Save(ctx context.Context, c connection.Connection) err
 	return nil
 }
 
+// Connect implements core.Connections as one upsert that keeps the stored connected_at while the
+// stored connection is active (connection.Record's rule), so recording a consent reads nothing.
+// connected_at is assigned first: MySQL evaluates the assignments in order and would otherwise see
+// the new revoked_at.
+func (s *ConnectionStore) Connect(ctx context.Context, c connection.Connection) error {
+	insert := "INSERT INTO core_connections (user_id, client_id, client_name, client_logo, approved_scopes, connected_at, last_used_at, revoked_at) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+	var upsert string
+	if sqldb.Dialect(s.db) == sqldb.DialectMySQL {
+		upsert = "ON DUPLICATE KEY UPDATE connected_at = IF(revoked_at IS NULL, connected_at, VALUES(connected_at)), " +
+			"client_name = VALUES(client_name), client_logo = VALUES(client_logo), approved_scopes = VALUES(approved_scopes), " +
+			"last_used_at = VALUES(last_used_at), revoked_at = VALUES(revoked_at)"
+	} else {
+		upsert = "ON CONFLICT (user_id, client_id) DO UPDATE SET " +
+			"connected_at = CASE WHEN core_connections.revoked_at IS NULL THEN core_connections.connected_at ELSE excluded.connected_at END, " +
+			"client_name = excluded.client_name, client_logo = excluded.client_logo, approved_scopes = excluded.approved_scopes, " +
+			"last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at"
+	}
+	_, err := s.db.NewRaw(insert+upsert, c.UserID, c.Client.ID, c.Client.Name, c.Client.Logo, c.ApprovedScopes.String(),
+		utc(c.ConnectedAt), utc(c.LastUsedAt), nullTime(c.RevokedAt)).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", c.Client.ID, err)
+	}
+	return nil
+}
+
 // BindingStore implements core.AuthRequestBindings.
 type BindingStore struct{ db *bun.DB }
 
 type bindingRow struct {
 	bun.BaseModel `bun:"table:core_auth_request_bindings"`
 
-	AuthRequestID string    `bun:"auth_request_id,pk"`
-	UserID        string    `bun:"user_id"`
-	ExpiresAt     time.Time `bun:"expires_at"`
+	AuthRequestID string         `bun:"auth_request_id,pk"`
+	UserID        string         `bun:"user_id"`
+	ExpiresAt     time.Time      `bun:"expires_at"`
+	Details       sql.NullString `bun:"details"` // JSON of detailsJSON; NULL in rows bound before Core kept it
+	Decision      string         `bun:"decision"`
 }
 
-// Bind implements core.AuthRequestBindings with an insert that does nothing on conflict followed by
-// a read, so whichever user inserted first is the answer for everyone.
-func (s *BindingStore) Bind(ctx context.Context, authRequestID, userID string, expiresAt time.Time) (string, error) {
-	r := &bindingRow{AuthRequestID: authRequestID, UserID: userID, ExpiresAt: utc(expiresAt)}
-	if _, err := sqldb.OnConflictKeep(s.db.NewInsert().Model(r), []string{"auth_request_id"}).Exec(ctx); err != nil {
-		return "", fmt.Errorf("bind auth request: %w", err)
+// detailsJSON is the stored form of core.AuthRequestDetails.
+type detailsJSON struct {
+	AuthRequestID   string             `json:"auth_request_id"`
+	Status          string             `json:"status"`
+	ExpiresAt       time.Time          `json:"expires_at"`
+	RequestedScopes []string           `json:"requested_scopes"`
+	ScopeDetails    []core.ScopeDetail `json:"scope_details"`
+	State           string             `json:"state"`
+	RedirectURI     string             `json:"redirect_uri"`
+	Client          core.ClientInfo    `json:"client"`
+}
+
+// factsJSON is what the details column holds: the provider's details and what Core added.
+type factsJSON struct {
+	detailsJSON
+	Remembered bool `json:"remembered"`
+}
+
+func (r *bindingRow) toDomain() (core.BoundRequest, error) {
+	b := core.BoundRequest{UserID: r.UserID, Decision: core.Decision(r.Decision)}
+	if r.Details.Valid {
+		var f factsJSON
+		if err := json.Unmarshal([]byte(r.Details.String), &f); err != nil {
+			return core.BoundRequest{}, fmt.Errorf("stored details of auth request %s: %w", r.AuthRequestID, err)
+		}
+		b.Details, b.Remembered = core.AuthRequestDetails(f.detailsJSON), f.Remembered
+		b.Details.ExpiresAt = b.Details.ExpiresAt.UTC()
 	}
-	var owner string
-	if err := s.db.NewSelect().TableExpr("core_auth_request_bindings").Column("user_id").
-		Where("auth_request_id = ?", authRequestID).Scan(ctx, &owner); err != nil {
-		return "", fmt.Errorf("read auth request binding: %w", err)
+	return b, nil
+}
+
+// Bind implements core.AuthRequestBindings: an insert that does nothing on conflict, so whichever
+// user inserted first is the answer for everyone; only when the insert lost is the stored binding
+// read.
+func (s *BindingStore) Bind(ctx context.Context, b core.BoundRequest) (core.BoundRequest, error) {
+	d := b.Details
+	raw, err := json.Marshal(factsJSON{detailsJSON: detailsJSON(d), Remembered: b.Remembered})
+	if err != nil {
+		return core.BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
 	}
-	return owner, nil
+	r := &bindingRow{AuthRequestID: d.AuthRequestID, UserID: b.UserID, ExpiresAt: utc(d.ExpiresAt),
+		Details: sql.NullString{String: string(raw), Valid: true}}
+	res, err := sqldb.OnConflictKeep(s.db.NewInsert().Model(r), []string{"auth_request_id"}).Exec(ctx)
+	if err != nil {
+		return core.BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
+	}
+	// One affected row is an insert on PostgreSQL and SQLite; on MySQL a kept duplicate counts as
+	// found too, so there the binding is always read back.
+	if n, err := res.RowsAffected(); err != nil {
+		return core.BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
+	} else if n == 1 && sqldb.Dialect(s.db) != sqldb.DialectMySQL {
+		return core.BoundRequest{Details: d, UserID: b.UserID, Remembered: b.Remembered}, nil
+	}
+	return s.Get(ctx, d.AuthRequestID)
+}
+
+// Get implements core.AuthRequestBindings.
+func (s *BindingStore) Get(ctx context.Context, authRequestID string) (core.BoundRequest, error) {
+	var r bindingRow
+	if err := s.db.NewSelect().Model(&r).Where("auth_request_id = ?", authRequestID).Scan(ctx); err != nil {
+		return core.BoundRequest{}, fmt.Errorf("auth request binding: %w", notFound(err))
+	}
+	return r.toDomain()
+}
+
+// Decide implements core.AuthRequestBindings with one conditional UPDATE … RETURNING (MySQL has no
+// UPDATE … RETURNING: there the UPDATE is followed by a read).
+func (s *BindingStore) Decide(ctx context.Context, authRequestID, userID string, d core.Decision) (core.BoundRequest, error) {
+	if sqldb.Dialect(s.db) == sqldb.DialectMySQL {
+		if _, err := s.db.NewUpdate().Model((*bindingRow)(nil)).Set("decision = ?", string(d)).
+			Where("auth_request_id = ?", authRequestID).Where("user_id = ?", userID).Exec(ctx); err != nil {
+			return core.BoundRequest{}, fmt.Errorf("record decision: %w", err)
+		}
+		b, err := s.Get(ctx, authRequestID)
+		if err == nil && b.UserID != userID {
+			err = fmt.Errorf("record decision: %w", core.ErrNotFound)
+		}
+		return b, err
+	}
+	var r bindingRow
+	err := s.db.NewUpdate().Model(&r).Set("decision = ?", string(d)).
+		Where("auth_request_id = ?", authRequestID).Where("user_id = ?", userID).
+		Returning("auth_request_id, user_id, expires_at, details, decision").Scan(ctx)
+	if err != nil {
+		return core.BoundRequest{}, fmt.Errorf("record decision: %w", notFound(err))
+	}
+	return r.toDomain()
 }

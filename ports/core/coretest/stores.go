@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 	"testing"
@@ -388,6 +389,32 @@ func testConnections(t *testing.T, s core.Stores) {
 	if !sameConnection(got, revoked) || got.Active() {
 		t.Errorf("after revoke Get = %+v, want %+v", got, revoked)
 	}
+
+	// Connect: a new consent on a revoked connection starts it anew; on an active one it keeps
+	// the connection's start (connection.Record's rule) and replaces scopes and last use.
+	fresh, _ := connection.Record(nil, a.ID, c1.Client, scope.MustParse("email"), base.Add(4*time.Hour))
+	if err := s.Connections.Connect(ctx, fresh); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = s.Connections.Get(ctx, a.ID, "app-1"); !sameConnection(got, fresh) || !got.Active() {
+		t.Errorf("Connect after revocation = %+v, want %+v", got, fresh)
+	}
+	later, _ := connection.Record(nil, a.ID, connection.Client{ID: "app-1", Name: "App One v2"}, scope.MustParse("openid"), base.Add(5*time.Hour))
+	if err := s.Connections.Connect(ctx, later); err != nil {
+		t.Fatal(err)
+	}
+	want := later
+	want.ConnectedAt = fresh.ConnectedAt
+	if got, _ = s.Connections.Get(ctx, a.ID, "app-1"); !sameConnection(got, want) {
+		t.Errorf("Connect on an active connection = %+v, want %+v", got, want)
+	}
+	c3, _ := connection.Record(nil, a.ID, connection.Client{ID: "app-3", Name: "Three"}, scope.MustParse("email"), base)
+	if err := s.Connections.Connect(ctx, c3); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Connections.Get(ctx, a.ID, "app-3"); err != nil || !sameConnection(got, c3) {
+		t.Errorf("Connect of a new connection = %+v, %v", got, err)
+	}
 }
 
 func sameConnection(a, b connection.Connection) bool {
@@ -395,17 +422,49 @@ func sameConnection(a, b connection.Connection) bool {
 		a.ConnectedAt.Equal(b.ConnectedAt) && a.LastUsedAt.Equal(b.LastUsedAt) && a.RevokedAt.Equal(b.RevokedAt)
 }
 
-// testBindings: the first user to open a request owns it, also under a race (checklist 41).
+// testBindings: the first user to open a request owns it, also under a race (checklist 41); the
+// facts bound with it come back unchanged; Decide records a decision for the owner only.
 func testBindings(t *testing.T, s core.Stores) {
 	ctx := context.Background()
-	exp := base.Add(10 * time.Minute)
-	owner, err := s.Bindings.Bind(ctx, "req-1", "alice", exp)
-	if err != nil || owner != "alice" {
-		t.Fatalf("Bind(alice) = %q, %v", owner, err)
+	details := func(id string) core.AuthRequestDetails {
+		return core.AuthRequestDetails{AuthRequestID: id, Status: "pending", ExpiresAt: base.Add(10 * time.Minute),
+			RequestedScopes: []string{"openid", "email"}, State: "st", RedirectURI: "https://app.example/cb",
+			ScopeDetails: []core.ScopeDetail{{Key: "email", Name: "Email", Description: "d", Reason: "r", Icon: "i"}},
+			Client:       core.ClientInfo{ClientID: "app-1", Name: "App", Logo: "https://app.example/l.png", Description: "x"}}
 	}
-	if owner, err := s.Bindings.Bind(ctx, "req-1", "bob", exp); err != nil || owner != "alice" {
-		t.Errorf("Bind(bob) after alice = %q, %v; want alice", owner, err)
+	d1 := details("req-1")
+	b, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: d1, UserID: "alice", Remembered: true})
+	if err != nil || b.UserID != "alice" || b.Decision != core.DecisionNone || !b.Remembered || !reflect.DeepEqual(b.Details, d1) {
+		t.Fatalf("Bind(alice) = %+v, %v", b, err)
 	}
+	other := details("req-1")
+	other.Client.ClientID = "app-2"
+	if b, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: other, UserID: "bob"}); err != nil || b.UserID != "alice" || !b.Remembered || !reflect.DeepEqual(b.Details, d1) {
+		t.Errorf("Bind(bob) after alice = %+v, %v; want alice's binding with the first facts", b, err)
+	}
+	if b, err := s.Bindings.Get(ctx, "req-1"); err != nil || b.UserID != "alice" || !b.Remembered || !reflect.DeepEqual(b.Details, d1) {
+		t.Errorf("Get = %+v, %v", b, err)
+	}
+	if _, err := s.Bindings.Get(ctx, "req-none"); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Get(unbound) error = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Bindings.Decide(ctx, "req-1", "bob", core.DecisionApprove); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Decide by another user: %v, want ErrNotFound", err)
+	}
+	if _, err := s.Bindings.Decide(ctx, "req-none", "alice", core.DecisionApprove); !errors.Is(err, core.ErrNotFound) {
+		t.Errorf("Decide unbound: %v, want ErrNotFound", err)
+	}
+	b, err = s.Bindings.Decide(ctx, "req-1", "alice", core.DecisionApprove)
+	if err != nil || b.Decision != core.DecisionApprove || !reflect.DeepEqual(b.Details, d1) || b.UserID != "alice" {
+		t.Fatalf("Decide = %+v, %v", b, err)
+	}
+	if b, _ := s.Bindings.Get(ctx, "req-1"); b.Decision != core.DecisionApprove {
+		t.Errorf("decision not stored: %+v", b)
+	}
+	if b, _ := s.Bindings.Decide(ctx, "req-1", "alice", core.DecisionDeny); b.Decision != core.DecisionDeny {
+		t.Errorf("a later decision is not recorded: %+v", b)
+	}
+
 	const racers = 12
 	owners := make([]string, racers)
 	var wg sync.WaitGroup
@@ -413,11 +472,11 @@ func testBindings(t *testing.T, s core.Stores) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			o, err := s.Bindings.Bind(ctx, "req-race", fmt.Sprintf("user-%d", i), exp)
+			b, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: details("req-race"), UserID: fmt.Sprintf("user-%d", i)})
 			if err != nil {
 				t.Errorf("Bind: %v", err)
 			}
-			owners[i] = o
+			owners[i] = b.UserID
 		}()
 	}
 	wg.Wait()
@@ -503,7 +562,7 @@ func testSweep(t *testing.T, s core.Stores) {
 	if _, err := s.RateLimiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Bindings.Bind(ctx, "expired-req", a.ID, base.Add(-time.Second)); err != nil {
+	if _, err := s.Bindings.Bind(ctx, core.BoundRequest{UserID: a.ID, Details: core.AuthRequestDetails{AuthRequestID: "expired-req", ExpiresAt: base.Add(-time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Sweeper.Sweep(ctx, base, base.Add(-p.IdleTimeout)); err != nil {
@@ -516,7 +575,7 @@ func testSweep(t *testing.T, s core.Stores) {
 	if n, _ := s.RateLimiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); n != 1 {
 		t.Errorf("expired rate-limit window survived Sweep (count %d)", n)
 	}
-	if owner, _ := s.Bindings.Bind(ctx, "expired-req", "someone-else", base.Add(time.Minute)); owner != "someone-else" {
-		t.Errorf("expired binding survived Sweep (owner %q)", owner)
+	if b, _ := s.Bindings.Bind(ctx, core.BoundRequest{UserID: "someone-else", Details: core.AuthRequestDetails{AuthRequestID: "expired-req", ExpiresAt: base.Add(time.Minute)}}); b.UserID != "someone-else" {
+		t.Errorf("expired binding survived Sweep (owner %q)", b.UserID)
 	}
 }

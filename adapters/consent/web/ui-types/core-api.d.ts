@@ -240,6 +240,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/internal/oauth/requests/{auth_request_id}/approve/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Attest the shared claims and approve the request in one call
+         * @description What attest-data followed by complete do, in one round trip: signs the data token for the claims (the checks of attest-data, against the approved scopes) and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. An empty approved_scopes denies the request and signs nothing.
+         */
+        post: operations["approveAuthRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/internal/oauth/requests/{auth_request_id}/complete/": {
         parameters: {
             query?: never;
@@ -345,6 +365,14 @@ export interface components {
             last_used_at: string;
             /** Format: date-time */
             revoked_at?: string;
+        };
+        ApproveInputBody: {
+            /** @description The scopes the user approved; empty denies the request (decision 4). */
+            approved_scopes: string[] | null;
+            /** @description Claims the user chose to share; each key must be permitted by an approved scope. Never stored. */
+            claims?: {
+                [key: string]: unknown;
+            };
         };
         AttestInputBody: {
             /** @description Must be the auth request's client_id. */
@@ -1212,6 +1240,95 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuthRequestOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    approveAuthRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                auth_request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApproveInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompleteOutputBody"];
                 };
             };
             /** @description Bad Request */

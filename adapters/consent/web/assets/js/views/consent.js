@@ -1,6 +1,7 @@
 // The consent screen: who is asking, what each scope would share (the exact values from the
 // decrypted vault), and the user's choice. Approval builds the claims here, has Core attest
-// them, completes the request and returns the browser to the app (the sign-in after the authorization endpoint sent the browser here).
+// them and complete the request in one call, and returns the browser to the app (the sign-in
+// after the authorization endpoint sent the browser here).
 
 import { h, say, clearStatus, busy, logo, when } from '../dom.js';
 import { requireSession, here, unlockForm } from '../app.js';
@@ -199,25 +200,22 @@ function sharedList(scopes, d) {
 }
 
 /**
- * approve builds claims for the approved scopes, has Core attest them, completes the request and
- * leaves. An empty approval is a denial (decision 4).
+ * approve builds claims for the approved scopes, has Core attest them and complete the request in
+ * one call, and leaves. An empty approval is a denial (decision 4).
  * @param {Details} d
  * @param {string[]} approved
  */
 async function approve(d, approved) {
   if (approved.length === 0) return deny(d);
-  const userId = state.userId;
-  // Core would refuse a null user_id anyway; say why instead of sending it.
-  if (userId === null) throw new ApiError(401, 'not_signed_in', 'Your session has ended. Please sign in again.');
+  // Without a session Core would refuse the call; say why instead of sending it.
+  if (state.userId === null) throw new ApiError(401, 'not_signed_in', 'Your session has ended. Please sign in again.');
   say(`Sharing with ${d.client.name}…`);
   const claims = buildClaims(approved, state.profile);
   const id = encodeURIComponent(d.auth_request_id);
-  /** @type {Core['AttestOutputBody']} */
-  const { data_token } = await api('POST', `/consent/${id}/attest`, /** @satisfies {Core['AttestInputBody']} */ ({
-    auth_request_id: d.auth_request_id, user_id: userId, audience: d.client.client_id, claims,
-  }));
+  // One call: Core attests the claims and completes the request (the seed's attest-data and
+  // complete steps in one round trip).
   /** @type {Core['CompleteOutputBody']} */
-  const done = await api('POST', `/consent/${id}/complete`, /** @satisfies {Core['CompleteInputBody']} */ ({ approved_scopes: approved, data_token }));
+  const done = await api('POST', `/consent/${id}/approve`, /** @satisfies {Core['ApproveInputBody']} */ ({ approved_scopes: approved, claims }));
   say(`Returning you to ${d.client.name}…`, 'success');
   leave(done.redirect_uri);
 }
