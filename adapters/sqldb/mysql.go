@@ -181,6 +181,7 @@ func (d *mysqlDialect) AppendString(b []byte, s string) []byte {
 // MySQL server error numbers the stores act on.
 const (
 	mysqlErrDupEntry        = 1062 // ER_DUP_ENTRY: unique or primary key
+	mysqlErrNoReferencedRow = 1452 // ER_NO_REFERENCED_ROW_2: a foreign key names a missing row
 	mysqlErrLockWaitTimeout = 1205 // ER_LOCK_WAIT_TIMEOUT
 	mysqlErrLockDeadlock    = 1213 // ER_LOCK_DEADLOCK: the transaction was rolled back
 )

@@ -180,6 +180,24 @@ func IsUniqueViolation(err error) bool {
 	return false
 }
 
+// IsForeignKeyViolation reports whether err (possibly wrapped) is a foreign-key violation on
+// either engine: a row refers to one that does not exist. Stores use it to map an insert that
+// names a missing parent to their port's "not found" without reading the parent first.
+func IsForeignKeyViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr pgdriver.Error
+	if errors.As(err, &pgErr) {
+		return pgErr.Field('C') == "23503" // foreign_key_violation
+	}
+	if n := mysqlErrorNumber(err); n != 0 {
+		return n == mysqlErrNoReferencedRow
+	}
+	var liteErr *sqlite.Error
+	return errors.As(err, &liteErr) && liteErr.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // Storage schemes as Scheme reports them: the families of DATABASE_URL values.
 const (
 	SchemeSQLite   = "sqlite"   // "", a file path, ":memory:", "sqlite:…", "file:…"

@@ -241,6 +241,10 @@ func TestIsUniqueViolation(t *testing.T) {
 			{"Nil", nil, false},
 			{"Other", errors.New("duplicate key value violates unique constraint"), false},
 		}
+		if !sqldb.IsForeignKeyViolation(foreignKey) || !sqldb.IsForeignKeyViolation(fmt.Errorf("store: %w", foreignKey)) ||
+			sqldb.IsForeignKeyViolation(dupKey) || sqldb.IsForeignKeyViolation(notNull) || sqldb.IsForeignKeyViolation(nil) {
+			t.Errorf("IsForeignKeyViolation misclassifies: fk %v, dup %v, not null %v", foreignKey, dupKey, notNull)
+		}
 		for _, tt := range tests {
 			if got := sqldb.IsUniqueViolation(tt.err); got != tt.want {
 				t.Errorf("%s: IsUniqueViolation(%v) = %v, want %v", tt.name, tt.err, got, tt.want)

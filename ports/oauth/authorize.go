@@ -157,16 +157,12 @@ func (a *Authorization) RequestDetails(ctx context.Context, id string) (RequestD
 	if err != nil {
 		return RequestDetails{}, err
 	}
-	r, err := a.requests.Get(ctx, id)
+	r, c, err := a.requests.GetWithClient(ctx, id)
 	if err != nil {
 		return RequestDetails{}, fmt.Errorf("auth request %s: %w", id, err)
 	}
 	now := clockNow(a.clock)
 	a.persistExpiry(ctx, r, now)
-	c, err := a.clients.Get(ctx, r.ClientID())
-	if err != nil {
-		return RequestDetails{}, fmt.Errorf("auth request %s: client: %w", id, err)
-	}
 	d := RequestDetails{
 		ID: r.ID(), Status: r.Status(now), ExpiresAt: r.ExpiresAt(), RequestedScopes: r.Scope().Strings(),
 		State: r.State(), RedirectURI: r.RedirectURI(),
@@ -285,18 +281,18 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	now = clockNow(a.clock)
-	var redirectURI, state, clientID string
-	err = a.requests.Complete(ctx, id, func(r *authreq.Request) (*grant.Code, error) {
-		if err := r.Complete(in.UserID, approved, now); err != nil {
-			return nil, err
-		}
-		code, err := grant.NewCode(r, rawCode, in.DataToken, now, a.codeTTL)
-		if err != nil {
-			return nil, err
-		}
-		redirectURI, state, clientID = r.RedirectURI(), r.State(), r.ClientID()
-		return &code, nil
-	})
+	// The domain decides on the request as read; the store writes the decision only if the
+	// request is still pending, so no second read (or lock) is needed.
+	decided := r.Clone()
+	if err := decided.Complete(in.UserID, approved, now); err != nil {
+		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
+	}
+	code, err := grant.NewCode(decided, rawCode, in.DataToken, now, a.codeTTL)
+	if err != nil {
+		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
+	}
+	redirectURI, state, clientID := decided.RedirectURI(), decided.State(), decided.ClientID()
+	err = a.requests.Decide(ctx, decided, authreq.StatusPending, &code)
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotPending) {
 		// Another completion won since the read — possibly this very one, sent twice.
 		if res, ok := a.retriedCompletion(ctx, r, in, approved, clockNow(a.clock)); ok {

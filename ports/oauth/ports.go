@@ -101,6 +101,9 @@ type AuthRequests interface {
 	Create(ctx context.Context, r *authreq.Request) error
 	// Get returns a request by its (canonical, lower-case) id. Returns ErrNotFound.
 	Get(ctx context.Context, id string) (*authreq.Request, error)
+	// GetWithClient returns a request and its client in one read (the consent screen shows both).
+	// Returns ErrNotFound.
+	GetWithClient(ctx context.Context, id string) (*authreq.Request, *client.Client, error)
 	// Update loads the request with its row locked, calls fn and saves the result atomically, only
 	// if the stored status is still the one fn saw (otherwise ErrConflict). If fn returns an error
 	// nothing is saved and that error is returned (wrapped). Returns ErrNotFound. fn must not call
@@ -111,6 +114,12 @@ type AuthRequests interface {
 	// so a request is never approved without its code nor a code issued twice (checklist 43).
 	// Same errors as Update.
 	Complete(ctx context.Context, id string, fn func(*authreq.Request) (*grant.Code, error)) error
+	// Decide saves r, already transitioned by the domain, only if the stored request's status is
+	// still from, and inserts code (if any) in the same transaction: the consent decision in one
+	// conditional write, with no read (the caller decided on the request it read). ErrConflict
+	// when the status is no longer from (a concurrent decision won) or a code exists already;
+	// ErrNotFound when there is no such request.
+	Decide(ctx context.Context, r *authreq.Request, from authreq.Status, code *grant.Code) error
 }
 
 // Codes redeems authorization codes.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -62,25 +63,20 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 	})
 }
 
-// Create implements oauth.AuthRequests.
+// Create implements oauth.AuthRequests with one INSERT: the client's existence is the foreign
+// key's to check, not a read's.
 func (s *AuthRequestStore) Create(ctx context.Context, r *authreq.Request) error {
 	row := authRequestToRow(r)
-	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		exists, err := tx.NewSelect().Model((*clientRow)(nil)).Where("id = ?", row.ClientID).Exists(ctx)
-		if err != nil {
-			return fmt.Errorf("create auth request %s: %w", row.ID, err)
-		}
-		if !exists {
+	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil {
+		switch {
+		case sqldb.IsUniqueViolation(err):
+			return fmt.Errorf("create auth request %s: %w", row.ID, oauth.ErrAlreadyExists)
+		case sqldb.IsForeignKeyViolation(err):
 			return fmt.Errorf("create auth request %s: client %s: %w", row.ID, row.ClientID, oauth.ErrNotFound)
 		}
-		if _, err := tx.NewInsert().Model(&row).Exec(ctx); err != nil {
-			if sqldb.IsUniqueViolation(err) {
-				return fmt.Errorf("create auth request %s: %w", row.ID, oauth.ErrAlreadyExists)
-			}
-			return fmt.Errorf("create auth request %s: %w", row.ID, err)
-		}
-		return nil
-	})
+		return fmt.Errorf("create auth request %s: %w", row.ID, err)
+	}
+	return nil
 }
 
 // Get implements oauth.AuthRequests.
@@ -90,6 +86,32 @@ func (s *AuthRequestStore) Get(ctx context.Context, id string) (*authreq.Request
 		return nil, notFound(err, "get auth request "+id)
 	}
 	return authRequestFromRow(row)
+}
+
+// requestWithClientRow is an authorization request joined with its client (one query).
+type requestWithClientRow struct {
+	authRequestRow `bun:",extend"`
+	Client         *clientRow `bun:"rel:belongs-to,join:client_id=id"`
+}
+
+// GetWithClient implements oauth.AuthRequests with one query joining the client.
+func (s *AuthRequestStore) GetWithClient(ctx context.Context, id string) (*authreq.Request, *client.Client, error) {
+	var row requestWithClientRow
+	if err := s.db.NewSelect().Model(&row).Relation("Client").Where("auth_request_row.id = ?", id).Scan(ctx); err != nil {
+		return nil, nil, notFound(err, "get auth request "+id)
+	}
+	if row.Client == nil || row.Client.ID == "" {
+		return nil, nil, fmt.Errorf("get auth request %s: client %s: %w", id, row.ClientID, oauth.ErrNotFound)
+	}
+	r, err := authRequestFromRow(row.authRequestRow)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := clientFromRow(*row.Client)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, c, nil
 }
 
 // Update implements oauth.AuthRequests.
@@ -139,6 +161,46 @@ func (s *AuthRequestStore) Complete(ctx context.Context, id string, fn func(*aut
 				return fmt.Errorf("issue code for auth request %s: %w", id, oauth.ErrConflict)
 			}
 			return fmt.Errorf("issue code for auth request %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
+// Decide implements oauth.AuthRequests: one transaction of a conditional UPDATE (WHERE status =
+// from) and the code's INSERT, whose UNIQUE auth_request_id refuses a second code.
+func (s *AuthRequestStore) Decide(ctx context.Context, r *authreq.Request, from authreq.Status, code *grant.Code) error {
+	next := authRequestToRow(r)
+	if code != nil && code.AuthRequestID != next.ID {
+		return fmt.Errorf("decide auth request %s: code belongs to request %s", next.ID, code.AuthRequestID)
+	}
+	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model(&next).Column("status", "subject", "approved_scope", "decided_at").
+			WherePK().Where("status = ?", string(from)).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+		}
+		if ok, err := affectedOne(res); err != nil {
+			return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+		} else if !ok {
+			// Rare: tell a missing request from a decided one.
+			exists, err := tx.NewSelect().Model((*authRequestRow)(nil)).Where("id = ?", next.ID).Exists(ctx)
+			if err != nil {
+				return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+			}
+			if !exists {
+				return fmt.Errorf("decide auth request %s: %w", next.ID, oauth.ErrNotFound)
+			}
+			return fmt.Errorf("decide auth request %s: %w", next.ID, oauth.ErrConflict)
+		}
+		if code == nil {
+			return nil
+		}
+		crow := codeToRow(*code)
+		if _, err := tx.NewInsert().Model(&crow).Exec(ctx); err != nil {
+			if sqldb.IsUniqueViolation(err) {
+				return fmt.Errorf("issue code for auth request %s: %w", next.ID, oauth.ErrConflict)
+			}
+			return fmt.Errorf("issue code for auth request %s: %w", next.ID, err)
 		}
 		return nil
 	})

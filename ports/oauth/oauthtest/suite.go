@@ -184,6 +184,14 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 		t.Fatalf("state = %q", got.Snapshot().State)
 	}
 	equalRequests(t, got, r)
+	withClient, gotClient, err := s.AuthRequests.GetWithClient(ctx, r.ID())
+	mustNil(t, err, "GetWithClient")
+	equalRequests(t, withClient, r)
+	if gotClient.ID() != c.ID() || gotClient.Name() != c.Name() || !slices.Equal(gotClient.RedirectURIs(), c.RedirectURIs()) {
+		t.Fatalf("GetWithClient client = %+v, want %+v", gotClient.Snapshot(), c.Snapshot())
+	}
+	_, _, err = s.AuthRequests.GetWithClient(ctx, "00000000-0000-4000-8000-000000000000")
+	wantErr(t, err, oauth.ErrNotFound, "GetWithClient unknown")
 	_, err = s.AuthRequests.Get(ctx, "00000000-0000-4000-8000-000000000000")
 	wantErr(t, err, oauth.ErrNotFound, "Get unknown")
 
@@ -236,6 +244,42 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 		return nil, r.Deny("user-2", Now)
 	})
 	wantErr(t, err, authreq.ErrNotPending, "second decision") // checklist 43
+
+	// Decide writes a decision made on the request as read, only if it is still pending; of
+	// concurrent decisions exactly one wins (checklist 43).
+	rd := NewAuthRequest(t, c, Now)
+	mustNil(t, s.AuthRequests.Create(ctx, rd), "Create rd")
+	var (
+		wg   sync.WaitGroup
+		wins atomic.Int32
+	)
+	for range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			mine := rd.Clone()
+			code, _ := ApproveWithCode(t, mine, Now.Add(time.Second))
+			switch err := s.AuthRequests.Decide(ctx, mine, authreq.StatusPending, &code); {
+			case err == nil:
+				wins.Add(1)
+			case !errors.Is(err, oauth.ErrConflict):
+				t.Errorf("losing Decide: %v, want ErrConflict", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if wins.Load() != 1 {
+		t.Fatalf("%d concurrent Decides won, want exactly 1", wins.Load())
+	}
+	if got, _ := s.AuthRequests.Get(ctx, rd.ID()); !got.IsApproved() || got.Subject() != "user-1" {
+		t.Fatalf("after Decide: %+v", got.Snapshot())
+	}
+	if _, err := s.Codes.ByAuthRequest(ctx, rd.ID()); err != nil {
+		t.Fatalf("Decide stored no code: %v", err)
+	}
+	ghost := NewAuthRequest(t, c, Now) // never stored
+	_ = ghost.Deny("user-1", Now)
+	wantErr(t, s.AuthRequests.Decide(ctx, ghost, authreq.StatusPending, nil), oauth.ErrNotFound, "Decide unknown")
 
 	// Update persists expiry.
 	r2 := NewAuthRequest(t, c, Now)
