@@ -93,7 +93,11 @@ func (a *ClientAuth) authenticate(ctx context.Context, creds ClientCredentials) 
 	if creds.ClientID == "" {
 		return nil, false, oautherr.InvalidClient.WithDescription("client_id is required")
 	}
-	c, err := a.clients.Get(ctx, creds.ClientID)
+	// The client and its lockout counters in one read; the counters matter only for a
+	// confidential client, but reading them costs nothing extra.
+	keys := failureKeys(creds, true)
+	now := clockNow(a.clock)
+	c, failures, err := a.clients.GetForAuthentication(ctx, creds.ClientID, a.lockout.WindowAt(now), keys...)
 	if errors.Is(err, ErrNotFound) {
 		return nil, false, a.authFailure(ctx, creds, false, oautherr.InvalidClient.WithDescription("Invalid client_id"))
 	}
@@ -109,8 +113,8 @@ func (a *ClientAuth) authenticate(ctx context.Context, creds ClientCredentials) 
 	if creds.Method == AuthMethodNone || creds.Secret == "" {
 		return nil, true, oautherr.InvalidClient.WithDescription("Client authentication required")
 	}
-	if err := a.checkLockout(ctx, failureKeys(creds, true)); err != nil {
-		return nil, true, err
+	if err := a.lockout.Check(failures, now); err != nil {
+		return nil, true, oautherr.InvalidClient.WithDescription(tooManyFailures).WithCause(err)
 	}
 	if !c.VerifySecret(creds.Secret) {
 		return nil, true, a.authFailure(ctx, creds, true, oautherr.InvalidClient.WithDescription("Invalid client credentials"))

@@ -83,6 +83,10 @@ type Clients interface {
 	Create(ctx context.Context, c *client.Client) error
 	// Get returns a client. Returns ErrNotFound if there is none with this id.
 	Get(ctx context.Context, id string) (*client.Client, error)
+	// GetForAuthentication is Get together with the highest failed-authentication count among
+	// keys in window w (AuthFailures.Count), in one read: what authenticating a client needs.
+	// Returns ErrNotFound if there is no such client.
+	GetForAuthentication(ctx context.Context, id string, w client.FailureWindow, keys ...string) (*client.Client, int, error)
 	// List returns every client, oldest first.
 	List(ctx context.Context) ([]*client.Client, error)
 	// Update loads the client, calls fn and saves what fn left, atomically. If fn returns an
@@ -122,19 +126,28 @@ type AuthRequests interface {
 	Decide(ctx context.Context, r *authreq.Request, from authreq.Status, code *grant.Code) error
 }
 
+// CodeUse is how a redemption would use a code: the grant it creates and when. The store claims
+// the code with it in the same statement that reads it.
+type CodeUse struct {
+	GrantID string
+	At      time.Time
+}
+
 // Codes redeems authorization codes.
 type Codes interface {
 	// Redeem finds the code by hash and, in one transaction with the code locked against any
 	// concurrent redemption (also across processes sharing the database), calls decide and
 	// applies its result:
 	//   - decide returns an error: nothing changes; the error is returned (wrapped);
-	//   - Redemption.Issue: the code is marked used and bound to the new grant, and the grant and
-	//     its tokens are inserted. If the code turns out to be used already (a concurrent
-	//     redemption won), nothing is written and ErrConflict is returned;
+	//   - Redemption.Issue (whose grant must be use's: use.GrantID, created at use.At): the code is
+	//     marked used at use.At and bound to the new grant, and the grant and its tokens are
+	//     inserted. If the code turns out to be used already (a concurrent redemption won),
+	//     nothing is written and ErrConflict is returned;
 	//   - Redemption.Replay: the grant named by RevokeGrantID and all its tokens are revoked and
 	//     the transaction commits; Redeem returns nil.
-	// Returns ErrNotFound if no code has this hash. decide must not call back into the store.
-	Redeem(ctx context.Context, code grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error
+	// decide sees the code as it was before this redemption. Returns ErrNotFound if no code has
+	// this hash. decide must not call back into the store.
+	Redeem(ctx context.Context, code grant.Hash, use CodeUse, decide func(grant.Code) (grant.Redemption, error)) error
 	// ByAuthRequest returns the code issued for an authorization request, whatever its state
 	// (a retried consent completion is answered from it). Returns ErrNotFound.
 	ByAuthRequest(ctx context.Context, authRequestID string) (grant.Code, error)

@@ -386,11 +386,11 @@ type conflictingCodes struct {
 	conflictNext atomic.Bool
 }
 
-func (c *conflictingCodes) Redeem(ctx context.Context, h grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error {
+func (c *conflictingCodes) Redeem(ctx context.Context, h grant.Hash, use oauth.CodeUse, decide func(grant.Code) (grant.Redemption, error)) error {
 	if c.conflictNext.CompareAndSwap(true, false) {
 		return oauth.ErrConflict
 	}
-	return c.Codes.Redeem(ctx, h, decide)
+	return c.Codes.Redeem(ctx, h, use, decide)
 }
 
 // TestExchangeCode_LostRaceIsAValidReplay: a request that passed client authentication and PKCE but

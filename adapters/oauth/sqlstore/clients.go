@@ -116,6 +116,31 @@ func (s *ClientStore) Get(ctx context.Context, id string) (*client.Client, error
 	return clientFromRow(row)
 }
 
+// clientWithFailuresRow is a client row with the lockout count read beside it.
+type clientWithFailuresRow struct {
+	clientRow `bun:",extend"`
+	Failures  int `bun:"failures,scanonly"`
+}
+
+// GetForAuthentication implements oauth.Clients: the client row and, as a scalar subquery on the
+// counters' primary key, the highest failure count among keys in the window — one statement.
+func (s *ClientStore) GetForAuthentication(ctx context.Context, id string, w client.FailureWindow, keys ...string) (*client.Client, int, error) {
+	var row clientWithFailuresRow
+	q := s.db.NewSelect().Model(&row).ColumnExpr("client_row.*")
+	if len(keys) > 0 {
+		q = q.ColumnExpr("(SELECT COALESCE(MAX(f.failures), 0) FROM oauth_auth_failures AS f WHERE f.bucket_key IN (?) AND f.window_start = ?) AS failures",
+			bun.In(keys), ts(w.Start))
+	}
+	if err := q.Where("client_row.id = ?", id).Scan(ctx); err != nil {
+		return nil, 0, notFound(err, "get client "+id)
+	}
+	c, err := clientFromRow(row.clientRow)
+	if err != nil {
+		return nil, 0, err
+	}
+	return c, row.Failures, nil
+}
+
 // List implements oauth.Clients.
 func (s *ClientStore) List(ctx context.Context) ([]*client.Client, error) {
 	var rows []clientRow

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"time"
@@ -84,12 +85,31 @@ func (s *CodeStore) ByAuthRequest(ctx context.Context, authRequestID string) (gr
 	return codeFromRow(row)
 }
 
-// Redeem implements oauth.Codes.
-func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, decide func(grant.Code) (grant.Redemption, error)) error {
+// Redeem implements oauth.Codes. The common case — an unused code redeemed once — is one
+// conditional UPDATE … RETURNING that claims the code for use and reads it in the same statement
+// (the row stays locked until the transaction ends), then the grant and token INSERTs. Only when
+// the claim matches nothing (no such code, or used already) is the code read, locked, to decide
+// on a replay. MySQL has no UPDATE … RETURNING: there the code is read locked and then claimed.
+func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeUse, decide func(grant.Code) (grant.Redemption, error)) error {
+	mysql := sqldb.Dialect(s.db) == sqldb.DialectMySQL
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row codeRow
-		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash))).Scan(ctx); err != nil {
-			return notFound(err, "redeem code")
+		claimed := false
+		if !mysql {
+			err := tx.NewUpdate().Model(&row).Set("used_at = ?", ts(use.At)).Set("grant_id = ?", use.GrantID).
+				Where("hash = ?", string(hash)).Where("used_at IS NULL").Returning("*").Scan(ctx)
+			switch {
+			case err == nil:
+				// decide sees the code as it was: unused.
+				claimed, row.UsedAt, row.GrantID = true, time.Time{}, nil
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("redeem code: claim: %w", err)
+			}
+		}
+		if !claimed {
+			if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash))).Scan(ctx); err != nil {
+				return notFound(err, "redeem code")
+			}
 		}
 		code, err := codeFromRow(row)
 		if err != nil {
@@ -97,7 +117,7 @@ func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, decide func(gra
 		}
 		red, err := decide(code)
 		if err != nil {
-			return fmt.Errorf("redeem code: %w", err)
+			return fmt.Errorf("redeem code: %w", err) // rolls a claim back
 		}
 		switch {
 		case red.Replay:
@@ -110,16 +130,20 @@ func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, decide func(gra
 			if iss.Grant.AuthRequestID != code.AuthRequestID || iss.Grant.ClientID != code.ClientID {
 				return errors.New("redeem code: issued grant does not match the code")
 			}
-			res, err := tx.NewUpdate().Model((*codeRow)(nil)).
-				Set("used_at = ?", ts(iss.Grant.CreatedAt)).Set("grant_id = ?", iss.Grant.ID).
-				Where("hash = ?", string(hash)).Where("used_at IS NULL").Exec(ctx)
-			if err != nil {
-				return fmt.Errorf("redeem code: mark used: %w", err)
+			if iss.Grant.ID != use.GrantID || !ts(iss.Grant.CreatedAt).Equal(ts(use.At)) {
+				return errors.New("redeem code: issued grant is not the use the code was claimed for")
 			}
-			if ok, err := affectedOne(res); err != nil {
-				return fmt.Errorf("redeem code: %w", err)
-			} else if !ok {
-				return fmt.Errorf("redeem code: %w", oauth.ErrConflict)
+			if !claimed {
+				res, err := tx.NewUpdate().Model((*codeRow)(nil)).Set("used_at = ?", ts(use.At)).Set("grant_id = ?", use.GrantID).
+					Where("hash = ?", string(hash)).Where("used_at IS NULL").Exec(ctx)
+				if err != nil {
+					return fmt.Errorf("redeem code: mark used: %w", err)
+				}
+				if ok, err := affectedOne(res); err != nil {
+					return fmt.Errorf("redeem code: %w", err)
+				} else if !ok {
+					return fmt.Errorf("redeem code: %w", oauth.ErrConflict)
+				}
 			}
 			g := grantToRow(iss.Grant)
 			if _, err := tx.NewInsert().Model(&g).Exec(ctx); err != nil {

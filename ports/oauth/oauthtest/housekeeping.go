@@ -61,6 +61,28 @@ func testAuthFailures(t *testing.T, s oauth.Stores) {
 	if n, err := s.AuthFailures.Record(ctx, next, a); err != nil || n != 1 {
 		t.Fatalf("Record in the next window = %d, %v; want 1", n, err)
 	}
+
+	// Clients.GetForAuthentication reads the client and the same count in one go.
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	ck := client.FailureKeyClient(c.ID())
+	for range 2 {
+		_, err := s.AuthFailures.Record(ctx, w, ck)
+		mustNil(t, err, "Record client key")
+	}
+	for _, tc := range []struct {
+		keys []string
+		w    client.FailureWindow
+		want int
+	}{{[]string{ck, b}, w, 2}, {[]string{ck, a}, w, 4}, {[]string{ck}, next, 0}, {nil, w, 0}} {
+		got, n, err := s.Clients.GetForAuthentication(ctx, c.ID(), tc.w, tc.keys...)
+		mustNil(t, err, "GetForAuthentication")
+		if got.ID() != c.ID() || string(got.Snapshot().SecretHash) != string(c.Snapshot().SecretHash) || n != tc.want {
+			t.Errorf("GetForAuthentication(%v) = %s, %d; want %s, %d", tc.keys, got.ID(), n, c.ID(), tc.want)
+		}
+	}
+	_, _, err = s.Clients.GetForAuthentication(ctx, "app_unknown", w, a)
+	wantErr(t, err, oauth.ErrNotFound, "GetForAuthentication unknown")
 }
 
 // testConcurrentAuthFailures: concurrent increments of one key are all counted, each caller

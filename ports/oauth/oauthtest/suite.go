@@ -221,7 +221,7 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 		t.Fatalf("after Complete: %+v", got.Snapshot())
 	}
 	// The code is stored: redeeming it finds it, bound to everything the request said.
-	err = s.Codes.Redeem(ctx, code.Hash, func(stored grant.Code) (grant.Redemption, error) {
+	err = s.Codes.Redeem(ctx, code.Hash, oauth.CodeUse{GrantID: "00000000-0000-4000-8000-0000000000aa", At: Now.Add(time.Second)}, func(stored grant.Code) (grant.Redemption, error) {
 		if stored.AuthRequestID != r.ID() || stored.Subject != "user-1" || stored.Challenge != Challenge() ||
 			stored.Nonce != "n-1" || !stored.ExpiresAt.Equal(code.ExpiresAt) || stored.Used() ||
 			string(stored.SealedDataToken) != string(code.SealedDataToken) {
@@ -368,12 +368,15 @@ func issue(t *testing.T, s oauth.Stores, c *client.Client) (grant.Code, string) 
 	return code, raw
 }
 
+// use is how redeeming with in would use the code.
+func use(in grant.RedeemInput) oauth.CodeUse { return oauth.CodeUse{GrantID: in.GrantID, At: in.Now} }
+
 // redeem redeems a code with the domain's decision and returns the redemption.
 func redeem(t *testing.T, s oauth.Stores, c *client.Client, raw string, now time.Time) (grant.Redemption, grant.RedeemInput, error) {
 	t.Helper()
 	in := RedeemInput(t, c, raw, now)
 	var red grant.Redemption
-	err := s.Codes.Redeem(context.Background(), grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) {
+	err := s.Codes.Redeem(context.Background(), grant.HashOf(raw), use(in), func(code grant.Code) (grant.Redemption, error) {
 		var err error
 		red, err = grant.Redeem(code, in)
 		return red, err
@@ -385,7 +388,7 @@ func testCodes(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
-	err := s.Codes.Redeem(ctx, grant.HashOf("sva_ac_unknown"), func(grant.Code) (grant.Redemption, error) {
+	err := s.Codes.Redeem(ctx, grant.HashOf("sva_ac_unknown"), oauth.CodeUse{GrantID: "00000000-0000-4000-8000-0000000000ab", At: Now}, func(grant.Code) (grant.Redemption, error) {
 		t.Fatal("decide called for an unknown code")
 		return grant.Redemption{}, nil
 	})
@@ -395,7 +398,7 @@ func testCodes(t *testing.T, s oauth.Stores) {
 	// A refused redemption changes nothing (checklist 18: a wrong verifier revokes nothing).
 	in := RedeemInput(t, c, raw, Now.Add(time.Second))
 	in.CodeVerifier = "wrong-verifier-wrong-verifier-wrong-verifier-x"
-	err = s.Codes.Redeem(ctx, grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) { return grant.Redeem(code, in) })
+	err = s.Codes.Redeem(ctx, grant.HashOf(raw), use(in), func(code grant.Code) (grant.Redemption, error) { return grant.Redeem(code, in) })
 	if err == nil {
 		t.Fatal("Redeem with a wrong verifier succeeded")
 	}
@@ -424,7 +427,7 @@ func testCodes(t *testing.T, s oauth.Stores) {
 	// The stored code is now used and bound to the grant.
 	var seen grant.Code
 	boom := errors.New("boom")
-	_ = s.Codes.Redeem(ctx, grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) {
+	_ = s.Codes.Redeem(ctx, grant.HashOf(raw), use(RedeemInput(t, c, raw, Now.Add(time.Minute))), func(code grant.Code) (grant.Redemption, error) {
 		seen = code
 		return grant.Redemption{}, boom
 	})
@@ -461,7 +464,7 @@ func testConcurrentRedeem(t *testing.T, s oauth.Stores) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.Codes.Redeem(ctx, grant.HashOf(raw), func(code grant.Code) (grant.Redemption, error) {
+			err := s.Codes.Redeem(ctx, grant.HashOf(raw), use(in), func(code grant.Code) (grant.Redemption, error) {
 				if code.Used() {
 					return grant.Redemption{}, errAlreadyUsed
 				}
