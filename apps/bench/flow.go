@@ -298,8 +298,8 @@ func checkCallback(p pending, c completed, issuer string) (string, error) {
 // claims are what the user shares in the bench: the email scope's claim.
 func (a account) claims() map[string]any { return map[string]any{"email": a.email} }
 
-// approveDirect is the consent UI's work through Core's API (the seed's path): the request
-// details, the attestation and the completion. It returns the authorization code.
+// approveDirect is the consent screen's work through the seed's endpoints of Core's API: the
+// request details, the attestation and the completion. It returns the authorization code.
 func (d *driver) approveDirect(ctx context.Context, a account, p pending) (string, error) {
 	bearer := []string{"Authorization", "Bearer " + a.session}
 	var det details
@@ -324,8 +324,27 @@ func (d *driver) approveDirect(ctx context.Context, a account, p pending) (strin
 	return checkCallback(p, c, d.s.providerURL)
 }
 
+// approveInOne is the consent screen's work through Core's API as the consent UI does it: the
+// request details, then one approve call (attest and complete together).
+func (d *driver) approveInOne(ctx context.Context, a account, p pending) (string, error) {
+	bearer := []string{"Authorization", "Bearer " + a.session}
+	var det details
+	if _, err := d.call(ctx, "request details", http.StatusOK, &det, http.MethodGet, d.s.coreURL+"/api/internal/oauth/requests/"+p.id+"/", nil, bearer...); err != nil {
+		return "", err
+	}
+	if err := d.checkDetails(p, det); err != nil {
+		return "", err
+	}
+	var c completed
+	if _, err := d.call(ctx, "approve", http.StatusOK, &c, http.MethodPost, d.s.coreURL+"/api/internal/oauth/requests/"+p.id+"/approve/", jsonBody(map[string]any{
+		"approved_scopes": strings.Fields(benchScope), "claims": a.claims()}), bearer...); err != nil {
+		return "", err
+	}
+	return checkCallback(p, c, d.s.providerURL)
+}
+
 // approveThroughConsent is the same work as the consent UI's page does it: load the page the
-// provider redirected to, then its BFF calls (details, attest, complete).
+// provider redirected to, then its BFF calls (details, approve).
 func (d *driver) approveThroughConsent(ctx context.Context, a account, p pending) (string, error) {
 	h := d.consentHeaders(a)
 	st, _, raw, err := d.send(ctx, http.MethodGet, p.consentURL, nil, h[:2]...)
@@ -343,16 +362,9 @@ func (d *driver) approveThroughConsent(ctx context.Context, a account, p pending
 	if err := d.checkDetails(p, det); err != nil {
 		return "", err
 	}
-	var att struct {
-		DataToken string `json:"data_token"`
-	}
-	if _, err := d.call(ctx, "attest", http.StatusOK, &att, http.MethodPost, base+"/attest", jsonBody(map[string]any{
-		"auth_request_id": p.id, "user_id": a.userID, "audience": d.clientID, "claims": a.claims()}), h...); err != nil {
-		return "", err
-	}
 	var c completed
-	if _, err := d.call(ctx, "complete", http.StatusOK, &c, http.MethodPost, base+"/complete", jsonBody(map[string]any{
-		"approved_scopes": strings.Fields(benchScope), "data_token": att.DataToken}), h...); err != nil {
+	if _, err := d.call(ctx, "approve", http.StatusOK, &c, http.MethodPost, base+"/approve", jsonBody(map[string]any{
+		"approved_scopes": strings.Fields(benchScope), "claims": a.claims()}), h...); err != nil {
 		return "", err
 	}
 	return checkCallback(p, c, d.s.providerURL)

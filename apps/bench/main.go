@@ -31,6 +31,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -62,6 +63,7 @@ type options struct {
 	soakDB      string
 	soakC       int
 	keepLogs    bool
+	cpuProfile  string
 }
 
 func main() {
@@ -107,6 +109,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.soakDB, "soak-db", "sqlite", "database of the soak run")
 	fs.IntVar(&o.soakC, "soak-c", 16, "concurrency of the soak run")
 	fs.BoolVar(&o.keepLogs, "keep-logs", false, "keep the services' data directories and logs (paths printed)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of each service's whole run to DIR/<database>/<service>.pprof")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -223,7 +226,15 @@ func withStack(ctx context.Context, o options, dbName string, otlp *otlpReceiver
 		}
 	}()
 	logf("%s (%s): starting provider, Core and consent server", dbName, inst.Version)
-	st, err := startStack(ctx, dir, inst.URL, otlp, nil)
+	profiles := ""
+	if o.cpuProfile != "" {
+		profiles = filepath.Join(o.cpuProfile, dbName)
+		if err := os.MkdirAll(profiles, 0o755); err != nil {
+			return err
+		}
+		logf("%s: CPU profiles in %s", dbName, profiles)
+	}
+	st, err := startStack(ctx, dir, inst.URL, otlp, profiles)
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"syscall"
@@ -28,8 +29,24 @@ import (
 // service's real Run function with only the environment below.
 const serviceCommand = "service"
 
+// envCPUProfile, set in a service's environment, makes the child write a CPU profile of its
+// whole life to that file (bench -cpuprofile DIR). It is the bench binary's child mode that
+// profiles; the services themselves know nothing of it.
+const envCPUProfile = "SVA_BENCH_CPUPROFILE"
+
 // runService runs one service in this process (child mode). args[0] is the service's name.
 func runService(ctx context.Context, args []string) error {
+	if path := os.Getenv(envCPUProfile); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	switch args[0] {
 	case "oauth":
 		return oauthapp.Run(ctx, args, os.Getenv, os.Stdout, os.Stderr)
@@ -93,7 +110,7 @@ func randomToken() string {
 // bench's OTLP receiver with tracing off (so the export costs nothing measurable), and rate
 // limits on Core's registration lifted (every load worker registers its own account from
 // 127.0.0.1).
-func startStack(ctx context.Context, dir, databaseURL string, otlp *otlpReceiver, extraEnv map[string]string) (*stack, error) {
+func startStack(ctx context.Context, dir, databaseURL string, otlp *otlpReceiver, profileDir string) (*stack, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -114,9 +131,6 @@ func startStack(ctx context.Context, dir, databaseURL string, otlp *otlpReceiver
 		"OTEL_EXPORTER_OTLP_ENDPOINT": otlp.URL, "OTEL_METRIC_EXPORT_INTERVAL": "500", "OTEL_TRACES_SAMPLER": "always_off",
 		"PATH": os.Getenv("PATH"), "HOME": os.Getenv("HOME"), "TMPDIR": os.Getenv("TMPDIR"),
 	}
-	for k, v := range extraEnv {
-		common[k] = v
-	}
 	env := map[string]map[string]string{
 		procProvider: {"OAUTH_PUBLIC_ADDR": addrs["public"], "OAUTH_INTERNAL_ADDR": addrs["internal"], "OAUTH_ISSUER": s.providerURL,
 			"CORE_CONSENT_URL": s.consentURL + "/consent", "OAUTH_ADMIN_TOKEN": s.adminToken,
@@ -135,6 +149,9 @@ func startStack(ctx context.Context, dir, databaseURL string, otlp *otlpReceiver
 		}
 		for k, v := range env[name] {
 			vars = append(vars, k+"="+v)
+		}
+		if profileDir != "" {
+			vars = append(vars, envCPUProfile+"="+filepath.Join(profileDir, name+".pprof"))
 		}
 		sort.Strings(vars)
 		p, err := startProc(exe, name, append([]string{serviceCommand}, args[name]...), vars, dir)

@@ -17,9 +17,17 @@ type scenario struct {
 	prepare func(ctx context.Context, d *driver, c int, o options) (Job, int64, error)
 }
 
+// How a sign-in's consent is driven.
+const (
+	viaApprove = iota // Core's API as the consent UI uses it: details, approve
+	viaSeed           // Core's API through the seed's endpoints: details, attest, complete
+	viaConsent        // the consent UI's server: page, details, approve
+)
+
 var scenarios = []scenario{
-	{name: "signin", unit: "sign-in", prepare: prepareSignIn(false)},
-	{name: "signin-consent", unit: "sign-in", prepare: prepareSignIn(true)},
+	{name: "signin", unit: "sign-in", prepare: prepareSignIn(viaApprove)},
+	{name: "signin-seed", unit: "sign-in", prepare: prepareSignIn(viaSeed)},
+	{name: "signin-consent", unit: "sign-in", prepare: prepareSignIn(viaConsent)},
 	{name: "exchange", unit: "request", prepare: prepareExchange},
 	{name: "refresh", unit: "request", prepare: prepareRefresh},
 	{name: "introspect", unit: "request", prepare: prepareIntrospect},
@@ -88,16 +96,19 @@ func (d *driver) accounts(ctx context.Context, n int, viaConsent bool) ([]accoun
 }
 
 // signIn is one complete sign-in by worker account a.
-func (d *driver) signIn(ctx context.Context, a account, viaConsent bool) (tokens, error) {
+func (d *driver) signIn(ctx context.Context, a account, via int) (tokens, error) {
 	p, err := d.authorize(ctx)
 	if err != nil {
 		return tokens{}, err
 	}
 	var code string
-	if viaConsent {
+	switch via {
+	case viaConsent:
 		code, err = d.approveThroughConsent(ctx, a, p)
-	} else {
+	case viaSeed:
 		code, err = d.approveDirect(ctx, a, p)
+	default:
+		code, err = d.approveInOne(ctx, a, p)
 	}
 	if err != nil {
 		return tokens{}, err
@@ -105,14 +116,14 @@ func (d *driver) signIn(ctx context.Context, a account, viaConsent bool) (tokens
 	return d.exchange(ctx, a, p, code)
 }
 
-func prepareSignIn(viaConsent bool) func(context.Context, *driver, int, options) (Job, int64, error) {
+func prepareSignIn(via int) func(context.Context, *driver, int, options) (Job, int64, error) {
 	return func(ctx context.Context, d *driver, c int, _ options) (Job, int64, error) {
-		accts, err := d.accounts(ctx, c, viaConsent)
+		accts, err := d.accounts(ctx, c, via == viaConsent)
 		if err != nil {
 			return nil, 0, err
 		}
 		return func(ctx context.Context, w int, _ int64) (Outcome, string, error) {
-			_, err := d.signIn(ctx, accts[w], viaConsent)
+			_, err := d.signIn(ctx, accts[w], via)
 			out, desc := outcome(err)
 			return out, desc, nil
 		}, 0, nil
@@ -128,7 +139,7 @@ func warmUp(ctx context.Context, d *driver, o options) error {
 	}
 	r := Run(ctx, RunConfig{Concurrency: 16, Duration: o.warmup, RequestTimeout: o.timeout, StallAfter: o.stall},
 		func(ctx context.Context, w int, _ int64) (Outcome, string, error) {
-			_, err := d.signIn(ctx, accts[w], false)
+			_, err := d.signIn(ctx, accts[w], viaApprove)
 			out, desc := outcome(err)
 			return out, desc, nil
 		})
@@ -156,7 +167,7 @@ func (d *driver) mint(ctx context.Context, n int) ([]minted, error) {
 		func(ctx context.Context, w int, seq int64) (Outcome, string, error) {
 			p, err := d.authorize(ctx)
 			if err == nil {
-				out[seq].code, err = d.approveDirect(ctx, accts[w], p)
+				out[seq].code, err = d.approveInOne(ctx, accts[w], p)
 				out[seq].a, out[seq].p = accts[w], p
 			}
 			o, desc := outcome(err)

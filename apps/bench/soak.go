@@ -20,7 +20,7 @@ func soak(ctx context.Context, o options, otlp *otlpReceiver, report *strings.Bu
 		if err := warmUp(ctx, d, o); err != nil {
 			return fmt.Errorf("warm-up: %w", err)
 		}
-		job, _, err := prepareSignIn(false)(ctx, d, o.soakC, o)
+		job, _, err := prepareSignIn(viaApprove)(ctx, d, o.soakC, o)
 		if err != nil {
 			return err
 		}
@@ -28,7 +28,7 @@ func soak(ctx context.Context, o options, otlp *otlpReceiver, report *strings.Bu
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(report, "Soak: %s, complete sign-in through Core's API, %d workers, %s; database %s.\n\n",
+		fmt.Fprintf(report, "Soak: %s, complete sign-in through Core's API as the consent UI does it, %d workers, %s; database %s.\n\n",
 			o.soakDB, o.soakC, o.soak, inst.Version)
 		report.WriteString("| minute | sign-ins/s | database size MB | bytes kept per sign-in so far |\n|---:|---:|---:|---:|\n")
 
