@@ -443,19 +443,43 @@ func (c *cluster) refreshRace(t *testing.T, u *zkUser) {
 	}
 }
 
-// completeOnce: the same consented request completed through Core A and Core B at once (three
-// times each) gives exactly one code.
+// completeOnce: one consented request completed through Core A and Core B at once (three times
+// each) with six different data tokens gives exactly one code (checklist 43); the same completion
+// retried across both Cores at once (its answer was lost) gets that same code every time
+// (issue 15), and it redeems once.
 func (c *cluster) completeOnce(t *testing.T, u *zkUser) {
-	reqID, dataToken, _ := c.consented(t, u)
-	res := c.race(t, 6, func(i int) (string, string, any, []string) {
-		return http.MethodPost, c.coreURL(i) + "/api/internal/oauth/requests/" + reqID + "/complete/",
-			map[string]any{"approved_scopes": []string{"openid", "email"}, "data_token": dataToken},
-			[]string{"Authorization", "Bearer " + u.Session}
-	})
-	win := oneWinner(t, "auth request completion across Cores", res, "")
-	if c.callbackParams(win.Str("redirect_uri")).Get("code") == "" {
-		t.Errorf("winning completion has no code: %s", win.Raw)
+	reqID, dataToken, verifier := c.consented(t, u)
+	tokens := []string{dataToken}
+	for len(tokens) < 6 {
+		a := c.asUser(t, u, len(tokens)%2, http.MethodPost, "/api/internal/attest-data/", map[string]any{
+			"auth_request_id": reqID, "user_id": u.UserID, "audience": c.ClientID, "claims": map[string]any{"email": u.Email},
+		}).Expect(t, http.StatusOK)
+		tokens = append(tokens, a.Str("data_token"))
 	}
+	complete := func(i int, tok string) (string, string, any, []string) {
+		return http.MethodPost, c.coreURL(i) + "/api/internal/oauth/requests/" + reqID + "/complete/",
+			map[string]any{"approved_scopes": []string{"openid", "email"}, "data_token": tok},
+			[]string{"Authorization", "Bearer " + u.Session}
+	}
+	res := c.race(t, 6, func(i int) (string, string, any, []string) { return complete(i, tokens[i]) })
+	win := oneWinner(t, "auth request completion across Cores", res, "")
+	code := c.callbackParams(win.Str("redirect_uri")).Get("code")
+	if code == "" {
+		t.Fatalf("winning completion has no code: %s", win.Raw)
+	}
+	var winningToken string
+	for i, r := range res {
+		if r.Status == http.StatusOK {
+			winningToken = tokens[i]
+		}
+	}
+	retries := c.race(t, 6, func(i int) (string, string, any, []string) { return complete(i, winningToken) })
+	for i, r := range retries {
+		if r.Status != http.StatusOK || r.Str("authorization_code") != code {
+			t.Errorf("retried completion %d through Core %d: %d %s, want the same code", i, i%2, r.Status, r.Raw)
+		}
+	}
+	c.tokenAt(t, instB, c.codeForm(code, verifier)).Expect(t, http.StatusOK)
 }
 
 // sessions: a session made on Core A works on Core B; logout on B ends it on A.
