@@ -139,3 +139,4 @@ func procStatCPU(stat string) time.Duration {
 	}
 	return time.Duration(u+st) * time.Second / clockTick
 }
+
