@@ -25,7 +25,7 @@ import (
 //
 // Zero knowledge (checklist 45): every request the browser sent, and every request the consent
 // server sent to Core, is checked for the master password and the plaintext login email (only its
-// hash may leave); marker claim values may travel only in the attestation call; afterwards both
+// hash may leave); marker claim values may travel only in the approve call (Core attests them); afterwards both
 // databases and all four services' logs are scanned.
 func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 	started := time.Now()
@@ -188,13 +188,13 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 		all := r.URL + "\n" + r.Body
 		scanText(t, "browser request "+where, all, needlesOf(never))
 		sawHash = sawHash || strings.Contains(r.Body, emailHash)
-		if strings.HasPrefix(r.URL, s.ConsentURL+"/ui/api/consent/") && strings.HasSuffix(r.URL, "/attest") {
+		if strings.HasPrefix(r.URL, s.ConsentURL+"/ui/api/consent/") && strings.HasSuffix(r.URL, "/approve") {
 			attests++
-			// The first attestation (phone unticked) must carry the approved values only.
+			// The first approval (phone unticked) must carry the approved values only.
 			if attests == 1 && (strings.Contains(r.Body, markerPhone) || !strings.Contains(r.Body, markerEmail)) {
-				t.Errorf("the first attestation should carry the email but not the unapproved phone: %s", r.Body)
+				t.Errorf("the first approval should carry the email but not the unapproved phone: %s", r.Body)
 			}
-			continue // the attestation carries the approved values to Core: that is its job
+			continue // the approval carries the approved values to Core for attestation: that is its job
 		}
 		for _, m := range markers {
 			if strings.Contains(all, m) {
@@ -206,7 +206,7 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 		t.Error("no browser request carried the email hash: the network recording saw no sign-up body, so it proves nothing")
 	}
 	if attests != 3 {
-		t.Errorf("saw %d attestation requests from the browser, want 3 (approve, remembered, auto-continue)", attests)
+		t.Errorf("saw %d approve requests (attest and complete in one) from the browser, want 3 (approve, remembered, auto-continue)", attests)
 	}
 	coreReqs := s.CoreTraffic.Requests()
 	coreAttests := 0
@@ -214,8 +214,8 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 		where := "consent→Core " + r.Method + " " + r.URL
 		all := r.URL + "\n" + string(r.Body)
 		scanText(t, where, all, needlesOf(never))
-		if r.URL == "/api/internal/attest-data/" {
-			coreAttests++
+		if strings.HasPrefix(r.URL, "/api/internal/oauth/requests/") && strings.HasSuffix(r.URL, "/approve/") {
+			coreAttests++ // Core attests the approved values in the approve call: that is its job
 			continue
 		}
 		for _, m := range markers {
@@ -245,7 +245,7 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 		"oauth": {"oauth_clients", "oauth_auth_requests", "oauth_grants", "oauth_refresh_tokens"},
 		"core":  {"core_accounts", "core_vaults", "core_connections", "core_sessions"},
 	})
-	for svc, evidence := range map[string]string{"oauth": "oauth provider started", "core": `"operation":"attestData"`,
+	for svc, evidence := range map[string]string{"oauth": "oauth provider started", "core": `"operation":"approveAuthRequest"`,
 		"consent": "/ui/api/consent/", "demo": "signed in"} {
 		logs := s.Logs[svc].String()
 		if !strings.Contains(logs, evidence) {
