@@ -139,4 +139,3 @@ func procStatCPU(stat string) time.Duration {
 	}
 	return time.Duration(u+st) * time.Second / clockTick
 }
-
