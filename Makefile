@@ -96,9 +96,10 @@ else
 	@echo "contract: no //go:build contract tests under contracts/ yet"
 endif
 
-## pact-update: rewrite contracts/pacts from Core's consumer tests (review the diff), then verify.
+## pact-update: rewrite contracts/pacts from every consumer's tests (review the diff), then verify.
 pact-update: pact-lib
-	PACT_DO_NOT_TRACK=true $(GO) test -tags contract -count=1 ./contracts/consumer/ -args -update
+	for p in $(filter %/consumer/,$(CONTRACT_PKGS)); do \
+		PACT_DO_NOT_TRACK=true $(GO) test -tags contract -count=1 $$p -args -update || exit 1; done
 	$(MAKE) contract
 
 ## check-generated: fail if a committed oapi-codegen client differs from what its document generates.

@@ -3,14 +3,11 @@
 package consumer
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
-	stdlog "log"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,11 +17,11 @@ import (
 	"time"
 
 	"github.com/pact-foundation/pact-go/v2/consumer"
-	"github.com/pact-foundation/pact-go/v2/log"
 	"github.com/pact-foundation/pact-go/v2/matchers"
 	"github.com/pact-foundation/pact-go/v2/models"
 
 	"github.com/sva-oauth/sva/adapters/core/oauthclient"
+	"github.com/sva-oauth/sva/contracts/pactkit"
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
@@ -91,69 +88,8 @@ var pactDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	_ = log.SetLogLevel("ERROR")
-	// pact-go re-initialises libpact_ffi's logger for every mock server, and the library refuses
-	// each attempt after the first with a harmless "[ERROR] failed to log to stdout: can't set
-	// logger". Drop that line only.
-	stdlog.SetOutput(dropLines{w: stdlog.Writer(), substr: []byte("can't set logger")})
-	dir, err := os.MkdirTemp("", "sva-pact-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	pactDir = dir
-	code := m.Run()
-	// A -run subset writes a partial pact, so only a full, passing run is compared (or saved).
-	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
-		if err := syncPact(filepath.Join(dir, pactFile), filepath.Join("..", "pacts", pactFile), *update); err != nil {
-			fmt.Fprintln(os.Stderr, "FAIL:", err)
-			code = 1
-		}
-	}
-	_ = os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// dropLines writes through to w every write that does not contain substr (the log package
-// writes one line per call).
-type dropLines struct {
-	w      io.Writer
-	substr []byte
-}
-
-func (d dropLines) Write(p []byte) (int, error) {
-	if bytes.Contains(p, d.substr) {
-		return len(p), nil
-	}
-	return d.w.Write(p)
-}
-
-// syncPact makes the committed pact the one the tests generated: with update it replaces the
-// committed file (atomically, so a provider verification running in parallel reads either the
-// old or the new pact), otherwise it fails if the two differ, like a golden file.
-func syncPact(generated, committed string, update bool) error {
-	got, err := os.ReadFile(generated)
-	if err != nil {
-		return fmt.Errorf("no pact was generated: %w", err)
-	}
-	want, err := os.ReadFile(committed)
-	if err == nil && sameJSON(got, want) {
-		return nil
-	}
-	if !update {
-		return fmt.Errorf("%s differs from the pact these tests generate; review the change and run "+
-			"`go test -tags contract ./contracts/consumer/ -args -update` (or `make pact-update`)", committed)
-	}
-	tmp := committed + ".tmp"
-	if err := os.WriteFile(tmp, got, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, committed)
-}
-
-func sameJSON(a, b []byte) bool {
-	var x, y any
-	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && reflect.DeepEqual(x, y)
+	os.Exit(pactkit.ConsumerMain(m, func(d string) { pactDir = d }, pactFile, filepath.Join("..", "pacts"), *update,
+		"`go test -tags contract ./contracts/consumer/ -args -update`"))
 }
 
 func newPact(t *testing.T) *consumer.V3HTTPMockProvider {

@@ -6,11 +6,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -27,6 +25,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/apps/oauth/app"
+	"github.com/sva-oauth/sva/contracts/pactkit"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/pkce"
@@ -289,41 +288,12 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 	}
 }
 
-// checkStatesHandled fails when the pact names a provider state without a handler: pact-go
-// would only log a warning and verify against unprepared data.
-func checkStatesHandled(t *testing.T, pact string, handlers models.StateHandlers) {
-	t.Helper()
-	raw, err := os.ReadFile(pact)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var doc struct {
-		Interactions []struct {
-			Description    string                 `json:"description"`
-			ProviderStates []models.ProviderState `json:"providerStates"`
-		} `json:"interactions"`
-	}
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		t.Fatalf("%s: %v", pact, err)
-	}
-	if len(doc.Interactions) == 0 {
-		t.Fatalf("%s has no interactions", pact)
-	}
-	for _, in := range doc.Interactions {
-		for _, s := range in.ProviderStates {
-			if _, ok := handlers[s.Name]; !ok {
-				t.Errorf("interaction %q: no handler for provider state %q", in.Description, s.Name)
-			}
-		}
-	}
-}
-
 // verify runs pact verification of the committed pact against the provider (wrapped by wrap).
 func verify(t *testing.T, wrap func(http.Handler) http.Handler) {
 	_ = log.SetLogLevel("ERROR")
 	env := newProviderEnv(t, wrap)
 	handlers := env.stateHandlers(t)
-	checkStatesHandled(t, pactPath, handlers)
+	pactkit.CheckStatesHandled(t, pactPath, handlers)
 	pact, err := filepath.Abs(pactPath)
 	if err != nil {
 		t.Fatal(err)
@@ -345,13 +315,5 @@ func verify(t *testing.T, wrap func(http.Handler) http.Handler) {
 // SVA_PACT_MUTATION (set only by TestMutationsFailVerification) it verifies a deliberately
 // broken provider instead.
 func TestProvider(t *testing.T) {
-	var wrap func(http.Handler) http.Handler
-	if name := os.Getenv(mutationEnv); name != "" {
-		m, ok := mutations[name]
-		if !ok {
-			t.Fatalf("%s=%q: unknown mutation", mutationEnv, name)
-		}
-		wrap = m.wrap
-	}
-	verify(t, wrap)
+	verify(t, pactkit.MutationWrap(t, mutationEnv, mutations))
 }

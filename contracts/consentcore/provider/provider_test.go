@@ -1,0 +1,258 @@
+//go:build contract
+
+package provider
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pact-foundation/pact-go/v2/log"
+	"github.com/pact-foundation/pact-go/v2/models"
+	"github.com/pact-foundation/pact-go/v2/provider"
+
+	"github.com/sva-oauth/sva/adapters/core/sqlstore"
+	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/apps/core/app"
+	"github.com/sva-oauth/sva/contracts/pactkit"
+	"github.com/sva-oauth/sva/domain/account"
+	"github.com/sva-oauth/sva/domain/scope"
+	core "github.com/sva-oauth/sva/ports/core"
+	"github.com/sva-oauth/sva/ports/core/coretest"
+)
+
+const (
+	providerName = "sva-core"
+	pactPath     = "../../pacts/sva-consent-sva-core.json"
+	mutationEnv  = "SVA_PACT_MUTATION"
+)
+
+// coreEnv is Core's real API and use cases as apps/core builds them (app.New), over a migrated
+// SQLite database and served on 127.0.0.1. The provider's internal API — Core's OAuthInternal
+// port — is coretest's in-memory provider, so provider states put authorization requests there.
+type coreEnv struct {
+	uc   *core.UseCases
+	prov *coretest.Provider
+	url  string
+}
+
+func newCoreEnv(t *testing.T, wrap func(http.Handler) http.Handler) *coreEnv {
+	t.Helper()
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	if err := sqldb.Migrate(ctx, db, sqlstore.MustMigrations(), sqldb.HistoryTable("core_migrations")); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := app.LoadConfig(func(name string) string {
+		return map[string]string{"INTERNAL_SERVICE_TOKEN": "contract-service-token", "DATA_TOKEN_ISSUER": "http://core.contract.test"}[name]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prov := coretest.NewProvider()
+	c, err := app.New(sqlstore.New(db), cfg, app.Options{Provider: prov.Fake()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h := c.Handler
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &coreEnv{uc: c.UseCases, prov: prov, url: srv.URL}
+}
+
+// params are the provider-state parameters the consumer sends (contracts/consentcore/consumer).
+type params map[string]string
+
+func paramsOf(s models.ProviderState) (params, error) {
+	raw := s.Parameters
+	if nested, ok := raw["params"].(map[string]any); ok { // libpact_ffi 0.4 nests them
+		raw = nested
+	}
+	p := params{}
+	for _, k := range []string{"email_hash", "auth_key", "salt", "user_agent", "client_name", "scopes", "required_scopes", "wrapped_ciphertext", "wrapped_iv"} {
+		v, ok := raw[k].(string)
+		if !ok || v == "" {
+			return nil, fmt.Errorf("parameter %q is missing", k)
+		}
+		p[k] = v
+	}
+	return p, nil
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// register creates an account through Identity.Register (the use case behind
+// POST /api/auth/zk/register/) and returns its first session.
+func (e *coreEnv) register(ctx context.Context, p params, emailHash string) (core.SessionGrant, error) {
+	return e.uc.Identity.Register(ctx, core.RegisterInput{
+		EmailHash: emailHash, Salt: p["salt"], KDF: account.KDF{Algorithm: "PBKDF2-SHA256", Iterations: 600000, Hash: "SHA-256"},
+		AuthKey: p["auth_key"], WrappedKey: core.SealedInput{Ciphertext: p["wrapped_ciphertext"], IV: p["wrapped_iv"]},
+		UserAgent: p["user_agent"],
+	})
+}
+
+// pending puts a pending authorization request at the provider port, shaped as the provider
+// would answer it (catalogue names, the client's required scopes plus openid).
+func (e *coreEnv) pending(p params) (id, clientID string) {
+	id = fmt.Sprintf("%s-%s-4%s-8%s-%s", randomHex(4), randomHex(2), randomHex(2)[1:], randomHex(2)[1:], randomHex(6))
+	clientID = "app_" + base64.RawURLEncoding.EncodeToString([]byte(randomHex(8)))
+	required := strings.Fields(p["required_scopes"])
+	var details []core.ScopeDetail
+	for _, s := range strings.Fields(p["scopes"]) {
+		c, _ := scope.Lookup(scope.Name(s))
+		d := core.ScopeDetail{Key: s, Name: c.DisplayName, Description: c.Description, Icon: c.Icon,
+			Required: s == string(scope.OpenID) || slices.Contains(required, s)}
+		if s == "email" {
+			d.Reason = "For receipts"
+		}
+		details = append(details, d)
+	}
+	e.prov.Add(core.AuthRequestDetails{AuthRequestID: id, ExpiresAt: time.Now().Add(10 * time.Minute).UTC(),
+		RequestedScopes: strings.Fields(p["scopes"]), ScopeDetails: details, State: "st-1", RedirectURI: "https://rp.example/callback",
+		Client: core.ClientInfo{ClientID: clientID, Name: p["client_name"]}})
+	return id, clientID
+}
+
+// stateHandlers set every provider state up through Core's use cases and its provider port,
+// never with SQL, and return the generated values the pact's requests take (FromProviderState).
+func (e *coreEnv) stateHandlers(t *testing.T) models.StateHandlers {
+	ctx := context.Background()
+	setup := func(fn func(params) (models.ProviderStateResponse, error)) models.StateHandler {
+		return func(isSetup bool, s models.ProviderState) (models.ProviderStateResponse, error) {
+			if !isSetup {
+				return nil, nil // every state makes fresh accounts, sessions and ids
+			}
+			p, err := paramsOf(s)
+			if err == nil {
+				var values models.ProviderStateResponse
+				if values, err = fn(p); err == nil {
+					return values, nil
+				}
+			}
+			t.Errorf("provider state %q: %v", s.Name, err)
+			return nil, err
+		}
+	}
+	signedIn := func(p params) (core.SessionGrant, models.ProviderStateResponse, error) {
+		// A fresh account per state, so states never collide on the email hash.
+		g, err := e.register(ctx, p, randomHex(32))
+		return g, models.ProviderStateResponse{"session_token": g.Token, "user_id": g.UserID}, err
+	}
+	return models.StateHandlers{
+		"an account exists": setup(func(p params) (models.ProviderStateResponse, error) {
+			_, err := e.register(ctx, p, p["email_hash"])
+			if errors.Is(err, core.ErrAccountExists) {
+				err = nil // set up by an earlier interaction of this run
+			}
+			return nil, err
+		}),
+		"a person is signed in": setup(func(p params) (models.ProviderStateResponse, error) {
+			_, values, err := signedIn(p)
+			return values, err
+		}),
+		"a sign-in request is pending for the signed-in person": setup(func(p params) (models.ProviderStateResponse, error) {
+			_, values, err := signedIn(p)
+			if err != nil {
+				return nil, err
+			}
+			values["auth_request_id"], values["client_id"] = e.pending(p)
+			return values, nil
+		}),
+		"the signed-in person has connected an app": setup(func(p params) (models.ProviderStateResponse, error) {
+			g, values, err := signedIn(p)
+			if err != nil {
+				return nil, err
+			}
+			id, clientID := e.pending(p)
+			who := core.Principal{UserID: g.UserID, SessionID: g.SessionID}
+			if _, err := e.uc.Consent.CompleteConsent(ctx, who, id, []string{"openid", "email"}, "dt.contract"); err != nil {
+				return nil, fmt.Errorf("complete consent: %w", err)
+			}
+			values["client_id"] = clientID
+			return values, nil
+		}),
+	}
+}
+
+// mutations break Core's wire contract in ways the consent server would notice.
+var mutations = map[string]pactkit.Mutation{
+	// Sign-in answers {"token": …}: the BFF could set no session cookie.
+	"rename-session-token": {
+		Wrap: pactkit.RewriteResponses(func(r *http.Request, status int, body []byte) (int, []byte) {
+			if r.URL.Path != "/api/auth/zk/login/" {
+				return status, body
+			}
+			return status, pactkit.RenameKey(body, "session_token", "token")
+		}),
+		Want: []string{"a sign-in with the right authentication key",
+			"Actual map is missing the following keys: session_token", "There were 1 pact failures"},
+	},
+	// An unknown session is refused with 403: the BFF would not see it as signed out.
+	"unknown-session-401-to-403": {
+		Wrap: pactkit.RewriteResponses(func(r *http.Request, status int, body []byte) (int, []byte) {
+			if r.URL.Path == "/api/auth/zk/me/" && status == http.StatusUnauthorized {
+				status = http.StatusForbidden
+			}
+			return status, body
+		}),
+		Want: []string{"who is signed in, with a session Core does not know", "expected 401 but was 403", "There were 1 pact failures"},
+	},
+	// Optional scopes reported as required: the consent screen would pre-tick everything.
+	"everything-required": {
+		Wrap: pactkit.RewriteResponses(func(_ *http.Request, status int, body []byte) (int, []byte) {
+			return status, bytes.ReplaceAll(body, []byte(`"required":false`), []byte(`"required":true`))
+		}),
+		Want: []string{"the details of a pending sign-in request", "$.scope_details[2].required -> Expected true (Boolean) to be equal to false (Boolean)", "There were 1 pact failures"},
+	},
+}
+
+// TestProvider verifies the consent server's pact against Core's real API. Under
+// SVA_PACT_MUTATION (set only by TestMutationsFailVerification) it verifies a broken Core instead.
+func TestProvider(t *testing.T) {
+	_ = log.SetLogLevel("ERROR")
+	env := newCoreEnv(t, pactkit.MutationWrap(t, mutationEnv, mutations))
+	handlers := env.stateHandlers(t)
+	pactkit.CheckStatesHandled(t, pactPath, handlers)
+	pact, err := filepath.Abs(pactPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = provider.NewVerifier().VerifyProvider(t, provider.VerifyRequest{
+		ProviderBaseURL: env.url, Provider: providerName, PactFiles: []string{pact},
+		StateHandlers: handlers, FailIfNoPactsFound: true, DisableColoredOutput: true,
+	})
+	if err != nil {
+		t.Logf("verification failed: %v", err)
+	}
+}
+
+// TestMutationsFailVerification proves the contract bites: each mutation's verification must
+// fail, naming the interaction and the altered field or status.
+func TestMutationsFailVerification(t *testing.T) {
+	pactkit.CheckMutations(t, mutationEnv, "TestProvider", mutations)
+}
