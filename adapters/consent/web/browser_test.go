@@ -151,6 +151,19 @@ func TestBrowser_SmokeFlow(t *testing.T) {
 	} {
 		b.Fill(id, v)
 	}
+	// Core refusing a vault over its limit: the message says which limit.
+	fc.mu.Lock()
+	fc.vaultFull = true
+	fc.mu.Unlock()
+	b.Click(`#vault-form button[type=submit]`)
+	b.WaitFor("vault too large", `document.getElementById('status').textContent.startsWith('Your vault is larger')`)
+	if got := b.Text("#status"); got != "Your vault is larger than SVA can store (257 items, limit 256). Remove or shorten some fields and try again." {
+		t.Errorf("413 message = %q", got)
+	}
+	b.ExpectConsole() // the 413 the page explains
+	fc.mu.Lock()
+	fc.vaultFull = false
+	fc.mu.Unlock()
 	b.Click(`#vault-form button[type=submit]`)
 	b.WaitFor("saved message", `document.getElementById('status').textContent.startsWith('Saved')`)
 	if !b.Eval(`!document.querySelector('.error-summary') && !document.querySelector('[aria-invalid]')`).(bool) {

@@ -35,6 +35,8 @@ type fakeCore struct {
 	requests2 map[string]map[string]any
 	// down makes every provider-proxy call answer Core's 503 (provider unreachable).
 	down bool
+	// vaultFull makes vault saves answer Core's 413 for a vault over its item limit.
+	vaultFull bool
 	// completed and denied record consent outcomes by auth request id.
 	completed   map[string]map[string]any
 	approved    map[string]map[string]any // approve calls (attest and complete in one) by auth request id
@@ -118,6 +120,10 @@ func newFakeCore(t *testing.T) *fakeCore {
 		u := fc.userByID(uid)
 		fc.mu.Lock()
 		defer fc.mu.Unlock()
+		if fc.vaultFull {
+			reply(w, 413, map[string]any{"error": "vault_too_large", "detail": "vault too large: 257 items, limit 256"})
+			return
+		}
 		if in.ExpectedVersion != u.Vault["version"].(int) {
 			reply(w, 409, map[string]any{"error": "version_conflict", "current_version": u.Vault["version"]})
 			return

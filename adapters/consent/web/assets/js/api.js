@@ -55,7 +55,13 @@ function friendly(status, body, retryAfter) {
       ? `Too many attempts. Please wait ${retryAfter} seconds and try again.`
       : 'Too many attempts. Please wait a moment and try again.';
   }
-  if (status === 413) return 'That is more than SVA can store. Remove some content and try again.';
+  if (status === 413 && code === 'vault_too_large') {
+    // Core names the limit ("vault too large: 300 items, limit 256"); the value rules keep each
+    // field far below the per-item limit, so this is the vault as a whole.
+    const detail = typeof body?.detail === 'string' ? body.detail.replace(/^vault too large: /, '') : '';
+    return `Your vault is larger than SVA can store${detail ? ` (${detail})` : ''}. Remove or shorten some fields and try again.`;
+  }
+  if (status === 413) return 'That is more than SVA accepts in one request. Remove some content and try again.';
   if (code === 'invalid_request' && typeof body?.detail === 'string') return `SVA could not accept that: ${body.detail}`;
   if (typeof body?.error_description === 'string' && body.error_description) return body.error_description;
   if (typeof body?.detail === 'string' && body.detail) return body.detail;
