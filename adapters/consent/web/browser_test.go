@@ -194,6 +194,11 @@ func TestBrowser_SmokeFlow(t *testing.T) {
 	}
 	b.Shot("07-sessions-only-this")
 
+	// ---- A reload forgets the keys: the vault asks for the master password ----
+	b.open("/vault")
+	b.WaitFor("vault unlock form", `document.getElementById('unlock-password') && !document.getElementById('f-email')`)
+	b.Shot("07b-vault-unlock")
+
 	// ---- Consent: the request is shown before the vault is unlocked ----
 	logo := "data:image/svg+xml;base64,PHN2ZyB4bWxucz0naHR0cDovL3d3dy53My5vcmcvMjAwMC9zdmcnIHZpZXdCb3g9JzAgMCA2NCA2NCc+PHJlY3Qgd2lkdGg9JzY0JyBoZWlnaHQ9JzY0JyByeD0nMTQnIGZpbGw9JyMwZjc2NmUnLz48Y2lyY2xlIGN4PSczMicgY3k9JzMyJyByPScxNCcgZmlsbD0nI2ZmZicvPjwvc3ZnPg=="
 	fc.addRequest("req-1", consentDetails("req-1", fc.srv.URL, logo, []string{"openid", "email", "name", "profile", "phone", "address", "passport"}, nil, "email", "name"))

@@ -189,3 +189,14 @@ export function when(iso) {
   const d = new Date(iso);
   return Number.isNaN(d.getTime()) ? 'unknown' : d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
+
+/**
+ * emptyState is what a list shows when it has nothing in it: what the page is for and how
+ * something gets there, instead of a blank card.
+ * @param {string} iconName
+ * @param {string} title
+ * @param {string} text
+ */
+export function emptyState(iconName, title, text) {
+  return h('div', { class: 'empty-state' }, icon(iconName, 'big'), h('h2', {}, title), h('p', { class: 'muted' }, text));
+}

@@ -1,21 +1,11 @@
 // Connected apps and sessions: things a signed-in user manages without unlocking the vault.
 
-import { h, say, busy, logo, when } from '../dom.js';
+import { h, say, busy, logo, when, emptyState } from '../dom.js';
 import { requireSession } from '../app.js';
 import { api } from '../api.js';
 import { scopeInfo } from '../scopes.js';
 import { icon } from '../icons.js';
 
-/**
- * emptyState is what a list shows when it has nothing in it: what the page is for and how
- * something gets there, instead of a blank card.
- * @param {string} iconName
- * @param {string} title
- * @param {string} text
- */
-function emptyState(iconName, title, text) {
-  return h('div', { class: 'empty-state' }, icon(iconName, 'big'), h('h2', {}, title), h('p', { class: 'muted' }, text));
-}
 
 /**
  * Core's bodies (generated from openapi/core.yaml; JSDoc only).
