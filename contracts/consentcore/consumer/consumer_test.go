@@ -408,6 +408,29 @@ func TestConsent(t *testing.T) {
 		},
 		check: hasKeys("data_token"),
 	}, {
+		// What the consent page sends: Core attests the claims and completes the request in one call.
+		state: statePending, description: "approving a pending sign-in request with the chosen claims",
+		method: http.MethodPost, path: requestPath("approve/"), session: true,
+		body:   obj{"approved_scopes": []any{"openid", "email", "phone"}, "claims": goodClaims},
+		status: http.StatusOK,
+		response: obj{"redirect_uri": matchers.Regex("https://rp.example/callback?code=c&state=st-1", `^https://rp\.example/callback\?(.+&)?code=[^&]+(&.*)?$`),
+			"authorization_code": matchers.Like("c"), "state": matchers.Like("st-1"), "expires_in": matchers.Integer(600)},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.Approve(ctx, exampleSession, exampleRequestID, jsonBody(obj{"approved_scopes": []string{"openid", "email", "phone"}, "claims": goodClaims}))
+		},
+		check: hasKeys("redirect_uri"),
+	}, {
+		state: statePending, description: "approving with values that break SVA's value rules",
+		method: http.MethodPost, path: requestPath("approve/"), session: true,
+		body:   obj{"approved_scopes": []any{"openid", "email", "phone"}, "claims": badClaims},
+		status: http.StatusBadRequest,
+		response: obj{"error": "invalid_claim_value", "errors": matchers.EachLike(obj{
+			"location": matchers.Like("body.claims.email"), "message": matchers.Like("email: must be at most 254 characters (has 312)")}, 2)},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.Approve(ctx, exampleSession, exampleRequestID, jsonBody(obj{"approved_scopes": []string{"openid", "email", "phone"}, "claims": badClaims}))
+		},
+		check: hasKeys("errors"),
+	}, {
 		state: statePending, description: "completing a pending sign-in request",
 		method: http.MethodPost, path: requestPath("complete/"), session: true,
 		body:   obj{"approved_scopes": []any{"openid", "email"}, "data_token": matchers.Like(exampleDataToken)},
