@@ -43,7 +43,8 @@ const (
 // TestInstances_SharedDatabase proves the statelessness rule at the system level: two provider
 // instances and two Core instances, started at once on ONE fresh database, behave as one service
 // (single-use codes, refresh rotation, auth request completion, rate limits and sessions all hold
-// across instances). Every flow alternates instances call by call. It runs on each server engine:
+// across instances, and an authorization request belongs to the first user to open it on either
+// Core). Every flow alternates instances call by call. It runs on each server engine:
 // PostgreSQL and MariaDB/MySQL.
 func TestInstances_SharedDatabase(t *testing.T) {
 	if testing.Short() {
@@ -83,6 +84,7 @@ func testInstances(t *testing.T, e serverEngine) {
 	phase("refresh rotation", func() { c.refreshRotation(t, u) })
 	phase("refresh race", func() { c.refreshRace(t, u) })
 	phase("complete once", func() { c.completeOnce(t, u) })
+	phase("request binding", func() { c.bindingRace(t, u) })
 	phase("sessions", func() { c.sessions(t, u) })
 	phase("login rate limit", func() { c.loginRateLimit(t) })
 	t.Logf("total %s", time.Since(started).Round(time.Millisecond))
@@ -480,6 +482,54 @@ func (c *cluster) completeOnce(t *testing.T, u *zkUser) {
 		}
 	}
 	c.tokenAt(t, instB, c.codeForm(code, verifier)).Expect(t, http.StatusOK)
+}
+
+// bindingRace: two users open the same authorization request at once, each through both Cores;
+// whichever Core's write lands first, one user owns the request everywhere (security rule 41): all
+// of the owner's reads succeed on either Core, every read of the other is 403, then and after.
+func (c *cluster) bindingRace(t *testing.T, u *zkUser) {
+	other := newZKUser(t, "instances-other-7f3a@example.test", "instances-OTHER-pw-7f3a")
+	other.register(c.Stack)
+	_, challenge := pkce()
+	reqID := c.authorizeAt(t, instB, challenge)
+	users := []*zkUser{u, other}
+	path := "/api/internal/oauth/requests/" + reqID + "/"
+	res := c.race(t, 8, func(i int) (string, string, any, []string) {
+		// Racer i is user i%2 on Core i/2%2: each user on each Core, twice.
+		return http.MethodGet, c.coreURL(i/2) + path, nil, []string{"Authorization", "Bearer " + users[i%2].Session}
+	})
+	owner := -1
+	for i, r := range res {
+		if r.Status == http.StatusOK {
+			if owner >= 0 && owner != i%2 {
+				t.Fatalf("both users read request %s: racers' statuses %v", reqID, statuses(res))
+			}
+			owner = i % 2
+		}
+	}
+	if owner < 0 {
+		t.Fatalf("no user could open request %s: statuses %v", reqID, statuses(res))
+	}
+	for i, r := range res {
+		if i%2 != owner && (r.Status != http.StatusForbidden || r.Str("error") != "auth_request_bound_to_other_user") {
+			t.Errorf("racer %d (the non-owner, Core %d): %d %s, want 403 auth_request_bound_to_other_user", i, i/2%2, r.Status, r.Raw)
+		}
+		if i%2 == owner && r.Status != http.StatusOK {
+			t.Errorf("racer %d (the owner, Core %d): %d %s, want 200", i, i/2%2, r.Status, r.Raw)
+		}
+	}
+	for core := range 2 {
+		c.asUser(t, users[owner], core, http.MethodGet, path, nil).Expect(t, http.StatusOK)
+		c.asUser(t, users[1-owner], core, http.MethodGet, path, nil).Expect(t, http.StatusForbidden)
+	}
+}
+
+func statuses(res []Response) []int {
+	out := make([]int, len(res))
+	for i, r := range res {
+		out[i] = r.Status
+	}
+	return out
 }
 
 // sessions: a session made on Core A works on Core B; logout on B ends it on A.
