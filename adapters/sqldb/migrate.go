@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"time"
 
@@ -42,7 +43,14 @@ const lockRetryInterval = 100 * time.Millisecond
 // no such locks, so there bun's migrator lock row is used; a process killed
 // mid-migration leaves that row behind and Migrate then fails with an error
 // naming the table to clear.
-func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations, opts ...MigrateOption) error {
+func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations, opts ...MigrateOption) (err error) {
+	defer func() {
+		// A driver reports a statement cut short by ctx's deadline as an i/o timeout or a
+		// broken connection, whichever step it was in; the reason is the deadline.
+		if err != nil && expired(ctx) && !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+			err = fmt.Errorf("sqldb: migrate: %w (%w)", doneCause(ctx), err)
+		}
+	}()
 	cfg := migrateConfig{table: "bun_migrations"} // bun's default names
 	for _, opt := range opts {
 		opt(&cfg)
