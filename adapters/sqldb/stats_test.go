@@ -2,12 +2,15 @@ package sqldb_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"path/filepath"
 	"sync"
 	"testing"
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/sqldb"
 )
 
@@ -89,4 +92,69 @@ func TestStats_CountsEveryStatementAtTheDriver(t *testing.T) {
 	if other := sqldb.Stats("stats-never-opened"); other != (sqldb.Counts{}) {
 		t.Fatalf("an unknown name has counts %+v", other)
 	}
+}
+
+// TestPrepared_PreparedOncePerConnection: a Prepared query is prepared once and then only
+// executed (SQLite, one connection: exactly one prepare for three runs), and scans rows into a
+// bun row struct by column name.
+func TestPrepared_PreparedOncePerConnection(t *testing.T) {
+	ctx := context.Background()
+	name := "prepared-" + t.Name()
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "p.db"), Name: name, MaxOpenConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, "INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b')"); err != nil {
+		t.Fatal(err)
+	}
+	type row struct {
+		bun.BaseModel `bun:"table:t"`
+		ID            int    `bun:"id"`
+		V             string `bun:"v"`
+	}
+	p := sqldb.Prepare(db, "SELECT * FROM t WHERE id = ?")
+	before := sqldb.Stats(name)
+	for _, id := range []int{1, 2} {
+		var r row
+		if err := p.ScanOne(ctx, &r, id); err != nil || r.ID != id || r.V != map[int]string{1: "a", 2: "b"}[id] {
+			t.Fatalf("ScanOne(%d) = %+v, %v", id, r, err)
+		}
+	}
+	var r row
+	if err := p.ScanOne(ctx, &r, 3); !errors.Is(err, sql.ErrNoRows) {
+		t.Fatalf("ScanOne(missing) = %v, want sql.ErrNoRows", err)
+	}
+	if got := sqldb.Stats(name).Sub(before); got.Prepares != 1 || got.Queries != 3 {
+		t.Fatalf("counts = %+v, want 1 prepare and 3 queries", got)
+	}
+}
+
+// TestPrepared_EveryEngine: the placeholders and the row scan work on every engine.
+func TestPrepared_EveryEngine(t *testing.T) {
+	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		for _, q := range []string{"CREATE TABLE pt (id INTEGER PRIMARY KEY, name TEXT, n INTEGER)", "INSERT INTO pt (id, name, n) VALUES (1, 'one', 10), (2, 'two', 20)"} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		type row struct {
+			bun.BaseModel `bun:"table:pt"`
+			ID            int    `bun:"id"`
+			Name          string `bun:"name"`
+			N             int    `bun:"n"`
+		}
+		p := sqldb.Prepare(db, "SELECT * FROM pt WHERE name = ? AND n > ?")
+		var r row
+		if err := p.ScanOne(ctx, &r, "two", 15); err != nil || r.ID != 2 || r.N != 20 {
+			t.Fatalf("ScanOne = %+v, %v", r, err)
+		}
+		if err := p.ScanOne(ctx, &r, "one", 15); !errors.Is(err, sql.ErrNoRows) {
+			t.Fatalf("ScanOne with no match = %v, want sql.ErrNoRows", err)
+		}
+	})
 }

@@ -16,7 +16,14 @@ import (
 )
 
 // ConnectionStore implements core.Connections.
-type ConnectionStore struct{ db *bun.DB }
+type ConnectionStore struct {
+	db  *bun.DB
+	get *sqldb.Prepared // the consent screen reads the caller's connection: prepared once
+}
+
+func newConnectionStore(db *bun.DB) *ConnectionStore {
+	return &ConnectionStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM core_connections WHERE user_id = ? AND client_id = ?")}
+}
 
 type connectionRow struct {
 	bun.BaseModel `bun:"table:core_connections"`
@@ -43,7 +50,7 @@ func (r *connectionRow) toDomain() (connection.Connection, error) {
 // Get implements core.Connections.
 func (s *ConnectionStore) Get(ctx context.Context, userID, clientID string) (connection.Connection, error) {
 	var r connectionRow
-	if err := s.db.NewSelect().Model(&r).Where("user_id = ?", userID).Where("client_id = ?", clientID).Scan(ctx); err != nil {
+	if err := s.get.ScanOne(ctx, &r, userID, clientID); err != nil {
 		return connection.Connection{}, fmt.Errorf("connection to %s: %w", clientID, notFound(err))
 	}
 	return r.toDomain()
@@ -105,7 +112,14 @@ func (s *ConnectionStore) Connect(ctx context.Context, c connection.Connection) 
 }
 
 // BindingStore implements core.AuthRequestBindings.
-type BindingStore struct{ db *bun.DB }
+type BindingStore struct {
+	db  *bun.DB
+	get *sqldb.Prepared // attest and complete read the binding: prepared once
+}
+
+func newBindingStore(db *bun.DB) *BindingStore {
+	return &BindingStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM core_auth_request_bindings WHERE auth_request_id = ?")}
+}
 
 type bindingRow struct {
 	bun.BaseModel `bun:"table:core_auth_request_bindings"`
@@ -176,7 +190,7 @@ func (s *BindingStore) Bind(ctx context.Context, b core.BoundRequest) (core.Boun
 // Get implements core.AuthRequestBindings.
 func (s *BindingStore) Get(ctx context.Context, authRequestID string) (core.BoundRequest, error) {
 	var r bindingRow
-	if err := s.db.NewSelect().Model(&r).Where("auth_request_id = ?", authRequestID).Scan(ctx); err != nil {
+	if err := s.get.ScanOne(ctx, &r, authRequestID); err != nil {
 		return core.BoundRequest{}, fmt.Errorf("auth request binding: %w", notFound(err))
 	}
 	return r.toDomain()

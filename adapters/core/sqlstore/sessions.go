@@ -7,12 +7,20 @@ import (
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/account"
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
 // SessionStore implements core.Sessions.
-type SessionStore struct{ db *bun.DB }
+type SessionStore struct {
+	db      *bun.DB
+	byToken *sqldb.Prepared // every authenticated request looks its session up: prepared once
+}
+
+func newSessionStore(db *bun.DB) *SessionStore {
+	return &SessionStore{db: db, byToken: sqldb.Prepare(db, "SELECT * FROM core_sessions WHERE token_hash = ?")}
+}
 
 type sessionRow struct {
 	bun.BaseModel `bun:"table:core_sessions"`
@@ -44,7 +52,7 @@ func (s *SessionStore) Create(ctx context.Context, ss account.Session) error {
 // ByTokenHash implements core.Sessions.
 func (s *SessionStore) ByTokenHash(ctx context.Context, tokenHash string) (account.Session, error) {
 	var r sessionRow
-	if err := s.db.NewSelect().Model(&r).Where("token_hash = ?", tokenHash).Scan(ctx); err != nil {
+	if err := s.byToken.ScanOne(ctx, &r, tokenHash); err != nil {
 		return account.Session{}, fmt.Errorf("session by token: %w", notFound(err))
 	}
 	return r.toDomain(), nil

@@ -38,8 +38,8 @@ func New(db *bun.DB) core.Stores {
 		panic("sqlstore: nil db")
 	}
 	return core.Stores{
-		Accounts: &AccountStore{db}, Sessions: &SessionStore{db}, Vaults: &VaultStore{db},
-		Connections: &ConnectionStore{db}, Bindings: &BindingStore{db}, RateLimiter: &RateLimitStore{db},
+		Accounts: &AccountStore{db}, Sessions: newSessionStore(db), Vaults: &VaultStore{db},
+		Connections: newConnectionStore(db), Bindings: newBindingStore(db), RateLimiter: &RateLimitStore{db},
 		SigningKeys: sqldb.NewSigningKeyStore(db, "core_signing_keys"), Secrets: &SecretStore{db}, Sweeper: &SweepStore{db}, Readiness: readiness{db},
 	}
 }

@@ -15,7 +15,14 @@ import (
 )
 
 // ClientStore implements oauth.Clients.
-type ClientStore struct{ db *bun.DB }
+type ClientStore struct {
+	db  *bun.DB
+	get *sqldb.Prepared // every authorization request reads its client: prepared once
+}
+
+func newClientStore(db *bun.DB) *ClientStore {
+	return &ClientStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_clients WHERE id = ?")}
+}
 
 type clientRow struct {
 	bun.BaseModel `bun:"table:oauth_clients"`
@@ -110,7 +117,7 @@ func (s *ClientStore) Create(ctx context.Context, c *client.Client) error {
 // Get implements oauth.Clients.
 func (s *ClientStore) Get(ctx context.Context, id string) (*client.Client, error) {
 	var row clientRow
-	if err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+	if err := s.get.ScanOne(ctx, &row, id); err != nil {
 		return nil, notFound(err, "get client "+id)
 	}
 	return clientFromRow(row)

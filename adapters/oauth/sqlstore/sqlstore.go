@@ -50,7 +50,7 @@ func New(db *bun.DB) oauth.Stores {
 		panic("sqlstore: nil *bun.DB")
 	}
 	return oauth.Stores{
-		Clients:       &ClientStore{db: db},
+		Clients:       newClientStore(db),
 		AuthRequests:  &AuthRequestStore{db: db},
 		Codes:         &CodeStore{db: db},
 		RefreshTokens: &RefreshTokenStore{db: db},
