@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"maps"
 	"slices"
 	"time"
@@ -24,7 +23,6 @@ type Consent struct {
 	connections     Connections
 	signer          DataTokenSigner
 	clock           Clock
-	log             *slog.Logger
 	events          Events
 	issuer          string        // Config.DataTokenIssuer
 	dataTokenTTL    time.Duration // Config.DataTokenTTL
@@ -196,7 +194,7 @@ func (cs *Consent) complete(ctx context.Context, p Principal, b BoundRequest, ap
 	}
 	if !approved.IsEmpty() {
 		// The code is issued; failing now would strand the user on the consent screen, and the
-		// connection is only a convenience record, so a storage failure here is logged, not
+		// connection is only a convenience record, so a storage failure here is reported, not
 		// returned. (An empty approval is a denial, decision 4: there is nothing to remember.)
 		c := b.Details.Client
 		next, err := connection.Record(nil, p.UserID, connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, approved, cs.clock.Now())
@@ -204,7 +202,8 @@ func (cs *Consent) complete(ctx context.Context, p Principal, b BoundRequest, ap
 			err = cs.connections.Connect(ctx, next)
 		}
 		if err != nil {
-			cs.log.ErrorContext(ctx, "record app connection", "client_id", c.ClientID, "error", err)
+			cs.events.Record(ctx, Event{Kind: EventConnectionNotRecorded, ClientID: c.ClientID, Subject: p.UserID,
+				AuthRequestID: b.Details.AuthRequestID, Err: err})
 		}
 	}
 	// A scope Core does not know was never shown as requested; the decision is still classified.

@@ -11,25 +11,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/vault"
 	"github.com/sva-oauth/sva/ports/signingkeys"
-)
-
-// Errors the HTTP adapter maps to responses.
-var (
-	// ErrInvalidRequest wraps every validation failure of caller input; the wrapped message is safe
-	// to show (it never contains the offending value).
-	ErrInvalidRequest = errors.New("invalid request")
-	// ErrUnauthenticated is returned for a missing, unknown, expired or revoked session token.
-	ErrUnauthenticated = errors.New("unauthenticated")
-	// ErrInvalidCredentials is returned by Login for an unknown account or a wrong key, alike.
-	ErrInvalidCredentials = errors.New("invalid credentials")
-	// ErrRateLimited matches *RateLimitedError.
-	ErrRateLimited = errors.New("rate limited")
 )
 
 // RateLimitedError says how long the caller must wait.
@@ -89,7 +75,7 @@ type Config struct {
 	ProviderTimeout time.Duration
 }
 
-// Deps are what the use cases are built from. Every field except Logger and Events is required.
+// Deps are what the use cases are built from. Every field except Events is required.
 type Deps struct {
 	// Stores is the storage adapter: everything Core keeps in its database.
 	Stores   Stores
@@ -98,7 +84,6 @@ type Deps struct {
 	Hasher   AuthKeyHasher
 	Clock    Clock
 	Random   Random
-	Logger   *slog.Logger
 	// Events receives the consent decisions and rate-limit refusals; nil discards them.
 	Events Events
 }
@@ -126,10 +111,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		return nil, fmt.Errorf("core: %w", err)
 	}
 	if d.Provider == nil || d.Signer == nil || d.Hasher == nil || d.Clock == nil || d.Random == nil {
-		return nil, errors.New("core: every dependency except Logger is required")
-	}
-	if d.Logger == nil {
-		d.Logger = slog.New(slog.DiscardHandler)
+		return nil, errors.New("core: every dependency except Events is required")
 	}
 	if d.Events == nil {
 		d.Events = NopEvents{}
@@ -162,7 +144,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		Identity: identity,
 		Vault:    &Vault{accounts: st.Accounts, vaults: st.Vaults, clock: d.Clock, limits: cfg.VaultLimits},
 		Consent: &Consent{provider: d.Provider, bindings: st.Bindings, connections: st.Connections, signer: d.Signer,
-			clock: d.Clock, log: d.Logger, events: d.Events, issuer: cfg.DataTokenIssuer, dataTokenTTL: cfg.DataTokenTTL,
+			clock: d.Clock, events: d.Events, issuer: cfg.DataTokenIssuer, dataTokenTTL: cfg.DataTokenTTL,
 			providerTimeout: cfg.ProviderTimeout},
 		Housekeeping: &Housekeeping{sweeper: st.Sweeper, clock: d.Clock, sessions: cfg.Sessions},
 		Keys:         signingKeys,

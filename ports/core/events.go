@@ -16,6 +16,12 @@ const (
 	// names it: login_account (the account is locked against guessing), login_address,
 	// salt_account, salt_address, register_address.
 	EventRateLimited EventKind = "rate_limited"
+	// EventConnectionNotRecorded: the provider issued the code, but the app connection could not
+	// be stored (Err says why); the sign-in went on, and remembered consent will ask again.
+	EventConnectionNotRecorded EventKind = "connection_not_recorded"
+	// EventExpiredSessionKept: an expired session was presented and refused, but could not be
+	// deleted (Err says why); the sweep deletes it later.
+	EventExpiredSessionKept EventKind = "expired_session_kept"
 )
 
 // Rate limit names of Event.Limit (the CORE_RATE_* settings).
@@ -28,7 +34,8 @@ const (
 )
 
 // Event is one outcome. It carries identifiers only — never a key, token, email, email hash,
-// address, ciphertext or claim — so every field may be logged.
+// address, ciphertext or claim — so every field may be logged. The use cases report through
+// Events, never through a logger of their own (the provider's use cases do the same).
 type Event struct {
 	Kind          EventKind
 	ClientID      string // the app, when the event concerns one
@@ -36,6 +43,9 @@ type Event struct {
 	AuthRequestID string
 	Decision      string // EventConsentDecided: approved, partial, denied or remembered
 	Limit         string // EventRateLimited: one of the Limit… names
+	// Err is the internal failure behind EventConnectionNotRecorded and EventExpiredSessionKept,
+	// for the operator's log; it is never shown to a client.
+	Err error
 }
 
 // Events receives the use cases' events. Record must not block for long and cannot fail: an

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"sync/atomic"
 	"time"
 
@@ -22,7 +21,6 @@ type Identity struct {
 	hasher        AuthKeyHasher
 	clock         Clock
 	random        Random
-	log           *slog.Logger
 	events        Events
 	server        *serverKey
 	sessionPolicy account.Policy
@@ -49,7 +47,7 @@ func newIdentity(d Deps, cfg Config) (*Identity, error) {
 	}
 	st := d.Stores
 	return &Identity{accounts: st.Accounts, sessions: st.Sessions, limiter: st.RateLimiter, hasher: d.Hasher,
-		clock: d.Clock, random: d.Random, log: d.Logger, events: d.Events,
+		clock: d.Clock, random: d.Random, events: d.Events,
 		server:        &serverKey{configured: cfg.ServerKey, secrets: st.Secrets, random: d.Random, clock: d.Clock},
 		sessionPolicy: cfg.Sessions, defaultKDF: cfg.DefaultKDF, vaultLimits: cfg.VaultLimits, rateLimits: cfg.RateLimits,
 		dummyHash: dummy}, nil
@@ -312,7 +310,7 @@ func (i *Identity) Authenticate(ctx context.Context, token string) (Principal, e
 	if err := sess.Check(now, i.sessionPolicy); err != nil {
 		// Delete eagerly: an expired token must never come back to life if the policy is relaxed.
 		if derr := i.sessions.Delete(ctx, sess.UserID, sess.ID); derr != nil && !errors.Is(derr, ErrNotFound) {
-			i.log.WarnContext(ctx, "delete expired session", "error", derr)
+			i.events.Record(ctx, Event{Kind: EventExpiredSessionKept, Subject: sess.UserID, Err: derr})
 		}
 		return Principal{}, ErrUnauthenticated
 	}

@@ -15,11 +15,23 @@ import (
 	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
-// ErrNotFound is returned by stores when the requested record does not exist.
-var ErrNotFound = errors.New("not found")
-
-// ErrAccountExists is returned by Accounts.Create when the lookup key is already registered.
-var ErrAccountExists = errors.New("account exists")
+// Sentinel errors of the use cases and of their ports; the HTTP adapter maps them to responses.
+// Use errors.Is: they are usually wrapped.
+var (
+	// ErrNotFound is returned by stores when the requested record does not exist.
+	ErrNotFound = errors.New("core: not found")
+	// ErrAccountExists is returned by Accounts.Create when the lookup key is already registered.
+	ErrAccountExists = errors.New("core: account exists")
+	// ErrInvalidRequest wraps every validation failure of caller input; the wrapped message is safe
+	// to show (it never contains the offending value).
+	ErrInvalidRequest = errors.New("core: invalid request")
+	// ErrUnauthenticated is returned for a missing, unknown, expired or revoked session token.
+	ErrUnauthenticated = errors.New("core: unauthenticated")
+	// ErrInvalidCredentials is returned by Login for an unknown account or a wrong key, alike.
+	ErrInvalidCredentials = errors.New("core: invalid credentials")
+	// ErrRateLimited matches *RateLimitedError.
+	ErrRateLimited = errors.New("core: rate limited")
+)
 
 // Stores is everything Core keeps in its database: the port a storage adapter implements. One
 // implementation provides every field over one database, so every Core instance sharing it sees
@@ -214,7 +226,7 @@ type DataTokenSigner interface {
 // does not answer in time, answers with something other than a 2xx or 4xx JSON response, or refuses
 // Core's service token (401/403): that is a misconfiguration between the services, and passing it
 // through would tell the consent UI that the *user's* session is invalid.
-var ErrProviderUnavailable = errors.New("provider unavailable")
+var ErrProviderUnavailable = errors.New("core: provider unavailable")
 
 // ProviderError is the provider's 4xx answer (other than 401/403, see ErrProviderUnavailable), passed through to the caller unchanged (status and raw
 // JSON body) so the consent UI sees the provider's own error code.

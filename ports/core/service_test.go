@@ -22,6 +22,7 @@ import (
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/attest"
 	"github.com/sva-oauth/sva/domain/claimvalue"
+	"github.com/sva-oauth/sva/domain/connection"
 	"github.com/sva-oauth/sva/domain/vault"
 	core "github.com/sva-oauth/sva/ports/core"
 	"github.com/sva-oauth/sva/ports/core/coretest"
@@ -84,7 +85,16 @@ func (l *eventLog) take() []core.Event {
 
 func newFixture(t *testing.T, timeout time.Duration) *fixture {
 	t.Helper()
+	return newFixtureWith(t, timeout, nil)
+}
+
+// newFixtureWith is newFixture with the store bundle edited first (edit may be nil).
+func newFixtureWith(t *testing.T, timeout time.Duration, edit func(*core.Stores)) *fixture {
+	t.Helper()
 	store := openStores(t)
+	if edit != nil {
+		edit(&store)
+	}
 	h, _ := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
 	f := &fixture{prov: coretest.NewProvider(), clock: coretest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
 		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}, events: &eventLog{}}
@@ -330,6 +340,38 @@ func TestCompleteConsent_EmptyApproval(t *testing.T) {
 	}
 	if _, err := f.uc.Consent.CompleteConsent(context.Background(), alice, "r1", []string{"not a scope"}, "tok"); !errors.Is(err, core.ErrInvalidRequest) {
 		t.Errorf("unknown scope: %v, want ErrInvalidRequest", err)
+	}
+}
+
+// failingSaves is a Connections store whose writes fail.
+type failingSaves struct{ core.Connections }
+
+func (failingSaves) Save(context.Context, connection.Connection) error {
+	return errors.New("disk full")
+}
+func (failingSaves) Connect(context.Context, connection.Connection) error {
+	return errors.New("disk full")
+}
+
+// TestCompleteConsent_ConnectionNotRecordedIsReported: the code is issued even when the app
+// connection cannot be stored, and the failure is reported as an event (use cases do not log).
+func TestCompleteConsent_ConnectionNotRecordedIsReported(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, time.Second, func(s *core.Stores) { s.Connections = failingSaves{s.Connections} })
+	alice, _ := f.register(t, "a")
+	f.addRequest("r1", "email")
+	f.events.take()
+	if res, err := f.uc.Consent.CompleteConsent(context.Background(), alice, "r1", []string{"email"}, "tok"); err != nil || res.AuthorizationCode == "" {
+		t.Fatalf("CompleteConsent = %+v, %v; want the code despite the failed record", res, err)
+	}
+	var reported *core.Event
+	for _, e := range f.events.take() {
+		if e.Kind == core.EventConnectionNotRecorded {
+			reported = &e
+		}
+	}
+	if reported == nil || reported.Err == nil || reported.ClientID != "app" || reported.Subject != alice.UserID {
+		t.Fatalf("no connection_not_recorded event with the failure: %+v", reported)
 	}
 }
 

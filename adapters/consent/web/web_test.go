@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"github.com/sva-oauth/sva/adapters/logtest"
+
 	"bytes"
 	"encoding/json"
 	"io"
@@ -22,33 +24,16 @@ type ui struct {
 	t      *testing.T
 	h      http.Handler
 	core   *fakeCore
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 	secure bool
 	seen   [][]byte // every response body, to scan for leaked secrets
 	seenMu sync.Mutex
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func newUI(t *testing.T, secure bool) *ui {
 	t.Helper()
 	fc := newFakeCore(t)
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h, err := web.New(web.Config{Core: testCore(fc.srv.URL), SecureCookies: secure, Logger: log})
 	if err != nil {

@@ -66,7 +66,8 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 }
 
 // Record logs e — a rate-limit refusal at WARN (guessing, or a locked account), a decision at
-// INFO — and counts it.
+// INFO, a connection that could not be recorded at ERROR and an expired session that could not be
+// deleted at WARN, both with their error — and counts decisions and refusals.
 func (r *Recorder) Record(ctx context.Context, e core.Event) {
 	level := slog.LevelInfo
 	switch e.Kind {
@@ -74,6 +75,10 @@ func (r *Recorder) Record(ctx context.Context, e core.Event) {
 		r.decisions.Add(ctx, 1, metric.WithAttributes(attribute.String("decision", e.Decision)))
 	case core.EventRateLimited:
 		r.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("limit", e.Limit)))
+		level = slog.LevelWarn
+	case core.EventConnectionNotRecorded:
+		level = slog.LevelError
+	case core.EventExpiredSessionKept:
 		level = slog.LevelWarn
 	}
 	attrs := make([]slog.Attr, 0, 6)
@@ -85,6 +90,9 @@ func (r *Recorder) Record(ctx context.Context, e core.Event) {
 		if f.value != "" {
 			attrs = append(attrs, slog.String(f.key, f.value))
 		}
+	}
+	if e.Err != nil {
+		attrs = append(attrs, slog.Any("error", e.Err))
 	}
 	r.log.LogAttrs(ctx, level, "core event", attrs...)
 }

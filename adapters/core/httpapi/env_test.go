@@ -1,6 +1,8 @@
 package httpapi_test
 
 import (
+	"github.com/sva-oauth/sva/adapters/logtest"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -13,7 +15,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -31,24 +32,6 @@ import (
 
 const issuer = "http://core.test"
 
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // env is one Core instance as apps/core builds it (app.New) over a fresh database, with a fake
 // provider and a settable clock.
 type env struct {
@@ -58,7 +41,7 @@ type env struct {
 	prov  *coretest.Provider
 	fake  *coretest.FakeProvider
 	clock *coretest.Clock
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 }
 
 // envOption adjusts the configuration and the test doubles before Core is built.
@@ -72,7 +55,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 
 func newEnvOn(t *testing.T, db *bun.DB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, db: db, prov: coretest.NewProvider(), clock: coretest.NewClock(time.Now().UTC().Truncate(time.Second)), logs: &syncBuffer{}}
+	e := &env{t: t, db: db, prov: coretest.NewProvider(), clock: coretest.NewClock(time.Now().UTC().Truncate(time.Second)), logs: &logtest.Buffer{}}
 	e.fake = e.prov.Fake()
 	cfg, err := app.LoadConfig(func(name string) string {
 		return map[string]string{"DATA_TOKEN_ISSUER": issuer, "INTERNAL_SERVICE_TIMEOUT": "2",

@@ -59,7 +59,7 @@ func silentAddr(t *testing.T) string {
 // withRealProvider points Core at addr through the real HTTP client, with the default 5 s timeout.
 func withRealProvider(addr string) envOption {
 	return func(cfg *app.Config, o *app.Options) {
-		cfg.ProviderTimeout = 5 * time.Second
+		cfg.ServiceTimeout = 5 * time.Second
 		o.Provider = oauthclient.New("http://"+addr, "test-token", &http.Client{Transport: telemetry.New(nil, nil).Transport(nil)})
 	}
 }

@@ -22,7 +22,8 @@ import (
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
-// ServiceTokenHeader carries the shared service token (seed).
+// ServiceTokenHeader carries the shared service token (seed); INTERNAL_SERVICE_HEADER may name
+// another (WithServiceHeader).
 const ServiceTokenHeader = "X-Service-Token"
 
 // maxBody bounds what is read of a provider answer.
@@ -30,8 +31,22 @@ const maxBody = 1 << 20
 
 // Client implements core.OAuthInternal.
 type Client struct {
-	api   providerapi.ClientInterface
-	token string
+	api    providerapi.ClientInterface
+	token  string
+	header string
+}
+
+// Option adjusts a Client.
+type Option func(*Client)
+
+// WithServiceHeader sends the service token in header instead of ServiceTokenHeader (the
+// provider's INTERNAL_SERVICE_HEADER). An empty name keeps the default.
+func WithServiceHeader(header string) Option {
+	return func(c *Client) {
+		if header != "" {
+			c.header = header
+		}
+	}
 }
 
 var _ core.OAuthInternal = (*Client)(nil)
@@ -39,7 +54,7 @@ var _ core.OAuthInternal = (*Client)(nil)
 // New returns a client for the provider's internal API at baseURL (e.g. http://127.0.0.1:9001). The
 // caller's httpClient should carry the service's telemetry Transport so trace context propagates; deadlines
 // come from each call's context.
-func New(baseURL string, serviceToken string, httpClient *http.Client) *Client {
+func New(baseURL string, serviceToken string, httpClient *http.Client, opts ...Option) *Client {
 	u, err := url.Parse(strings.TrimRight(baseURL, "/"))
 	if err != nil || u.Scheme == "" || u.Host == "" {
 		// Configuration is validated in apps/core before this is reached; keep a value that fails
@@ -51,7 +66,11 @@ func New(baseURL string, serviceToken string, httpClient *http.Client) *Client {
 	}
 	// NewClient fails only when an option does, and these cannot.
 	api, _ := providerapi.NewClient(u.String(), providerapi.WithHTTPClient(httpClient))
-	return &Client{api: api, token: serviceToken}
+	c := &Client{api: api, token: serviceToken, header: ServiceTokenHeader}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
 }
 
 // AuthRequestDetails implements core.OAuthInternal.
@@ -130,7 +149,7 @@ func nonNil(s []string) []string {
 // tokens.
 func (c *Client) call(method, path string, out any, send func(providerapi.RequestEditorFn) (*http.Response, error)) error {
 	resp, err := send(func(_ context.Context, req *http.Request) error {
-		req.Header.Set(ServiceTokenHeader, c.token)
+		req.Header.Set(c.header, c.token)
 		req.Header.Set("Accept", "application/json")
 		return nil
 	})

@@ -131,3 +131,23 @@ func TestClient_Deadline(t *testing.T) {
 		t.Fatalf("error = %v after %s, want ErrProviderUnavailable after ~100ms", err, time.Since(start))
 	}
 }
+
+// TestClient_ServiceHeader: the token goes in the header the provider was configured with
+// (INTERNAL_SERVICE_HEADER), not only in the seed's default.
+func TestClient_ServiceHeader(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Internal-Auth") != "svc-token" || r.Header.Get(ServiceTokenHeader) != "" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"error":"Invalid service token"}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"revoked":1}`))
+	}))
+	t.Cleanup(srv.Close)
+	c := New(srv.URL, "svc-token", srv.Client(), WithServiceHeader("X-Internal-Auth"))
+	if n, err := c.RevokeGrants(context.Background(), "u1", "cid"); err != nil || n != 1 {
+		t.Fatalf("revoke with a custom header = %d, %v", n, err)
+	}
+}

@@ -1,7 +1,8 @@
 package httpapi_test
 
 import (
-	"bytes"
+	"github.com/sva-oauth/sva/adapters/logtest"
+
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -70,32 +71,7 @@ type env struct {
 	core     *httptest.Server
 	coreKey  *jwtsign.Signer
 	// logs holds everything both listeners and the event recorder logged (JSON, DEBUG and up).
-	logs *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server's handlers.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-// Reset forgets what was logged so far.
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
+	logs *logtest.Buffer
 }
 
 func newEnv(t *testing.T) *env {
@@ -125,7 +101,7 @@ func newEnv(t *testing.T) *env {
 	}))
 	t.Cleanup(core.Close)
 
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	pub := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + pub.Listener.Addr().String()
 	cfg, err := app.LoadConfig(func(name string) string {

@@ -1,13 +1,13 @@
 package app_test
 
 import (
-	"bytes"
+	"github.com/sva-oauth/sva/adapters/logtest"
+
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,23 +58,6 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // The service boots, serves its pages with the security headers, answers Core being down with
 // the UI's 503, and shuts down cleanly when its context ends.
 // TestServe_StartupFailureClosesListener: a caller's listener is closed when Serve fails before
@@ -113,7 +96,7 @@ func TestServe_BootsAndShutsDown(t *testing.T) {
 	}
 	base := "http://" + ln.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
-	logs := &lockedBuffer{}
+	logs := &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- app.Serve(ctx, func(k string) string {

@@ -1,12 +1,10 @@
 package app
 
 import (
-	"errors"
 	"fmt"
+	"github.com/sva-oauth/sva/apps/internal/envconfig"
 	"log/slog"
 	"net"
-	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -24,48 +22,19 @@ type Config struct {
 
 // LoadConfig reads and validates the configuration; every problem is reported at once.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	str := func(k, def string) string {
-		if v := strings.TrimSpace(getenv(k)); v != "" {
-			return v
-		}
-		return def
-	}
-	var errs []error
+	e := envconfig.New(getenv)
 	c := Config{
-		Addr:    str("CONSENT_ADDR", "127.0.0.1:8080"),
-		CoreURL: strings.TrimRight(str("CORE_URL", "http://127.0.0.1:8000"), "/"),
-		LogJSON: str("LOG_FORMAT", "json") == "json",
+		Addr:    e.String("CONSENT_ADDR", "127.0.0.1:8080"),
+		CoreURL: strings.TrimRight(e.HTTPURL("CORE_URL", "http://127.0.0.1:8000"), "/"),
 	}
+	c.LogLevel, c.LogJSON = e.Logging()
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("CONSENT_ADDR: want host:port, got %q", c.Addr))
+		e.Fail(fmt.Errorf("CONSENT_ADDR: want host:port, got %q", c.Addr))
 	}
-	c.SecureCookies = !isLoopback(host)
-	if v := getenv("CONSENT_SECURE_COOKIES"); v != "" {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("CONSENT_SECURE_COOKIES: want true or false, got %q", v))
-		}
-		c.SecureCookies = b
-	}
-	if u, err := url.Parse(c.CoreURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		errs = append(errs, fmt.Errorf("CORE_URL: want an http(s) URL, got %q", c.CoreURL))
-	}
-	if err := c.LogLevel.UnmarshalText([]byte(str("LOG_LEVEL", "info"))); err != nil {
-		errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
-	}
-	if len(errs) > 0 {
-		return Config{}, fmt.Errorf("consent configuration: %w", errors.Join(errs...))
+	c.SecureCookies = e.Bool("CONSENT_SECURE_COOKIES", !envconfig.IsLoopback(host))
+	if err := e.Err("consent configuration"); err != nil {
+		return Config{}, err
 	}
 	return c, nil
-}
-
-// isLoopback reports whether a listen host accepts loopback connections only. An empty host
-// (":8080") listens on every interface, so it is not loopback.
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

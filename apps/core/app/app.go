@@ -76,7 +76,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		return err
 	}
 	defer tel.Stop()
-	if cfg.ServiceTokenDev {
+	if cfg.ServiceTokenIsDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is not set: using the development default; never do this in production")
 	}
 

@@ -17,6 +17,8 @@ import (
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/sva-oauth/sva/domain/keys"
+
+	"github.com/sva-oauth/sva/apps/internal/envconfig"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -27,8 +29,8 @@ func TestLoadConfig_Defaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != "127.0.0.1:8000" || c.DataDir != "./data" || c.ProviderTimeout != 5*time.Second || c.ProviderURL != "http://127.0.0.1:9001" ||
-		c.ServiceToken != devServiceToken || !c.ServiceTokenDev || c.DataTokenAlgorithm != "ES256" || c.DataTokenTTL != 300*time.Second ||
+	if c.Addr != "127.0.0.1:8000" || c.DataDir != "./data" || c.ServiceTimeout != 5*time.Second || c.ProviderURL != "http://127.0.0.1:9001" ||
+		c.ServiceTokens[0] != envconfig.DevServiceToken || !c.ServiceTokenIsDev || c.ServiceHeader != "X-Service-Token" || c.DataTokenAlgorithm != "ES256" || c.DataTokenTTL != 300*time.Second ||
 		c.Sessions.IdleTimeout != 30*time.Minute || c.Sessions.MaxAge != 12*time.Hour || c.RateLimits.LoginAccount.Max != 10 || c.SecretKey != nil {
 		t.Errorf("defaults = %+v", c)
 	}
@@ -49,7 +51,7 @@ func TestLoadConfig_Invalid(t *testing.T) {
 		}
 	}
 	c, err := LoadConfig(env(map[string]string{"INTERNAL_SERVICE_TOKEN": "new, old", "INTERNAL_SERVICE_TIMEOUT": "2", "CORE_RATE_LOGIN_ACCOUNT": "5/1h"}))
-	if err != nil || c.ServiceToken != "new" || c.ProviderTimeout != 2*time.Second || c.RateLimits.LoginAccount.Max != 5 {
+	if err != nil || c.ServiceTokens[0] != "new" || c.ServiceTimeout != 2*time.Second || c.RateLimits.LoginAccount.Max != 5 {
 		t.Errorf("config = %+v, %v", c, err)
 	}
 }
@@ -279,7 +281,7 @@ func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
 		"oracle://db.example/sva":     "no storage adapter",
 		"mysql://sva@127.0.0.1:1/sva": "ping MySQL database",
 	} {
-		if _, _, err := openStores(context.Background(), Config{DatabaseURL: url, DataDir: t.TempDir()}, nil); err == nil ||
+		if _, _, err := openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: url, DataDir: t.TempDir()}}, nil); err == nil ||
 			!strings.Contains(err.Error(), want) {
 			t.Errorf("openStores(%s) = %v, want an error with %q", url, err, want)
 		}

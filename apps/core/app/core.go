@@ -66,12 +66,12 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	if opts.Provider == nil {
-		opts.Provider = oauthclient.New(cfg.ProviderURL, cfg.ServiceToken, &http.Client{
+		opts.Provider = oauthclient.New(cfg.ProviderURL, cfg.ServiceTokens[0], &http.Client{
 			// Timed by operation and outcome (sva.core.provider.call.duration), then traced.
 			Transport: oauthclient.MeasuredTransport(opts.Telemetry.Transport(nil), opts.Telemetry.MeterProvider()),
 			// The use case bounds each call with ProviderTimeout through its context; this is a backstop.
-			Timeout: cfg.ProviderTimeout + time.Second,
-		})
+			Timeout: cfg.ServiceTimeout + time.Second,
+		}, oauthclient.WithServiceHeader(cfg.ServiceHeader))
 	}
 	if opts.Events == nil {
 		recorder, err := events.New(opts.Logger, opts.Telemetry.MeterProvider())
@@ -112,9 +112,9 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		}
 	}
 	c.UseCases, err = core.New(core.Deps{Stores: stores, Provider: opts.Provider, Signer: dataTokens, Hasher: opts.Hasher,
-		Clock: opts.Clock, Random: opts.Random, Logger: opts.Logger, Events: opts.Events},
+		Clock: opts.Clock, Random: opts.Random, Events: opts.Events},
 		core.Config{ServerKey: serverKey, Sessions: cfg.Sessions, DefaultKDF: account.DefaultKDF(), VaultLimits: cfg.VaultLimits,
-			RateLimits: cfg.RateLimits, DataTokenIssuer: cfg.DataTokenIssuer, DataTokenTTL: cfg.DataTokenTTL, ProviderTimeout: cfg.ProviderTimeout})
+			RateLimits: cfg.RateLimits, DataTokenIssuer: cfg.DataTokenIssuer, DataTokenTTL: cfg.DataTokenTTL, ProviderTimeout: cfg.ServiceTimeout})
 	if err != nil {
 		return nil, err
 	}

@@ -1,7 +1,8 @@
 package app
 
 import (
-	"bytes"
+	"github.com/sva-oauth/sva/adapters/logtest"
+
 	"context"
 	"html"
 	"io"
@@ -25,7 +26,7 @@ type demoEnv struct {
 	fp     *fakeProvider
 	demo   *httptest.Server
 	client *http.Client
-	logs   *syncBuffer
+	logs   *logtest.Buffer
 }
 
 // newDemo starts a fake provider and the demo wired to it; setup adjusts both before the demo
@@ -47,7 +48,7 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 	if setup != nil {
 		setup(fp, &cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	var err error
 	clock := &testClock{}
 	h, err = newServer(cfg, slog.New(slog.NewTextHandler(logs, nil)), &http.Client{Timeout: 5 * time.Second}, clock.Now)
@@ -638,7 +639,7 @@ func TestRun_ServesAndShutsDown(t *testing.T) {
 	env := map[string]string{"DEMO_CLIENT_ID": "app_x", "DEMO_ISSUER": "http://127.0.0.1:1"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, []string{"demo", "-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, logs)
@@ -669,22 +670,4 @@ func TestRun_ServesAndShutsDown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a server's logger.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

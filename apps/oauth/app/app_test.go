@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sva-oauth/sva/adapters/telemetry"
+
+	"github.com/sva-oauth/sva/apps/internal/envconfig"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -42,8 +44,8 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		t.Fatalf("lockout/sweep settings = %+v, %v", cfg, err)
 	}
 	// They reach the use cases.
-	p, closeStores, err := openProvider(context.Background(), Config{DataDir: t.TempDir(), Issuer: "http://127.0.0.1:9000", DataTokenAlgorithm: "HS256",
-		DataTokenSecret: strings.Repeat("s", 32), DataTokenIssuer: "core", ClientAuthMax: 3, ClientAuthWindow: 5 * time.Minute,
+	p, closeStores, err := openProvider(context.Background(), Config{Shared: envconfig.Shared{DataDir: t.TempDir(), DataTokenAlgorithm: "HS256",
+		DataTokenSecret: []byte(strings.Repeat("s", 32)), DataTokenIssuer: "core"}, Issuer: "http://127.0.0.1:9000", ClientAuthMax: 3, ClientAuthWindow: 5 * time.Minute,
 		SweepRetention: time.Hour, CodeTTL: time.Minute, AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour,
 		AuthRequestTTL: 10 * time.Minute}, Options{})
 	if err != nil {
@@ -170,17 +172,17 @@ func TestRun_ClientsCommandsTouchNoKeys(t *testing.T) {
 // TestOpenStores_ChoosesAdapterByScheme: DATABASE_URL's scheme picks the adapter; one that no
 // adapter serves is refused, never taken for a SQLite file name.
 func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
-	_, _, err := openStores(context.Background(), Config{DatabaseURL: "oracle://db.example/sva", DataDir: t.TempDir()}, nil)
+	_, _, err := openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "oracle://db.example/sva", DataDir: t.TempDir()}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no storage adapter") {
 		t.Fatalf("oracle:// opened: %v", err)
 	}
 	// mysql:// goes to the MariaDB/MySQL adapter: here a server that is not there, so the error is
 	// about connecting, not about the scheme.
-	_, _, err = openStores(context.Background(), Config{DatabaseURL: "mysql://sva@127.0.0.1:1/sva"}, nil)
+	_, _, err = openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "mysql://sva@127.0.0.1:1/sva"}}, nil)
 	if err == nil || strings.Contains(err.Error(), "no storage adapter") || !strings.Contains(err.Error(), "MySQL") {
 		t.Fatalf("mysql:// to a closed port: %v, want a MySQL connection error", err)
 	}
-	stores, closeStores, err := openStores(context.Background(), Config{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")}, nil)
+	stores, closeStores, err := openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

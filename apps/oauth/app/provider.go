@@ -105,7 +105,7 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 	var verifier oauth.DataTokenVerifier
 	switch cfg.DataTokenAlgorithm {
 	case "HS256":
-		verifier, err = datatoken.NewHS256Verifier(cfg.DataTokenIssuer, []byte(cfg.DataTokenSecret), opts.Clock.Now)
+		verifier, err = datatoken.NewHS256Verifier(cfg.DataTokenIssuer, cfg.DataTokenSecret, opts.Clock.Now)
 	default:
 		p.dataTokenKeys = datatoken.NewRemoteKeys(cfg.DataTokenJWKSURL, opts.Transport, cfg.ServiceTimeout, publisher)
 		verifier, err = datatoken.NewES256Verifier(cfg.DataTokenIssuer, p.dataTokenKeys, opts.Clock.Now)

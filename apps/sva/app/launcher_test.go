@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/sva-oauth/sva/adapters/logtest"
+
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,31 +16,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitFor polls until the buffer contains want or the timeout passes.
-func waitFor(t *testing.T, b *syncBuffer, want string, timeout time.Duration) {
+func waitFor(t *testing.T, b *logtest.Buffer, want string, timeout time.Duration) {
 	t.Helper()
 	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if strings.Contains(b.String(), want) {
@@ -55,7 +39,7 @@ func testConfig(t *testing.T, dir string) Config {
 
 type testLauncher struct {
 	*launcher
-	out, errOut *syncBuffer
+	out, errOut *logtest.Buffer
 }
 
 // newTestLauncher runs the launcher in-process with this test binary as the services.
@@ -65,7 +49,7 @@ func newTestLauncher(t *testing.T, cfg Config, env ...string) *testLauncher {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &logtest.Buffer{}, &logtest.Buffer{}
 	return &testLauncher{
 		launcher: &launcher{
 			cfg:       cfg,
@@ -348,7 +332,7 @@ func TestLauncherProcess_SIGINT(t *testing.T) {
 	cmd.Env = append(os.Environ(), testSwitch+"=1",
 		"OAUTH_PUBLIC_ADDR="+cfg.OAuthPublicAddr, "OAUTH_INTERNAL_ADDR="+cfg.OAuthInternalAddr,
 		"CORE_ADDR="+cfg.CoreAddr, "CONSENT_ADDR="+cfg.ConsentAddr, "DEMO_ADDR="+cfg.DemoAddr)
-	out, errOut := &syncBuffer{}, &syncBuffer{}
+	out, errOut := &logtest.Buffer{}, &logtest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, errOut
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,6 +1,8 @@
 package systemtest
 
 import (
+	"github.com/sva-oauth/sva/adapters/logtest"
+
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -103,7 +105,7 @@ type Stack struct {
 	ClientID     string // the demo client, public, registered through the admin API
 	RedirectURI  string
 
-	Logs map[string]*syncBuffer // "oauth", "core", "consent", "demo"; "oauth.2", "core.2", … for further instances
+	Logs map[string]*logtest.Buffer // "oauth", "core", "consent", "demo"; "oauth.2", "core.2", … for further instances
 	// Metrics maps an instance name ("oauth", "core", "consent", "oauth.2", …) to its Prometheus
 	// scrape URL; empty unless Options.Metrics. Each instance's service.instance.id is its name.
 	Metrics     map[string]string
@@ -134,7 +136,7 @@ func Start(t *testing.T, opts Options) *Stack {
 	s := &Stack{
 		t: t, Dir: dir, DatabaseURL: opts.DatabaseURL, cancel: cancel,
 		ServiceToken: randomString(32), AdminToken: randomString(32),
-		Logs:    map[string]*syncBuffer{"oauth": {}, "core": {}, "consent": {}, "demo": {}},
+		Logs:    map[string]*logtest.Buffer{"oauth": {}, "core": {}, "consent": {}, "demo": {}},
 		Metrics: map[string]string{},
 		HTTP: &http.Client{Timeout: requestTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
@@ -165,8 +167,8 @@ func Start(t *testing.T, opts Options) *Stack {
 	s.DemoURL = "http://" + demoAddr
 	s.RedirectURI = s.DemoURL + "/callback"
 	for i := 1; i < n; i++ {
-		s.Logs[instanceName("oauth", i)] = &syncBuffer{}
-		s.Logs[instanceName("core", i)] = &syncBuffer{}
+		s.Logs[instanceName("oauth", i)] = &logtest.Buffer{}
+		s.Logs[instanceName("core", i)] = &logtest.Buffer{}
 	}
 
 	common := map[string]string{
@@ -474,24 +476,6 @@ func (s *Stack) Send(method, u string, body any, headerPairs ...string) (Respons
 	r := Response{Method: method, URL: u, Status: res.StatusCode, Header: res.Header, Raw: raw}
 	_ = json.Unmarshal(raw, &r.JSON)
 	return r, nil
-}
-
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // recorder is a reverse proxy that keeps a copy of every request it forwards.
