@@ -81,6 +81,32 @@ type Params struct {
 	// (decision: required scopes). The person may still untick them: the app learns what was
 	// approved from the token response's scope.
 	RequiredScopes scope.Set
+
+	// OpenID Connect registration metadata (OpenID Connect Dynamic Client Registration §2,
+	// RP-Initiated Logout §3.1, Back-Channel Logout §2.2, RFC 9126 §6).
+
+	// Logout says where the client may be sent back after RP-initiated logout and where the
+	// provider POSTs back-channel logout tokens.
+	Logout Logout
+	// RequirePushedAuthorizationRequests: the authorization endpoint accepts this client's
+	// requests only through a request_uri from the PAR endpoint (RFC 9126 §6).
+	RequirePushedAuthorizationRequests bool
+	// RequireAuthTime: every ID token issued to the client carries auth_time (OIDC Registration
+	// require_auth_time).
+	RequireAuthTime bool
+}
+
+// Logout is a client's logout registration.
+type Logout struct {
+	// PostLogoutRedirectURIs are the URIs the end-session endpoint may send the browser back to
+	// (exact match, like redirect URIs; https, or http to a loopback host).
+	PostLogoutRedirectURIs []string
+	// BackchannelURI receives logout tokens (OpenID Connect Back-Channel Logout 1.0); "" for none.
+	// Absolute https (http only to a loopback host), no fragment; a query is allowed.
+	BackchannelURI string
+	// BackchannelSessionRequired: the client wants the sid claim — in its ID tokens and in the
+	// logout tokens that end one session (backchannel_logout_session_required).
+	BackchannelSessionRequired bool
 }
 
 // Client is a registered application. Fields are unexported: use New, Update and RotateSecret to
@@ -96,6 +122,9 @@ type Client struct {
 	allowed      scope.Set
 	reasons      map[scope.Name]ScopeReason
 	required     scope.Set
+	logout       Logout
+	requirePAR   bool
+	requireAuth  bool
 	createdAt    time.Time
 	updatedAt    time.Time
 }
@@ -207,6 +236,13 @@ func (c *Client) apply(p Params) error {
 	if !p.RequiredScopes.SubsetOf(p.AllowedScopes) {
 		return fmt.Errorf("%w: required scopes %q are not allowed scopes", ErrInvalid, p.RequiredScopes.Minus(p.AllowedScopes).String())
 	}
+	logout, err := p.Logout.validated()
+	if err != nil {
+		return err
+	}
+	c.logout = logout
+	c.requirePAR = p.RequirePushedAuthorizationRequests
+	c.requireAuth = p.RequireAuthTime
 	c.required = p.RequiredScopes
 	c.typ = p.Type
 	c.name = name
@@ -218,11 +254,37 @@ func (c *Client) apply(p Params) error {
 	return nil
 }
 
+// validated checks a logout registration and returns it with duplicate URIs removed.
+func (l Logout) validated() (Logout, error) {
+	if len(l.PostLogoutRedirectURIs) > MaxRedirectURIs {
+		return Logout{}, fmt.Errorf("%w: at most %d post-logout redirect URIs", ErrInvalid, MaxRedirectURIs)
+	}
+	out := Logout{BackchannelURI: l.BackchannelURI, BackchannelSessionRequired: l.BackchannelSessionRequired}
+	for _, u := range l.PostLogoutRedirectURIs {
+		if err := validateCallbackURI("post-logout redirect URI", u); err != nil {
+			return Logout{}, err
+		}
+		if !slices.Contains(out.PostLogoutRedirectURIs, u) {
+			out.PostLogoutRedirectURIs = append(out.PostLogoutRedirectURIs, u)
+		}
+	}
+	if l.BackchannelURI != "" {
+		if err := validateCallbackURI("back-channel logout URI", l.BackchannelURI); err != nil {
+			return Logout{}, err
+		}
+	}
+	return out, nil
+}
+
 // ValidateRedirectURI checks a redirect URI offered for registration: absolute, no fragment
 // (RFC 6749 §3.1.2), no user info, and https unless it points at a loopback host (RFC 8252 §7.3,
 // RFC 9700 §2.6 / checklist 38).
-func ValidateRedirectURI(raw string) error {
-	bad := func(why string) error { return fmt.Errorf("%w: redirect URI %q: %s", ErrInvalid, raw, why) }
+func ValidateRedirectURI(raw string) error { return validateCallbackURI("redirect URI", raw) }
+
+// validateCallbackURI is ValidateRedirectURI's rule for every URI the provider sends a browser
+// or a request to on a client's behalf; what names the field in the error.
+func validateCallbackURI(what, raw string) error {
+	bad := func(why string) error { return fmt.Errorf("%w: %s %q: %s", ErrInvalid, what, raw, why) }
 	if len(raw) > MaxURILen {
 		return bad("too long")
 	}
@@ -381,6 +443,32 @@ func (c *Client) RequiredScopes() scope.Set { return c.required }
 // as required, or it is openid — the sign-in itself, which shares no profile data.
 func (c *Client) Requires(n scope.Name) bool { return n == scope.OpenID || c.required.Has(n) }
 
+// PostLogoutRedirectURIs returns the registered post-logout redirect URIs.
+func (c *Client) PostLogoutRedirectURIs() []string {
+	return slices.Clone(c.logout.PostLogoutRedirectURIs)
+}
+
+// AllowsPostLogoutRedirectURI reports whether raw is, byte for byte, one of the registered
+// post-logout redirect URIs (RP-Initiated Logout §3: exact match, as for redirect URIs,
+// checklist 1).
+func (c *Client) AllowsPostLogoutRedirectURI(raw string) bool {
+	return raw != "" && slices.Contains(c.logout.PostLogoutRedirectURIs, raw)
+}
+
+// BackchannelLogoutURI is where logout tokens are POSTed ("" when the client registered none).
+func (c *Client) BackchannelLogoutURI() string { return c.logout.BackchannelURI }
+
+// WantsSessionID reports whether the client registered backchannel_logout_session_required: its
+// ID tokens carry sid.
+func (c *Client) WantsSessionID() bool { return c.logout.BackchannelSessionRequired }
+
+// RequiresPushedAuthorizationRequests reports whether the client may send authorization requests
+// only through the PAR endpoint (RFC 9126 §6).
+func (c *Client) RequiresPushedAuthorizationRequests() bool { return c.requirePAR }
+
+// RequiresAuthTime reports whether every ID token of the client carries auth_time.
+func (c *Client) RequiresAuthTime() bool { return c.requireAuth }
+
 // ScopeReason returns the consent-screen text of one scope.
 func (c *Client) ScopeReason(n scope.Name) (ScopeReason, bool) {
 	r, ok := c.reasons[n]
@@ -406,8 +494,13 @@ type Snapshot struct {
 	ScopeReasons  map[scope.Name]ScopeReason
 	// RequiredScopes is empty for clients stored before required scopes existed.
 	RequiredScopes scope.Set
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// Logout, RequirePushedAuthorizationRequests and RequireAuthTime are zero for clients stored
+	// before they existed.
+	Logout                             Logout
+	RequirePushedAuthorizationRequests bool
+	RequireAuthTime                    bool
+	CreatedAt                          time.Time
+	UpdatedAt                          time.Time
 }
 
 // Snapshot exports the client for storage.
@@ -415,7 +508,11 @@ func (c *Client) Snapshot() Snapshot {
 	return Snapshot{
 		ID: c.id, Type: c.typ, SecretHash: slices.Clone(c.secretHash), Name: c.name,
 		Description: c.description, LogoURL: c.logoURL, RedirectURIs: slices.Clone(c.redirectURIs),
-		AllowedScopes: c.allowed, ScopeReasons: maps.Clone(c.reasons), RequiredScopes: c.required, CreatedAt: c.createdAt, UpdatedAt: c.updatedAt,
+		AllowedScopes: c.allowed, ScopeReasons: maps.Clone(c.reasons), RequiredScopes: c.required,
+		Logout: Logout{PostLogoutRedirectURIs: slices.Clone(c.logout.PostLogoutRedirectURIs), BackchannelURI: c.logout.BackchannelURI,
+			BackchannelSessionRequired: c.logout.BackchannelSessionRequired},
+		RequirePushedAuthorizationRequests: c.requirePAR, RequireAuthTime: c.requireAuth,
+		CreatedAt: c.createdAt, UpdatedAt: c.updatedAt,
 	}
 }
 
@@ -429,6 +526,7 @@ func Rehydrate(s Snapshot) (*Client, error) {
 	if err := c.apply(Params{
 		Type: s.Type, Name: s.Name, Description: s.Description, LogoURL: s.LogoURL,
 		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons, RequiredScopes: s.RequiredScopes,
+		Logout: s.Logout, RequirePushedAuthorizationRequests: s.RequirePushedAuthorizationRequests, RequireAuthTime: s.RequireAuthTime,
 	}); err != nil {
 		return nil, fmt.Errorf("stored client %s: %w", s.ID, err)
 	}

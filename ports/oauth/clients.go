@@ -29,6 +29,16 @@ type ClientInput struct {
 	// RequiredScopes are the allowed scopes the app needs; the consent screen pre-ticks only
 	// these (and openid) on a first consent.
 	RequiredScopes []string
+	// PostLogoutRedirectURIs are where RP-initiated logout may return the browser (exact URIs).
+	PostLogoutRedirectURIs []string
+	// BackchannelLogoutURI receives back-channel logout tokens ("" for none);
+	// BackchannelLogoutSessionRequired asks for sid in ID tokens and session logout tokens.
+	BackchannelLogoutURI             string
+	BackchannelLogoutSessionRequired bool
+	// RequirePushedAuthorizationRequests: authorization requests only through PAR (RFC 9126).
+	RequirePushedAuthorizationRequests bool
+	// RequireAuthTime: every ID token carries auth_time.
+	RequireAuthTime bool
 }
 
 // Client is a registered client as the admin API shows it. It never contains the secret.
@@ -42,15 +52,24 @@ type Client struct {
 	AllowedScopes  []string
 	ScopeReasons   map[string]ScopeReason
 	RequiredScopes []string
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
+	// The OpenID Connect registration metadata, as in ClientInput.
+	PostLogoutRedirectURIs             []string
+	BackchannelLogoutURI               string
+	BackchannelLogoutSessionRequired   bool
+	RequirePushedAuthorizationRequests bool
+	RequireAuthTime                    bool
+	CreatedAt                          time.Time
+	UpdatedAt                          time.Time
 }
 
 func clientView(c *client.Client) Client {
 	v := Client{
 		ID: c.ID(), Type: c.Type(), Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
 		RedirectURIs: c.RedirectURIs(), AllowedScopes: c.AllowedScopes().Strings(),
-		ScopeReasons: map[string]ScopeReason{}, RequiredScopes: c.RequiredScopes().Strings(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
+		ScopeReasons: map[string]ScopeReason{}, RequiredScopes: c.RequiredScopes().Strings(),
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs(), BackchannelLogoutURI: c.BackchannelLogoutURI(),
+		BackchannelLogoutSessionRequired: c.WantsSessionID(), RequirePushedAuthorizationRequests: c.RequiresPushedAuthorizationRequests(),
+		RequireAuthTime: c.RequiresAuthTime(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
 	}
 	for n, r := range c.ScopeReasons() {
 		v.ScopeReasons[string(n)] = ScopeReason(r)
@@ -74,6 +93,9 @@ func (in ClientInput) params() (client.Params, error) {
 	return client.Params{
 		Type: in.Type, Name: in.Name, Description: in.Description, LogoURL: in.LogoURL,
 		RedirectURIs: in.RedirectURIs, AllowedScopes: allowed, ScopeReasons: reasons, RequiredScopes: required,
+		Logout: client.Logout{PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, BackchannelURI: in.BackchannelLogoutURI,
+			BackchannelSessionRequired: in.BackchannelLogoutSessionRequired},
+		RequirePushedAuthorizationRequests: in.RequirePushedAuthorizationRequests, RequireAuthTime: in.RequireAuthTime,
 	}, nil
 }
 

@@ -29,6 +29,12 @@ type clientBody struct {
 	AllowedScopes  []string                   `json:"allowed_scopes" nullable:"false" doc:"Scopes the client may request"`
 	ScopeReasons   map[string]scopeReasonBody `json:"scope_reasons,omitempty" doc:"Consent-screen text per allowed scope"`
 	RequiredScopes []string                   `json:"required_scopes,omitempty" doc:"Allowed scopes the app cannot work without: the consent screen pre-ticks only these (and openid) on a first consent, the person opts in to the rest. Omitted on update: none"`
+	// OpenID Connect registration metadata (names as in OpenID Connect Dynamic Client Registration).
+	PostLogoutRedirectURIs             []string `json:"post_logout_redirect_uris,omitempty" doc:"Where RP-initiated logout (end_session_endpoint) may return the browser: exact URIs (https, or http on loopback). Omitted on update: none"`
+	BackchannelLogoutURI               string   `json:"backchannel_logout_uri,omitempty" doc:"Where the provider POSTs back-channel logout tokens (https, or http on loopback; no fragment). Omitted: none"`
+	BackchannelLogoutSessionRequired   bool     `json:"backchannel_logout_session_required,omitempty" doc:"Put sid in this client's ID tokens and in the logout tokens that end one session"`
+	RequirePushedAuthorizationRequests bool     `json:"require_pushed_authorization_requests,omitempty" doc:"Accept this client's authorization requests only through a request_uri from the PAR endpoint (RFC 9126)"`
+	RequireAuthTime                    bool     `json:"require_auth_time,omitempty" doc:"Put auth_time in every ID token of this client"`
 }
 
 type clientView struct {
@@ -131,7 +137,9 @@ func (b clientBody) input() oauth.ClientInput {
 	in := oauth.ClientInput{
 		Type: client.Type(b.Type), Name: b.Name, Description: b.Description, LogoURL: b.LogoURL,
 		RedirectURIs: b.RedirectURIs, AllowedScopes: b.AllowedScopes, ScopeReasons: map[string]oauth.ScopeReason{},
-		RequiredScopes: b.RequiredScopes,
+		RequiredScopes: b.RequiredScopes, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, BackchannelLogoutURI: b.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: b.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: b.RequirePushedAuthorizationRequests,
+		RequireAuthTime: b.RequireAuthTime,
 	}
 	for k, r := range b.ScopeReasons {
 		in.ScopeReasons[k] = oauth.ScopeReason(r)
@@ -143,6 +151,9 @@ func viewOf(c oauth.Client) clientView {
 	v := clientView{ClientID: c.ID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, clientBody: clientBody{
 		Type: string(c.Type), Name: c.Name, Description: c.Description, LogoURL: c.LogoURL,
 		RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, RequiredScopes: c.RequiredScopes,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
+		RequireAuthTime: c.RequireAuthTime,
 	}}
 	if len(c.ScopeReasons) > 0 {
 		v.ScopeReasons = map[string]scopeReasonBody{}

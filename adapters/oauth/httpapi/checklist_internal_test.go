@@ -432,17 +432,7 @@ func TestAdminAPI(t *testing.T) {
 func TestAdminAPI_RequiredScopes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	post := func(body any) (*http.Response, map[string]any) {
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequest(http.MethodPost, e.internal.URL+"/admin/clients", strings.NewReader(string(b)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, decodeJSON(t, resp)
-	}
+	post := func(body any) (*http.Response, map[string]any) { return e.admin(http.MethodPost, "/admin/clients", body) }
 	resp, body := post(map[string]any{"name": "Shop", "redirect_uris": []string{"https://rp.example/cb"},
 		"allowed_scopes": []string{"openid", "email"}, "required_scopes": []string{"phone"}})
 	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
@@ -467,4 +457,63 @@ func TestAdminAPI_RequiredScopes(t *testing.T) {
 	if want := map[string]any{"openid": true, "email": true, "phone": false}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("scope_details required = %v, want %v", got, want)
 	}
+}
+
+// TestAdminAPI_OIDCMetadata: the OpenID Connect registration metadata (post-logout redirect URIs,
+// back-channel logout URI and sid requirement, PAR-only, auth_time always) is set and shown by the
+// admin API, replaced by PUT (omitted means none), and a URI breaking the redirect-URI rules is
+// invalid_request naming the field (checklist 38).
+func TestAdminAPI_OIDCMetadata(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	send := e.admin
+	base := map[string]any{"name": "RP", "redirect_uris": []string{"https://rp.example/cb"}, "allowed_scopes": []string{"openid"}}
+	with := func(extra map[string]any) map[string]any {
+		out := map[string]any{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for k, v := range extra {
+			out[k] = v
+		}
+		return out
+	}
+	resp, created := send(http.MethodPost, "/admin/clients", with(map[string]any{
+		"post_logout_redirect_uris": []string{"https://rp.example/bye"}, "backchannel_logout_uri": "https://rp.example/bc",
+		"backchannel_logout_session_required": true, "require_pushed_authorization_requests": true, "require_auth_time": true}))
+	if resp.StatusCode != http.StatusCreated || fmt.Sprint(created["post_logout_redirect_uris"]) != "[https://rp.example/bye]" ||
+		created["backchannel_logout_uri"] != "https://rp.example/bc" || created["backchannel_logout_session_required"] != true ||
+		created["require_pushed_authorization_requests"] != true || created["require_auth_time"] != true {
+		t.Fatalf("create: %d %v", resp.StatusCode, created)
+	}
+	id := created["client_id"].(string)
+	resp, got := send(http.MethodPut, "/admin/clients/"+id, base)
+	if resp.StatusCode != http.StatusOK || got["post_logout_redirect_uris"] != nil || got["backchannel_logout_uri"] != nil ||
+		got["backchannel_logout_session_required"] != nil || got["require_pushed_authorization_requests"] != nil || got["require_auth_time"] != nil {
+		t.Fatalf("PUT without the metadata did not clear it: %d %v", resp.StatusCode, got)
+	}
+	for field, bad := range map[string]any{
+		"post_logout_redirect_uris": []string{"http://rp.example/bye"},
+		"backchannel_logout_uri":    "https://rp.example/bc#frag",
+	} {
+		resp, body := send(http.MethodPut, "/admin/clients/"+id, with(map[string]any{field: bad}))
+		if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" ||
+			!strings.Contains(fmt.Sprint(body["error_description"]), "logout") {
+			t.Errorf("%s %v: %d %v", field, bad, resp.StatusCode, body)
+		}
+	}
+}
+
+// admin calls the admin API with the admin token and a JSON body.
+func (e *env) admin(method, path string, body any) (*http.Response, map[string]any) {
+	e.t.Helper()
+	b, _ := json.Marshal(body)
+	req, _ := http.NewRequest(method, e.internal.URL+path, strings.NewReader(string(b)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, decodeJSON(e.t, resp)
 }

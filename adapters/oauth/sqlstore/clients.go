@@ -27,18 +27,24 @@ func newClientStore(db *bun.DB) *ClientStore {
 type clientRow struct {
 	bun.BaseModel `bun:"table:oauth_clients"`
 
-	ID            string    `bun:"id,pk"`
-	Type          string    `bun:"type"`
-	SecretHash    []byte    `bun:"secret_hash"`
-	Name          string    `bun:"name"`
-	Description   string    `bun:"description"`
-	LogoURL       string    `bun:"logo_url"`
-	RedirectURIs  string    `bun:"redirect_uris"`
-	AllowedScopes string    `bun:"allowed_scopes"`
-	ScopeReasons  string    `bun:"scope_reasons"`
-	Required      string    `bun:"required_scopes"`
-	CreatedAt     time.Time `bun:"created_at"`
-	UpdatedAt     time.Time `bun:"updated_at"`
+	ID            string `bun:"id,pk"`
+	Type          string `bun:"type"`
+	SecretHash    []byte `bun:"secret_hash"`
+	Name          string `bun:"name"`
+	Description   string `bun:"description"`
+	LogoURL       string `bun:"logo_url"`
+	RedirectURIs  string `bun:"redirect_uris"`
+	AllowedScopes string `bun:"allowed_scopes"`
+	ScopeReasons  string `bun:"scope_reasons"`
+	Required      string `bun:"required_scopes"`
+	// OpenID Connect registration metadata.
+	PostLogoutRedirectURIs string    `bun:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string    `bun:"backchannel_logout_uri"`
+	BackchannelSessionReq  bool      `bun:"backchannel_logout_session_required"`
+	RequirePAR             bool      `bun:"require_pushed_authorization_requests"`
+	RequireAuthTime        bool      `bun:"require_auth_time"`
+	CreatedAt              time.Time `bun:"created_at"`
+	UpdatedAt              time.Time `bun:"updated_at"`
 }
 
 type scopeReasonJSON struct {
@@ -64,10 +70,21 @@ func clientToRow(c *client.Client) (clientRow, error) {
 	if len(s.SecretHash) > 0 {
 		secret = s.SecretHash
 	}
+	postLogout := s.Logout.PostLogoutRedirectURIs
+	if postLogout == nil {
+		postLogout = []string{}
+	}
+	pl, err := json.Marshal(postLogout)
+	if err != nil {
+		return clientRow{}, fmt.Errorf("encode post-logout redirect URIs: %w", err)
+	}
 	return clientRow{
 		ID: s.ID, Type: string(s.Type), SecretHash: secret, Name: s.Name, Description: s.Description,
 		LogoURL: s.LogoURL, RedirectURIs: string(uris), AllowedScopes: s.AllowedScopes.String(),
-		ScopeReasons: string(rj), Required: s.RequiredScopes.String(), CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
+		ScopeReasons: string(rj), Required: s.RequiredScopes.String(),
+		PostLogoutRedirectURIs: string(pl), BackchannelLogoutURI: s.Logout.BackchannelURI,
+		BackchannelSessionReq: s.Logout.BackchannelSessionRequired, RequirePAR: s.RequirePushedAuthorizationRequests,
+		RequireAuthTime: s.RequireAuthTime, CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
 	}, nil
 }
 
@@ -92,9 +109,16 @@ func clientFromRow(r clientRow) (*client.Client, error) {
 	for n, v := range rj {
 		reasons[scope.Name(n)] = client.ScopeReason(v)
 	}
+	var postLogout []string
+	if err := json.Unmarshal([]byte(r.PostLogoutRedirectURIs), &postLogout); err != nil {
+		return nil, fmt.Errorf("stored client %s: post-logout redirect URIs: %w", r.ID, err)
+	}
 	return client.Rehydrate(client.Snapshot{
 		ID: r.ID, Type: client.Type(r.Type), SecretHash: r.SecretHash, Name: r.Name, Description: r.Description,
 		LogoURL: r.LogoURL, RedirectURIs: uris, AllowedScopes: allowed, ScopeReasons: reasons, RequiredScopes: required,
+		Logout: client.Logout{PostLogoutRedirectURIs: postLogout, BackchannelURI: r.BackchannelLogoutURI,
+			BackchannelSessionRequired: r.BackchannelSessionReq},
+		RequirePushedAuthorizationRequests: r.RequirePAR, RequireAuthTime: r.RequireAuthTime,
 		CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
 	})
 }

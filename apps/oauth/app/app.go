@@ -26,6 +26,9 @@ const usage = `usage: oauth [command]
   sweep                              delete expired and revoked rows older than the retention, once
   clients create --name N --redirect-uri U [--redirect-uri U2] --scopes "openid email"
                  [--public] [--logo-url URL] [--description D] [--reason scope=text]
+                 [--post-logout-redirect-uri U] [--backchannel-logout-uri U]
+                 [--backchannel-logout-session-required] [--require-pushed-authorization-requests]
+                 [--require-auth-time]
   clients list | get ID | update ID [same flags as create] | delete ID | rotate-secret ID
 
 Configuration is read from the environment; see docs/config-oauth.md.

@@ -230,6 +230,48 @@ func TestRun_ClientsUpdate(t *testing.T) {
 	}
 }
 
+// TestRun_ClientsOIDCMetadata: the OpenID Connect registration metadata is set by create, kept by
+// an update that does not name it, changed by one that does, and "" clears the URIs.
+func TestRun_ClientsOIDCMetadata(t *testing.T) {
+	getenv := env(map[string]string{"SVA_DATA_DIR": t.TempDir()})
+	run := func(args ...string) map[string]any {
+		t.Helper()
+		var out bytes.Buffer
+		if err := Run(context.Background(), append([]string{"oauth"}, args...), getenv, &out, &out); err != nil {
+			t.Fatalf("oauth %s: %v", strings.Join(args, " "), err)
+		}
+		var got map[string]any
+		if err := json.Unmarshal(out.Bytes(), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	c := run("clients", "create", "--name", "RP", "--redirect-uri", "https://rp.example/cb", "--scopes", "openid",
+		"--post-logout-redirect-uri", "https://rp.example/bye", "--post-logout-redirect-uri", "https://rp.example/bye2",
+		"--backchannel-logout-uri", "https://rp.example/backchannel", "--backchannel-logout-session-required",
+		"--require-pushed-authorization-requests", "--require-auth-time")
+	id, _ := c["client_id"].(string)
+	want := func(got map[string]any, postLogout string, backchannel any, session, par, authTime bool) {
+		t.Helper()
+		if fmt.Sprint(got["post_logout_redirect_uris"]) != postLogout || got["backchannel_logout_uri"] != backchannel ||
+			got["backchannel_logout_session_required"] != session || got["require_pushed_authorization_requests"] != par ||
+			got["require_auth_time"] != authTime {
+			t.Fatalf("client = %v", got)
+		}
+	}
+	want(c, "[https://rp.example/bye https://rp.example/bye2]", "https://rp.example/backchannel", true, true, true)
+	want(run("clients", "update", id, "--name", "RP 2"), "[https://rp.example/bye https://rp.example/bye2]", "https://rp.example/backchannel", true, true, true)
+	want(run("clients", "update", id, "--require-pushed-authorization-requests=false", "--post-logout-redirect-uri", "https://rp.example/only"),
+		"[https://rp.example/only]", "https://rp.example/backchannel", true, false, true)
+	want(run("clients", "update", id, "--post-logout-redirect-uri", "", "--backchannel-logout-uri", "", "--backchannel-logout-session-required=false",
+		"--require-auth-time=false"), "<nil>", nil, false, false, false)
+	var out bytes.Buffer
+	err := Run(context.Background(), []string{"oauth", "clients", "update", id, "--backchannel-logout-uri", "http://rp.example/plain"}, getenv, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "back-channel logout URI") {
+		t.Fatalf("plain-http back-channel URI accepted: %v", err)
+	}
+}
+
 // TestServe_BothListenersAndShutdown boots the provider on ephemeral ports, checks both
 // listeners answer (and that internal paths are absent from the public one), then cancels and
 // expects a clean return.

@@ -22,14 +22,15 @@ func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 // clientFlags parses the flags of `clients create` and `clients update`.
-func clientFlags(name string, args []string) (oauth.ClientInput, []string, error) {
+// clientFlags also returns the names of the flags args set, so update keeps what was not given.
+func clientFlags(name string, args []string) (oauth.ClientInput, []string, map[string]bool, error) {
 	fs := flag.NewFlagSet("oauth clients "+name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	var (
-		in                            oauth.ClientInput
-		redirects, reasons, describes listFlag
-		scopes, required              string
-		public                        bool
+		in                                        oauth.ClientInput
+		redirects, reasons, describes, postLogout listFlag
+		scopes, required                          string
+		public                                    bool
 	)
 	fs.StringVar(&in.Name, "name", "", "display name on the consent screen")
 	fs.Var(&redirects, "redirect-uri", "redirect URI (repeatable)")
@@ -40,8 +41,20 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, error
 	fs.StringVar(&in.Description, "description", "", "description on the consent screen")
 	fs.Var(&reasons, "reason", "scope=why the client asks (repeatable)")
 	fs.Var(&describes, "scope-description", "scope=text replacing the catalogue's description (repeatable)")
+	fs.Var(&postLogout, "post-logout-redirect-uri", `where RP-initiated logout may return the browser (repeatable; exact URIs; "" clears them on update)`)
+	fs.StringVar(&in.BackchannelLogoutURI, "backchannel-logout-uri", "", `where the provider POSTs back-channel logout tokens ("" clears it on update)`)
+	fs.BoolVar(&in.BackchannelLogoutSessionRequired, "backchannel-logout-session-required", false, "put sid in ID tokens and session logout tokens")
+	fs.BoolVar(&in.RequirePushedAuthorizationRequests, "require-pushed-authorization-requests", false, "accept authorization requests only through PAR (RFC 9126)")
+	fs.BoolVar(&in.RequireAuthTime, "require-auth-time", false, "put auth_time in every ID token")
 	if err := fs.Parse(args); err != nil {
-		return oauth.ClientInput{}, nil, err
+		return oauth.ClientInput{}, nil, nil, err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	for _, u := range postLogout {
+		if u != "" {
+			in.PostLogoutRedirectURIs = append(in.PostLogoutRedirectURIs, u)
+		}
 	}
 	in.RedirectURIs = redirects
 	in.AllowedScopes = strings.Fields(scopes)
@@ -64,7 +77,7 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, error
 		for _, kv := range pair.list {
 			k, v, ok := strings.Cut(kv, "=")
 			if !ok || k == "" {
-				return oauth.ClientInput{}, nil, fmt.Errorf("%q is not scope=text", kv)
+				return oauth.ClientInput{}, nil, nil, fmt.Errorf("%q is not scope=text", kv)
 			}
 			r := in.ScopeReasons[k]
 			if pair.reason {
@@ -75,7 +88,7 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, error
 			in.ScopeReasons[k] = r
 		}
 	}
-	return in, fs.Args(), nil
+	return in, fs.Args(), given, nil
 }
 
 type scopeReasonJSON struct {
@@ -95,13 +108,22 @@ type clientJSON struct {
 	AllowedScopes  []string                   `json:"allowed_scopes"`
 	ScopeReasons   map[string]scopeReasonJSON `json:"scope_reasons,omitempty"`
 	RequiredScopes []string                   `json:"required_scopes,omitempty"`
-	CreatedAt      time.Time                  `json:"created_at"`
-	UpdatedAt      time.Time                  `json:"updated_at"`
+	// OpenID Connect registration metadata (names as in the admin API and OIDC registration).
+	PostLogoutRedirectURIs             []string  `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI               string    `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired   bool      `json:"backchannel_logout_session_required"`
+	RequirePushedAuthorizationRequests bool      `json:"require_pushed_authorization_requests"`
+	RequireAuthTime                    bool      `json:"require_auth_time"`
+	CreatedAt                          time.Time `json:"created_at"`
+	UpdatedAt                          time.Time `json:"updated_at"`
 }
 
 func toJSON(c oauth.Client, secret string) clientJSON {
 	j := clientJSON{ClientID: c.ID, ClientSecret: secret, Type: string(c.Type), Name: c.Name, Description: c.Description,
-		LogoURL: c.LogoURL, RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, RequiredScopes: c.RequiredScopes, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		LogoURL: c.LogoURL, RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, RequiredScopes: c.RequiredScopes,
+		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
+		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
+		RequireAuthTime: c.RequireAuthTime, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if len(c.ScopeReasons) > 0 {
 		j.ScopeReasons = map[string]scopeReasonJSON{}
 		for k, r := range c.ScopeReasons {
@@ -142,7 +164,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 	}
 	switch args[0] {
 	case "create":
-		in, rest, err := clientFlags("create", args[1:])
+		in, rest, _, err := clientFlags("create", args[1:])
 		if err != nil {
 			return err
 		}
@@ -183,7 +205,7 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		if err != nil {
 			return err
 		}
-		in, rest, err := clientFlags("update", args[2:])
+		in, rest, given, err := clientFlags("update", args[2:])
 		if err != nil {
 			return err
 		}
@@ -224,6 +246,21 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 					in.RequiredScopes = append(in.RequiredScopes, s)
 				}
 			}
+		}
+		if !given["post-logout-redirect-uri"] {
+			in.PostLogoutRedirectURIs = current.PostLogoutRedirectURIs
+		}
+		if !given["backchannel-logout-uri"] {
+			in.BackchannelLogoutURI = current.BackchannelLogoutURI
+		}
+		if !given["backchannel-logout-session-required"] {
+			in.BackchannelLogoutSessionRequired = current.BackchannelLogoutSessionRequired
+		}
+		if !given["require-pushed-authorization-requests"] {
+			in.RequirePushedAuthorizationRequests = current.RequirePushedAuthorizationRequests
+		}
+		if !given["require-auth-time"] {
+			in.RequireAuthTime = current.RequireAuthTime
 		}
 		c, err := clients.Update(ctx, id, in)
 		if err != nil {

@@ -68,6 +68,9 @@ func equalClients(t testing.TB, got, want *client.Client) {
 	if g.ID != w.ID || g.Type != w.Type || string(g.SecretHash) != string(w.SecretHash) || g.Name != w.Name ||
 		g.Description != w.Description || g.LogoURL != w.LogoURL || !slices.Equal(g.RedirectURIs, w.RedirectURIs) ||
 		!g.AllowedScopes.Equal(w.AllowedScopes) || len(g.ScopeReasons) != len(w.ScopeReasons) || !g.RequiredScopes.Equal(w.RequiredScopes) ||
+		!slices.Equal(g.Logout.PostLogoutRedirectURIs, w.Logout.PostLogoutRedirectURIs) || g.Logout.BackchannelURI != w.Logout.BackchannelURI ||
+		g.Logout.BackchannelSessionRequired != w.Logout.BackchannelSessionRequired ||
+		g.RequirePushedAuthorizationRequests != w.RequirePushedAuthorizationRequests || g.RequireAuthTime != w.RequireAuthTime ||
 		!g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
 		t.Fatalf("client round trip:\n got %+v\nwant %+v", g, w)
 	}
@@ -93,8 +96,12 @@ func testClients(t *testing.T, s oauth.Stores) {
 	_, err = s.Clients.Get(ctx, "app_unknown")
 	wantErr(t, err, oauth.ErrNotFound, "Get unknown")
 
+	// The OpenID Connect registration metadata round-trips too (and is absent from NewClient's).
 	pub, _, err := client.New(client.Params{Type: client.Public, Name: "Native", RedirectURIs: []string{"http://127.0.0.1/cb"},
-		AllowedScopes: scope.MustParse("email")}, rand.Reader, Now.Add(time.Second))
+		AllowedScopes: scope.MustParse("email"),
+		Logout: client.Logout{PostLogoutRedirectURIs: []string{"http://127.0.0.1/bye", "https://rp.example/bye?x=é"},
+			BackchannelURI: "https://rp.example/backchannel?t=1", BackchannelSessionRequired: true},
+		RequirePushedAuthorizationRequests: true, RequireAuthTime: true}, rand.Reader, Now.Add(time.Second))
 	mustNil(t, err, "client.New public")
 	mustNil(t, s.Clients.Create(ctx, pub), "Create public")
 	list, err := s.Clients.List(ctx)
