@@ -432,7 +432,9 @@ func TestAdminAPI(t *testing.T) {
 func TestAdminAPI_RequiredScopes(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	post := func(body any) (*http.Response, map[string]any) { return e.admin(http.MethodPost, "/admin/clients", body) }
+	post := func(body any) (*http.Response, map[string]any) {
+		return e.admin(http.MethodPost, "/admin/clients", body)
+	}
 	resp, body := post(map[string]any{"name": "Shop", "redirect_uris": []string{"https://rp.example/cb"},
 		"allowed_scopes": []string{"openid", "email"}, "required_scopes": []string{"phone"}})
 	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
