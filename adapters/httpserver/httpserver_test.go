@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"testing"
 	"time"
 
@@ -85,5 +86,29 @@ func TestServe_ListenerFailure(t *testing.T) {
 	err = httpserver.Serve(context.Background(), ln, http.NotFoundHandler(), slog.New(slog.DiscardHandler))
 	if err == nil {
 		t.Fatal("Serve on a closed listener returned nil")
+	}
+}
+
+func TestRefuseControlCharactersInPathAnswersBeforeAnyRoute(t *testing.T) {
+	reached := false
+	next := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { reached = true; w.WriteHeader(http.StatusNoContent) })
+	refuse := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusBadRequest) })
+	h := httpserver.RefuseControlCharactersInPath(next, refuse)
+	for _, tc := range []struct {
+		target string
+		want   int
+	}{
+		{"/admin/clients/app-1", http.StatusNoContent},
+		{"/api/connections/z%C3%BCrich/", http.StatusNoContent},
+		{"/admin/clients/app%00", http.StatusBadRequest},
+		{"/api/auth/zk/sessions/%0A/", http.StatusBadRequest},
+		{"/api/connections/%FF%FE/", http.StatusBadRequest},
+	} {
+		reached = false
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodDelete, tc.target, nil))
+		if rec.Code != tc.want || reached != (tc.want == http.StatusNoContent) {
+			t.Errorf("%s: status %d (route reached %v), want %d", tc.target, rec.Code, reached, tc.want)
+		}
 	}
 }

@@ -31,6 +31,7 @@ import (
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/domain/textinput"
 )
 
 // Status is the lifecycle state of a request.
@@ -103,9 +104,12 @@ type Request struct {
 //     (checklist 11, 12);
 //   - empty scope, unknown scope or a scope the client is not registered for: invalid_scope
 //     (decision 5);
-//   - oversized state or nonce: invalid_request.
+//   - oversized state or nonce, or one that is not valid UTF-8 or carries a control character
+//     (textinput.Check): invalid_request.
 //
-// state and nonce are kept byte for byte (checklist 5).
+// state and nonce are kept byte for byte (checklist 5); a state that could not be (invalid
+// UTF-8 does not survive the JSON of the internal API, PostgreSQL refuses NUL) is refused, and
+// never echoed (decision on state, security rule on control characters).
 func New(id string, c *client.Client, redirectURI string, p Params, now time.Time, ttl time.Duration) (*Request, error) {
 	// Keep the canonical (lower-case) form, the one Rehydrate and PostgreSQL produce, so a
 	// request never changes id between creation and its first load.
@@ -125,6 +129,12 @@ func New(id string, c *client.Client, redirectURI string, p Params, now time.Tim
 	}
 	if len(p.Nonce) > MaxNonceLen {
 		return nil, oautherr.InvalidRequest.WithDescriptionf("nonce must be at most %d bytes", MaxNonceLen)
+	}
+	if err := textinput.Check(p.State); err != nil {
+		return nil, oautherr.InvalidRequest.WithDescription("state must be valid UTF-8 without control characters").WithCause(err)
+	}
+	if err := textinput.Check(p.Nonce); err != nil {
+		return nil, oautherr.InvalidRequest.WithDescription("nonce must be valid UTF-8 without control characters").WithCause(err)
 	}
 	challenge, err := pkce.ParseChallenge(p.CodeChallenge, p.CodeChallengeMethod)
 	switch {

@@ -91,7 +91,7 @@ func TestNew(t *testing.T) {
 func TestNew_KeepsStateByteForByte(t *testing.T) { // checklist 5
 	t.Parallel()
 	p := valid()
-	p.State = "ünï/cødé ?&=#%00\x01" + strings.Repeat("x", 1000)
+	p.State = "ünï/cødé ?&=#%00\U0001F600<>" + strings.Repeat("x", 1000)
 	id, _ := authreq.NewID(rand.Reader)
 	r, err := authreq.New(id, newClient(t), "https://rp.example/cb", p, now, 0)
 	if err != nil || r.State() != p.State || r.Nonce() != "n" {
@@ -99,6 +99,27 @@ func TestNew_KeepsStateByteForByte(t *testing.T) { // checklist 5
 	}
 	if !r.ExpiresAt().Equal(now.Add(authreq.DefaultTTL)) {
 		t.Errorf("default TTL: expires %v", r.ExpiresAt())
+	}
+}
+
+// TestNew_RefusesStateOrNonceItCouldNotReturnExactly: invalid UTF-8 or a control character in
+// state or nonce is invalid_request (security rule 50, decision 26).
+func TestNew_RefusesStateOrNonceItCouldNotReturnExactly(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"\xff\xfe", "a\x00b", "a\nb", "\x7f", "\u0085"} {
+		for _, field := range []string{"state", "nonce"} {
+			p := valid()
+			if field == "state" {
+				p.State = bad
+			} else {
+				p.Nonce = bad
+			}
+			id, _ := authreq.NewID(rand.Reader)
+			_, err := authreq.New(id, newClient(t), "https://rp.example/cb", p, now, 0)
+			if !errors.Is(err, oautherr.InvalidRequest) || !strings.Contains(err.Error(), field) {
+				t.Errorf("%s=%q: err %v, want invalid_request naming %s", field, bad, err, field)
+			}
+		}
 	}
 }
 

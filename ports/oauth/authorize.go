@@ -12,6 +12,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/domain/textinput"
 )
 
 // Authorization takes authorization requests (GET /oauth/authorize) and the user's consent
@@ -41,8 +42,8 @@ type AuthorizeInput struct {
 	CodeChallenge       string
 	CodeChallengeMethod string
 	// DuplicateParams names the parameters the request carried more than once (the transport
-	// passes the first value of each in the fields above, and State only if state was sent
-	// once). RFC 6749 §3.1 forbids repeated parameters (checklist 21). A repeated client_id or
+	// passes the first value of each in the fields above, and State only if every copy of state
+	// was the same, decision 26). RFC 6749 §3.1 forbids repeated parameters (checklist 21). A repeated client_id or
 	// redirect_uri makes the redirect target ambiguous, so it is an error that is never
 	// redirected (checklist 2); any other repetition is redirected once client and redirect_uri
 	// are validated (checklist 3).
@@ -77,6 +78,9 @@ func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (Autho
 	}
 	if in.ClientID == "" {
 		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("client_id is required")
+	}
+	if err := textinput.Check(in.ClientID); err != nil {
+		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("client_id must be valid UTF-8 without control characters").WithCause(err)
 	}
 	c, err := a.clients.Get(ctx, in.ClientID)
 	if errors.Is(err, ErrNotFound) {
@@ -240,8 +244,8 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 	if err != nil {
 		return CompleteResult{}, err
 	}
-	if in.UserID == "" {
-		return CompleteResult{}, fmt.Errorf("%w: user_id is required", ErrInvalidInput)
+	if err := requiredText("user_id", in.UserID); err != nil {
+		return CompleteResult{}, err
 	}
 	approved, err := scope.FromList(in.ApprovedScopes)
 	if err != nil {
@@ -376,8 +380,8 @@ func (a *Authorization) DenyConsent(ctx context.Context, authRequestID, userID s
 	if err != nil {
 		return DenyResult{}, err
 	}
-	if userID == "" {
-		return DenyResult{}, fmt.Errorf("%w: user_id is required", ErrInvalidInput)
+	if err := requiredText("user_id", userID); err != nil {
+		return DenyResult{}, err
 	}
 	return a.deny(ctx, id, userID, func(r *authreq.Request, now time.Time) error { return r.Deny(userID, now) })
 }

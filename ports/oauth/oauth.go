@@ -37,6 +37,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/textinput"
 	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
@@ -214,8 +215,10 @@ func redirectable(issuer, redirectURI, state string, oe *oautherr.Error) *Redire
 
 // callbackURL appends params, state (if non-empty) and the issuer as iss to redirectURI's query,
 // keeping an existing query string byte for byte. Registered redirect URIs never carry a fragment.
+// A state that breaks textinput.Check is never echoed: it is the reason the request was refused,
+// and it could not be returned byte for byte.
 func callbackURL(issuer, redirectURI, state string, params url.Values) string {
-	if state != "" {
+	if state != "" && textinput.Valid(state) {
 		params.Set("state", state)
 	}
 	params.Set("iss", issuer)
@@ -234,3 +237,16 @@ func seconds(d time.Duration) int { return int(d / time.Second) }
 // clockNow reads c in the precision the stores keep: microseconds, which both databases keep, so a
 // value read back from storage compares equal to the one that was written.
 func clockNow(c Clock) time.Time { return c.Now().UTC().Truncate(time.Microsecond) }
+
+// requiredText is the internal API's check of an identifier a service sends (a user id, a
+// client id): present, valid UTF-8, no control characters (textinput.Check). Such a value would
+// otherwise reach the database, which refuses it with an error that is no client's fault to read.
+func requiredText(field, value string) error {
+	if value == "" {
+		return fmt.Errorf("%w: %s is required", ErrInvalidInput, field)
+	}
+	if err := textinput.Check(value); err != nil {
+		return fmt.Errorf("%w: %s must be valid UTF-8 without control characters", ErrInvalidInput, field)
+	}
+	return nil
+}

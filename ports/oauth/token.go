@@ -411,6 +411,12 @@ func (t *Tokens) RevokeUserGrants(ctx context.Context, userID, clientID string) 
 	if userID == "" || clientID == "" {
 		return 0, fmt.Errorf("%w: user_id and client_id are required", ErrInvalidInput)
 	}
+	if err := requiredText("user_id", userID); err != nil {
+		return 0, err
+	}
+	if err := requiredText("client_id", clientID); err != nil {
+		return 0, err
+	}
 	n, err := t.grants.RevokeUserGrants(ctx, userID, clientID, clockNow(t.clock))
 	if err != nil {
 		return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)

@@ -102,7 +102,7 @@ func TestAttest(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"UserMismatch", alice.token, map[string]any{"auth_request_id": "req-1", "user_id": bob.userID, "audience": "app-1", "claims": map[string]any{}}, 403, "user_id mismatch"},
+		{"UserMismatch", alice.token, map[string]any{"auth_request_id": "req-1", "user_id": bob.userID, "audience": "app-1", "claims": map[string]any{}}, 403, "user_id_mismatch"},
 		{"AudienceMismatch", alice.token, attestBody(alice, "req-1", "other-app", map[string]any{"email": "x"}), 400, "audience_mismatch"},
 		{"ClaimsNotPermitted", alice.token, attestBody(alice, "req-1", "app-1", map[string]any{"email": "x", "passport": "P1", "phone": "1"}), 400, "claims_not_permitted"},
 		{"BoundToOtherUser", bob.token, attestBody(bob, "req-1", "app-1", map[string]any{"email": "x"}), 403, "auth_request_bound_to_other_user"},

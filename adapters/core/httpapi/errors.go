@@ -67,7 +67,7 @@ func newAPIError(status int, b errorBody) *apiError {
 // Error codes and the exact strings the seed and the issue fix.
 const (
 	codeUnavailable  = "Service temporarily unavailable" // seed, decision 1
-	codeUserMismatch = "user_id mismatch"                // the seed contract's wording (decision 1)
+	codeUserMismatch = "user_id_mismatch"                // snake_case like every other code (issue 8, decision 27)
 )
 
 // errorFor maps a use-case error to its response; the one place where Core's errors meet HTTP.
@@ -140,6 +140,14 @@ func detailOf(err error) string {
 	}
 	return msg
 }
+
+// InvalidPath answers a request whose path is not valid UTF-8 or carries a control character
+// (httpserver.RefuseControlCharactersInPath), in Core's invalid_request shape.
+var InvalidPath http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusBadRequest)
+	_ = json.NewEncoder(w).Encode(errorBody{Error: "invalid_request", Detail: "the request path must be valid UTF-8 without control characters"})
+})
 
 func unauthorized() *apiError {
 	e := newAPIError(http.StatusUnauthorized, errorBody{Error: "unauthorized"})

@@ -101,6 +101,7 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 		e.status = http.StatusInternalServerError
 	case oautherr.CodeTemporarilyUnavailable:
 		e.status = http.StatusServiceUnavailable
+		e.headers.Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
 	case oautherr.CodeAccessDenied:
 		e.status = http.StatusForbidden
 	case oautherr.CodeInvalidRequest:
@@ -115,6 +116,20 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 		}
 	}
 	return e
+}
+
+// RetryAfterUnavailable is the Retry-After (seconds) of every 503 the provider answers because a
+// dependency (its database, Core's keys) is unavailable: long enough for a restarted database to
+// accept connections, short enough that a client's retry lands soon after recovery.
+const RetryAfterUnavailable = 2
+
+// unavailable is the internal and admin APIs' answer when a dependency is down: 503 with
+// Retry-After and {"error":"temporarily_unavailable"} — the same code and header the OAuth
+// endpoints answer (oauthErrorFor), so a caller handles one shape.
+func unavailable() *httpError {
+	return &httpError{status: http.StatusServiceUnavailable,
+		headers:   http.Header{"Retry-After": {strconv.Itoa(RetryAfterUnavailable)}},
+		errorBody: errorBody{Error: string(oautherr.CodeTemporarilyUnavailable), ErrorDescription: "A dependency is unavailable; try again shortly"}}
 }
 
 // noStore adds the RFC 6749 §5.1 cache headers that every token-endpoint response (success or

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -99,7 +100,10 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 	top.Handle("/", health)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
 	// their trailing slash with 307.
-	return hardenJSON(httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound))), internal, admin
+	// An id in a path that breaks textinput.Check is refused before it reaches a route, so it
+	// never reaches the database (issue 8: a NUL gave 500).
+	return hardenJSON(httpserver.RefuseControlCharactersInPath(
+		httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound)), http.HandlerFunc(invalidPath))), internal, admin
 }
 
 // hardenJSON sets the headers every internal and admin response carries: these are JSON APIs,
@@ -196,34 +200,49 @@ type internalHandlers struct {
 }
 
 // internalErrorFor is the one mapping from use-case errors to the internal API's statuses and
-// codes (architecture.md). Unknown errors are logged and answered with a generic server_error.
+// codes (architecture.md). Unknown errors are logged and answered with a generic server_error; a
+// dependency that is down is 503 temporarily_unavailable with Retry-After (unavailable).
+//
+// The description never carries the error chain (issue 8: "auth request …: get auth request …:
+// oauth: not found" reached Core): it is a fixed text per code, or, for the codes whose use-case
+// message names the field at fault, only what the use case wrote after the sentinel.
 func internalErrorFor(ctx context.Context, log *slog.Logger, err error) *httpError {
-	status, code := http.StatusBadRequest, ""
+	status, code, description := http.StatusBadRequest, "", ""
 	switch {
-	case errors.Is(err, oauth.ErrInvalidInput), errors.Is(err, oauth.ErrInvalidID):
-		code = "invalid_request"
+	case errors.Is(err, oauth.ErrInvalidInput):
+		code, description = "invalid_request", detailAfter(err, oauth.ErrInvalidInput, "The request is malformed")
+	case errors.Is(err, oauth.ErrInvalidID):
+		code, description = "invalid_request", "auth_request_id must be a valid UUID"
 	case errors.Is(err, oauth.ErrNotFound):
-		status, code = http.StatusNotFound, "not_found"
+		status, code, description = http.StatusNotFound, "not_found", "No such resource"
 	case errors.Is(err, oauth.ErrNotPending):
-		code = "request_not_pending"
+		code, description = "request_not_pending", "The authorization request has already been decided"
 	case errors.Is(err, oauth.ErrExpired):
-		code = "request_expired"
+		code, description = "request_expired", "The authorization request has expired"
 	case errors.Is(err, oauth.ErrScopeNotRequested):
-		code = "invalid_scope"
+		code, description = "invalid_scope", "approved_scopes must be a subset of the requested scopes"
 	case errors.Is(err, oauth.ErrInvalidDataToken):
-		code = "invalid_data_token"
+		code, description = "invalid_data_token", detailAfter(err, oauth.ErrInvalidDataToken, "The data token is invalid")
 	case errors.Is(err, oauth.ErrUnavailable):
 		log.WarnContext(ctx, "internal request: dependency unavailable", slog.Any("error", err))
-		return &httpError{status: http.StatusServiceUnavailable, errorBody: errorBody{
-			Error: "temporarily_unavailable", ErrorDescription: "A dependency is unavailable; try again shortly"}}
+		return unavailable()
 	default:
 		log.ErrorContext(ctx, "internal request failed", slog.Any("error", err))
 		return &httpError{status: http.StatusInternalServerError, errorBody: errorBody{
 			Error: "server_error", ErrorDescription: "Internal server error"}}
 	}
-	// The use cases' messages name the field or state at fault and carry no secrets; they help
-	// the Core operator reading a log.
-	return &httpError{status: status, errorBody: errorBody{Error: code, ErrorDescription: err.Error()}}
+	return &httpError{status: status, errorBody: errorBody{Error: code, ErrorDescription: description}}
+}
+
+// detailAfter returns what a use case wrote after sentinel in err's message ("…: oauth: invalid
+// input: redirect_uris: …" gives "redirect_uris: …"): the use cases put the field or rule at
+// fault there, never an internal cause. Without such a text it returns fallback.
+func detailAfter(err, sentinel error, fallback string) string {
+	_, after, ok := strings.Cut(err.Error(), sentinel.Error()+": ")
+	if !ok || after == "" {
+		return fallback
+	}
+	return after
 }
 
 func (h *internalHandlers) details(ctx context.Context, in *authRequestDetailsInput) (*authRequestDetailsOutput, error) {

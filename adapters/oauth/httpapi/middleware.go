@@ -36,6 +36,12 @@ func notFound(w http.ResponseWriter, _ *http.Request) {
 	writeJSONError(w, http.StatusNotFound, "not_found", "No such endpoint")
 }
 
+// invalidPath answers a path that is not valid UTF-8 or carries a control character
+// (httpserver.RefuseControlCharactersInPath).
+func invalidPath(w http.ResponseWriter, _ *http.Request) {
+	writeJSONError(w, http.StatusBadRequest, "invalid_request", "The request path must be valid UTF-8 without control characters")
+}
+
 // route is what the public middleware knows about one path: its methods (for 405 answers, which
 // the mux's catch-all would otherwise turn into 404) and whether browsers may call it cross-origin.
 type route struct {

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/textinput"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -32,11 +33,21 @@ func parseParams(raw string) (params, error) {
 		if len(vs) > 1 {
 			return nil, oautherr.DuplicateParameter(name)
 		}
+		if err := textinput.Check(vs[0]); err != nil {
+			return nil, controlCharacterParameter(name, err)
+		}
 		if vs[0] != "" {
 			p[name] = vs[0]
 		}
 	}
 	return p, nil
+}
+
+// controlCharacterParameter is the invalid_request error for a parameter value that breaks
+// textinput.Check: every parameter of RFC 6749 Appendix A is printable text, and such a value
+// must never reach the database (PostgreSQL refuses NUL and invalid UTF-8 with a 500).
+func controlCharacterParameter(name string, cause error) *oautherr.Error {
+	return oautherr.InvalidRequest.WithDescriptionf("Parameter %s must be valid UTF-8 without control characters", oautherr.Quote(name)).WithCause(cause)
 }
 
 // parseFormBody checks the media type of a token/revoke/introspect request and decodes its body.
@@ -106,6 +117,9 @@ func parseBasic(authorization string) (id, secret string, err error) {
 	}
 	if id == "" {
 		return "", "", oautherr.InvalidClient.WithDescription("Malformed HTTP Basic credentials")
+	}
+	if err := textinput.Check(id); err != nil {
+		return "", "", controlCharacterParameter("client_id", err)
 	}
 	return id, secret, nil
 }

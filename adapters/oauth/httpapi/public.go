@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -311,7 +312,7 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 	}
 	// RFC 6749 §3.1: repeated parameters are refused. The use case decides how (never redirected
 	// for client_id or redirect_uri, redirected otherwise); it gets the first value of each and
-	// state only if state was sent once, so a redirect never echoes an ambiguous state.
+	// state only if every copy of state is the same, so a redirect never echoes an ambiguous state.
 	var dups []string
 	first := func(name string) string {
 		vs := v[name]
@@ -331,8 +332,12 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 		CodeChallenge: first("code_challenge"), CodeChallengeMethod: first("code_challenge_method"),
 		DuplicateParams: dups,
 	}
-	if len(v["state"]) == 1 {
-		input.State = v["state"][0]
+	if states := v["state"]; len(states) > 0 && !slices.ContainsFunc(states, func(s string) bool { return s != states[0] }) {
+		// A repeated state is refused like any repeated parameter, but the error redirect still
+		// carries it when every copy is the same: the client can then match the answer to its
+		// request. Differing copies are never echoed, because we cannot know which one the
+		// client sent (decision on duplicated state).
+		input.State = states[0]
 	}
 	res, err := h.authz.Authorize(ctx, input)
 	var rerr *oauth.RedirectableError

@@ -133,7 +133,9 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 		MaxVaultBodyBytes: int64(cfg.VaultLimits.MaxTotalBytes)*3/2 + 64<<10})
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
 	// their trailing slash (POST /api/auth/zk/login) with 307.
-	c.Handler = withCORS(cfg.CORSOrigins, httpserver.NoRedirectedWrites(mux, http.NotFoundHandler()))
+	// An id in a path that breaks textinput.Check is refused before any route runs (issue 8).
+	c.Handler = withCORS(cfg.CORSOrigins, httpserver.RefuseControlCharactersInPath(
+		httpserver.NoRedirectedWrites(mux, http.NotFoundHandler()), httpapi.InvalidPath))
 	return c, nil
 }
 

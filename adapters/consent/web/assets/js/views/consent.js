@@ -244,7 +244,7 @@ function failed(e) {
   switch (e.code) {
     case 'claims_not_permitted':
     case 'audience_mismatch':
-    case "user_id mismatch":
+    case 'user_id_mismatch':
       // Core refused to vouch for what this page built: a bug here or a changed request, never
       // something the user can fix by retrying.
       say('SVA could not confirm the details for this app, so nothing was shared. Go back to the app and start again.', 'error');
