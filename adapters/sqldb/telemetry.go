@@ -93,7 +93,7 @@ func dbSystem(db *bun.DB) string {
 }
 
 // spanName names a statement's span after its operation and, for a query bun built, its table:
-// "SELECT oauth_clients", "INSERT oauth_codes", "CREATE TABLE" (a migration), "BEGIN". bun's own
+// "SELECT oauth_clients", "INSERT oauth_grants", "CREATE TABLE" (a migration), "BEGIN". bun's own
 // operation of a raw statement is its first word, which for a migration file is the "--" of its
 // leading comment.
 func spanName(e *bun.QueryEvent) string {

@@ -34,7 +34,22 @@ type authRequestRow struct {
 	CreatedAt     time.Time `bun:"created_at"`
 	ExpiresAt     time.Time `bun:"expires_at"`
 	DecidedAt     time.Time `bun:"decided_at,nullzero"`
+
+	// The authorization code issued on approval (codes.go): NULL until then.
+	CodeHash        string    `bun:"code_hash,nullzero"`
+	CodeIssuedAt    time.Time `bun:"code_issued_at,nullzero"`
+	CodeExpiresAt   time.Time `bun:"code_expires_at,nullzero"`
+	CodeUsedAt      time.Time `bun:"code_used_at,nullzero"`
+	GrantID         string    `bun:"grant_id,nullzero"`
+	SealedDataToken []byte    `bun:"sealed_data_token"`
+	SealedForRetry  []byte    `bun:"retry_sealed_code"`
 }
+
+// decisionColumns are what a decision writes: the request's own state, never its code.
+var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at"}
+
+// codeColumns are the code's columns, written with the decision that issues it.
+var codeColumns = []string{"code_hash", "code_issued_at", "code_expires_at", "sealed_data_token", "retry_sealed_code"}
 
 func authRequestToRow(r *authreq.Request) authRequestRow {
 	s := r.Snapshot()
@@ -119,9 +134,9 @@ func (s *AuthRequestStore) Update(ctx context.Context, id string, fn func(*authr
 	return s.Complete(ctx, id, func(r *authreq.Request) (*grant.Code, error) { return nil, fn(r) })
 }
 
-// Complete implements oauth.AuthRequests: the request's new state and the code are written in one
-// transaction; the request update is conditional on the status read under the lock, and the
-// code's UNIQUE auth_request_id refuses a second code for the same request.
+// Complete implements oauth.AuthRequests: the request is read locked, fn decides, and the new
+// state — with the code, which lives in the request's row — is written by one UPDATE conditional
+// on the status read.
 func (s *AuthRequestStore) Complete(ctx context.Context, id string, fn func(*authreq.Request) (*grant.Code, error)) error {
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var row authRequestRow
@@ -140,7 +155,17 @@ func (s *AuthRequestStore) Complete(ctx context.Context, id string, fn func(*aut
 		if next.ID != row.ID || next.ClientID != row.ClientID {
 			return fmt.Errorf("update auth request %s: id and client cannot change", id)
 		}
-		res, err := tx.NewUpdate().Model(&next).WherePK().Where("status = ?", row.Status).Exec(ctx)
+		columns := decisionColumns
+		if code != nil {
+			if row.CodeHash != "" {
+				return fmt.Errorf("issue code for auth request %s: %w", id, oauth.ErrConflict)
+			}
+			if err := withCode(&next, *code); err != nil {
+				return fmt.Errorf("update auth request %s: %w", id, err)
+			}
+			columns = append(append([]string(nil), decisionColumns...), codeColumns...)
+		}
+		res, err := tx.NewUpdate().Model(&next).Column(columns...).WherePK().Where("status = ?", row.Status).Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("update auth request %s: %w", id, err)
 		}
@@ -149,59 +174,58 @@ func (s *AuthRequestStore) Complete(ctx context.Context, id string, fn func(*aut
 		} else if !ok {
 			return fmt.Errorf("update auth request %s: %w", id, oauth.ErrConflict)
 		}
-		if code == nil {
-			return nil
-		}
-		if code.AuthRequestID != id {
-			return fmt.Errorf("update auth request %s: code belongs to request %s", id, code.AuthRequestID)
-		}
-		crow := codeToRow(*code)
-		if _, err := tx.NewInsert().Model(&crow).Exec(ctx); err != nil {
-			if sqldb.IsUniqueViolation(err) {
-				return fmt.Errorf("issue code for auth request %s: %w", id, oauth.ErrConflict)
-			}
-			return fmt.Errorf("issue code for auth request %s: %w", id, err)
-		}
 		return nil
 	})
 }
 
-// Decide implements oauth.AuthRequests: one transaction of a conditional UPDATE (WHERE status =
-// from) and the code's INSERT, whose UNIQUE auth_request_id refuses a second code.
+// Decide implements oauth.AuthRequests with one conditional UPDATE (WHERE status = from and no code
+// yet) that writes the decision and, in the same row, the code: no read, no transaction.
 func (s *AuthRequestStore) Decide(ctx context.Context, r *authreq.Request, from authreq.Status, code *grant.Code) error {
 	next := authRequestToRow(r)
-	if code != nil && code.AuthRequestID != next.ID {
-		return fmt.Errorf("decide auth request %s: code belongs to request %s", next.ID, code.AuthRequestID)
+	columns := decisionColumns
+	if code != nil {
+		if err := withCode(&next, *code); err != nil {
+			return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+		}
+		columns = append(append([]string(nil), decisionColumns...), codeColumns...)
 	}
-	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		res, err := tx.NewUpdate().Model(&next).Column("status", "subject", "approved_scope", "decided_at").
-			WherePK().Where("status = ?", string(from)).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+	res, err := s.db.NewUpdate().Model(&next).Column(columns...).WherePK().
+		Where("status = ?", string(from)).Where("code_hash IS NULL").Exec(ctx)
+	if err != nil {
+		if sqldb.IsUniqueViolation(err) {
+			return fmt.Errorf("issue code for auth request %s: %w", next.ID, oauth.ErrConflict)
 		}
-		if ok, err := affectedOne(res); err != nil {
-			return fmt.Errorf("decide auth request %s: %w", next.ID, err)
-		} else if !ok {
-			// Rare: tell a missing request from a decided one.
-			exists, err := tx.NewSelect().Model((*authRequestRow)(nil)).Where("id = ?", next.ID).Exists(ctx)
-			if err != nil {
-				return fmt.Errorf("decide auth request %s: %w", next.ID, err)
-			}
-			if !exists {
-				return fmt.Errorf("decide auth request %s: %w", next.ID, oauth.ErrNotFound)
-			}
-			return fmt.Errorf("decide auth request %s: %w", next.ID, oauth.ErrConflict)
-		}
-		if code == nil {
-			return nil
-		}
-		crow := codeToRow(*code)
-		if _, err := tx.NewInsert().Model(&crow).Exec(ctx); err != nil {
-			if sqldb.IsUniqueViolation(err) {
-				return fmt.Errorf("issue code for auth request %s: %w", next.ID, oauth.ErrConflict)
-			}
-			return fmt.Errorf("issue code for auth request %s: %w", next.ID, err)
-		}
+		return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+	}
+	if ok, err := affectedOne(res); err != nil {
+		return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+	} else if ok {
 		return nil
-	})
+	}
+	// Rare: tell a missing request from a decided one.
+	exists, err := s.db.NewSelect().Model((*authRequestRow)(nil)).Where("id = ?", next.ID).Exists(ctx)
+	if err != nil {
+		return fmt.Errorf("decide auth request %s: %w", next.ID, err)
+	}
+	if !exists {
+		return fmt.Errorf("decide auth request %s: %w", next.ID, oauth.ErrNotFound)
+	}
+	return fmt.Errorf("decide auth request %s: %w", next.ID, oauth.ErrConflict)
+}
+
+// withCode puts code into the request's row. Everything a code binds to other than its own
+// columns is the approved request's (grant.NewCode copies it from there); a code that says
+// otherwise is refused rather than silently stored as the request's.
+func withCode(row *authRequestRow, c grant.Code) error {
+	if c.AuthRequestID != row.ID || c.ClientID != row.ClientID || c.RedirectURI != row.RedirectURI ||
+		c.Challenge.String() != row.CodeChallenge || c.Subject != row.Subject || c.Scope.String() != row.ApprovedScope ||
+		c.Nonce != row.Nonce || !ts(c.AuthTime).Equal(row.DecidedAt) {
+		return fmt.Errorf("code does not belong to the approved request %s", row.ID)
+	}
+	if c.Hash == "" || c.Used() || len(c.SealedDataToken) == 0 {
+		return fmt.Errorf("code for request %s: not a fresh code", row.ID)
+	}
+	row.CodeHash, row.CodeIssuedAt, row.CodeExpiresAt = string(c.Hash), ts(c.IssuedAt), ts(c.ExpiresAt)
+	row.SealedDataToken, row.SealedForRetry = c.SealedDataToken, c.SealedForRetry
+	return nil
 }

@@ -19,41 +19,14 @@ import (
 // CodeStore implements oauth.Codes.
 type CodeStore struct{ db *bun.DB }
 
-type codeRow struct {
-	bun.BaseModel `bun:"table:oauth_codes"`
-
-	Hash            string    `bun:"hash,pk"`
-	ClientID        string    `bun:"client_id"`
-	AuthRequestID   string    `bun:"auth_request_id"`
-	RedirectURI     string    `bun:"redirect_uri"`
-	CodeChallenge   string    `bun:"code_challenge"`
-	Subject         string    `bun:"subject"`
-	Scope           string    `bun:"scope"`
-	Nonce           string    `bun:"nonce"`
-	AuthTime        time.Time `bun:"auth_time"`
-	IssuedAt        time.Time `bun:"issued_at"`
-	ExpiresAt       time.Time `bun:"expires_at"`
-	UsedAt          time.Time `bun:"used_at,nullzero"`
-	GrantID         *string   `bun:"grant_id"`
-	SealedDataToken []byte    `bun:"sealed_data_token"`
-	SealedForRetry  []byte    `bun:"retry_sealed_code"`
-}
-
-func codeToRow(c grant.Code) codeRow {
-	row := codeRow{
-		Hash: string(c.Hash), ClientID: c.ClientID, AuthRequestID: c.AuthRequestID, RedirectURI: c.RedirectURI,
-		CodeChallenge: c.Challenge.String(), Subject: c.Subject, Scope: c.Scope.String(), Nonce: c.Nonce,
-		AuthTime: ts(c.AuthTime), IssuedAt: ts(c.IssuedAt), ExpiresAt: ts(c.ExpiresAt), UsedAt: ts(c.UsedAt),
-		SealedDataToken: c.SealedDataToken, SealedForRetry: c.SealedForRetry,
+// codeFromRow is the code stored in an approved request's row (codes live there since issue 9):
+// its own columns, and the request's client, redirect URI, challenge, subject, approved scope,
+// nonce and decision time.
+func codeFromRow(r authRequestRow) (grant.Code, error) {
+	if r.CodeHash == "" {
+		return grant.Code{}, fmt.Errorf("auth request %s has no code", r.ID)
 	}
-	if c.GrantID != "" {
-		row.GrantID = &c.GrantID
-	}
-	return row
-}
-
-func codeFromRow(r codeRow) (grant.Code, error) {
-	sc, err := scope.Parse(r.Scope)
+	sc, err := scope.Parse(r.ApprovedScope)
 	if err != nil {
 		return grant.Code{}, fmt.Errorf("stored code: scope: %w", err)
 	}
@@ -62,13 +35,10 @@ func codeFromRow(r codeRow) (grant.Code, error) {
 		return grant.Code{}, fmt.Errorf("stored code: challenge: %w", err)
 	}
 	c := grant.Code{
-		Hash: grant.Hash(r.Hash), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Challenge: ch,
-		Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.AuthRequestID, AuthTime: fromTS(r.AuthTime),
-		IssuedAt: fromTS(r.IssuedAt), ExpiresAt: fromTS(r.ExpiresAt), UsedAt: fromTS(r.UsedAt),
-		SealedDataToken: r.SealedDataToken, SealedForRetry: r.SealedForRetry,
-	}
-	if r.GrantID != nil {
-		c.GrantID = *r.GrantID
+		Hash: grant.Hash(r.CodeHash), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Challenge: ch,
+		Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.ID, AuthTime: fromTS(r.DecidedAt),
+		IssuedAt: fromTS(r.CodeIssuedAt), ExpiresAt: fromTS(r.CodeExpiresAt), UsedAt: fromTS(r.CodeUsedAt),
+		GrantID: r.GrantID, SealedDataToken: r.SealedDataToken, SealedForRetry: r.SealedForRetry,
 	}
 	if c.Used() && c.GrantID == "" {
 		return grant.Code{}, errors.New("stored code: used without a grant")
@@ -76,38 +46,39 @@ func codeFromRow(r codeRow) (grant.Code, error) {
 	return c, nil
 }
 
-// ByAuthRequest implements oauth.Codes (one indexed read: auth_request_id is UNIQUE).
+// ByAuthRequest implements oauth.Codes (one read by primary key: the code is in the request's row).
 func (s *CodeStore) ByAuthRequest(ctx context.Context, authRequestID string) (grant.Code, error) {
-	var row codeRow
-	if err := s.db.NewSelect().Model(&row).Where("auth_request_id = ?", authRequestID).Scan(ctx); err != nil {
+	var row authRequestRow
+	if err := s.db.NewSelect().Model(&row).Where("id = ?", authRequestID).Where("code_hash IS NOT NULL").Scan(ctx); err != nil {
 		return grant.Code{}, notFound(err, "code of auth request "+authRequestID)
 	}
 	return codeFromRow(row)
 }
 
 // Redeem implements oauth.Codes. The common case — an unused code redeemed once — is one
-// conditional UPDATE … RETURNING that claims the code for use and reads it in the same statement
+// conditional UPDATE … RETURNING of the request's row that claims the code for use and reads it
+// (with the request it binds to) in the same statement
 // (the row stays locked until the transaction ends), then the grant and token INSERTs. Only when
 // the claim matches nothing (no such code, or used already) is the code read, locked, to decide
 // on a replay. MySQL has no UPDATE … RETURNING: there the code is read locked and then claimed.
 func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeUse, decide func(grant.Code) (grant.Redemption, error)) error {
 	mysql := sqldb.Dialect(s.db) == sqldb.DialectMySQL
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		var row codeRow
+		var row authRequestRow
 		claimed := false
 		if !mysql {
-			err := tx.NewUpdate().Model(&row).Set("used_at = ?", ts(use.At)).Set("grant_id = ?", use.GrantID).
-				Where("hash = ?", string(hash)).Where("used_at IS NULL").Returning("*").Scan(ctx)
+			err := tx.NewUpdate().Model(&row).Set("code_used_at = ?", ts(use.At)).Set("grant_id = ?", use.GrantID).
+				Where("code_hash = ?", string(hash)).Where("code_used_at IS NULL").Returning("*").Scan(ctx)
 			switch {
 			case err == nil:
 				// decide sees the code as it was: unused.
-				claimed, row.UsedAt, row.GrantID = true, time.Time{}, nil
+				claimed, row.CodeUsedAt, row.GrantID = true, time.Time{}, ""
 			case !errors.Is(err, sql.ErrNoRows):
 				return fmt.Errorf("redeem code: claim: %w", err)
 			}
 		}
 		if !claimed {
-			if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash))).Scan(ctx); err != nil {
+			if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("code_hash = ?", string(hash))).Scan(ctx); err != nil {
 				return notFound(err, "redeem code")
 			}
 		}
@@ -134,8 +105,8 @@ func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeU
 				return errors.New("redeem code: issued grant is not the use the code was claimed for")
 			}
 			if !claimed {
-				res, err := tx.NewUpdate().Model((*codeRow)(nil)).Set("used_at = ?", ts(use.At)).Set("grant_id = ?", use.GrantID).
-					Where("hash = ?", string(hash)).Where("used_at IS NULL").Exec(ctx)
+				res, err := tx.NewUpdate().Model((*authRequestRow)(nil)).Set("code_used_at = ?", ts(use.At)).Set("grant_id = ?", use.GrantID).
+					Where("code_hash = ?", string(hash)).Where("code_used_at IS NULL").Exec(ctx)
 				if err != nil {
 					return fmt.Errorf("redeem code: mark used: %w", err)
 				}

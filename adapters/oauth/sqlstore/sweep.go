@@ -21,8 +21,10 @@ const sweepBatch = 500
 // Sweep implements oauth.Sweeper. Marking expired requests is one conditional UPDATE (WHERE status
 // = 'pending'), so of two sweeps at once each request is marked — and counted — by one. Every
 // DELETE is autocommitted and selects its victims again, so a sweep interrupted half-way, or
-// running concurrently on another instance, leaves nothing inconsistent. Foreign keys cascade: a
-// deleted authorization request takes its code, a deleted grant its access and refresh tokens.
+// running concurrently on another instance, leaves nothing inconsistent. A code lives in its
+// request's row: sweeping it erases the code's columns (its hash and sealed data token), and a
+// deleted request takes its code along. Foreign keys cascade: a deleted grant takes its access
+// and refresh tokens.
 func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResult, error) {
 	var res oauth.SweepResult
 	// One statement, not batched: it touches only the requests that expired since the last
@@ -45,12 +47,14 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 		where []string // conditions, ANDed
 		args  [][]any
 		count *int
+		erase []string // when set, the step clears these columns instead of deleting rows
 	}{
-		{"codes", "oauth_codes", "hash", []string{"expires_at < ?"}, [][]any{{ts(p.CodesExpiredBefore)}}, &res.Codes},
+		{"codes", "oauth_auth_requests", "id", []string{"code_expires_at < ?"}, [][]any{{ts(p.CodesExpiredBefore)}}, &res.Codes,
+			[]string{"code_hash", "code_issued_at", "code_expires_at", "code_used_at", "grant_id", "sealed_data_token", "retry_sealed_code"}},
 		{"authorization requests", "oauth_auth_requests", "id",
-			[]string{"expires_at < ?"}, [][]any{{ts(p.AuthRequestsExpiredBefore)}}, &res.AuthRequests},
+			[]string{"expires_at < ?"}, [][]any{{ts(p.AuthRequestsExpiredBefore)}}, &res.AuthRequests, nil},
 		{"access tokens", "oauth_access_tokens", "hash",
-			[]string{"expires_at < ?"}, [][]any{{ts(p.AccessTokensExpiredBefore)}}, &res.AccessTokens},
+			[]string{"expires_at < ?"}, [][]any{{ts(p.AccessTokensExpiredBefore)}}, &res.AccessTokens, nil},
 		{"grants", "oauth_grants", "id", []string{
 			"((revoked_at IS NOT NULL AND revoked_at < ?) OR expires_at < ?)",
 			// Belt and braces: whatever the cutoffs say, a grant with a usable access token
@@ -59,13 +63,24 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 				" AND a.revoked_at IS NULL AND a.expires_at > ?)",
 			"(revoked_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r" +
 				" WHERE r.grant_id = oauth_grants.id AND r.rotated_at IS NULL AND r.expires_at > ?))",
-		}, [][]any{{ts(p.GrantsRevokedBefore), ts(p.GrantsExpiredBefore)}, {ts(p.Now)}, {ts(p.Now)}}, &res.Grants},
+		}, [][]any{{ts(p.GrantsRevokedBefore), ts(p.GrantsExpiredBefore)}, {ts(p.Now)}, {ts(p.Now)}}, &res.Grants, nil},
 		// Composite key: the counters are tiny and short-lived, delete them in one go.
 		{"auth failure counters", "oauth_auth_failures", "",
-			[]string{"window_end < ?"}, [][]any{{ts(p.AuthFailuresBefore)}}, &res.AuthFailures},
+			[]string{"window_end < ?"}, [][]any{{ts(p.AuthFailuresBefore)}}, &res.AuthFailures, nil},
 	}
 	for _, st := range steps {
 		for {
+			if st.erase != nil {
+				n, err := s.eraseBatch(ctx, st.table, st.pk, st.erase, st.where, st.args)
+				if err != nil {
+					return res, fmt.Errorf("sweep %s: %w", st.what, err)
+				}
+				*st.count += n
+				if n < sweepBatch {
+					break
+				}
+				continue
+			}
 			del := s.db.NewDelete().TableExpr(st.table)
 			if st.pk == "" {
 				for i, w := range st.where {
@@ -97,4 +112,24 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 		}
 	}
 	return res, nil
+}
+
+// eraseBatch sets columns to NULL in at most sweepBatch rows matching where, and returns how many
+// it changed. The rows are chosen as the DELETE batches choose them (a materialised derived table).
+func (s *SweepStore) eraseBatch(ctx context.Context, table, pk string, columns, where []string, args [][]any) (int, error) {
+	victims := s.db.NewSelect().TableExpr(table).Column(pk)
+	for i, w := range where {
+		victims = victims.Where(w, args[i]...)
+	}
+	victims = victims.OrderExpr("?", bun.Ident(pk)).Limit(sweepBatch)
+	upd := s.db.NewUpdate().TableExpr(table)
+	for _, c := range columns {
+		upd = upd.Set("? = NULL", bun.Ident(c))
+	}
+	r, err := upd.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(pk), bun.Ident(pk), victims).Exec(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n, err := r.RowsAffected()
+	return int(n), err
 }

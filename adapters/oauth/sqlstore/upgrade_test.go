@@ -14,7 +14,10 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
+	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
 )
 
 // TestUpgrade_SigningKeysKeepTheirHistory: ID-token keys stored before the one signing-key design
@@ -68,6 +71,64 @@ func TestUpgrade_SigningKeysKeepTheirHistory(t *testing.T) {
 		}
 		if again, err := store.Load(ctx); err != nil || again.Len() != 2 {
 			t.Fatalf("after rewrite: %d keys, %v", again.Len(), err)
+		}
+	})
+}
+
+// TestUpgrade_CodesMoveIntoTheirRequests: a code issued before codes moved into their request's
+// row (issue 9) still redeems after the upgrade, once, with everything it was bound to; a used
+// code still reads as used by its grant.
+func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations, "20261208090001"), func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		stores := sqlstore.New(db)
+		c, _ := oauthtest.NewClient(t)
+		if err := stores.Clients.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		insert := func(used bool) (grant.Code, string) {
+			r := oauthtest.NewAuthRequest(t, c, oauthtest.Now)
+			code, raw := oauthtest.ApproveWithCode(t, r, oauthtest.Now)
+			s := r.Snapshot()
+			if _, err := db.ExecContext(ctx, "INSERT INTO oauth_auth_requests (id, client_id, redirect_uri, scope, state, nonce, code_challenge, status, subject, approved_scope, created_at, expires_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				s.ID, s.ClientID, s.RedirectURI, s.Scope.String(), s.State, s.Nonce, s.Challenge, string(s.Status), s.Subject, s.ApprovedScope.String(), s.CreatedAt, s.ExpiresAt, s.DecidedAt); err != nil {
+				t.Fatal(err)
+			}
+			var usedAt, grantID any
+			if used {
+				usedAt, grantID = oauthtest.Now.Add(time.Second), "00000000-0000-4000-8000-0000000000cc"
+			}
+			if _, err := db.ExecContext(ctx, "INSERT INTO oauth_codes (hash, client_id, auth_request_id, redirect_uri, code_challenge, subject, scope, nonce, auth_time, issued_at, expires_at, used_at, grant_id, sealed_data_token, retry_sealed_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+				string(code.Hash), code.ClientID, code.AuthRequestID, code.RedirectURI, code.Challenge.String(), code.Subject, code.Scope.String(), code.Nonce,
+				code.AuthTime, code.IssuedAt, code.ExpiresAt, usedAt, grantID, code.SealedDataToken, code.SealedForRetry); err != nil {
+				t.Fatal(err)
+			}
+			return code, raw
+		}
+		fresh, raw := insert(false)
+		usedCode, _ := insert(true)
+		dbtest.Upgrade(t, db, sqlstore.Migrations)
+
+		got, err := stores.Codes.ByAuthRequest(ctx, usedCode.AuthRequestID)
+		if err != nil || !got.Used() || got.GrantID != "00000000-0000-4000-8000-0000000000cc" {
+			t.Fatalf("used code after the upgrade = %+v, %v", got, err)
+		}
+		in := oauthtest.RedeemInput(t, c, raw, oauthtest.Now.Add(time.Second))
+		var seen grant.Code
+		err = stores.Codes.Redeem(ctx, fresh.Hash, oauth.CodeUse{GrantID: in.GrantID, At: in.Now}, func(code grant.Code) (grant.Redemption, error) {
+			seen = code
+			return grant.Redeem(code, in)
+		})
+		if err != nil {
+			t.Fatalf("redeeming a code issued before the upgrade: %v", err)
+		}
+		if seen.Hash != fresh.Hash || seen.Subject != fresh.Subject || seen.Nonce != fresh.Nonce || !seen.ExpiresAt.Equal(fresh.ExpiresAt) ||
+			!seen.AuthTime.Equal(fresh.AuthTime) || string(seen.SealedDataToken) != string(fresh.SealedDataToken) ||
+			string(seen.SealedForRetry) != string(fresh.SealedForRetry) || seen.Used() {
+			t.Fatalf("code after the upgrade = %+v, want %+v", seen, fresh)
+		}
+		if _, g, err := stores.Grants.AccessToken(ctx, grant.HashOf(in.AccessToken)); err != nil || g.ID != in.GrantID {
+			t.Fatalf("tokens of the redeemed code: grant %+v, %v", g, err)
 		}
 	})
 }
