@@ -98,13 +98,20 @@ func (s *Signer) KeyID() string {
 }
 
 // Sign returns the compact ES256 JWS of claims, with "kid" set to the signing key's ID.
-func (s *Signer) Sign(claims jwt.Claims) (string, error) {
+func (s *Signer) Sign(claims jwt.Claims) (string, error) { return s.SignTyped(claims, "") }
+
+// SignTyped is Sign with the JWT header "typ" set to typ (e.g. logout+jwt, so a token of one kind
+// can never pass as another); "" leaves the library's default "JWT".
+func (s *Signer) SignTyped(claims jwt.Claims, typ string) (string, error) {
 	k, err := s.state.Load().set.Active(s.now())
 	if err != nil {
 		return "", fmt.Errorf("jwtsign: %w", err)
 	}
 	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
 	tok.Header["kid"] = k.ID
+	if typ != "" {
+		tok.Header["typ"] = typ
+	}
 	signed, err := tok.SignedString(k.Private)
 	if err != nil {
 		return "", fmt.Errorf("jwtsign: sign with key %s: %w", k.ID, err)

@@ -39,6 +39,14 @@ const (
 	EventGrantsRevokedByUser EventKind = "grants_revoked_by_user"
 	// EventTokenRevoked: a client revoked one of its tokens (RFC 7009) and something was revoked.
 	EventTokenRevoked EventKind = "token_revoked"
+	// EventBackchannelLogoutDelivered: a relying app accepted a back-channel logout token.
+	EventBackchannelLogoutDelivered EventKind = "backchannel_logout_delivered"
+	// EventBackchannelLogoutFailed: a back-channel logout POST failed; it will be retried.
+	EventBackchannelLogoutFailed EventKind = "backchannel_logout_failed"
+	// EventBackchannelLogoutAbandoned: a back-channel logout was given up — every attempt failed,
+	// or the URI resolves to an address the provider may not POST to. The relying app may still
+	// hold a session for the user.
+	EventBackchannelLogoutAbandoned EventKind = "backchannel_logout_abandoned"
 	// EventServiceTokenRejected: a request on the internal API carried a missing or wrong service
 	// token. Recorded by the HTTP adapter, which is where the token is checked.
 	EventServiceTokenRejected EventKind = "service_token_rejected"

@@ -11,6 +11,7 @@ import (
 // Housekeeping deletes what the provider no longer needs.
 type Housekeeping struct {
 	sweeper   Sweeper
+	outbox    BackchannelOutbox
 	events    Events
 	clock     Clock
 	retention time.Duration
@@ -20,7 +21,8 @@ type Housekeeping struct {
 // Sweep marks pending authorization requests past their expiry as expired — abandoned sign-ins,
 // recorded as one authorization_expired event with their count — and deletes authorization
 // requests and codes past their expiry, expired access tokens,
-// expired or revoked grants with all their tokens, and finished brute-force counting windows —
+// expired or revoked grants with all their tokens, finished brute-force counting windows and
+// delivered or abandoned back-channel logouts —
 // each only once it has been dead for longer than Config.Retention (rule: grant.PurgeAt).
 // Nothing still usable is ever deleted; rotated refresh tokens stay with their grant so reuse
 // keeps being detected (checklist 28).
@@ -39,6 +41,12 @@ func (h *Housekeeping) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	if err != nil {
 		return res, fmt.Errorf("sweep: %w", err)
+	}
+	// Finished back-channel deliveries are kept for the retention period (an operator reading why
+	// a relying app missed a logout), pending ones until they finish.
+	res.BackchannelDeliveries, err = h.outbox.Purge(ctx, clockNow(h.clock).Add(-h.retention))
+	if err != nil {
+		return res, fmt.Errorf("sweep back-channel deliveries: %w", err)
 	}
 	return res, nil
 }

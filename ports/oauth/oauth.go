@@ -58,6 +58,8 @@ type Config struct {
 	ClientLockout client.LockoutPolicy
 	// Retention is how long dead rows are kept before Sweep deletes them (default 24 h).
 	Retention time.Duration
+	// BackchannelTimeout bounds one back-channel logout POST (default 5 s).
+	BackchannelTimeout time.Duration
 }
 
 // Deps are what the use cases are built from. Every field is required except Events.
@@ -68,8 +70,12 @@ type Deps struct {
 	IDTokens IDTokenSigner
 	// DataTokens verifies the data tokens Core signs.
 	DataTokens DataTokenVerifier
-	Clock      Clock
-	Random     Random
+	// LogoutTokens signs back-channel logout tokens (the provider's key ring, like IDTokens).
+	LogoutTokens LogoutTokenSigner
+	// Backchannel POSTs logout tokens to relying apps (with the SSRF guard).
+	Backchannel BackchannelSender
+	Clock       Clock
+	Random      Random
 	// Events receives security and audit events; nil discards them.
 	Events Events
 }
@@ -91,6 +97,8 @@ type UseCases struct {
 	Tokens *Tokens
 	// Housekeeping deletes what is no longer needed.
 	Housekeeping *Housekeeping
+	// Backchannel delivers back-channel logout tokens from the outbox.
+	Backchannel *Backchannel
 	// Keys manages the ID-token signing keys (ensure a first key, rotate, read the set).
 	Keys *signingkeys.Manager
 
@@ -102,8 +110,8 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	if err := d.Stores.Validate(); err != nil {
 		return nil, fmt.Errorf("oauth: New: %w", err)
 	}
-	if d.IDTokens == nil || d.DataTokens == nil || d.Clock == nil || d.Random == nil {
-		return nil, errors.New("oauth: New: the ID-token signer, data-token verifier, clock and randomness are required")
+	if d.IDTokens == nil || d.DataTokens == nil || d.LogoutTokens == nil || d.Backchannel == nil || d.Clock == nil || d.Random == nil {
+		return nil, errors.New("oauth: New: the ID-token and logout-token signers, data-token verifier, back-channel sender, clock and randomness are required")
 	}
 	if d.Events == nil {
 		d.Events = NopEvents{}
@@ -117,6 +125,8 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth: New: %w", err)
 	}
+	backchannel := &Backchannel{outbox: st.Backchannel, signer: d.LogoutTokens, sender: d.Backchannel, clock: d.Clock,
+		random: d.Random, events: d.Events, issuer: cfg.Issuer, timeout: cfg.BackchannelTimeout, wake: make(chan struct{}, 1)}
 	clientAuth := &ClientAuth{clients: st.Clients, failures: st.AuthFailures, clock: d.Clock, events: d.Events, lockout: cfg.ClientLockout}
 	return &UseCases{
 		Clients:    &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
@@ -124,10 +134,12 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, codes: st.Codes, dataTokens: d.DataTokens,
 			clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,
 			codeTTL: cfg.Lifetimes.Code},
-		Tokens: &Tokens{clientAuth: clientAuth, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,
-			idTokens: d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
+		Tokens: &Tokens{clientAuth: clientAuth, clients: st.Clients, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,
+			backchannel: backchannel,
+			idTokens:    d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
 			lifetimes: cfg.Lifetimes, idTokenTTL: cfg.IDTokenTTL},
-		Housekeeping: &Housekeeping{sweeper: st.Sweeper, events: d.Events, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
+		Housekeeping: &Housekeeping{sweeper: st.Sweeper, outbox: st.Backchannel, events: d.Events, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
+		Backchannel:  backchannel,
 		Keys:         signingKeys,
 		cfg:          cfg,
 	}, nil
@@ -162,7 +174,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.IDTokenTTL == 0 {
 		c.IDTokenTTL = grant.DefaultIDTokenTTL
 	}
-	if c.AuthRequestTTL < 0 || c.IDTokenTTL < 0 || c.Retention < 0 {
+	if c.BackchannelTimeout == 0 {
+		c.BackchannelTimeout = DefaultBackchannelTimeout
+	}
+	if c.AuthRequestTTL < 0 || c.IDTokenTTL < 0 || c.Retention < 0 || c.BackchannelTimeout < 0 {
 		return c, errors.New("negative TTL")
 	}
 	if c.Retention == 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
@@ -57,13 +58,15 @@ type Stores struct {
 	SigningKeys   signingkeys.Store // the ID-token signing keys
 	Sweeper       Sweeper
 	Readiness     Readiness
+	// Backchannel is the outbox of back-channel logout deliveries.
+	Backchannel BackchannelOutbox
 }
 
 // Validate reports a missing store.
 func (s Stores) Validate() error {
 	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
 		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures,
-		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness} {
+		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel} {
 		if p == nil {
 			return fmt.Errorf("stores: %s is missing", name)
 		}
@@ -179,8 +182,33 @@ type Grants interface {
 	// RevokeAccessToken revokes one access token (idempotent). Returns ErrNotFound.
 	RevokeAccessToken(ctx context.Context, token grant.Hash, now time.Time) error
 	// RevokeUserGrants revokes every not yet revoked grant of subject for clientID and returns
-	// how many it revoked.
-	RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time) (int, error)
+	// how many it revoked. When notify is not nil and at least one grant was revoked, notify is
+	// recorded in the back-channel outbox in the same transaction, so the relying app learns of
+	// every revocation that happened, even across a crash.
+	RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time, notify *logout.Delivery) (int, error)
+}
+
+// BackchannelOutbox records back-channel logout deliveries (logout.Delivery) until they are
+// delivered or abandoned, in the shared database: any instance delivers, a restart loses none.
+type BackchannelOutbox interface {
+	// Enqueue records new pending deliveries. ErrAlreadyExists on a duplicate id; ErrNotFound
+	// when a delivery's client does not exist.
+	Enqueue(ctx context.Context, ds ...logout.Delivery) error
+	// Claim returns up to limit pending deliveries due at now, oldest first, and in the same
+	// conditional write moves each one's NextAttemptAt to now+lease: an instance claiming at the
+	// same time does not get them, and a delivery whose instance died mid-attempt is due again
+	// after lease. The returned deliveries carry the leased NextAttemptAt.
+	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]logout.Delivery, error)
+	// Save stores the outcome of an attempt (status, attempts, next attempt, last error).
+	// ErrNotFound when the delivery is gone (its client was deleted).
+	Save(ctx context.Context, d logout.Delivery) error
+	// Get returns a delivery. ErrNotFound.
+	Get(ctx context.Context, id string) (logout.Delivery, error)
+	// ByClient returns a client's deliveries, oldest first (operators, tests).
+	ByClient(ctx context.Context, clientID string) ([]logout.Delivery, error)
+	// Purge deletes delivered and abandoned deliveries last updated before before and returns
+	// how many it deleted. Pending ones are never deleted.
+	Purge(ctx context.Context, before time.Time) (int, error)
 }
 
 // AuthFailures counts failed client authentications per key in fixed windows (checklist 26).
@@ -207,6 +235,8 @@ type SweepResult struct {
 	AccessTokens        int
 	Grants              int
 	AuthFailures        int
+	// BackchannelDeliveries are delivered or abandoned back-channel logouts (Purge).
+	BackchannelDeliveries int
 }
 
 // Sweeper deletes rows the provider no longer needs (housekeeping).
@@ -236,6 +266,21 @@ type IDTokenClaims struct {
 type IDTokenSigner interface {
 	// SignIDToken returns the compact JWS. Any error is treated as a server error.
 	SignIDToken(ctx context.Context, claims IDTokenClaims) (string, error)
+}
+
+// LogoutTokenSigner signs back-channel logout tokens with the provider's ID-token key, with the
+// JWT header typ logout+jwt.
+type LogoutTokenSigner interface {
+	// SignLogoutToken returns the compact JWS. Any error is treated as a server error.
+	SignLogoutToken(ctx context.Context, t logout.Token) (string, error)
+}
+
+// BackchannelSender POSTs a logout token to a relying app (Back-Channel Logout §2.5) within
+// ctx's deadline. It returns nil only for a 2xx answer. An error wrapping
+// logout.ErrForbiddenAddress means the URI may never be reached (SSRF guard); any other error is
+// worth retrying.
+type BackchannelSender interface {
+	Send(ctx context.Context, uri, logoutToken string) error
 }
 
 // DataTokenExpectation is what a data token presented at consent-complete must say.

@@ -18,6 +18,7 @@ import (
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -41,9 +42,10 @@ func (c *clock) Advance(d time.Duration) {
 
 // signer records the claims it signs.
 type signer struct {
-	mu     sync.Mutex
-	claims []oauth.IDTokenClaims
-	err    error
+	mu           sync.Mutex
+	claims       []oauth.IDTokenClaims
+	logoutTokens []logout.Token
+	err          error
 }
 
 func (s *signer) SignIDToken(_ context.Context, c oauth.IDTokenClaims) (string, error) {
@@ -76,6 +78,7 @@ type env struct {
 	store  oauth.Stores
 	clock  *clock
 	signer *signer
+	sender *sender
 	// want records the last expectation the verifier saw.
 	want atomic.Pointer[oauth.DataTokenExpectation]
 	// verifyErr, if set, is returned by the verifier.
@@ -95,7 +98,7 @@ func newEnv(t *testing.T) *env {
 	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{store: sqlstore.New(db), clock: &clock{now: oauthtest.Now}, signer: &signer{}, events: &eventLog{}}
+	e := &env{store: sqlstore.New(db), clock: &clock{now: oauthtest.Now}, signer: &signer{}, sender: &sender{}, events: &eventLog{}}
 	v := verifier{verify: func(token string, want oauth.DataTokenExpectation) error {
 		e.want.Store(&want)
 		if p := e.verifyErr.Load(); p != nil {
@@ -108,7 +111,7 @@ func newEnv(t *testing.T) *env {
 	}}
 	st := e.store
 	e.uc, err = oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer, DataTokens: v, Clock: e.clock, Random: rand.Reader, Events: e.events,
+		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, DataTokens: v, Clock: e.clock, Random: rand.Reader, Events: e.events,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
@@ -403,7 +406,7 @@ func TestExchangeCode_LostRaceIsAValidReplay(t *testing.T) {
 	st := e.store
 	st.Codes = codes
 	svc, err := oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer,
+		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender,
 		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
 		Clock:      e.clock, Random: rand.Reader,
 	}, oauth.Config{Issuer: issuer})
@@ -920,7 +923,7 @@ func TestNew_Config(t *testing.T) {
 		t.Fatalf("defaults %+v", cfg)
 	}
 	st := e.store
-	deps := oauth.Deps{Stores: st, IDTokens: e.signer, DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}
+	deps := oauth.Deps{Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}
 	for _, cfg := range []oauth.Config{
 		{Issuer: ""}, {Issuer: "/relative"}, {Issuer: "https://a.example?x=1"},
 		{Issuer: issuer, Lifetimes: func() (l grant.Lifetimes) { l.Code = 11 * time.Minute; return }()},

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/scope"
 )
@@ -16,6 +17,7 @@ import (
 // revocation, introspection, userinfo, and the revocation of a user's grants that Core asks for.
 type Tokens struct {
 	clientAuth    *ClientAuth
+	clients       Clients
 	codes         Codes
 	refreshTokens RefreshTokens
 	grants        Grants
@@ -26,6 +28,7 @@ type Tokens struct {
 	issuer        string
 	lifetimes     grant.Lifetimes
 	idTokenTTL    time.Duration
+	backchannel   *Backchannel
 }
 
 // TokenSet is a successful token response (RFC 6749 §5.1 plus SVA's data_token and OIDC's
@@ -405,8 +408,11 @@ func (t *Tokens) Introspect(ctx context.Context, creds ClientCredentials, token,
 }
 
 // RevokeUserGrants revokes every grant of userID for clientID (decision 7: Core calls this when
-// the user removes an app connection) and returns how many were active. Errors: ErrInvalidInput
-// for an empty user or client id; others internal. Unknown users or clients revoke nothing.
+// the user removes an app connection) and returns how many were active. When it revoked any and
+// the client registered a back-channel logout URI, a logout token naming the user (sub, no sid:
+// every session of the user at the client ends) is recorded for delivery in the same
+// transaction. Errors: ErrInvalidInput for an empty user or client id; others internal. Unknown
+// users or clients revoke nothing.
 func (t *Tokens) RevokeUserGrants(ctx context.Context, userID, clientID string) (int, error) {
 	if userID == "" || clientID == "" {
 		return 0, fmt.Errorf("%w: user_id and client_id are required", ErrInvalidInput)
@@ -417,12 +423,27 @@ func (t *Tokens) RevokeUserGrants(ctx context.Context, userID, clientID string) 
 	if err := requiredText("client_id", clientID); err != nil {
 		return 0, err
 	}
-	n, err := t.grants.RevokeUserGrants(ctx, userID, clientID, clockNow(t.clock))
+	now := clockNow(t.clock)
+	var notify *logout.Delivery
+	switch c, err := t.clients.Get(ctx, clientID); {
+	case errors.Is(err, ErrNotFound):
+		return 0, nil
+	case err != nil:
+		return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)
+	default:
+		if notify, err = t.backchannel.deliveryFor(c, userID, "", now); err != nil {
+			return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)
+		}
+	}
+	n, err := t.grants.RevokeUserGrants(ctx, userID, clientID, now, notify)
 	if err != nil {
 		return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)
 	}
 	if n > 0 {
 		t.events.Record(ctx, Event{Kind: EventGrantsRevokedByUser, ClientID: clientID, Subject: userID})
+		if notify != nil {
+			t.backchannel.wakeUp()
+		}
 	}
 	return n, nil
 }

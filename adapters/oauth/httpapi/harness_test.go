@@ -74,7 +74,8 @@ type env struct {
 	logs *logtest.Buffer
 }
 
-func newEnv(t *testing.T) *env {
+// newEnv starts a provider; settings are extra environment variables as name, value pairs.
+func newEnv(t *testing.T, settings ...string) *env {
 	t.Helper()
 	db := dbtest.Open(t, sqlstore.Migrations)
 	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
@@ -104,13 +105,15 @@ func newEnv(t *testing.T) *env {
 	logs := &logtest.Buffer{}
 	pub := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + pub.Listener.Addr().String()
-	cfg, err := app.LoadConfig(func(name string) string {
-		return map[string]string{
-			"OAUTH_ISSUER": issuer, "CORE_CONSENT_URL": "http://consent.test/consent",
-			"DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": core.URL + "/.well-known/jwks.json",
-			"INTERNAL_SERVICE_TOKEN": serviceToken + "," + oldServiceToken, "OAUTH_ADMIN_TOKEN": adminToken,
-		}[name]
-	})
+	vars := map[string]string{
+		"OAUTH_ISSUER": issuer, "CORE_CONSENT_URL": "http://consent.test/consent",
+		"DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": core.URL + "/.well-known/jwks.json",
+		"INTERNAL_SERVICE_TOKEN": serviceToken + "," + oldServiceToken, "OAUTH_ADMIN_TOKEN": adminToken,
+	}
+	for i := 0; i+1 < len(settings); i += 2 {
+		vars[settings[i]] = settings[i+1]
+	}
+	cfg, err := app.LoadConfig(func(name string) string { return vars[name] })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -41,6 +41,10 @@ type serverMetadata struct {
 	ScopesSupported                            []string `json:"scopes_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// OpenID Connect Back-Channel Logout 1.0 §2.1 and Front-Channel Logout 1.0 §3 (not offered).
+	BackchannelLogoutSupported        bool `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported bool `json:"backchannel_logout_session_supported"`
+	FrontchannelLogoutSupported       bool `json:"frontchannel_logout_supported"`
 	// SVA extension: where relying apps find the keys that verify the data token of the token
 	// response (decision 8). The provider's own JWKS republishes them too.
 	DataTokenIssuer  string   `json:"data_token_issuer" doc:"SVA extension: iss of data tokens (Core)"`
@@ -85,8 +89,12 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		ScopesSupported:                            scopes,
 		ClaimsSupported:                            claims,
 		AuthorizationResponseISSParameterSupported: true,
-		DataTokenIssuer:                            dataTokenIssuer,
-		DataTokenJWKSURI:                           dataTokenJWKSURL,
-		DataTokenAlgs:                              []string{dataTokenAlg},
+		BackchannelLogoutSupported:                 true,
+		// No sid yet: logout tokens name the user (sub), which ends every session at the client.
+		BackchannelLogoutSessionSupported: false,
+		FrontchannelLogoutSupported:       false,
+		DataTokenIssuer:                   dataTokenIssuer,
+		DataTokenJWKSURI:                  dataTokenJWKSURL,
+		DataTokenAlgs:                     []string{dataTokenAlg},
 	}
 }

@@ -1,5 +1,6 @@
-// Package idtoken signs the provider's OpenID Connect ID tokens (ports/oauth.IDTokenSigner) with
-// the provider's key ring (a jwtsign.KeyRing over the ID-token keys).
+// Package idtoken signs the provider's OpenID Connect ID tokens (ports/oauth.IDTokenSigner) and
+// back-channel logout tokens (ports/oauth.LogoutTokenSigner) with the provider's key ring (a
+// jwtsign.KeyRing over the ID-token keys).
 package idtoken
 
 import (
@@ -9,18 +10,23 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // JWTSigner is what this adapter needs of a jwtsign.KeyRing or jwtsign.Signer.
 type JWTSigner interface {
 	Sign(claims jwt.Claims) (string, error)
+	SignTyped(claims jwt.Claims, typ string) (string, error)
 }
 
 // Signer implements oauth.IDTokenSigner.
 type Signer struct{ s JWTSigner }
 
-var _ oauth.IDTokenSigner = (*Signer)(nil)
+var (
+	_ oauth.IDTokenSigner     = (*Signer)(nil)
+	_ oauth.LogoutTokenSigner = (*Signer)(nil)
+)
 
 // New returns an ID-token signer over s.
 func New(s JWTSigner) (*Signer, error) {
@@ -67,4 +73,39 @@ func (s *Signer) SignIDToken(_ context.Context, c oauth.IDTokenClaims) (string, 
 		claims.AuthTime = c.AuthTime.Unix()
 	}
 	return s.s.Sign(claims)
+}
+
+// logoutTokenClaims is the back-channel logout token (Back-Channel Logout §2.4): no nonce, ever —
+// its absence is one of the ways a relying app tells it from an ID token.
+type logoutTokenClaims struct {
+	Issuer    string                    `json:"iss"`
+	Subject   string                    `json:"sub,omitempty"`
+	Audience  string                    `json:"aud"`
+	IssuedAt  int64                     `json:"iat"`
+	Expiry    int64                     `json:"exp"`
+	ID        string                    `json:"jti"`
+	SessionID string                    `json:"sid,omitempty"`
+	Events    map[string]map[string]any `json:"events"`
+}
+
+func (c logoutTokenClaims) GetExpirationTime() (*jwt.NumericDate, error) {
+	return jwt.NewNumericDate(time.Unix(c.Expiry, 0)), nil
+}
+func (c logoutTokenClaims) GetIssuedAt() (*jwt.NumericDate, error) {
+	return jwt.NewNumericDate(time.Unix(c.IssuedAt, 0)), nil
+}
+func (c logoutTokenClaims) GetNotBefore() (*jwt.NumericDate, error) { return nil, nil }
+func (c logoutTokenClaims) GetIssuer() (string, error)              { return c.Issuer, nil }
+func (c logoutTokenClaims) GetSubject() (string, error)             { return c.Subject, nil }
+func (c logoutTokenClaims) GetAudience() (jwt.ClaimStrings, error) {
+	return jwt.ClaimStrings{c.Audience}, nil
+}
+
+// SignLogoutToken implements oauth.LogoutTokenSigner: typ logout+jwt, the signing key's kid.
+func (s *Signer) SignLogoutToken(_ context.Context, t logout.Token) (string, error) {
+	return s.s.SignTyped(logoutTokenClaims{
+		Issuer: t.Issuer, Subject: t.Subject, Audience: t.Audience, IssuedAt: t.IssuedAt.Unix(),
+		Expiry: t.ExpiresAt.Unix(), ID: t.ID, SessionID: t.SessionID,
+		Events: map[string]map[string]any{logout.BackchannelEvent: {}},
+	}, logout.TokenType)
 }

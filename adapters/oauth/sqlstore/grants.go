@@ -10,6 +10,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -216,18 +217,29 @@ func (s *GrantStore) RevokeAccessToken(ctx context.Context, hash grant.Hash, now
 	return nil
 }
 
-// RevokeUserGrants implements oauth.Grants.
-func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time) (int, error) {
-	res, err := s.db.NewUpdate().Model((*grantRow)(nil)).Set("revoked_at = ?", ts(now)).
-		Where("subject = ?", subject).Where("client_id = ?", clientID).Where("revoked_at IS NULL").Exec(ctx)
+// RevokeUserGrants implements oauth.Grants: the revocation and the outbox row commit together.
+func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time, notify *logout.Delivery) (int, error) {
+	var revoked int
+	err := sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		res, err := tx.NewUpdate().Model((*grantRow)(nil)).Set("revoked_at = ?", ts(now)).
+			Where("subject = ?", subject).Where("client_id = ?", clientID).Where("revoked_at IS NULL").Exec(ctx)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		revoked = int(n)
+		if n > 0 && notify != nil {
+			return enqueueDeliveries(ctx, tx, []logout.Delivery{*notify})
+		}
+		return nil
+	})
 	if err != nil {
 		return 0, fmt.Errorf("revoke grants of client %s: %w", clientID, err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, fmt.Errorf("revoke grants of client %s: %w", clientID, err)
-	}
-	return int(n), nil
+	return revoked, nil
 }
 
 // Rotate implements oauth.RefreshTokens.

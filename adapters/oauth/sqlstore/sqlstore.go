@@ -59,6 +59,7 @@ func New(db *bun.DB) oauth.Stores {
 		AuthFailures:  &AuthFailureStore{db: db},
 		Sweeper:       &SweepStore{db: db},
 		Readiness:     readiness{db: db},
+		Backchannel:   &BackchannelStore{db: db},
 	}
 }
 

@@ -35,24 +35,27 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		cfg.AccessTokenTTL.Seconds() != 3600 || cfg.RefreshTokenTTL.Hours() != 720 || !cfg.ServiceTokenIsDev ||
 		cfg.ServiceHeader != "X-Service-Token" || cfg.DataTokenAlgorithm != "ES256" ||
 		cfg.ClientAuthMax != 10 || cfg.ClientAuthWindow != time.Minute || !cfg.ClientAuthByAddress ||
-		cfg.SweepRetention != 24*time.Hour {
+		cfg.SweepRetention != 24*time.Hour || cfg.BackchannelTimeout != 5*time.Second || cfg.BackchannelAllowPrivate {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 	cfg, err = LoadConfig(env(map[string]string{"OAUTH_CLIENT_AUTH_MAX_FAILURES": "3", "OAUTH_CLIENT_AUTH_WINDOW_SECONDS": "300",
-		"OAUTH_CLIENT_AUTH_PER_ADDRESS": "false", "OAUTH_SWEEP_RETENTION_SECONDS": "3600"}))
-	if err != nil || cfg.ClientAuthMax != 3 || cfg.ClientAuthWindow != 5*time.Minute || cfg.ClientAuthByAddress || cfg.SweepRetention != time.Hour {
+		"OAUTH_CLIENT_AUTH_PER_ADDRESS": "false", "OAUTH_SWEEP_RETENTION_SECONDS": "3600",
+		"OAUTH_BACKCHANNEL_TIMEOUT_SECONDS": "2", "OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES": "true"}))
+	if err != nil || cfg.ClientAuthMax != 3 || cfg.ClientAuthWindow != 5*time.Minute || cfg.ClientAuthByAddress || cfg.SweepRetention != time.Hour ||
+		cfg.BackchannelTimeout != 2*time.Second || !cfg.BackchannelAllowPrivate {
 		t.Fatalf("lockout/sweep settings = %+v, %v", cfg, err)
 	}
 	// They reach the use cases.
 	p, closeStores, err := openProvider(context.Background(), Config{Shared: envconfig.Shared{DataDir: t.TempDir(), DataTokenAlgorithm: "HS256",
 		DataTokenSecret: []byte(strings.Repeat("s", 32)), DataTokenIssuer: "core"}, Issuer: "http://127.0.0.1:9000", ClientAuthMax: 3, ClientAuthWindow: 5 * time.Minute,
 		SweepRetention: time.Hour, CodeTTL: time.Minute, AccessTokenTTL: time.Hour, RefreshTokenTTL: 30 * 24 * time.Hour,
-		AuthRequestTTL: 10 * time.Minute}, Options{})
+		AuthRequestTTL: 10 * time.Minute, BackchannelTimeout: 2 * time.Second}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer closeStores()
-	if sc := p.UseCases.Config(); sc.ClientLockout.MaxFailures != 3 || sc.ClientLockout.Window != 5*time.Minute || sc.Retention != time.Hour {
+	if sc := p.UseCases.Config(); sc.ClientLockout.MaxFailures != 3 || sc.ClientLockout.Window != 5*time.Minute || sc.Retention != time.Hour ||
+		sc.BackchannelTimeout != 2*time.Second {
 		t.Fatalf("service config %+v", sc)
 	}
 }
@@ -137,7 +140,7 @@ func TestRun_ClientsCommands(t *testing.T) {
 		t.Fatalf("SQLite file not in SVA_DATA_DIR: %v", err)
 	}
 	var swept map[string]int
-	if err := json.Unmarshal(run("sweep"), &swept); err != nil || len(swept) != 5 {
+	if err := json.Unmarshal(run("sweep"), &swept); err != nil || len(swept) != 6 {
 		t.Fatalf("sweep printed %v (%v)", swept, err)
 	}
 	if !bytes.Contains(run("openapi", "internal", "--v3.0"), []byte("openapi: 3.0.3")) {

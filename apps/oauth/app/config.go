@@ -32,6 +32,9 @@ type Config struct {
 	ClientAuthWindow    time.Duration // OAUTH_CLIENT_AUTH_WINDOW_SECONDS
 	ClientAuthByAddress bool          // OAUTH_CLIENT_AUTH_PER_ADDRESS
 	SweepRetention      time.Duration // OAUTH_SWEEP_RETENTION_SECONDS
+
+	BackchannelTimeout      time.Duration // OAUTH_BACKCHANNEL_TIMEOUT_SECONDS
+	BackchannelAllowPrivate bool          // OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES
 }
 
 // LoadConfig reads and validates the environment. Every problem is reported at once. Durations
@@ -54,6 +57,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		// Counting per address is right unless a reverse proxy hides the callers (docs/config-oauth.md).
 		ClientAuthByAddress: e.Bool("OAUTH_CLIENT_AUTH_PER_ADDRESS", true),
 		SweepRetention:      e.Duration("OAUTH_SWEEP_RETENTION_SECONDS", 24*time.Hour, time.Minute, 0),
+		BackchannelTimeout:  e.Duration("OAUTH_BACKCHANNEL_TIMEOUT_SECONDS", 5*time.Second, time.Second, time.Minute),
+		// Off: a relying app's URI must not make the provider POST into its own network (SSRF).
+		BackchannelAllowPrivate: e.Bool("OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES", false),
 	}
 	const jwksURL = "http://127.0.0.1:8000/.well-known/jwks.json"
 	if c.DataTokenAlgorithm == "ES256" {

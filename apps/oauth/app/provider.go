@@ -16,6 +16,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/oauth/backchannel"
 	"github.com/sva-oauth/sva/adapters/oauth/datatoken"
 	"github.com/sva-oauth/sva/adapters/oauth/events"
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
@@ -114,13 +115,15 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p.UseCases, err = oauth.New(oauth.Deps{
-		Stores: stores, IDTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random, Events: opts.Events,
+		Stores: stores, IDTokens: idTokens, LogoutTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random,
+		Events: opts.Events, Backchannel: backchannel.New(backchannel.Config{AllowPrivateAddresses: cfg.BackchannelAllowPrivate}),
 	}, oauth.Config{
-		Issuer:         cfg.Issuer,
-		Lifetimes:      grant.Lifetimes{Code: cfg.CodeTTL, AccessToken: cfg.AccessTokenTTL, RefreshToken: cfg.RefreshTokenTTL},
-		AuthRequestTTL: cfg.AuthRequestTTL,
-		ClientLockout:  client.LockoutPolicy{MaxFailures: cfg.ClientAuthMax, Window: cfg.ClientAuthWindow},
-		Retention:      cfg.SweepRetention,
+		Issuer:             cfg.Issuer,
+		Lifetimes:          grant.Lifetimes{Code: cfg.CodeTTL, AccessToken: cfg.AccessTokenTTL, RefreshToken: cfg.RefreshTokenTTL},
+		AuthRequestTTL:     cfg.AuthRequestTTL,
+		ClientLockout:      client.LockoutPolicy{MaxFailures: cfg.ClientAuthMax, Window: cfg.ClientAuthWindow},
+		Retention:          cfg.SweepRetention,
+		BackchannelTimeout: cfg.BackchannelTimeout,
 	})
 	if err != nil {
 		return nil, err
@@ -175,6 +178,7 @@ func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener)
 		p.KeyRing.Run(ctx, func(err error) { log.ErrorContext(ctx, "signing key reload failed", slog.Any("error", err)) })
 	})
 	wg.Go(func() { p.sweepPeriodically(ctx) })
+	wg.Go(func() { p.deliverBackchannelLogouts(ctx) })
 	if p.dataTokenKeys != nil {
 		wg.Go(func() { p.refreshDataTokenKeys(ctx) })
 	}
@@ -246,7 +250,38 @@ func (p *Provider) sweepPeriodically(ctx context.Context) {
 		case err == nil && res != (oauth.SweepResult{}):
 			p.log.InfoContext(sctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
 				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
-				slog.Int("auth_failure_windows", res.AuthFailures))
+				slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries))
+		}
+		span.End()
+	}
+}
+
+// backchannelPoll is how often every instance looks for back-channel logouts that are due (new
+// ones recorded by another instance, retries); one recorded by this instance is sent at once.
+const backchannelPoll = 5 * time.Second
+
+// deliverBackchannelLogouts runs the back-channel delivery use case until ctx is done: at once
+// when this instance recorded a logout, and every backchannelPoll for the rest. Failures are
+// logged and retried at the next pass; the outbox keeps every delivery until it is done.
+func (p *Provider) deliverBackchannelLogouts(ctx context.Context) {
+	t := time.NewTicker(backchannelPoll)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-p.UseCases.Backchannel.Wakeups():
+		}
+		dctx, span := p.tel.Tracer(tracerName).Start(ctx, "deliver back-channel logouts")
+		rep, err := p.UseCases.Backchannel.DeliverDue(dctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			span.SetStatus(codes.Error, "back-channel delivery failed")
+			p.log.WarnContext(dctx, "back-channel logout delivery failed (will retry)", slog.Any("error", err))
+		case rep != (oauth.DeliveryReport{}):
+			p.log.InfoContext(dctx, "back-channel logouts attempted", slog.Int("delivered", rep.Delivered),
+				slog.Int("retrying", rep.Retrying), slog.Int("abandoned", rep.Abandoned))
 		}
 		span.End()
 	}

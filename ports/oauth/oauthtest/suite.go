@@ -14,6 +14,7 @@ import (
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
 	"github.com/sva-oauth/sva/ports/signingkeys/signingkeystest"
@@ -36,6 +37,8 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) oauth.Stores) {
 	t.Run("SigningKeys", func(t *testing.T) { testSigningKeys(t, newStores(t)) })
 	t.Run("AuthFailures", func(t *testing.T) { testAuthFailures(t, newStores(t)) })
 	t.Run("AuthFailuresConcurrentRecord", func(t *testing.T) { testConcurrentAuthFailures(t, newStores(t)) })
+	t.Run("Backchannel", func(t *testing.T) { testBackchannel(t, newStores(t)) })
+	t.Run("BackchannelConcurrentClaim", func(t *testing.T) { testConcurrentBackchannelClaim(t, newStores(t)) })
 	t.Run("Sweep", func(t *testing.T) { testSweep(t, newStores(t)) })
 	t.Run("SweepConcurrent", func(t *testing.T) { testConcurrentSweep(t, newStores(t)) })
 }
@@ -661,18 +664,27 @@ func testGrants(t *testing.T, s oauth.Stores) {
 		t.Fatal("RevokeGrant revoked another grant")
 	}
 
-	// RevokeUserGrants counts only grants it revoked, and only the user's for that client.
-	n, err := s.Grants.RevokeUserGrants(ctx, "user-1", c.ID(), later)
+	// RevokeUserGrants counts only grants it revoked, and only the user's for that client; the
+	// back-channel delivery it was given is recorded with the revocation.
+	notify := newDelivery(t, c, "revoke-1", later)
+	n, err := s.Grants.RevokeUserGrants(ctx, "user-1", c.ID(), later, &notify)
 	mustNil(t, err, "RevokeUserGrants")
 	if n != 1 {
 		t.Fatalf("RevokeUserGrants = %d, want 1 (a was already revoked)", n)
+	}
+	if d, err := s.Backchannel.Get(ctx, notify.ID); err != nil || d.Status != logout.Pending {
+		t.Fatalf("delivery recorded with the revocation: %+v, %v", d, err)
 	}
 	atB, gB, _ = s.Grants.AccessToken(ctx, grant.HashOf(b.AccessToken))
 	if atB.Active(gB, later) {
 		t.Fatal("RevokeUserGrants left a grant active")
 	}
-	if n, err := s.Grants.RevokeUserGrants(ctx, "user-2", c.ID(), later); err != nil || n != 0 {
+	none := newDelivery(t, c, "revoke-2", later)
+	if n, err := s.Grants.RevokeUserGrants(ctx, "user-2", c.ID(), later, &none); err != nil || n != 0 {
 		t.Fatalf("RevokeUserGrants(other user) = %d, %v", n, err)
+	}
+	if _, err := s.Backchannel.Get(ctx, none.ID); !errors.Is(err, oauth.ErrNotFound) {
+		t.Fatalf("a revocation that revoked nothing recorded a delivery: %v", err)
 	}
 }
 
