@@ -20,7 +20,9 @@ func TestCheck(t *testing.T) {
 		claims   []string
 		want     error
 	}{
-		{"OK", req, "app", []string{"sub", "email", "name", "given_name"}, nil},
+		{"OK", req, "app", []string{"email", "name", "given_name"}, nil},
+		{"SubjectIsCoresAlone", req, "app", []string{"email", "sub"}, ErrClaimsNotPermitted},
+		{"IssuerAndAudienceAreCoresAlone", req, "app", []string{"iss", "aud", "exp"}, ErrClaimsNotPermitted},
 		{"NoClaims", req, "app", nil, nil},
 		{"Approved", with(func(r *AuthRequest) { r.Status = "approved" }), "app", nil, ErrNotPending},
 		{"Denied", with(func(r *AuthRequest) { r.Status = "denied" }), "app", nil, ErrNotPending},

@@ -294,7 +294,8 @@ type Rotation struct {
 	// Access and Refresh are the new tokens; the store marks the presented token rotated.
 	Access  AccessToken
 	Refresh RefreshToken
-	// DataToken is the plaintext data token for the response (decision 13); never stored.
+	// DataToken is the plaintext data token for the response (decision 13); never stored. It is
+	// empty when the refreshed scope no longer permits every claim in it.
 	DataToken string
 	// At is the time of the decision: the rotation or revocation time.
 	At time.Time
@@ -362,5 +363,15 @@ func Rotate(g Grant, rt RefreshToken, in RotateInput) (Rotation, error) {
 	if err != nil {
 		return Rotation{}, oautherr.ServerError.WithCause(err)
 	}
-	return Rotation{Access: access, Refresh: refresh, DataToken: dataToken, At: in.Now}, nil
+	// Decision 13: the consent-time data token is returned only while the refreshed scope still
+	// permits every claim in it. Core signed it, so the provider cannot re-sign a filtered copy;
+	// a narrower refresh that would drop a claim returns no data token at all (issue 8 item 2:
+	// scope=openid returned the token with email in it). The tokens keep the full data token
+	// sealed: userinfo filters by the access token's scope, and a later refresh with the full
+	// scope gets it back.
+	returned := dataToken
+	if !accessScope.Equal(g.Scope) && !CoversClaims(dataToken, accessScope) {
+		returned = ""
+	}
+	return Rotation{Access: access, Refresh: refresh, DataToken: returned, At: in.Now}, nil
 }

@@ -113,13 +113,29 @@ func DataTokenClaims(token string) (map[string]any, error) {
 	return body.Claims, nil
 }
 
+// CoversClaims reports whether approved permits every claim of dataToken's claims object
+// (scope.PermitsClaim). A token whose claims cannot be read is not covered.
+func CoversClaims(dataToken string, approved scope.Set) bool {
+	claims, err := DataTokenClaims(dataToken)
+	if err != nil {
+		return false
+	}
+	for k := range claims {
+		if !approved.PermitsClaim(k) {
+			return false
+		}
+	}
+	return true
+}
+
 // PermittedClaims keeps only the claims an approved scope permits (decision 6, checklist 36), so
 // userinfo can never release more than the user consented to even if a data token carried extra
-// keys. "sub" is dropped: the caller sets it from the grant.
+// keys. Identity claims ("sub", …) are dropped (scope.PermitsClaim): the caller sets the subject
+// from the grant.
 func PermittedClaims(claims map[string]any, approved scope.Set) map[string]any {
 	out := make(map[string]any, len(claims))
 	for k, v := range claims {
-		if k != "sub" && approved.PermitsClaim(k) {
+		if approved.PermitsClaim(k) {
 			out[k] = v
 		}
 	}

@@ -36,7 +36,9 @@ type Entry struct {
 
 // catalogue lists every scope SVA knows, in the order the consent screen shows them.
 var catalogue = []Entry{
-	{OpenID, "Sign-in identity", "🔑", "Verify your identity", []string{"sub"}},
+	// openid permits no claim the user shares: the subject is the data token's own "sub", which
+	// only Core sets (IdentityClaims).
+	{OpenID, "Sign-in identity", "🔑", "Verify your identity", []string{}},
 	{"email", "Email address", "📧", "Access your email address", []string{"email"}},
 	{"profile", "Profile", "🙂", "Access your profile information (name)", []string{"full_name", "name", "given_name", "family_name"}},
 	{"name", "Name", "🆔", "Your full name", []string{"full_name", "name", "given_name", "family_name", "first_name", "last_name"}},
@@ -181,10 +183,28 @@ func (s Set) Minus(other Set) Set {
 // Equal reports whether both sets hold the same scopes, regardless of order.
 func (s Set) Equal(other Set) bool { return s.Len() == other.Len() && s.SubsetOf(other) }
 
+// IdentityClaims are the claim keys that say who vouches for whom, to whom and when: Core sets
+// them in a data token (and the provider in an ID token) from the session and the authorization
+// request, never from what the user shares. No scope permits them in the shared claims object, so
+// the browser can never put another subject, issuer or audience into what Core signs (issue 8: a
+// shared "sub" was signed and an app reading claims.sub was fooled).
+var IdentityClaims = []string{
+	"sub", "iss", "aud", "azp", "exp", "iat", "nbf", "jti", "auth_time", "auth_request_id", "nonce",
+	"sid", "acr", "amr", "at_hash", "c_hash", "cnf", "client_id", "scope",
+}
+
+// IsIdentityClaim reports whether key is one of IdentityClaims.
+func IsIdentityClaim(key string) bool { return slices.Contains(IdentityClaims, key) }
+
 // PermitsClaim reports whether a claim key may be shared under this set of approved scopes: it must
-// be listed for one of the scopes in the catalogue (decision 6). Claims are never permitted by an
-// empty set.
+// be listed for one of the scopes in the catalogue (decision 6) and must not be an identity claim
+// (IdentityClaims). Claims are never permitted by an empty set. This is the one place both
+// services ask what a scope lets the user share: Core before it signs, the provider before it
+// accepts a data token, releases claims at userinfo, or returns a data token on refresh.
 func (s Set) PermitsClaim(key string) bool {
+	if IsIdentityClaim(key) {
+		return false
+	}
 	for _, n := range s.names {
 		e, _ := Lookup(n)
 		if slices.Contains(e.Claims, key) {

@@ -2,6 +2,7 @@ package scope
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -56,13 +57,13 @@ func TestSetAlgebra(t *testing.T) {
 func TestPermitsClaim(t *testing.T) {
 	t.Parallel()
 	approved := MustParse("openid email address")
-	for _, key := range []string{"sub", "email", "city", "postal_code"} {
+	for _, key := range []string{"email", "city", "postal_code", "state"} {
 		if !approved.PermitsClaim(key) {
 			t.Errorf("claim %q should be permitted by %q", key, approved)
 		}
 	}
 	// SVA verifies nothing, so it must never attest that an email is verified.
-	for _, key := range []string{"phone", "name", "openid", "", "email_verified"} {
+	for _, key := range []string{"phone", "name", "openid", "", "email_verified", "sub", "iss", "aud", "exp", "auth_request_id"} {
 		if approved.PermitsClaim(key) {
 			t.Errorf("claim %q must not be permitted by %q", key, approved)
 		}
@@ -90,7 +91,8 @@ func TestCatalogueIsConsistent(t *testing.T) {
 			t.Errorf("duplicate scope %q", e.Name)
 		}
 		seen[e.Name] = true
-		if e.DisplayName == "" || e.Description == "" || len(e.Claims) == 0 {
+		// openid alone shares nothing: its subject is Core's (IdentityClaims).
+		if e.DisplayName == "" || e.Description == "" || (len(e.Claims) == 0) != (e.Name == OpenID) {
 			t.Errorf("scope %q is incomplete: %+v", e.Name, e)
 		}
 	}
@@ -99,5 +101,32 @@ func TestCatalogueIsConsistent(t *testing.T) {
 	e.Claims[0] = "tampered"
 	if again, _ := Lookup("email"); again.Claims[0] != "email" {
 		t.Error("Lookup leaked the catalogue's slice")
+	}
+}
+
+// TestNoScopePermitsAnIdentityClaim: the claims only Core sets (sub, iss, aud, …) are permitted by
+// no scope, even the full catalogue, and no catalogue entry lists one (issue 8 item 1).
+func TestNoScopePermitsAnIdentityClaim(t *testing.T) {
+	t.Parallel()
+	var all []string
+	for _, e := range All() {
+		all = append(all, string(e.Name))
+		for _, c := range e.Claims {
+			if IsIdentityClaim(c) {
+				t.Errorf("scope %q lists identity claim %q", e.Name, c)
+			}
+		}
+	}
+	every, err := FromList(all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range IdentityClaims {
+		if every.PermitsClaim(c) {
+			t.Errorf("identity claim %q is permitted by the full catalogue", c)
+		}
+		if slices.Contains(every.PermittedClaims(), c) {
+			t.Errorf("identity claim %q is listed by PermittedClaims", c)
+		}
 	}
 }

@@ -84,7 +84,7 @@ func TestAttest(t *testing.T) {
 	e.addRequest("req-1", "openid", "email", "profile")
 
 	ok := e.do(http.MethodPost, "/api/internal/attest-data/", alice.token, attestBody(alice, "req-1", "app-1",
-		map[string]any{"sub": alice.userID, "email": "alice@example.com", "name": "Alice"}))
+		map[string]any{"email": "alice@example.com", "name": "Alice"}))
 	expect(t, ok, http.StatusOK, "")
 	if len(ok.body) != 1 {
 		t.Errorf("attest response = %s, want only data_token", ok.raw)
@@ -103,6 +103,11 @@ func TestAttest(t *testing.T) {
 		code   string
 	}{
 		{"UserMismatch", alice.token, map[string]any{"auth_request_id": "req-1", "user_id": bob.userID, "audience": "app-1", "claims": map[string]any{}}, 403, "user_id_mismatch"},
+		// Issue 8 item 1: the subject is Core's to set, never the browser's — not another user's,
+		// not even the caller's own.
+		{"ForgedSubject", alice.token, attestBody(alice, "req-1", "app-1", map[string]any{"email": "x", "sub": "someone-else"}), 400, "claims_not_permitted"},
+		{"OwnSubject", alice.token, attestBody(alice, "req-1", "app-1", map[string]any{"sub": alice.userID}), 400, "claims_not_permitted"},
+		{"ForgedIssuerAudience", alice.token, attestBody(alice, "req-1", "app-1", map[string]any{"iss": "https://evil.example", "aud": "other"}), 400, "claims_not_permitted"},
 		{"AudienceMismatch", alice.token, attestBody(alice, "req-1", "other-app", map[string]any{"email": "x"}), 400, "audience_mismatch"},
 		{"ClaimsNotPermitted", alice.token, attestBody(alice, "req-1", "app-1", map[string]any{"email": "x", "passport": "P1", "phone": "1"}), 400, "claims_not_permitted"},
 		{"BoundToOtherUser", bob.token, attestBody(bob, "req-1", "app-1", map[string]any{"email": "x"}), 403, "auth_request_bound_to_other_user"},
@@ -116,8 +121,10 @@ func TestAttest(t *testing.T) {
 			if _, signed := r.body["data_token"]; signed {
 				t.Error("a token was signed")
 			}
-			if tc.code == "claims_not_permitted" && !slices.Equal(toStrings(r.body["claims"]), []string{"passport", "phone"}) {
-				t.Errorf("claims = %v, want [passport phone]", r.body["claims"])
+			refused := map[string][]string{"ClaimsNotPermitted": {"passport", "phone"}, "ForgedSubject": {"sub"}, "OwnSubject": {"sub"},
+				"ForgedIssuerAudience": {"aud", "iss"}}[tc.name]
+			if tc.code == "claims_not_permitted" && !slices.Equal(toStrings(r.body["claims"]), refused) {
+				t.Errorf("claims = %v, want %v", r.body["claims"], refused)
 			}
 		})
 	}

@@ -433,7 +433,7 @@ type tokenResponse struct {
 	ExpiresIn    int    `json:"expires_in"`
 	RefreshToken string `json:"refresh_token,omitempty"`
 	Scope        string `json:"scope" doc:"The approved scope"`
-	DataToken    string `json:"data_token" doc:"Core-signed JWT with the claims the user shared (SVA)"`
+	DataToken    string `json:"data_token,omitempty" doc:"Core-signed JWT with the claims the user shared (SVA); omitted on a refresh whose narrower scope no longer permits every claim in it (decision 13)"`
 	IDToken      string `json:"id_token,omitempty" doc:"When openid was granted"`
 }
 

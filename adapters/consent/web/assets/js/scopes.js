@@ -21,7 +21,7 @@
 // BEGIN CATALOGUE
 /** @type {Record<string, ScopeEntry>} */
 export const CATALOGUE = {
-  "openid": {"claims":["sub"],"description":"Verify your identity","name":"Sign-in identity","sources":[]},
+  "openid": {"claims":[],"description":"Verify your identity","name":"Sign-in identity","sources":[]},
   "email": {"claims":["email"],"description":"Access your email address","name":"Email address","sources":[["email","email"]]},
   "profile": {"claims":["full_name","name","given_name","family_name"],"description":"Access your profile information (name)","name":"Profile","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
   "name": {"claims":["full_name","name","given_name","family_name","first_name","last_name"],"description":"Your full name","name":"Name","sources":[["name","full_name"],["given_name","given_name"],["family_name","family_name"]]},
