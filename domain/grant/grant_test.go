@@ -292,7 +292,7 @@ func TestRotate(t *testing.T) {
 	}{
 		{"OK", iss.Grant, iss.Refresh, func(*grant.RotateInput) {}, nil, nil, false, "openid email"},
 		{"Narrow", iss.Grant, iss.Refresh, func(in *grant.RotateInput) { in.Scope = scope.MustParse("email") }, nil, nil, false, "email"},
-		{"NarrowBelowTheSharedClaims", iss.Grant, iss.Refresh, func(in *grant.RotateInput) { in.Scope = scope.MustParse("openid") }, nil, nil, false, "openid"}, // decision 13
+		{"NarrowBelowTheSharedClaims", iss.Grant, iss.Refresh, func(in *grant.RotateInput) { in.Scope = scope.MustParse("openid") }, nil, nil, false, "openid"},       // decision 13
 		{"Widen", iss.Grant, iss.Refresh, func(in *grant.RotateInput) { in.Scope = scope.MustParse("email profile") }, oautherr.InvalidScope, nil, false, ""},         // checklist 29
 		{"OtherClient", iss.Grant, iss.Refresh, func(in *grant.RotateInput) { in.ClientID = "app_other" }, oautherr.InvalidGrant, grant.ErrClientMismatch, false, ""}, // checklist 29
 		{"Revoked", revoked, iss.Refresh, func(*grant.RotateInput) {}, oautherr.InvalidGrant, grant.ErrGrantRevoked, false, ""},
