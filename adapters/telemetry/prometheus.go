@@ -17,6 +17,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 )
 
 // newPrometheus returns a metric reader exposing the service's instruments to Prometheus and the
@@ -73,7 +74,7 @@ func (t *Telemetry) ServeMetrics(ctx context.Context, log *slog.Logger) (stop fu
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := httpserver.Serve(ctx, ln, mux, log.With(slog.String("listener", "metrics"))); err != nil {
+		if err := httpserver.Serve(ctx, tlsconfig.Listen(ln, t.metricsTLS), mux, log.With(slog.String("listener", "metrics"))); err != nil {
 			log.Error("metrics listener stopped", slog.Any("error", err))
 		}
 	}()

@@ -14,11 +14,13 @@ package telemetry
 import (
 	"cmp"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,6 +35,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 )
 
 // Environment variables read through Config.Getenv.
@@ -47,6 +51,10 @@ const (
 	// /metrics). Empty — the default — serves no metrics endpoint. It is a listener of its own,
 	// never the public one: put it where only the scraper reaches it.
 	EnvMetricsAddr = "METRICS_ADDR"
+	// EnvMetricsTLSCert and EnvMetricsTLSKey make the scrape listener serve HTTPS (reloaded when
+	// the files change). Plain HTTP beyond loopback needs SVA_BEHIND_TLS_PROXY=true.
+	EnvMetricsTLSCert = "METRICS_TLS_CERT_FILE"
+	EnvMetricsTLSKey  = "METRICS_TLS_KEY_FILE"
 )
 
 // Config describes the service being instrumented.
@@ -76,6 +84,7 @@ type Telemetry struct {
 	version     string
 	metrics     http.Handler // Prometheus scrape handler; nil without METRICS_ADDR
 	metricsAddr string
+	metricsTLS  *tls.Config // METRICS_TLS_CERT_FILE; nil: plain HTTP
 	shutdown    func(context.Context) error
 	log         *slog.Logger
 	timeout     time.Duration
@@ -126,10 +135,22 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Telemetry, error
 		traceOpts = append(traceOpts, sdktrace.WithSampler(sdktrace.NeverSample()))
 	}
 	var metrics http.Handler
+	var metricsTLS *tls.Config
 	metricsAddr := strings.TrimSpace(getenv(EnvMetricsAddr))
 	if metricsAddr != "" {
 		if _, _, err := net.SplitHostPort(metricsAddr); err != nil {
 			return nil, fmt.Errorf("telemetry: %s %q is not host:port", EnvMetricsAddr, metricsAddr)
+		}
+		tlsFiles := tlsconfig.Server{CertFile: strings.TrimSpace(getenv(EnvMetricsTLSCert)), KeyFile: strings.TrimSpace(getenv(EnvMetricsTLSKey)),
+			OnReloadError: func(err error) {
+				log.Warn("metrics TLS files changed but could not be loaded; serving the previous ones", "error", err)
+			}}
+		behindProxy := slices.Contains([]string{"true", "1", "yes"}, strings.ToLower(strings.TrimSpace(getenv(tlsconfig.BehindTLSProxyVar))))
+		if err := tlsconfig.CheckPlainListener(EnvMetricsAddr, metricsAddr, tlsFiles.Enabled(), behindProxy, EnvMetricsTLSCert); err != nil {
+			return nil, fmt.Errorf("telemetry: %w", err)
+		}
+		if metricsTLS, err = tlsconfig.ServerConfig(tlsFiles); err != nil {
+			return nil, fmt.Errorf("telemetry: %s: %w", EnvMetricsTLSCert, err)
 		}
 		reader, handler, err := newPrometheus(cfg.ServiceName)
 		if err != nil {
@@ -148,7 +169,7 @@ func Start(ctx context.Context, cfg Config, log *slog.Logger) (*Telemetry, error
 	}))
 
 	return &Telemetry{
-		tracer: tp, meter: mp, res: res, instanceID: instanceID, version: version, metrics: metrics, metricsAddr: metricsAddr, log: log,
+		tracer: tp, meter: mp, res: res, instanceID: instanceID, version: version, metrics: metrics, metricsAddr: metricsAddr, metricsTLS: metricsTLS, log: log,
 		timeout: cmp.Or(cfg.ShutdownTimeout, DefaultShutdownTimeout),
 		shutdown: func(ctx context.Context) error {
 			// Every closer runs even if one fails or times out, each bounded by ctx.

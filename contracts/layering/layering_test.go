@@ -18,13 +18,13 @@ import (
 const module = "github.com/sva-oauth/sva"
 
 // sharedAdapters are plumbing any adapter may import.
-var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign"}
+var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign", "tlsconfig"}
 
 // sharedPorts is the ports package every service's ports may import (ports/signingkeys).
 const sharedPorts = "signingkeys"
 
 // testOnlyAdapters may be imported only from _test.go files.
-var testOnlyAdapters = []string{"internal/dbtest", "browsertest", "logtest"}
+var testOnlyAdapters = []string{"internal/dbtest", "browsertest", "logtest", "tlstest"}
 
 // Every other directory under adapters/ (oauth, core, consent, …) is a
 // service adapter: it may import its own packages and the shared ones, never

@@ -14,6 +14,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/consent/web"
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 )
 
 const usage = `usage: consent [serve]   run the consent UI (CONSENT_ADDR, CORE_URL, CONSENT_SECURE_COOKIES)`
@@ -57,8 +58,19 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 			"addr", cfg.Addr)
 	}
 
+	cfg.TLS.OnReloadError = func(err error) {
+		log.Warn("TLS files changed but could not be loaded; serving the previous ones", "error", err)
+	}
+	serverTLS, err := tlsconfig.ServerConfig(cfg.TLS)
+	if err != nil {
+		return fmt.Errorf("CONSENT_TLS_CERT_FILE: %w", err)
+	}
+	coreTransport, err := tlsconfig.Transport(cfg.CoreTLS)
+	if err != nil {
+		return fmt.Errorf("CONSENT_TLS_CA_FILE: %w", err)
+	}
 	core, err := coreclient.New(cfg.CoreURL, &http.Client{
-		Transport: tel.Transport(nil),
+		Transport: tel.Transport(coreTransport),
 		Timeout:   coreclient.DefaultTimeout,
 	})
 	if err != nil {
@@ -75,6 +87,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 			return fmt.Errorf("consent: listen on %s: %w", cfg.Addr, err)
 		}
 	}
+	ln = tlsconfig.Listen(ln, serverTLS)
 	stopMetrics, err := tel.ServeMetrics(ctx, log)
 	if err != nil {
 		return err
@@ -83,5 +96,6 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	log.Info("consent UI starting", append([]any{"addr", ln.Addr().String(), "core_url", cfg.CoreURL,
 		"secure_cookies", cfg.SecureCookies}, tel.LogAttrs()...)...)
 	serving = true
-	return httpserver.Serve(ctx, ln, tel.Handler(handler, "consent", log), log)
+	// Browsers that reached the UI over HTTPS keep to it (RFC 6797).
+	return httpserver.Serve(ctx, ln, tel.Handler(tlsconfig.HSTS(handler, cfg.BehindTLSProxy), "consent", log), log)
 }

@@ -1,23 +1,32 @@
 package app
 
 import (
+	"errors"
 	"fmt"
-	"github.com/sva-oauth/sva/apps/internal/envconfig"
 	"log/slog"
 	"net"
 	"strings"
+
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/envconfig"
 )
 
 // Config is the consent UI's configuration, read once from the environment.
 type Config struct {
 	Addr    string // CONSENT_ADDR: listen address
 	CoreURL string // CORE_URL: Core's base URL
-	// SecureCookies is CONSENT_SECURE_COOKIES. Unset, it is true unless the UI listens on a
-	// loopback address only: browsers drop Secure cookies over plain http, and plain http is
+	// SecureCookies is CONSENT_SECURE_COOKIES. Unset, it is true when the UI serves HTTPS or
+	// listens beyond loopback: browsers drop Secure cookies over plain http, and plain http is
 	// acceptable only on loopback (where it is also a WebCrypto secure context).
 	SecureCookies bool
-	LogLevel      slog.Level // LOG_LEVEL
-	LogJSON       bool       // LOG_FORMAT=json (default) or text
+	// TLS is CONSENT_TLS_CERT_FILE and CONSENT_TLS_KEY_FILE; CoreTLS is CONSENT_TLS_CA_FILE, a CA
+	// trusted besides the system roots for the calls to Core.
+	TLS     tlsconfig.Server
+	CoreTLS tlsconfig.Client
+	// BehindTLSProxy is SVA_BEHIND_TLS_PROXY.
+	BehindTLSProxy bool
+	LogLevel       slog.Level // LOG_LEVEL
+	LogJSON        bool       // LOG_FORMAT=json (default) or text
 }
 
 // LoadConfig reads and validates the configuration; every problem is reported at once.
@@ -32,7 +41,13 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if err != nil {
 		e.Fail(fmt.Errorf("CONSENT_ADDR: want host:port, got %q", c.Addr))
 	}
-	c.SecureCookies = e.Bool("CONSENT_SECURE_COOKIES", !envconfig.IsLoopback(host))
+	c.TLS, c.CoreTLS, c.BehindTLSProxy = e.ServerTLS("CONSENT"), e.ClientTLS("CONSENT"), e.BehindTLSProxy()
+	e.CheckListener("CONSENT_ADDR", c.Addr, c.TLS, "CONSENT_TLS_CERT_FILE", c.BehindTLSProxy)
+	c.SecureCookies = e.Bool("CONSENT_SECURE_COOKIES", c.TLS.Enabled() || !envconfig.IsLoopback(host))
+	if c.TLS.Enabled() && !c.SecureCookies {
+		// A cookie without Secure set over HTTPS would also be sent over plain HTTP to this host.
+		e.Fail(errors.New("CONSENT_SECURE_COOKIES=false is refused when the UI serves HTTPS (CONSENT_TLS_CERT_FILE)"))
+	}
 	if err := e.Err("consent configuration"); err != nil {
 		return Config{}, err
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 )
 
 const usage = `usage: core [serve]        run the Core service
@@ -85,7 +86,21 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		return err
 	}
 	defer closeStores()
-	c, err := New(stores, cfg, Options{Logger: log, Telemetry: tel})
+	onReload := func(what string) func(error) {
+		return func(err error) {
+			log.Warn("TLS files changed but could not be loaded; using the previous ones", "certificate", what, "error", err)
+		}
+	}
+	cfg.TLS.OnReloadError, cfg.ProviderTLS.OnReloadError = onReload("core"), onReload("core client")
+	serverTLS, err := tlsconfig.ServerConfig(cfg.TLS)
+	if err != nil {
+		return fmt.Errorf("CORE_TLS_CERT_FILE: %w", err)
+	}
+	providerTransport, err := tlsconfig.Transport(cfg.ProviderTLS)
+	if err != nil {
+		return fmt.Errorf("CORE_TLS_CA_FILE / CORE_TLS_CLIENT_CERT_FILE: %w", err)
+	}
+	c, err := New(stores, cfg, Options{Logger: log, Telemetry: tel, ProviderTransport: providerTransport})
 	if err != nil {
 		return err
 	}
@@ -98,6 +113,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 			return fmt.Errorf("core: listen on %s: %w", cfg.Addr, err)
 		}
 	}
+	ln = tlsconfig.Listen(ln, serverTLS)
 	stopMetrics, err := tel.ServeMetrics(ctx, log)
 	if err != nil {
 		return err

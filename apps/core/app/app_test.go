@@ -287,3 +287,26 @@ func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadConfig_TLS: Core beyond loopback needs its certificate or a TLS proxy in front; a
+// client certificate for the provider needs its key (issue 14).
+func TestLoadConfig_TLS(t *testing.T) {
+	t.Parallel()
+	for name, tt := range map[string]struct {
+		vars map[string]string
+		want string
+	}{
+		"plain beyond loopback":          {map[string]string{"CORE_ADDR": ":8000"}, "SVA_BEHIND_TLS_PROXY"},
+		"certificate without key":        {map[string]string{"CORE_TLS_CERT_FILE": "c.pem"}, "CORE_TLS_CERT_FILE"},
+		"client certificate without key": {map[string]string{"CORE_TLS_CLIENT_CERT_FILE": "c.pem"}, "CORE_TLS_CLIENT_CERT_FILE"},
+	} {
+		if _, err := LoadConfig(env(tt.vars)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want one naming %s", name, err, tt.want)
+		}
+	}
+	c, err := LoadConfig(env(map[string]string{"CORE_ADDR": ":8000", "SVA_BEHIND_TLS_PROXY": "yes",
+		"CORE_TLS_CA_FILE": "ca.pem", "CORE_TLS_CLIENT_CERT_FILE": "c.pem", "CORE_TLS_CLIENT_KEY_FILE": "k.pem"}))
+	if err != nil || !c.BehindTLSProxy || c.ProviderTLS.CAFile != "ca.pem" || c.ProviderTLS.CertFile != "c.pem" || c.ProviderTLS.KeyFile != "k.pem" {
+		t.Errorf("config = %+v, %v", c.ProviderTLS, err)
+	}
+}

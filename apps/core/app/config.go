@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/envconfig"
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/vault"
@@ -31,6 +32,16 @@ type Config struct {
 	VaultLimits vault.Limits    // CORE_VAULT_MAX_BYTES, CORE_VAULT_MAX_ITEMS, CORE_VAULT_MAX_ITEM_BYTES
 	TrustProxy  bool            // CORE_TRUST_PROXY
 	CORSOrigins []string        // CORS_ALLOWED_ORIGINS
+
+	// TLS is CORE_TLS_CERT_FILE and CORE_TLS_KEY_FILE (unset: plain HTTP on loopback or behind a
+	// TLS proxy).
+	TLS tlsconfig.Server
+	// ProviderTLS is how Core reaches the provider's internal API: CORE_TLS_CA_FILE (a CA trusted
+	// besides the system roots) and CORE_TLS_CLIENT_CERT_FILE / CORE_TLS_CLIENT_KEY_FILE, the
+	// certificate Core presents when the provider requires mutual TLS.
+	ProviderTLS tlsconfig.Client
+	// BehindTLSProxy is SVA_BEHIND_TLS_PROXY.
+	BehindTLSProxy bool
 }
 
 // LoadConfig reads and validates the configuration. Every problem is reported, not just the first.
@@ -58,7 +69,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 			MaxAge: e.Duration("CORE_SESSION_MAX_AGE", 12*time.Hour, time.Second, 0)},
 		TrustProxy:  e.Bool("CORE_TRUST_PROXY", false),
 		CORSOrigins: e.List("CORS_ALLOWED_ORIGINS", "http://127.0.0.1:8080,http://localhost:8080"),
+		TLS:         e.ServerTLS("CORE"),
+		ProviderTLS: e.ClientTLS("CORE"),
+
+		BehindTLSProxy: e.BehindTLSProxy(),
 	}
+	c.ProviderTLS.CertFile = e.String("CORE_TLS_CLIENT_CERT_FILE", "")
+	c.ProviderTLS.KeyFile = e.String("CORE_TLS_CLIENT_KEY_FILE", "")
+	if err := c.ProviderTLS.Validate(); err != nil {
+		e.Fail(fmt.Errorf("CORE_TLS_CLIENT_CERT_FILE: %w", err))
+	}
+	e.CheckListener("CORE_ADDR", c.Addr, c.TLS, "CORE_TLS_CERT_FILE", c.BehindTLSProxy)
 	for i, o := range c.CORSOrigins {
 		c.CORSOrigins[i] = strings.TrimRight(o, "/")
 	}

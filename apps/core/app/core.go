@@ -17,6 +17,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/keys"
 	core "github.com/sva-oauth/sva/ports/core"
@@ -52,6 +53,10 @@ type Options struct {
 	Provider core.OAuthInternal
 	// Hasher hashes authentication keys; nil: Argon2id with the production parameters.
 	Hasher core.AuthKeyHasher
+	// ProviderTransport carries the calls to the provider (under Telemetry's tracing); nil:
+	// http.DefaultTransport. serve passes one trusting CORE_TLS_CA_FILE and presenting Core's
+	// client certificate.
+	ProviderTransport http.RoundTripper
 }
 
 // New builds Core over stores as cfg says. It does no I/O.
@@ -68,7 +73,7 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 	if opts.Provider == nil {
 		opts.Provider = oauthclient.New(cfg.ProviderURL, cfg.ServiceTokens[0], &http.Client{
 			// Timed by operation and outcome (sva.core.provider.call.duration), then traced.
-			Transport: oauthclient.MeasuredTransport(opts.Telemetry.Transport(nil), opts.Telemetry.MeterProvider()),
+			Transport: oauthclient.MeasuredTransport(opts.Telemetry.Transport(opts.ProviderTransport), opts.Telemetry.MeterProvider()),
 			// The use case bounds each call with ProviderTimeout through its context; this is a backstop.
 			Timeout: cfg.ServiceTimeout + time.Second,
 		}, oauthclient.WithServiceHeader(cfg.ServiceHeader))
@@ -134,8 +139,9 @@ func New(stores core.Stores, cfg Config, opts Options) (*Core, error) {
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths and paths missing
 	// their trailing slash (POST /api/auth/zk/login) with 307.
 	// An id in a path that breaks textinput.Check is refused before any route runs (issue 8).
-	c.Handler = withCORS(cfg.CORSOrigins, httpserver.RefuseControlCharactersInPath(
-		httpserver.NoRedirectedWrites(mux, http.NotFoundHandler()), httpapi.InvalidPath))
+	// Browsers that reached Core over HTTPS keep to it (RFC 6797).
+	c.Handler = tlsconfig.HSTS(withCORS(cfg.CORSOrigins, httpserver.RefuseControlCharactersInPath(
+		httpserver.NoRedirectedWrites(mux, http.NotFoundHandler()), httpapi.InvalidPath)), cfg.BehindTLSProxy)
 	return c, nil
 }
 

@@ -10,6 +10,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -51,6 +52,13 @@ type Config struct {
 	// DataTokenIssuer is the data-token issuer accepted when the provider's discovery document
 	// does not advertise data_token_issuer (DEMO_DATA_TOKEN_ISSUER).
 	DataTokenIssuer string
+	// TLSCertFile and TLSKeyFile make the demo serve HTTPS (DEMO_TLS_CERT_FILE, DEMO_TLS_KEY_FILE;
+	// reloaded when they change). TLSCAFile is trusted besides the system roots for the
+	// provider (DEMO_TLS_CA_FILE).
+	TLSCertFile, TLSKeyFile, TLSCAFile string
+	// BehindTLSProxy is SVA_BEHIND_TLS_PROXY: a plain listener beyond loopback is fronted by a
+	// TLS-terminating proxy.
+	BehindTLSProxy bool
 }
 
 // ConfigFromEnv reads and validates the configuration.
@@ -69,8 +77,19 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		RedirectURL:     get("DEMO_REDIRECT_URL", defaultRedirectURL),
 		Scopes:          strings.Fields(get("DEMO_SCOPES", defaultScopes)),
 		DataTokenIssuer: get("DEMO_DATA_TOKEN_ISSUER", defaultDataTokenIssuer),
+		TLSCertFile:     get("DEMO_TLS_CERT_FILE", ""),
+		TLSKeyFile:      get("DEMO_TLS_KEY_FILE", ""),
+		TLSCAFile:       get("DEMO_TLS_CA_FILE", ""),
 	}
-	return cfg, cfg.validate()
+	var errs []error
+	switch v := strings.ToLower(get("SVA_BEHIND_TLS_PROXY", "false")); v {
+	case "true", "1", "yes":
+		cfg.BehindTLSProxy = true
+	case "false", "0", "no":
+	default:
+		errs = append(errs, fmt.Errorf("SVA_BEHIND_TLS_PROXY must be true or false, not %q", v))
+	}
+	return cfg, errors.Join(append(errs, cfg.validate())...)
 }
 
 func (c Config) validate() error {
@@ -90,7 +109,27 @@ func (c Config) validate() error {
 	if len(c.Scopes) == 0 {
 		errs = append(errs, errors.New("DEMO_SCOPES must name at least one scope"))
 	}
+	if (c.TLSCertFile == "") != (c.TLSKeyFile == "") {
+		errs = append(errs, errors.New("DEMO_TLS_CERT_FILE and DEMO_TLS_KEY_FILE are set together"))
+	}
 	return errors.Join(errs...)
+}
+
+// checkListener refuses plain HTTP beyond loopback unless a TLS-terminating proxy fronts the
+// demo (SVA_BEHIND_TLS_PROXY=true): its session cookie and the authorization codes in its
+// callback must not cross a network in the clear.
+func (c Config) checkListener() error {
+	host, _, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return fmt.Errorf("DEMO_ADDR must be host:port, got %q", c.Addr)
+	}
+	ip := net.ParseIP(host)
+	loopback := host == "localhost" || (ip != nil && ip.IsLoopback())
+	if c.TLSCertFile == "" && !c.BehindTLSProxy && !loopback {
+		return fmt.Errorf("DEMO_ADDR %q is not a loopback address and serves plain HTTP: set DEMO_TLS_CERT_FILE and "+
+			"DEMO_TLS_KEY_FILE, or SVA_BEHIND_TLS_PROXY=true when a TLS-terminating proxy fronts it", c.Addr)
+	}
+	return nil
 }
 
 // Run starts the demo relying app and serves until ctx is cancelled, then shuts down gracefully.
@@ -116,15 +155,30 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if *addr != "" {
 		cfg.Addr = *addr
 	}
+	if err := cfg.checkListener(); err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
 
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	handler, err := NewHandler(cfg, logger, &http.Client{Timeout: 10 * time.Second})
+	client, err := providerClient(cfg)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	tlsConfig, err := serverTLS(cfg)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+	handler, err := NewHandler(cfg, logger, client)
 	if err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	scheme := "http"
+	if tlsConfig != nil {
+		ln, scheme = tls.NewListener(ln, tlsConfig), "https"
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -134,7 +188,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	logger.Info("demo relying app listening", "url", "http://"+ln.Addr().String(), "issuer", cfg.Issuer, "client_id", cfg.ClientID)
+	logger.Info("demo relying app listening", "url", scheme+"://"+ln.Addr().String(), "issuer", cfg.Issuer, "client_id", cfg.ClientID)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()

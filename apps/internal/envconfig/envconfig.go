@@ -10,11 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
-	"net"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 )
 
 // Env reads variables through getenv. A value that is unset or blank takes the default.
@@ -213,10 +214,4 @@ func (e *Env) Logging() (level slog.Level, json bool) {
 
 // IsLoopback reports whether host names the loopback interface only ("localhost", 127.0.0.0/8,
 // ::1). An empty host (":8080") listens on every interface, so it is not loopback.
-func IsLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
+func IsLoopback(host string) bool { return tlsconfig.IsLoopback(host) }

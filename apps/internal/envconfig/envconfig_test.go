@@ -123,3 +123,35 @@ func TestValues(t *testing.T) {
 		t.Error("IsLoopback")
 	}
 }
+
+// TestCheckListener: plain HTTP is the default only on loopback; beyond it a listener needs its
+// certificate, or the operator's word that a TLS-terminating proxy fronts it (issue 14).
+func TestCheckListener(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, addr   string
+		vars         map[string]string
+		behindProxy  bool
+		wantFailures bool
+	}{
+		{"loopback plain", "127.0.0.1:9000", nil, false, false},
+		{"localhost plain", "localhost:9000", nil, false, false},
+		{"ipv6 loopback plain", "[::1]:9000", nil, false, false},
+		{"all interfaces plain", ":9000", nil, false, true},
+		{"private address plain", "10.0.0.5:9000", nil, false, true},
+		{"all interfaces behind a proxy", ":9000", nil, true, false},
+		{"all interfaces with TLS", ":9000", map[string]string{"X_TLS_CERT_FILE": "c.pem", "X_TLS_KEY_FILE": "k.pem"}, false, false},
+		{"certificate without key", "127.0.0.1:9000", map[string]string{"X_TLS_CERT_FILE": "c.pem"}, false, true},
+	}
+	for _, tt := range tests {
+		e := envconfig.New(env(tt.vars))
+		e.CheckListener("X_ADDR", tt.addr, e.ServerTLS("X"), "X_TLS_CERT_FILE", tt.behindProxy)
+		err := e.Err("test")
+		if (err != nil) != tt.wantFailures {
+			t.Errorf("%s: err = %v, want failure %v", tt.name, err, tt.wantFailures)
+		}
+		if err != nil && tt.addr == ":9000" && !strings.Contains(err.Error(), envconfig.BehindTLSProxyVar) {
+			t.Errorf("%s: %v does not name %s", tt.name, err, envconfig.BehindTLSProxyVar)
+		}
+	}
+}

@@ -8,12 +8,16 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
+	"net/http"
 
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/domain/keys"
 )
 
@@ -119,8 +123,12 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 		log.Info("OAUTH_ADMIN_TOKEN is not set: the admin API is disabled (use `oauth clients …`)")
 	}
 
+	publicTLS, internalTLS, outbound, err := tlsSetup(&cfg, log)
+	if err != nil {
+		return err
+	}
 	// Security and audit events go to the log and to the service's sva.oauth.events counter.
-	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: log, Telemetry: tel})
+	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: log, Telemetry: tel, Transport: tel.Transport(outbound)})
 	if err != nil {
 		return err
 	}
@@ -144,7 +152,31 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 		return err
 	}
 	defer stopMetrics()
-	return p.Serve(ctx, publicLn, internalLn)
+	return p.Serve(ctx, tlsconfig.Listen(publicLn, publicTLS), tlsconfig.Listen(internalLn, internalTLS))
+}
+
+// tlsSetup reads the certificate files of both listeners (nil config: plain HTTP) and builds the
+// transport of outbound calls (Core's JWKS) over the system roots plus OAUTH_TLS_CA_FILE. A
+// certificate that fails to reload later is logged and the previous one kept.
+func tlsSetup(cfg *Config, log *slog.Logger) (public, internal *tls.Config, outbound http.RoundTripper, err error) {
+	onReload := func(listener string) func(error) {
+		return func(err error) {
+			log.Warn("TLS files changed but could not be loaded; serving the previous ones", "listener", listener, "error", err)
+		}
+	}
+	cfg.PublicTLS.OnReloadError = onReload("oauth.public")
+	cfg.InternalTLS.OnReloadError = onReload("oauth.internal")
+	if public, err = tlsconfig.ServerConfig(cfg.PublicTLS); err != nil {
+		return nil, nil, nil, fmt.Errorf("OAUTH_PUBLIC_TLS_CERT_FILE: %w", err)
+	}
+	if internal, err = tlsconfig.ServerConfig(cfg.InternalTLS); err != nil {
+		return nil, nil, nil, fmt.Errorf("OAUTH_INTERNAL_TLS_CERT_FILE: %w", err)
+	}
+	transport, err := tlsconfig.Transport(cfg.OutboundTLS)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("OAUTH_TLS_CA_FILE: %w", err)
+	}
+	return public, internal, transport, nil
 }
 
 // sweepOnce is `oauth sweep`: one housekeeping pass on the configured database.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/envconfig"
 )
 
@@ -22,6 +23,16 @@ type Config struct {
 	Issuer       string // OAUTH_ISSUER
 	ConsentURL   string // CORE_CONSENT_URL
 	AdminToken   string // OAUTH_ADMIN_TOKEN (empty: admin API disabled)
+
+	// PublicTLS is OAUTH_PUBLIC_TLS_CERT_FILE and OAUTH_PUBLIC_TLS_KEY_FILE; InternalTLS is
+	// OAUTH_INTERNAL_TLS_CERT_FILE and _KEY_FILE with, for mutual TLS, OAUTH_INTERNAL_TLS_CLIENT_CA_FILE
+	// and OAUTH_INTERNAL_TLS_CLIENT_SUBJECT. Unset: plain HTTP (loopback, or behind a TLS proxy).
+	PublicTLS, InternalTLS tlsconfig.Server
+	// OutboundTLS is OAUTH_TLS_CA_FILE: a CA trusted, besides the system roots, for Core's JWKS.
+	OutboundTLS tlsconfig.Client
+	// BehindTLSProxy is SVA_BEHIND_TLS_PROXY: plain listeners beyond loopback are fronted by a
+	// TLS-terminating proxy (HSTS is then sent on the public listener).
+	BehindTLSProxy bool
 
 	DataTokenJWKSURL    string        // DATA_TOKEN_JWKS_URL (ES256)
 	AuthRequestTTL      time.Duration // AUTHORIZATION_REQUEST_TTL_SECONDS
@@ -60,6 +71,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		BackchannelTimeout:  e.Duration("OAUTH_BACKCHANNEL_TIMEOUT_SECONDS", 5*time.Second, time.Second, time.Minute),
 		// Off: a relying app's URI must not make the provider POST into its own network (SSRF).
 		BackchannelAllowPrivate: e.Bool("OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES", false),
+		PublicTLS:               e.ServerTLS("OAUTH_PUBLIC"),
+		InternalTLS:             e.ServerTLS("OAUTH_INTERNAL"),
+		OutboundTLS:             e.ClientTLS("OAUTH"),
+		BehindTLSProxy:          e.BehindTLSProxy(),
+	}
+	c.InternalTLS.ClientCAFile = e.String("OAUTH_INTERNAL_TLS_CLIENT_CA_FILE", "")
+	c.InternalTLS.ClientSubject = e.String("OAUTH_INTERNAL_TLS_CLIENT_SUBJECT", "")
+	e.CheckListener("OAUTH_PUBLIC_ADDR", c.PublicAddr, c.PublicTLS, "OAUTH_PUBLIC_TLS_CERT_FILE", c.BehindTLSProxy)
+	e.CheckListener("OAUTH_INTERNAL_ADDR", c.InternalAddr, c.InternalTLS, "OAUTH_INTERNAL_TLS_CERT_FILE", c.BehindTLSProxy)
+	if c.PublicTLS.Enabled() && strings.HasPrefix(c.Issuer, "http:") {
+		e.Fail(fmt.Errorf("OAUTH_ISSUER %q must be an https URL when the public listener serves TLS", c.Issuer))
 	}
 	const jwksURL = "http://127.0.0.1:8000/.well-known/jwks.json"
 	if c.DataTokenAlgorithm == "ES256" {

@@ -23,6 +23,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/oauth/idtoken"
 	"github.com/sva-oauth/sva/adapters/oauth/jwks"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/keys"
@@ -131,12 +132,14 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 	if err := opts.Telemetry.ReportReadiness(stores.Readiness.Ping); err != nil {
 		return nil, fmt.Errorf("readiness metric: %w", err)
 	}
-	p.Public, _ = httpapi.NewPublic(p.UseCases, httpapi.PublicConfig{
+	public, _ := httpapi.NewPublic(p.UseCases, httpapi.PublicConfig{
 		Issuer: cfg.Issuer, ConsentURL: cfg.ConsentURL, DataTokenIssuer: cfg.DataTokenIssuer,
 		DataTokenJWKSURL: cfg.DataTokenJWKSURL, DataTokenAlgorithm: cfg.DataTokenAlgorithm,
 		JWKS: publisher.JWKS, Ready: stores.Readiness.Ping, Logger: opts.Logger,
 		IgnoreClientAddress: !cfg.ClientAuthByAddress,
 	})
+	// Browsers that reached the provider over HTTPS keep to it (RFC 6797).
+	p.Public = tlsconfig.HSTS(public, cfg.BehindTLSProxy)
 	p.Internal, _, _ = httpapi.NewInternal(p.UseCases, httpapi.InternalConfig{
 		ServiceHeader: cfg.ServiceHeader, ServiceTokens: cfg.ServiceTokens, AdminToken: cfg.AdminToken,
 		Ready: stores.Readiness.Ping, Logger: opts.Logger, Events: opts.Events,

@@ -1,0 +1,84 @@
+// Package tlstest is test-only plumbing: a certificate authority per test whose certificates are
+// written to the test's temporary directory (no key is ever committed), for the TLS and mutual
+// TLS tests of every package.
+package tlstest
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
+)
+
+// PKI is one test's CA and the directory its files are written to.
+type PKI struct {
+	t   testing.TB
+	Dir string
+	CA  *tlsconfig.DevCA
+}
+
+// New creates a CA named name, valid for a day, and writes its certificate to CAFile.
+func New(t testing.TB, name string) *PKI {
+	t.Helper()
+	ca, err := tlsconfig.NewDevCA(name, time.Now(), 24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &PKI{t: t, Dir: t.TempDir(), CA: ca}
+	if err := os.WriteFile(p.CAFile(), ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// CAFile is the path of the CA certificate (PEM).
+func (p *PKI) CAFile() string { return filepath.Join(p.Dir, "ca.pem") }
+
+// Server issues a server certificate for 127.0.0.1 and localhost, valid now, written as
+// <name>.pem and <name>-key.pem (replacing earlier files of that name: a renewal).
+func (p *PKI) Server(name string) (certFile, keyFile string, leaf *tlsconfig.Leaf) {
+	p.t.Helper()
+	return p.Issue(tlsconfig.LeafSpec{CommonName: name, Hosts: []string{"127.0.0.1", "localhost"}, Server: true})
+}
+
+// Client issues a client certificate with subject CN=name, valid now.
+func (p *PKI) Client(name string) (certFile, keyFile string, leaf *tlsconfig.Leaf) {
+	p.t.Helper()
+	return p.Issue(tlsconfig.LeafSpec{CommonName: name, Client: true})
+}
+
+// Issue issues spec (validity defaulting to the last minute through the next hour) and writes it
+// as <CommonName>.pem and <CommonName>-key.pem.
+func (p *PKI) Issue(spec tlsconfig.LeafSpec) (certFile, keyFile string, leaf *tlsconfig.Leaf) {
+	p.t.Helper()
+	if spec.NotBefore.IsZero() {
+		spec.NotBefore = time.Now().Add(-time.Minute)
+	}
+	if spec.NotAfter.IsZero() {
+		spec.NotAfter = time.Now().Add(time.Hour)
+	}
+	leaf, err := p.CA.Issue(spec)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(p.Dir, spec.CommonName+".pem"), filepath.Join(p.Dir, spec.CommonName+"-key.pem")
+	if err := tlsconfig.WriteFiles(certFile, leaf.CertPEM, keyFile, leaf.KeyPEM); err != nil {
+		p.t.Fatal(err)
+	}
+	return certFile, keyFile, leaf
+}
+
+// HTTPClient is a client trusting the system roots plus this CA, presenting the client
+// certificate in certFile/keyFile when they are given.
+func (p *PKI) HTTPClient(certFile, keyFile string) *http.Client {
+	p.t.Helper()
+	tr, err := tlsconfig.Transport(tlsconfig.Client{CAFile: p.CAFile(), CertFile: certFile, KeyFile: keyFile})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
