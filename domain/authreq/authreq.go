@@ -30,6 +30,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/pkce"
+	"github.com/sva-oauth/sva/domain/prompt"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/domain/textinput"
 )
@@ -76,6 +77,11 @@ type Params struct {
 	Nonce               string
 	CodeChallenge       string
 	CodeChallengeMethod string
+	// Prompt and MaxAge are the raw OIDC prompt and max_age parameters ("" if absent).
+	Prompt string
+	MaxAge string
+	// HintSubject is the subject of the id_token_hint, which the caller has verified ("" if none).
+	HintSubject string
 }
 
 // Request is one authorization request. Fields are unexported; change it only through its
@@ -94,6 +100,12 @@ type Request struct {
 	subject     string
 	approved    scope.Set
 	decidedAt   time.Time
+	// prompt, maxAge and hintSubject are what the request asks of the sign-in (package prompt).
+	prompt      prompt.Set
+	maxAge      prompt.MaxAge
+	hintSubject string
+	// authTime is when the approving user's session signed in (zero if Core did not say).
+	authTime time.Time
 }
 
 // New validates the remaining parameters of an authorization request for client c, whose
@@ -136,6 +148,17 @@ func New(id string, c *client.Client, redirectURI string, p Params, now time.Tim
 	if err := textinput.Check(p.Nonce); err != nil {
 		return nil, oautherr.InvalidRequest.WithDescription("nonce must be valid UTF-8 without control characters").WithCause(err)
 	}
+	prompts, err := prompt.Parse(p.Prompt)
+	switch {
+	case errors.Is(err, prompt.ErrNoneWithOthers):
+		return nil, oautherr.InvalidRequest.WithDescription("prompt=none must not be combined with other prompt values").WithCause(err)
+	case err != nil:
+		return nil, oautherr.InvalidRequest.WithDescription("prompt may hold only none, login, consent and select_account").WithCause(err)
+	}
+	maxAge, err := prompt.ParseMaxAge(p.MaxAge)
+	if err != nil {
+		return nil, oautherr.InvalidRequest.WithDescription("max_age must be a non-negative integer number of seconds").WithCause(err)
+	}
 	challenge, err := pkce.ParseChallenge(p.CodeChallenge, p.CodeChallengeMethod)
 	switch {
 	case errors.Is(err, pkce.ErrMissingChallenge):
@@ -162,6 +185,7 @@ func New(id string, c *client.Client, redirectURI string, p Params, now time.Tim
 	return &Request{
 		id: id, clientID: c.ID(), redirectURI: redirectURI, scope: requested, state: p.State,
 		nonce: p.Nonce, challenge: challenge, status: StatusPending, createdAt: now, expiresAt: now.Add(ttl),
+		prompt: prompts, maxAge: maxAge, hintSubject: p.HintSubject,
 	}, nil
 }
 
@@ -255,6 +279,40 @@ func (r *Request) Complete(subject string, approved scope.Set, now time.Time) er
 	return nil
 }
 
+// CompleteSignedIn is Complete for a user whose session signed in at authTime: the sign-in must
+// satisfy the request's requirements (prompt.Requirements.Check: ErrFreshSignInRequired,
+// ErrSubjectMismatch, wrapped), and authTime becomes the auth_time of the tokens the approval
+// leads to. A zero authTime (unknown) passes only a request that asks nothing of the sign-in.
+func (r *Request) CompleteSignedIn(subject string, authTime time.Time, approved scope.Set, now time.Time) error {
+	if err := r.guardPending(subject, now); err != nil {
+		return err
+	}
+	if err := r.Requirements().Check(subject, authTime, now); err != nil {
+		return err
+	}
+	if err := r.Complete(subject, approved, now); err != nil {
+		return err
+	}
+	if r.status == StatusApproved {
+		r.authTime = authTime.UTC().Truncate(time.Second)
+	}
+	return nil
+}
+
+// Requirements is what the request asks of the sign-in.
+func (r *Request) Requirements() prompt.Requirements {
+	return prompt.Requirements{Prompt: r.prompt, MaxAge: r.maxAge, HintSubject: r.hintSubject, RequestedAt: r.createdAt}
+}
+
+// AuthTime is when the approving user signed in, as Core reported it at consent-complete; for an
+// approval that did not say, the time of the approval (the user was signed in then).
+func (r *Request) AuthTime() time.Time {
+	if r.authTime.IsZero() {
+		return r.decidedAt
+	}
+	return r.authTime
+}
+
 // Deny records that the user refused. Errors: ErrNotPending, ErrExpired, ErrNoSubject.
 func (r *Request) Deny(subject string, now time.Time) error {
 	if err := r.guardPending(subject, now); err != nil {
@@ -328,6 +386,10 @@ type Snapshot struct {
 	Subject       string
 	ApprovedScope scope.Set
 	DecidedAt     time.Time
+	Prompt        string // canonical prompt.Set form
+	MaxAge        *int64 // nil when max_age was not sent
+	HintSubject   string
+	AuthTime      time.Time // zero unless an approval reported it
 }
 
 // Snapshot exports the request for storage.
@@ -336,7 +398,15 @@ func (r *Request) Snapshot() Snapshot {
 		ID: r.id, ClientID: r.clientID, RedirectURI: r.redirectURI, Scope: r.scope, State: r.state,
 		Nonce: r.nonce, Challenge: r.challenge.String(), Status: r.status, CreatedAt: r.createdAt,
 		ExpiresAt: r.expiresAt, Subject: r.subject, ApprovedScope: r.approved, DecidedAt: r.decidedAt,
+		Prompt: r.prompt.String(), MaxAge: maxAgePtr(r.maxAge), HintSubject: r.hintSubject, AuthTime: r.authTime,
 	}
+}
+
+func maxAgePtr(m prompt.MaxAge) *int64 {
+	if n, ok := m.Seconds(); ok {
+		return &n
+	}
+	return nil
 }
 
 // Rehydrate rebuilds a request from storage. It is for storage adapters only, never a constructor:
@@ -372,10 +442,25 @@ func Rehydrate(s Snapshot) (*Request, error) {
 	default:
 		return bad("unknown status " + string(s.Status))
 	}
+	prompts, err := prompt.Parse(s.Prompt)
+	if err != nil {
+		return bad("invalid prompt")
+	}
+	var maxAge prompt.MaxAge
+	if s.MaxAge != nil {
+		if *s.MaxAge < 0 {
+			return bad("negative max_age")
+		}
+		maxAge = prompt.MaxAgeOf(*s.MaxAge)
+	}
+	if !s.AuthTime.IsZero() && s.Status != StatusApproved {
+		return bad("sign-in time without an approval")
+	}
 	return &Request{
 		id: id, clientID: s.ClientID, redirectURI: s.RedirectURI, scope: s.Scope, state: s.State,
 		nonce: s.Nonce, challenge: challenge, status: s.Status, createdAt: s.CreatedAt, expiresAt: s.ExpiresAt,
 		subject: s.Subject, approved: s.ApprovedScope, decidedAt: s.DecidedAt,
+		prompt: prompts, maxAge: maxAge, hintSubject: s.HintSubject, authTime: s.AuthTime,
 	}, nil
 }
 

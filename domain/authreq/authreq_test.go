@@ -10,8 +10,10 @@ import (
 
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/pkce"
+	"github.com/sva-oauth/sva/domain/prompt"
 	"github.com/sva-oauth/sva/domain/scope"
 )
 
@@ -293,4 +295,94 @@ func TestNew_CanonicalID(t *testing.T) {
 	if err != nil || back.ID() != r.ID() {
 		t.Fatalf("Rehydrate: id %v, err %v; want %q", back, err, r.ID())
 	}
+}
+
+func TestNew_PromptAndMaxAge(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	for _, tc := range []struct {
+		prompt, maxAge string
+		want           *oautherr.Error
+	}{
+		{"none", "", nil},
+		{"login consent", "0", nil},
+		{"select_account", "10000", nil},
+		{"none login", "", oautherr.InvalidRequest},
+		{"none consent", "", oautherr.InvalidRequest},
+		{"bogus", "", oautherr.InvalidRequest},
+		{"", "-1", oautherr.InvalidRequest},
+		{"", "soon", oautherr.InvalidRequest},
+	} {
+		p := valid()
+		p.Prompt, p.MaxAge = tc.prompt, tc.maxAge
+		id, _ := authreq.NewID(rand.Reader)
+		_, err := authreq.New(id, c, "https://rp.example/cb", p, now, 0)
+		if (tc.want == nil) != (err == nil) || (tc.want != nil && !errors.Is(err, tc.want)) {
+			t.Errorf("prompt %q max_age %q: err = %v, want %v", tc.prompt, tc.maxAge, err, tc.want)
+		}
+	}
+}
+
+func TestRequest_CompleteSignedIn(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	approved := scope.MustParse("openid")
+	newWith := func(edit func(*authreq.Params)) *authreq.Request {
+		p := valid()
+		edit(&p)
+		id, _ := authreq.NewID(rand.Reader)
+		r, err := authreq.New(id, c, "https://rp.example/cb", p, now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	later := now.Add(time.Minute)
+	// prompt=login: a session from before the request is refused, one signed in since is taken.
+	r := newWith(func(p *authreq.Params) { p.Prompt = "login" })
+	if err := r.CompleteSignedIn("u1", now.Add(-time.Hour), approved, later); !errors.Is(err, prompt.ErrFreshSignInRequired) || r.Status(later) != authreq.StatusPending {
+		t.Fatalf("prompt=login with an old sign-in: %v, status %s", err, r.Status(later))
+	}
+	signedIn := now.Add(10*time.Second + 500*time.Millisecond)
+	if err := r.CompleteSignedIn("u1", signedIn, approved, later); err != nil || !r.IsApproved() {
+		t.Fatalf("prompt=login with a fresh sign-in: %v", err)
+	}
+	if got := r.AuthTime(); !got.Equal(now.Add(10 * time.Second)) {
+		t.Errorf("AuthTime = %v, want the sign-in in whole seconds", got)
+	}
+	// The approval's auth_time reaches the code (and so the ID token).
+	code, err := grant.NewCode(r, mustSecret(t), "tok", later, time.Minute)
+	if err != nil || !code.AuthTime.Equal(r.AuthTime()) {
+		t.Errorf("code auth_time = %v, %v; want %v", code.AuthTime, err, r.AuthTime())
+	}
+	// id_token_hint names another user.
+	r = newWith(func(p *authreq.Params) { p.HintSubject = "u2" })
+	if err := r.CompleteSignedIn("u1", later, approved, later); !errors.Is(err, prompt.ErrSubjectMismatch) {
+		t.Errorf("hint mismatch: %v", err)
+	}
+	// max_age exceeded.
+	r = newWith(func(p *authreq.Params) { p.MaxAge = "60" })
+	if err := r.CompleteSignedIn("u1", later.Add(-2*time.Minute), approved, later); !errors.Is(err, prompt.ErrFreshSignInRequired) {
+		t.Errorf("max_age exceeded: %v", err)
+	}
+	// Without requirements an unknown sign-in time is accepted and auth_time is the approval's.
+	r = newWith(func(*authreq.Params) {})
+	if err := r.CompleteSignedIn("u1", time.Time{}, approved, later); err != nil || !r.AuthTime().Equal(later) {
+		t.Errorf("no requirements: %v, auth_time %v", err, r.AuthTime())
+	}
+	// The requirements survive storage.
+	r = newWith(func(p *authreq.Params) { p.Prompt, p.MaxAge, p.HintSubject = "consent login", "0", "u1" })
+	back, err := authreq.Rehydrate(r.Snapshot())
+	if err != nil || !reflect.DeepEqual(back.Snapshot(), r.Snapshot()) || back.Requirements() != r.Requirements() {
+		t.Errorf("Rehydrate: %v\n got %+v\nwant %+v", err, back.Snapshot(), r.Snapshot())
+	}
+}
+
+func mustSecret(t *testing.T) string {
+	t.Helper()
+	s, err := grant.NewSecret(rand.Reader, grant.KindCode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -74,7 +74,7 @@ func NewCode(r *authreq.Request, rawCode, dataToken string, now time.Time, ttl t
 	return Code{
 		Hash: HashOf(rawCode), ClientID: r.ClientID(), RedirectURI: r.RedirectURI(), Challenge: r.Challenge(),
 		Subject: r.Subject(), Scope: r.ApprovedScope(), Nonce: r.Nonce(), AuthRequestID: r.ID(),
-		AuthTime: r.DecidedAt(), IssuedAt: now, ExpiresAt: now.Add(ttl), SealedDataToken: sealed, SealedForRetry: forRetry,
+		AuthTime: r.AuthTime(), IssuedAt: now, ExpiresAt: now.Add(ttl), SealedDataToken: sealed, SealedForRetry: forRetry,
 	}, nil
 }
 

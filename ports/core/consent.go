@@ -186,7 +186,8 @@ func intersect(a, b scope.Set) scope.Set {
 // complete forwards an approval (or, empty, a denial) and records the app connection.
 func (cs *Consent) complete(ctx context.Context, p Principal, b BoundRequest, approved scope.Set, dataToken string) (ConsentResult, error) {
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
-	in := CompleteConsentInput{AuthRequestID: b.Details.AuthRequestID, UserID: p.UserID, ApprovedScopes: approved.Strings(), DataToken: dataToken}
+	in := CompleteConsentInput{AuthRequestID: b.Details.AuthRequestID, UserID: p.UserID, ApprovedScopes: approved.Strings(),
+		DataToken: dataToken, AuthTime: p.AuthTime}
 	res, err := retryOnce(pctx, func(ctx context.Context) (ConsentResult, error) { return cs.provider.CompleteConsent(ctx, in) })
 	cancel()
 	if err != nil {

@@ -155,6 +155,9 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 type Principal struct {
 	UserID    string
 	SessionID string
+	// AuthTime is when the session signed in (the OIDC auth_time the provider checks prompt and
+	// max_age against; decision 35).
+	AuthTime time.Time
 }
 
 type principalKey struct{}

@@ -319,7 +319,7 @@ func (i *Identity) Authenticate(ctx context.Context, token string) (Principal, e
 			return Principal{}, fmt.Errorf("authenticate: touch session: %w", err)
 		}
 	}
-	return Principal{UserID: sess.UserID, SessionID: sess.ID}, nil
+	return Principal{UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.CreatedAt}, nil
 }
 
 // Logout ends the caller's session; its token is dead from now on.

@@ -262,6 +262,17 @@ type AuthRequestDetails struct {
 	State           string
 	RedirectURI     string
 	Client          ClientInfo
+	// Requirements is what the request asks of the sign-in (decision 35).
+	Requirements SignInRequirements
+}
+
+// SignInRequirements are an authorization request's prompt, max_age and id_token_hint subject as
+// the provider stored them, and when the request was made.
+type SignInRequirements struct {
+	CreatedAt   time.Time
+	Prompt      string // space-separated prompt values, "" if none
+	MaxAge      *int64 // seconds; nil when max_age was not sent
+	HintSubject string // the verified id_token_hint's subject, "" if none
 }
 
 // ScopeDetail is one requested scope as the consent screen shows it.
@@ -290,6 +301,8 @@ type CompleteConsentInput struct {
 	UserID         string
 	ApprovedScopes []string
 	DataToken      string
+	// AuthTime is when the approving session signed in (decision 35).
+	AuthTime time.Time
 }
 
 // ConsentResult is the provider's answer to consent-complete.

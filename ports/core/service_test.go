@@ -534,3 +534,32 @@ func TestEvents_RateLimited(t *testing.T) {
 		t.Errorf("events = %+v, want one rate_limited login_account", got)
 	}
 }
+
+// TestConsent_ForwardsTheSessionsSignInTime: the principal carries when its session signed in,
+// and an approval tells the provider (auth_time; decision 35), however long ago that was.
+func TestConsent_ForwardsTheSessionsSignInTime(t *testing.T) {
+	f := newFixture(t, time.Second)
+	signedInAt := f.clock.Now()
+	_, _ = f.register(t, "a")
+	f.clock.Advance(10 * time.Minute)
+	g, err := f.uc.Identity.Register(context.Background(), core.RegisterInput{EmailHash: strings.Repeat("b", 64), Salt: b64(16),
+		KDF: account.DefaultKDF(), AuthKey: b64(32), WrappedKey: core.SealedInput{Ciphertext: b64(48), IV: b64(12)}, ClientAddr: "10.0.0.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(5 * time.Minute)
+	p, err := f.uc.Identity.Authenticate(context.Background(), g.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := signedInAt.Add(10 * time.Minute); !p.AuthTime.Equal(want) {
+		t.Fatalf("principal AuthTime = %v, want the sign-in %v", p.AuthTime, want)
+	}
+	f.addRequest("r-auth-time", "openid")
+	if _, err := f.uc.Consent.Approve(context.Background(), p, core.ApproveInput{AuthRequestID: "r-auth-time", ApprovedScopes: []string{"openid"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.prov.Completed) != 1 || !f.prov.Completed[0].AuthTime.Equal(p.AuthTime) {
+		t.Fatalf("provider got %+v, want auth time %v", f.prov.Completed, p.AuthTime)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/prompt"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/domain/textinput"
 )
@@ -22,6 +23,7 @@ type Authorization struct {
 	requests   AuthRequests
 	codes      Codes // a retried completion is answered from the code it issued
 	dataTokens DataTokenVerifier
+	hints      IDTokenHintVerifier // nil: every id_token_hint is refused
 	clock      Clock
 	random     Random
 	events     Events
@@ -41,6 +43,12 @@ type AuthorizeInput struct {
 	Nonce               string
 	CodeChallenge       string
 	CodeChallengeMethod string
+	// Prompt, MaxAge, LoginHint and IDTokenHint are the OIDC Core §3.1.2.1 parameters of the
+	// same names (issue 10).
+	Prompt      string
+	MaxAge      string
+	LoginHint   string
+	IDTokenHint string
 	// DuplicateParams names the parameters the request carried more than once (the transport
 	// passes the first value of each in the fields above, and State only if every copy of state
 	// was the same, decision 26). RFC 6749 §3.1 forbids repeated parameters (checklist 21). A repeated client_id or
@@ -55,7 +63,16 @@ type AuthorizeResult struct {
 	AuthRequestID string
 	ExpiresIn     int // seconds
 	ExpiresAt     time.Time
+	// Silent: prompt=none — the consent UI must answer without showing a page, also when the
+	// browser has no session (it then cannot read the request's details).
+	Silent bool
+	// LoginHint is the login_hint for the consent UI's sign-in form. It is not stored: it goes to
+	// the browser in the consent URL only, so Core never sees it (zero knowledge).
+	LoginHint string
 }
+
+// MaxLoginHintLen bounds login_hint (an email address is at most 254 bytes).
+const MaxLoginHintLen = 320
 
 // Authorize validates an authorization request and stores it pending: the first
 // step of a sign-in.
@@ -67,8 +84,10 @@ type AuthorizeResult struct {
 //     client);
 //   - *RedirectableError (checklist 3) once client and redirect_uri are valid: invalid_request
 //     for any other repeated parameter (checked first), unsupported_response_type,
-//     invalid_request (PKCE missing, plain, malformed; oversized state or nonce), invalid_scope
-//     (empty, unknown or not allowed for the client);
+//     invalid_request (PKCE missing, plain, malformed; oversized state or nonce; prompt with an
+//     unknown value or none with another; max_age not a non-negative integer; oversized
+//     login_hint; an id_token_hint that is not an ID token this provider issued to the client),
+//     invalid_scope (empty, unknown or not allowed for the client);
 //   - anything else: internal.
 func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
 	for _, name := range in.DuplicateParams {
@@ -103,10 +122,19 @@ func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (Autho
 	if err != nil {
 		return AuthorizeResult{}, fmt.Errorf("authorize: %w", err)
 	}
+	if len(in.LoginHint) > MaxLoginHintLen {
+		return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State,
+			oautherr.InvalidRequest.WithDescriptionf("login_hint must be at most %d bytes", MaxLoginHintLen))
+	}
+	hintSubject, oe := a.hintSubject(ctx, in.IDTokenHint, c.ID())
+	if oe != nil {
+		return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State, oe)
+	}
 	now := clockNow(a.clock)
 	r, err := authreq.New(id, c, redirectURI, authreq.Params{
 		ResponseType: in.ResponseType, Scope: in.Scope, State: in.State, Nonce: in.Nonce,
 		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod,
+		Prompt: in.Prompt, MaxAge: in.MaxAge, HintSubject: hintSubject,
 	}, now, a.requestTTL)
 	if err != nil {
 		if oe, ok := oautherr.As(err); ok && !errors.Is(oe, oautherr.ServerError) {
@@ -118,7 +146,25 @@ func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (Autho
 		return AuthorizeResult{}, fmt.Errorf("authorize: store request: %w", err)
 	}
 	a.events.Record(ctx, Event{Kind: EventAuthorizationRequested, ClientID: c.ID(), AuthRequestID: r.ID()})
-	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(a.requestTTL), ExpiresAt: r.ExpiresAt()}, nil
+	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(a.requestTTL), ExpiresAt: r.ExpiresAt(),
+		Silent: r.Requirements().Prompt.Has(prompt.None), LoginHint: in.LoginHint}, nil
+}
+
+// hintSubject verifies an id_token_hint and returns its subject ("" without a hint). A hint that
+// is not an ID token this provider issued to the client is invalid_request: ignoring it would
+// let the request go on for whoever is signed in.
+func (a *Authorization) hintSubject(ctx context.Context, hint, clientID string) (string, *oautherr.Error) {
+	if hint == "" {
+		return "", nil
+	}
+	if a.hints == nil {
+		return "", oautherr.InvalidRequest.WithDescription("id_token_hint cannot be verified")
+	}
+	sub, err := a.hints.HintSubject(ctx, hint, clientID)
+	if err != nil {
+		return "", oautherr.InvalidRequest.WithDescription("id_token_hint is not an ID token this provider issued to the client").WithCause(err)
+	}
+	return sub, nil
 }
 
 // ScopeDetail describes one requested scope for the consent screen.
@@ -152,6 +198,11 @@ type RequestDetails struct {
 	State           string
 	RedirectURI     string
 	Client          ClientSummary
+	// What the request asks of the sign-in (decision 35).
+	CreatedAt   time.Time
+	Prompt      string // canonical prompt values, "" if none
+	MaxAge      *int64 // nil when max_age was not sent
+	HintSubject string // the verified id_token_hint's subject, "" if none
 }
 
 // RequestDetails returns a request for the consent UI. A pending request past its expiry is
@@ -167,10 +218,12 @@ func (a *Authorization) RequestDetails(ctx context.Context, id string) (RequestD
 	}
 	now := clockNow(a.clock)
 	a.persistExpiry(ctx, r, now)
+	snap := r.Snapshot()
 	d := RequestDetails{
 		ID: r.ID(), Status: r.Status(now), ExpiresAt: r.ExpiresAt(), RequestedScopes: r.Scope().Strings(),
 		State: r.State(), RedirectURI: r.RedirectURI(),
-		Client: ClientSummary{ID: c.ID(), Name: c.Name(), LogoURL: c.LogoURL(), Description: c.Description()},
+		Client:    ClientSummary{ID: c.ID(), Name: c.Name(), LogoURL: c.LogoURL(), Description: c.Description()},
+		CreatedAt: r.CreatedAt(), Prompt: snap.Prompt, MaxAge: snap.MaxAge, HintSubject: snap.HintSubject,
 	}
 	for _, n := range r.Scope().Names() {
 		e, _ := scope.Lookup(n)
@@ -210,6 +263,9 @@ type CompleteInput struct {
 	UserID         string
 	ApprovedScopes []string
 	DataToken      string
+	// AuthTime is when the user's Core session signed in (zero if Core did not say); it is
+	// checked against the request's prompt, max_age and id_token_hint and becomes auth_time.
+	AuthTime time.Time
 }
 
 // CompleteResult is what the consent UI needs to finish the flow.
@@ -230,6 +286,8 @@ type CompleteResult struct {
 // It checks, in order: a UUID id (ErrInvalidID) and a user id (ErrInvalidInput); the request
 // exists (ErrNotFound), is pending (ErrNotPending) and unexpired (ErrExpired); the approved
 // scopes are catalogue scopes within the requested ones (ErrScopeNotRequested, checklist 43); the
+// session's sign-in satisfies the request's prompt, max_age and id_token_hint
+// (ErrFreshSignInRequired, ErrSubjectMismatch; decision 35); the
 // data token verifies for this client, user and request and carries only claims the approved
 // scopes permit (ErrInvalidDataToken; ErrUnavailable if Core's keys are unreachable). The
 // pending → approved transition and the code insert are one atomic conditional write, so of two
@@ -267,7 +325,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	now := clockNow(a.clock)
-	if err := r.Clone().Complete(in.UserID, approved, now); err != nil {
+	if err := r.Clone().CompleteSignedIn(in.UserID, in.AuthTime, approved, now); err != nil {
 		if errors.Is(err, ErrExpired) {
 			a.persistExpiry(ctx, r, now)
 		}
@@ -288,7 +346,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 	// The domain decides on the request as read; the store writes the decision only if the
 	// request is still pending, so no second read (or lock) is needed.
 	decided := r.Clone()
-	if err := decided.Complete(in.UserID, approved, now); err != nil {
+	if err := decided.CompleteSignedIn(in.UserID, in.AuthTime, approved, now); err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	code, err := grant.NewCode(decided, rawCode, in.DataToken, now, a.codeTTL)

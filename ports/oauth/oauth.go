@@ -62,7 +62,8 @@ type Config struct {
 	BackchannelTimeout time.Duration
 }
 
-// Deps are what the use cases are built from. Every field is required except Events.
+// Deps are what the use cases are built from. Every field is required except Events and
+// IDTokenHints.
 type Deps struct {
 	// Stores is the storage adapter: everything the provider keeps in its database.
 	Stores Stores
@@ -70,6 +71,8 @@ type Deps struct {
 	IDTokens IDTokenSigner
 	// DataTokens verifies the data tokens Core signs.
 	DataTokens DataTokenVerifier
+	// IDTokenHints verifies id_token_hint values; nil refuses every hint (invalid_request).
+	IDTokenHints IDTokenHintVerifier
 	// LogoutTokens signs back-channel logout tokens (the provider's key ring, like IDTokens).
 	LogoutTokens LogoutTokenSigner
 	// Backchannel POSTs logout tokens to relying apps (with the SSRF guard).
@@ -132,7 +135,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		Clients:    &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
 		ClientAuth: clientAuth,
 		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, codes: st.Codes, dataTokens: d.DataTokens,
-			clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,
+			hints: d.IDTokenHints, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,
 			codeTTL: cfg.Lifetimes.Code},
 		Tokens: &Tokens{clientAuth: clientAuth, clients: st.Clients, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,
 			backchannel: backchannel,

@@ -10,6 +10,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/logout"
+	"github.com/sva-oauth/sva/domain/prompt"
 	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
@@ -37,6 +38,12 @@ var (
 	// ErrInvalidDataToken: the data token failed verification, or carries claims that the approved
 	// scopes do not permit ("invalid_data_token").
 	ErrInvalidDataToken = errors.New("oauth: invalid data token")
+	// ErrFreshSignInRequired: the approving session signed in before the request was made
+	// (prompt=login, select_account, max_age=0), longer than max_age ago, or at an unknown time
+	// while the request asks for freshness (decision 35).
+	ErrFreshSignInRequired = prompt.ErrFreshSignInRequired
+	// ErrSubjectMismatch: the approving user is not the id_token_hint's subject (decision 39).
+	ErrSubjectMismatch = prompt.ErrSubjectMismatch
 	// ErrUnavailable: a dependency (e.g. the JWKS that verifies data tokens) could not be reached.
 	// Adapters wrap it; the HTTP layer answers 503 / temporarily_unavailable.
 	ErrUnavailable = errors.New("oauth: dependency unavailable")
@@ -260,6 +267,14 @@ type IDTokenClaims struct {
 	AuthTime        time.Time // when the user consented; zero if unknown
 	Nonce           string    // "" when the authorization request had none
 	AccessTokenHash string    // at_hash ("" to omit)
+}
+
+// IDTokenHintVerifier checks an id_token_hint (OIDC Core §3.1.2.1).
+type IDTokenHintVerifier interface {
+	// HintSubject returns the subject of token when it is an ID token the provider signed with one
+	// of its published keys, with the provider as issuer and clientID among its audiences; expiry
+	// is not checked. Any other token is an error.
+	HintSubject(ctx context.Context, token, clientID string) (string, error)
 }
 
 // IDTokenSigner signs ID tokens with the provider's active key.

@@ -85,7 +85,8 @@ func (c *Client) AuthRequestDetails(ctx context.Context, id string) (core.AuthRe
 	out := core.AuthRequestDetails{
 		AuthRequestID: d.AuthRequestId, Status: string(d.Status), ExpiresAt: d.ExpiresAt.UTC(),
 		RequestedScopes: d.RequestedScopes, State: d.State, RedirectURI: d.RedirectUri,
-		Client: core.ClientInfo{ClientID: d.Client.ClientId, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description},
+		Client:       core.ClientInfo{ClientID: d.Client.ClientId, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description},
+		Requirements: core.SignInRequirements{CreatedAt: d.CreatedAt.UTC(), Prompt: d.Prompt, MaxAge: d.MaxAge, HintSubject: d.HintSubject},
 	}
 	for _, s := range d.ScopeDetails {
 		out.ScopeDetails = append(out.ScopeDetails, core.ScopeDetail{Key: s.Key, Name: s.Name, Description: s.Description, Reason: s.Reason, Icon: s.Icon, Required: s.Required})
@@ -100,6 +101,10 @@ func (c *Client) CompleteConsent(ctx context.Context, in core.CompleteConsentInp
 	}
 	if in.DataToken != "" {
 		body.DataToken = &in.DataToken
+	}
+	if !in.AuthTime.IsZero() {
+		at := in.AuthTime.UTC()
+		body.AuthTime = &at
 	}
 	var out providerapi.ConsentCompleteResponse
 	err := c.call(http.MethodPost, "/api/auth/internal/consent-complete/", &out, func(edit providerapi.RequestEditorFn) (*http.Response, error) {

@@ -37,9 +37,11 @@ func TestClient_Seed(t *testing.T) {
 		case "/api/auth/internal/auth-request-details/":
 			_, _ = w.Write([]byte(`{"auth_request_id":"` + r.URL.Query().Get("auth_request_id") + `","status":"pending","expires_at":"2024-01-01T00:00:00Z",
 "requested_scopes":["email","profile"],"scope_details":[{"key":"email","name":"Email address","description":"d","reason":"r","icon":"i"}],
-"state":"st","redirect_uri":"https://app.com/callback/","client":{"client_id":"cid","name":"App Name","logo":"https://l","description":"desc"}}`))
+"state":"st","redirect_uri":"https://app.com/callback/","client":{"client_id":"cid","name":"App Name","logo":"https://l","description":"desc"},
+"created_at":"2024-01-01T00:00:01Z","prompt":"login consent","max_age":600,"hint_subject":"u1"}`))
 		case "/api/auth/internal/consent-complete/":
-			if body["auth_request_id"] != "r1" || body["user_id"] != "u1" || body["data_token"] != "jwt" || len(body["approved_scopes"].([]any)) != 2 {
+			if body["auth_request_id"] != "r1" || body["user_id"] != "u1" || body["data_token"] != "jwt" || len(body["approved_scopes"].([]any)) != 2 ||
+				body["auth_time"] != "2024-01-01T00:00:05Z" {
 				t.Errorf("consent-complete body = %v", body)
 			}
 			_, _ = w.Write([]byte(`{"redirect_uri":"https://app.com/callback/?code=c","authorization_code":"c","state":"st","expires_in":600}`))
@@ -61,7 +63,12 @@ func TestClient_Seed(t *testing.T) {
 		len(d.ScopeDetails) != 1 || d.ScopeDetails[0].Name != "Email address" || d.Client.ClientID != "cid" || d.Client.Logo != "https://l" {
 		t.Errorf("details = %+v", d)
 	}
-	res, err := c.CompleteConsent(ctx, core.CompleteConsentInput{AuthRequestID: "r1", UserID: "u1", ApprovedScopes: []string{"email", "profile"}, DataToken: "jwt"})
+	if r := d.Requirements; !r.CreatedAt.Equal(time.Date(2024, 1, 1, 0, 0, 1, 0, time.UTC)) || r.Prompt != "login consent" ||
+		r.MaxAge == nil || *r.MaxAge != 600 || r.HintSubject != "u1" {
+		t.Errorf("details requirements = %+v", r)
+	}
+	res, err := c.CompleteConsent(ctx, core.CompleteConsentInput{AuthRequestID: "r1", UserID: "u1", ApprovedScopes: []string{"email", "profile"}, DataToken: "jwt",
+		AuthTime: time.Date(2024, 1, 1, 1, 0, 5, 0, time.FixedZone("x", 3600))})
 	if err != nil || res.AuthorizationCode != "c" || res.ExpiresIn != 600 || res.State != "st" {
 		t.Errorf("complete = %+v, %v", res, err)
 	}

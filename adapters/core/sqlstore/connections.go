@@ -141,6 +141,8 @@ type detailsJSON struct {
 	State           string             `json:"state"`
 	RedirectURI     string             `json:"redirect_uri"`
 	Client          core.ClientInfo    `json:"client"`
+	// Requirements is absent (zero) in rows bound before Core kept them.
+	Requirements core.SignInRequirements `json:"requirements"`
 }
 
 // factsJSON is what the details column holds: the provider's details and what Core added.

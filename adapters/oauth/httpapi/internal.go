@@ -223,6 +223,9 @@ func internalErrorFor(ctx context.Context, log *slog.Logger, err error) *httpErr
 		code, description = "invalid_scope", "approved_scopes must be a subset of the requested scopes"
 	case errors.Is(err, oauth.ErrInvalidDataToken):
 		code, description = "invalid_data_token", detailAfter(err, oauth.ErrInvalidDataToken, "The data token is invalid")
+	case errors.Is(err, oauth.ErrFreshSignInRequired), errors.Is(err, oauth.ErrSubjectMismatch):
+		// The consent UI signs the user in again and retries (decision 35).
+		code, description = "login_required", "The session's sign-in does not satisfy the request's prompt, max_age or id_token_hint; sign in again"
 	case errors.Is(err, oauth.ErrUnavailable):
 		log.WarnContext(ctx, "internal request: dependency unavailable", slog.Any("error", err))
 		return unavailable()
@@ -257,7 +260,8 @@ func (h *internalHandlers) details(ctx context.Context, in *authRequestDetailsIn
 		AuthRequestID: d.ID, Status: string(d.Status), ExpiresAt: d.ExpiresAt.UTC().Format(time.RFC3339),
 		RequestedScopes: d.RequestedScopes, ScopeDetails: make([]scopeDetail, 0, len(d.ScopeDetails)),
 		State: d.State, RedirectURI: d.RedirectURI,
-		Client: clientSummary{ClientID: d.Client.ID, Name: d.Client.Name, Logo: d.Client.LogoURL, Description: d.Client.Description},
+		Client:    clientSummary{ClientID: d.Client.ID, Name: d.Client.Name, Logo: d.Client.LogoURL, Description: d.Client.Description},
+		CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano), Prompt: d.Prompt, MaxAge: d.MaxAge, HintSubject: d.HintSubject,
 	}
 	if out.RequestedScopes == nil {
 		out.RequestedScopes = []string{}
@@ -272,6 +276,7 @@ func (h *internalHandlers) complete(ctx context.Context, in *consentCompleteInpu
 	b := in.Body
 	res, err := h.authz.CompleteConsent(ctx, oauth.CompleteInput{
 		AuthRequestID: b.AuthRequestID, UserID: b.UserID, ApprovedScopes: b.ApprovedScopes, DataToken: b.DataToken,
+		AuthTime: derefTime(b.AuthTime),
 	})
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
@@ -295,4 +300,11 @@ func (h *internalHandlers) revokeGrants(ctx context.Context, in *grantsRevokeInp
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
 	return &grantsRevokeOutput{Body: grantsRevokeResponse{Revoked: n}}, nil
+}
+
+func derefTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return *t
 }

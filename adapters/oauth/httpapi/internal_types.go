@@ -1,5 +1,7 @@
 package httpapi
 
+import "time"
+
 // Wire types of the internal (service-token) API. Field names are the seed's, byte for byte
 // (decision 1); Core's client is generated from the OpenAPI document these produce.
 
@@ -28,6 +30,11 @@ type authRequestDetails struct {
 	State           string        `json:"state" doc:"The client's state parameter, byte for byte (empty if none)"`
 	RedirectURI     string        `json:"redirect_uri"`
 	Client          clientSummary `json:"client"`
+	// What the request asks of the sign-in (issue 10, decision 35).
+	CreatedAt   string `json:"created_at" format:"date-time" doc:"When the request was made (RFC 3339, UTC): prompt=login, select_account and max_age=0 want a sign-in after it"`
+	Prompt      string `json:"prompt" doc:"The request's prompt values, space-separated (none, login, consent, select_account; empty if none was sent)"`
+	MaxAge      *int64 `json:"max_age" nullable:"true" doc:"The request's max_age in seconds, or null"`
+	HintSubject string `json:"hint_subject" doc:"The subject of the request's verified id_token_hint (empty if none): another signed-in user must sign in again"`
 }
 
 type authRequestDetailsInput struct {
@@ -39,10 +46,11 @@ type authRequestDetailsOutput struct {
 }
 
 type consentCompleteRequest struct {
-	AuthRequestID  string   `json:"auth_request_id" format:"uuid"`
-	UserID         string   `json:"user_id" minLength:"1"`
-	ApprovedScopes []string `json:"approved_scopes" nullable:"false" doc:"Subset of requested_scopes; empty means the user denied"`
-	DataToken      string   `json:"data_token,omitempty" doc:"Core-signed data token (JWT) for this request, client and user; required unless approved_scopes is empty"`
+	AuthRequestID  string     `json:"auth_request_id" format:"uuid"`
+	UserID         string     `json:"user_id" minLength:"1"`
+	ApprovedScopes []string   `json:"approved_scopes" nullable:"false" doc:"Subset of requested_scopes; empty means the user denied"`
+	DataToken      string     `json:"data_token,omitempty" doc:"Core-signed data token (JWT) for this request, client and user; required unless approved_scopes is empty"`
+	AuthTime       *time.Time `json:"auth_time,omitempty" doc:"When the user's session signed in (RFC 3339): checked against the request's prompt, max_age and id_token_hint (login_required otherwise), and the ID token's auth_time"`
 }
 
 type consentCompleteInput struct {

@@ -276,6 +276,10 @@ type authorizeInput struct {
 	Nonce               string `query:"nonce" doc:"OIDC nonce, echoed in the id_token"`
 	CodeChallenge       string `query:"code_challenge" doc:"PKCE S256 challenge (required)"`
 	CodeChallengeMethod string `query:"code_challenge_method" doc:"S256 (plain is refused)"`
+	Prompt              string `query:"prompt" doc:"OIDC: space-separated none, login, consent, select_account; none only alone. none answers without any page: login_required, consent_required or interaction_required when it cannot"`
+	MaxAge              string `query:"max_age" doc:"OIDC: seconds since the user last signed in; older sessions sign in again (0 = always). The ID token then carries auth_time"`
+	LoginHint           string `query:"login_hint" doc:"OIDC: the email address to pre-fill on the sign-in form (passed to the browser only)"`
+	IDTokenHint         string `query:"id_token_hint" doc:"OIDC: an ID token this provider issued to the client (expired or not); another signed-in user must sign in again (login_required under prompt=none)"`
 	Accept              string `header:"Accept"`
 
 	rawQuery string
@@ -330,6 +334,7 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 		ClientID: first("client_id"), RedirectURI: first("redirect_uri"), ResponseType: first("response_type"),
 		Scope: first("scope"), Nonce: first("nonce"),
 		CodeChallenge: first("code_challenge"), CodeChallengeMethod: first("code_challenge_method"),
+		Prompt: first("prompt"), MaxAge: first("max_age"), LoginHint: first("login_hint"), IDTokenHint: first("id_token_hint"),
 		DuplicateParams: dups,
 	}
 	if states := v["state"]; len(states) > 0 && !slices.ContainsFunc(states, func(s string) bool { return s != states[0] }) {
@@ -348,7 +353,17 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 		return h.authorizeErrorPage(wantsJSON, err), nil
 	}
 
-	consent := withQuery(h.cfg.ConsentURL, url.Values{"auth_request_id": {res.AuthRequestID}})
+	// The consent UI learns from its URL what it needs before anyone is signed in: whether to
+	// answer without a page (prompt=none), and the email to pre-fill (login_hint, which thus
+	// reaches the browser but never Core).
+	consentParams := url.Values{"auth_request_id": {res.AuthRequestID}}
+	if res.Silent {
+		consentParams.Set("prompt", "none")
+	}
+	if res.LoginHint != "" {
+		consentParams.Set("login_hint", res.LoginHint)
+	}
+	consent := withQuery(h.cfg.ConsentURL, consentParams)
 	if wantsJSON {
 		body, err := json.Marshal(authorizeJSON{AuthRequestID: res.AuthRequestID, ConsentURL: consent, ExpiresIn: res.ExpiresIn})
 		if err != nil {

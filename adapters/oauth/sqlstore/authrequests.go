@@ -43,10 +43,16 @@ type authRequestRow struct {
 	GrantID         string    `bun:"grant_id,nullzero"`
 	SealedDataToken []byte    `bun:"sealed_data_token"`
 	SealedForRetry  []byte    `bun:"retry_sealed_code"`
+
+	// What the request asks of the sign-in, and when the approving session signed in (issue 10).
+	Prompt      string    `bun:"prompt"`
+	MaxAge      *int64    `bun:"max_age"`
+	HintSubject string    `bun:"hint_subject"`
+	AuthTime    time.Time `bun:"auth_time,nullzero"`
 }
 
 // decisionColumns are what a decision writes: the request's own state, never its code.
-var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at"}
+var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at", "auth_time"}
 
 // codeColumns are the code's columns, written with the decision that issues it.
 var codeColumns = []string{"code_hash", "code_issued_at", "code_expires_at", "sealed_data_token", "retry_sealed_code"}
@@ -57,7 +63,7 @@ func authRequestToRow(r *authreq.Request) authRequestRow {
 		ID: s.ID, ClientID: s.ClientID, RedirectURI: s.RedirectURI, Scope: s.Scope.String(), State: s.State,
 		Nonce: s.Nonce, CodeChallenge: s.Challenge, Status: string(s.Status), Subject: s.Subject,
 		ApprovedScope: s.ApprovedScope.String(), CreatedAt: ts(s.CreatedAt), ExpiresAt: ts(s.ExpiresAt),
-		DecidedAt: ts(s.DecidedAt),
+		DecidedAt: ts(s.DecidedAt), Prompt: s.Prompt, MaxAge: s.MaxAge, HintSubject: s.HintSubject, AuthTime: ts(s.AuthTime),
 	}
 }
 
@@ -75,6 +81,7 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 		Nonce: row.Nonce, Challenge: row.CodeChallenge, Status: authreq.Status(row.Status),
 		CreatedAt: fromTS(row.CreatedAt), ExpiresAt: fromTS(row.ExpiresAt), Subject: row.Subject,
 		ApprovedScope: approved, DecidedAt: fromTS(row.DecidedAt),
+		Prompt: row.Prompt, MaxAge: row.MaxAge, HintSubject: row.HintSubject, AuthTime: fromTS(row.AuthTime),
 	})
 }
 
@@ -219,7 +226,7 @@ func (s *AuthRequestStore) Decide(ctx context.Context, r *authreq.Request, from 
 func withCode(row *authRequestRow, c grant.Code) error {
 	if c.AuthRequestID != row.ID || c.ClientID != row.ClientID || c.RedirectURI != row.RedirectURI ||
 		c.Challenge.String() != row.CodeChallenge || c.Subject != row.Subject || c.Scope.String() != row.ApprovedScope ||
-		c.Nonce != row.Nonce || !ts(c.AuthTime).Equal(row.DecidedAt) {
+		c.Nonce != row.Nonce || !ts(c.AuthTime).Equal(rowAuthTime(*row)) {
 		return fmt.Errorf("code does not belong to the approved request %s", row.ID)
 	}
 	if c.Hash == "" || c.Used() || len(c.SealedDataToken) == 0 {
@@ -228,4 +235,13 @@ func withCode(row *authRequestRow, c grant.Code) error {
 	row.CodeHash, row.CodeIssuedAt, row.CodeExpiresAt = string(c.Hash), ts(c.IssuedAt), ts(c.ExpiresAt)
 	row.SealedDataToken, row.SealedForRetry = c.SealedDataToken, c.SealedForRetry
 	return nil
+}
+
+// rowAuthTime is the auth_time of a decided request's code: when the approving session signed in,
+// or — for an approval that did not say — when it was approved (authreq.Request.AuthTime).
+func rowAuthTime(row authRequestRow) time.Time {
+	if row.AuthTime.IsZero() {
+		return row.DecidedAt
+	}
+	return row.AuthTime
 }

@@ -36,7 +36,7 @@ func codeFromRow(r authRequestRow) (grant.Code, error) {
 	}
 	c := grant.Code{
 		Hash: grant.Hash(r.CodeHash), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Challenge: ch,
-		Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.ID, AuthTime: fromTS(r.DecidedAt),
+		Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.ID, AuthTime: fromTS(rowAuthTime(r)),
 		IssuedAt: fromTS(r.CodeIssuedAt), ExpiresAt: fromTS(r.CodeExpiresAt), UsedAt: fromTS(r.CodeUsedAt),
 		GrantID: r.GrantID, SealedDataToken: r.SealedDataToken, SealedForRetry: r.SealedForRetry,
 	}

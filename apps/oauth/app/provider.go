@@ -97,6 +97,10 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	hints, err := idtoken.NewHintVerifier(p.KeyRing, cfg.Issuer)
+	if err != nil {
+		return nil, err
+	}
 	publisher, err := jwks.NewPublisher(p.KeyRing.JWKS)
 	if err != nil {
 		return nil, err
@@ -116,7 +120,7 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		return nil, err
 	}
 	p.UseCases, err = oauth.New(oauth.Deps{
-		Stores: stores, IDTokens: idTokens, LogoutTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random,
+		Stores: stores, IDTokens: idTokens, IDTokenHints: hints, LogoutTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random,
 		Events: opts.Events, Backchannel: backchannel.New(backchannel.Config{AllowPrivateAddresses: cfg.BackchannelAllowPrivate}),
 	}, oauth.Config{
 		Issuer:             cfg.Issuer,

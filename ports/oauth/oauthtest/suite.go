@@ -291,6 +291,29 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 	_ = ghost.Deny("user-1", Now)
 	wantErr(t, s.AuthRequests.Decide(ctx, ghost, authreq.StatusPending, nil), oauth.ErrNotFound, "Decide unknown")
 
+	// What a request asks of the sign-in is stored with it, and the sign-in time an approval
+	// reports is stored by Decide (issue 10).
+	id, _ := authreq.NewID(rand.Reader)
+	rp, err := authreq.New(id, c, "https://rp.example/cb", authreq.Params{
+		ResponseType: "code", Scope: "openid email", CodeChallenge: Challenge().String(), CodeChallengeMethod: "S256",
+		Prompt: "consent login", MaxAge: "0", HintSubject: "user-1",
+	}, Now, authreq.DefaultTTL)
+	mustNil(t, err, "authreq.New with prompt")
+	mustNil(t, s.AuthRequests.Create(ctx, rp), "Create with prompt")
+	got, err = s.AuthRequests.Get(ctx, rp.ID())
+	mustNil(t, err, "Get with prompt")
+	if got.Requirements() != rp.Requirements() {
+		t.Fatalf("stored requirements = %+v, want %+v", got.Requirements(), rp.Requirements())
+	}
+	signedIn := Now.Add(5 * time.Second)
+	decided := got.Clone()
+	mustNil(t, decided.CompleteSignedIn("user-1", signedIn, scope.MustParse("openid"), Now.Add(time.Minute)), "CompleteSignedIn")
+	mustNil(t, s.AuthRequests.Decide(ctx, decided, authreq.StatusPending, nil), "Decide with auth_time")
+	got, _ = s.AuthRequests.Get(ctx, rp.ID())
+	if !got.AuthTime().Equal(signedIn.Truncate(time.Second)) || !got.DecidedAt().Equal(Now.Add(time.Minute)) {
+		t.Fatalf("stored auth_time = %v, decided_at %v; want %v, %v", got.AuthTime(), got.DecidedAt(), signedIn.Truncate(time.Second), Now.Add(time.Minute))
+	}
+
 	// Update persists expiry.
 	r2 := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, r2), "Create r2")
@@ -312,7 +335,8 @@ func equalRequests(t testing.TB, got, want *authreq.Request) {
 	if g.ID != w.ID || g.ClientID != w.ClientID || g.RedirectURI != w.RedirectURI || !g.Scope.Equal(w.Scope) ||
 		g.State != w.State || g.Nonce != w.Nonce || g.Challenge != w.Challenge || g.Status != w.Status ||
 		!g.CreatedAt.Equal(w.CreatedAt) || !g.ExpiresAt.Equal(w.ExpiresAt) || g.Subject != w.Subject ||
-		!g.ApprovedScope.Equal(w.ApprovedScope) || !g.DecidedAt.Equal(w.DecidedAt) {
+		!g.ApprovedScope.Equal(w.ApprovedScope) || !g.DecidedAt.Equal(w.DecidedAt) || got.Requirements() != want.Requirements() ||
+		!g.AuthTime.Equal(w.AuthTime) {
 		t.Fatalf("auth request round trip:\n got %+v\nwant %+v", g, w)
 	}
 }

@@ -46,8 +46,20 @@ type AuthRequestDetails struct {
 	AuthRequestId string        `json:"auth_request_id"`
 	Client        ClientSummary `json:"client"`
 
+	// CreatedAt When the request was made (RFC 3339, UTC): prompt=login, select_account and max_age=0 want a sign-in after it
+	CreatedAt time.Time `json:"created_at"`
+
 	// ExpiresAt RFC 3339, UTC
-	ExpiresAt       time.Time     `json:"expires_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// HintSubject The subject of the request's verified id_token_hint (empty if none): another signed-in user must sign in again
+	HintSubject string `json:"hint_subject"`
+
+	// MaxAge The request's max_age in seconds, or null
+	MaxAge *int64 `json:"max_age"`
+
+	// Prompt The request's prompt values, space-separated (none, login, consent, select_account; empty if none was sent)
+	Prompt          string        `json:"prompt"`
 	RedirectUri     string        `json:"redirect_uri"`
 	RequestedScopes []string      `json:"requested_scopes"`
 	ScopeDetails    []ScopeDetail `json:"scope_details"`
@@ -77,6 +89,9 @@ type ConsentCompleteRequest struct {
 	// ApprovedScopes Subset of requested_scopes; empty means the user denied
 	ApprovedScopes []string `json:"approved_scopes"`
 	AuthRequestId  string   `json:"auth_request_id"`
+
+	// AuthTime When the user's session signed in (RFC 3339): checked against the request's prompt, max_age and id_token_hint (login_required otherwise), and the ID token's auth_time
+	AuthTime *time.Time `json:"auth_time,omitempty"`
 
 	// DataToken Core-signed data token (JWT) for this request, client and user; required unless approved_scopes is empty
 	DataToken *string `json:"data_token,omitempty"`
