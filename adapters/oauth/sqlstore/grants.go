@@ -36,31 +36,29 @@ type grantRow struct {
 	RevokedAt     time.Time `bun:"revoked_at,nullzero"`
 }
 
-type refreshTokenRow struct {
-	bun.BaseModel `bun:"table:oauth_refresh_tokens"`
+// tokenRow is an access or a refresh token: both live in oauth_tokens, so that the pair a code
+// exchange or a refresh issues is one INSERT.
+type tokenRow struct {
+	bun.BaseModel `bun:"table:oauth_tokens"`
 
 	Hash            string    `bun:"hash,pk"`
+	Kind            string    `bun:"kind"` // tokenAccess or tokenRefresh
 	GrantID         string    `bun:"grant_id"`
 	ClientID        string    `bun:"client_id"`
+	Subject         string    `bun:"subject"` // an access token's; "" on a refresh token
+	Scope           string    `bun:"scope"`   // an access token's; "" on a refresh token
 	IssuedAt        time.Time `bun:"issued_at"`
 	ExpiresAt       time.Time `bun:"expires_at"`
-	RotatedAt       time.Time `bun:"rotated_at,nullzero"`
+	RevokedAt       time.Time `bun:"revoked_at,nullzero"` // an access token's own revocation
+	RotatedAt       time.Time `bun:"rotated_at,nullzero"` // a refresh token's rotation
 	SealedDataToken []byte    `bun:"sealed_data_token"`
 }
 
-type accessTokenRow struct {
-	bun.BaseModel `bun:"table:oauth_access_tokens"`
-
-	Hash            string    `bun:"hash,pk"`
-	GrantID         string    `bun:"grant_id"`
-	ClientID        string    `bun:"client_id"`
-	Subject         string    `bun:"subject"`
-	Scope           string    `bun:"scope"`
-	IssuedAt        time.Time `bun:"issued_at"`
-	ExpiresAt       time.Time `bun:"expires_at"`
-	RevokedAt       time.Time `bun:"revoked_at,nullzero"`
-	SealedDataToken []byte    `bun:"sealed_data_token"`
-}
+// The kinds of tokenRow.
+const (
+	tokenAccess  = "access"
+	tokenRefresh = "refresh"
+)
 
 func grantToRow(g grant.Grant) grantRow {
 	return grantRow{
@@ -85,28 +83,28 @@ func grantFromRow(r grantRow) (grant.Grant, error) {
 	}, nil
 }
 
-func refreshToRow(t grant.RefreshToken) refreshTokenRow {
-	return refreshTokenRow{
-		Hash: string(t.Hash), GrantID: t.GrantID, ClientID: t.ClientID, IssuedAt: ts(t.IssuedAt),
+func refreshToRow(t grant.RefreshToken) tokenRow {
+	return tokenRow{
+		Hash: string(t.Hash), Kind: tokenRefresh, GrantID: t.GrantID, ClientID: t.ClientID, IssuedAt: ts(t.IssuedAt),
 		ExpiresAt: ts(t.ExpiresAt), RotatedAt: ts(t.RotatedAt), SealedDataToken: t.SealedDataToken,
 	}
 }
 
-func refreshFromRow(r refreshTokenRow) grant.RefreshToken {
+func refreshFromRow(r tokenRow) grant.RefreshToken {
 	return grant.RefreshToken{
 		Hash: grant.Hash(r.Hash), GrantID: r.GrantID, ClientID: r.ClientID, IssuedAt: fromTS(r.IssuedAt),
 		ExpiresAt: fromTS(r.ExpiresAt), RotatedAt: fromTS(r.RotatedAt), SealedDataToken: r.SealedDataToken,
 	}
 }
 
-func accessToRow(t grant.AccessToken) accessTokenRow {
-	return accessTokenRow{
-		Hash: string(t.Hash), GrantID: t.GrantID, ClientID: t.ClientID, Subject: t.Subject, Scope: t.Scope.String(),
+func accessToRow(t grant.AccessToken) tokenRow {
+	return tokenRow{
+		Hash: string(t.Hash), Kind: tokenAccess, GrantID: t.GrantID, ClientID: t.ClientID, Subject: t.Subject, Scope: t.Scope.String(),
 		IssuedAt: ts(t.IssuedAt), ExpiresAt: ts(t.ExpiresAt), RevokedAt: ts(t.RevokedAt), SealedDataToken: t.SealedDataToken,
 	}
 }
 
-func accessFromRow(r accessTokenRow) (grant.AccessToken, error) {
+func accessFromRow(r tokenRow) (grant.AccessToken, error) {
 	sc, err := scope.Parse(r.Scope)
 	if err != nil {
 		return grant.AccessToken{}, fmt.Errorf("stored access token of grant %s: scope: %w", r.GrantID, err)
@@ -118,13 +116,11 @@ func accessFromRow(r accessTokenRow) (grant.AccessToken, error) {
 	}, nil
 }
 
+// insertTokens inserts an access token and a refresh token with one statement.
 func insertTokens(ctx context.Context, tx bun.Tx, at grant.AccessToken, rt grant.RefreshToken) error {
-	arow, rrow := accessToRow(at), refreshToRow(rt)
-	if _, err := tx.NewInsert().Model(&arow).Exec(ctx); err != nil {
-		return fmt.Errorf("insert access token: %w", err)
-	}
-	if _, err := tx.NewInsert().Model(&rrow).Exec(ctx); err != nil {
-		return fmt.Errorf("insert refresh token: %w", err)
+	rows := []tokenRow{accessToRow(at), refreshToRow(rt)}
+	if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+		return fmt.Errorf("insert access and refresh token: %w", err)
 	}
 	return nil
 }
@@ -162,8 +158,8 @@ func loadGrant(ctx context.Context, db bun.IDB, id string) (grant.Grant, error) 
 
 // AccessToken implements oauth.Grants.
 func (s *GrantStore) AccessToken(ctx context.Context, hash grant.Hash) (grant.AccessToken, grant.Grant, error) {
-	var row accessTokenRow
-	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Scan(ctx); err != nil {
+	var row tokenRow
+	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Where("kind = ?", tokenAccess).Scan(ctx); err != nil {
 		return grant.AccessToken{}, grant.Grant{}, notFound(err, "get access token")
 	}
 	at, err := accessFromRow(row)
@@ -179,8 +175,8 @@ func (s *GrantStore) AccessToken(ctx context.Context, hash grant.Hash) (grant.Ac
 
 // RefreshToken implements oauth.Grants.
 func (s *GrantStore) RefreshToken(ctx context.Context, hash grant.Hash) (grant.RefreshToken, grant.Grant, error) {
-	var row refreshTokenRow
-	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Scan(ctx); err != nil {
+	var row tokenRow
+	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Where("kind = ?", tokenRefresh).Scan(ctx); err != nil {
 		return grant.RefreshToken{}, grant.Grant{}, notFound(err, "get refresh token")
 	}
 	g, err := loadGrant(ctx, s.db, row.GrantID)
@@ -197,8 +193,8 @@ func (s *GrantStore) RevokeGrant(ctx context.Context, grantID string, now time.T
 
 // RevokeAccessToken implements oauth.Grants.
 func (s *GrantStore) RevokeAccessToken(ctx context.Context, hash grant.Hash, now time.Time) error {
-	res, err := s.db.NewUpdate().Model((*accessTokenRow)(nil)).Set("revoked_at = ?", ts(now)).
-		Where("hash = ?", string(hash)).Where("revoked_at IS NULL").Exec(ctx)
+	res, err := s.db.NewUpdate().Model((*tokenRow)(nil)).Set("revoked_at = ?", ts(now)).
+		Where("hash = ?", string(hash)).Where("kind = ?", tokenAccess).Where("revoked_at IS NULL").Exec(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
 	}
@@ -207,7 +203,7 @@ func (s *GrantStore) RevokeAccessToken(ctx context.Context, hash grant.Hash, now
 	} else if ok {
 		return nil
 	}
-	exists, err := s.db.NewSelect().Model((*accessTokenRow)(nil)).Where("hash = ?", string(hash)).Exists(ctx)
+	exists, err := s.db.NewSelect().Model((*tokenRow)(nil)).Where("hash = ?", string(hash)).Where("kind = ?", tokenAccess).Exists(ctx)
 	if err != nil {
 		return fmt.Errorf("revoke access token: %w", err)
 	}
@@ -245,8 +241,8 @@ func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID str
 // Rotate implements oauth.RefreshTokens.
 func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide func(grant.Grant, grant.RefreshToken) (grant.Rotation, error)) error {
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		var row refreshTokenRow
-		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash))).Scan(ctx); err != nil {
+		var row tokenRow
+		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash)).Where("kind = ?", tokenRefresh)).Scan(ctx); err != nil {
 			return notFound(err, "rotate refresh token")
 		}
 		g, err := loadGrant(ctx, tx, row.GrantID)
@@ -263,8 +259,8 @@ func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide 
 		if rot.Refresh.GrantID != g.ID || rot.Access.GrantID != g.ID {
 			return errors.New("rotate refresh token: new tokens belong to another grant")
 		}
-		res, err := tx.NewUpdate().Model((*refreshTokenRow)(nil)).Set("rotated_at = ?", ts(rot.At)).
-			Where("hash = ?", string(hash)).Where("rotated_at IS NULL").Exec(ctx)
+		res, err := tx.NewUpdate().Model((*tokenRow)(nil)).Set("rotated_at = ?", ts(rot.At)).
+			Where("hash = ?", string(hash)).Where("kind = ?", tokenRefresh).Where("rotated_at IS NULL").Exec(ctx)
 		if err != nil {
 			return fmt.Errorf("rotate refresh token: %w", err)
 		}

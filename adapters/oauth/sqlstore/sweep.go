@@ -53,16 +53,16 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 			[]string{"code_hash", "code_issued_at", "code_expires_at", "code_used_at", "grant_id", "sealed_data_token", "retry_sealed_code"}},
 		{"authorization requests", "oauth_auth_requests", "id",
 			[]string{"expires_at < ?"}, [][]any{{ts(p.AuthRequestsExpiredBefore)}}, &res.AuthRequests, nil},
-		{"access tokens", "oauth_access_tokens", "hash",
-			[]string{"expires_at < ?"}, [][]any{{ts(p.AccessTokensExpiredBefore)}}, &res.AccessTokens, nil},
+		{"access tokens", "oauth_tokens", "hash",
+			[]string{"kind = 'access'", "expires_at < ?"}, [][]any{nil, {ts(p.AccessTokensExpiredBefore)}}, &res.AccessTokens, nil},
 		{"grants", "oauth_grants", "id", []string{
 			"((revoked_at IS NOT NULL AND revoked_at < ?) OR expires_at < ?)",
 			// Belt and braces: whatever the cutoffs say, a grant with a usable access token
 			// stays (an access token may outlive its grant's end by its own lifetime).
-			"NOT EXISTS (SELECT 1 FROM oauth_access_tokens a WHERE a.grant_id = oauth_grants.id" +
-				" AND a.revoked_at IS NULL AND a.expires_at > ?)",
-			"(revoked_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM oauth_refresh_tokens r" +
-				" WHERE r.grant_id = oauth_grants.id AND r.rotated_at IS NULL AND r.expires_at > ?))",
+			"NOT EXISTS (SELECT 1 FROM oauth_tokens a WHERE a.grant_id = oauth_grants.id" +
+				" AND a.kind = 'access' AND a.revoked_at IS NULL AND a.expires_at > ?)",
+			"(revoked_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM oauth_tokens r" +
+				" WHERE r.grant_id = oauth_grants.id AND r.kind = 'refresh' AND r.rotated_at IS NULL AND r.expires_at > ?))",
 		}, [][]any{{ts(p.GrantsRevokedBefore), ts(p.GrantsExpiredBefore)}, {ts(p.Now)}, {ts(p.Now)}}, &res.Grants, nil},
 		// Composite key: the counters are tiny and short-lived, delete them in one go.
 		{"auth failure counters", "oauth_auth_failures", "",

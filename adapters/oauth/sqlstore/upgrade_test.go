@@ -132,3 +132,67 @@ func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
 		}
 	})
 }
+
+// TestUpgrade_TokensShareOneTable: access and refresh tokens issued before they moved into one
+// table (issue 9) still work after the upgrade: the access token with its grant and revocation,
+// the refresh token rotates once and a reuse still revokes the grant.
+func TestUpgrade_TokensShareOneTable(t *testing.T) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations, "20261208090002"), func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		stores := sqlstore.New(db)
+		c, _ := oauthtest.NewClient(t)
+		if err := stores.Clients.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		access, refresh := oauthtest.NewTokens(t)
+		grantID, now := "00000000-0000-4000-8000-0000000000dd", oauthtest.Now
+		exec := func(q string, args ...any) {
+			t.Helper()
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+		exec("INSERT INTO oauth_grants (id, client_id, subject, scope, nonce, auth_request_id, auth_time, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			grantID, c.ID(), "user-1", "openid email", "n-1", "00000000-0000-4000-8000-0000000000ee", now, now, now.Add(30*24*time.Hour))
+		sealedA, _ := grant.Seal(access, oauthtest.DataToken)
+		sealedR, _ := grant.Seal(refresh, oauthtest.DataToken)
+		exec("INSERT INTO oauth_access_tokens (hash, grant_id, client_id, subject, scope, issued_at, expires_at, sealed_data_token) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+			string(grant.HashOf(access)), grantID, c.ID(), "user-1", "openid email", now, now.Add(time.Hour), sealedA)
+		exec("INSERT INTO oauth_refresh_tokens (hash, grant_id, client_id, issued_at, expires_at, sealed_data_token) VALUES (?, ?, ?, ?, ?, ?)",
+			string(grant.HashOf(refresh)), grantID, c.ID(), now, now.Add(24*time.Hour), sealedR)
+		dbtest.Upgrade(t, db, sqlstore.Migrations)
+
+		at, g, err := stores.Grants.AccessToken(ctx, grant.HashOf(access))
+		if err != nil || g.ID != grantID || at.Subject != "user-1" || at.Scope.String() != "openid email" || !at.Active(g, now.Add(time.Minute)) {
+			t.Fatalf("access token after the upgrade = %+v, grant %+v, %v", at, g, err)
+		}
+		if dt, err := grant.Open(access, at.SealedDataToken); err != nil || dt != oauthtest.DataToken {
+			t.Fatalf("sealed data token after the upgrade: %q, %v", dt, err)
+		}
+		if _, _, err := stores.Grants.AccessToken(ctx, grant.HashOf(refresh)); err == nil {
+			t.Fatal("a refresh token is found as an access token")
+		}
+		in := grant.RotateInput{RawRefreshToken: refresh, ClientID: c.ID(), Now: now.Add(time.Minute), Lifetimes: grant.DefaultLifetimes()}
+		in.AccessToken, in.RefreshToken = oauthtest.NewTokens(t)
+		rotate := func(in grant.RotateInput) (grant.Rotation, error) {
+			var rot grant.Rotation
+			err := stores.RefreshTokens.Rotate(ctx, grant.HashOf(in.RawRefreshToken), func(g grant.Grant, rt grant.RefreshToken) (grant.Rotation, error) {
+				var err error
+				rot, err = grant.Rotate(g, rt, in)
+				return rot, err
+			})
+			return rot, err
+		}
+		if rot, err := rotate(in); err != nil || rot.Reuse {
+			t.Fatalf("rotating a refresh token issued before the upgrade: %+v, %v", rot, err)
+		}
+		in.Now = now.Add(2 * time.Minute)
+		in.AccessToken, in.RefreshToken = oauthtest.NewTokens(t)
+		if rot, err := rotate(in); err != nil || !rot.Reuse {
+			t.Fatalf("reusing the rotated token: %+v, %v; want a reuse that revokes", rot, err)
+		}
+		if _, g, _ := stores.Grants.AccessToken(ctx, grant.HashOf(access)); !g.Revoked() {
+			t.Fatal("reuse of a rotated refresh token did not revoke its grant")
+		}
+	})
+}

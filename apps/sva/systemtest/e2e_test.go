@@ -242,7 +242,7 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 	}
 	n := needles(secrets)
 	scanDatabases(t, s, n, map[string][]string{
-		"oauth": {"oauth_clients", "oauth_auth_requests", "oauth_grants", "oauth_refresh_tokens"},
+		"oauth": {"oauth_clients", "oauth_auth_requests", "oauth_grants", "oauth_tokens"},
 		"core":  {"core_accounts", "core_vaults", "core_connections", "core_sessions"},
 	})
 	for svc, evidence := range map[string]string{"oauth": "oauth provider started", "core": `"operation":"approveAuthRequest"`,
