@@ -33,6 +33,8 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/adapters/tlstest"
 )
 
 // Bounded waits used throughout.
@@ -75,6 +77,12 @@ type Options struct {
 	// JWKS), as a production deployment behind a load balancer has, instead of the fixed
 	// crossing of Instances.
 	LoadBalanced bool
+	// TLS runs every listener over HTTPS with certificates of one test CA (Stack.PKI), the
+	// provider's internal listener requiring Core's client certificate (mutual TLS, subject
+	// pinned), and every service trusting the CA for its outbound calls (issue 14). Stack.HTTP
+	// trusts the CA and presents Core's client certificate (the admin API shares the internal
+	// listener). Not combined with the recording or load-balancing proxies.
+	TLS bool
 }
 
 // ProviderInstance is one running provider: its public and internal listeners.
@@ -108,8 +116,12 @@ type Stack struct {
 	Logs map[string]*logtest.Buffer // "oauth", "core", "consent", "demo"; "oauth.2", "core.2", … for further instances
 	// Metrics maps an instance name ("oauth", "core", "consent", "oauth.2", …) to its Prometheus
 	// scrape URL; empty unless Options.Metrics. Each instance's service.instance.id is its name.
-	Metrics     map[string]string
-	CoreTraffic *recorder // nil unless Options.RecordCoreTraffic
+	Metrics map[string]string
+	// PKI is the test CA of Options.TLS (nil without it); CoreClientCert/Key is the client
+	// certificate Core presents to the provider's internal listener.
+	PKI                           *tlstest.PKI
+	CoreClientCert, CoreClientKey string
+	CoreTraffic                   *recorder // nil unless Options.RecordCoreTraffic
 	// ProviderTraffic records Core's calls to the provider's internal API; nil unless
 	// Options.RecordProviderTraffic (then Core instance 0 calls through it).
 	ProviderTraffic *recorder
@@ -144,6 +156,14 @@ func Start(t *testing.T, opts Options) *Stack {
 	}
 	t.Cleanup(s.Stop)
 	n := max(opts.Instances, 1)
+	scheme := "http://"
+	var tlsEnv map[string]string
+	if opts.TLS {
+		if opts.RecordCoreTraffic || opts.RecordProviderTraffic || opts.LoadBalanced {
+			t.Fatal("Options.TLS does not combine with the recording or load-balancing proxies")
+		}
+		scheme, tlsEnv = "https://", s.startPKI()
+	}
 
 	// Core and the consent UI take a listener; the provider and the demo listen on an address
 	// themselves, so theirs are picked free just before they start (a tiny race, reported
@@ -151,20 +171,20 @@ func Start(t *testing.T, opts Options) *Stack {
 	coreLns := make([]net.Listener, n)
 	for i := range coreLns {
 		coreLns[i] = listen(t)
-		s.Cores = append(s.Cores, "http://"+coreLns[i].Addr().String())
+		s.Cores = append(s.Cores, scheme+coreLns[i].Addr().String())
 	}
 	consentLn := listen(t)
 	publicAddrs, internalAddrs := make([]string, n), make([]string, n)
 	for i := range n {
 		publicAddrs[i], internalAddrs[i] = freeAddr(t), freeAddr(t)
-		s.Providers = append(s.Providers, ProviderInstance{PublicURL: "http://" + publicAddrs[i], InternalURL: "http://" + internalAddrs[i]})
+		s.Providers = append(s.Providers, ProviderInstance{PublicURL: scheme + publicAddrs[i], InternalURL: scheme + internalAddrs[i]})
 	}
 	demoAddr := freeAddr(t)
 	s.CoreURL = s.Cores[0]
-	s.ConsentURL = "http://" + consentLn.Addr().String()
+	s.ConsentURL = scheme + consentLn.Addr().String()
 	s.ProviderURL = s.Providers[0].PublicURL
 	s.InternalURL = s.Providers[0].InternalURL
-	s.DemoURL = "http://" + demoAddr
+	s.DemoURL = scheme + demoAddr
 	s.RedirectURI = s.DemoURL + "/callback"
 	for i := 1; i < n; i++ {
 		s.Logs[instanceName("oauth", i)] = &logtest.Buffer{}
@@ -181,6 +201,9 @@ func Start(t *testing.T, opts Options) *Stack {
 		"LOG_FORMAT":                  "json",
 		"OTEL_EXPORTER_OTLP_ENDPOINT": opts.OTLPEndpoint,
 	}
+	for k, v := range tlsEnv {
+		common[k] = v
+	}
 	// env is one instance's environment: the common wiring, its own variables, and its
 	// telemetry identity (service.instance.id = the instance's name; a metrics listener if asked).
 	env := func(instance string, extra map[string]string) func(string) string {
@@ -188,7 +211,7 @@ func Start(t *testing.T, opts Options) *Stack {
 		if opts.Metrics && instance != "demo" {
 			addr := freeAddr(t)
 			m["METRICS_ADDR"] = addr
-			s.Metrics[instance] = "http://" + addr + "/metrics"
+			s.Metrics[instance] = scheme + addr + "/metrics"
 		}
 		for k, v := range common {
 			m[k] = v
@@ -287,6 +310,35 @@ func Start(t *testing.T, opts Options) *Stack {
 	t.Logf("stack up in %s: provider %s (internal %s), core %s, consent %s, demo %s, data %s",
 		time.Since(started).Round(time.Millisecond), s.ProviderURL, s.InternalURL, s.CoreURL, s.ConsentURL, s.DemoURL, dir)
 	return s
+}
+
+// startPKI creates the test CA of Options.TLS, one server certificate for every listener (all on
+// 127.0.0.1), Core's client certificate, and a client for the test that trusts the CA and
+// presents Core's certificate; it returns the TLS variables of every service (each reads only
+// its own).
+func (s *Stack) startPKI() map[string]string {
+	s.t.Helper()
+	s.PKI = tlstest.New(s.t, "SVA system test CA")
+	cert, key, _ := s.PKI.Server("sva-services")
+	s.CoreClientCert, s.CoreClientKey, _ = s.PKI.Client("sva-core")
+	tr, err := tlsconfig.Transport(tlsconfig.Client{CAFile: s.PKI.CAFile(), CertFile: s.CoreClientCert, KeyFile: s.CoreClientKey})
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	s.t.Cleanup(tr.CloseIdleConnections)
+	s.HTTP.Transport = tr
+	ca := s.PKI.CAFile()
+	env := map[string]string{
+		"OAUTH_INTERNAL_TLS_CLIENT_CA_FILE": ca, "OAUTH_INTERNAL_TLS_CLIENT_SUBJECT": "CN=sva-core",
+		"CORE_TLS_CLIENT_CERT_FILE": s.CoreClientCert, "CORE_TLS_CLIENT_KEY_FILE": s.CoreClientKey,
+	}
+	for _, prefix := range []string{"OAUTH_PUBLIC", "OAUTH_INTERNAL", "CORE", "CONSENT", "DEMO", "METRICS"} {
+		env[prefix+"_TLS_CERT_FILE"], env[prefix+"_TLS_KEY_FILE"] = cert, key
+	}
+	for _, prefix := range []string{"OAUTH", "CORE", "CONSENT", "DEMO"} {
+		env[prefix+"_TLS_CA_FILE"] = ca
+	}
+	return env
 }
 
 // instanceName names instance i of a service: "oauth" for the first, "oauth.2" for the second, ….

@@ -50,15 +50,22 @@ func TestSystem_OAuthFlowAndZeroKnowledge(t *testing.T) {
 	if testing.Short() {
 		t.Skip("system test skipped in -short mode")
 	}
-	t.Run("sqlite", func(t *testing.T) { testOAuthFlowAndZeroKnowledge(t, "") })
+	t.Run("sqlite", func(t *testing.T) { testOAuthFlowAndZeroKnowledge(t, Options{}) })
+	// The same flow with every listener on HTTPS and mutual TLS between Core and the provider
+	// (issue 14), then the TLS boundaries themselves.
+	t.Run("sqlite over TLS and mutual TLS", func(t *testing.T) { testOAuthFlowAndZeroKnowledge(t, Options{TLS: true}) })
 	for _, e := range serverEngines {
-		t.Run(e.name, func(t *testing.T) { testOAuthFlowAndZeroKnowledge(t, e.fresh(t, e.dsn(t))) })
+		t.Run(e.name, func(t *testing.T) { testOAuthFlowAndZeroKnowledge(t, Options{DatabaseURL: e.fresh(t, e.dsn(t))}) })
 	}
 }
 
-func testOAuthFlowAndZeroKnowledge(t *testing.T, databaseURL string) {
+func testOAuthFlowAndZeroKnowledge(t *testing.T, opts Options) {
 	started := time.Now()
-	s := Start(t, Options{Demo: true, DatabaseURL: databaseURL})
+	opts.Demo = true
+	s := Start(t, opts)
+	if opts.TLS {
+		checkTLSBoundaries(t, s)
+	}
 	disc := s.discovery()
 	if !disc.ISSParam {
 		t.Error("discovery does not advertise authorization_response_iss_parameter_supported")
@@ -406,7 +413,8 @@ type demoClient struct {
 
 func newDemoClient(t *testing.T, s *Stack) *demoClient {
 	jar, _ := cookiejar.New(nil)
-	return &demoClient{t: t, s: s, http: &http.Client{Jar: jar, Timeout: requestTimeout,
+	// The stack's transport: over TLS it trusts the test CA (a browser that trusts it).
+	return &demoClient{t: t, s: s, http: &http.Client{Jar: jar, Timeout: requestTimeout, Transport: s.HTTP.Transport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
