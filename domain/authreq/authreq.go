@@ -82,6 +82,8 @@ type Params struct {
 	MaxAge string
 	// HintSubject is the subject of the id_token_hint, which the caller has verified ("" if none).
 	HintSubject string
+	// ResponseMode is the response_mode parameter ("" means query); see ParseResponseMode.
+	ResponseMode string
 }
 
 // Request is one authorization request. Fields are unexported; change it only through its
@@ -94,6 +96,7 @@ type Request struct {
 	state       string
 	nonce       string
 	challenge   pkce.Challenge
+	mode        ResponseMode
 	status      Status
 	createdAt   time.Time
 	expiresAt   time.Time
@@ -117,7 +120,9 @@ type Request struct {
 //   - empty scope, unknown scope or a scope the client is not registered for: invalid_scope
 //     (decision 5);
 //   - oversized state or nonce, or one that is not valid UTF-8 or carries a control character
-//     (textinput.Check): invalid_request.
+//     (textinput.Check): invalid_request;
+//   - an unsupported response_mode, or form_post to a redirect URI a browser cannot post a form
+//     to: invalid_request (ParseResponseMode, FormPostTarget).
 //
 // state and nonce are kept byte for byte (checklist 5); a state that could not be (invalid
 // UTF-8 does not survive the JSON of the internal API, PostgreSQL refuses NUL) is refused, and
@@ -135,6 +140,15 @@ func New(id string, c *client.Client, redirectURI string, p Params, now time.Tim
 		return nil, oautherr.InvalidRequest.WithDescription("response_type is required")
 	default:
 		return nil, oautherr.UnsupportedResponseType.WithDescription("Only authorization code flow is supported")
+	}
+	mode, err := ParseResponseMode(p.ResponseMode)
+	if err != nil {
+		return nil, err
+	}
+	if mode == ResponseModeFormPost {
+		if _, err := FormPostTarget(redirectURI); err != nil {
+			return nil, err
+		}
 	}
 	if len(p.State) > MaxStateLen {
 		return nil, oautherr.InvalidRequest.WithDescriptionf("state must be at most %d bytes", MaxStateLen)
@@ -184,7 +198,7 @@ func New(id string, c *client.Client, redirectURI string, p Params, now time.Tim
 	}
 	return &Request{
 		id: id, clientID: c.ID(), redirectURI: redirectURI, scope: requested, state: p.State,
-		nonce: p.Nonce, challenge: challenge, status: StatusPending, createdAt: now, expiresAt: now.Add(ttl),
+		nonce: p.Nonce, challenge: challenge, mode: mode, status: StatusPending, createdAt: now, expiresAt: now.Add(ttl),
 		prompt: prompts, maxAge: maxAge, hintSubject: p.HintSubject,
 	}, nil
 }
@@ -353,6 +367,9 @@ func (r *Request) State() string { return r.state }
 // Nonce is the OIDC nonce ("" if none was sent).
 func (r *Request) Nonce() string { return r.nonce }
 
+// ResponseMode is how the response goes back to the client (query or form_post).
+func (r *Request) ResponseMode() ResponseMode { return r.mode }
+
 // Challenge is the PKCE S256 challenge.
 func (r *Request) Challenge() pkce.Challenge { return r.challenge }
 
@@ -380,6 +397,7 @@ type Snapshot struct {
 	State         string
 	Nonce         string
 	Challenge     string
+	ResponseMode  ResponseMode // "" in rows stored before response modes existed: query
 	Status        Status
 	CreatedAt     time.Time
 	ExpiresAt     time.Time
@@ -396,7 +414,7 @@ type Snapshot struct {
 func (r *Request) Snapshot() Snapshot {
 	return Snapshot{
 		ID: r.id, ClientID: r.clientID, RedirectURI: r.redirectURI, Scope: r.scope, State: r.state,
-		Nonce: r.nonce, Challenge: r.challenge.String(), Status: r.status, CreatedAt: r.createdAt,
+		Nonce: r.nonce, Challenge: r.challenge.String(), ResponseMode: r.mode, Status: r.status, CreatedAt: r.createdAt,
 		ExpiresAt: r.expiresAt, Subject: r.subject, ApprovedScope: r.approved, DecidedAt: r.decidedAt,
 		Prompt: r.prompt.String(), MaxAge: maxAgePtr(r.maxAge), HintSubject: r.hintSubject, AuthTime: r.authTime,
 	}
@@ -425,6 +443,13 @@ func Rehydrate(s Snapshot) (*Request, error) {
 	}
 	if s.ClientID == "" || s.RedirectURI == "" || s.Scope.IsEmpty() || !s.ExpiresAt.After(s.CreatedAt) {
 		return bad("missing client, redirect URI, scope or validity window")
+	}
+	mode := s.ResponseMode
+	if mode == "" {
+		mode = ResponseModeQuery
+	}
+	if _, err := ParseResponseMode(string(mode)); err != nil {
+		return bad("unknown response mode " + string(mode))
 	}
 	switch s.Status {
 	case StatusPending, StatusExpired:
@@ -458,7 +483,7 @@ func Rehydrate(s Snapshot) (*Request, error) {
 	}
 	return &Request{
 		id: id, clientID: s.ClientID, redirectURI: s.RedirectURI, scope: s.Scope, state: s.State,
-		nonce: s.Nonce, challenge: challenge, status: s.Status, createdAt: s.CreatedAt, expiresAt: s.ExpiresAt,
+		nonce: s.Nonce, challenge: challenge, mode: mode, status: s.Status, createdAt: s.CreatedAt, expiresAt: s.ExpiresAt,
 		subject: s.Subject, approved: s.ApprovedScope, decidedAt: s.DecidedAt,
 		prompt: prompts, maxAge: maxAge, hintSubject: s.HintSubject, authTime: s.AuthTime,
 	}, nil

@@ -128,3 +128,18 @@ func Quote(s string) string {
 func DuplicateParameter(name string) *Error {
 	return InvalidRequest.WithDescriptionf("Parameter %s is included more than once", Quote(name))
 }
+
+// Authorization-request error codes of OpenID Connect Core §3.1.2.6 and RFC 9101 §6.3 (JAR), for
+// request objects and request URIs.
+const (
+	CodeRequestNotSupported    Code = "request_not_supported"
+	CodeRequestURINotSupported Code = "request_uri_not_supported"
+	CodeInvalidRequestURI      Code = "invalid_request_uri"
+)
+
+// Templates for the request-object codes.
+var (
+	RequestNotSupported    = &Error{Code: CodeRequestNotSupported, Description: "Request objects (the request parameter) are not supported"}
+	RequestURINotSupported = &Error{Code: CodeRequestURINotSupported, Description: "request_uri is supported only with a request_uri from the pushed authorization request endpoint"}
+	InvalidRequestURI      = &Error{Code: CodeInvalidRequestURI, Description: "The request_uri is unknown, expired, already used or belongs to another client"}
+)

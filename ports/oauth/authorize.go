@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
@@ -33,7 +34,8 @@ type Authorization struct {
 }
 
 // AuthorizeInput holds the query parameters of GET /oauth/authorize (RFC 6749 §4.1.1, RFC 7636,
-// OIDC nonce). Parameters are passed through unaltered; empty means absent.
+// OIDC nonce, response_mode, request objects). Parameters are passed through unaltered; empty means
+// absent.
 type AuthorizeInput struct {
 	ClientID            string
 	RedirectURI         string
@@ -49,6 +51,14 @@ type AuthorizeInput struct {
 	MaxAge      string
 	LoginHint   string
 	IDTokenHint string
+	// ResponseMode is response_mode: "" or query, or form_post (authreq.ParseResponseMode).
+	ResponseMode string
+	// Request and RequestURI are the request-object parameters (OIDC Core §6, RFC 9101). SVA does
+	// not take request objects: request is refused with request_not_supported and any request_uri
+	// but one of its own from the pushed authorization request endpoint with
+	// request_uri_not_supported — never silently ignored.
+	Request    string
+	RequestURI string
 	// DuplicateParams names the parameters the request carried more than once (the transport
 	// passes the first value of each in the fields above, and State only if every copy of state
 	// was the same, decision 26). RFC 6749 §3.1 forbids repeated parameters (checklist 21). A repeated client_id or
@@ -82,70 +92,25 @@ const MaxLoginHintLen = 320
 //     required" / "redirect_uri is required" / "Invalid redirect_uri" (not registered, checklist
 //     1) / a repeated client_id or redirect_uri, invalid_client "Invalid client_id" (unknown
 //     client);
-//   - *RedirectableError (checklist 3) once client and redirect_uri are valid: invalid_request
-//     for any other repeated parameter (checked first), unsupported_response_type,
-//     invalid_request (PKCE missing, plain, malformed; oversized state or nonce; prompt with an
-//     unknown value or none with another; max_age not a non-negative integer; oversized
-//     login_hint; an id_token_hint that is not an ID token this provider issued to the client),
-//     invalid_scope (empty, unknown or not allowed for the client);
+//   - *RedirectableError (checklist 3) once client and redirect_uri are valid, in the response
+//     mode of the request — except errors about the response mode itself (a repeated or
+//     unsupported response_mode, form_post to a URI no form can be posted to), which go back in
+//     the default mode, query: invalid_request for any other repeated parameter (checked
+//     first), request_not_supported (request), request_uri_not_supported (request_uri),
+//     unsupported_response_type, invalid_request (PKCE missing, plain, malformed; oversized state
+//     or nonce; prompt with an unknown value or none with another; max_age not a non-negative
+//     integer; oversized login_hint; an id_token_hint that is not an ID token this provider
+//     issued to the client), invalid_scope (empty, unknown or not allowed for the client);
 //   - anything else: internal.
 func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
-	for _, name := range in.DuplicateParams {
-		if name == "client_id" || name == "redirect_uri" {
-			return AuthorizeResult{}, oautherr.DuplicateParameter(name)
-		}
-	}
-	if in.ClientID == "" {
-		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("client_id is required")
-	}
-	if err := textinput.Check(in.ClientID); err != nil {
-		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("client_id must be valid UTF-8 without control characters").WithCause(err)
-	}
-	c, err := a.clients.Get(ctx, in.ClientID)
-	if errors.Is(err, ErrNotFound) {
-		return AuthorizeResult{}, oautherr.InvalidClient.WithDescription("Invalid client_id")
-	}
+	r, err := a.validate(ctx, in)
 	if err != nil {
-		return AuthorizeResult{}, fmt.Errorf("authorize: load client: %w", err)
-	}
-	if in.RedirectURI == "" {
-		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("redirect_uri is required")
-	}
-	redirectURI, err := c.ResolveRedirectURI(in.RedirectURI)
-	if err != nil {
-		return AuthorizeResult{}, oautherr.InvalidRequest.WithDescription("Invalid redirect_uri").WithCause(err)
-	}
-	if len(in.DuplicateParams) > 0 {
-		return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State, oautherr.DuplicateParameter(slices.Min(in.DuplicateParams)))
-	}
-	id, err := authreq.NewID(a.random)
-	if err != nil {
-		return AuthorizeResult{}, fmt.Errorf("authorize: %w", err)
-	}
-	if len(in.LoginHint) > MaxLoginHintLen {
-		return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State,
-			oautherr.InvalidRequest.WithDescriptionf("login_hint must be at most %d bytes", MaxLoginHintLen))
-	}
-	hintSubject, oe := a.hintSubject(ctx, in.IDTokenHint, c.ID())
-	if oe != nil {
-		return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State, oe)
-	}
-	now := clockNow(a.clock)
-	r, err := authreq.New(id, c, redirectURI, authreq.Params{
-		ResponseType: in.ResponseType, Scope: in.Scope, State: in.State, Nonce: in.Nonce,
-		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod,
-		Prompt: in.Prompt, MaxAge: in.MaxAge, HintSubject: hintSubject,
-	}, now, a.requestTTL)
-	if err != nil {
-		if oe, ok := oautherr.As(err); ok && !errors.Is(oe, oautherr.ServerError) {
-			return AuthorizeResult{}, redirectable(a.issuer, redirectURI, in.State, oe)
-		}
-		return AuthorizeResult{}, fmt.Errorf("authorize: %w", err)
+		return AuthorizeResult{}, err
 	}
 	if err := a.requests.Create(ctx, r); err != nil {
 		return AuthorizeResult{}, fmt.Errorf("authorize: store request: %w", err)
 	}
-	a.events.Record(ctx, Event{Kind: EventAuthorizationRequested, ClientID: c.ID(), AuthRequestID: r.ID()})
+	a.events.Record(ctx, Event{Kind: EventAuthorizationRequested, ClientID: r.ClientID(), AuthRequestID: r.ID()})
 	return AuthorizeResult{AuthRequestID: r.ID(), ExpiresIn: seconds(a.requestTTL), ExpiresAt: r.ExpiresAt(),
 		Silent: r.Requirements().Prompt.Has(prompt.None), LoginHint: in.LoginHint}, nil
 }
@@ -165,6 +130,87 @@ func (a *Authorization) hintSubject(ctx context.Context, hint, clientID string) 
 		return "", oautherr.InvalidRequest.WithDescription("id_token_hint is not an ID token this provider issued to the client").WithCause(err)
 	}
 	return sub, nil
+}
+
+// validate checks an authorization request as Authorize documents and returns it, new and
+// pending, without storing it.
+func (a *Authorization) validate(ctx context.Context, in AuthorizeInput) (*authreq.Request, error) {
+	for _, name := range in.DuplicateParams {
+		if name == "client_id" || name == "redirect_uri" {
+			return nil, oautherr.DuplicateParameter(name)
+		}
+	}
+	if in.ClientID == "" {
+		return nil, oautherr.InvalidRequest.WithDescription("client_id is required")
+	}
+	if err := textinput.Check(in.ClientID); err != nil {
+		return nil, oautherr.InvalidRequest.WithDescription("client_id must be valid UTF-8 without control characters").WithCause(err)
+	}
+	c, err := a.clients.Get(ctx, in.ClientID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, oautherr.InvalidClient.WithDescription("Invalid client_id")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authorize: load client: %w", err)
+	}
+	if in.RedirectURI == "" {
+		return nil, oautherr.InvalidRequest.WithDescription("redirect_uri is required")
+	}
+	redirectURI, err := c.ResolveRedirectURI(in.RedirectURI)
+	if err != nil {
+		return nil, oautherr.InvalidRequest.WithDescription("Invalid redirect_uri").WithCause(err)
+	}
+	// The response mode decides how every later error travels, so it is settled first; an error
+	// about the mode itself can only use the default.
+	mode, err := authreq.ParseResponseMode(in.ResponseMode)
+	if slices.Contains(in.DuplicateParams, "response_mode") {
+		mode, err = authreq.ResponseModeQuery, oautherr.DuplicateParameter("response_mode")
+	}
+	if err == nil && mode == authreq.ResponseModeFormPost {
+		_, err = authreq.FormPostTarget(redirectURI)
+	}
+	if err != nil {
+		return nil, a.redirectError(redirectURI, in.State, authreq.ResponseModeQuery, err)
+	}
+	if len(in.DuplicateParams) > 0 {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode, oautherr.DuplicateParameter(slices.Min(in.DuplicateParams)))
+	}
+	if in.Request != "" {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode, oautherr.RequestNotSupported)
+	}
+	if in.RequestURI != "" {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode, oautherr.RequestURINotSupported)
+	}
+	id, err := authreq.NewID(a.random)
+	if err != nil {
+		return nil, fmt.Errorf("authorize: %w", err)
+	}
+	if len(in.LoginHint) > MaxLoginHintLen {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode,
+			oautherr.InvalidRequest.WithDescriptionf("login_hint must be at most %d bytes", MaxLoginHintLen))
+	}
+	hintSubject, oe := a.hintSubject(ctx, in.IDTokenHint, c.ID())
+	if oe != nil {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode, oe)
+	}
+	r, err := authreq.New(id, c, redirectURI, authreq.Params{
+		ResponseType: in.ResponseType, Scope: in.Scope, State: in.State, Nonce: in.Nonce,
+		CodeChallenge: in.CodeChallenge, CodeChallengeMethod: in.CodeChallengeMethod, ResponseMode: string(mode),
+		Prompt: in.Prompt, MaxAge: in.MaxAge, HintSubject: hintSubject,
+	}, clockNow(a.clock), a.requestTTL)
+	if err != nil {
+		return nil, a.redirectError(redirectURI, in.State, mode, err)
+	}
+	return r, nil
+}
+
+// redirectError turns a domain error into the error redirected to the client, or, for a server
+// error, an internal one.
+func (a *Authorization) redirectError(redirectURI, state string, mode authreq.ResponseMode, err error) error {
+	if oe, ok := oautherr.As(err); ok && !errors.Is(oe, oautherr.ServerError) {
+		return redirectable(a.issuer, redirectURI, state, mode, oe)
+	}
+	return fmt.Errorf("authorize: %w", err)
 }
 
 // ScopeDetail describes one requested scope for the consent screen.
@@ -353,7 +399,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
-	redirectURI, state, clientID := decided.RedirectURI(), decided.State(), decided.ClientID()
+	state, clientID := decided.State(), decided.ClientID()
 	err = a.requests.Decide(ctx, decided, authreq.StatusPending, &code)
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotPending) {
 		// Another completion won since the read — possibly this very one, sent twice.
@@ -369,7 +415,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 	}
 	a.events.Record(ctx, Event{Kind: EventCodeIssued, ClientID: clientID, Subject: in.UserID, AuthRequestID: id})
 	return CompleteResult{
-		RedirectURI: callbackURL(a.issuer, redirectURI, state, url.Values{"code": {rawCode}}),
+		RedirectURI: a.codeResponseURL(decided, rawCode),
 		Code:        rawCode, State: state, ExpiresIn: seconds(a.codeTTL),
 	}, nil
 }
@@ -393,7 +439,7 @@ func (a *Authorization) retriedCompletion(ctx context.Context, r *authreq.Reques
 		return CompleteResult{}, false
 	}
 	return CompleteResult{
-		RedirectURI: callbackURL(a.issuer, r.RedirectURI(), r.State(), url.Values{"code": {raw}}),
+		RedirectURI: a.codeResponseURL(r, raw),
 		Code:        raw, State: r.State(), ExpiresIn: max(1, seconds(code.ExpiresAt.Sub(now))),
 	}, true
 }
@@ -446,12 +492,12 @@ func (a *Authorization) DenyConsent(ctx context.Context, authRequestID, userID s
 
 func (a *Authorization) deny(ctx context.Context, id, userID string, decide func(*authreq.Request, time.Time) error) (DenyResult, error) {
 	now := clockNow(a.clock)
-	var redirectURI, state, clientID string
+	var decided *authreq.Request
 	err := a.requests.Update(ctx, id, func(r *authreq.Request) error {
 		if err := decide(r, now); err != nil {
 			return err
 		}
-		redirectURI, state, clientID = r.RedirectURI(), r.State(), r.ClientID()
+		decided = r.Clone()
 		return nil
 	})
 	if errors.Is(err, ErrConflict) {
@@ -465,21 +511,101 @@ func (a *Authorization) deny(ctx context.Context, id, userID string, decide func
 	if errors.Is(err, ErrNotPending) {
 		// The same user denying again (the first answer was lost) gets the same answer (issue 15).
 		if r, gerr := a.requests.Get(ctx, id); gerr == nil && r.DeniedBy(userID) {
-			return a.denied(r.RedirectURI(), r.State()), nil
+			return a.denied(r), nil
 		}
 	}
 	if err != nil {
 		return DenyResult{}, fmt.Errorf("deny auth request %s: %w", id, err)
 	}
-	a.events.Record(ctx, Event{Kind: EventConsentDenied, ClientID: clientID, Subject: userID, AuthRequestID: id})
-	return a.denied(redirectURI, state), nil
+	a.events.Record(ctx, Event{Kind: EventConsentDenied, ClientID: decided.ClientID(), Subject: userID, AuthRequestID: id})
+	return a.denied(decided), nil
 }
 
-// denied is the answer to a denial: the access_denied callback URL (decision 4).
-func (a *Authorization) denied(redirectURI, state string) DenyResult {
-	oe := oautherr.AccessDenied.WithDescription("The user denied the request")
-	return DenyResult{
-		RedirectURI: callbackURL(a.issuer, redirectURI, state, url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}),
-		State:       state,
+// deniedError is the error of a denial (decision 4).
+var deniedError = oautherr.AccessDenied.WithDescription("The user denied the request")
+
+// denied is the answer to a denial of r: the access_denied callback URL (decision 4), or in
+// form_post mode the provider's page that posts it.
+func (a *Authorization) denied(r *authreq.Request) DenyResult {
+	if r.ResponseMode() == authreq.ResponseModeFormPost {
+		return DenyResult{RedirectURI: a.formPostURL(r.ID(), ""), State: r.State()}
 	}
+	params := url.Values{"error": {string(deniedError.Code)}, "error_description": {deniedError.Description}}
+	return DenyResult{RedirectURI: callbackURL(a.issuer, r.RedirectURI(), r.State(), params), State: r.State()}
+}
+
+// codeResponseURL is where the browser goes with the code issued for r: the redirect_uri with
+// code, state and iss in query mode; in form_post mode the provider's page that posts them
+// (FormPostResponse), addressed by the request's id and the code, because the consent UI sends
+// the browser on with a plain navigation and only the provider may answer with the form.
+func (a *Authorization) codeResponseURL(r *authreq.Request, rawCode string) string {
+	if r.ResponseMode() == authreq.ResponseModeFormPost {
+		return a.formPostURL(r.ID(), rawCode)
+	}
+	return callbackURL(a.issuer, r.RedirectURI(), r.State(), url.Values{"code": {rawCode}})
+}
+
+// FormPostPath is the provider's path (under the issuer) of the page that delivers a form_post
+// response decided at the consent screen.
+const FormPostPath = "/oauth/authorize/form_post"
+
+func (a *Authorization) formPostURL(id, rawCode string) string {
+	q := url.Values{"auth_request_id": {id}}
+	if rawCode != "" {
+		q.Set("code", rawCode)
+	}
+	return strings.TrimRight(a.issuer, "/") + FormPostPath + "?" + q.Encode()
+}
+
+// FormPost is a form_post response to deliver: the browser POSTs Params to RedirectURI.
+type FormPost struct {
+	RedirectURI string
+	Params      url.Values
+}
+
+// FormPostResponse returns the form_post response of a request decided at the consent screen, for
+// the page at FormPostPath. Nothing in the address is trusted: the target, state and iss come from
+// the stored request, and a code is delivered only if it is the unused, unexpired code issued for
+// that request; a denial only for a request that was denied. Reloading the page after the client
+// redeemed its code is therefore an error, never a second delivery.
+//
+// Errors: invalid_request *oautherr.Error (never redirected: the address may not come from us)
+// when the request is unknown, not in form_post mode, or the code does not match; others internal.
+func (a *Authorization) FormPostResponse(ctx context.Context, authRequestID, rawCode string) (FormPost, error) {
+	gone := oautherr.InvalidRequest.WithDescription("This sign-in response is unknown, was already delivered or has expired")
+	id, err := authreq.ParseID(authRequestID)
+	if err != nil {
+		return FormPost{}, gone.WithCause(err)
+	}
+	r, err := a.requests.Get(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return FormPost{}, gone.WithCause(err)
+	}
+	if err != nil {
+		return FormPost{}, fmt.Errorf("form_post response %s: %w", id, err)
+	}
+	if r.ResponseMode() != authreq.ResponseModeFormPost {
+		return FormPost{}, gone
+	}
+	now := clockNow(a.clock)
+	var params url.Values
+	switch {
+	case rawCode == "" && r.Status(now) == authreq.StatusDenied:
+		params = url.Values{"error": {string(deniedError.Code)}, "error_description": {deniedError.Description}}
+	case rawCode != "" && r.Status(now) == authreq.StatusApproved:
+		code, err := a.codes.ByAuthRequest(ctx, id)
+		if errors.Is(err, ErrNotFound) {
+			return FormPost{}, gone.WithCause(err)
+		}
+		if err != nil {
+			return FormPost{}, fmt.Errorf("form_post response %s: %w", id, err)
+		}
+		if grant.HashOf(rawCode) != code.Hash || code.Used() || !now.Before(code.ExpiresAt) {
+			return FormPost{}, gone
+		}
+		params = url.Values{"code": {rawCode}}
+	default:
+		return FormPost{}, gone
+	}
+	return FormPost{RedirectURI: r.RedirectURI(), Params: responseParams(a.issuer, r.State(), params)}, nil
 }

@@ -203,15 +203,20 @@ func (c Config) withDefaults() (Config, error) {
 func (u *UseCases) Config() Config { return u.cfg }
 
 // RedirectableError is an authorization error that must be sent back to the client's validated
-// redirect_uri (RFC 6749 §4.1.2.1, checklist 3), with state and iss (RFC 9207, checklist 6).
-// Errors before client and redirect_uri are validated are plain *oautherr.Error values and must
-// never be redirected (checklist 2).
+// redirect_uri (RFC 6749 §4.1.2.1, checklist 3), with state and iss (RFC 9207, checklist 6), in the
+// request's response mode. Errors before client and redirect_uri are validated are plain
+// *oautherr.Error values and must never be redirected (checklist 2).
 type RedirectableError struct {
 	RedirectURI string          // the validated redirect_uri
 	State       string          // the request's state, byte for byte ("" if none)
 	Err         *oautherr.Error // the OAuth error
-	// Location is the complete URL to redirect to: RedirectURI with error, error_description,
-	// state (if any) and iss merged into its query.
+	// ResponseMode says how to deliver the error: query (redirect to Location) or form_post (an
+	// auto-submitted form posting Params to RedirectURI).
+	ResponseMode authreq.ResponseMode
+	// Params are the response parameters: error, error_description, state (if any) and iss.
+	Params url.Values
+	// Location is the complete URL to redirect to in query mode: RedirectURI with Params merged
+	// into its query.
 	Location string
 }
 
@@ -220,26 +225,33 @@ func (e *RedirectableError) Error() string { return "redirect to client: " + e.E
 // Unwrap returns the OAuth error, so errors.Is(err, oautherr.InvalidScope) works.
 func (e *RedirectableError) Unwrap() error { return e.Err }
 
-func redirectable(issuer, redirectURI, state string, oe *oautherr.Error) *RedirectableError {
+func redirectable(issuer, redirectURI, state string, mode authreq.ResponseMode, oe *oautherr.Error) *RedirectableError {
 	params := url.Values{"error": {string(oe.Code)}}
 	if oe.Description != "" {
 		params.Set("error_description", oe.Description)
 	}
+	responseParams(issuer, state, params)
 	return &RedirectableError{
-		RedirectURI: redirectURI, State: state, Err: oe,
+		RedirectURI: redirectURI, State: state, Err: oe, ResponseMode: mode, Params: params,
 		Location: callbackURL(issuer, redirectURI, state, params),
 	}
 }
 
-// callbackURL appends params, state (if non-empty) and the issuer as iss to redirectURI's query,
-// keeping an existing query string byte for byte. Registered redirect URIs never carry a fragment.
-// A state that breaks textinput.Check is never echoed: it is the reason the request was refused,
-// and it could not be returned byte for byte.
-func callbackURL(issuer, redirectURI, state string, params url.Values) string {
+// responseParams adds state (if non-empty) and the issuer as iss (RFC 9207) to an authorization
+// response's parameters. A state that breaks textinput.Check is never echoed: it is the reason the
+// request was refused, and it could not be returned byte for byte.
+func responseParams(issuer, state string, params url.Values) url.Values {
 	if state != "" && textinput.Valid(state) {
 		params.Set("state", state)
 	}
 	params.Set("iss", issuer)
+	return params
+}
+
+// callbackURL appends params, state (if non-empty) and the issuer as iss to redirectURI's query,
+// keeping an existing query string byte for byte. Registered redirect URIs never carry a fragment.
+func callbackURL(issuer, redirectURI, state string, params url.Values) string {
+	responseParams(issuer, state, params)
 	sep := "?"
 	if u, err := url.Parse(redirectURI); err == nil && u.RawQuery != "" {
 		sep = "&"

@@ -4,12 +4,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // Canonical public paths (decision 2).
 const (
 	pathAuthorize     = "/oauth/authorize"
+	pathFormPost      = oauth.FormPostPath
 	pathToken         = "/oauth/token"
 	pathUserinfo      = "/oauth/userinfo"
 	pathRevoke        = "/oauth/revoke"
@@ -45,6 +48,10 @@ type serverMetadata struct {
 	BackchannelLogoutSupported        bool `json:"backchannel_logout_supported"`
 	BackchannelLogoutSessionSupported bool `json:"backchannel_logout_session_supported"`
 	FrontchannelLogoutSupported       bool `json:"frontchannel_logout_supported"`
+	// Request objects are refused (request_not_supported); a request_uri is taken only from the
+	// pushed authorization request endpoint, so both are false (their default would be true).
+	RequestParameterSupported    bool `json:"request_parameter_supported"`
+	RequestURIParameterSupported bool `json:"request_uri_parameter_supported"`
 	// SVA extension: where relying apps find the keys that verify the data token of the token
 	// response (decision 8). The provider's own JWKS republishes them too.
 	DataTokenIssuer  string   `json:"data_token_issuer" doc:"SVA extension: iss of data tokens (Core)"`
@@ -78,7 +85,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		RevocationEndpoint:                         base + pathRevoke,
 		IntrospectionEndpoint:                      base + pathIntrospect,
 		ResponseTypesSupported:                     []string{"code"},
-		ResponseModesSupported:                     []string{"query"},
+		ResponseModesSupported:                     responseModes(),
 		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		TokenEndpointAuthMethodsSupported:          clientAuth,
@@ -97,4 +104,12 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		DataTokenJWKSURI:                  dataTokenJWKSURL,
 		DataTokenAlgs:                     []string{dataTokenAlg},
 	}
+}
+
+func responseModes() []string {
+	var modes []string
+	for _, m := range authreq.SupportedResponseModes() {
+		modes = append(modes, string(m))
+	}
+	return modes
 }

@@ -58,6 +58,7 @@ type route struct {
 // which is for resource servers.
 var publicRoutes = map[string]route{
 	pathAuthorize:     {methods: []string{http.MethodGet}}, // no HEAD: a request would be stored
+	pathFormPost:      {methods: []string{http.MethodGet}, noStore: true},
 	pathToken:         {methods: []string{http.MethodPost}, cors: true, noStore: true},
 	pathUserinfo:      {methods: []string{http.MethodGet, http.MethodPost}, cors: true, noStore: true},
 	pathRevoke:        {methods: []string{http.MethodPost}, cors: true},

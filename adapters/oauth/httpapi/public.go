@@ -18,6 +18,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -123,6 +124,25 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 				Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: "string"}}, "application/json": {Schema: errSchema}}},
 		},
 	}, h.authorize)
+
+	huma.Register(api, huma.Operation{
+		OperationID: "authorizeFormPost",
+		Method:      http.MethodGet,
+		Path:        pathFormPost,
+		Summary:     "Delivers a form_post authorization response (OAuth 2.0 Form Post Response Mode)",
+		Description: "Where the consent UI sends the browser once the person decided on a request made with " +
+			"response_mode=form_post: an HTML page that POSTs code (or error=access_denied), state and iss to the " +
+			"request's redirect_uri, under a Content-Security-Policy that lets only its own script (by hash) run and " +
+			"the form go only to the redirect_uri's origin. The code is delivered only while it is the unused, " +
+			"unexpired code of that request; otherwise a 400 error page.",
+		Tags:               []string{"oauth"},
+		SkipValidateParams: true,
+		Responses: map[string]*huma.Response{
+			"200": {Description: "Auto-submitting form", Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: "string"}}}},
+			"400": {Description: "Unknown request, not form_post, or the code was delivered already or expired",
+				Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: "string"}}}},
+		},
+	}, h.formPost)
 
 	huma.Register(api, huma.Operation{
 		OperationID: "token",
@@ -280,6 +300,9 @@ type authorizeInput struct {
 	MaxAge              string `query:"max_age" doc:"OIDC: seconds since the user last signed in; older sessions sign in again (0 = always). The ID token then carries auth_time"`
 	LoginHint           string `query:"login_hint" doc:"OIDC: the email address to pre-fill on the sign-in form (passed to the browser only)"`
 	IDTokenHint         string `query:"id_token_hint" doc:"OIDC: an ID token this provider issued to the client (expired or not); another signed-in user must sign in again (login_required under prompt=none)"`
+	ResponseMode        string `query:"response_mode" doc:"query (default) or form_post; anything else is invalid_request, redirected in query mode"`
+	Request             string `query:"request" doc:"Request objects are not supported: request_not_supported"`
+	RequestURI          string `query:"request_uri" doc:"Only a request_uri from the pushed authorization request endpoint; any other is request_uri_not_supported"`
 	Accept              string `header:"Accept"`
 
 	rawQuery string
@@ -305,7 +328,9 @@ type rawOutput struct {
 	Location     string `header:"Location"`
 	ContentType  string `header:"Content-Type"`
 	CacheControl string `header:"Cache-Control"`
-	Body         []byte
+	// ContentSecurityPolicy replaces the public default for a page that needs its own (form_post).
+	ContentSecurityPolicy string `header:"Content-Security-Policy"`
+	Body                  []byte
 }
 
 func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*rawOutput, error) {
@@ -335,6 +360,7 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 		Scope: first("scope"), Nonce: first("nonce"),
 		CodeChallenge: first("code_challenge"), CodeChallengeMethod: first("code_challenge_method"),
 		Prompt: first("prompt"), MaxAge: first("max_age"), LoginHint: first("login_hint"), IDTokenHint: first("id_token_hint"),
+		ResponseMode: first("response_mode"), Request: first("request"), RequestURI: first("request_uri"),
 		DuplicateParams: dups,
 	}
 	if states := v["state"]; len(states) > 0 && !slices.ContainsFunc(states, func(s string) bool { return s != states[0] }) {
@@ -347,6 +373,8 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 	res, err := h.authz.Authorize(ctx, input)
 	var rerr *oauth.RedirectableError
 	switch {
+	case errors.As(err, &rerr) && rerr.ResponseMode == authreq.ResponseModeFormPost:
+		return formPostResponse(rerr.RedirectURI, rerr.Params)
 	case errors.As(err, &rerr):
 		return &rawOutput{Status: http.StatusFound, Location: rerr.Location, CacheControl: "no-store"}, nil
 	case err != nil:
@@ -388,6 +416,23 @@ func (h *publicHandlers) authorizeErrorPage(wantsJSON bool, err error) *rawOutpu
 	}
 	return &rawOutput{Status: status, ContentType: "text/html; charset=utf-8", CacheControl: "no-store",
 		Body: renderErrorPage(string(oe.Code), oe.Description)}
+}
+
+type formPostInput struct {
+	AuthRequestID string `query:"auth_request_id" doc:"The decided authorization request"`
+	Code          string `query:"code" doc:"The code issued for it (absent for a denial)"`
+}
+
+func (h *publicHandlers) formPost(ctx context.Context, in *formPostInput) (*rawOutput, error) {
+	res, err := h.authz.FormPostResponse(ctx, in.AuthRequestID, in.Code)
+	if err != nil {
+		return h.authorizeErrorPage(false, err), nil
+	}
+	out, err := formPostResponse(res.RedirectURI, res.Params)
+	if err != nil {
+		return h.authorizeErrorPage(false, err), nil
+	}
+	return out, nil
 }
 
 // withQuery appends parameters to a URL that may already have a query.
@@ -635,7 +680,9 @@ type jwkSetDoc struct {
 type jwksOutput struct {
 	ContentType  string `header:"Content-Type"`
 	CacheControl string `header:"Cache-Control"`
-	Body         []byte
+	// ContentSecurityPolicy replaces the public default for a page that needs its own (form_post).
+	ContentSecurityPolicy string `header:"Content-Security-Policy"`
+	Body                  []byte
 }
 
 func (h *publicHandlers) jwks(context.Context, *struct{}) (*jwksOutput, error) {

@@ -28,6 +28,7 @@ type authRequestRow struct {
 	State         string    `bun:"state"`
 	Nonce         string    `bun:"nonce"`
 	CodeChallenge string    `bun:"code_challenge"`
+	ResponseMode  string    `bun:"response_mode"`
 	Status        string    `bun:"status"`
 	Subject       string    `bun:"subject"`
 	ApprovedScope string    `bun:"approved_scope"`
@@ -61,7 +62,7 @@ func authRequestToRow(r *authreq.Request) authRequestRow {
 	s := r.Snapshot()
 	return authRequestRow{
 		ID: s.ID, ClientID: s.ClientID, RedirectURI: s.RedirectURI, Scope: s.Scope.String(), State: s.State,
-		Nonce: s.Nonce, CodeChallenge: s.Challenge, Status: string(s.Status), Subject: s.Subject,
+		Nonce: s.Nonce, CodeChallenge: s.Challenge, ResponseMode: string(s.ResponseMode), Status: string(s.Status), Subject: s.Subject,
 		ApprovedScope: s.ApprovedScope.String(), CreatedAt: ts(s.CreatedAt), ExpiresAt: ts(s.ExpiresAt),
 		DecidedAt: ts(s.DecidedAt), Prompt: s.Prompt, MaxAge: s.MaxAge, HintSubject: s.HintSubject, AuthTime: ts(s.AuthTime),
 	}
@@ -78,7 +79,7 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 	}
 	return authreq.Rehydrate(authreq.Snapshot{
 		ID: row.ID, ClientID: row.ClientID, RedirectURI: row.RedirectURI, Scope: requested, State: row.State,
-		Nonce: row.Nonce, Challenge: row.CodeChallenge, Status: authreq.Status(row.Status),
+		Nonce: row.Nonce, Challenge: row.CodeChallenge, ResponseMode: authreq.ResponseMode(row.ResponseMode), Status: authreq.Status(row.Status),
 		CreatedAt: fromTS(row.CreatedAt), ExpiresAt: fromTS(row.ExpiresAt), Subject: row.Subject,
 		ApprovedScope: approved, DecidedAt: fromTS(row.DecidedAt),
 		Prompt: row.Prompt, MaxAge: row.MaxAge, HintSubject: row.HintSubject, AuthTime: fromTS(row.AuthTime),

@@ -45,7 +45,8 @@ func NewClient(t testing.TB) (*client.Client, string) {
 	return c, secret
 }
 
-// NewAuthRequest returns a pending request of c for "openid email", created at now.
+// NewAuthRequest returns a pending request of c for "openid email", created at now, answered by
+// form_post (not the column's default, so a store that dropped the mode would show).
 func NewAuthRequest(t testing.TB, c *client.Client, now time.Time) *authreq.Request {
 	t.Helper()
 	id, err := authreq.NewID(rand.Reader)
@@ -54,7 +55,7 @@ func NewAuthRequest(t testing.TB, c *client.Client, now time.Time) *authreq.Requ
 	}
 	r, err := authreq.New(id, c, "https://rp.example/cb", authreq.Params{
 		ResponseType: "code", Scope: "openid email", State: "st/é?&=", Nonce: "n-1",
-		CodeChallenge: Challenge().String(), CodeChallengeMethod: "S256",
+		CodeChallenge: Challenge().String(), CodeChallengeMethod: "S256", ResponseMode: "form_post",
 	}, now, authreq.DefaultTTL)
 	if err != nil {
 		t.Fatalf("authreq.New: %v", err)

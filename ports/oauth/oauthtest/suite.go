@@ -333,7 +333,7 @@ func equalRequests(t testing.TB, got, want *authreq.Request) {
 	t.Helper()
 	g, w := got.Snapshot(), want.Snapshot()
 	if g.ID != w.ID || g.ClientID != w.ClientID || g.RedirectURI != w.RedirectURI || !g.Scope.Equal(w.Scope) ||
-		g.State != w.State || g.Nonce != w.Nonce || g.Challenge != w.Challenge || g.Status != w.Status ||
+		g.State != w.State || g.Nonce != w.Nonce || g.Challenge != w.Challenge || g.ResponseMode != w.ResponseMode || g.Status != w.Status ||
 		!g.CreatedAt.Equal(w.CreatedAt) || !g.ExpiresAt.Equal(w.ExpiresAt) || g.Subject != w.Subject ||
 		!g.ApprovedScope.Equal(w.ApprovedScope) || !g.DecidedAt.Equal(w.DecidedAt) || got.Requirements() != want.Requirements() ||
 		!g.AuthTime.Equal(w.AuthTime) {
