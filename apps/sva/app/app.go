@@ -56,6 +56,9 @@ type Config struct {
 	// METRICS_ADDR (host:port for the provider, the next two ports for Core and the consent UI);
 	// empty when it is unset.
 	Metrics map[string]string
+	// TLS is --tls: every service over HTTPS with certificates from a development CA in
+	// <DataDir>/tls, and mutual TLS between Core and the provider's internal listener.
+	TLS bool
 }
 
 // parseConfig reads flags (-data, -startup-timeout) and the address variables of
@@ -90,6 +93,7 @@ Flags:
 	}
 	dataDir := fs.String("data", env("SVA_DATA_DIR", "./data"), "data directory (SQLite databases, dev-secrets.json); env SVA_DATA_DIR")
 	timeout := fs.Duration("startup-timeout", defaultStartupTimeout, "how long to wait for every service to become healthy")
+	useTLS := fs.Bool("tls", false, "serve every service over HTTPS with a development CA kept in <data>/tls (mutual TLS between Core and the provider); the banner names the CA file to trust")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -108,6 +112,7 @@ Flags:
 		ConsentAddr:       env("CONSENT_ADDR", "127.0.0.1:8080"),
 		DemoAddr:          env("DEMO_ADDR", "127.0.0.1:3000"),
 		StartupTimeout:    *timeout,
+		TLS:               *useTLS,
 	}
 	if cfg.StartupTimeout <= 0 {
 		return Config{}, errors.New("-startup-timeout must be positive")
@@ -159,11 +164,19 @@ func (c Config) addrs() []namedAddr {
 	return out
 }
 
+// scheme is how every service is reached: https:// with --tls.
+func (c Config) scheme() string {
+	if c.TLS {
+		return "https://"
+	}
+	return "http://"
+}
+
 // URLs derived from the addresses; every child gets the same values.
-func (c Config) issuer() string          { return "http://" + c.OAuthPublicAddr }
-func (c Config) internalBaseURL() string { return "http://" + c.OAuthInternalAddr }
-func (c Config) coreURL() string         { return "http://" + c.CoreAddr }
-func (c Config) consentBaseURL() string  { return "http://" + c.ConsentAddr }
+func (c Config) issuer() string          { return c.scheme() + c.OAuthPublicAddr }
+func (c Config) internalBaseURL() string { return c.scheme() + c.OAuthInternalAddr }
+func (c Config) coreURL() string         { return c.scheme() + c.CoreAddr }
+func (c Config) consentBaseURL() string  { return c.scheme() + c.ConsentAddr }
 func (c Config) consentURL() string      { return c.consentBaseURL() + "/consent" }
 
 // consentOrigins is the consent UI's origin, plus its localhost spelling when it listens on
@@ -171,11 +184,11 @@ func (c Config) consentURL() string      { return c.consentBaseURL() + "/consent
 func (c Config) consentOrigins() string {
 	origins := c.consentBaseURL()
 	if host, port, err := net.SplitHostPort(c.ConsentAddr); err == nil && host == "127.0.0.1" {
-		origins += ",http://localhost:" + port
+		origins += "," + c.scheme() + "localhost:" + port
 	}
 	return origins
 }
-func (c Config) demoURL() string          { return "http://" + c.DemoAddr }
+func (c Config) demoURL() string          { return c.scheme() + c.DemoAddr }
 func (c Config) demoRedirectURL() string  { return c.demoURL() + "/callback" }
 func (c Config) dataTokenJWKSURL() string { return c.coreURL() + "/.well-known/jwks.json" }
 

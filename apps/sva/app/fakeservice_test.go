@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
 )
 
 // The tests re-execute this test binary (the launcher's os.Executable() in the tests) with
@@ -63,18 +65,30 @@ func fakeService(name string, args []string) int {
 	} else {
 		signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	}
-	addrs := map[string][]string{
-		svcOAuth:   {os.Getenv("OAUTH_PUBLIC_ADDR"), os.Getenv("OAUTH_INTERNAL_ADDR")},
-		svcCore:    {os.Getenv("CORE_ADDR")},
-		svcConsent: {os.Getenv("CONSENT_ADDR")},
-		svcDemo:    {os.Getenv("DEMO_ADDR")},
+	// Each listener and the prefix of its TLS variables (served like the real services: HTTPS
+	// when the launcher passes certificates, mutual TLS on the internal listener).
+	listeners := map[string][][2]string{
+		svcOAuth:   {{os.Getenv("OAUTH_PUBLIC_ADDR"), "OAUTH_PUBLIC"}, {os.Getenv("OAUTH_INTERNAL_ADDR"), "OAUTH_INTERNAL"}},
+		svcCore:    {{os.Getenv("CORE_ADDR"), "CORE"}},
+		svcConsent: {{os.Getenv("CONSENT_ADDR"), "CONSENT"}},
+		svcDemo:    {{os.Getenv("DEMO_ADDR"), "DEMO"}},
 	}[name]
-	for _, a := range addrs {
+	var addrs []string
+	for _, l := range listeners {
+		a, prefix := l[0], l[1]
+		addrs = append(addrs, a)
+		cfg, err := tlsconfig.ServerConfig(tlsconfig.Server{CertFile: os.Getenv(prefix + "_TLS_CERT_FILE"), KeyFile: os.Getenv(prefix + "_TLS_KEY_FILE"),
+			ClientCAFile: os.Getenv(prefix + "_TLS_CLIENT_CA_FILE"), ClientSubject: os.Getenv(prefix + "_TLS_CLIENT_SUBJECT")})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fake", name, "TLS:", err)
+			return 2
+		}
 		ln, err := net.Listen("tcp", a)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "fake", name, "listen:", err)
 			return 2
 		}
+		ln = tlsconfig.Listen(ln, cfg)
 		mux := http.NewServeMux()
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 		go func() { _ = http.Serve(ln, mux) }()

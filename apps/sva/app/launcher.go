@@ -20,6 +20,7 @@ type launcher struct {
 	stdout    *console
 	stderr    *console
 	stopGrace time.Duration
+	tls       *devTLS // --tls material; nil for plain HTTP
 }
 
 func (l *launcher) logf(format string, args ...any) {
@@ -40,6 +41,14 @@ func (l *launcher) run(ctx context.Context) (err error) {
 	}
 	if err := l.checkPortsFree(); err != nil {
 		return err
+	}
+	if l.cfg.TLS {
+		if l.tls, err = prepareDevTLS(l.cfg.DataDir, l.cfg.hosts(), time.Now()); err != nil {
+			return fmt.Errorf("--tls: %w", err)
+		}
+		if l.tls.NewCA {
+			l.logf("created a development CA: %s (trust it in your browser once; it is kept across runs)", l.tls.CAFile)
+		}
 	}
 
 	// failCtx ends when the user asks to stop (ctx) or when a child exits on its own (its cause).
@@ -90,13 +99,13 @@ func (l *launcher) startAndServe(ctx context.Context, sup *supervisor, secrets *
 			return err
 		}
 	}
-	if err := l.waitHealthy(ctx, "Core", "http://"+l.cfg.CoreAddr+"/healthz"); err != nil {
+	if err := l.waitHealthy(ctx, "Core", l.cfg.coreURL()+"/healthz"); err != nil {
 		return err
 	}
 	if err := sup.start(svcOAuth, []string{svcOAuth}, l.childEnv(svcOAuth, *secrets)); err != nil {
 		return err
 	}
-	if err := l.waitHealthy(ctx, "provider", "http://"+l.cfg.OAuthPublicAddr+"/healthz", "http://"+l.cfg.OAuthInternalAddr+"/healthz"); err != nil {
+	if err := l.waitHealthy(ctx, "provider", l.cfg.issuer()+"/healthz", l.cfg.internalBaseURL()+"/healthz"); err != nil {
 		return err
 	}
 	clientID, err := l.ensureDemoClient(ctx, sup, secrets)
@@ -106,7 +115,7 @@ func (l *launcher) startAndServe(ctx context.Context, sup *supervisor, secrets *
 	if err := sup.start(svcDemo, []string{svcDemo}, l.childEnv(svcDemo, *secrets)); err != nil {
 		return err
 	}
-	if err := l.waitHealthy(ctx, "consent UI and demo", "http://"+l.cfg.ConsentAddr+"/healthz", "http://"+l.cfg.DemoAddr+"/healthz"); err != nil {
+	if err := l.waitHealthy(ctx, "consent UI and demo", l.cfg.consentBaseURL()+"/healthz", l.cfg.demoURL()+"/healthz"); err != nil {
 		return err
 	}
 	l.banner(clientID)
@@ -135,6 +144,11 @@ func (l *launcher) childEnv(service string, s devSecrets) []string {
 		"DATA_TOKEN_JWKS_URL":      c.dataTokenJWKSURL(),
 		// Each service its own scrape listener (never one inherited address for all four).
 		"METRICS_ADDR": c.Metrics[service],
+	}
+	if l.tls != nil {
+		for k, v := range l.tls.env() {
+			set[k] = v
+		}
 	}
 	switch service {
 	case svcOAuth:
@@ -199,7 +213,11 @@ func (l *launcher) waitHealthy(ctx context.Context, what string, urls ...string)
 	ctx, cancel := context.WithTimeout(ctx, l.cfg.StartupTimeout)
 	defer cancel()
 	// No proxy: these are loopback services, and a corporate HTTP_PROXY must not intercept them.
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil}}
+	transport, err := l.probeTransport()
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Timeout: 2 * time.Second, Transport: transport}
 	defer client.CloseIdleConnections()
 	for _, u := range urls {
 		var lastErr error
@@ -253,10 +271,14 @@ func (l *launcher) banner(clientID string) {
 	}
 	for _, svc := range []string{svcOAuth, svcCore, svcConsent} {
 		if a, ok := c.Metrics[svc]; ok {
-			fmt.Fprintf(&b, "  %-20s %-24s %s\n", svc+" metrics", "http://"+a+"/metrics", "Prometheus scrape endpoint")
+			fmt.Fprintf(&b, "  %-20s %-24s %s\n", svc+" metrics", c.scheme()+a+"/metrics", "Prometheus scrape endpoint")
 		}
 	}
 	fmt.Fprintf(&b, "  %-20s %s (SQLite databases, %s)\n", "data", c.DataDir, secretsFile)
+	if l.tls != nil {
+		fmt.Fprintf(&b, "  %-20s %s\n  %-20s %s\n", "HTTPS, trust the CA", l.tls.CAFile,
+			"", "every service is HTTPS; the provider's internal API requires Core's client certificate")
+	}
 	fmt.Fprintf(&b, "%s\n  Press Ctrl-C to stop.\n%s\n\n", line, line)
 	l.stdout.printf("%s", b.String())
 }
