@@ -57,7 +57,47 @@ var (
 	ErrTypeChange = errors.New("client: type cannot be changed")
 	// ErrPublicClient is returned when a secret operation is asked of a public client.
 	ErrPublicClient = errors.New("client: public clients have no secret")
+	// ErrNoSecret is returned when a secret operation is asked of a confidential client that
+	// authenticates with a signed JWT (private_key_jwt) instead of a secret.
+	ErrNoSecret = errors.New("client: the client authenticates with private_key_jwt and has no secret")
+	// ErrAuthMethodChange is returned when an update would move a private_key_jwt client to a
+	// secret method: it has no secret, so it must be registered anew.
+	ErrAuthMethodChange = errors.New("client: a private_key_jwt client cannot switch to a secret; register a new client")
+	// ErrAuthMethodMismatch is returned when a client authenticates with a method it is not
+	// registered for (RFC 7591 §2 token_endpoint_auth_method).
+	ErrAuthMethodMismatch = errors.New("client: authentication method not registered for this client")
 )
+
+// AuthMethod is how a client authenticates at the token, revocation and introspection
+// endpoints (RFC 7591 §2 token_endpoint_auth_method). A client is registered for exactly one.
+type AuthMethod string
+
+// Client authentication methods.
+const (
+	// AuthSecretBasic: the generated secret in HTTP Basic (the default of confidential clients).
+	AuthSecretBasic AuthMethod = "client_secret_basic"
+	// AuthSecretPost: the generated secret as the client_secret form field.
+	AuthSecretPost AuthMethod = "client_secret_post"
+	// AuthPrivateKeyJWT: a JWT signed with a key of the client's jwks or jwks_uri (RFC 7523).
+	AuthPrivateKeyJWT AuthMethod = "private_key_jwt"
+	// AuthNone: client_id only — public clients, whose codes PKCE protects.
+	AuthNone AuthMethod = "none"
+)
+
+// AuthMethods lists every method, in the order discovery advertises them.
+func AuthMethods() []AuthMethod {
+	return []AuthMethod{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
+}
+
+// usesSecret reports whether the method authenticates with the generated secret.
+func (m AuthMethod) usesSecret() bool { return m == AuthSecretBasic || m == AuthSecretPost }
+
+// Keys are where a private_key_jwt client's public keys are: exactly one of JWKS (the JWK Set
+// document itself) and JWKSURI (an https URL the provider fetches it from) is set.
+type Keys struct {
+	JWKS    string
+	JWKSURI string
+}
 
 // ScopeReason is what the consent screen says about one scope: Description replaces the
 // catalogue's default text, Reason is the client's justification for asking.
@@ -94,6 +134,12 @@ type Params struct {
 	// RequireAuthTime: every ID token issued to the client carries auth_time (OIDC Registration
 	// require_auth_time).
 	RequireAuthTime bool
+
+	// AuthMethod is the client's token_endpoint_auth_method. On New "" means client_secret_basic
+	// for a confidential client and none for a public one; on Update "" keeps the current one.
+	AuthMethod AuthMethod
+	// Keys are the public keys of a private_key_jwt client (empty for every other method).
+	Keys Keys
 }
 
 // Logout is a client's logout registration.
@@ -125,6 +171,8 @@ type Client struct {
 	logout       Logout
 	requirePAR   bool
 	requireAuth  bool
+	authMethod   AuthMethod
+	keys         Keys
 	createdAt    time.Time
 	updatedAt    time.Time
 }
@@ -135,6 +183,12 @@ type Client struct {
 // and a slow KDF would cost milliseconds on every token request.
 func New(p Params, rnd io.Reader, now time.Time) (c *Client, secret string, err error) {
 	c = &Client{createdAt: now, updatedAt: now}
+	if p.AuthMethod == "" {
+		p.AuthMethod = AuthSecretBasic
+		if p.Type == Public {
+			p.AuthMethod = AuthNone
+		}
+	}
 	if err := c.apply(p); err != nil {
 		return nil, "", err
 	}
@@ -143,7 +197,7 @@ func New(p Params, rnd io.Reader, now time.Time) (c *Client, secret string, err 
 		return nil, "", fmt.Errorf("client: generate id: %w", err)
 	}
 	c.id = IDPrefix + id
-	if c.typ == Confidential {
+	if c.authMethod.usesSecret() {
 		if secret, err = c.newSecret(rnd); err != nil {
 			return nil, "", err
 		}
@@ -151,15 +205,32 @@ func New(p Params, rnd io.Reader, now time.Time) (c *Client, secret string, err 
 	return c, secret, nil
 }
 
-// Update replaces the editable fields (everything but the id, the type and the secret).
+// Update replaces the editable fields (everything but the id, the type and the secret). The
+// authentication method may change between the two secret methods, and from a secret method to
+// private_key_jwt (the secret is then forgotten); never from private_key_jwt to a secret method,
+// which would leave the client without a secret (ErrAuthMethodChange).
 func (c *Client) Update(p Params, now time.Time) error {
 	if p.Type != "" && p.Type != c.typ {
 		return ErrTypeChange
 	}
 	p.Type = c.typ
+	if p.AuthMethod == "" {
+		// Neither method nor keys given: both stay (an edit of the consent-screen text must not
+		// need the client's keys again).
+		p.AuthMethod = c.authMethod
+		if p.Keys == (Keys{}) {
+			p.Keys = c.keys
+		}
+	}
+	if c.authMethod == AuthPrivateKeyJWT && p.AuthMethod.usesSecret() {
+		return ErrAuthMethodChange
+	}
 	next := *c
 	if err := next.apply(p); err != nil {
 		return err
+	}
+	if !next.authMethod.usesSecret() {
+		next.secretHash = nil
 	}
 	next.updatedAt = now
 	*c = next
@@ -170,6 +241,9 @@ func (c *Client) Update(p Params, now time.Time) error {
 func (c *Client) RotateSecret(rnd io.Reader, now time.Time) (string, error) {
 	if c.typ != Confidential {
 		return "", ErrPublicClient
+	}
+	if !c.authMethod.usesSecret() {
+		return "", ErrNoSecret
 	}
 	secret, err := c.newSecret(rnd)
 	if err != nil {
@@ -240,6 +314,11 @@ func (c *Client) apply(p Params) error {
 	if err != nil {
 		return err
 	}
+	if err := validateAuthMethod(p.Type, p.AuthMethod, p.Keys); err != nil {
+		return err
+	}
+	c.authMethod = p.AuthMethod
+	c.keys = p.Keys
 	c.logout = logout
 	c.requirePAR = p.RequirePushedAuthorizationRequests
 	c.requireAuth = p.RequireAuthTime
@@ -251,6 +330,42 @@ func (c *Client) apply(p Params) error {
 	c.redirectURIs = uris
 	c.allowed = p.AllowedScopes
 	c.reasons = reasons
+	return nil
+}
+
+// validateAuthMethod checks that method suits the client type (none for public clients, a secret
+// method or private_key_jwt for confidential ones) and that keys are registered exactly when the
+// method needs them: a private_key_jwt client has one of jwks (a valid JWK Set with at least one
+// public signature key) and jwks_uri (https, or http to a loopback host).
+func validateAuthMethod(typ Type, method AuthMethod, keys Keys) error {
+	switch {
+	case !slices.Contains(AuthMethods(), method):
+		return fmt.Errorf("%w: token_endpoint_auth_method %q is not one of %v", ErrInvalid, method, AuthMethods())
+	case typ == Public && method != AuthNone:
+		return fmt.Errorf("%w: a public client's token_endpoint_auth_method is none", ErrInvalid)
+	case typ == Confidential && method == AuthNone:
+		return fmt.Errorf("%w: a confidential client cannot use token_endpoint_auth_method none", ErrInvalid)
+	}
+	if method != AuthPrivateKeyJWT {
+		if keys != (Keys{}) {
+			return fmt.Errorf("%w: jwks and jwks_uri are only for token_endpoint_auth_method private_key_jwt", ErrInvalid)
+		}
+		return nil
+	}
+	switch {
+	case keys.JWKS != "" && keys.JWKSURI != "":
+		return fmt.Errorf("%w: register jwks or jwks_uri, not both", ErrInvalid)
+	case keys.JWKS != "":
+		if _, err := ParseJWKS([]byte(keys.JWKS)); err != nil {
+			return fmt.Errorf("%w: jwks: %w", ErrInvalid, err)
+		}
+	case keys.JWKSURI != "":
+		if err := validateCallbackURI("jwks_uri", keys.JWKSURI); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("%w: private_key_jwt needs jwks or jwks_uri", ErrInvalid)
+	}
 	return nil
 }
 
@@ -399,12 +514,27 @@ func loopbackKey(raw string) (string, bool) {
 // VerifySecret reports whether secret is this confidential client's secret. The comparison of the
 // SHA-256 digests is constant-time (checklist 25). Public clients have no secret: always false.
 func (c *Client) VerifySecret(secret string) bool {
-	if c.typ != Confidential || len(c.secretHash) != sha256.Size {
+	if c.typ != Confidential || !c.authMethod.usesSecret() || len(c.secretHash) != sha256.Size {
 		return false
 	}
 	sum := sha256.Sum256([]byte(secret))
 	return subtle.ConstantTimeCompare(sum[:], c.secretHash) == 1
 }
+
+// AuthMethod returns the client's token_endpoint_auth_method.
+func (c *Client) AuthMethod() AuthMethod { return c.authMethod }
+
+// CheckAuthMethod refuses authentication with a method the client is not registered for
+// (ErrAuthMethodMismatch): a client registered for one method cannot use another.
+func (c *Client) CheckAuthMethod(used AuthMethod) error {
+	if used != c.authMethod {
+		return fmt.Errorf("%w: registered for %s, used %s", ErrAuthMethodMismatch, c.authMethod, used)
+	}
+	return nil
+}
+
+// Keys returns a private_key_jwt client's registered jwks or jwks_uri.
+func (c *Client) Keys() Keys { return c.keys }
 
 // AllowsScopes reports whether every scope of s is registered for this client (decision 5).
 func (c *Client) AllowsScopes(s scope.Set) bool { return s.SubsetOf(c.allowed) }
@@ -499,8 +629,12 @@ type Snapshot struct {
 	Logout                             Logout
 	RequirePushedAuthorizationRequests bool
 	RequireAuthTime                    bool
-	CreatedAt                          time.Time
-	UpdatedAt                          time.Time
+	// AuthMethod is "" for clients stored before it existed: client_secret_basic for a
+	// confidential client, none for a public one.
+	AuthMethod AuthMethod
+	Keys       Keys
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Snapshot exports the client for storage.
@@ -512,6 +646,7 @@ func (c *Client) Snapshot() Snapshot {
 		Logout: Logout{PostLogoutRedirectURIs: slices.Clone(c.logout.PostLogoutRedirectURIs), BackchannelURI: c.logout.BackchannelURI,
 			BackchannelSessionRequired: c.logout.BackchannelSessionRequired},
 		RequirePushedAuthorizationRequests: c.requirePAR, RequireAuthTime: c.requireAuth,
+		AuthMethod: c.authMethod, Keys: c.keys,
 		CreatedAt: c.createdAt, UpdatedAt: c.updatedAt,
 	}
 }
@@ -523,7 +658,15 @@ func Rehydrate(s Snapshot) (*Client, error) {
 	if !strings.HasPrefix(s.ID, IDPrefix) || len(s.ID) <= len(IDPrefix) {
 		return nil, fmt.Errorf("%w: stored client id %q", ErrInvalid, s.ID)
 	}
+	method := s.AuthMethod
+	if method == "" {
+		method = AuthSecretBasic
+		if s.Type == Public {
+			method = AuthNone
+		}
+	}
 	if err := c.apply(Params{
+		AuthMethod: method, Keys: s.Keys,
 		Type: s.Type, Name: s.Name, Description: s.Description, LogoURL: s.LogoURL,
 		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons, RequiredScopes: s.RequiredScopes,
 		Logout: s.Logout, RequirePushedAuthorizationRequests: s.RequirePushedAuthorizationRequests, RequireAuthTime: s.RequireAuthTime,
@@ -531,10 +674,10 @@ func Rehydrate(s Snapshot) (*Client, error) {
 		return nil, fmt.Errorf("stored client %s: %w", s.ID, err)
 	}
 	switch {
-	case s.Type == Confidential && len(s.SecretHash) != sha256.Size:
+	case method.usesSecret() && len(s.SecretHash) != sha256.Size:
 		return nil, fmt.Errorf("%w: stored confidential client %s has no secret hash", ErrInvalid, s.ID)
-	case s.Type == Public && len(s.SecretHash) != 0:
-		return nil, fmt.Errorf("%w: stored public client %s has a secret hash", ErrInvalid, s.ID)
+	case !method.usesSecret() && len(s.SecretHash) != 0:
+		return nil, fmt.Errorf("%w: stored client %s (%s) has a secret hash", ErrInvalid, s.ID, method)
 	}
 	c.secretHash = slices.Clone(s.SecretHash)
 	return c, nil

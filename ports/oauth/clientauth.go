@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
@@ -17,6 +18,9 @@ const (
 	AuthMethodBasic AuthMethod = "client_secret_basic" // HTTP Basic
 	AuthMethodPost  AuthMethod = "client_secret_post"  // client_id/client_secret form fields
 	AuthMethodNone  AuthMethod = "none"                // client_id only (public clients)
+	// AuthMethodPrivateKeyJWT: client_assertion_type jwt-bearer and a signed client_assertion
+	// (RFC 7523 §2.2, OIDC Core §9).
+	AuthMethodPrivateKeyJWT AuthMethod = "private_key_jwt"
 )
 
 // ClientCredentials are the credentials of a token, revocation or introspection request. The
@@ -26,6 +30,12 @@ type ClientCredentials struct {
 	ClientID string
 	Secret   string
 	Method   AuthMethod
+	// Assertion is the client_assertion of AuthMethodPrivateKeyJWT.
+	Assertion string
+	// Audiences are the values the assertion's aud may name at the endpoint called: the issuer
+	// and the endpoint's URL (the HTTP layer also lists the token endpoint, which OIDC Core §9
+	// recommends as aud for every endpoint).
+	Audiences []string
 	// Address is the caller's network address as the transport saw it ("" if unknown). It is
 	// used only to count failed authentications per address (checklist 26); never take it from a
 	// request header a client can set.
@@ -40,6 +50,10 @@ type ClientAuth struct {
 	clock    Clock
 	events   Events
 	lockout  client.LockoutPolicy
+	// keys verifies private_key_jwt assertions (nil: such clients cannot authenticate);
+	// assertionIDs remembers the jti of every accepted assertion (replay refused).
+	keys         ClientKeyVerifier
+	assertionIDs AssertionIDs
 }
 
 // tooManyFailures is the description of the error refusing an attempt during a lockout.
@@ -105,21 +119,69 @@ func (a *ClientAuth) authenticate(ctx context.Context, creds ClientCredentials) 
 		return nil, false, fmt.Errorf("authenticate client: %w", err)
 	}
 	if c.IsPublic() {
-		if creds.Secret != "" {
+		switch {
+		case creds.Secret != "":
 			return nil, true, oautherr.InvalidClient.WithDescription("Public clients must not send a client secret")
+		case creds.Method == AuthMethodPrivateKeyJWT:
+			return nil, true, oautherr.InvalidClient.WithDescription("Public clients authenticate with client_id only")
 		}
 		return c, true, nil
 	}
-	if creds.Method == AuthMethodNone || creds.Secret == "" {
+	if creds.Method == AuthMethodNone || (creds.Method != AuthMethodPrivateKeyJWT && creds.Secret == "") {
 		return nil, true, oautherr.InvalidClient.WithDescription("Client authentication required")
 	}
 	if err := a.lockout.Check(failures, now); err != nil {
 		return nil, true, oautherr.InvalidClient.WithDescription(tooManyFailures).WithCause(err)
 	}
+	// A client registered for one method cannot use another (RFC 7591 §2): not counted as a
+	// failure, nothing secret was tried.
+	if err := c.CheckAuthMethod(client.AuthMethod(creds.Method)); err != nil {
+		return nil, true, oautherr.InvalidClient.WithDescriptionf("This client authenticates with %s", string(c.AuthMethod())).WithCause(err)
+	}
+	if creds.Method == AuthMethodPrivateKeyJWT {
+		if err := a.verifyAssertion(ctx, c, creds, now); err != nil {
+			if oe, ok := oautherr.As(err); ok && oe.Code == oautherr.CodeInvalidClient {
+				return nil, true, a.authFailure(ctx, creds, true, oe)
+			}
+			return nil, true, err
+		}
+		return c, true, nil
+	}
 	if !c.VerifySecret(creds.Secret) {
 		return nil, true, a.authFailure(ctx, creds, true, oautherr.InvalidClient.WithDescription("Invalid client credentials"))
 	}
 	return c, true, nil
+}
+
+// verifyAssertion authenticates a private_key_jwt client: the signature with one of its
+// registered keys (adapter), the claims (client.Assertion.Check), then the jti, recorded in the
+// shared store so a replay is refused by every instance until the assertion expires. Errors:
+// invalid_client for any failed rule; temporarily_unavailable (503) when the client's jwks_uri
+// cannot be fetched and no keys of it are cached; others internal.
+func (a *ClientAuth) verifyAssertion(ctx context.Context, c *client.Client, creds ClientCredentials, now time.Time) error {
+	invalid := oautherr.InvalidClient.WithDescription("Invalid client assertion")
+	if a.keys == nil {
+		return oautherr.InvalidClient.WithDescription("private_key_jwt is not enabled on this server")
+	}
+	claims, err := a.keys.Verify(ctx, creds.Assertion, c)
+	if errors.Is(err, ErrUnavailable) {
+		// The client's own key server is down and no keys are cached: 503, retry later.
+		return oautherr.TemporarilyUnavailable.WithDescription("The client's jwks_uri could not be fetched; retry later").WithCause(err)
+	}
+	if err != nil {
+		return invalid.WithCause(err)
+	}
+	if err := claims.Check(c.ID(), creds.Audiences, now); err != nil {
+		return invalid.WithCause(err)
+	}
+	err = a.assertionIDs.Use(ctx, c.ID(), claims.JWTID, claims.ReplayUntil())
+	if errors.Is(err, ErrAlreadyExists) {
+		return oautherr.InvalidClient.WithDescription("Client assertion was already used (jti)").WithCause(err)
+	}
+	if err != nil {
+		return fmt.Errorf("authenticate client %s: record assertion: %w", c.ID(), err)
+	}
+	return nil
 }
 
 // failureKeys lists the brute-force counters an attempt touches: the client's (only for a

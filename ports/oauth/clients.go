@@ -39,6 +39,13 @@ type ClientInput struct {
 	RequirePushedAuthorizationRequests bool
 	// RequireAuthTime: every ID token carries auth_time.
 	RequireAuthTime bool
+	// TokenEndpointAuthMethod is how the client authenticates (client_secret_basic,
+	// client_secret_post, private_key_jwt, none). On create "" is client_secret_basic for a
+	// confidential client and none for a public one; on update "" keeps it (and the keys).
+	TokenEndpointAuthMethod client.AuthMethod
+	// JWKS (a JWK Set document) or JWKSURI: the public keys of a private_key_jwt client.
+	JWKS    string
+	JWKSURI string
 }
 
 // Client is a registered client as the admin API shows it. It never contains the secret.
@@ -58,6 +65,9 @@ type Client struct {
 	BackchannelLogoutSessionRequired   bool
 	RequirePushedAuthorizationRequests bool
 	RequireAuthTime                    bool
+	TokenEndpointAuthMethod            client.AuthMethod
+	JWKS                               string
+	JWKSURI                            string
 	CreatedAt                          time.Time
 	UpdatedAt                          time.Time
 }
@@ -70,6 +80,7 @@ func clientView(c *client.Client) Client {
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs(), BackchannelLogoutURI: c.BackchannelLogoutURI(),
 		BackchannelLogoutSessionRequired: c.WantsSessionID(), RequirePushedAuthorizationRequests: c.RequiresPushedAuthorizationRequests(),
 		RequireAuthTime: c.RequiresAuthTime(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
+		TokenEndpointAuthMethod: c.AuthMethod(), JWKS: c.Keys().JWKS, JWKSURI: c.Keys().JWKSURI,
 	}
 	for n, r := range c.ScopeReasons() {
 		v.ScopeReasons[string(n)] = ScopeReason(r)
@@ -96,12 +107,14 @@ func (in ClientInput) params() (client.Params, error) {
 		Logout: client.Logout{PostLogoutRedirectURIs: in.PostLogoutRedirectURIs, BackchannelURI: in.BackchannelLogoutURI,
 			BackchannelSessionRequired: in.BackchannelLogoutSessionRequired},
 		RequirePushedAuthorizationRequests: in.RequirePushedAuthorizationRequests, RequireAuthTime: in.RequireAuthTime,
+		AuthMethod: in.TokenEndpointAuthMethod, Keys: client.Keys{JWKS: in.JWKS, JWKSURI: in.JWKSURI},
 	}, nil
 }
 
 // domainInputError marks the domain's validation errors as ErrInvalidInput.
 func domainInputError(err error) error {
-	if errors.Is(err, client.ErrInvalid) || errors.Is(err, client.ErrTypeChange) || errors.Is(err, client.ErrPublicClient) {
+	if errors.Is(err, client.ErrInvalid) || errors.Is(err, client.ErrTypeChange) || errors.Is(err, client.ErrPublicClient) ||
+		errors.Is(err, client.ErrNoSecret) || errors.Is(err, client.ErrAuthMethodChange) {
 		return fmt.Errorf("%w: %w", ErrInvalidInput, err)
 	}
 	return err
@@ -115,7 +128,7 @@ type ClientAdmin struct {
 }
 
 // Create registers a client and returns it with its secret — shown this once, stored only
-// hashed; "" for public clients. Errors: ErrInvalidInput (message says which field); others
+// hashed; "" for public and private_key_jwt clients. Errors: ErrInvalidInput (message says which field); others
 // internal.
 func (a *ClientAdmin) Create(ctx context.Context, in ClientInput) (Client, string, error) {
 	p, err := in.params()

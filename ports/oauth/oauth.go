@@ -63,7 +63,7 @@ type Config struct {
 }
 
 // Deps are what the use cases are built from. Every field is required except Events and
-// IDTokenHints.
+// IDTokenHints and ClientKeys.
 type Deps struct {
 	// Stores is the storage adapter: everything the provider keeps in its database.
 	Stores Stores
@@ -81,6 +81,9 @@ type Deps struct {
 	Random      Random
 	// Events receives security and audit events; nil discards them.
 	Events Events
+	// ClientKeys verifies private_key_jwt client assertions; nil: such clients are refused
+	// (invalid_client).
+	ClientKeys ClientKeyVerifier
 }
 
 // UseCases are the provider's use cases, by family. Each family holds only the ports it uses,
@@ -130,7 +133,8 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	}
 	backchannel := &Backchannel{outbox: st.Backchannel, signer: d.LogoutTokens, sender: d.Backchannel, clock: d.Clock,
 		random: d.Random, events: d.Events, issuer: cfg.Issuer, timeout: cfg.BackchannelTimeout, wake: make(chan struct{}, 1)}
-	clientAuth := &ClientAuth{clients: st.Clients, failures: st.AuthFailures, clock: d.Clock, events: d.Events, lockout: cfg.ClientLockout}
+	clientAuth := &ClientAuth{clients: st.Clients, failures: st.AuthFailures, clock: d.Clock, events: d.Events, lockout: cfg.ClientLockout,
+		keys: d.ClientKeys, assertionIDs: st.AssertionIDs}
 	return &UseCases{
 		Clients:    &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
 		ClientAuth: clientAuth,

@@ -62,6 +62,7 @@ type Stores struct {
 	RefreshTokens RefreshTokens
 	Grants        Grants
 	AuthFailures  AuthFailures
+	AssertionIDs  AssertionIDs      // jti of accepted client assertions (private_key_jwt)
 	SigningKeys   signingkeys.Store // the ID-token signing keys
 	Sweeper       Sweeper
 	Readiness     Readiness
@@ -72,7 +73,7 @@ type Stores struct {
 // Validate reports a missing store.
 func (s Stores) Validate() error {
 	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
-		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures,
+		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs,
 		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel} {
 		if p == nil {
 			return fmt.Errorf("stores: %s is missing", name)
@@ -230,6 +231,25 @@ type AuthFailures interface {
 	Count(ctx context.Context, w client.FailureWindow, keys ...string) (int, error)
 }
 
+// AssertionIDs remembers the jti of every accepted client assertion (RFC 7523 §3 item 7), in the
+// shared database, so an assertion is accepted once across every instance.
+type AssertionIDs interface {
+	// Use records jti for clientID until until. Returns ErrAlreadyExists if the pair is
+	// recorded already (a replay) — also when a concurrent Use of the same pair, on any
+	// instance, won. Rows past until are purged by the Sweeper.
+	Use(ctx context.Context, clientID, jti string, until time.Time) error
+}
+
+// ClientKeyVerifier checks the signature of a private_key_jwt client assertion.
+type ClientKeyVerifier interface {
+	// Verify checks that assertion is a compact JWS signed, with one of
+	// client.AssertionAlgorithms, by a key of c's registered jwks or of the JWK Set at its
+	// jwks_uri, and returns its claims — not yet checked against the rules (Assertion.Check).
+	// Returns an error wrapping ErrUnavailable when the keys cannot be obtained; any other error
+	// means the assertion is not acceptable.
+	Verify(ctx context.Context, assertion string, c *client.Client) (client.Assertion, error)
+}
+
 // SweepResult says how many rows a sweep deleted, by kind (rows deleted by a cascade — the
 // tokens of a deleted grant, the code of a deleted request — are not counted), and how many
 // pending authorization requests it marked expired.
@@ -244,6 +264,8 @@ type SweepResult struct {
 	AuthFailures        int
 	// BackchannelDeliveries are delivered or abandoned back-channel logouts (Purge).
 	BackchannelDeliveries int
+	// AssertionIDs are remembered client-assertion jti past their expiry.
+	AssertionIDs int
 }
 
 // Sweeper deletes rows the provider no longer needs (housekeeping).

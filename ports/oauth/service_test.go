@@ -699,7 +699,8 @@ func TestAuthenticateClient(t *testing.T) {
 		ok    bool
 	}{
 		{"Basic", conf, true},
-		{"Post", oauth.ClientCredentials{ClientID: conf.ClientID, Secret: conf.Secret, Method: oauth.AuthMethodPost}, true},
+		// A client registered for client_secret_basic cannot use client_secret_post (RFC 7591 §2).
+		{"PostForBasicClient", oauth.ClientCredentials{ClientID: conf.ClientID, Secret: conf.Secret, Method: oauth.AuthMethodPost}, false},
 		{"WrongSecret", oauth.ClientCredentials{ClientID: conf.ClientID, Secret: conf.Secret + "x", Method: oauth.AuthMethodBasic}, false},
 		{"NoSecret", oauth.ClientCredentials{ClientID: conf.ClientID, Method: oauth.AuthMethodNone}, false},
 		{"NoneWithSecret", oauth.ClientCredentials{ClientID: conf.ClientID, Secret: conf.Secret, Method: oauth.AuthMethodNone}, false},

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/base64"
 	"net/http"
 	"net/url"
@@ -8,6 +9,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 func basicOf(c testClient) *[2]string { return &[2]string{c.ID, c.Secret} }
@@ -264,7 +268,8 @@ func TestNoStore_UserinfoAndIntrospection(t *testing.T) {
 }
 
 // TestChecklist24_ClientAuthMethods: Basic + body secret → invalid_request; client_secret_post
-// works; Basic credentials are form-URL-decoded (RFC 6749 §2.3.1).
+// works for a client registered for it and is invalid_client for one registered for Basic (and
+// the other way round); Basic credentials are form-URL-decoded (RFC 6749 §2.3.1).
 func TestChecklist24_ClientAuthMethods(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -276,6 +281,23 @@ func TestChecklist24_ClientAuthMethods(t *testing.T) {
 	wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_request")
 
 	form.Set("client_id", c.ID)
+	resp, body = e.postForm("/oauth/token", form, nil)
+	wantOAuthError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+
+	created, secret, err := e.uc.Clients.Create(context.Background(), oauth.ClientInput{
+		Type: client.Confidential, Name: "Post RP", RedirectURIs: []string{c.Redirect}, AllowedScopes: []string{"openid"},
+		TokenEndpointAuthMethod: client.AuthSecretPost,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := testClient{ID: created.ID, Secret: secret, Redirect: c.Redirect}
+	code, verifier = e.codeFor(pc, "openid")
+	form = url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {c.Redirect},
+		"code_verifier": {verifier}, "client_id": {pc.ID}, "client_secret": {pc.Secret}}
+	resp, body = e.postForm("/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {c.Redirect}, "code_verifier": {verifier}}, basicOf(pc))
+	wantOAuthError(t, resp, body, http.StatusUnauthorized, "invalid_client")
 	if resp, body := e.postForm("/oauth/token", form, nil); resp.StatusCode != http.StatusOK {
 		t.Fatalf("client_secret_post: %d %v", resp.StatusCode, body)
 	}
@@ -288,7 +310,7 @@ func TestChecklist24_ClientAuthMethods(t *testing.T) {
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	encodedID := strings.Replace(c.ID, "_", "%5F", 1) // "app_…" → "app%5F…"
 	req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(encodedID+":"+c.Secret)))
-	resp, err := http.DefaultClient.Do(req)
+	resp, err = http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -39,6 +40,9 @@ type serverMetadata struct {
 	TokenEndpointAuthMethodsSupported          []string `json:"token_endpoint_auth_methods_supported"`
 	RevocationEndpointAuthMethodsSupported     []string `json:"revocation_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethodsSupported  []string `json:"introspection_endpoint_auth_methods_supported"`
+	TokenEndpointAuthSigningAlgValuesSupported []string `json:"token_endpoint_auth_signing_alg_values_supported" doc:"Algorithms of private_key_jwt client assertions"`
+	RevocationEndpointAuthSigningAlgs          []string `json:"revocation_endpoint_auth_signing_alg_values_supported"`
+	IntrospectionEndpointAuthSigningAlgs       []string `json:"introspection_endpoint_auth_signing_alg_values_supported"`
 	IDTokenSigningAlgValuesSupported           []string `json:"id_token_signing_alg_values_supported"`
 	SubjectTypesSupported                      []string `json:"subject_types_supported"`
 	ScopesSupported                            []string `json:"scopes_supported"`
@@ -59,12 +63,30 @@ type serverMetadata struct {
 	DataTokenAlgs    []string `json:"data_token_signing_alg_values_supported" doc:"SVA extension: data token algorithms"`
 }
 
+// assertionAudiences are the aud values a client assertion may name at the endpoint at path
+// (RFC 7523 §3 item 3, OIDC Core §9): the issuer, the token endpoint (which OIDC recommends for
+// every endpoint) and the endpoint itself.
+func (m serverMetadata) assertionAudiences(path string) []string {
+	auds := []string{m.Issuer, m.TokenEndpoint}
+	if u := strings.TrimRight(m.Issuer, "/") + path; !slices.Contains(auds, u) {
+		auds = append(auds, u)
+	}
+	return auds
+}
+
 // newServerMetadata builds the document for an issuer. The issuer is used verbatim (RFC 8414 §3.3
 // and OIDC Discovery §4.3 require byte equality with the configured value); endpoint URLs are the
 // issuer with its trailing slash, if any, removed, plus the path.
 func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg string) serverMetadata {
 	base := strings.TrimRight(issuer, "/")
-	clientAuth := []string{"client_secret_basic", "client_secret_post", "none"}
+	var clientAuth, confidentialAuth []string
+	for _, m := range client.AuthMethods() {
+		clientAuth = append(clientAuth, string(m))
+		if m != client.AuthNone {
+			confidentialAuth = append(confidentialAuth, string(m))
+		}
+	}
+	assertionAlgs := client.AssertionAlgorithms()
 	var scopes, claims []string
 	// The id_token's claims first (adapters/oauth/tokens), then every claim a scope can release.
 	claims = append(claims, "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash")
@@ -90,7 +112,10 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		TokenEndpointAuthMethodsSupported:          clientAuth,
 		RevocationEndpointAuthMethodsSupported:     clientAuth,
-		IntrospectionEndpointAuthMethodsSupported:  []string{"client_secret_basic", "client_secret_post"},
+		IntrospectionEndpointAuthMethodsSupported:  confidentialAuth,
+		TokenEndpointAuthSigningAlgValuesSupported: assertionAlgs,
+		RevocationEndpointAuthSigningAlgs:          assertionAlgs,
+		IntrospectionEndpointAuthSigningAlgs:       assertionAlgs,
 		IDTokenSigningAlgValuesSupported:           []string{"ES256"},
 		SubjectTypesSupported:                      []string{"public"},
 		ScopesSupported:                            scopes,

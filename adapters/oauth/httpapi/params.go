@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/textinput"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -70,6 +71,9 @@ func parseFormBody(contentType string, body []byte) (params, error) {
 // Address is left for the caller to fill.
 func clientFromRequest(authorization string, p params) (oauth.ClientCredentials, error) {
 	bodyID, bodySecret := p.get("client_id"), p.get("client_secret")
+	if p.get("client_assertion_type") != "" || p.get("client_assertion") != "" {
+		return assertionFromRequest(authorization, p)
+	}
 	if authorization == "" {
 		switch {
 		case bodyID == "" && bodySecret != "":
@@ -91,6 +95,32 @@ func clientFromRequest(authorization string, p params) (oauth.ClientCredentials,
 		return oauth.ClientCredentials{}, oautherr.InvalidRequest.WithDescription("client_id in the body differs from the HTTP Basic client")
 	}
 	return oauth.ClientCredentials{ClientID: id, Secret: secret, Method: oauth.AuthMethodBasic}, nil
+}
+
+// assertionFromRequest extracts private_key_jwt credentials (RFC 7523 §2.2): client_assertion_type
+// jwt-bearer and client_assertion, with no other method in the same request. client_id is
+// optional (RFC 7523 §3.1); when absent the client is the one the assertion names (its
+// signature is then verified with that client's keys, and iss = sub = client_id is required).
+func assertionFromRequest(authorization string, p params) (oauth.ClientCredentials, error) {
+	typ, assertion, bodyID := p.get("client_assertion_type"), p.get("client_assertion"), p.get("client_id")
+	switch {
+	case authorization != "" || p.get("client_secret") != "":
+		return oauth.ClientCredentials{}, oautherr.InvalidRequest.WithDescription("Use exactly one client authentication method: a client assertion, HTTP Basic or client_secret, not several")
+	case typ == "":
+		return oauth.ClientCredentials{}, oautherr.InvalidRequest.WithDescription("client_assertion_type is required with client_assertion")
+	case assertion == "":
+		return oauth.ClientCredentials{}, oautherr.InvalidRequest.WithDescription("client_assertion is required with client_assertion_type")
+	case typ != client.AssertionType:
+		return oauth.ClientCredentials{}, oautherr.InvalidClient.WithDescriptionf("Unsupported client_assertion_type; use %s", client.AssertionType)
+	}
+	id := bodyID
+	if id == "" {
+		var err error
+		if id, err = client.AssertionClientID(assertion); err != nil {
+			return oauth.ClientCredentials{}, oautherr.InvalidClient.WithDescription("Malformed client assertion").WithCause(err)
+		}
+	}
+	return oauth.ClientCredentials{ClientID: id, Assertion: assertion, Method: oauth.AuthMethodPrivateKeyJWT}, nil
 }
 
 // parseBasic decodes client_secret_basic credentials. RFC 6749 §2.3.1: the client identifier and

@@ -150,8 +150,9 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 		Path:        pathToken,
 		Summary:     "Token endpoint (RFC 6749 §3.2): authorization_code and refresh_token grants",
 		Description: "application/x-www-form-urlencoded only; repeated parameters are invalid_request; unknown ones are " +
-			"ignored. Client authentication: client_secret_basic, client_secret_post, or client_id alone for public " +
-			"clients (PKCE). Using Basic and a body secret together is invalid_request. invalid_client is 401 with " +
+			"ignored. Client authentication: the one method the client is registered for — client_secret_basic, " +
+			"client_secret_post, private_key_jwt (RFC 7523), or client_id alone for public clients (PKCE); another " +
+			"method is invalid_client. Using two methods together is invalid_request. invalid_client is 401 with " +
 			"WWW-Authenticate: Basic. Every response carries Cache-Control: no-store.",
 		Tags:         []string{"oauth"},
 		MaxBodyBytes: publicMaxBody,
@@ -457,8 +458,11 @@ type tokenForm struct {
 	CodeVerifier string `json:"code_verifier,omitempty" doc:"authorization_code grant: PKCE verifier (43-128 chars)"`
 	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant"`
 	Scope        string `json:"scope,omitempty" doc:"refresh_token grant: narrower scope (optional)"`
-	ClientID     string `json:"client_id,omitempty" doc:"client_secret_post or public clients"`
+	ClientID     string `json:"client_id,omitempty" doc:"client_secret_post or public clients (optional with client_assertion)"`
 	ClientSecret string `json:"client_secret,omitempty" doc:"client_secret_post"`
+	// private_key_jwt client authentication (RFC 7523 §2.2).
+	ClientAssertionType string `json:"client_assertion_type,omitempty" enum:"urn:ietf:params:oauth:client-assertion-type:jwt-bearer" doc:"private_key_jwt"`
+	ClientAssertion     string `json:"client_assertion,omitempty" doc:"private_key_jwt: a JWT signed (ES256, RS256, PS256 or EdDSA) with a key of the client's jwks or jwks_uri; iss = sub = client_id, aud = the issuer or the endpoint URL, exp at most 5 minutes ahead, a jti never used before"`
 }
 
 // tokenOnlyForm documents revocation and introspection requests.
@@ -467,6 +471,9 @@ type tokenOnlyForm struct {
 	TokenTypeHint string `json:"token_type_hint,omitempty" doc:"access_token or refresh_token (optional; unknown values are ignored)"`
 	ClientID      string `json:"client_id,omitempty"`
 	ClientSecret  string `json:"client_secret,omitempty"`
+	// private_key_jwt client authentication (RFC 7523 §2.2).
+	ClientAssertionType string `json:"client_assertion_type,omitempty" enum:"urn:ietf:params:oauth:client-assertion-type:jwt-bearer" doc:"private_key_jwt"`
+	ClientAssertion     string `json:"client_assertion,omitempty" doc:"private_key_jwt: a JWT signed (ES256, RS256, PS256 or EdDSA) with a key of the client's jwks or jwks_uri; iss = sub = client_id, aud = the issuer or the endpoint URL, exp at most 5 minutes ahead, a jti never used before"`
 }
 
 type formInput struct {
@@ -505,7 +512,7 @@ type tokenOutput struct {
 
 // clientRequest decodes a token, revocation or introspection request: the form body's parameters
 // and the client's credentials, with the caller's address unless the deployment ignores it.
-func (h *publicHandlers) clientRequest(in *formInput) (params, oauth.ClientCredentials, error) {
+func (h *publicHandlers) clientRequest(in *formInput, endpointPath string) (params, oauth.ClientCredentials, error) {
 	p, err := parseFormBody(in.ContentType, in.RawBody)
 	if err != nil {
 		return nil, oauth.ClientCredentials{}, err
@@ -516,6 +523,9 @@ func (h *publicHandlers) clientRequest(in *formInput) (params, oauth.ClientCrede
 	}
 	if !h.cfg.IgnoreClientAddress {
 		creds.Address = in.peer
+	}
+	if creds.Method == oauth.AuthMethodPrivateKeyJWT {
+		creds.Audiences = h.meta.assertionAudiences(endpointPath)
 	}
 	return p, creds, nil
 }
@@ -536,7 +546,7 @@ func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput
 
 // tokenGrant runs the requested grant and returns the tokens and the client they were issued to.
 func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.TokenSet, string, error) {
-	p, creds, err := h.clientRequest(in)
+	p, creds, err := h.clientRequest(in, pathToken)
 	if err != nil {
 		return oauth.TokenSet{}, "", err
 	}
@@ -597,7 +607,7 @@ type revokeOutput struct {
 }
 
 func (h *publicHandlers) revoke(ctx context.Context, in *formInput) (*revokeOutput, error) {
-	p, creds, err := h.clientRequest(in)
+	p, creds, err := h.clientRequest(in, pathRevoke)
 	if err == nil {
 		err = h.tokens.Revoke(ctx, creds, p.get("token"), p.get("token_type_hint"))
 	}
@@ -628,7 +638,7 @@ type introspectOutput struct {
 
 func (h *publicHandlers) introspect(ctx context.Context, in *formInput) (*introspectOutput, error) {
 	var res oauth.Introspection
-	p, creds, err := h.clientRequest(in)
+	p, creds, err := h.clientRequest(in, pathIntrospect)
 	if err == nil {
 		res, err = h.tokens.Introspect(ctx, creds, p.get("token"), p.get("token_type_hint"))
 	}

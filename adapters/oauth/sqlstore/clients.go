@@ -43,6 +43,9 @@ type clientRow struct {
 	BackchannelSessionReq  bool      `bun:"backchannel_logout_session_required"`
 	RequirePAR             bool      `bun:"require_pushed_authorization_requests"`
 	RequireAuthTime        bool      `bun:"require_auth_time"`
+	AuthMethod             string    `bun:"token_endpoint_auth_method"`
+	JWKS                   string    `bun:"jwks,nullzero"`
+	JWKSURI                string    `bun:"jwks_uri"`
 	CreatedAt              time.Time `bun:"created_at"`
 	UpdatedAt              time.Time `bun:"updated_at"`
 }
@@ -84,7 +87,8 @@ func clientToRow(c *client.Client) (clientRow, error) {
 		ScopeReasons: string(rj), Required: s.RequiredScopes.String(),
 		PostLogoutRedirectURIs: string(pl), BackchannelLogoutURI: s.Logout.BackchannelURI,
 		BackchannelSessionReq: s.Logout.BackchannelSessionRequired, RequirePAR: s.RequirePushedAuthorizationRequests,
-		RequireAuthTime: s.RequireAuthTime, CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
+		RequireAuthTime: s.RequireAuthTime, AuthMethod: string(s.AuthMethod), JWKS: s.Keys.JWKS, JWKSURI: s.Keys.JWKSURI,
+		CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
 	}, nil
 }
 
@@ -119,6 +123,7 @@ func clientFromRow(r clientRow) (*client.Client, error) {
 		Logout: client.Logout{PostLogoutRedirectURIs: postLogout, BackchannelURI: r.BackchannelLogoutURI,
 			BackchannelSessionRequired: r.BackchannelSessionReq},
 		RequirePushedAuthorizationRequests: r.RequirePAR, RequireAuthTime: r.RequireAuthTime,
+		AuthMethod: client.AuthMethod(r.AuthMethod), Keys: client.Keys{JWKS: r.JWKS, JWKSURI: r.JWKSURI},
 		CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
 	})
 }

@@ -57,6 +57,7 @@ func New(db *bun.DB) oauth.Stores {
 		Grants:        &GrantStore{db: db},
 		SigningKeys:   sqldb.NewSigningKeyStore(db, "oauth_signing_keys"),
 		AuthFailures:  &AuthFailureStore{db: db},
+		AssertionIDs:  &AssertionIDStore{db: db},
 		Sweeper:       &SweepStore{db: db},
 		Readiness:     readiness{db: db},
 		Backchannel:   &BackchannelStore{db: db},

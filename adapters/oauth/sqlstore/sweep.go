@@ -67,6 +67,9 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 		// Composite key: the counters are tiny and short-lived, delete them in one go.
 		{"auth failure counters", "oauth_auth_failures", "",
 			[]string{"window_end < ?"}, [][]any{{ts(p.AuthFailuresBefore)}}, &res.AuthFailures, nil},
+		// A client assertion past its replay horizon is refused as expired anyway.
+		{"client assertion ids", "oauth_client_assertions", "",
+			[]string{"expires_at < ?"}, [][]any{{ts(p.Now)}}, &res.AssertionIDs, nil},
 	}
 	for _, st := range steps {
 		for {

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -83,9 +85,7 @@ func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
 		ctx := context.Background()
 		stores := sqlstore.New(db)
 		c, _ := oauthtest.NewClient(t)
-		if err := stores.Clients.Create(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		insertClientRow(t, db, c)
 		insert := func(used bool) (grant.Code, string) {
 			r := oauthtest.NewAuthRequest(t, c, oauthtest.Now)
 			code, raw := oauthtest.ApproveWithCode(t, r, oauthtest.Now)
@@ -141,9 +141,7 @@ func TestUpgrade_TokensShareOneTable(t *testing.T) {
 		ctx := context.Background()
 		stores := sqlstore.New(db)
 		c, _ := oauthtest.NewClient(t)
-		if err := stores.Clients.Create(ctx, c); err != nil {
-			t.Fatal(err)
-		}
+		insertClientRow(t, db, c)
 		access, refresh := oauthtest.NewTokens(t)
 		grantID, now := "00000000-0000-4000-8000-0000000000dd", oauthtest.Now
 		exec := func(q string, args ...any) {
@@ -193,6 +191,46 @@ func TestUpgrade_TokensShareOneTable(t *testing.T) {
 		}
 		if _, g, _ := stores.Grants.AccessToken(ctx, grant.HashOf(access)); !g.Revoked() {
 			t.Fatal("reuse of a rotated refresh token did not revoke its grant")
+		}
+	})
+}
+
+// insertClientRow stores c with the columns of the first schema (every later column has a
+// default), so an upgrade test can start from any older schema: the current store writes columns
+// an old schema does not have yet.
+func insertClientRow(t *testing.T, db *bun.DB, c *client.Client) {
+	t.Helper()
+	s := c.Snapshot()
+	uris, _ := json.Marshal(s.RedirectURIs)
+	if _, err := db.ExecContext(context.Background(), "INSERT INTO oauth_clients (id, type, secret_hash, name, description, logo_url, redirect_uris, allowed_scopes, scope_reasons, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		s.ID, string(s.Type), s.SecretHash, s.Name, s.Description, s.LogoURL, string(uris), s.AllowedScopes.String(), "{}", s.CreatedAt, s.UpdatedAt); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpgrade_ClientsKeepTheirAuthMethod: clients registered before token_endpoint_auth_method
+// existed load after the upgrade as client_secret_basic (confidential, secret still valid) and
+// none (public), as they were documented to authenticate (decision 42).
+func TestUpgrade_ClientsKeepTheirAuthMethod(t *testing.T) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations, "20261208800001"), func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		conf, secret := oauthtest.NewClient(t)
+		pub, _, err := client.New(client.Params{Type: client.Public, Name: "Native", RedirectURIs: []string{"http://127.0.0.1/cb"},
+			AllowedScopes: conf.AllowedScopes()}, rand.Reader, oauthtest.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		insertClientRow(t, db, conf)
+		insertClientRow(t, db, pub)
+		dbtest.Upgrade(t, db, sqlstore.Migrations)
+		stores := sqlstore.New(db)
+		gotConf, err := stores.Clients.Get(ctx, conf.ID())
+		if err != nil || gotConf.AuthMethod() != client.AuthSecretBasic || !gotConf.VerifySecret(secret) {
+			t.Fatalf("confidential client after the upgrade: %v", err)
+		}
+		gotPub, err := stores.Clients.Get(ctx, pub.ID())
+		if err != nil || gotPub.AuthMethod() != client.AuthNone {
+			t.Fatalf("public client after the upgrade: %v", err)
 		}
 	})
 }

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -46,11 +47,24 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, map[s
 	fs.BoolVar(&in.BackchannelLogoutSessionRequired, "backchannel-logout-session-required", false, "put sid in ID tokens and session logout tokens")
 	fs.BoolVar(&in.RequirePushedAuthorizationRequests, "require-pushed-authorization-requests", false, "accept authorization requests only through PAR (RFC 9126)")
 	fs.BoolVar(&in.RequireAuthTime, "require-auth-time", false, "put auth_time in every ID token")
+	var authMethod, jwks string
+	fs.StringVar(&authMethod, "token-endpoint-auth-method", "", "client_secret_basic (default for confidential), client_secret_post, private_key_jwt or none (public)")
+	fs.StringVar(&jwks, "jwks", "", "private_key_jwt: the client's JWK Set (public keys), as JSON or @file")
+	fs.StringVar(&in.JWKSURI, "jwks-uri", "", "private_key_jwt: https URL of the client's JWK Set")
 	if err := fs.Parse(args); err != nil {
 		return oauth.ClientInput{}, nil, nil, err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	in.TokenEndpointAuthMethod = client.AuthMethod(authMethod)
+	if file, ok := strings.CutPrefix(jwks, "@"); ok {
+		doc, err := os.ReadFile(file)
+		if err != nil {
+			return oauth.ClientInput{}, nil, nil, fmt.Errorf("--jwks: %w", err)
+		}
+		jwks = string(doc)
+	}
+	in.JWKS = jwks
 	for _, u := range postLogout {
 		if u != "" {
 			in.PostLogoutRedirectURIs = append(in.PostLogoutRedirectURIs, u)
@@ -109,13 +123,16 @@ type clientJSON struct {
 	ScopeReasons   map[string]scopeReasonJSON `json:"scope_reasons,omitempty"`
 	RequiredScopes []string                   `json:"required_scopes,omitempty"`
 	// OpenID Connect registration metadata (names as in the admin API and OIDC registration).
-	PostLogoutRedirectURIs             []string  `json:"post_logout_redirect_uris,omitempty"`
-	BackchannelLogoutURI               string    `json:"backchannel_logout_uri,omitempty"`
-	BackchannelLogoutSessionRequired   bool      `json:"backchannel_logout_session_required"`
-	RequirePushedAuthorizationRequests bool      `json:"require_pushed_authorization_requests"`
-	RequireAuthTime                    bool      `json:"require_auth_time"`
-	CreatedAt                          time.Time `json:"created_at"`
-	UpdatedAt                          time.Time `json:"updated_at"`
+	PostLogoutRedirectURIs             []string        `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI               string          `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired   bool            `json:"backchannel_logout_session_required"`
+	RequirePushedAuthorizationRequests bool            `json:"require_pushed_authorization_requests"`
+	RequireAuthTime                    bool            `json:"require_auth_time"`
+	TokenEndpointAuthMethod            string          `json:"token_endpoint_auth_method"`
+	JWKS                               json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI                            string          `json:"jwks_uri,omitempty"`
+	CreatedAt                          time.Time       `json:"created_at"`
+	UpdatedAt                          time.Time       `json:"updated_at"`
 }
 
 func toJSON(c oauth.Client, secret string) clientJSON {
@@ -123,7 +140,11 @@ func toJSON(c oauth.Client, secret string) clientJSON {
 		LogoURL: c.LogoURL, RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, RequiredScopes: c.RequiredScopes,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
-		RequireAuthTime: c.RequireAuthTime, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		RequireAuthTime: c.RequireAuthTime, TokenEndpointAuthMethod: string(c.TokenEndpointAuthMethod), JWKSURI: c.JWKSURI,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+	if c.JWKS != "" {
+		j.JWKS = json.RawMessage(c.JWKS)
+	}
 	if len(c.ScopeReasons) > 0 {
 		j.ScopeReasons = map[string]scopeReasonJSON{}
 		for k, r := range c.ScopeReasons {
@@ -261,6 +282,10 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		}
 		if !given["require-auth-time"] {
 			in.RequireAuthTime = current.RequireAuthTime
+		}
+		// The keys stay unless new ones are given (a method switch to private_key_jwt needs them).
+		if !given["jwks"] && !given["jwks-uri"] && (in.TokenEndpointAuthMethod == "" || in.TokenEndpointAuthMethod == current.TokenEndpointAuthMethod) {
+			in.JWKS, in.JWKSURI = current.JWKS, current.JWKSURI
 		}
 		c, err := clients.Update(ctx, id, in)
 		if err != nil {

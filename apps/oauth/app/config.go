@@ -46,6 +46,10 @@ type Config struct {
 
 	BackchannelTimeout      time.Duration // OAUTH_BACKCHANNEL_TIMEOUT_SECONDS
 	BackchannelAllowPrivate bool          // OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES
+
+	ClientJWKSTimeout  time.Duration // OAUTH_CLIENT_JWKS_TIMEOUT_SECONDS
+	ClientJWKSCacheTTL time.Duration // OAUTH_CLIENT_JWKS_CACHE_SECONDS
+	ClientJWKSPrivate  bool          // OAUTH_CLIENT_JWKS_ALLOW_PRIVATE
 }
 
 // LoadConfig reads and validates the environment. Every problem is reported at once. Durations
@@ -75,6 +79,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		InternalTLS:             e.ServerTLS("OAUTH_INTERNAL"),
 		OutboundTLS:             e.ClientTLS("OAUTH"),
 		BehindTLSProxy:          e.BehindTLSProxy(),
+		// private_key_jwt clients' jwks_uri: bounded fetch, per-instance cache, SSRF guard.
+		ClientJWKSTimeout:  e.Duration("OAUTH_CLIENT_JWKS_TIMEOUT_SECONDS", 5*time.Second, 100*time.Millisecond, 30*time.Second),
+		ClientJWKSCacheTTL: e.Duration("OAUTH_CLIENT_JWKS_CACHE_SECONDS", 5*time.Minute, 10*time.Second, 24*time.Hour),
+		ClientJWKSPrivate:  e.Bool("OAUTH_CLIENT_JWKS_ALLOW_PRIVATE", false),
 	}
 	c.InternalTLS.ClientCAFile = e.String("OAUTH_INTERNAL_TLS_CLIENT_CA_FILE", "")
 	c.InternalTLS.ClientSubject = e.String("OAUTH_INTERNAL_TLS_CLIENT_SUBJECT", "")

@@ -17,6 +17,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/backchannel"
+	"github.com/sva-oauth/sva/adapters/oauth/clientkeys"
 	"github.com/sva-oauth/sva/adapters/oauth/datatoken"
 	"github.com/sva-oauth/sva/adapters/oauth/events"
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
@@ -119,9 +120,13 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
+	clientKeys := clientkeys.New(clientkeys.Config{Timeout: cfg.ClientJWKSTimeout, CacheTTL: cfg.ClientJWKSCacheTTL,
+		AllowPrivateAddresses: cfg.ClientJWKSPrivate, Now: opts.Clock.Now,
+		Transport: func(rt http.RoundTripper) http.RoundTripper { return opts.Telemetry.Transport(rt) }})
 	p.UseCases, err = oauth.New(oauth.Deps{
 		Stores: stores, IDTokens: idTokens, IDTokenHints: hints, LogoutTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random,
 		Events: opts.Events, Backchannel: backchannel.New(backchannel.Config{AllowPrivateAddresses: cfg.BackchannelAllowPrivate}),
+		ClientKeys: clientKeys,
 	}, oauth.Config{
 		Issuer:             cfg.Issuer,
 		Lifetimes:          grant.Lifetimes{Code: cfg.CodeTTL, AccessToken: cfg.AccessTokenTTL, RefreshToken: cfg.RefreshTokenTTL},
@@ -257,7 +262,8 @@ func (p *Provider) sweepPeriodically(ctx context.Context) {
 		case err == nil && res != (oauth.SweepResult{}):
 			p.log.InfoContext(sctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
 				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
-				slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries))
+				slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries),
+				slog.Int("client_assertion_ids", res.AssertionIDs))
 		}
 		span.End()
 	}

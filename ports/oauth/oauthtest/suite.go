@@ -39,6 +39,8 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) oauth.Stores) {
 	t.Run("AuthFailuresConcurrentRecord", func(t *testing.T) { testConcurrentAuthFailures(t, newStores(t)) })
 	t.Run("Backchannel", func(t *testing.T) { testBackchannel(t, newStores(t)) })
 	t.Run("BackchannelConcurrentClaim", func(t *testing.T) { testConcurrentBackchannelClaim(t, newStores(t)) })
+	t.Run("AssertionIDs", func(t *testing.T) { testAssertionIDs(t, newStores(t)) })
+	t.Run("AssertionIDsConcurrentUse", func(t *testing.T) { testConcurrentAssertionIDs(t, newStores(t)) })
 	t.Run("Sweep", func(t *testing.T) { testSweep(t, newStores(t)) })
 	t.Run("SweepConcurrent", func(t *testing.T) { testConcurrentSweep(t, newStores(t)) })
 }
