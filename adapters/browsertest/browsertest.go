@@ -12,6 +12,9 @@ package browsertest
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -119,6 +122,17 @@ type Options struct {
 	ShotPrefix string
 	// Timeout bounds the whole browser session (default 3 minutes).
 	Timeout time.Duration
+	// TrustedSPKI are base64 SHA-256 hashes of the public keys of servers the browser trusts
+	// although no CA it knows signed them (Chromium's ignore-certificate-errors-spki-list: a
+	// certificate with one of these keys is accepted, every other is still verified). The HTTPS
+	// tests pin the development CA's server certificate this way (SPKIHash).
+	TrustedSPKI []string
+}
+
+// SPKIHash is the pin of cert for Options.TrustedSPKI: base64(SHA-256(SubjectPublicKeyInfo)).
+func SPKIHash(cert *x509.Certificate) string {
+	sum := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
 // New starts Chromium. It fails the test when Chromium or axe-core is missing (see Requirements).
@@ -134,6 +148,9 @@ func New(t *testing.T, opts Options) *Browser {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-quic", true),
 		chromedp.Flag("hide-scrollbars", true),
 		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(DesktopWidth, DesktopHeight))
+	if len(opts.TrustedSPKI) > 0 {
+		flags = append(flags, chromedp.Flag("ignore-certificate-errors-spki-list", strings.Join(opts.TrustedSPKI, ",")))
+	}
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), flags...)
 	ctx, cancelB := chromedp.NewContext(actx)
 	ctx, cancelC := context.WithTimeout(ctx, opts.Timeout)
