@@ -197,7 +197,7 @@ func TestBackchannel_DeliveredAfterRestart(t *testing.T) {
 	}
 	// "Restart": new use cases over the same store, with a working sender.
 	restarted := &sender{}
-	uc, err := oauth.New(oauth.Deps{Stores: e.store, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: restarted,
+	uc, err := oauth.New(oauth.Deps{Stores: e.store, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: restarted, LogoutHints: fakeHints{},
 		DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)

@@ -39,6 +39,12 @@ const (
 	EventGrantsRevokedByUser EventKind = "grants_revoked_by_user"
 	// EventTokenRevoked: a client revoked one of its tokens (RFC 7009) and something was revoked.
 	EventTokenRevoked EventKind = "token_revoked"
+	// EventLogoutRequested: a relying app sent the browser to the end-session endpoint and the
+	// logout request was stored (RP-initiated logout started).
+	EventLogoutRequested EventKind = "logout_requested"
+	// EventLogoutCompleted: the consent UI signed the browser out and completed the logout
+	// request (Subject is the user signed out, "" when the browser had no session).
+	EventLogoutCompleted EventKind = "logout_completed"
 	// EventBackchannelLogoutDelivered: a relying app accepted a back-channel logout token.
 	EventBackchannelLogoutDelivered EventKind = "backchannel_logout_delivered"
 	// EventBackchannelLogoutFailed: a back-channel logout POST failed; it will be retried.

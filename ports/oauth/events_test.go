@@ -204,7 +204,7 @@ func TestNew_NilEvents(t *testing.T) {
 	e := newEnv(t)
 	st := e.store
 	svc, err := oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender,
+		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{},
 		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
 		Clock:      e.clock, Random: strings.NewReader(strings.Repeat("r", 1<<12)),
 	}, oauth.Config{Issuer: issuer})

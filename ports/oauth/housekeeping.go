@@ -12,6 +12,7 @@ import (
 type Housekeeping struct {
 	sweeper   Sweeper
 	outbox    BackchannelOutbox
+	logouts   LogoutRequests
 	events    Events
 	clock     Clock
 	retention time.Duration
@@ -22,7 +23,7 @@ type Housekeeping struct {
 // recorded as one authorization_expired event with their count — and deletes authorization
 // requests and codes past their expiry, expired access tokens,
 // expired or revoked grants with all their tokens, finished brute-force counting windows and
-// delivered or abandoned back-channel logouts —
+// delivered or abandoned back-channel logouts, completed or expired logout requests —
 // each only once it has been dead for longer than Config.Retention (rule: grant.PurgeAt).
 // Nothing still usable is ever deleted; rotated refresh tokens stay with their grant so reuse
 // keeps being detected (checklist 28).
@@ -44,9 +45,14 @@ func (h *Housekeeping) Sweep(ctx context.Context) (SweepResult, error) {
 	}
 	// Finished back-channel deliveries are kept for the retention period (an operator reading why
 	// a relying app missed a logout), pending ones until they finish.
-	res.BackchannelDeliveries, err = h.outbox.Purge(ctx, clockNow(h.clock).Add(-h.retention))
+	before := clockNow(h.clock).Add(-h.retention)
+	res.BackchannelDeliveries, err = h.outbox.Purge(ctx, before)
 	if err != nil {
 		return res, fmt.Errorf("sweep back-channel deliveries: %w", err)
+	}
+	res.LogoutRequests, err = h.logouts.Purge(ctx, before)
+	if err != nil {
+		return res, fmt.Errorf("sweep logout requests: %w", err)
 	}
 	return res, nil
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/textinput"
 	"github.com/sva-oauth/sva/ports/signingkeys"
@@ -60,6 +61,9 @@ type Config struct {
 	Retention time.Duration
 	// BackchannelTimeout bounds one back-channel logout POST (default 5 s).
 	BackchannelTimeout time.Duration
+	// LogoutRequestTTL is how long the person has to confirm an RP-initiated logout (default
+	// 10 min).
+	LogoutRequestTTL time.Duration
 }
 
 // Deps are what the use cases are built from. Every field is required except Events and
@@ -77,6 +81,8 @@ type Deps struct {
 	LogoutTokens LogoutTokenSigner
 	// Backchannel POSTs logout tokens to relying apps (with the SSRF guard).
 	Backchannel BackchannelSender
+	// LogoutHints verifies the id_token_hint of end-session requests.
+	LogoutHints LogoutHintVerifier
 	Clock       Clock
 	Random      Random
 	// Events receives security and audit events; nil discards them.
@@ -105,6 +111,8 @@ type UseCases struct {
 	Housekeeping *Housekeeping
 	// Backchannel delivers back-channel logout tokens from the outbox.
 	Backchannel *Backchannel
+	// Logout is RP-initiated logout: the end-session endpoint and its completion by Core.
+	Logout *Logout
 	// Keys manages the ID-token signing keys (ensure a first key, rotate, read the set).
 	Keys *signingkeys.Manager
 
@@ -116,8 +124,8 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	if err := d.Stores.Validate(); err != nil {
 		return nil, fmt.Errorf("oauth: New: %w", err)
 	}
-	if d.IDTokens == nil || d.DataTokens == nil || d.LogoutTokens == nil || d.Backchannel == nil || d.Clock == nil || d.Random == nil {
-		return nil, errors.New("oauth: New: the ID-token and logout-token signers, data-token verifier, back-channel sender, clock and randomness are required")
+	if d.IDTokens == nil || d.DataTokens == nil || d.LogoutTokens == nil || d.Backchannel == nil || d.LogoutHints == nil || d.Clock == nil || d.Random == nil {
+		return nil, errors.New("oauth: New: the ID-token and logout-token signers, data-token and logout-hint verifiers, back-channel sender, clock and randomness are required")
 	}
 	if d.Events == nil {
 		d.Events = NopEvents{}
@@ -145,10 +153,12 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 			backchannel: backchannel,
 			idTokens:    d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
 			lifetimes: cfg.Lifetimes, idTokenTTL: cfg.IDTokenTTL},
-		Housekeeping: &Housekeeping{sweeper: st.Sweeper, outbox: st.Backchannel, events: d.Events, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
+		Housekeeping: &Housekeeping{sweeper: st.Sweeper, outbox: st.Backchannel, logouts: st.LogoutRequests, events: d.Events, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
 		Backchannel:  backchannel,
-		Keys:         signingKeys,
-		cfg:          cfg,
+		Logout: &Logout{clients: st.Clients, requests: st.LogoutRequests, grants: st.Grants, hints: d.LogoutHints,
+			backchannel: backchannel, clock: d.Clock, random: d.Random, events: d.Events, ttl: cfg.LogoutRequestTTL},
+		Keys: signingKeys,
+		cfg:  cfg,
 	}, nil
 }
 
@@ -184,7 +194,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BackchannelTimeout == 0 {
 		c.BackchannelTimeout = DefaultBackchannelTimeout
 	}
-	if c.AuthRequestTTL < 0 || c.IDTokenTTL < 0 || c.Retention < 0 || c.BackchannelTimeout < 0 {
+	if c.LogoutRequestTTL == 0 {
+		c.LogoutRequestTTL = logout.DefaultRequestTTL
+	}
+	if c.AuthRequestTTL < 0 || c.IDTokenTTL < 0 || c.Retention < 0 || c.BackchannelTimeout < 0 || c.LogoutRequestTTL < 0 {
 		return c, errors.New("negative TTL")
 	}
 	if c.Retention == 0 {

@@ -68,13 +68,16 @@ type Stores struct {
 	Readiness     Readiness
 	// Backchannel is the outbox of back-channel logout deliveries.
 	Backchannel BackchannelOutbox
+	// LogoutRequests are the RP-initiated logouts waiting for the consent UI.
+	LogoutRequests LogoutRequests
 }
 
 // Validate reports a missing store.
 func (s Stores) Validate() error {
 	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
 		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs,
-		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel} {
+		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel,
+		"LogoutRequests": s.LogoutRequests} {
 		if p == nil {
 			return fmt.Errorf("stores: %s is missing", name)
 		}
@@ -194,6 +197,26 @@ type Grants interface {
 	// recorded in the back-channel outbox in the same transaction, so the relying app learns of
 	// every revocation that happened, even across a crash.
 	RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time, notify *logout.Delivery) (int, error)
+	// ActiveClients returns the ids of the clients at which subject holds a grant that is neither
+	// revoked nor past its absolute end at now (the apps a sign-out everywhere concerns).
+	ActiveClients(ctx context.Context, subject string, now time.Time) ([]string, error)
+}
+
+// LogoutRequests stores RP-initiated logout requests (logout.Request) between the end-session
+// endpoint and the consent UI's confirmation.
+type LogoutRequests interface {
+	// Create stores a new pending request. ErrAlreadyExists on a duplicate id; ErrNotFound when
+	// its client does not exist.
+	Create(ctx context.Context, r *logout.Request) error
+	// Get returns a request by its canonical id. ErrNotFound.
+	Get(ctx context.Context, id string) (*logout.Request, error)
+	// Complete saves r, already completed by the domain, only if the stored request is still
+	// pending, and records notify in the back-channel outbox in the same transaction.
+	// ErrConflict when it is no longer pending (a concurrent completion won); ErrNotFound.
+	Complete(ctx context.Context, r *logout.Request, notify []logout.Delivery) error
+	// Purge deletes requests whose expiry is before before (completed ones included: a request
+	// is dead at its expiry at the latest) and returns how many it deleted.
+	Purge(ctx context.Context, before time.Time) (int, error)
 }
 
 // BackchannelOutbox records back-channel logout deliveries (logout.Delivery) until they are
@@ -266,6 +289,8 @@ type SweepResult struct {
 	BackchannelDeliveries int
 	// AssertionIDs are remembered client-assertion jti past their expiry.
 	AssertionIDs int
+	// LogoutRequests are completed or expired RP-initiated logout requests.
+	LogoutRequests int
 }
 
 // Sweeper deletes rows the provider no longer needs (housekeeping).
@@ -310,6 +335,15 @@ type IDTokenSigner interface {
 type LogoutTokenSigner interface {
 	// SignLogoutToken returns the compact JWS. Any error is treated as a server error.
 	SignLogoutToken(ctx context.Context, t logout.Token) (string, error)
+}
+
+// LogoutHintVerifier checks the id_token_hint of an end-session request (RP-Initiated Logout §2):
+// an ID token this provider signed with one of its published keys, with its issuer. Expiry is
+// not checked — a relying app usually holds an expired ID token when the user signs out.
+type LogoutHintVerifier interface {
+	// VerifyLogoutHint returns the token's subject and audience, or an error when the token is
+	// not one of ours (bad signature, unknown key, other issuer, no subject).
+	VerifyLogoutHint(ctx context.Context, token string) (logout.Hint, error)
 }
 
 // BackchannelSender POSTs a logout token to a relying app (Back-Channel Logout §2.5) within

@@ -111,7 +111,7 @@ func newEnv(t *testing.T) *env {
 	}}
 	st := e.store
 	e.uc, err = oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, DataTokens: v, Clock: e.clock, Random: rand.Reader, Events: e.events,
+		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{}, DataTokens: v, Clock: e.clock, Random: rand.Reader, Events: e.events,
 	}, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
@@ -406,7 +406,7 @@ func TestExchangeCode_LostRaceIsAValidReplay(t *testing.T) {
 	st := e.store
 	st.Codes = codes
 	svc, err := oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender,
+		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{},
 		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
 		Clock:      e.clock, Random: rand.Reader,
 	}, oauth.Config{Issuer: issuer})
@@ -924,7 +924,7 @@ func TestNew_Config(t *testing.T) {
 		t.Fatalf("defaults %+v", cfg)
 	}
 	st := e.store
-	deps := oauth.Deps{Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}
+	deps := oauth.Deps{Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{}, DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}
 	for _, cfg := range []oauth.Config{
 		{Issuer: ""}, {Issuer: "/relative"}, {Issuer: "https://a.example?x=1"},
 		{Issuer: issuer, Lifetimes: func() (l grant.Lifetimes) { l.Code = 11 * time.Minute; return }()},

@@ -31,6 +31,7 @@ type relyingApp struct {
 	issuer   string
 	clientID string
 	keys     *oidc.RemoteKeySet
+	now      func() time.Time // the provider's clock
 	status   atomic.Int32
 
 	mu       sync.Mutex
@@ -40,7 +41,8 @@ type relyingApp struct {
 }
 
 func newRelyingApp(t *testing.T, e *env) *relyingApp {
-	rp := &relyingApp{t: t, issuer: e.issuer, keys: oidc.NewRemoteKeySet(context.Background(), e.pub.URL+"/.well-known/jwks.json")}
+	rp := &relyingApp{t: t, issuer: e.issuer, keys: oidc.NewRemoteKeySet(context.Background(), e.pub.URL+"/.well-known/jwks.json"),
+		now: e.clock.Now}
 	rp.status.Store(http.StatusOK)
 	rp.srv = httptest.NewServer(http.HandlerFunc(rp.serve))
 	t.Cleanup(rp.srv.Close)
@@ -86,7 +88,7 @@ func (rp *relyingApp) validate(r *http.Request) (map[string]any, error) {
 	if err := json.Unmarshal(payload, &c); err != nil {
 		return nil, err
 	}
-	now := float64(time.Now().Unix())
+	now := float64(rp.now().Unix())
 	iat, _ := c["iat"].(float64)
 	exp, _ := c["exp"].(float64)
 	events, _ := c["events"].(map[string]any)
@@ -116,22 +118,31 @@ func (rp *relyingApp) results() (accepted []map[string]any, rejected []error, hi
 	return append([]map[string]any(nil), rp.accepted...), append([]error(nil), rp.rejected...), rp.hits
 }
 
+const signedOutURI = "https://rp.example/signed-out"
+
 // backchannelClient registers a client whose back-channel logout URI is rp, and gives the test
 // user a grant at it.
 func (e *env) backchannelClient(rp *relyingApp) testClient {
+	tc, _ := e.backchannelClientWithIDToken(rp)
+	return tc
+}
+
+// backchannelClientWithIDToken is backchannelClient that also returns the ID token issued.
+func (e *env) backchannelClientWithIDToken(rp *relyingApp) (testClient, string) {
 	e.t.Helper()
 	redirect := "https://rp.example/cb"
 	c, secret, err := e.uc.Clients.Create(context.Background(), oauth.ClientInput{
 		Type: client.Confidential, Name: "Back-channel RP", RedirectURIs: []string{redirect},
 		AllowedScopes: []string{"openid", "email"}, BackchannelLogoutURI: rp.srv.URL + "/backchannel-logout",
+		PostLogoutRedirectURIs: []string{signedOutURI},
 	})
 	if err != nil {
 		e.t.Fatal(err)
 	}
 	rp.clientID = c.ID
 	tc := testClient{ID: c.ID, Secret: secret, Redirect: redirect}
-	e.tokens(tc, "openid email")
-	return tc
+	idToken, _ := e.tokens(tc, "openid email")["id_token"].(string)
+	return tc, idToken
 }
 
 func (e *env) revokeConnection(c testClient) {
@@ -211,7 +222,7 @@ func TestDiscovery_AdvertisesLogoutSupport(t *testing.T) {
 	e := newEnv(t)
 	resp := e.get("/.well-known/openid-configuration", nil)
 	m := decodeJSON(t, resp)
-	if m["backchannel_logout_supported"] != true || m["backchannel_logout_session_supported"] != false ||
+	if m["end_session_endpoint"] != e.issuer+"/oauth/logout" || m["backchannel_logout_supported"] != true || m["backchannel_logout_session_supported"] != false ||
 		m["frontchannel_logout_supported"] != false {
 		t.Fatalf("logout metadata: %v %v %v", m["backchannel_logout_supported"], m["backchannel_logout_session_supported"],
 			m["frontchannel_logout_supported"])

@@ -15,11 +15,11 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
-<title>Sign-in request error</title>
+<title>{{.Title}}</title>
 </head>
 <body>
 <main>
-<h1>This sign-in request cannot be completed</h1>
+<h1>{{.Heading}}</h1>
 <p>{{.Description}}</p>
 <p>Error code: <code>{{.Code}}</code></p>
 <p>The application that sent you here is misconfigured or the link is broken. You can close this page and return to the application.</p>
@@ -29,8 +29,14 @@ var errorPage = template.Must(template.New("error").Parse(`<!doctype html>
 `))
 
 func renderErrorPage(code, description string) []byte {
+	return renderPage("Sign-in request error", "This sign-in request cannot be completed", code, description)
+}
+
+// renderPage renders the error page with its title and heading (the end-session endpoint's
+// errors use it too).
+func renderPage(title, heading, code, description string) []byte {
 	var buf bytes.Buffer
 	// The template only fails on a write error, which a bytes.Buffer never returns.
-	_ = errorPage.Execute(&buf, struct{ Code, Description string }{code, description})
+	_ = errorPage.Execute(&buf, struct{ Title, Heading, Code, Description string }{title, heading, code, description})
 	return buf.Bytes()
 }

@@ -73,6 +73,11 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 		authz, tokens, clients = uc.Authorization, uc.Tokens, uc.Clients
 	}
 	RegisterInternal(internal, authz, tokens, cfg)
+	var logout *oauth.Logout
+	if uc != nil {
+		logout = uc.Logout
+	}
+	registerInternalLogout(internal, logout, cfg.Logger)
 	pruneHumaErrorSchemas(internal)
 	internalMux.HandleFunc("/", notFound)
 

@@ -48,10 +48,12 @@ type serverMetadata struct {
 	ScopesSupported                            []string `json:"scopes_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
-	// OpenID Connect Back-Channel Logout 1.0 §2.1 and Front-Channel Logout 1.0 §3 (not offered).
-	BackchannelLogoutSupported        bool `json:"backchannel_logout_supported"`
-	BackchannelLogoutSessionSupported bool `json:"backchannel_logout_session_supported"`
-	FrontchannelLogoutSupported       bool `json:"frontchannel_logout_supported"`
+	// OpenID Connect RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1 and Front-Channel
+	// Logout 1.0 §3 (not offered).
+	EndSessionEndpoint                string `json:"end_session_endpoint"`
+	BackchannelLogoutSupported        bool   `json:"backchannel_logout_supported"`
+	BackchannelLogoutSessionSupported bool   `json:"backchannel_logout_session_supported"`
+	FrontchannelLogoutSupported       bool   `json:"frontchannel_logout_supported"`
 	// Request objects are refused (request_not_supported); a request_uri is taken only from the
 	// pushed authorization request endpoint, so both are false (their default would be true).
 	RequestParameterSupported    bool `json:"request_parameter_supported"`
@@ -121,6 +123,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		ScopesSupported:                            scopes,
 		ClaimsSupported:                            claims,
 		AuthorizationResponseISSParameterSupported: true,
+		EndSessionEndpoint:                         base + pathEndSession,
 		BackchannelLogoutSupported:                 true,
 		// No sid yet: logout tokens name the user (sub), which ends every session at the client.
 		BackchannelLogoutSessionSupported: false,

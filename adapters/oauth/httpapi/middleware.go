@@ -66,6 +66,8 @@ var publicRoutes = map[string]route{
 	pathOIDCDiscovery: {methods: []string{http.MethodGet, http.MethodHead}, cors: true},
 	pathASMetadata:    {methods: []string{http.MethodGet, http.MethodHead}, cors: true},
 	pathJWKS:          {methods: []string{http.MethodGet, http.MethodHead}, cors: true},
+	// A top-level navigation like authorize: no CORS, no HEAD (a request would be stored).
+	pathEndSession: {methods: []string{http.MethodGet, http.MethodPost}, noStore: true},
 }
 
 // legacyAliases maps the original SVA mount points (decision 2) onto the canonical paths. They are

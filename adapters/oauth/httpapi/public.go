@@ -29,6 +29,9 @@ type PublicConfig struct {
 	Issuer string
 	// ConsentURL is CORE_CONSENT_URL; authorize redirects there with ?auth_request_id=….
 	ConsentURL string
+	// LogoutURL is the consent UI's sign-out page (CONSENT_LOGOUT_URL); the end-session endpoint
+	// redirects there with ?logout_request_id=…. "" derives it from ConsentURL.
+	LogoutURL string
 	// DataTokenIssuer, DataTokenJWKSURL and DataTokenAlgorithm are advertised in the metadata
 	// (SVA extension) so relying apps can verify data tokens.
 	DataTokenIssuer    string
@@ -72,6 +75,14 @@ func NewPublic(uc *oauth.UseCases, cfg PublicConfig) (http.Handler, huma.API) {
 		authz, tokens = uc.Authorization, uc.Tokens
 	}
 	RegisterPublic(api, authz, tokens, cfg)
+	var logout *oauth.Logout
+	if uc != nil {
+		logout = uc.Logout
+	}
+	if cfg.LogoutURL == "" {
+		cfg.LogoutURL = DefaultLogoutURL(cfg.ConsentURL)
+	}
+	registerEndSession(api, logout, cfg)
 	pruneHumaErrorSchemas(api)
 	mux.HandleFunc("/", notFound)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths with 307.

@@ -238,6 +238,18 @@ func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID str
 	return revoked, nil
 }
 
+// ActiveClients implements oauth.Grants with one indexed read (subject, client_id).
+func (s *GrantStore) ActiveClients(ctx context.Context, subject string, now time.Time) ([]string, error) {
+	var ids []string
+	err := s.db.NewSelect().Model((*grantRow)(nil)).Distinct().Column("client_id").
+		Where("subject = ?", subject).Where("revoked_at IS NULL").Where("expires_at > ?", ts(now)).
+		OrderExpr("client_id").Scan(ctx, &ids)
+	if err != nil {
+		return nil, fmt.Errorf("clients of subject: %w", err)
+	}
+	return ids, nil
+}
+
 // Rotate implements oauth.RefreshTokens.
 func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide func(grant.Grant, grant.RefreshToken) (grant.Rotation, error)) error {
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {

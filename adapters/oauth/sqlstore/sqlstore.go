@@ -50,17 +50,18 @@ func New(db *bun.DB) oauth.Stores {
 		panic("sqlstore: nil *bun.DB")
 	}
 	return oauth.Stores{
-		Clients:       newClientStore(db),
-		AuthRequests:  &AuthRequestStore{db: db},
-		Codes:         &CodeStore{db: db},
-		RefreshTokens: &RefreshTokenStore{db: db},
-		Grants:        &GrantStore{db: db},
-		SigningKeys:   sqldb.NewSigningKeyStore(db, "oauth_signing_keys"),
-		AuthFailures:  &AuthFailureStore{db: db},
-		AssertionIDs:  &AssertionIDStore{db: db},
-		Sweeper:       &SweepStore{db: db},
-		Readiness:     readiness{db: db},
-		Backchannel:   &BackchannelStore{db: db},
+		Clients:        newClientStore(db),
+		AuthRequests:   &AuthRequestStore{db: db},
+		Codes:          &CodeStore{db: db},
+		RefreshTokens:  &RefreshTokenStore{db: db},
+		Grants:         &GrantStore{db: db},
+		SigningKeys:    sqldb.NewSigningKeyStore(db, "oauth_signing_keys"),
+		AuthFailures:   &AuthFailureStore{db: db},
+		AssertionIDs:   &AssertionIDStore{db: db},
+		Sweeper:        &SweepStore{db: db},
+		Readiness:      readiness{db: db},
+		Backchannel:    &BackchannelStore{db: db},
+		LogoutRequests: &LogoutRequestStore{db: db},
 	}
 }
 

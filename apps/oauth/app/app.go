@@ -196,7 +196,8 @@ func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer
 	}
 	return printJSON(stdout, map[string]int{"auth_requests": res.AuthRequests, "codes": res.Codes,
 		"access_tokens": res.AccessTokens, "grants": res.Grants, "auth_failure_windows": res.AuthFailures,
-		"backchannel_deliveries": res.BackchannelDeliveries, "client_assertion_ids": res.AssertionIDs})
+		"backchannel_deliveries": res.BackchannelDeliveries, "client_assertion_ids": res.AssertionIDs,
+		"logout_requests": res.LogoutRequests})
 }
 
 // rotateKeys is `oauth keys rotate`: a new ID-token key, published by every running provider at

@@ -35,7 +35,8 @@ func TestLoadConfig_Defaults(t *testing.T) {
 		cfg.AccessTokenTTL.Seconds() != 3600 || cfg.RefreshTokenTTL.Hours() != 720 || !cfg.ServiceTokenIsDev ||
 		cfg.ServiceHeader != "X-Service-Token" || cfg.DataTokenAlgorithm != "ES256" ||
 		cfg.ClientAuthMax != 10 || cfg.ClientAuthWindow != time.Minute || !cfg.ClientAuthByAddress ||
-		cfg.SweepRetention != 24*time.Hour || cfg.BackchannelTimeout != 5*time.Second || cfg.BackchannelAllowPrivate {
+		cfg.SweepRetention != 24*time.Hour || cfg.BackchannelTimeout != 5*time.Second || cfg.BackchannelAllowPrivate ||
+		cfg.LogoutURL != "http://127.0.0.1:8080/logout" {
 		t.Fatalf("defaults = %+v", cfg)
 	}
 	cfg, err = LoadConfig(env(map[string]string{"OAUTH_CLIENT_AUTH_MAX_FAILURES": "3", "OAUTH_CLIENT_AUTH_WINDOW_SECONDS": "300",

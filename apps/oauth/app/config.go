@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/envconfig"
 )
@@ -22,6 +23,7 @@ type Config struct {
 	InternalAddr string // OAUTH_INTERNAL_ADDR
 	Issuer       string // OAUTH_ISSUER
 	ConsentURL   string // CORE_CONSENT_URL
+	LogoutURL    string // CONSENT_LOGOUT_URL (default: CORE_CONSENT_URL's sibling path "logout")
 	AdminToken   string // OAUTH_ADMIN_TOKEN (empty: admin API disabled)
 
 	// PublicTLS is OAUTH_PUBLIC_TLS_CERT_FILE and OAUTH_PUBLIC_TLS_KEY_FILE; InternalTLS is
@@ -91,6 +93,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	if c.PublicTLS.Enabled() && strings.HasPrefix(c.Issuer, "http:") {
 		e.Fail(fmt.Errorf("OAUTH_ISSUER %q must be an https URL when the public listener serves TLS", c.Issuer))
 	}
+	c.LogoutURL = e.HTTPURL("CONSENT_LOGOUT_URL", httpapi.DefaultLogoutURL(c.ConsentURL))
 	const jwksURL = "http://127.0.0.1:8000/.well-known/jwks.json"
 	if c.DataTokenAlgorithm == "ES256" {
 		c.DataTokenJWKSURL = e.HTTPURL("DATA_TOKEN_JWKS_URL", jwksURL) // the verifier fetches it

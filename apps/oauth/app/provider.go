@@ -124,7 +124,7 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		AllowPrivateAddresses: cfg.ClientJWKSPrivate, Now: opts.Clock.Now,
 		Transport: func(rt http.RoundTripper) http.RoundTripper { return opts.Telemetry.Transport(rt) }})
 	p.UseCases, err = oauth.New(oauth.Deps{
-		Stores: stores, IDTokens: idTokens, IDTokenHints: hints, LogoutTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random,
+		Stores: stores, IDTokens: idTokens, IDTokenHints: hints, LogoutHints: hints, LogoutTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random,
 		Events: opts.Events, Backchannel: backchannel.New(backchannel.Config{AllowPrivateAddresses: cfg.BackchannelAllowPrivate}),
 		ClientKeys: clientKeys,
 	}, oauth.Config{
@@ -142,7 +142,7 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("readiness metric: %w", err)
 	}
 	public, _ := httpapi.NewPublic(p.UseCases, httpapi.PublicConfig{
-		Issuer: cfg.Issuer, ConsentURL: cfg.ConsentURL, DataTokenIssuer: cfg.DataTokenIssuer,
+		Issuer: cfg.Issuer, ConsentURL: cfg.ConsentURL, LogoutURL: cfg.LogoutURL, DataTokenIssuer: cfg.DataTokenIssuer,
 		DataTokenJWKSURL: cfg.DataTokenJWKSURL, DataTokenAlgorithm: cfg.DataTokenAlgorithm,
 		JWKS: publisher.JWKS, Ready: stores.Readiness.Ping, Logger: opts.Logger,
 		IgnoreClientAddress: !cfg.ClientAuthByAddress,
@@ -263,7 +263,8 @@ func (p *Provider) sweepPeriodically(ctx context.Context) {
 			p.log.InfoContext(sctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
 				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
 				slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries),
-				slog.Int("client_assertion_ids", res.AssertionIDs))
+				slog.Int("client_assertion_ids", res.AssertionIDs),
+				slog.Int("logout_requests", res.LogoutRequests))
 		}
 		span.End()
 	}

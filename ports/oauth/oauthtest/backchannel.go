@@ -2,11 +2,14 @@ package oauthtest
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -165,5 +168,115 @@ func testConcurrentBackchannelClaim(t *testing.T, s oauth.Stores) {
 		if k != 1 {
 			t.Fatalf("delivery %s claimed %d times", id, k)
 		}
+	}
+}
+
+func newLogoutRequest(t testing.TB, c *client.Client, now time.Time) *logout.Request {
+	t.Helper()
+	id, err := authreq.NewID(rand.Reader)
+	mustNil(t, err, "NewID")
+	var p logout.RequestParams
+	if c != nil {
+		p = logout.RequestParams{ClientID: c.ID(), State: "st", Hint: logout.Hint{Subject: "user-1", Audience: []string{c.ID()}}}
+	}
+	r, err := logout.NewRequest(id, c, p, now, 0)
+	mustNil(t, err, "logout.NewRequest")
+	return r
+}
+
+// testLogoutRequests: logout requests round-trip, complete once with their outbox rows, are
+// purged after their expiry and go with their client.
+func testLogoutRequests(t *testing.T, s oauth.Stores) {
+	ctx := context.Background()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	r := newLogoutRequest(t, c, Now)
+	anonymous := newLogoutRequest(t, nil, Now)
+	mustNil(t, s.LogoutRequests.Create(ctx, r), "Create")
+	mustNil(t, s.LogoutRequests.Create(ctx, anonymous), "Create without client")
+	wantErr(t, s.LogoutRequests.Create(ctx, r), oauth.ErrAlreadyExists, "Create duplicate")
+	orphan := *newLogoutRequest(t, c, Now)
+	orphan.ClientID = "no-such-client"
+	wantErr(t, s.LogoutRequests.Create(ctx, &orphan), oauth.ErrNotFound, "Create for unknown client")
+
+	got, err := s.LogoutRequests.Get(ctx, r.ID)
+	mustNil(t, err, "Get")
+	if *got != *r {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", got, r)
+	}
+	got, err = s.LogoutRequests.Get(ctx, anonymous.ID)
+	mustNil(t, err, "Get anonymous")
+	if got.ClientID != "" || got.HintSubject != "" {
+		t.Fatalf("anonymous round trip: %+v", got)
+	}
+	_, err = s.LogoutRequests.Get(ctx, "00000000-0000-4000-8000-000000000000")
+	wantErr(t, err, oauth.ErrNotFound, "Get unknown")
+
+	// Completion saves the outcome and the outbox rows together, once.
+	at := Now.Add(time.Minute)
+	mustNil(t, r.Complete("user-1", at), "domain Complete")
+	d := newDelivery(t, c, "logout-1", at)
+	mustNil(t, s.LogoutRequests.Complete(ctx, r, []logout.Delivery{d}), "Complete")
+	got, _ = s.LogoutRequests.Get(ctx, r.ID)
+	if *got != *r {
+		t.Fatalf("after Complete:\n got %+v\nwant %+v", got, r)
+	}
+	if _, err := s.Backchannel.Get(ctx, d.ID); err != nil {
+		t.Fatalf("delivery not recorded with the completion: %v", err)
+	}
+	again := newDelivery(t, c, "logout-2", at)
+	wantErr(t, s.LogoutRequests.Complete(ctx, r, []logout.Delivery{again}), oauth.ErrConflict, "Complete twice")
+	if _, err := s.Backchannel.Get(ctx, again.ID); !errors.Is(err, oauth.ErrNotFound) {
+		t.Fatalf("a lost completion recorded its delivery: %v", err)
+	}
+	ghost := newLogoutRequest(t, nil, Now)
+	mustNil(t, ghost.Complete("", at), "domain Complete")
+	wantErr(t, s.LogoutRequests.Complete(ctx, ghost, nil), oauth.ErrNotFound, "Complete unknown")
+
+	// Purge: nothing before the expiry, everything after it.
+	if n, err := s.LogoutRequests.Purge(ctx, r.ExpiresAt); err != nil || n != 0 {
+		t.Fatalf("Purge at the expiry = %d, %v", n, err)
+	}
+	later := newLogoutRequest(t, c, Now.Add(time.Hour))
+	mustNil(t, s.LogoutRequests.Create(ctx, later), "Create later")
+	if n, err := s.LogoutRequests.Purge(ctx, r.ExpiresAt.Add(time.Second)); err != nil || n != 2 {
+		t.Fatalf("Purge after the expiry = %d, %v; want 2", n, err)
+	}
+	// Deleting the client deletes its requests.
+	mustNil(t, s.Clients.Delete(ctx, c.ID()), "Delete client")
+	if _, err := s.LogoutRequests.Get(ctx, later.ID); !errors.Is(err, oauth.ErrNotFound) {
+		t.Fatalf("logout request survived its client: %v", err)
+	}
+}
+
+// testConcurrentLogoutComplete: of concurrent completions exactly one wins.
+func testConcurrentLogoutComplete(t *testing.T, s oauth.Stores) {
+	ctx := context.Background()
+	r := newLogoutRequest(t, nil, Now)
+	mustNil(t, s.LogoutRequests.Create(ctx, r), "Create")
+	var (
+		won, lost atomic.Int32
+		wg        sync.WaitGroup
+	)
+	for range 6 {
+		wg.Go(func() {
+			mine := *r
+			if err := mine.Complete("user-1", Now.Add(time.Second)); err != nil {
+				t.Error(err)
+				return
+			}
+			switch err := s.LogoutRequests.Complete(ctx, &mine, nil); {
+			case err == nil:
+				won.Add(1)
+			case errors.Is(err, oauth.ErrConflict):
+				lost.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 || lost.Load() != 5 {
+		t.Fatalf("won %d, lost %d", won.Load(), lost.Load())
 	}
 }

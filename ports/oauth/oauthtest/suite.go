@@ -38,6 +38,8 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) oauth.Stores) {
 	t.Run("AuthFailures", func(t *testing.T) { testAuthFailures(t, newStores(t)) })
 	t.Run("AuthFailuresConcurrentRecord", func(t *testing.T) { testConcurrentAuthFailures(t, newStores(t)) })
 	t.Run("Backchannel", func(t *testing.T) { testBackchannel(t, newStores(t)) })
+	t.Run("LogoutRequests", func(t *testing.T) { testLogoutRequests(t, newStores(t)) })
+	t.Run("LogoutRequestsConcurrentComplete", func(t *testing.T) { testConcurrentLogoutComplete(t, newStores(t)) })
 	t.Run("BackchannelConcurrentClaim", func(t *testing.T) { testConcurrentBackchannelClaim(t, newStores(t)) })
 	t.Run("AssertionIDs", func(t *testing.T) { testAssertionIDs(t, newStores(t)) })
 	t.Run("AssertionIDsConcurrentUse", func(t *testing.T) { testConcurrentAssertionIDs(t, newStores(t)) })
@@ -666,6 +668,17 @@ func testGrants(t *testing.T, s oauth.Stores) {
 	b := grantWithTokens(t, s, c)
 	later := Now.Add(time.Minute)
 
+	// ActiveClients names each client once, only for the grant's subject, only until its end.
+	if ids, err := s.Grants.ActiveClients(ctx, "user-1", later); err != nil || !slices.Equal(ids, []string{c.ID()}) {
+		t.Fatalf("ActiveClients = %v, %v; want [%s]", ids, err, c.ID())
+	}
+	if ids, err := s.Grants.ActiveClients(ctx, "user-2", later); err != nil || len(ids) != 0 {
+		t.Fatalf("ActiveClients(other user) = %v, %v", ids, err)
+	}
+	if ids, _ := s.Grants.ActiveClients(ctx, "user-1", Now.Add(10*365*24*time.Hour)); len(ids) != 0 {
+		t.Fatalf("ActiveClients after the grants' end = %v", ids)
+	}
+
 	// Revoking one access token leaves its grant and refresh token alone.
 	mustNil(t, s.Grants.RevokeAccessToken(ctx, grant.HashOf(a.AccessToken), later), "RevokeAccessToken")
 	mustNil(t, s.Grants.RevokeAccessToken(ctx, grant.HashOf(a.AccessToken), later.Add(time.Second)), "RevokeAccessToken again")
@@ -711,6 +724,9 @@ func testGrants(t *testing.T, s oauth.Stores) {
 	}
 	if _, err := s.Backchannel.Get(ctx, none.ID); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("a revocation that revoked nothing recorded a delivery: %v", err)
+	}
+	if ids, _ := s.Grants.ActiveClients(ctx, "user-1", later); len(ids) != 0 {
+		t.Fatalf("ActiveClients after revocation = %v", ids)
 	}
 }
 

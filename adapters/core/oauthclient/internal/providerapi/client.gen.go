@@ -19,22 +19,43 @@ import (
 
 // Defines values for AuthRequestDetailsStatus.
 const (
-	Approved AuthRequestDetailsStatus = "approved"
-	Denied   AuthRequestDetailsStatus = "denied"
-	Expired  AuthRequestDetailsStatus = "expired"
-	Pending  AuthRequestDetailsStatus = "pending"
+	AuthRequestDetailsStatusApproved AuthRequestDetailsStatus = "approved"
+	AuthRequestDetailsStatusDenied   AuthRequestDetailsStatus = "denied"
+	AuthRequestDetailsStatusExpired  AuthRequestDetailsStatus = "expired"
+	AuthRequestDetailsStatusPending  AuthRequestDetailsStatus = "pending"
 )
 
 // Valid indicates whether the value is a known member of the AuthRequestDetailsStatus enum.
 func (e AuthRequestDetailsStatus) Valid() bool {
 	switch e {
-	case Approved:
+	case AuthRequestDetailsStatusApproved:
 		return true
-	case Denied:
+	case AuthRequestDetailsStatusDenied:
 		return true
-	case Expired:
+	case AuthRequestDetailsStatusExpired:
 		return true
-	case Pending:
+	case AuthRequestDetailsStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LogoutRequestDetailsStatus.
+const (
+	LogoutRequestDetailsStatusCompleted LogoutRequestDetailsStatus = "completed"
+	LogoutRequestDetailsStatusExpired   LogoutRequestDetailsStatus = "expired"
+	LogoutRequestDetailsStatusPending   LogoutRequestDetailsStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the LogoutRequestDetailsStatus enum.
+func (e LogoutRequestDetailsStatus) Valid() bool {
+	switch e {
+	case LogoutRequestDetailsStatusCompleted:
+		return true
+	case LogoutRequestDetailsStatusExpired:
+		return true
+	case LogoutRequestDetailsStatusPending:
 		return true
 	default:
 		return false
@@ -148,6 +169,42 @@ type GrantsRevokeResponse struct {
 	Revoked int64 `json:"revoked"`
 }
 
+// LogoutCompleteRequest defines model for LogoutCompleteRequest.
+type LogoutCompleteRequest struct {
+	LogoutRequestId string `json:"logout_request_id"`
+
+	// UserId The user whose Core session in this browser was ended; empty when the browser had none
+	UserId *string `json:"user_id,omitempty"`
+}
+
+// LogoutCompleteResponse defines model for LogoutCompleteResponse.
+type LogoutCompleteResponse struct {
+	// BackchannelNotified How many apps will receive a back-channel logout token
+	BackchannelNotified int64 `json:"backchannel_notified"`
+
+	// RedirectUri post_logout_redirect_uri with state to send the browser to; empty: show that the person is signed out
+	RedirectUri string `json:"redirect_uri"`
+}
+
+// LogoutRequestDetails defines model for LogoutRequestDetails.
+type LogoutRequestDetails struct {
+	Client *ClientSummary `json:"client,omitempty"`
+
+	// ExpiresAt RFC 3339, UTC
+	ExpiresAt time.Time `json:"expires_at"`
+
+	// HintSubject The user the app believes is signed in (sub of its verified id_token_hint); empty without a hint. Sign out without asking only when it is the signed-in user
+	HintSubject     string `json:"hint_subject"`
+	LogoutRequestId string `json:"logout_request_id"`
+
+	// Redirects The browser returns to the app after signing out (otherwise show that it is signed out)
+	Redirects bool                       `json:"redirects"`
+	Status    LogoutRequestDetailsStatus `json:"status"`
+}
+
+// LogoutRequestDetailsStatus defines model for LogoutRequestDetails.Status.
+type LogoutRequestDetailsStatus string
+
 // ScopeDetail defines model for ScopeDetail.
 type ScopeDetail struct {
 	// Description What the scope shares (client text, else the catalogue default)
@@ -181,6 +238,12 @@ type GetAuthRequestDetailsParams struct {
 	AuthRequestId string `form:"auth_request_id" json:"auth_request_id"`
 }
 
+// GetLogoutRequestDetailsParams defines parameters for GetLogoutRequestDetails.
+type GetLogoutRequestDetailsParams struct {
+	// LogoutRequestId The id from the sign-out page's URL
+	LogoutRequestId string `form:"logout_request_id" json:"logout_request_id"`
+}
+
 // CompleteConsentJSONRequestBody defines body for CompleteConsent for application/json ContentType.
 type CompleteConsentJSONRequestBody = ConsentCompleteRequest
 
@@ -189,6 +252,9 @@ type DenyConsentJSONRequestBody = ConsentDenyRequest
 
 // RevokeUserGrantsJSONRequestBody defines body for RevokeUserGrants for application/json ContentType.
 type RevokeUserGrantsJSONRequestBody = GrantsRevokeRequest
+
+// CompleteLogoutJSONRequestBody defines body for CompleteLogout for application/json ContentType.
+type CompleteLogoutJSONRequestBody = LogoutCompleteRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -316,6 +382,29 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/auth/internal/grants/revoke/ (the `RevokeUserGrants` operationId).
 	RevokeUserGrants(ctx context.Context, body RevokeUserGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteLogoutWithBody Record that the browser was signed out; tell the user's apps by back-channel logout
+	//
+	// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+	CompleteLogoutWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CompleteLogout Record that the browser was signed out; tell the user's apps by back-channel logout
+	//
+	// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+	CompleteLogout(ctx context.Context, body CompleteLogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLogoutRequestDetails RP-initiated logout request as the consent UI's sign-out page shows it
+	//
+	// Corresponds with GET /api/auth/internal/logout-request-details/ (the `GetLogoutRequestDetails` operationId).
+	GetLogoutRequestDetails(ctx context.Context, params *GetLogoutRequestDetailsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAuthRequestDetails Authorization request as the consent screen shows it
@@ -431,6 +520,59 @@ func (c *Client) RevokeUserGrantsWithBody(ctx context.Context, contentType strin
 // Corresponds with POST /api/auth/internal/grants/revoke/ (the `RevokeUserGrants` operationId).
 func (c *Client) RevokeUserGrants(ctx context.Context, body RevokeUserGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewRevokeUserGrantsRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteLogoutWithBody Record that the browser was signed out; tell the user's apps by back-channel logout
+//
+// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+func (c *Client) CompleteLogoutWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteLogoutRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CompleteLogout Record that the browser was signed out; tell the user's apps by back-channel logout
+//
+// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+func (c *Client) CompleteLogout(ctx context.Context, body CompleteLogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCompleteLogoutRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLogoutRequestDetails RP-initiated logout request as the consent UI's sign-out page shows it
+//
+// Corresponds with GET /api/auth/internal/logout-request-details/ (the `GetLogoutRequestDetails` operationId).
+func (c *Client) GetLogoutRequestDetails(ctx context.Context, params *GetLogoutRequestDetailsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLogoutRequestDetailsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -611,6 +753,96 @@ func NewRevokeUserGrantsRequestWithBody(server string, contentType string, body 
 	return req, nil
 }
 
+// NewCompleteLogoutRequest calls the generic CompleteLogout builder with application/json body
+func NewCompleteLogoutRequest(server string, body CompleteLogoutJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCompleteLogoutRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewCompleteLogoutRequestWithBody constructs an http.Request for the CompleteLogout method, with any body, and a specified content type
+func NewCompleteLogoutRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/internal/logout-complete/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewGetLogoutRequestDetailsRequest constructs an http.Request for the GetLogoutRequestDetails method
+func NewGetLogoutRequestDetailsRequest(server string, params *GetLogoutRequestDetailsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/internal/logout-request-details/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if queryFrag, err := runtime.StyleParamWithOptions("form", false, "logout_request_id", params.LogoutRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "uuid"}); err != nil {
+			return nil, err
+		} else {
+			for _, qp := range strings.Split(queryFrag, "&") {
+				rawQueryFragments = append(rawQueryFragments, qp)
+			}
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -709,6 +941,31 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/auth/internal/grants/revoke/ (the `RevokeUserGrants` operationId).
 	RevokeUserGrantsWithResponse(ctx context.Context, body RevokeUserGrantsJSONRequestBody, reqEditors ...RequestEditorFn) (*RevokeUserGrantsResponse, error)
+
+	// CompleteLogoutWithBodyWithResponse Record that the browser was signed out; tell the user's apps by back-channel logout
+	//
+	// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+	CompleteLogoutWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteLogoutResponse, error)
+
+	// CompleteLogoutWithResponse Record that the browser was signed out; tell the user's apps by back-channel logout
+	//
+	// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+	CompleteLogoutWithResponse(ctx context.Context, body CompleteLogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteLogoutResponse, error)
+
+	// GetLogoutRequestDetailsWithResponse RP-initiated logout request as the consent UI's sign-out page shows it
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/auth/internal/logout-request-details/ (the `GetLogoutRequestDetails` operationId).
+	GetLogoutRequestDetailsWithResponse(ctx context.Context, params *GetLogoutRequestDetailsParams, reqEditors ...RequestEditorFn) (*GetLogoutRequestDetailsResponse, error)
 }
 
 type GetAuthRequestDetailsResponse struct {
@@ -1008,6 +1265,151 @@ func (r RevokeUserGrantsResponse) ContentType() string {
 	return ""
 }
 
+type CompleteLogoutResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LogoutCompleteResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r CompleteLogoutResponse) GetJSON200() *LogoutCompleteResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r CompleteLogoutResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r CompleteLogoutResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r CompleteLogoutResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r CompleteLogoutResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r CompleteLogoutResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r CompleteLogoutResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CompleteLogoutResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CompleteLogoutResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CompleteLogoutResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetLogoutRequestDetailsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LogoutRequestDetails
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLogoutRequestDetailsResponse) GetJSON200() *LogoutRequestDetails {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetLogoutRequestDetailsResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetLogoutRequestDetailsResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetLogoutRequestDetailsResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetLogoutRequestDetailsResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLogoutRequestDetailsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLogoutRequestDetailsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLogoutRequestDetailsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLogoutRequestDetailsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAuthRequestDetailsWithResponse Authorization request as the consent screen shows it
 //
 // A pending request past its expiry is reported (and stored) as expired.
@@ -1103,6 +1505,49 @@ func (c *ClientWithResponses) RevokeUserGrantsWithResponse(ctx context.Context, 
 		return nil, err
 	}
 	return ParseRevokeUserGrantsResponse(rsp)
+}
+
+// CompleteLogoutWithBodyWithResponse Record that the browser was signed out; tell the user's apps by back-channel logout
+//
+// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+func (c *ClientWithResponses) CompleteLogoutWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CompleteLogoutResponse, error) {
+	rsp, err := c.CompleteLogoutWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteLogoutResponse(rsp)
+}
+
+// CompleteLogoutWithResponse Record that the browser was signed out; tell the user's apps by back-channel logout
+//
+// A logout request completes once. With user_id, every app the user holds an active grant at and that registered a backchannel_logout_uri gets a logout token naming the user.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/logout-complete/ (the `CompleteLogout` operationId).
+func (c *ClientWithResponses) CompleteLogoutWithResponse(ctx context.Context, body CompleteLogoutJSONRequestBody, reqEditors ...RequestEditorFn) (*CompleteLogoutResponse, error) {
+	rsp, err := c.CompleteLogout(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCompleteLogoutResponse(rsp)
+}
+
+// GetLogoutRequestDetailsWithResponse RP-initiated logout request as the consent UI's sign-out page shows it
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/auth/internal/logout-request-details/ (the `GetLogoutRequestDetails` operationId).
+func (c *ClientWithResponses) GetLogoutRequestDetailsWithResponse(ctx context.Context, params *GetLogoutRequestDetailsParams, reqEditors ...RequestEditorFn) (*GetLogoutRequestDetailsResponse, error) {
+	rsp, err := c.GetLogoutRequestDetails(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLogoutRequestDetailsResponse(rsp)
 }
 
 // ParseGetAuthRequestDetailsResponse parses an HTTP response from a GetAuthRequestDetailsWithResponse call
@@ -1329,6 +1774,121 @@ func ParseRevokeUserGrantsResponse(rsp *http.Response) (*RevokeUserGrantsRespons
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCompleteLogoutResponse parses an HTTP response from a CompleteLogoutWithResponse call
+func ParseCompleteLogoutResponse(rsp *http.Response) (*CompleteLogoutResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CompleteLogoutResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LogoutCompleteResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetLogoutRequestDetailsResponse parses an HTTP response from a GetLogoutRequestDetailsWithResponse call
+func ParseGetLogoutRequestDetailsResponse(rsp *http.Response) (*GetLogoutRequestDetailsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLogoutRequestDetailsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LogoutRequestDetails
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody
