@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -24,6 +26,8 @@ import (
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/contracts/pactkit"
 	"github.com/sva-oauth/sva/domain/client"
@@ -81,8 +85,9 @@ type providerEnv struct {
 	url     string
 }
 
-// newProviderEnv starts the provider; wrap (nil: none) alters its handler, for the mutation check.
-func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler) *providerEnv {
+// newProviderEnv starts the provider; wrap (nil: none) alters its handler, for the mutation check;
+// overTLS serves it over HTTPS with mutual TLS, as a production internal listener (servedOverMutualTLS).
+func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS bool) *providerEnv {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "oauth.db"), Name: "oauth"})
@@ -133,6 +138,9 @@ func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler) *provide
 	handler := p.Internal
 	if wrap != nil {
 		handler = wrap(handler)
+	}
+	if overTLS {
+		return &providerEnv{uc: p.UseCases, clock: clk, coreKey: coreSigner, url: servedOverMutualTLS(t, handler)}
 	}
 	srv := httptest.NewServer(handler) // listens on 127.0.0.1
 	t.Cleanup(srv.Close)
@@ -288,10 +296,11 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 	}
 }
 
-// verify runs pact verification of the committed pact against the provider (wrapped by wrap).
-func verify(t *testing.T, wrap func(http.Handler) http.Handler) {
+// verify runs pact verification of the committed pact against the provider (wrapped by wrap),
+// over HTTPS with mutual TLS when overTLS.
+func verify(t *testing.T, wrap func(http.Handler) http.Handler, overTLS bool) {
 	_ = log.SetLogLevel("ERROR")
-	env := newProviderEnv(t, wrap)
+	env := newProviderEnv(t, wrap, overTLS)
 	handlers := env.stateHandlers(t)
 	pactkit.CheckStatesHandled(t, pactPath, handlers)
 	pact, err := filepath.Abs(pactPath)
@@ -315,5 +324,50 @@ func verify(t *testing.T, wrap func(http.Handler) http.Handler) {
 // SVA_PACT_MUTATION (set only by TestMutationsFailVerification) it verifies a deliberately
 // broken provider instead.
 func TestProvider(t *testing.T) {
-	verify(t, pactkit.MutationWrap(t, mutationEnv, mutations))
+	verify(t, pactkit.MutationWrap(t, mutationEnv, mutations), false)
+}
+
+// TestProvider_OverMutualTLS verifies Core's pact against the provider's internal API served as
+// in production with OAUTH_INTERNAL_TLS_CLIENT_CA_FILE (issue 14): HTTPS, Core's client
+// certificate required and its subject pinned. Every interaction, the seed's 401 for a bad
+// service token included, holds over mutual TLS.
+func TestProvider_OverMutualTLS(t *testing.T) {
+	verify(t, nil, true)
+}
+
+// servedOverMutualTLS serves handler on 127.0.0.1 with the internal listener's TLS settings (a
+// client certificate of a test CA with subject CN=sva-core required) and returns the URL the Pact
+// verifier calls: a plain-HTTP front on loopback that forwards each request over that TLS
+// connection, presenting Core's certificate as Core does. libpact_ffi's verifier can neither
+// trust a private CA nor present a client certificate, so the front holds them; the handshake,
+// the certificate checks and the handler are the provider's own. The front's client is refused
+// without the certificate, which the test checks first.
+func servedOverMutualTLS(t *testing.T, handler http.Handler) string {
+	t.Helper()
+	pki := tlstest.New(t, "contract test CA")
+	cert, key, _ := pki.Server("sva-oauth-internal")
+	clientCert, clientKey, _ := pki.Client("sva-core")
+	cfg, err := tlsconfig.ServerConfig(tlsconfig.Server{CertFile: cert, KeyFile: key, ClientCAFile: pki.CAFile(), ClientSubject: "CN=sva-core"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Listener = tlsconfig.Listen(srv.Listener, cfg)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	target := "https://" + srv.Listener.Addr().String()
+
+	if res, err := pki.HTTPClient("", "").Get(target + "/healthz"); err == nil {
+		res.Body.Close()
+		t.Fatalf("the mutual-TLS listener answered a client without a certificate: %s", res.Status)
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	front := httputil.NewSingleHostReverseProxy(u)
+	front.Transport = pki.HTTPClient(clientCert, clientKey).Transport
+	plain := httptest.NewServer(front)
+	t.Cleanup(plain.Close)
+	return plain.URL
 }
