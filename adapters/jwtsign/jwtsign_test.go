@@ -142,7 +142,7 @@ func TestVerifier_RejectsBadTokens(t *testing.T) {
 	// forms an attacker would try.
 	pubDER, _ := x509.MarshalPKIXPublicKey(key.Public)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
-	pubPoint, _ := key.Public.Bytes()
+	pubPoint, _ := key.Public.(*ecdsa.PublicKey).Bytes()
 	hsWith := func(secret []byte) string {
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, claimsAt(t0))
 		tok.Header["kid"] = key.ID
@@ -232,7 +232,7 @@ func TestSigner_Rotation(t *testing.T) {
 
 	rotateAt := t0.Add(time.Minute)
 	clk.Add(time.Minute)
-	rotated, newK, err := s.KeySet().Rotate(rand.Reader, rotateAt, tokenTTL)
+	rotated, newK, err := s.KeySet().Rotate(keys.AlgorithmES256, rand.Reader, rotateAt, tokenTTL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -309,7 +309,7 @@ func TestSigner_JWKSDocument(t *testing.T) {
 	if len(set.Keys) != 1 {
 		t.Fatalf("JWKS has %d keys, want 1", len(set.Keys))
 	}
-	x, y, _ := keys.Coordinates(key.Public)
+	x, y, _ := keys.Coordinates(key.Public.(*ecdsa.PublicKey))
 	want := map[string]string{
 		"kty": "EC", "crv": "P-256", "kid": key.ID, "use": "sig", "alg": "ES256",
 		"x": base64.RawURLEncoding.EncodeToString(x), "y": base64.RawURLEncoding.EncodeToString(y),
@@ -409,7 +409,7 @@ func TestRemoteKeySet_RefetchOnUnknownKid(t *testing.T) {
 	wantFetches("cached key", 1)
 
 	// The issuer rotates: once the new key signs, a token with its kid triggers one refetch.
-	rotated, _, _ := s.KeySet().Rotate(rand.Reader, t0, tokenTTL)
+	rotated, _, _ := s.KeySet().Rotate(keys.AlgorithmES256, rand.Reader, t0, tokenTTL)
 	if err := s.Update(rotated); err != nil {
 		t.Fatal(err)
 	}
@@ -577,7 +577,7 @@ func TestRemoteKeySet_Keys(t *testing.T) {
 		t.Fatalf("Keys again = %v, %v after %d fetches", again, err, srv.fetches.Load())
 	}
 	// Keys follows Refresh (the issuer rotated).
-	rotated, next, _ := s.KeySet().Rotate(rand.Reader, t0, tokenTTL)
+	rotated, next, _ := s.KeySet().Rotate(keys.AlgorithmES256, rand.Reader, t0, tokenTTL)
 	if err := s.Update(rotated); err != nil {
 		t.Fatal(err)
 	}
@@ -599,7 +599,7 @@ func TestRemoteKeySet_Keys(t *testing.T) {
 func TestPublicJWK(t *testing.T) {
 	t.Parallel()
 	k := newKey(t, t0)
-	raw, err := jwtsign.PublicJWK(k.ID, k.Public)
+	raw, err := jwtsign.PublicJWK(k.ID, k.Public.(*ecdsa.PublicKey))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -613,7 +613,7 @@ func TestPublicJWK(t *testing.T) {
 	if signerDoc := newSigner(t, k).JWKS(); string(signerDoc) != string(doc) {
 		t.Fatalf("PublicJWK %s differs from the Signer's JWKS %s", doc, signerDoc)
 	}
-	if _, err := jwtsign.PublicJWK("", k.Public); err == nil {
+	if _, err := jwtsign.PublicJWK("", k.Public.(*ecdsa.PublicKey)); err == nil {
 		t.Fatal("empty kid accepted")
 	}
 }

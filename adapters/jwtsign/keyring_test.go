@@ -51,7 +51,7 @@ func TestKeyRing_Reload(t *testing.T) {
 
 	// Another instance rotates: the next Reload publishes the new key, which signs from its
 	// ActiveFrom without a further Reload.
-	rotated, next, _ := first.Rotate(rand.Reader, t0, tokenTTL)
+	rotated, next, _ := first.Rotate(keys.AlgorithmES256, rand.Reader, t0, tokenTTL)
 	stored.Store(rotated)
 	if err := ring.Reload(ctx); err != nil {
 		t.Fatal(err)
@@ -82,7 +82,7 @@ func TestRemoteKeySet_NoBlackoutAfterAStaleFetch(t *testing.T) {
 	clk := &clock{now: t0}
 	oldKey := newKey(t, t0)
 	fresh := newSignerAt(t, clk.Now, oldKey)
-	rotated, next, _ := fresh.KeySet().Rotate(rand.Reader, t0, tokenTTL)
+	rotated, next, _ := fresh.KeySet().Rotate(keys.AlgorithmES256, rand.Reader, t0, tokenTTL)
 	if err := fresh.Update(rotated); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,8 @@
 // Package jwtsign signs and verifies the JWTs SVA exchanges between services
-// and with relying apps: ES256 tokens with a "kid" over a domain/keys set
-// (published as a JWKS), and HS256 tokens with a shared secret for the
-// compatibility mode (decision 8).
+// and with relying apps: ES256 tokens (and, for ID tokens of clients that ask
+// for it, RS256 tokens) with a "kid" over a domain/keys set (published as a
+// JWKS), and HS256 tokens with a shared secret for the compatibility mode
+// (decision 8).
 //
 // Keys live in memory. A Signer re-encodes its JWKS only when its key set
 // changes, and a RemoteKeySet fetches a JWKS only when a token names a key it
@@ -12,6 +13,7 @@ package jwtsign
 import (
 	"context"
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,10 +29,11 @@ import (
 // at least the hash size).
 const MinHS256SecretLen = 32
 
-// Signer signs ES256 tokens with the signing key of a keys.Set and serves the set's published
-// keys as a JWKS. The signing key is chosen at each signature (keys.Set.Active at the clock's
-// now), so every instance switches to a rotated-in key at its ActiveFrom, not at its next
-// reload. It is safe for concurrent use; Update swaps the set atomically.
+// Signer signs tokens with the signing key of a keys.Set — ES256 by default, any algorithm the
+// set holds keys for with SignWith — and serves the set's published keys as a JWKS. The signing
+// key is chosen at each signature (keys.Set.ActiveFor at the clock's now), so every instance
+// switches to a rotated-in key at its ActiveFrom, not at its next reload. It is safe for
+// concurrent use; Update swaps the set atomically.
 type Signer struct {
 	maxTokenTTL time.Duration
 	now         func() time.Time
@@ -40,7 +43,7 @@ type Signer struct {
 // signerState is everything derived from one key set, replaced as a unit.
 type signerState struct {
 	set       *keys.Set
-	published map[string]*ecdsa.PublicKey
+	published map[string]keys.Key // the published keys by kid, without their private halves
 	jwks      []byte
 }
 
@@ -63,26 +66,33 @@ func NewUnloadedSigner(maxTokenTTL time.Duration, now func() time.Time) *Signer 
 		now = time.Now
 	}
 	s := &Signer{maxTokenTTL: maxTokenTTL, now: now}
-	s.state.Store(&signerState{set: &keys.Set{}, published: map[string]*ecdsa.PublicKey{}, jwks: []byte(`{"keys":[]}`)})
+	s.state.Store(&signerState{set: &keys.Set{}, published: map[string]keys.Key{}, jwks: []byte(`{"keys":[]}`)})
 	return s
 }
 
 // Update replaces the key set (after a rotation or prune) and re-encodes the JWKS as of now. The
-// set must have a signing key now. Call it whenever the set changes, and periodically (KeyRing
+// set must have a signing key now for every algorithm it holds keys of. Call it whenever the set changes, and periodically (KeyRing
 // does, every keys.ReloadInterval) so keys whose tokens have all expired leave the JWKS.
 func (s *Signer) Update(set *keys.Set) error {
 	now := s.now()
-	if _, err := set.Active(now); err != nil {
-		return fmt.Errorf("jwtsign: %w", err)
+	algs := set.Algorithms()
+	if len(algs) == 0 {
+		algs = []string{keys.AlgorithmES256}
+	}
+	for _, alg := range algs {
+		if _, err := set.ActiveFor(alg, now); err != nil {
+			return fmt.Errorf("jwtsign: %w", err)
+		}
 	}
 	published := set.Published(now, s.maxTokenTTL)
 	jwks, err := encodeJWKS(published)
 	if err != nil {
 		return err
 	}
-	byID := make(map[string]*ecdsa.PublicKey, len(published))
+	byID := make(map[string]keys.Key, len(published))
 	for _, k := range published {
-		byID[k.ID] = k.Public
+		k.Private = nil
+		byID[k.ID] = k
 	}
 	s.state.Store(&signerState{set: set, published: byID, jwks: jwks})
 	return nil
@@ -91,23 +101,46 @@ func (s *Signer) Update(set *keys.Set) error {
 // KeySet returns the set the Signer currently signs with.
 func (s *Signer) KeySet() *keys.Set { return s.state.Load().set }
 
-// KeyID returns the kid a token signed now carries ("" before the first Update).
+// KeyID returns the kid an ES256 token signed now carries ("" before the first Update).
 func (s *Signer) KeyID() string {
 	k, _ := s.state.Load().set.Active(s.now())
 	return k.ID
 }
 
 // Sign returns the compact ES256 JWS of claims, with "kid" set to the signing key's ID.
-func (s *Signer) Sign(claims jwt.Claims) (string, error) { return s.SignTyped(claims, "") }
+func (s *Signer) Sign(claims jwt.Claims) (string, error) {
+	return s.sign(keys.AlgorithmES256, "", claims)
+}
 
 // SignTyped is Sign with the JWT header "typ" set to typ (e.g. logout+jwt, so a token of one kind
 // can never pass as another); "" leaves the library's default "JWT".
 func (s *Signer) SignTyped(claims jwt.Claims, typ string) (string, error) {
-	k, err := s.state.Load().set.Active(s.now())
+	return s.sign(keys.AlgorithmES256, typ, claims)
+}
+
+// SignWith returns the compact JWS of claims signed with the current signing key of algorithm
+// alg (keys.AlgorithmES256 or keys.AlgorithmRS256), with "kid" set to that key's ID.
+func (s *Signer) SignWith(alg string, claims jwt.Claims) (string, error) {
+	return s.sign(alg, "", claims)
+}
+
+// signingMethods maps each algorithm of domain/keys to its JWS implementation.
+var signingMethods = map[string]jwt.SigningMethod{
+	keys.AlgorithmES256: jwt.SigningMethodES256,
+	keys.AlgorithmRS256: jwt.SigningMethodRS256,
+}
+
+// sign is every signature of a Signer: the current key of alg, its kid, and typ unless "".
+func (s *Signer) sign(alg, typ string, claims jwt.Claims) (string, error) {
+	method, ok := signingMethods[alg]
+	if !ok {
+		return "", fmt.Errorf("jwtsign: unsupported signing algorithm %q", alg)
+	}
+	k, err := s.state.Load().set.ActiveFor(alg, s.now())
 	if err != nil {
 		return "", fmt.Errorf("jwtsign: %w", err)
 	}
-	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	tok := jwt.NewWithClaims(method, claims)
 	tok.Header["kid"] = k.ID
 	if typ != "" {
 		tok.Header["typ"] = typ
@@ -123,13 +156,22 @@ func (s *Signer) SignTyped(claims jwt.Claims, typ string) (string, error) {
 // callers must not modify it.
 func (s *Signer) JWKS() []byte { return s.state.Load().jwks }
 
-// PublicKey implements KeySource over the published keys, so a service can verify its own
+// PublicKey implements KeySource over the published ES256 keys, so a service can verify its own
 // tokens without a network round trip.
 func (s *Signer) PublicKey(_ context.Context, kid string) (*ecdsa.PublicKey, error) {
 	if k, ok := s.state.Load().published[kid]; ok {
-		return k, nil
+		if pub, isEC := k.Public.(*ecdsa.PublicKey); isEC {
+			return pub, nil
+		}
 	}
 	return nil, fmt.Errorf("%w: %q", ErrUnknownKey, kid)
+}
+
+// PublishedKey returns the published key with ID kid, of any algorithm, without its private half
+// (for verifying the service's own tokens of every algorithm it signs with).
+func (s *Signer) PublishedKey(kid string) (keys.Key, bool) {
+	k, ok := s.state.Load().published[kid]
+	return k, ok
 }
 
 // HS256Signer signs tokens with a shared secret. It exists only for the
@@ -156,12 +198,15 @@ func (s *HS256Signer) Sign(claims jwt.Claims) (string, error) {
 	return signed, nil
 }
 
-// jwk is the JSON form of one EC public key (RFC 7517, RFC 7518 §6.2.1).
+// jwk is the JSON form of one public key (RFC 7517): EC (RFC 7518 §6.2.1: crv, x, y) or RSA
+// (§6.3.1: n, e).
 type jwk struct {
 	Kty string `json:"kty"`
-	Crv string `json:"crv"`
-	X   string `json:"x"`
-	Y   string `json:"y"`
+	Crv string `json:"crv,omitempty"`
+	X   string `json:"x,omitempty"`
+	Y   string `json:"y,omitempty"`
+	N   string `json:"n,omitempty"`
+	E   string `json:"e,omitempty"`
 	Kid string `json:"kid"`
 	Use string `json:"use,omitempty"`
 	Alg string `json:"alg,omitempty"`
@@ -174,7 +219,16 @@ type jwkSet struct {
 func encodeJWKS(ks []keys.Key) ([]byte, error) {
 	doc := jwkSet{Keys: make([]jwk, 0, len(ks))}
 	for _, k := range ks {
-		j, err := toJWK(k.ID, k.Public)
+		var j jwk
+		var err error
+		switch pub := k.Public.(type) {
+		case *ecdsa.PublicKey:
+			j, err = toJWK(k.ID, pub)
+		case *rsa.PublicKey:
+			j, err = toRSAJWK(k.ID, pub)
+		default:
+			err = fmt.Errorf("jwtsign: encode key %s: %T is not an ECDSA or RSA key", k.ID, k.Public)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -211,6 +265,15 @@ func toJWK(kid string, pub *ecdsa.PublicKey) (jwk, error) {
 		return jwk{}, fmt.Errorf("jwtsign: encode key %s: %w", kid, err)
 	}
 	return jwk{Kty: "EC", Crv: "P-256", X: b64(x), Y: b64(y), Kid: kid, Use: "sig", Alg: keys.AlgorithmES256}, nil
+}
+
+// toRSAJWK is the one place an RS256 public key becomes a JWK.
+func toRSAJWK(kid string, pub *rsa.PublicKey) (jwk, error) {
+	n, e, err := keys.RSAParameters(pub)
+	if err != nil {
+		return jwk{}, fmt.Errorf("jwtsign: encode key %s: %w", kid, err)
+	}
+	return jwk{Kty: "RSA", N: b64(n), E: b64(e), Kid: kid, Use: "sig", Alg: keys.AlgorithmRS256}, nil
 }
 
 // errNotES256 marks a JWK that is not an ES256 signing key; such keys are

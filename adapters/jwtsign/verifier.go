@@ -124,12 +124,14 @@ func (v *Verifier) Verify(ctx context.Context, token string, claims jwt.Claims) 
 // StaticKeySet is a fixed KeySource, for keys known at start-up.
 type StaticKeySet map[string]*ecdsa.PublicKey
 
-// NewStaticKeySet returns a StaticKeySet holding the public half of ks
+// NewStaticKeySet returns a StaticKeySet holding the public half of the ES256 keys in ks
 // (for example set.Published(now, ttl)).
 func NewStaticKeySet(ks []keys.Key) StaticKeySet {
 	s := make(StaticKeySet, len(ks))
 	for _, k := range ks {
-		s[k.ID] = k.Public
+		if pub, ok := k.Public.(*ecdsa.PublicKey); ok {
+			s[k.ID] = pub
+		}
 	}
 	return s
 }

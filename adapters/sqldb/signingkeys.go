@@ -3,7 +3,9 @@ package sqldb
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/ecdsa"
+	"crypto/rsa"
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
@@ -19,7 +21,7 @@ import (
 // oauth_signing_keys, Core's core_signing_keys):
 //
 //	kid         text primary key  -- RFC 7638 thumbprint, checked against the key on load
-//	algorithm   text              -- ES256
+//	algorithm   text              -- ES256 or RS256
 //	private_key bytes             -- PKCS #8 DER (PEM accepted on load: rows migrated from PEM)
 //	created_at  timestamp         -- when the key was generated
 //	active_from timestamp         -- when it starts signing (it is published before)
@@ -75,9 +77,9 @@ func (s *SigningKeyStore) load(ctx context.Context, db bun.IDB) (*keys.Set, erro
 	return set, nil
 }
 
-// parsePrivateKey decodes a stored PKCS #8 P-256 key, DER or (rows migrated from the provider's
-// earlier PEM column) PEM.
-func parsePrivateKey(b []byte) (*ecdsa.PrivateKey, error) {
+// parsePrivateKey decodes a stored PKCS #8 key (P-256 or RSA), DER or (rows migrated from the
+// provider's earlier PEM column) PEM.
+func parsePrivateKey(b []byte) (crypto.Signer, error) {
 	if bytes.HasPrefix(bytes.TrimSpace(b), []byte("-----BEGIN")) {
 		block, _ := pem.Decode(b)
 		if block == nil {
@@ -89,11 +91,13 @@ func parsePrivateKey(b []byte) (*ecdsa.PrivateKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	priv, ok := parsed.(*ecdsa.PrivateKey)
-	if !ok {
-		return nil, fmt.Errorf("not an ECDSA key")
+	switch priv := parsed.(type) {
+	case *ecdsa.PrivateKey:
+		return priv, nil
+	case *rsa.PrivateKey:
+		return priv, nil
 	}
-	return priv, nil
+	return nil, fmt.Errorf("%T is not an ECDSA or RSA key", parsed)
 }
 
 // Update implements signingkeys.Store. It runs as an exclusive section named after the table

@@ -20,6 +20,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/scope"
 )
 
@@ -140,6 +141,10 @@ type Params struct {
 	AuthMethod AuthMethod
 	// Keys are the public keys of a private_key_jwt client (empty for every other method).
 	Keys Keys
+	// IDTokenSignedResponseAlg is the algorithm of the client's ID tokens (OIDC Registration
+	// id_token_signed_response_alg): keys.AlgorithmES256 (the default, also for "") or
+	// keys.AlgorithmRS256, the algorithm OpenID Connect Discovery requires every provider to offer.
+	IDTokenSignedResponseAlg string
 }
 
 // Logout is a client's logout registration.
@@ -173,6 +178,7 @@ type Client struct {
 	requireAuth  bool
 	authMethod   AuthMethod
 	keys         Keys
+	idTokenAlg   string
 	createdAt    time.Time
 	updatedAt    time.Time
 }
@@ -322,6 +328,14 @@ func (c *Client) apply(p Params) error {
 	c.logout = logout
 	c.requirePAR = p.RequirePushedAuthorizationRequests
 	c.requireAuth = p.RequireAuthTime
+	switch p.IDTokenSignedResponseAlg {
+	case "", keys.AlgorithmES256:
+		c.idTokenAlg = keys.AlgorithmES256
+	case keys.AlgorithmRS256:
+		c.idTokenAlg = keys.AlgorithmRS256
+	default:
+		return fmt.Errorf("%w: id_token_signed_response_alg %q: want %s or %s", ErrInvalid, p.IDTokenSignedResponseAlg, keys.AlgorithmES256, keys.AlgorithmRS256)
+	}
 	c.required = p.RequiredScopes
 	c.typ = p.Type
 	c.name = name
@@ -599,6 +613,10 @@ func (c *Client) RequiresPushedAuthorizationRequests() bool { return c.requirePA
 // RequiresAuthTime reports whether every ID token of the client carries auth_time.
 func (c *Client) RequiresAuthTime() bool { return c.requireAuth }
 
+// IDTokenSignedResponseAlg returns the algorithm the client's ID tokens are signed with
+// (keys.AlgorithmES256 unless the client registered keys.AlgorithmRS256).
+func (c *Client) IDTokenSignedResponseAlg() string { return c.idTokenAlg }
+
 // ScopeReason returns the consent-screen text of one scope.
 func (c *Client) ScopeReason(n scope.Name) (ScopeReason, bool) {
 	r, ok := c.reasons[n]
@@ -631,10 +649,11 @@ type Snapshot struct {
 	RequireAuthTime                    bool
 	// AuthMethod is "" for clients stored before it existed: client_secret_basic for a
 	// confidential client, none for a public one.
-	AuthMethod AuthMethod
-	Keys       Keys
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	AuthMethod               AuthMethod
+	Keys                     Keys
+	IDTokenSignedResponseAlg string
+	CreatedAt                time.Time
+	UpdatedAt                time.Time
 }
 
 // Snapshot exports the client for storage.
@@ -647,7 +666,8 @@ func (c *Client) Snapshot() Snapshot {
 			BackchannelSessionRequired: c.logout.BackchannelSessionRequired},
 		RequirePushedAuthorizationRequests: c.requirePAR, RequireAuthTime: c.requireAuth,
 		AuthMethod: c.authMethod, Keys: c.keys,
-		CreatedAt: c.createdAt, UpdatedAt: c.updatedAt,
+		IDTokenSignedResponseAlg: c.idTokenAlg,
+		CreatedAt:                c.createdAt, UpdatedAt: c.updatedAt,
 	}
 }
 
@@ -670,6 +690,7 @@ func Rehydrate(s Snapshot) (*Client, error) {
 		Type: s.Type, Name: s.Name, Description: s.Description, LogoURL: s.LogoURL,
 		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons, RequiredScopes: s.RequiredScopes,
 		Logout: s.Logout, RequirePushedAuthorizationRequests: s.RequirePushedAuthorizationRequests, RequireAuthTime: s.RequireAuthTime,
+		IDTokenSignedResponseAlg: s.IDTokenSignedResponseAlg,
 	}); err != nil {
 		return nil, fmt.Errorf("stored client %s: %w", s.ID, err)
 	}

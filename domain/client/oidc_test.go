@@ -111,3 +111,36 @@ func TestRequirements(t *testing.T) {
 		t.Fatalf("Update did not clear the requirements (%v)", err)
 	}
 }
+
+// TestIDTokenSignedResponseAlg: a client's ID tokens are ES256 unless it registers RS256 (the
+// algorithm OpenID Connect Discovery requires a provider to offer); anything else is refused, and
+// a client stored before the field existed reads as ES256.
+func TestIDTokenSignedResponseAlg(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct{ given, want string }{{"", "ES256"}, {"ES256", "ES256"}, {"RS256", "RS256"}} {
+		p := params(client.Confidential, "https://rp.example/cb")
+		p.IDTokenSignedResponseAlg = tt.given
+		c, _, err := client.New(p, rand.Reader, now)
+		if err != nil || c.IDTokenSignedResponseAlg() != tt.want {
+			t.Fatalf("registered %q: algorithm %q, %v; want %s", tt.given, c.IDTokenSignedResponseAlg(), err, tt.want)
+		}
+		back, err := client.Rehydrate(c.Snapshot())
+		if err != nil || back.IDTokenSignedResponseAlg() != tt.want {
+			t.Fatalf("registered %q: lost in storage (%v)", tt.given, err)
+		}
+	}
+	for _, bad := range []string{"none", "HS256", "rs256", "ES384", "PS256"} {
+		p := params(client.Confidential, "https://rp.example/cb")
+		p.IDTokenSignedResponseAlg = bad
+		if _, _, err := client.New(p, rand.Reader, now); !errors.Is(err, client.ErrInvalid) {
+			t.Errorf("id_token_signed_response_alg %q: %v, want ErrInvalid", bad, err)
+		}
+	}
+	p := params(client.Confidential, "https://rp.example/cb")
+	c, _, _ := client.New(p, rand.Reader, now)
+	old := c.Snapshot()
+	old.IDTokenSignedResponseAlg = ""
+	if back, err := client.Rehydrate(old); err != nil || back.IDTokenSignedResponseAlg() != "ES256" {
+		t.Fatalf("a client stored before the field: %v", err)
+	}
+}

@@ -224,7 +224,7 @@ func TestSet_RotationLifecycle(t *testing.T) {
 	}
 
 	rotateAt := t0.Add(24 * time.Hour)
-	rotated, second, err := set.Rotate(rand.Reader, rotateAt, ttl)
+	rotated, second, err := set.Rotate(keys.AlgorithmES256, rand.Reader, rotateAt, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -270,7 +270,7 @@ func TestSet_RotationLifecycle(t *testing.T) {
 
 	// A rotation long after the previous one also drops keys past their TTL.
 	thirdAt := rotateAt.Add(48 * time.Hour)
-	again, third, err := rotated.Rotate(rand.Reader, thirdAt, ttl)
+	again, third, err := rotated.Rotate(keys.AlgorithmES256, rand.Reader, thirdAt, ttl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,8 +286,8 @@ func TestSet_TwoRotationsInOneWindow(t *testing.T) {
 	const ttl = time.Hour
 	set, _, _ := (&keys.Set{}).Ensure(rand.Reader, t0, ttl)
 	first, _ := set.Active(t0)
-	set, second, _ := set.Rotate(rand.Reader, t0.Add(time.Hour), ttl)
-	set, third, err := set.Rotate(rand.Reader, t0.Add(time.Hour+time.Minute), ttl)
+	set, second, _ := set.Rotate(keys.AlgorithmES256, rand.Reader, t0.Add(time.Hour), ttl)
+	set, third, err := set.Rotate(keys.AlgorithmES256, rand.Reader, t0.Add(time.Hour+time.Minute), ttl)
 	if err != nil {
 		t.Fatal(err)
 	}

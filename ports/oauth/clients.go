@@ -46,6 +46,8 @@ type ClientInput struct {
 	// JWKS (a JWK Set document) or JWKSURI: the public keys of a private_key_jwt client.
 	JWKS    string
 	JWKSURI string
+	// IDTokenSignedResponseAlg is the algorithm of the client's ID tokens: ES256 ("" too) or RS256.
+	IDTokenSignedResponseAlg string
 }
 
 // Client is a registered client as the admin API shows it. It never contains the secret.
@@ -68,6 +70,7 @@ type Client struct {
 	TokenEndpointAuthMethod            client.AuthMethod
 	JWKS                               string
 	JWKSURI                            string
+	IDTokenSignedResponseAlg           string
 	CreatedAt                          time.Time
 	UpdatedAt                          time.Time
 }
@@ -81,6 +84,7 @@ func clientView(c *client.Client) Client {
 		BackchannelLogoutSessionRequired: c.WantsSessionID(), RequirePushedAuthorizationRequests: c.RequiresPushedAuthorizationRequests(),
 		RequireAuthTime: c.RequiresAuthTime(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
 		TokenEndpointAuthMethod: c.AuthMethod(), JWKS: c.Keys().JWKS, JWKSURI: c.Keys().JWKSURI,
+		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg(),
 	}
 	for n, r := range c.ScopeReasons() {
 		v.ScopeReasons[string(n)] = ScopeReason(r)
@@ -108,6 +112,7 @@ func (in ClientInput) params() (client.Params, error) {
 			BackchannelSessionRequired: in.BackchannelLogoutSessionRequired},
 		RequirePushedAuthorizationRequests: in.RequirePushedAuthorizationRequests, RequireAuthTime: in.RequireAuthTime,
 		AuthMethod: in.TokenEndpointAuthMethod, Keys: client.Keys{JWKS: in.JWKS, JWKSURI: in.JWKSURI},
+		IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
 	}, nil
 }
 

@@ -36,11 +36,18 @@ import (
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
+	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/textinput"
 	"github.com/sva-oauth/sva/ports/signingkeys"
 )
+
+// IDTokenAlgorithms are the algorithms the provider signs ID tokens with, each with its own key
+// in the provider's set: ES256, every client's default, and RS256, which OpenID Connect Discovery
+// §3 requires a provider to offer (a client chooses with id_token_signed_response_alg). Discovery
+// lists exactly these.
+func IDTokenAlgorithms() []string { return []string{keys.AlgorithmES256, keys.AlgorithmRS256} }
 
 // Config configures the use cases. Zero durations take the defaults.
 type Config struct {
@@ -135,7 +142,9 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		return nil, fmt.Errorf("oauth: New: %w", err)
 	}
 	st := d.Stores
-	signingKeys, err := signingkeys.NewManager(st.SigningKeys, d.Clock, d.Random, cfg.IDTokenTTL)
+	// ID tokens are signed with ES256 by default and with RS256 for clients that register it
+	// (OpenID Connect Discovery requires RS256): one key lineage for each.
+	signingKeys, err := signingkeys.NewManager(st.SigningKeys, d.Clock, d.Random, cfg.IDTokenTTL, IDTokenAlgorithms()...)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: New: %w", err)
 	}

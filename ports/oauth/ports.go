@@ -314,6 +314,9 @@ type IDTokenClaims struct {
 	AuthTime        time.Time // when the user consented; zero if unknown
 	Nonce           string    // "" when the authorization request had none
 	AccessTokenHash string    // at_hash ("" to omit)
+	// Algorithm is the JWS algorithm the client registered (keys.AlgorithmES256 or
+	// keys.AlgorithmRS256; "" means ES256).
+	Algorithm string
 }
 
 // IDTokenHintVerifier checks an id_token_hint (OIDC Core §3.1.2.1).
@@ -324,7 +327,7 @@ type IDTokenHintVerifier interface {
 	HintSubject(ctx context.Context, token, clientID string) (string, error)
 }
 
-// IDTokenSigner signs ID tokens with the provider's active key.
+// IDTokenSigner signs ID tokens with the provider's active key of the claims' algorithm.
 type IDTokenSigner interface {
 	// SignIDToken returns the compact JWS. Any error is treated as a server error.
 	SignIDToken(ctx context.Context, claims IDTokenClaims) (string, error)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
@@ -106,7 +107,7 @@ func (t *Tokens) ExchangeCode(ctx context.Context, creds ClientCredentials, code
 	iss := red.Issue
 	ts := t.tokenSet(in.AccessToken, in.RefreshToken, iss.Access, iss.DataToken)
 	if iss.Access.Scope.Has(scope.OpenID) {
-		ts.IDToken, err = t.signIDToken(ctx, iss.Grant, in.AccessToken, iss.Grant.Nonce, in.Now)
+		ts.IDToken, err = t.signIDToken(ctx, c, iss.Grant, in.AccessToken, iss.Grant.Nonce, in.Now)
 		if err != nil {
 			// The client will never see these tokens; do not leave them usable.
 			_ = t.grants.RevokeGrant(context.WithoutCancel(ctx), iss.Grant.ID, in.Now)
@@ -179,7 +180,7 @@ func (t *Tokens) Refresh(ctx context.Context, creds ClientCredentials, refreshTo
 	ts := t.tokenSet(in.AccessToken, in.RefreshToken, rot.Access, rot.DataToken)
 	if rot.Access.Scope.Has(scope.OpenID) {
 		// OIDC Core §12.2: a refreshed ID token keeps sub, aud and auth_time; nonce is omitted.
-		ts.IDToken, err = t.signIDToken(ctx, g, in.AccessToken, "", in.Now)
+		ts.IDToken, err = t.signIDToken(ctx, c, g, in.AccessToken, "", in.Now)
 		if err != nil {
 			_ = t.grants.RevokeGrant(context.WithoutCancel(ctx), g.ID, in.Now)
 			return TokenSet{}, fmt.Errorf("refresh: %w", err)
@@ -229,11 +230,12 @@ func (t *Tokens) tokenSet(rawAccess, rawRefresh string, at grant.AccessToken, da
 }
 
 // signIDToken signs after the store transaction committed (performance rule 1, docs/architecture.md).
-func (t *Tokens) signIDToken(ctx context.Context, g grant.Grant, rawAccess, nonce string, now time.Time) (string, error) {
+// The token is signed with the algorithm the client registered (id_token_signed_response_alg).
+func (t *Tokens) signIDToken(ctx context.Context, c *client.Client, g grant.Grant, rawAccess, nonce string, now time.Time) (string, error) {
 	tok, err := t.idTokens.SignIDToken(ctx, IDTokenClaims{
 		Issuer: t.issuer, Subject: g.Subject, Audience: g.ClientID, IssuedAt: now,
 		ExpiresAt: now.Add(t.idTokenTTL), AuthTime: g.AuthTime, Nonce: nonce,
-		AccessTokenHash: grant.AccessTokenHash(rawAccess),
+		AccessTokenHash: grant.AccessTokenHash(rawAccess), Algorithm: c.IDTokenSignedResponseAlg(),
 	})
 	if err != nil {
 		return "", fmt.Errorf("sign id_token: %w", err)

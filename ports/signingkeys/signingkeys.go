@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/keys"
@@ -39,16 +40,30 @@ type Manager struct {
 	clock       Clock
 	random      io.Reader
 	maxTokenTTL time.Duration
+	algorithms  []string
 }
 
 // NewManager returns the key use cases over store. maxTokenTTL is the longest lifetime of a token
-// the keys sign: a key that stopped signing stays published (and stored) that long.
-func NewManager(store Store, clock Clock, random io.Reader, maxTokenTTL time.Duration) (*Manager, error) {
+// the keys sign: a key that stopped signing stays published (and stored) that long. algorithms
+// are the algorithms the service signs with, each with its own signing key (none given: ES256
+// only, as Core; the provider signs ID tokens with ES256 or RS256).
+func NewManager(store Store, clock Clock, random io.Reader, maxTokenTTL time.Duration, algorithms ...string) (*Manager, error) {
 	if store == nil || clock == nil || random == nil || maxTokenTTL <= 0 {
 		return nil, errors.New("signingkeys: store, clock, randomness and a positive token lifetime are required")
 	}
-	return &Manager{store: store, clock: clock, random: random, maxTokenTTL: maxTokenTTL}, nil
+	if len(algorithms) == 0 {
+		algorithms = []string{keys.AlgorithmES256}
+	}
+	for _, alg := range algorithms {
+		if !keys.Supported(alg) {
+			return nil, fmt.Errorf("signingkeys: unsupported algorithm %q", alg)
+		}
+	}
+	return &Manager{store: store, clock: clock, random: random, maxTokenTTL: maxTokenTTL, algorithms: slices.Clone(algorithms)}, nil
 }
+
+// Algorithms returns the algorithms the service signs with.
+func (m *Manager) Algorithms() []string { return slices.Clone(m.algorithms) }
 
 // Current returns the stored key set, for the key ring that signs and publishes it.
 func (m *Manager) Current(ctx context.Context) (*keys.Set, error) {
@@ -59,13 +74,14 @@ func (m *Manager) Current(ctx context.Context) (*keys.Set, error) {
 	return set, nil
 }
 
-// Ensure returns the stored set, generating and storing a key that signs at once when none
-// signs now (a fresh install). It runs under the store's lock, so instances starting together
+// Ensure returns the stored set, generating and storing a key that signs at once for each of the
+// manager's algorithms that has no signing key now (a fresh install, or an algorithm added by an
+// upgrade). It runs under the store's lock, so instances starting together
 // end up with the one key the first stored (performance rule 3, docs/architecture.md). Call it at
 // start-up, never per request.
 func (m *Manager) Ensure(ctx context.Context) (*keys.Set, error) {
 	set, err := m.store.Update(ctx, func(cur *keys.Set) (*keys.Set, error) {
-		next, _, err := cur.Ensure(m.random, m.clock.Now(), m.maxTokenTTL)
+		next, _, err := cur.Ensure(m.random, m.clock.Now(), m.maxTokenTTL, m.algorithms...)
 		return next, err
 	})
 	if err != nil {
@@ -74,18 +90,26 @@ func (m *Manager) Ensure(ctx context.Context) (*keys.Set, error) {
 	return set, nil
 }
 
-// Rotate stores a new key under the publish-before-use rule (keys.Set.Add): every instance
-// publishes it at its next reload and signs with it from its ActiveFrom; keys whose tokens have
-// all expired are dropped. It returns the new key.
-func (m *Manager) Rotate(ctx context.Context) (keys.Key, error) {
-	var added keys.Key
+// Rotate stores a new key for each of the manager's algorithms, in one update, under the
+// publish-before-use rule (keys.Set.Add): every instance publishes them at its next reload and
+// signs with each from its ActiveFrom; keys whose tokens have all expired are dropped. It returns
+// the new keys, in the order of the manager's algorithms.
+func (m *Manager) Rotate(ctx context.Context) ([]keys.Key, error) {
+	var added []keys.Key
 	_, err := m.store.Update(ctx, func(cur *keys.Set) (*keys.Set, error) {
-		next, k, err := cur.Rotate(m.random, m.clock.Now(), m.maxTokenTTL)
-		added = k
-		return next, err
+		added = added[:0]
+		now := m.clock.Now()
+		for _, alg := range m.algorithms {
+			next, k, err := cur.Rotate(alg, m.random, now, m.maxTokenTTL)
+			if err != nil {
+				return nil, err
+			}
+			cur, added = next, append(added, k)
+		}
+		return cur, nil
 	})
 	if err != nil {
-		return keys.Key{}, fmt.Errorf("rotate signing key: %w", err)
+		return nil, fmt.Errorf("rotate signing keys: %w", err)
 	}
 	return added, nil
 }

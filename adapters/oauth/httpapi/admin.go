@@ -37,9 +37,10 @@ type clientBody struct {
 	RequirePushedAuthorizationRequests bool     `json:"require_pushed_authorization_requests,omitempty" doc:"Accept this client's authorization requests only through a request_uri from the PAR endpoint (RFC 9126)"`
 	RequireAuthTime                    bool     `json:"require_auth_time,omitempty" doc:"Put auth_time in every ID token of this client"`
 	// Client authentication (RFC 7591 §2).
-	TokenEndpointAuthMethod string         `json:"token_endpoint_auth_method,omitempty" enum:"client_secret_basic,client_secret_post,private_key_jwt,none" doc:"How the client authenticates at the token, revocation and introspection endpoints; it cannot use another method. Default on create: client_secret_basic (confidential) or none (public); omitted on update: kept, with the keys"`
-	JWKS                    map[string]any `json:"jwks,omitempty" doc:"private_key_jwt: the client's public keys as a JWK Set (EC P-256, RSA ≥ 2048 bits or Ed25519; no private or symmetric keys)"`
-	JWKSURI                 string         `json:"jwks_uri,omitempty" doc:"private_key_jwt: https URL of the client's JWK Set (fetched with a timeout, cached; non-public addresses refused unless OAUTH_CLIENT_JWKS_ALLOW_PRIVATE)"`
+	TokenEndpointAuthMethod  string         `json:"token_endpoint_auth_method,omitempty" enum:"client_secret_basic,client_secret_post,private_key_jwt,none" doc:"How the client authenticates at the token, revocation and introspection endpoints; it cannot use another method. Default on create: client_secret_basic (confidential) or none (public); omitted on update: kept, with the keys"`
+	JWKS                     map[string]any `json:"jwks,omitempty" doc:"private_key_jwt: the client's public keys as a JWK Set (EC P-256, RSA ≥ 2048 bits or Ed25519; no private or symmetric keys)"`
+	JWKSURI                  string         `json:"jwks_uri,omitempty" doc:"private_key_jwt: https URL of the client's JWK Set (fetched with a timeout, cached; non-public addresses refused unless OAUTH_CLIENT_JWKS_ALLOW_PRIVATE)"`
+	IDTokenSignedResponseAlg string         `json:"id_token_signed_response_alg,omitempty" enum:"ES256,RS256" doc:"Algorithm of this client's ID tokens (OpenID Connect Registration). Omitted: ES256"`
 }
 
 type clientView struct {
@@ -151,7 +152,7 @@ func (b clientBody) input() oauth.ClientInput {
 		RedirectURIs: b.RedirectURIs, AllowedScopes: b.AllowedScopes, ScopeReasons: map[string]oauth.ScopeReason{},
 		RequiredScopes: b.RequiredScopes, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, BackchannelLogoutURI: b.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: b.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: b.RequirePushedAuthorizationRequests,
-		RequireAuthTime: b.RequireAuthTime,
+		RequireAuthTime: b.RequireAuthTime, IDTokenSignedResponseAlg: b.IDTokenSignedResponseAlg,
 	}
 	for k, r := range b.ScopeReasons {
 		in.ScopeReasons[k] = oauth.ScopeReason(r)
@@ -166,6 +167,7 @@ func viewOf(c oauth.Client) clientView {
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 		RequireAuthTime: c.RequireAuthTime, TokenEndpointAuthMethod: string(c.TokenEndpointAuthMethod), JWKSURI: c.JWKSURI,
+		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 	}}
 	if c.JWKS != "" {
 		_ = json.Unmarshal([]byte(c.JWKS), &v.JWKS) // validated on the way in

@@ -504,6 +504,19 @@ func TestAdminAPI_OIDCMetadata(t *testing.T) {
 			t.Errorf("%s %v: %d %v", field, bad, resp.StatusCode, body)
 		}
 	}
+
+	// id_token_signed_response_alg: ES256 unless RS256 is asked for; nothing else is accepted.
+	if got["id_token_signed_response_alg"] != "ES256" {
+		t.Fatalf("default id_token_signed_response_alg = %v, want ES256", got["id_token_signed_response_alg"])
+	}
+	resp, got = send(http.MethodPut, "/admin/clients/"+id, with(map[string]any{"id_token_signed_response_alg": "RS256"}))
+	if resp.StatusCode != http.StatusOK || got["id_token_signed_response_alg"] != "RS256" {
+		t.Fatalf("PUT with RS256: %d %v", resp.StatusCode, got)
+	}
+	resp, body := send(http.MethodPut, "/admin/clients/"+id, with(map[string]any{"id_token_signed_response_alg": "HS256"}))
+	if resp.StatusCode != http.StatusBadRequest || body["error"] != "invalid_request" {
+		t.Errorf("PUT with HS256: %d %v", resp.StatusCode, body)
+	}
 }
 
 // admin calls the admin API with the admin token and a JSON body.

@@ -118,7 +118,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		TokenEndpointAuthSigningAlgValuesSupported: assertionAlgs,
 		RevocationEndpointAuthSigningAlgs:          assertionAlgs,
 		IntrospectionEndpointAuthSigningAlgs:       assertionAlgs,
-		IDTokenSigningAlgValuesSupported:           []string{"ES256"},
+		IDTokenSigningAlgValuesSupported:           oauth.IDTokenAlgorithms(),
 		SubjectTypesSupported:                      []string{"public"},
 		ScopesSupported:                            scopes,
 		ClaimsSupported:                            claims,

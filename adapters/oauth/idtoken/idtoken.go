@@ -10,13 +10,14 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // JWTSigner is what this adapter needs of a jwtsign.KeyRing or jwtsign.Signer.
 type JWTSigner interface {
-	Sign(claims jwt.Claims) (string, error)
+	SignWith(alg string, claims jwt.Claims) (string, error)
 	SignTyped(claims jwt.Claims, typ string) (string, error)
 }
 
@@ -63,7 +64,8 @@ func (c idTokenClaims) GetAudience() (jwt.ClaimStrings, error) {
 	return jwt.ClaimStrings{c.Audience}, nil
 }
 
-// SignIDToken implements oauth.IDTokenSigner with the signing key (kid in the header).
+// SignIDToken implements oauth.IDTokenSigner with the signing key of the claims' algorithm (kid
+// in the header; ES256 when none is named).
 func (s *Signer) SignIDToken(_ context.Context, c oauth.IDTokenClaims) (string, error) {
 	claims := idTokenClaims{
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience,
@@ -72,7 +74,11 @@ func (s *Signer) SignIDToken(_ context.Context, c oauth.IDTokenClaims) (string, 
 	if !c.AuthTime.IsZero() {
 		claims.AuthTime = c.AuthTime.Unix()
 	}
-	return s.s.Sign(claims)
+	alg := c.Algorithm
+	if alg == "" {
+		alg = keys.AlgorithmES256
+	}
+	return s.s.SignWith(alg, claims)
 }
 
 // logoutTokenClaims is the back-channel logout token (Back-Channel Logout §2.4): no nonce, ever —

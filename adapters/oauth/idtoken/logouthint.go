@@ -7,7 +7,6 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -24,17 +23,11 @@ type idTokenHintClaims struct {
 	Events map[string]any `json:"events,omitempty"`
 }
 
-// VerifyLogoutHint implements oauth.LogoutHintVerifier: an ES256 ID token signed by one of the
-// published keys, with the provider as issuer, a subject and an audience; any expiry.
-func (v *HintVerifier) VerifyLogoutHint(ctx context.Context, token string) (logout.Hint, error) {
+// VerifyLogoutHint implements oauth.LogoutHintVerifier: an ES256 or RS256 ID token signed by one
+// of the published keys, with the provider as issuer, a subject and an audience; any expiry.
+func (v *HintVerifier) VerifyLogoutHint(_ context.Context, token string) (logout.Hint, error) {
 	var c idTokenHintClaims
-	tok, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		if kid == "" {
-			return nil, fmt.Errorf("%w: token has no kid", jwtsign.ErrUnknownKey)
-		}
-		return v.keys.PublicKey(ctx, kid)
-	})
+	tok, err := v.parser.ParseWithClaims(token, &c, v.publishedKey)
 	switch {
 	case err != nil:
 		return logout.Hint{}, fmt.Errorf("idtoken: id_token_hint: %w", err)

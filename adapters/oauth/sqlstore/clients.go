@@ -46,6 +46,7 @@ type clientRow struct {
 	AuthMethod             string    `bun:"token_endpoint_auth_method"`
 	JWKS                   string    `bun:"jwks,nullzero"`
 	JWKSURI                string    `bun:"jwks_uri"`
+	IDTokenAlg             string    `bun:"id_token_signed_response_alg"`
 	CreatedAt              time.Time `bun:"created_at"`
 	UpdatedAt              time.Time `bun:"updated_at"`
 }
@@ -87,7 +88,7 @@ func clientToRow(c *client.Client) (clientRow, error) {
 		ScopeReasons: string(rj), Required: s.RequiredScopes.String(),
 		PostLogoutRedirectURIs: string(pl), BackchannelLogoutURI: s.Logout.BackchannelURI,
 		BackchannelSessionReq: s.Logout.BackchannelSessionRequired, RequirePAR: s.RequirePushedAuthorizationRequests,
-		RequireAuthTime: s.RequireAuthTime, AuthMethod: string(s.AuthMethod), JWKS: s.Keys.JWKS, JWKSURI: s.Keys.JWKSURI,
+		RequireAuthTime: s.RequireAuthTime, AuthMethod: string(s.AuthMethod), JWKS: s.Keys.JWKS, JWKSURI: s.Keys.JWKSURI, IDTokenAlg: s.IDTokenSignedResponseAlg,
 		CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
 	}, nil
 }
@@ -124,7 +125,8 @@ func clientFromRow(r clientRow) (*client.Client, error) {
 			BackchannelSessionRequired: r.BackchannelSessionReq},
 		RequirePushedAuthorizationRequests: r.RequirePAR, RequireAuthTime: r.RequireAuthTime,
 		AuthMethod: client.AuthMethod(r.AuthMethod), Keys: client.Keys{JWKS: r.JWKS, JWKSURI: r.JWKSURI},
-		CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
+		IDTokenSignedResponseAlg: r.IDTokenAlg,
+		CreatedAt:                fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
 	})
 }
 

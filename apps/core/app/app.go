@@ -5,7 +5,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -22,6 +21,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/keyscli"
 )
 
 const usage = `usage: core [serve]        run the Core service
@@ -142,14 +142,11 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout, stderr 
 	if err != nil {
 		return err
 	}
-	k, err := c.UseCases.Keys.Rotate(ctx)
+	added, err := c.UseCases.Keys.Rotate(ctx)
 	if err != nil {
 		return err
 	}
-	// The same report as `oauth keys rotate`.
-	enc := json.NewEncoder(stdout)
-	enc.SetIndent("", "  ")
-	return enc.Encode(map[string]any{"kid": k.ID, "algorithm": k.Algorithm, "active_from": k.ActiveFrom})
+	return keyscli.PrintRotated(stdout, added)
 }
 
 // background runs periodic tasks until stop, which cancels them and waits for them to return.

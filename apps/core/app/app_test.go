@@ -16,9 +16,9 @@ import (
 
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/sva-oauth/sva/domain/keys"
-
 	"github.com/sva-oauth/sva/apps/internal/envconfig"
+	"github.com/sva-oauth/sva/apps/internal/keyscli"
+	"github.com/sva-oauth/sva/domain/keys"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -211,13 +211,10 @@ func TestServe(t *testing.T) {
 	if err := Run(context.Background(), []string{"core", "keys", "rotate"}, env(vars), &out, io.Discard); err != nil {
 		t.Fatalf("keys rotate: %v", err)
 	}
-	var rotated struct {
-		Kid        string    `json:"kid"`
-		ActiveFrom time.Time `json:"active_from"`
-	}
-	if err := json.Unmarshal(out.Bytes(), &rotated); err != nil || rotated.Kid == "" ||
-		rotated.ActiveFrom.Before(time.Now().Add(keys.PublishAhead-time.Minute)) {
-		t.Errorf("rotate output = %q (%v): want the new kid, signing from keys.PublishAhead later", out.String(), err)
+	var rotated []keyscli.Rotated
+	if err := json.Unmarshal(out.Bytes(), &rotated); err != nil || len(rotated) != 1 || rotated[0].Kid == "" ||
+		rotated[0].Algorithm != keys.AlgorithmES256 || rotated[0].ActiveFrom.Before(time.Now().Add(keys.PublishAhead-time.Minute)) {
+		t.Errorf("rotate output = %q (%v): want the one new ES256 kid, signing from keys.PublishAhead later", out.String(), err)
 	}
 
 	cancel()

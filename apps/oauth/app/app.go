@@ -18,6 +18,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/keyscli"
 	"github.com/sva-oauth/sva/domain/keys"
 )
 
@@ -26,13 +27,13 @@ const usage = `usage: oauth [command]
   serve                              run the provider (default)
   openapi [public|internal|admin] [--v3.0]
                                      print an OpenAPI document (YAML)
-  keys rotate                        store a new ID-token signing key (active after %s)
+  keys rotate                        store a new ID-token signing key of each algorithm (active after %s)
   sweep                              delete expired and revoked rows older than the retention, once
   clients create --name N --redirect-uri U [--redirect-uri U2] --scopes "openid email"
                  [--public] [--logo-url URL] [--description D] [--reason scope=text]
                  [--post-logout-redirect-uri U] [--backchannel-logout-uri U]
                  [--backchannel-logout-session-required] [--require-pushed-authorization-requests]
-                 [--require-auth-time]
+                 [--require-auth-time] [--id-token-signed-response-alg ES256|RS256]
   clients list | get ID | update ID [same flags as create] | delete ID | rotate-secret ID
 
 Configuration is read from the environment; see docs/config-oauth.md.
@@ -200,8 +201,9 @@ func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer
 		"logout_requests": res.LogoutRequests})
 }
 
-// rotateKeys is `oauth keys rotate`: a new ID-token key, published by every running provider at
-// its next reload and signing from keys.PublishAhead later.
+// rotateKeys is `oauth keys rotate`: a new ID-token key of each algorithm (ES256 and RS256),
+// published by every running provider at its next reload and signing from keys.PublishAhead
+// later.
 func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
@@ -212,9 +214,9 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Write
 		return err
 	}
 	defer closeStores()
-	k, err := p.UseCases.Keys.Rotate(ctx)
+	added, err := p.UseCases.Keys.Rotate(ctx)
 	if err != nil {
 		return err
 	}
-	return printJSON(stdout, map[string]any{"kid": k.ID, "algorithm": k.Algorithm, "active_from": k.ActiveFrom})
+	return keyscli.PrintRotated(stdout, added)
 }

@@ -274,6 +274,26 @@ func TestRun_ClientsOIDCMetadata(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "back-channel logout URI") {
 		t.Fatalf("plain-http back-channel URI accepted: %v", err)
 	}
+
+	// id_token_signed_response_alg: ES256 by default, set by create or update, kept by an update
+	// that does not name it; anything but ES256 and RS256 is refused.
+	if c["id_token_signed_response_alg"] != "ES256" {
+		t.Fatalf("default id_token_signed_response_alg = %v, want ES256", c["id_token_signed_response_alg"])
+	}
+	if got := run("clients", "update", id, "--id-token-signed-response-alg", "RS256"); got["id_token_signed_response_alg"] != "RS256" {
+		t.Fatalf("after update to RS256: %v", got)
+	}
+	if got := run("clients", "update", id, "--name", "RP 3"); got["id_token_signed_response_alg"] != "RS256" {
+		t.Fatalf("an update without the flag changed the algorithm: %v", got)
+	}
+	rs := run("clients", "create", "--name", "RS", "--redirect-uri", "https://rp.example/cb", "--scopes", "openid", "--id-token-signed-response-alg", "RS256")
+	if rs["id_token_signed_response_alg"] != "RS256" {
+		t.Fatalf("create with RS256: %v", rs)
+	}
+	err = Run(context.Background(), []string{"oauth", "clients", "update", id, "--id-token-signed-response-alg", "HS256"}, getenv, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "id_token_signed_response_alg") {
+		t.Fatalf("HS256 accepted: %v", err)
+	}
 }
 
 // TestServe_BothListenersAndShutdown boots the provider on ephemeral ports, checks both

@@ -51,6 +51,7 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, map[s
 	fs.StringVar(&authMethod, "token-endpoint-auth-method", "", "client_secret_basic (default for confidential), client_secret_post, private_key_jwt or none (public)")
 	fs.StringVar(&jwks, "jwks", "", "private_key_jwt: the client's JWK Set (public keys), as JSON or @file")
 	fs.StringVar(&in.JWKSURI, "jwks-uri", "", "private_key_jwt: https URL of the client's JWK Set")
+	fs.StringVar(&in.IDTokenSignedResponseAlg, "id-token-signed-response-alg", "", "algorithm of the client's ID tokens: ES256 (default) or RS256")
 	if err := fs.Parse(args); err != nil {
 		return oauth.ClientInput{}, nil, nil, err
 	}
@@ -131,6 +132,7 @@ type clientJSON struct {
 	TokenEndpointAuthMethod            string          `json:"token_endpoint_auth_method"`
 	JWKS                               json.RawMessage `json:"jwks,omitempty"`
 	JWKSURI                            string          `json:"jwks_uri,omitempty"`
+	IDTokenSignedResponseAlg           string          `json:"id_token_signed_response_alg"`
 	CreatedAt                          time.Time       `json:"created_at"`
 	UpdatedAt                          time.Time       `json:"updated_at"`
 }
@@ -140,7 +142,7 @@ func toJSON(c oauth.Client, secret string) clientJSON {
 		LogoURL: c.LogoURL, RedirectURIs: c.RedirectURIs, AllowedScopes: c.AllowedScopes, RequiredScopes: c.RequiredScopes,
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
-		RequireAuthTime: c.RequireAuthTime, TokenEndpointAuthMethod: string(c.TokenEndpointAuthMethod), JWKSURI: c.JWKSURI,
+		RequireAuthTime: c.RequireAuthTime, TokenEndpointAuthMethod: string(c.TokenEndpointAuthMethod), JWKSURI: c.JWKSURI, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
 		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if c.JWKS != "" {
 		j.JWKS = json.RawMessage(c.JWKS)
@@ -286,6 +288,9 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 		// The keys stay unless new ones are given (a method switch to private_key_jwt needs them).
 		if !given["jwks"] && !given["jwks-uri"] && (in.TokenEndpointAuthMethod == "" || in.TokenEndpointAuthMethod == current.TokenEndpointAuthMethod) {
 			in.JWKS, in.JWKSURI = current.JWKS, current.JWKSURI
+		}
+		if !given["id-token-signed-response-alg"] {
+			in.IDTokenSignedResponseAlg = current.IDTokenSignedResponseAlg
 		}
 		c, err := clients.Update(ctx, id, in)
 		if err != nil {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	coreapp "github.com/sva-oauth/sva/apps/core/app"
+	"github.com/sva-oauth/sva/apps/internal/keyscli"
 	oauthapp "github.com/sva-oauth/sva/apps/oauth/app"
 	domainkeys "github.com/sva-oauth/sva/domain/keys"
 )
@@ -121,22 +122,19 @@ func TestInstances_KeyRotationUnderLoad(t *testing.T) {
 	}
 }
 
-// rotated is what `oauth keys rotate` and `core keys rotate` print.
-type rotated struct {
-	Kid        string    `json:"kid"`
-	ActiveFrom time.Time `json:"active_from"`
-}
-
-func rotate(t *testing.T, service string, run func(io.Writer) error) rotated {
+// rotate runs `oauth keys rotate` or `core keys rotate` and returns the new ES256 key it printed
+// (the algorithm the demo client's ID tokens and every data token use).
+func rotate(t *testing.T, service string, run func(io.Writer) error) keyscli.Rotated {
 	t.Helper()
 	var out bytes.Buffer
 	if err := run(&out); err != nil {
 		t.Fatalf("%s keys rotate: %v", service, err)
 	}
-	var r rotated
-	if err := json.Unmarshal(out.Bytes(), &r); err != nil || r.Kid == "" {
+	var printed []keyscli.Rotated
+	if err := json.Unmarshal(out.Bytes(), &printed); err != nil || len(printed) == 0 || printed[0].Algorithm != domainkeys.AlgorithmES256 {
 		t.Fatalf("%s keys rotate printed %q (%v)", service, out.String(), err)
 	}
+	r := printed[0]
 	if d := time.Until(r.ActiveFrom); d < domainkeys.PublishAhead-10*time.Second || d > domainkeys.PublishAhead {
 		t.Fatalf("%s key %s signs from %s, want domainkeys.PublishAhead (%s) after the rotation", service, r.Kid, r.ActiveFrom, domainkeys.PublishAhead)
 	}

@@ -78,6 +78,7 @@ func equalClients(t testing.TB, got, want *client.Client) {
 		!slices.Equal(g.Logout.PostLogoutRedirectURIs, w.Logout.PostLogoutRedirectURIs) || g.Logout.BackchannelURI != w.Logout.BackchannelURI ||
 		g.Logout.BackchannelSessionRequired != w.Logout.BackchannelSessionRequired ||
 		g.RequirePushedAuthorizationRequests != w.RequirePushedAuthorizationRequests || g.RequireAuthTime != w.RequireAuthTime ||
+		g.IDTokenSignedResponseAlg != w.IDTokenSignedResponseAlg ||
 		!g.CreatedAt.Equal(w.CreatedAt) || !g.UpdatedAt.Equal(w.UpdatedAt) {
 		t.Fatalf("client round trip:\n got %+v\nwant %+v", g, w)
 	}
@@ -108,7 +109,7 @@ func testClients(t *testing.T, s oauth.Stores) {
 		AllowedScopes: scope.MustParse("email"),
 		Logout: client.Logout{PostLogoutRedirectURIs: []string{"http://127.0.0.1/bye", "https://rp.example/bye?x=é"},
 			BackchannelURI: "https://rp.example/backchannel?t=1", BackchannelSessionRequired: true},
-		RequirePushedAuthorizationRequests: true, RequireAuthTime: true}, rand.Reader, Now.Add(time.Second))
+		RequirePushedAuthorizationRequests: true, RequireAuthTime: true, IDTokenSignedResponseAlg: "RS256"}, rand.Reader, Now.Add(time.Second))
 	mustNil(t, err, "client.New public")
 	mustNil(t, s.Clients.Create(ctx, pub), "Create public")
 	list, err := s.Clients.List(ctx)

@@ -21,12 +21,13 @@ type fixedClock struct{ t time.Time }
 
 func (c *fixedClock) Now() time.Time { return c.t }
 
-// RunStoreTests checks a Store over a fresh, empty database.
+// RunStoreTests checks a Store over a fresh, empty database, with a key set of both algorithms
+// (ES256 and RS256: each kind of key round-trips, each rotates under its own lineage).
 func RunStoreTests(t *testing.T, store signingkeys.Store) {
 	ctx := context.Background()
 	const ttl = 5 * time.Minute
 	clock := &fixedClock{t: base}
-	m, err := signingkeys.NewManager(store, clock, rand.Reader, ttl)
+	m, err := signingkeys.NewManager(store, clock, rand.Reader, ttl, keys.AlgorithmES256, keys.AlgorithmRS256)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -35,7 +36,7 @@ func RunStoreTests(t *testing.T, store signingkeys.Store) {
 		t.Fatalf("Load on a fresh store = %d keys, %v", empty.Len(), err)
 	}
 
-	// Instances starting at once end up with one key (Update serialises them).
+	// Instances starting at once end up with one key of each algorithm (Update serialises them).
 	const n = 4
 	sets := make([]*keys.Set, n)
 	var wg sync.WaitGroup
@@ -53,9 +54,12 @@ func RunStoreTests(t *testing.T, store signingkeys.Store) {
 		return
 	}
 	first, _ := sets[0].Active(base)
+	firstRSA, _ := sets[0].ActiveFor(keys.AlgorithmRS256, base)
 	for i, set := range sets {
-		if k, err := set.Active(base); err != nil || k.ID != first.ID || set.Len() != 1 {
-			t.Fatalf("concurrent Ensure %d gave %s (%d keys), want the one key %s", i, k.ID, set.Len(), first.ID)
+		k, err := set.Active(base)
+		r, errRSA := set.ActiveFor(keys.AlgorithmRS256, base)
+		if err != nil || errRSA != nil || k.ID != first.ID || r.ID != firstRSA.ID || set.Len() != 2 {
+			t.Fatalf("concurrent Ensure %d gave %s and %s (%d keys), want the two keys %s and %s", i, k.ID, r.ID, set.Len(), first.ID, firstRSA.ID)
 		}
 	}
 
@@ -69,13 +73,19 @@ func RunStoreTests(t *testing.T, store signingkeys.Store) {
 		!k.CreatedAt.Equal(first.CreatedAt) || !k.ActiveFrom.Equal(first.ActiveFrom) {
 		t.Fatalf("Load = %+v; want %+v with its private key", k, first)
 	}
+	r, ok := loaded.Lookup(firstRSA.ID)
+	if !ok || r.Private == nil || !r.Private.Equal(firstRSA.Private) || r.Algorithm != keys.AlgorithmRS256 ||
+		!r.CreatedAt.Equal(firstRSA.CreatedAt) || !r.ActiveFrom.Equal(firstRSA.ActiveFrom) {
+		t.Fatalf("Load = %+v; want the RS256 key %+v with its private key", r, firstRSA)
+	}
 
 	// A rotation stores a key that is published now and signs from PublishAhead later.
 	clock.t = base.Add(time.Hour)
-	second, err := m.Rotate(ctx)
-	if err != nil {
-		t.Fatal(err)
+	rotated, err := m.Rotate(ctx)
+	if err != nil || len(rotated) != 2 || rotated[0].Algorithm != keys.AlgorithmES256 || rotated[1].Algorithm != keys.AlgorithmRS256 {
+		t.Fatalf("Rotate = %+v, %v; want a new ES256 and a new RS256 key", rotated, err)
 	}
+	second := rotated[0]
 	loaded, _ = m.Current(ctx)
 	if got, ok := loaded.Lookup(second.ID); !ok || !got.ActiveFrom.Equal(clock.t.Add(keys.PublishAhead)) || !got.CreatedAt.Equal(clock.t) {
 		t.Fatalf("rotated-in key stored as %+v (found %v), want active from %v", got, ok, clock.t.Add(keys.PublishAhead))
@@ -92,7 +102,7 @@ func RunStoreTests(t *testing.T, store signingkeys.Store) {
 	if _, err := store.Update(ctx, func(*keys.Set) (*keys.Set, error) { return nil, boom }); !errors.Is(err, boom) {
 		t.Errorf("Update with a failing fn: %v, want boom", err)
 	}
-	if again, _ := store.Load(ctx); again.Len() != 2 {
+	if again, _ := store.Load(ctx); again.Len() != 4 {
 		t.Errorf("failed Update changed the store: %d keys", again.Len())
 	}
 
@@ -103,7 +113,10 @@ func RunStoreTests(t *testing.T, store signingkeys.Store) {
 		t.Fatal(err)
 	}
 	loaded, _ = store.Load(ctx)
-	if _, ok := loaded.Lookup(first.ID); ok || loaded.Len() != 2 {
-		t.Errorf("after the second rotation: %d keys, first still stored = %v; want [%s %s]", loaded.Len(), ok, third.ID, second.ID)
+	_, firstKept := loaded.Lookup(first.ID)
+	_, firstRSAKept := loaded.Lookup(firstRSA.ID)
+	if firstKept || firstRSAKept || loaded.Len() != 4 {
+		t.Errorf("after the second rotation: %d keys, first keys still stored = %v %v; want [%s %s %s %s]",
+			loaded.Len(), firstKept, firstRSAKept, third[0].ID, third[1].ID, second.ID, rotated[1].ID)
 	}
 }

@@ -1,0 +1,1 @@
+ALTER TABLE oauth_clients DROP COLUMN id_token_signed_response_alg;
