@@ -246,7 +246,7 @@ func Redeem(c Code, in RedeemInput) (Redemption, error) {
 	g := Grant{
 		ID: in.GrantID, ClientID: c.ClientID, Subject: c.Subject, Scope: c.Scope, Nonce: c.Nonce,
 		AuthRequestID: c.AuthRequestID, AuthTime: c.AuthTime, CreatedAt: in.Now,
-		ExpiresAt: in.Now.Add(in.Lifetimes.RefreshToken),
+		ExpiresAt: in.Lifetimes.GrantEnd(in.Now),
 	}
 	access, refresh, err := issueTokens(g, c.Scope, in.AccessToken, in.RefreshToken, dataToken, in.Now, in.Lifetimes)
 	if err != nil {

@@ -60,6 +60,9 @@ type Lifetimes struct {
 	RefreshIdle time.Duration
 }
 
+// GrantEnd is when a grant created at now ends: its refresh tokens' absolute lifetime.
+func (l Lifetimes) GrantEnd(now time.Time) time.Time { return now.Add(l.RefreshToken) }
+
 // DefaultLifetimes returns the documented defaults.
 func DefaultLifetimes() Lifetimes {
 	return Lifetimes{

@@ -140,11 +140,13 @@ type AuthRequests interface {
 	Decide(ctx context.Context, r *authreq.Request, from authreq.Status, code *grant.Code) error
 }
 
-// CodeUse is how a redemption would use a code: the grant it creates and when. The store claims
-// the code with it in the same statement that reads it.
+// CodeUse is how a redemption would use a code: the grant it creates, when, and until when
+// (grant.Lifetimes.GrantEnd). The store claims the code by creating that grant in the same
+// statement that reads the code.
 type CodeUse struct {
 	GrantID string
 	At      time.Time
+	Until   time.Time
 }
 
 // Codes redeems authorization codes.
@@ -153,10 +155,10 @@ type Codes interface {
 	// concurrent redemption (also across processes sharing the database), calls decide and
 	// applies its result:
 	//   - decide returns an error: nothing changes; the error is returned (wrapped);
-	//   - Redemption.Issue (whose grant must be use's: use.GrantID, created at use.At): the code is
-	//     marked used at use.At and bound to the new grant, and the grant and its tokens are
-	//     inserted. If the code turns out to be used already (a concurrent redemption won),
-	//     nothing is written and ErrConflict is returned;
+	//   - Redemption.Issue (whose grant must be use's: use.GrantID, created at use.At, ending at
+	//     use.Until): the grant and its tokens are stored, and from then on the code is used (at
+	//     use.At, by that grant). If the code turns out to be used already (a concurrent
+	//     redemption won), nothing is written and ErrConflict is returned;
 	//   - Redemption.Replay: the grant named by RevokeGrantID and all its tokens are revoked and
 	//     the transaction commits; Redeem returns nil.
 	// decide sees the code as it was before this redemption. Returns ErrNotFound if no code has

@@ -77,7 +77,7 @@ func (t *Tokens) ExchangeCode(ctx context.Context, creds ClientCredentials, code
 		stored grant.Code
 	)
 	redeem := func() error {
-		return t.codes.Redeem(ctx, grant.HashOf(code), CodeUse{GrantID: in.GrantID, At: in.Now}, func(sc grant.Code) (grant.Redemption, error) {
+		return t.codes.Redeem(ctx, grant.HashOf(code), CodeUse{GrantID: in.GrantID, At: in.Now, Until: in.Lifetimes.GrantEnd(in.Now)}, func(sc grant.Code) (grant.Redemption, error) {
 			var err error
 			stored = sc
 			red, err = grant.Redeem(sc, in)

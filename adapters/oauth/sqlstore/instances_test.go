@@ -95,7 +95,7 @@ func testCodeRedeemTwoInstances(t *testing.T, db1, db2 *bun.DB) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := codes.Redeem(ctx, grant.HashOf(raw), oauth.CodeUse{GrantID: in.GrantID, At: in.Now}, func(code grant.Code) (grant.Redemption, error) {
+			err := codes.Redeem(ctx, grant.HashOf(raw), oauth.CodeUse{GrantID: in.GrantID, At: in.Now, Until: in.Lifetimes.GrantEnd(in.Now)}, func(code grant.Code) (grant.Redemption, error) {
 				if code.Used() {
 					return grant.Redemption{}, errUsed
 				}

@@ -129,7 +129,13 @@ func (s *SweepStore) eraseBatch(ctx context.Context, table, pk string, columns, 
 	for _, c := range columns {
 		upd = upd.Set("? = NULL", bun.Ident(c))
 	}
-	r, err := upd.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(pk), bun.Ident(pk), victims).Exec(ctx)
+	upd = upd.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(pk), bun.Ident(pk), victims)
+	// The conditions again, on the row as it is when locked: a concurrent sweep that erased it
+	// first (its columns are NULL now) must not make this one count it again.
+	for i, w := range where {
+		upd = upd.Where(w, args[i]...)
+	}
+	r, err := upd.Exec(ctx)
 	if err != nil {
 		return 0, err
 	}

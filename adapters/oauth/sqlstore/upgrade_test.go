@@ -113,9 +113,13 @@ func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
 		if err != nil || !got.Used() || got.GrantID != "00000000-0000-4000-8000-0000000000cc" {
 			t.Fatalf("used code after the upgrade = %+v, %v", got, err)
 		}
+		if byReq, err := stores.Codes.ByAuthRequest(ctx, fresh.AuthRequestID); err != nil || byReq.Used() ||
+			string(byReq.SealedForRetry) != string(fresh.SealedForRetry) {
+			t.Fatalf("unused code after the upgrade = %+v, %v", byReq, err)
+		}
 		in := oauthtest.RedeemInput(t, c, raw, oauthtest.Now.Add(time.Second))
 		var seen grant.Code
-		err = stores.Codes.Redeem(ctx, fresh.Hash, oauth.CodeUse{GrantID: in.GrantID, At: in.Now}, func(code grant.Code) (grant.Redemption, error) {
+		err = stores.Codes.Redeem(ctx, fresh.Hash, oauth.CodeUse{GrantID: in.GrantID, At: in.Now, Until: in.Lifetimes.GrantEnd(in.Now)}, func(code grant.Code) (grant.Redemption, error) {
 			seen = code
 			return grant.Redeem(code, in)
 		})
@@ -123,8 +127,7 @@ func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
 			t.Fatalf("redeeming a code issued before the upgrade: %v", err)
 		}
 		if seen.Hash != fresh.Hash || seen.Subject != fresh.Subject || seen.Nonce != fresh.Nonce || !seen.ExpiresAt.Equal(fresh.ExpiresAt) ||
-			!seen.AuthTime.Equal(fresh.AuthTime) || string(seen.SealedDataToken) != string(fresh.SealedDataToken) ||
-			string(seen.SealedForRetry) != string(fresh.SealedForRetry) || seen.Used() {
+			!seen.AuthTime.Equal(fresh.AuthTime) || string(seen.SealedDataToken) != string(fresh.SealedDataToken) || seen.Used() {
 			t.Fatalf("code after the upgrade = %+v, want %+v", seen, fresh)
 		}
 		if _, g, err := stores.Grants.AccessToken(ctx, grant.HashOf(in.AccessToken)); err != nil || g.ID != in.GrantID {

@@ -28,15 +28,16 @@ type signInBudget struct {
 // approvePathBudget is the sign-in as the consent UI does it (issue 9): authorize, the consent
 // screen's details, one approve call (attest and complete in one), the token exchange — 4
 // requests from the browser and the app, and Core calls the provider twice (details once; Core
-// keeps them; then the completion). Statements: 11 provider (authorize 2, details 1, the decision
+// keeps them; then the completion). Statements: 10 provider (authorize 2, details 1, the decision
 // 2 — the request's read and one UPDATE writing the decision and the code into the request's
-// row — the token exchange 6: the client, then BEGIN, the code's claim, the grant, the access and
-// refresh token in one INSERT, COMMIT) + 6 Core (session, binding and connection per call).
-var approvePathBudget = signInBudget{HTTPRequests: 6, SQLStatements: 17, CoreCalls: 2}
+// row — the token exchange 5: the client, then BEGIN, the grant's INSERT that claims the code and
+// reads it, the access and refresh token in one INSERT, COMMIT) + 6 Core (session, binding and
+// connection per call).
+var approvePathBudget = signInBudget{HTTPRequests: 6, SQLStatements: 16, CoreCalls: 2}
 
 // seedPathBudget is the sign-in through the seed's endpoints (details → attest → complete): 5
 // requests from the browser and the app, and still only 2 calls from Core to the provider.
-var seedPathBudget = signInBudget{HTTPRequests: 7, SQLStatements: 19, CoreCalls: 2}
+var seedPathBudget = signInBudget{HTTPRequests: 7, SQLStatements: 18, CoreCalls: 2}
 
 // traceparent returns a W3C traceparent header for a new trace, and the trace's id. Every
 // statement a request causes — in the service it reaches and in the services that one calls —

@@ -408,7 +408,9 @@ func issue(t *testing.T, s oauth.Stores, c *client.Client) (grant.Code, string) 
 }
 
 // use is how redeeming with in would use the code.
-func use(in grant.RedeemInput) oauth.CodeUse { return oauth.CodeUse{GrantID: in.GrantID, At: in.Now} }
+func use(in grant.RedeemInput) oauth.CodeUse {
+	return oauth.CodeUse{GrantID: in.GrantID, At: in.Now, Until: in.Lifetimes.GrantEnd(in.Now)}
+}
 
 // redeem redeems a code with the domain's decision and returns the redemption.
 func redeem(t *testing.T, s oauth.Stores, c *client.Client, raw string, now time.Time) (grant.Redemption, grant.RedeemInput, error) {
