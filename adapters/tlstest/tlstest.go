@@ -5,6 +5,9 @@ package tlstest
 
 import (
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -81,4 +84,42 @@ func (p *PKI) HTTPClient(certFile, keyFile string) *http.Client {
 	}
 	p.t.Cleanup(tr.CloseIdleConnections)
 	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// Serve serves handler on 127.0.0.1 over HTTPS with a server certificate of this CA and returns
+// its https URL. With clientSubject it is a mutual-TLS listener like the provider's internal one:
+// a client certificate of this CA with exactly that subject ("CN=sva-core") is required.
+func (p *PKI) Serve(handler http.Handler, clientSubject string) string {
+	p.t.Helper()
+	cert, key, _ := p.Server("server")
+	s := tlsconfig.Server{CertFile: cert, KeyFile: key}
+	if clientSubject != "" {
+		s.ClientCAFile, s.ClientSubject = p.CAFile(), clientSubject
+	}
+	cfg, err := tlsconfig.ServerConfig(s)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(handler)
+	srv.Listener = tlsconfig.Listen(srv.Listener, cfg)
+	srv.Start()
+	p.t.Cleanup(srv.Close)
+	return "https://" + srv.Listener.Addr().String()
+}
+
+// PlainFront returns the URL of a plain-HTTP server on loopback that forwards every request to
+// target over TLS, trusting this CA and presenting the client certificate in certFile/keyFile
+// when given. It stands in for a caller that cannot speak TLS with a private CA itself (the Pact
+// verifier); the handshake and its checks are still the target's own.
+func (p *PKI) PlainFront(target, certFile, keyFile string) string {
+	p.t.Helper()
+	u, err := url.Parse(target)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	front := httputil.NewSingleHostReverseProxy(u)
+	front.Transport = p.HTTPClient(certFile, keyFile).Transport
+	srv := httptest.NewServer(front)
+	p.t.Cleanup(srv.Close)
+	return srv.URL
 }

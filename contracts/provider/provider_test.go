@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,7 +24,6 @@ import (
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/sqldb"
-	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/contracts/pactkit"
@@ -340,34 +337,16 @@ func TestProvider_OverMutualTLS(t *testing.T) {
 // verifier calls: a plain-HTTP front on loopback that forwards each request over that TLS
 // connection, presenting Core's certificate as Core does. libpact_ffi's verifier can neither
 // trust a private CA nor present a client certificate, so the front holds them; the handshake,
-// the certificate checks and the handler are the provider's own. The front's client is refused
-// without the certificate, which the test checks first.
+// the certificate checks and the handler are the provider's own. The listener is first shown to
+// refuse a client without the certificate.
 func servedOverMutualTLS(t *testing.T, handler http.Handler) string {
 	t.Helper()
 	pki := tlstest.New(t, "contract test CA")
-	cert, key, _ := pki.Server("sva-oauth-internal")
-	clientCert, clientKey, _ := pki.Client("sva-core")
-	cfg, err := tlsconfig.ServerConfig(tlsconfig.Server{CertFile: cert, KeyFile: key, ClientCAFile: pki.CAFile(), ClientSubject: "CN=sva-core"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewUnstartedServer(handler)
-	srv.Listener = tlsconfig.Listen(srv.Listener, cfg)
-	srv.Start()
-	t.Cleanup(srv.Close)
-	target := "https://" + srv.Listener.Addr().String()
-
+	target := pki.Serve(handler, "CN=sva-core")
 	if res, err := pki.HTTPClient("", "").Get(target + "/healthz"); err == nil {
 		res.Body.Close()
 		t.Fatalf("the mutual-TLS listener answered a client without a certificate: %s", res.Status)
 	}
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	front := httputil.NewSingleHostReverseProxy(u)
-	front.Transport = pki.HTTPClient(clientCert, clientKey).Transport
-	plain := httptest.NewServer(front)
-	t.Cleanup(plain.Close)
-	return plain.URL
+	clientCert, clientKey, _ := pki.Client("sva-core")
+	return pki.PlainFront(target, clientCert, clientKey)
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/core/sqlstore"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/apps/core/app"
 	"github.com/sva-oauth/sva/contracts/pactkit"
 	"github.com/sva-oauth/sva/domain/account"
@@ -47,7 +48,9 @@ type coreEnv struct {
 	url  string
 }
 
-func newCoreEnv(t *testing.T, wrap func(http.Handler) http.Handler) *coreEnv {
+// newCoreEnv starts Core's real API; wrap (nil: none) alters its handler, for the mutation check;
+// overTLS serves it over HTTPS with a test CA, as CORE_TLS_CERT_FILE does.
+func newCoreEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS bool) *coreEnv {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"})
@@ -75,6 +78,11 @@ func newCoreEnv(t *testing.T, wrap func(http.Handler) http.Handler) *coreEnv {
 	h := c.Handler
 	if wrap != nil {
 		h = wrap(h)
+	}
+	if overTLS {
+		// libpact_ffi's verifier cannot trust a private CA: it calls a loopback front that does.
+		pki := tlstest.New(t, "contract test CA")
+		return &coreEnv{uc: c.UseCases, prov: prov, url: pki.PlainFront(pki.Serve(h, ""), "", "")}
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
@@ -234,8 +242,17 @@ var mutations = map[string]pactkit.Mutation{
 // TestProvider verifies the consent server's pact against Core's real API. Under
 // SVA_PACT_MUTATION (set only by TestMutationsFailVerification) it verifies a broken Core instead.
 func TestProvider(t *testing.T) {
+	verify(t, pactkit.MutationWrap(t, mutationEnv, mutations), false)
+}
+
+// TestProvider_OverTLS verifies the same pact against Core served over HTTPS (issue 14).
+func TestProvider_OverTLS(t *testing.T) {
+	verify(t, nil, true)
+}
+
+func verify(t *testing.T, wrap func(http.Handler) http.Handler, overTLS bool) {
 	_ = log.SetLogLevel("ERROR")
-	env := newCoreEnv(t, pactkit.MutationWrap(t, mutationEnv, mutations))
+	env := newCoreEnv(t, wrap, overTLS)
 	handlers := env.stateHandlers(t)
 	pactkit.CheckStatesHandled(t, pactPath, handlers)
 	pact, err := filepath.Abs(pactPath)
