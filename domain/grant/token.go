@@ -36,9 +36,11 @@ const (
 	secretBytes = 32
 )
 
-// Default and maximum lifetimes (decision 9; checklist 16, 30).
+// Default and maximum lifetimes (decision 9; checklist 16, 30), the one set of defaults: the
+// provider's configuration (OAUTH_*_TTL_SECONDS) defaults to these too. A code is redeemed
+// seconds after it is issued, so a minute is plenty; RFC 6749 §4.1.2 allows at most ten.
 const (
-	DefaultCodeTTL         = 10 * time.Minute
+	DefaultCodeTTL         = time.Minute
 	MaxCodeTTL             = 10 * time.Minute
 	DefaultAccessTokenTTL  = time.Hour
 	DefaultRefreshTokenTTL = 30 * 24 * time.Hour

@@ -54,8 +54,8 @@ type Config struct {
 	// Issuer is the provider's issuer URL (iss of ID tokens, RFC 9207 "iss" of authorization
 	// responses). Required.
 	Issuer string
-	// Lifetimes of codes and tokens (defaults: code 10 min, access 1 h, refresh 30 d absolute,
-	// refresh idle 14 d). The code lifetime may not exceed 10 minutes.
+	// Lifetimes of codes and tokens (defaults, grant.DefaultLifetimes: code 1 min, access 1 h,
+	// refresh 30 d absolute, refresh idle 14 d). The code lifetime may not exceed 10 minutes.
 	Lifetimes grant.Lifetimes
 	// AuthRequestTTL is how long the user has to decide (default 600 s).
 	AuthRequestTTL time.Duration

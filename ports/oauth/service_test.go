@@ -286,7 +286,7 @@ func TestFlow(t *testing.T) {
 	}
 	u, _ := url.Parse(res.RedirectURI)
 	if q := u.Query(); q.Get("code") != res.Code || q.Get("state") != "xyz/é&=?" || q.Get("iss") != issuer ||
-		!strings.HasPrefix(res.RedirectURI, "https://rp.example/cb?") || res.ExpiresIn != 600 || res.Denied {
+		!strings.HasPrefix(res.RedirectURI, "https://rp.example/cb?") || res.ExpiresIn != int(grant.DefaultCodeTTL/time.Second) || res.Denied {
 		t.Fatalf("complete result %+v", res)
 	}
 
@@ -919,7 +919,7 @@ func TestClientAdmin(t *testing.T) {
 func TestNew_Config(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.uc.Config()
-	if cfg.Lifetimes.Code != 10*time.Minute || cfg.Lifetimes.AccessToken != time.Hour || cfg.AuthRequestTTL != 600*time.Second ||
+	if cfg.Lifetimes.Code != time.Minute || cfg.Lifetimes.AccessToken != time.Hour || cfg.AuthRequestTTL != 600*time.Second ||
 		cfg.ClientLockout != client.DefaultLockoutPolicy() || cfg.Retention != grant.DefaultRetention {
 		t.Fatalf("defaults %+v", cfg)
 	}

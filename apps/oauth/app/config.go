@@ -10,6 +10,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/envconfig"
+	"github.com/sva-oauth/sva/domain/grant"
 )
 
 // Config is the provider's configuration, read once from the environment by LoadConfig. See
@@ -66,9 +67,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ConsentURL:       e.HTTPURL("CORE_CONSENT_URL", "http://127.0.0.1:8080/consent"),
 		AdminToken:       e.String("OAUTH_ADMIN_TOKEN", ""),
 		AuthRequestTTL:   e.Duration("AUTHORIZATION_REQUEST_TTL_SECONDS", 600*time.Second, 30*time.Second, time.Hour),
-		CodeTTL:          e.Duration("OAUTH_CODE_TTL_SECONDS", time.Minute, time.Second, 10*time.Minute), // checklist 16
-		AccessTokenTTL:   e.Duration("OAUTH_ACCESS_TOKEN_TTL_SECONDS", time.Hour, time.Minute, 24*time.Hour),
-		RefreshTokenTTL:  e.Duration("OAUTH_REFRESH_TOKEN_TTL_SECONDS", 30*24*time.Hour, time.Minute, 0),
+		CodeTTL:          e.Duration("OAUTH_CODE_TTL_SECONDS", grant.DefaultCodeTTL, time.Second, grant.MaxCodeTTL), // checklist 16
+		AccessTokenTTL:   e.Duration("OAUTH_ACCESS_TOKEN_TTL_SECONDS", grant.DefaultAccessTokenTTL, time.Minute, 24*time.Hour),
+		RefreshTokenTTL:  e.Duration("OAUTH_REFRESH_TOKEN_TTL_SECONDS", grant.DefaultRefreshTokenTTL, time.Minute, 0),
 		ClientAuthMax:    e.Int("OAUTH_CLIENT_AUTH_MAX_FAILURES", 10, 1, 10000),
 		ClientAuthWindow: e.Duration("OAUTH_CLIENT_AUTH_WINDOW_SECONDS", time.Minute, time.Second, 24*time.Hour),
 		// Counting per address is right unless a reverse proxy hides the callers (docs/config-oauth.md).
