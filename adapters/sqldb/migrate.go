@@ -51,6 +51,9 @@ func Migrate(ctx context.Context, db *bun.DB, migrations *migrate.Migrations, op
 			err = fmt.Errorf("sqldb: migrate: %w (%w)", doneCause(ctx), err)
 		}
 	}()
+	// Migrations are bounded by the caller's context, not the per-call DATABASE_TIMEOUT: a
+	// migration of a large table may take longer, and waiting for another instance's is normal.
+	ctx = WithoutQueryDeadline(ctx)
 	cfg := migrateConfig{table: "bun_migrations"} // bun's default names
 	for _, opt := range opts {
 		opt(&cfg)

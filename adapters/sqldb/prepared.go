@@ -53,6 +53,9 @@ func (p *Prepared) prepared(ctx context.Context) (*sql.Stmt, error) {
 // ScanOne runs the query with args and scans its first row into dest (a pointer to a bun row
 // struct, or scalars). It returns sql.ErrNoRows when there is no row.
 func (p *Prepared) ScanOne(ctx context.Context, dest any, args ...any) error {
+	// Bounded like every other call (DATABASE_TIMEOUT): prepared statements bypass bun's hooks.
+	ctx, cancel := withQueryDeadline(ctx, p.db)
+	defer cancel()
 	stmt, err := p.prepared(ctx)
 	if err != nil {
 		return err

@@ -72,6 +72,9 @@ type Config struct {
 	// MaxOpenConns caps the connection pool; 0 picks a default suited to the
 	// engine (see Open). Ignored for in-memory SQLite, which needs exactly one.
 	MaxOpenConns int
+	// QueryTimeout bounds every database call — a statement, or a transaction from BEGIN to
+	// COMMIT (DATABASE_TIMEOUT); 0 means DefaultQueryTimeout, negative none.
+	QueryTimeout time.Duration
 }
 
 // Open opens, configures and pings the database described by cfg.
@@ -112,6 +115,12 @@ func Open(ctx context.Context, cfg Config) (*bun.DB, error) {
 	if err != nil {
 		return nil, err
 	}
+	timeout := cfg.QueryTimeout
+	if timeout == 0 {
+		timeout = DefaultQueryTimeout
+	}
+	db.AddQueryHook(deadlineHook{timeout: timeout})
+	queryTimeouts.Store(db.DB, timeout)
 	if err := addTelemetry(db, cfg); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("sqldb: telemetry of database %q: %w", cfg.Name, err)

@@ -80,7 +80,11 @@ const exclusiveWait = 10 * time.Second
 //     for the transaction and released after it (waits at most exclusiveWait);
 //   - SQLite: every transaction already takes the database's single write lock
 //     at BEGIN (sqldb opens it with _txlock=immediate).
+//
+// Waiting for the lock is normal at start-up, so the section is bounded by ctx (and
+// exclusiveWait), not by the per-call DATABASE_TIMEOUT.
 func RunExclusive(ctx context.Context, db *bun.DB, name string, fn func(ctx context.Context, tx bun.Tx) error) error {
+	ctx = WithoutQueryDeadline(ctx)
 	switch Dialect(db) {
 	case DialectPostgres:
 		return RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {

@@ -66,10 +66,20 @@ func (c Counter) Increment(ctx context.Context, db bun.IDB, cols []string, vals 
 	insert := "INSERT INTO " + c.Table + " (" + strings.Join(cols, ", ") + ", " + c.Count + ") VALUES (" +
 		strings.Repeat("?, ", len(cols)) + "1)"
 	if Dialect(db) != DialectMySQL {
-		var n int
+		// Scanned into a slice so every row is read and the result's final status checked: an
+		// autocommitted statement can return its RETURNING row and then fail to commit (SQLite
+		// with a full disk), which a single-value scan never sees — the limit would then count
+		// an increment that was never stored and fail open (issue 8).
+		var counts []int
 		err := db.NewRaw(insert+" ON CONFLICT ("+strings.Join(c.Key, ", ")+") DO UPDATE SET "+
-			c.Count+" = "+c.Table+"."+c.Count+" + 1 RETURNING "+c.Count, vals...).Scan(ctx, &n)
-		return n, err
+			c.Count+" = "+c.Table+"."+c.Count+" + 1 RETURNING "+c.Count, vals...).Scan(ctx, &counts)
+		if err != nil {
+			return 0, err
+		}
+		if len(counts) != 1 {
+			return 0, fmt.Errorf("sqldb: increment %s: %d rows returned, want 1", c.Table, len(counts))
+		}
+		return counts[0], nil
 	}
 	res, err := db.NewRaw(insert+" ON DUPLICATE KEY UPDATE "+c.Count+" = LAST_INSERT_ID("+c.Count+" + 1)", vals...).Exec(ctx)
 	if err != nil {

@@ -161,7 +161,7 @@ func TestLimit(t *testing.T) {
 		}
 	}
 	now := time.Date(2026, 1, 1, 10, 7, 30, 0, time.UTC)
-	if ws := l.WindowStart(now); !ws.Equal(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)) {
+	if ws := l.WindowAt(now).Start; !ws.Equal(time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)) {
 		t.Errorf("WindowStart = %v", ws)
 	}
 	if ra := l.RetryAfter(now); ra != 7*time.Minute+30*time.Second {
@@ -170,7 +170,7 @@ func TestLimit(t *testing.T) {
 	if ra := l.RetryAfter(time.Date(2026, 1, 1, 10, 14, 59, 999, time.UTC)); ra != time.Second {
 		t.Errorf("RetryAfter near the window end = %v, want 1s", ra)
 	}
-	if l.Exceeded(10) || !l.Exceeded(11) {
+	if l.Admit(10, now) != nil || l.Admit(11, now) == nil {
 		t.Error("Exceeded boundary wrong")
 	}
 }

@@ -1,17 +1,18 @@
 package client
 
 import (
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/sva-oauth/sva/domain/ratelimit"
 )
 
 // Brute-force protection of client secrets (checklist 26; RFC 6749 §2.3.1 "the authorization
 // server MUST protect any endpoint utilizing it against brute force attacks").
 //
-// Failed authentications are counted per key in fixed windows: the window containing an instant
-// starts at the largest multiple of the window length (counted from Go's zero time) not after
-// it, so every instance sharing the database agrees on the window without coordination. Two keys
+// Failed authentications are counted per key in the fixed windows of domain/ratelimit (aligned on
+// the Unix epoch), so every instance sharing the database agrees on the window without
+// coordination; a failure that cannot be recorded refuses the attempt (ratelimit.ErrNotRecorded). Two keys
 // are counted for a failure: the client (FailureKeyClient) and, when the transport knows it, the
 // caller's address (FailureKeyAddress). Once any key of an attempt has MaxFailures failures in
 // the current window, further attempts are refused WITHOUT checking the secret — a correct
@@ -34,25 +35,16 @@ const (
 )
 
 // ErrLocked is the cause of a refused authentication attempt; errors.As with *LockedError gives
-// the time it ends.
-var ErrLocked = errors.New("client: too many failed authentication attempts")
+// the time it ends. It is the one limiter model's refusal (domain/ratelimit).
+var ErrLocked = ratelimit.ErrLimited
 
 // LockedError says that authentication is refused until Until (RetryAfter from the decision's
 // instant, rounded up to whole seconds, at least one).
-type LockedError struct {
-	Until      time.Time
-	RetryAfter time.Duration
-}
-
-func (e *LockedError) Error() string {
-	return fmt.Sprintf("%v; retry after %s", ErrLocked, e.RetryAfter)
-}
-
-// Is makes errors.Is(err, ErrLocked) hold.
-func (e *LockedError) Is(target error) bool { return target == ErrLocked }
+type LockedError = ratelimit.LimitedError
 
 // LockoutPolicy is the brute-force rule: at most MaxFailures failed authentications per key per
-// Window.
+// Window — ratelimit.Limit under the names of its settings (OAUTH_CLIENT_AUTH_MAX_FAILURES,
+// OAUTH_CLIENT_AUTH_WINDOW_SECONDS).
 type LockoutPolicy struct {
 	MaxFailures int
 	Window      time.Duration
@@ -63,42 +55,30 @@ func DefaultLockoutPolicy() LockoutPolicy {
 	return LockoutPolicy{MaxFailures: DefaultMaxAuthFailures, Window: DefaultAuthFailureWindow}
 }
 
+// Limit is the policy in the one fixed-window limiter model.
+func (p LockoutPolicy) Limit() ratelimit.Limit {
+	return ratelimit.Limit{Max: p.MaxFailures, Window: p.Window}
+}
+
 // Validate checks that the threshold is at least 1 and the window at least one second.
 func (p LockoutPolicy) Validate() error {
-	if p.MaxFailures < 1 {
-		return fmt.Errorf("client: lockout threshold %d must be at least 1", p.MaxFailures)
-	}
-	if p.Window < time.Second {
-		return fmt.Errorf("client: lockout window %s must be at least 1s", p.Window)
+	if err := p.Limit().Validate(); err != nil {
+		return fmt.Errorf("client: lockout: %w", err)
 	}
 	return nil
 }
 
 // FailureWindow is one fixed counting window, [Start, End).
-type FailureWindow struct {
-	Start time.Time
-	End   time.Time
-}
+type FailureWindow = ratelimit.Window
 
-// WindowAt returns the window containing now (UTC).
-func (p LockoutPolicy) WindowAt(now time.Time) FailureWindow {
-	start := now.UTC().Truncate(p.Window)
-	return FailureWindow{Start: start, End: start.Add(p.Window)}
-}
+// WindowAt returns the window containing now (UTC, aligned on the Unix epoch).
+func (p LockoutPolicy) WindowAt(now time.Time) FailureWindow { return p.Limit().WindowAt(now) }
 
 // Check decides an attempt made at now, given the highest failure count among its keys in the
 // window containing now. It returns nil if the secret may be checked, and a *LockedError if the
 // attempt must be refused without checking it.
 func (p LockoutPolicy) Check(failures int, now time.Time) error {
-	if failures < p.MaxFailures {
-		return nil
-	}
-	w := p.WindowAt(now)
-	wait := w.End.Sub(now)
-	if rem := wait % time.Second; rem != 0 {
-		wait += time.Second - rem
-	}
-	return &LockedError{Until: w.End, RetryAfter: max(wait, time.Second)}
+	return p.Limit().AdmitAttempt(failures, now)
 }
 
 // FailureKeyClient is the counter key of failed authentications of one client.

@@ -243,11 +243,12 @@ func (cs *Consent) DenyConsent(ctx context.Context, p Principal, authRequestID s
 	return res, nil
 }
 
-// retryOnce sends a consent decision to the provider and, when the provider could not be reached
-// or failed (ErrProviderUnavailable: an instance died mid-request, a connection broke), sends it
-// once more within the same deadline (decision 17). That is safe because the provider's
-// consent-complete and consent-deny are idempotent for the same user, request and data token: a
-// retry that reaches another instance after the first one committed gets the first answer.
+// retryOnce makes an idempotent provider call and, when the provider could not be reached or
+// failed (ErrProviderUnavailable: an instance died mid-request, a connection broke), makes it
+// once more within the same deadline (decision 17). Every call Core makes is idempotent: the
+// auth-request details are a read; consent-complete and consent-deny answer a repeat for the same
+// user, request and data token with the first answer (a retry that reaches another instance
+// after the first one committed gets it); revoking a user's grants again revokes nothing more.
 func retryOnce[T any](ctx context.Context, call func(context.Context) (T, error)) (T, error) {
 	res, err := call(ctx)
 	if err != nil && errors.Is(err, ErrProviderUnavailable) && ctx.Err() == nil {
@@ -262,7 +263,10 @@ func (cs *Consent) fetch(ctx context.Context, authRequestID string) (AuthRequest
 		return AuthRequestDetails{}, invalid(attest.ErrMissingAuthRequest)
 	}
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
-	d, err := cs.provider.AuthRequestDetails(pctx, authRequestID)
+	// A read: retried once on a connection failure, within the same deadline (decision 17).
+	d, err := retryOnce(pctx, func(ctx context.Context) (AuthRequestDetails, error) {
+		return cs.provider.AuthRequestDetails(ctx, authRequestID)
+	})
 	cancel()
 	if err != nil {
 		return AuthRequestDetails{}, providerErr("auth request details", err)
@@ -402,7 +406,9 @@ func (cs *Consent) RevokeConnection(ctx context.Context, p Principal, clientID s
 		return ErrNotFound
 	}
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
-	_, err = cs.provider.RevokeGrants(pctx, p.UserID, clientID)
+	// Idempotent (revoking revoked grants revokes nothing): retried once on a connection
+	// failure, within the same deadline (decision 17).
+	_, err = retryOnce(pctx, func(ctx context.Context) (int, error) { return cs.provider.RevokeGrants(ctx, p.UserID, clientID) })
 	cancel()
 	if err != nil {
 		return providerErr("revoke grants", err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/account"
+	"github.com/sva-oauth/sva/domain/ratelimit"
 	"github.com/sva-oauth/sva/domain/vault"
 )
 
@@ -284,11 +285,13 @@ func (i *Identity) limit(ctx context.Context, name string, sk account.ServerKey,
 func (i *Identity) hit(ctx context.Context, name, key string, l account.Limit, now time.Time) error {
 	n, err := i.limiter.Hit(ctx, key, l, now)
 	if err != nil {
-		return fmt.Errorf("rate limit: %w", err)
+		// Fail closed: an event that could not be counted is refused, never let through.
+		return fmt.Errorf("rate limit %s: %w", name, ratelimit.NotRecorded(err))
 	}
-	if l.Exceeded(n) {
+	var limited *ratelimit.LimitedError
+	if err := l.Admit(n, now); errors.As(err, &limited) {
 		i.events.Record(ctx, Event{Kind: EventRateLimited, Limit: name})
-		return &RateLimitedError{RetryAfter: l.RetryAfter(now)}
+		return &RateLimitedError{RetryAfter: limited.RetryAfter}
 	}
 	return nil
 }

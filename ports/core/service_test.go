@@ -325,6 +325,57 @@ func TestConsentDecision_RetriedOnceWhenTheProviderFails(t *testing.T) {
 	}
 }
 
+// TestIdempotentProviderCalls_RetriedOnceWithinTheDeadline: decision 17 — the auth-request
+// details (a read) and the grant revocation (idempotent) are retried once after a connection
+// failure, like consent decisions; the retry shares the first call's deadline, so a provider that
+// hangs costs ProviderTimeout once, not twice (issue 8).
+func TestIdempotentProviderCalls_RetriedOnceWithinTheDeadline(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, 300*time.Millisecond)
+	alice, _ := f.register(t, "a")
+	ctx := context.Background()
+	f.addRequest("r1", "email")
+	realDetails := f.fake.AuthRequestDetailsFn
+	var details atomic.Int32
+	f.fake.AuthRequestDetailsFn = func(ctx context.Context, id string) (core.AuthRequestDetails, error) {
+		if details.Add(1) == 1 {
+			return core.AuthRequestDetails{}, fmt.Errorf("connection reset: %w", core.ErrProviderUnavailable)
+		}
+		return realDetails(ctx, id)
+	}
+	if v, err := f.uc.Consent.AuthRequest(ctx, alice, "r1"); err != nil || v.Details.AuthRequestID != "r1" || details.Load() != 2 {
+		t.Fatalf("details after one failure: %+v, %v, %d calls", v, err, details.Load())
+	}
+	if _, err := f.uc.Consent.CompleteConsent(ctx, alice, "r1", []string{"email"}, "tok"); err != nil {
+		t.Fatal(err)
+	}
+	realRevoke := f.fake.RevokeGrantsFn
+	var revokes atomic.Int32
+	f.fake.RevokeGrantsFn = func(ctx context.Context, user, client string) (int, error) {
+		if revokes.Add(1) == 1 {
+			return 0, fmt.Errorf("EOF: %w", core.ErrProviderUnavailable)
+		}
+		return realRevoke(ctx, user, client)
+	}
+	if err := f.uc.Consent.RevokeConnection(ctx, alice, "app"); err != nil || revokes.Load() != 2 {
+		t.Fatalf("revoke after one failure: %v, %d calls", err, revokes.Load())
+	}
+
+	// A provider that hangs: one deadline for both attempts.
+	f.fake.AuthRequestDetailsFn = func(ctx context.Context, _ string) (core.AuthRequestDetails, error) {
+		<-ctx.Done()
+		return core.AuthRequestDetails{}, fmt.Errorf("%w: %w", core.ErrProviderUnavailable, ctx.Err())
+	}
+	f.addRequest("r2", "email")
+	start := time.Now()
+	if _, err := f.uc.Consent.AuthRequest(ctx, alice, "r2"); !errors.Is(err, core.ErrProviderUnavailable) {
+		t.Fatalf("hanging provider: %v", err)
+	}
+	if d := time.Since(start); d > 550*time.Millisecond {
+		t.Errorf("hanging provider took %s, want about one 300ms deadline", d)
+	}
+}
+
 // TestCompleteConsent_Empty approval: decision 4 — an empty approval is forwarded (the provider
 // turns it into a denial) and no connection is remembered.
 func TestCompleteConsent_EmptyApproval(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/ratelimit"
 )
 
 // AuthMethod is how the client presented its credentials (RFC 6749 §2.3.1).
@@ -206,7 +207,7 @@ func (a *ClientAuth) checkLockout(ctx context.Context, keys []string) error {
 	policy := a.lockout
 	n, err := a.failures.Count(ctx, policy.WindowAt(now), keys...)
 	if err != nil {
-		return fmt.Errorf("authenticate client: count failures: %w", err)
+		return fmt.Errorf("authenticate client: count failures: %w", ratelimit.NotRecorded(err))
 	}
 	if err := policy.Check(n, now); err != nil {
 		return oautherr.InvalidClient.WithDescription(tooManyFailures).WithCause(err)
@@ -229,7 +230,9 @@ func (a *ClientAuth) authFailure(ctx context.Context, creds ClientCredentials, k
 	}
 	now := clockNow(a.clock)
 	if _, err := a.failures.Record(ctx, a.lockout.WindowAt(now), keys...); err != nil {
-		return fmt.Errorf("authenticate client: record failure: %w", err)
+		// Fail closed: the attempt is refused (never answered as a plain 401 that would let
+		// guessing go on uncounted), and the HTTP layer logs it at ERROR.
+		return fmt.Errorf("authenticate client: record failure: %w", ratelimit.NotRecorded(err))
 	}
 	return failed
 }

@@ -18,9 +18,10 @@ import (
 	"time"
 )
 
-// DefaultTimeout bounds one call to Core. Core waits up to INTERNAL_SERVICE_TIMEOUT (5 s) for the
-// provider before answering 503, so this leaves room for that answer to arrive.
-const DefaultTimeout = 10 * time.Second
+// DefaultTimeout bounds one call to Core: Core waits up to INTERNAL_SERVICE_TIMEOUT (default 5 s)
+// for the provider before answering 503, and this leaves one second for that answer to arrive.
+// The consent UI sets INTERNAL_SERVICE_TIMEOUT + 1 s from its configuration.
+const DefaultTimeout = 6 * time.Second
 
 const jsonType = "application/json"
 

@@ -280,6 +280,7 @@ func (b *bff) relay(w http.ResponseWriter, r *http.Request, resp *http.Response,
 			return
 		}
 		b.log.WarnContext(r.Context(), "core unreachable", slog.String("path", r.URL.Path), slog.String("error", err.Error()))
+		w.Header().Set("Retry-After", "2") // as Core's own 503 (httpserver.RetryAfterUnavailable)
 		writeError(w, http.StatusServiceUnavailable, errUnavailable)
 		return
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/domain/attest"
 	"github.com/sva-oauth/sva/domain/claimvalue"
 	"github.com/sva-oauth/sva/domain/vault"
@@ -82,9 +83,16 @@ func errorFor(ctx context.Context, log *slog.Logger, err error) error {
 	switch {
 	case errors.As(err, &provider) && provider.Status >= 400 && provider.Status < 500:
 		return &apiError{status: provider.Status, body: provider.Body, cause: err}
-	case errors.Is(err, core.ErrProviderUnavailable):
-		log.WarnContext(ctx, "provider unavailable", "error", err)
-		return newAPIError(http.StatusServiceUnavailable, errorBody{Error: codeUnavailable})
+	case httpserver.DependencyUnavailable(err, core.ErrProviderUnavailable):
+		// The one mapping of "a dependency is down" (httpserver.DependencyUnavailable): the
+		// provider, the database, or a rate-limit counter that could not be recorded (the
+		// attempt is refused: fail closed). 503 with Retry-After and the seed's body.
+		if errors.Is(err, core.ErrProviderUnavailable) {
+			log.WarnContext(ctx, "provider unavailable", "error", err)
+		} else {
+			log.ErrorContext(ctx, "request failed: dependency unavailable", "error", err)
+		}
+		return serviceUnavailable()
 	case errors.Is(err, core.ErrInvalidRequest):
 		return newAPIError(http.StatusBadRequest, errorBody{Error: "invalid_request", Detail: detailOf(err)})
 	case errors.Is(err, core.ErrUnauthenticated):
@@ -148,6 +156,14 @@ var InvalidPath http.Handler = http.HandlerFunc(func(w http.ResponseWriter, _ *h
 	w.WriteHeader(http.StatusBadRequest)
 	_ = json.NewEncoder(w).Encode(errorBody{Error: "invalid_request", Detail: "the request path must be valid UTF-8 without control characters"})
 })
+
+// serviceUnavailable is Core's answer when a dependency is down: 503, Retry-After and the seed's
+// {"error":"Service temporarily unavailable"} (decision 1).
+func serviceUnavailable() *apiError {
+	e := newAPIError(http.StatusServiceUnavailable, errorBody{Error: codeUnavailable})
+	e.headers = http.Header{"Retry-After": {strconv.Itoa(httpserver.RetryAfterUnavailable)}}
+	return e
+}
 
 func unauthorized() *apiError {
 	e := newAPIError(http.StatusUnauthorized, errorBody{Error: "unauthorized"})

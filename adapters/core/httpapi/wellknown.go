@@ -3,8 +3,11 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sva-oauth/sva/adapters/httpserver"
 )
 
 type rawJSONOutput struct {
@@ -47,9 +50,13 @@ func (h *handlers) registerWellKnown(api huma.API) {
 		Summary: "Readiness: the database answers", Errors: []int{503}},
 		func(ctx context.Context, _ *struct{}) (*statusOutput, error) {
 			if h.opts.Ready != nil {
-				if err := h.opts.Ready(ctx); err != nil {
+				// Bounded (httpserver.ReadyTimeout): a frozen database makes the probe fail
+				// within 2 s rather than hang.
+				if err := httpserver.CheckReady(ctx, h.opts.Ready); err != nil {
 					h.log.WarnContext(ctx, "not ready", "error", err)
-					return nil, newAPIError(http.StatusServiceUnavailable, errorBody{Error: "not_ready"})
+					e := newAPIError(http.StatusServiceUnavailable, errorBody{Error: "not_ready"})
+					e.headers = http.Header{"Retry-After": {strconv.Itoa(httpserver.RetryAfterUnavailable)}}
+					return nil, e
 				}
 			}
 			out := &statusOutput{}

@@ -20,7 +20,7 @@ var rateLimits = sqldb.Counter{Table: "core_rate_limits", Key: []string{"bucket"
 
 // Hit implements core.RateLimiter with one atomic upsert that returns the new count.
 func (s *RateLimitStore) Hit(ctx context.Context, key string, l account.Limit, now time.Time) (int, error) {
-	start := l.WindowStart(now)
+	start := l.WindowAt(now).Start
 	n, err := rateLimits.Increment(ctx, s.db, []string{"bucket", "window_start", "expires_at"},
 		key, utc(start), utc(start.Add(l.Window)))
 	if err != nil {
@@ -32,7 +32,7 @@ func (s *RateLimitStore) Hit(ctx context.Context, key string, l account.Limit, n
 // Undo implements core.RateLimiter.
 func (s *RateLimitStore) Undo(ctx context.Context, key string, l account.Limit, now time.Time) error {
 	if _, err := s.db.NewUpdate().TableExpr("core_rate_limits").Set("hits = hits - 1").
-		Where("bucket = ?", key).Where("window_start = ?", utc(l.WindowStart(now))).Where("hits > 0").Exec(ctx); err != nil {
+		Where("bucket = ?", key).Where("window_start = ?", utc(l.WindowAt(now).Start)).Where("hits > 0").Exec(ctx); err != nil {
 		return fmt.Errorf("rate limit undo: %w", err)
 	}
 	return nil

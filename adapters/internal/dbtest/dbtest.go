@@ -122,9 +122,14 @@ func Reopen(t testing.TB, db *bun.DB, maxConns int) *bun.DB {
 // a multi-connection pool, busy_timeout), so concurrency bugs show up in tests.
 func Open(t testing.TB, migrations *migrate.Migrations) *bun.DB {
 	t.Helper()
+	return openSQLiteAt(t, filepath.Join(t.TempDir(), "test.db"), migrations)
+}
+
+// openSQLiteAt opens a migrated SQLite database at the file dsn.
+func openSQLiteAt(t testing.TB, dsn string, migrations *migrate.Migrations) *bun.DB {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), setupTimeout)
 	defer cancel()
-	dsn := filepath.Join(t.TempDir(), "test.db")
 	db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "test"})
 	if err != nil {
 		t.Fatalf("dbtest: open SQLite: %v", err)

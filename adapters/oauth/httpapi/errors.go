@@ -10,8 +10,10 @@ import (
 
 	"github.com/danielgtaylor/huma/v2"
 
+	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // errorBody is the RFC 6749 §5.2 error response: exactly "error" and, when there is one,
@@ -65,7 +67,13 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 		return he
 	}
 	oe, ok := oautherr.As(err)
-	if !ok {
+	switch {
+	case !ok && dependencyUnavailable(err):
+		// A dependency is down (the database, a counter that could not be recorded): 503
+		// temporarily_unavailable with Retry-After, which a client can act on (issue 8).
+		log.ErrorContext(ctx, "oauth request failed: dependency unavailable", slog.Any("error", err))
+		oe = oautherr.TemporarilyUnavailable
+	case !ok:
 		log.ErrorContext(ctx, "oauth request failed", slog.Any("error", err))
 		oe = oautherr.ServerError
 	}
@@ -101,7 +109,7 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 		e.status = http.StatusInternalServerError
 	case oautherr.CodeTemporarilyUnavailable:
 		e.status = http.StatusServiceUnavailable
-		e.headers.Set("Retry-After", strconv.Itoa(RetryAfterUnavailable))
+		e.headers.Set("Retry-After", strconv.Itoa(httpserver.RetryAfterUnavailable))
 	case oautherr.CodeAccessDenied:
 		e.status = http.StatusForbidden
 	case oautherr.CodeInvalidRequest:
@@ -118,17 +126,18 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 	return e
 }
 
-// RetryAfterUnavailable is the Retry-After (seconds) of every 503 the provider answers because a
-// dependency (its database, Core's keys) is unavailable: long enough for a restarted database to
-// accept connections, short enough that a client's retry lands soon after recovery.
-const RetryAfterUnavailable = 2
+// dependencyUnavailable is httpserver.DependencyUnavailable with the provider's own sentinel
+// (Core's data-token keys could not be fetched).
+func dependencyUnavailable(err error) bool {
+	return httpserver.DependencyUnavailable(err, oauth.ErrUnavailable)
+}
 
 // unavailable is the internal and admin APIs' answer when a dependency is down: 503 with
 // Retry-After and {"error":"temporarily_unavailable"} — the same code and header the OAuth
 // endpoints answer (oauthErrorFor), so a caller handles one shape.
 func unavailable() *httpError {
 	return &httpError{status: http.StatusServiceUnavailable,
-		headers:   http.Header{"Retry-After": {strconv.Itoa(RetryAfterUnavailable)}},
+		headers:   http.Header{"Retry-After": {strconv.Itoa(httpserver.RetryAfterUnavailable)}},
 		errorBody: errorBody{Error: string(oautherr.CodeTemporarilyUnavailable), ErrorDescription: "A dependency is unavailable; try again shortly"}}
 }
 

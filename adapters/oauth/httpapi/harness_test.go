@@ -77,7 +77,12 @@ type env struct {
 // newEnv starts a provider; settings are extra environment variables as name, value pairs.
 func newEnv(t *testing.T, settings ...string) *env {
 	t.Helper()
-	db := dbtest.Open(t, sqlstore.Migrations)
+	return newEnvOn(t, dbtest.Open(t, sqlstore.Migrations), settings...)
+}
+
+// newEnvOn is newEnv over a database the test opened (on a full disk, behind a frozen link).
+func newEnvOn(t *testing.T, db *bun.DB, settings ...string) *env {
+	t.Helper()
 	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
 
 	coreKey, err := keys.Generate(rand.Reader, clock.Now().Add(-time.Hour))

@@ -4,9 +4,11 @@ import (
 	"context"
 	"net/http"
 	"reflect"
-	"time"
+	"strconv"
 
 	"github.com/danielgtaylor/huma/v2"
+
+	"github.com/sva-oauth/sva/adapters/httpserver"
 )
 
 type healthStatus struct {
@@ -17,10 +19,6 @@ type healthOutput struct {
 	CacheControl string `header:"Cache-Control"`
 	Body         healthStatus
 }
-
-// readyTimeout bounds the readiness probe's database ping, so a hung database makes the probe
-// fail rather than hang.
-const readyTimeout = 2 * time.Second
 
 // registerHealth adds /healthz (the process serves HTTP) and /readyz (its dependencies answer).
 func registerHealth(api huma.API, ready func(context.Context) error) {
@@ -38,10 +36,9 @@ func registerHealth(api huma.API, ready func(context.Context) error) {
 		},
 	}, func(ctx context.Context, _ *struct{}) (*healthOutput, error) {
 		if ready != nil {
-			ctx, cancel := context.WithTimeout(ctx, readyTimeout)
-			defer cancel()
-			if err := ready(ctx); err != nil {
-				return nil, &httpError{status: http.StatusServiceUnavailable, headers: http.Header{"Cache-Control": {"no-store"}},
+			if err := httpserver.CheckReady(ctx, ready); err != nil {
+				return nil, &httpError{status: http.StatusServiceUnavailable, headers: http.Header{"Cache-Control": {"no-store"},
+					"Retry-After": {strconv.Itoa(httpserver.RetryAfterUnavailable)}},
 					errorBody: errorBody{Error: "temporarily_unavailable", ErrorDescription: "The database is not reachable"}}
 			}
 		}

@@ -231,8 +231,8 @@ func internalErrorFor(ctx context.Context, log *slog.Logger, err error) *httpErr
 	case errors.Is(err, oauth.ErrFreshSignInRequired), errors.Is(err, oauth.ErrSubjectMismatch):
 		// The consent UI signs the user in again and retries (decision 35).
 		code, description = "login_required", "The session's sign-in does not satisfy the request's prompt, max_age or id_token_hint; sign in again"
-	case errors.Is(err, oauth.ErrUnavailable):
-		log.WarnContext(ctx, "internal request: dependency unavailable", slog.Any("error", err))
+	case dependencyUnavailable(err):
+		log.ErrorContext(ctx, "internal request failed: dependency unavailable", slog.Any("error", err))
 		return unavailable()
 	default:
 		log.ErrorContext(ctx, "internal request failed", slog.Any("error", err))

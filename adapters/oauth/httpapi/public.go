@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -340,6 +341,7 @@ type rawOutput struct {
 	Location     string `header:"Location"`
 	ContentType  string `header:"Content-Type"`
 	CacheControl string `header:"Cache-Control"`
+	RetryAfter   string `header:"Retry-After"`
 	// ContentSecurityPolicy replaces the public default for a page that needs its own (form_post).
 	ContentSecurityPolicy string `header:"Content-Security-Policy"`
 	Body                  []byte
@@ -417,16 +419,20 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 // authorizeErrorPage answers an authorization request that must not be redirected.
 func (h *publicHandlers) authorizeErrorPage(wantsJSON bool, err error) *rawOutput {
 	oe, ok := oautherr.As(err)
-	status := http.StatusBadRequest
-	if !ok || oe.Code == oautherr.CodeServerError {
+	status, retryAfter := http.StatusBadRequest, ""
+	switch {
+	case !ok && dependencyUnavailable(err):
+		h.log.Error("authorize failed: dependency unavailable", slog.Any("error", err))
+		oe, status, retryAfter = oautherr.TemporarilyUnavailable, http.StatusServiceUnavailable, strconv.Itoa(httpserver.RetryAfterUnavailable)
+	case !ok || oe.Code == oautherr.CodeServerError:
 		h.log.Error("authorize failed", slog.Any("error", err))
 		oe, status = oautherr.ServerError, http.StatusInternalServerError
 	}
 	if wantsJSON {
 		body, _ := json.Marshal(errorBody{Error: string(oe.Code), ErrorDescription: oe.Description})
-		return &rawOutput{Status: status, ContentType: "application/json", CacheControl: "no-store", Body: body}
+		return &rawOutput{Status: status, ContentType: "application/json", CacheControl: "no-store", RetryAfter: retryAfter, Body: body}
 	}
-	return &rawOutput{Status: status, ContentType: "text/html; charset=utf-8", CacheControl: "no-store",
+	return &rawOutput{Status: status, ContentType: "text/html; charset=utf-8", CacheControl: "no-store", RetryAfter: retryAfter,
 		Body: renderErrorPage(string(oe.Code), oe.Description)}
 }
 

@@ -71,7 +71,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	}
 	core, err := coreclient.New(cfg.CoreURL, &http.Client{
 		Transport: tel.Transport(coreTransport),
-		Timeout:   coreclient.DefaultTimeout,
+		Timeout:   cfg.CoreTimeout,
 	})
 	if err != nil {
 		return err

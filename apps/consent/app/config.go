@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/envconfig"
@@ -25,8 +26,12 @@ type Config struct {
 	CoreTLS tlsconfig.Client
 	// BehindTLSProxy is SVA_BEHIND_TLS_PROXY.
 	BehindTLSProxy bool
-	LogLevel       slog.Level // LOG_LEVEL
-	LogJSON        bool       // LOG_FORMAT=json (default) or text
+	// CoreTimeout bounds one call to Core: INTERNAL_SERVICE_TIMEOUT (Core's own bound on its
+	// provider calls, retry included) plus one second for Core's answer to arrive, so the UI
+	// never gives up before Core's 503 and never waits much longer (issue 8: 10 s against Core's 5).
+	CoreTimeout time.Duration
+	LogLevel    slog.Level // LOG_LEVEL
+	LogJSON     bool       // LOG_FORMAT=json (default) or text
 }
 
 // LoadConfig reads and validates the configuration; every problem is reported at once.
@@ -36,6 +41,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		Addr:    e.String("CONSENT_ADDR", "127.0.0.1:8080"),
 		CoreURL: strings.TrimRight(e.HTTPURL("CORE_URL", "http://127.0.0.1:8000"), "/"),
 	}
+	c.CoreTimeout = e.Duration("INTERNAL_SERVICE_TIMEOUT", 5*time.Second, time.Millisecond, 5*time.Minute) + time.Second
 	c.LogLevel, c.LogJSON = e.Logging()
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {

@@ -18,7 +18,7 @@ func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (core
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
 		// adapters/core/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
-		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core",
+		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core", QueryTimeout: cfg.DatabaseTimeout,
 			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
 		if err != nil {
 			return core.Stores{}, nil, err

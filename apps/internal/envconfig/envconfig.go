@@ -137,9 +137,10 @@ const DevServiceToken = "dev-shared-secret"
 
 // Shared holds the variables every service reads the same way.
 type Shared struct {
-	DatabaseURL string // DATABASE_URL (empty: a SQLite file in DataDir)
-	DataDir     string // SVA_DATA_DIR
-	Production  bool   // SVA_ENV=production
+	DatabaseURL     string        // DATABASE_URL (empty: a SQLite file in DataDir)
+	DatabaseTimeout time.Duration // DATABASE_TIMEOUT: bound of every database call (sqldb.Config.QueryTimeout)
+	DataDir         string        // SVA_DATA_DIR
+	Production      bool          // SVA_ENV=production
 
 	ServiceTokens     []string      // INTERNAL_SERVICE_TOKEN, newest first; the first is the one sent
 	ServiceTokenIsDev bool          // the development default is in use
@@ -158,6 +159,7 @@ type Shared struct {
 func (e *Env) Shared() Shared {
 	s := Shared{
 		DatabaseURL:        e.String("DATABASE_URL", ""),
+		DatabaseTimeout:    e.Duration("DATABASE_TIMEOUT", 3*time.Second, 100*time.Millisecond, time.Minute),
 		DataDir:            e.String("SVA_DATA_DIR", "./data"),
 		Production:         e.String("SVA_ENV", "") == "production",
 		ServiceTokens:      e.List("INTERNAL_SERVICE_TOKEN", DevServiceToken),

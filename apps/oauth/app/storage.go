@@ -18,7 +18,7 @@ func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (oaut
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
 		// adapters/oauth/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
-		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth",
+		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth", QueryTimeout: cfg.DatabaseTimeout,
 			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
 		if err != nil {
 			return oauth.Stores{}, nil, err
