@@ -573,7 +573,7 @@ func (c *cluster) loginRateLimit(t *testing.T) {
 			}
 		}
 		right := c.login(t, limit.Max+1, emailHash, authKey)
-		if limit.WindowStart(began) != limit.WindowStart(time.Now()) && attempt == 1 {
+		if limit.WindowAt(began) != limit.WindowAt(time.Now()) && attempt == 1 {
 			t.Logf("rate-limit window rolled over mid-run; repeating")
 			continue
 		}
