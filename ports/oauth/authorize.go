@@ -31,6 +31,11 @@ type Authorization struct {
 	issuer     string
 	requestTTL time.Duration // Config.AuthRequestTTL
 	codeTTL    time.Duration // Config.Lifetimes.Code
+	// Pushed authorization requests (RFC 9126): the client is authenticated as at the token
+	// endpoint.
+	clientAuth *ClientAuth
+	pushed     PushedRequests
+	pushedTTL  time.Duration // par.DefaultTTL
 }
 
 // AuthorizeInput holds the query parameters of GET /oauth/authorize (RFC 6749 §4.1.1, RFC 7636,
@@ -59,6 +64,12 @@ type AuthorizeInput struct {
 	// request_uri_not_supported — never silently ignored.
 	Request    string
 	RequestURI string
+	// Raw holds every parameter as sent (AuthorizeInputFromValues fills it): a request naming a
+	// pushed request may repeat only what was pushed.
+	Raw url.Values
+
+	pushed    bool     // the parameters are a pushed request's (Push, or a request_uri of ours)
+	notPushed []string // parameters sent beside a pushed request's request_uri that differ from it
 	// DuplicateParams names the parameters the request carried more than once (the transport
 	// passes the first value of each in the fields above, and State only if every copy of state
 	// was the same, decision 26). RFC 6749 §3.1 forbids repeated parameters (checklist 21). A repeated client_id or
@@ -87,8 +98,11 @@ const MaxLoginHintLen = 320
 // Authorize validates an authorization request and stores it pending: the first
 // step of a sign-in.
 //
+// A request naming a pushed request (request_uri from Push) is that pushed request (pushedInput).
+//
 // Errors:
-//   - *oautherr.Error, NOT to be redirected (checklist 2): invalid_request "client_id is
+//   - *oautherr.Error, NOT to be redirected (checklist 2): those of pushedInput
+//     (invalid_request_uri for an unknown, used, expired or foreign request_uri); invalid_request "client_id is
 //     required" / "redirect_uri is required" / "Invalid redirect_uri" (not registered, checklist
 //     1) / a repeated client_id or redirect_uri, invalid_client "Invalid client_id" (unknown
 //     client);
@@ -96,13 +110,20 @@ const MaxLoginHintLen = 320
 //     mode of the request — except errors about the response mode itself (a repeated or
 //     unsupported response_mode, form_post to a URI no form can be posted to), which go back in
 //     the default mode, query: invalid_request for any other repeated parameter (checked
-//     first), request_not_supported (request), request_uri_not_supported (request_uri),
+//     first), request_not_supported (request), request_uri_not_supported (a request_uri not
+//     from Push), invalid_request for parameters beside a pushed request_uri that differ from
+//     the pushed ones, or a request not pushed from a client that must push (client metadata
+//     require_pushed_authorization_requests),
 //     unsupported_response_type, invalid_request (PKCE missing, plain, malformed; oversized state
 //     or nonce; prompt with an unknown value or none with another; max_age not a non-negative
 //     integer; oversized login_hint; an id_token_hint that is not an ID token this provider
 //     issued to the client), invalid_scope (empty, unknown or not allowed for the client);
 //   - anything else: internal.
 func (a *Authorization) Authorize(ctx context.Context, in AuthorizeInput) (AuthorizeResult, error) {
+	in, err := a.pushedInput(ctx, in)
+	if err != nil {
+		return AuthorizeResult{}, err
+	}
 	r, err := a.validate(ctx, in)
 	if err != nil {
 		return AuthorizeResult{}, err
@@ -180,6 +201,14 @@ func (a *Authorization) validate(ctx context.Context, in AuthorizeInput) (*authr
 	}
 	if in.RequestURI != "" {
 		return nil, redirectable(a.issuer, redirectURI, in.State, mode, oautherr.RequestURINotSupported)
+	}
+	if len(in.notPushed) > 0 {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode, oautherr.InvalidRequest.WithDescriptionf(
+			"Parameters sent with a pushed request_uri must repeat the pushed ones exactly: %s", oautherr.Quote(strings.Join(in.notPushed, " "))))
+	}
+	if !in.pushed && c.RequiresPushedAuthorizationRequests() {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode,
+			oautherr.InvalidRequest.WithDescription("This client must push its authorization requests (pushed_authorization_request_endpoint)"))
 	}
 	id, err := authreq.NewID(a.random)
 	if err != nil {

@@ -39,6 +39,7 @@ import (
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/par"
 	"github.com/sva-oauth/sva/domain/textinput"
 	"github.com/sva-oauth/sva/ports/signingkeys"
 )
@@ -157,7 +158,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		ClientAuth: clientAuth,
 		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, codes: st.Codes, dataTokens: d.DataTokens,
 			hints: d.IDTokenHints, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,
-			codeTTL: cfg.Lifetimes.Code},
+			codeTTL: cfg.Lifetimes.Code, clientAuth: clientAuth, pushed: st.PushedRequests, pushedTTL: par.DefaultTTL},
 		Tokens: &Tokens{clientAuth: clientAuth, clients: st.Clients, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,
 			backchannel: backchannel,
 			idTokens:    d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,

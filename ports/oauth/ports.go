@@ -70,6 +70,8 @@ type Stores struct {
 	Backchannel BackchannelOutbox
 	// LogoutRequests are the RP-initiated logouts waiting for the consent UI.
 	LogoutRequests LogoutRequests
+	// PushedRequests keeps pushed authorization requests (RFC 9126) until their one use.
+	PushedRequests PushedRequests
 }
 
 // Validate reports a missing store.
@@ -77,7 +79,7 @@ func (s Stores) Validate() error {
 	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
 		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs,
 		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel,
-		"LogoutRequests": s.LogoutRequests} {
+		"LogoutRequests": s.LogoutRequests, "PushedRequests": s.PushedRequests} {
 		if p == nil {
 			return fmt.Errorf("stores: %s is missing", name)
 		}
@@ -293,6 +295,8 @@ type SweepResult struct {
 	AssertionIDs int
 	// LogoutRequests are completed or expired RP-initiated logout requests.
 	LogoutRequests int
+	// PushedRequests are pushed authorization requests that expired unused.
+	PushedRequests int
 }
 
 // Sweeper deletes rows the provider no longer needs (housekeeping).

@@ -14,6 +14,7 @@ import (
 const (
 	pathAuthorize     = "/oauth/authorize"
 	pathFormPost      = oauth.FormPostPath
+	pathPAR           = "/oauth/par"
 	pathToken         = "/oauth/token"
 	pathUserinfo      = "/oauth/userinfo"
 	pathRevoke        = "/oauth/revoke"
@@ -58,6 +59,10 @@ type serverMetadata struct {
 	// pushed authorization request endpoint, so both are false (their default would be true).
 	RequestParameterSupported    bool `json:"request_parameter_supported"`
 	RequestURIParameterSupported bool `json:"request_uri_parameter_supported"`
+	// RFC 9126 §5: the pushed authorization request endpoint; pushing is required per client
+	// (client metadata), not for every client.
+	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint"`
+	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests"`
 	// SVA extension: where relying apps find the keys that verify the data token of the token
 	// response (decision 8). The provider's own JWKS republishes them too.
 	DataTokenIssuer  string   `json:"data_token_issuer" doc:"SVA extension: iss of data tokens (Core)"`
@@ -108,6 +113,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		JWKSURI:                                    base + pathJWKS,
 		RevocationEndpoint:                         base + pathRevoke,
 		IntrospectionEndpoint:                      base + pathIntrospect,
+		PushedAuthorizationRequestEndpoint:         base + pathPAR,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     responseModes(),
 		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -155,6 +154,31 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 				Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: "string"}}}},
 		},
 	}, h.formPost)
+
+	huma.Register(api, huma.Operation{
+		OperationID: "pushAuthorizationRequest",
+		Method:      http.MethodPost,
+		Path:        pathPAR,
+		Summary:     "Pushed authorization request endpoint (RFC 9126)",
+		Description: "Takes the parameters of an authorization request as an application/x-www-form-urlencoded body, " +
+			"authenticated exactly like the token endpoint (every method of token_endpoint_auth_methods_supported; " +
+			"client_id alone for public clients), validates them exactly as the authorization endpoint would and answers 201 with a " +
+			"one-time request_uri (urn:ietf:params:oauth:request_uri:…) valid for expires_in seconds. The browser " +
+			"is then sent to the authorization endpoint with client_id and request_uri only (other parameters must " +
+			"repeat the pushed ones exactly). request_uri cannot be pushed; request objects are request_not_supported.",
+		Tags:          []string{"oauth"},
+		MaxBodyBytes:  publicMaxBody,
+		DefaultStatus: http.StatusCreated,
+		Responses: map[string]*huma.Response{
+			"201": jsonResponse(registry, "The request_uri to use at the authorization endpoint", reflect.TypeFor[pushResponse]()),
+			"400": errResponse(errSchema, "Any error the authorization endpoint would return (invalid_request, invalid_scope, "+
+				"unsupported_response_type, request_not_supported, …), as JSON"),
+			"401": errResponse(errSchema, "invalid_client (with WWW-Authenticate: Basic realm=\"sva\")"),
+			"405": errResponse(errSchema, "Any method but POST"),
+			"429": lockoutResponse(errSchema),
+		},
+	}, h.pushAuthorizationRequest)
+	documentForm(api, pathPAR, reflect.TypeFor[pushForm]())
 
 	huma.Register(api, huma.Operation{
 		OperationID: "token",
@@ -354,36 +378,10 @@ func (h *publicHandlers) authorize(ctx context.Context, in *authorizeInput) (*ra
 		return h.authorizeErrorPage(wantsJSON, oautherr.InvalidRequest.WithDescription("The parameters are not validly URL-encoded")), nil
 	}
 	// RFC 6749 §3.1: repeated parameters are refused. The use case decides how (never redirected
-	// for client_id or redirect_uri, redirected otherwise); it gets the first value of each and
-	// state only if every copy of state is the same, so a redirect never echoes an ambiguous state.
-	var dups []string
-	first := func(name string) string {
-		vs := v[name]
-		if len(vs) == 0 {
-			return ""
-		}
-		return vs[0]
-	}
-	for name, vs := range v {
-		if len(vs) > 1 {
-			dups = append(dups, name)
-		}
-	}
-	input := oauth.AuthorizeInput{
-		ClientID: first("client_id"), RedirectURI: first("redirect_uri"), ResponseType: first("response_type"),
-		Scope: first("scope"), Nonce: first("nonce"),
-		CodeChallenge: first("code_challenge"), CodeChallengeMethod: first("code_challenge_method"),
-		Prompt: first("prompt"), MaxAge: first("max_age"), LoginHint: first("login_hint"), IDTokenHint: first("id_token_hint"),
-		ResponseMode: first("response_mode"), Request: first("request"), RequestURI: first("request_uri"),
-		DuplicateParams: dups,
-	}
-	if states := v["state"]; len(states) > 0 && !slices.ContainsFunc(states, func(s string) bool { return s != states[0] }) {
-		// A repeated state is refused like any repeated parameter, but the error redirect still
-		// carries it when every copy is the same: the client can then match the answer to its
-		// request. Differing copies are never echoed, because we cannot know which one the
-		// client sent (decision on duplicated state).
-		input.State = states[0]
-	}
+	// for client_id or redirect_uri, redirected otherwise); AuthorizeInputFromValues gives it the
+	// first value of each and state only if every copy of state is the same, so a redirect never
+	// echoes an ambiguous state.
+	input := oauth.AuthorizeInputFromValues(v)
 	res, err := h.authz.Authorize(ctx, input)
 	var rerr *oauth.RedirectableError
 	switch {
@@ -463,6 +461,56 @@ func withQuery(base string, v url.Values) string {
 		}
 	}
 	return base + sep + v.Encode()
+}
+
+// ---- pushed authorization requests ----
+
+// pushForm documents a pushed authorization request (the handler parses the raw body itself).
+type pushForm struct {
+	ClientID            string `json:"client_id,omitempty" doc:"Required for client_secret_post and public clients"`
+	ClientSecret        string `json:"client_secret,omitempty" doc:"client_secret_post"`
+	ResponseType        string `json:"response_type" doc:"code"`
+	RedirectURI         string `json:"redirect_uri" doc:"One of the client's registered redirect URIs"`
+	Scope               string `json:"scope"`
+	State               string `json:"state,omitempty"`
+	Nonce               string `json:"nonce,omitempty"`
+	CodeChallenge       string `json:"code_challenge" doc:"PKCE S256 challenge (required)"`
+	CodeChallengeMethod string `json:"code_challenge_method" doc:"S256"`
+	ResponseMode        string `json:"response_mode,omitempty" doc:"query (default) or form_post"`
+	Prompt              string `json:"prompt,omitempty"`
+	MaxAge              string `json:"max_age,omitempty"`
+	LoginHint           string `json:"login_hint,omitempty"`
+	IDTokenHint         string `json:"id_token_hint,omitempty"`
+}
+
+type pushResponse struct {
+	RequestURI string `json:"request_uri" doc:"urn:ietf:params:oauth:request_uri:… — use once, with client_id, at the authorization endpoint"`
+	ExpiresIn  int    `json:"expires_in" doc:"Seconds the request_uri stays usable"`
+}
+
+type pushOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Pragma       string `header:"Pragma"`
+	Body         pushResponse
+}
+
+func (h *publicHandlers) pushAuthorizationRequest(ctx context.Context, in *formInput) (*pushOutput, error) {
+	res, err := h.push(ctx, in)
+	if err != nil {
+		e := oauthErrorFor(ctx, h.log, surfaceToken, err)
+		noStore(e.headers)
+		return nil, e
+	}
+	return &pushOutput{CacheControl: "no-store", Pragma: "no-cache", Body: pushResponse{RequestURI: res.RequestURI, ExpiresIn: res.ExpiresIn}}, nil
+}
+
+func (h *publicHandlers) push(ctx context.Context, in *formInput) (oauth.PushResult, error) {
+	p, creds, err := h.clientRequest(in, pathPAR)
+	if err != nil {
+		return oauth.PushResult{}, err
+	}
+	telemetry.LogAttr(ctx, slog.String("client_id", creds.ClientID))
+	return h.authz.Push(ctx, creds, p)
 }
 
 // ---- token ----

@@ -62,6 +62,7 @@ func New(db *bun.DB) oauth.Stores {
 		Readiness:      readiness{db: db},
 		Backchannel:    &BackchannelStore{db: db},
 		LogoutRequests: &LogoutRequestStore{db: db},
+		PushedRequests: &PushedRequestStore{db: db},
 	}
 }
 

@@ -64,6 +64,8 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 			"(revoked_at IS NOT NULL OR NOT EXISTS (SELECT 1 FROM oauth_tokens r" +
 				" WHERE r.grant_id = oauth_grants.id AND r.kind = 'refresh' AND r.rotated_at IS NULL AND r.expires_at > ?))",
 		}, [][]any{{ts(p.GrantsRevokedBefore), ts(p.GrantsExpiredBefore)}, {ts(p.Now)}, {ts(p.Now)}}, &res.Grants, nil},
+		{"pushed authorization requests", "oauth_pushed_requests", "hash",
+			[]string{"expires_at <= ?"}, [][]any{{ts(p.Now)}}, &res.PushedRequests, nil},
 		// Composite key: the counters are tiny and short-lived, delete them in one go.
 		{"auth failure counters", "oauth_auth_failures", "",
 			[]string{"window_end < ?"}, [][]any{{ts(p.AuthFailuresBefore)}}, &res.AuthFailures, nil},

@@ -198,7 +198,7 @@ func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer
 	return printJSON(stdout, map[string]int{"auth_requests": res.AuthRequests, "codes": res.Codes,
 		"access_tokens": res.AccessTokens, "grants": res.Grants, "auth_failure_windows": res.AuthFailures,
 		"backchannel_deliveries": res.BackchannelDeliveries, "client_assertion_ids": res.AssertionIDs,
-		"logout_requests": res.LogoutRequests})
+		"logout_requests": res.LogoutRequests, "pushed_requests": res.PushedRequests})
 }
 
 // rotateKeys is `oauth keys rotate`: a new ID-token key of each algorithm (ES256 and RS256),

@@ -141,7 +141,7 @@ func TestRun_ClientsCommands(t *testing.T) {
 		t.Fatalf("SQLite file not in SVA_DATA_DIR: %v", err)
 	}
 	var swept map[string]int
-	if err := json.Unmarshal(run("sweep"), &swept); err != nil || len(swept) != 8 {
+	if err := json.Unmarshal(run("sweep"), &swept); err != nil || len(swept) != 9 {
 		t.Fatalf("sweep printed %v (%v)", swept, err)
 	}
 	if !bytes.Contains(run("openapi", "internal", "--v3.0"), []byte("openapi: 3.0.3")) {

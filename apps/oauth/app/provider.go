@@ -264,7 +264,8 @@ func (p *Provider) sweepPeriodically(ctx context.Context) {
 				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
 				slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries),
 				slog.Int("client_assertion_ids", res.AssertionIDs),
-				slog.Int("logout_requests", res.LogoutRequests))
+				slog.Int("logout_requests", res.LogoutRequests),
+				slog.Int("pushed_requests", res.PushedRequests))
 		}
 		span.End()
 	}
