@@ -30,6 +30,7 @@ func TestLoadConfig(t *testing.T) {
 		{"public address behind a TLS proxy: Secure", map[string]string{"CONSENT_ADDR": "10.0.0.5:8080", "SVA_BEHIND_TLS_PROXY": "true"}, true, ""},
 		{"explicit override", map[string]string{"CONSENT_ADDR": ":8080", "SVA_BEHIND_TLS_PROXY": "true", "CONSENT_SECURE_COOKIES": "false"}, false, ""},
 		{"plain HTTP beyond loopback: refused", map[string]string{"CONSENT_ADDR": ":8080"}, false, "SVA_BEHIND_TLS_PROXY"},
+		{"loopback behind a TLS proxy: Secure", map[string]string{"SVA_BEHIND_TLS_PROXY": "true"}, true, ""},
 		{"HTTPS on loopback: Secure", map[string]string{"CONSENT_TLS_CERT_FILE": "c.pem", "CONSENT_TLS_KEY_FILE": "k.pem"}, true, ""},
 		{"HTTPS with cookies not Secure: refused", map[string]string{"CONSENT_TLS_CERT_FILE": "c.pem", "CONSENT_TLS_KEY_FILE": "k.pem",
 			"CONSENT_SECURE_COOKIES": "false"}, false, "CONSENT_SECURE_COOKIES"},

@@ -16,8 +16,8 @@ import (
 type Config struct {
 	Addr    string // CONSENT_ADDR: listen address
 	CoreURL string // CORE_URL: Core's base URL
-	// SecureCookies is CONSENT_SECURE_COOKIES. Unset, it is true when the UI serves HTTPS or
-	// listens beyond loopback: browsers drop Secure cookies over plain http, and plain http is
+	// SecureCookies is CONSENT_SECURE_COOKIES. Unset, it is true when the UI serves HTTPS, sits
+	// behind a TLS proxy (SVA_BEHIND_TLS_PROXY) or listens beyond loopback: browsers drop Secure cookies over plain http, and plain http is
 	// acceptable only on loopback (where it is also a WebCrypto secure context).
 	SecureCookies bool
 	// TLS is CONSENT_TLS_CERT_FILE and CONSENT_TLS_KEY_FILE; CoreTLS is CONSENT_TLS_CA_FILE, a CA
@@ -49,7 +49,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.TLS, c.CoreTLS, c.BehindTLSProxy = e.ServerTLS("CONSENT"), e.ClientTLS("CONSENT"), e.BehindTLSProxy()
 	e.CheckListener("CONSENT_ADDR", c.Addr, c.TLS, "CONSENT_TLS_CERT_FILE", c.BehindTLSProxy)
-	c.SecureCookies = e.Bool("CONSENT_SECURE_COOKIES", c.TLS.Enabled() || !envconfig.IsLoopback(host))
+	// Behind a TLS-terminating proxy browsers reach the UI over HTTPS even on a loopback address.
+	c.SecureCookies = e.Bool("CONSENT_SECURE_COOKIES", c.TLS.Enabled() || c.BehindTLSProxy || !envconfig.IsLoopback(host))
 	if c.TLS.Enabled() && !c.SecureCookies {
 		// A cookie without Secure set over HTTPS would also be sent over plain HTTP to this host.
 		e.Fail(errors.New("CONSENT_SECURE_COOKIES=false is refused when the UI serves HTTPS (CONSENT_TLS_CERT_FILE)"))

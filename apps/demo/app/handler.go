@@ -86,12 +86,14 @@ func newServer(cfg Config, logger *slog.Logger, client *http.Client, now func() 
 			http.ServeFileFS(w, r, assets, file)
 		})
 	}
-	return securityHeaders(sameOriginPosts(mux)), nil
+	return securityHeaders(sameOriginPosts(mux), cfg.BehindTLSProxy), nil
 }
 
 // securityHeaders sets headers every response carries. no-referrer keeps the authorization
 // code in the callback URL out of Referer headers.
-func securityHeaders(next http.Handler) http.Handler {
+// Strict-Transport-Security goes on responses over HTTPS, or on all of them when a TLS-terminating
+// proxy fronts the demo (browsers ignore it over plain HTTP).
+func securityHeaders(next http.Handler, behindTLSProxy bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", contentSecurityPolicy)
@@ -99,7 +101,7 @@ func securityHeaders(next http.Handler) http.Handler {
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("Cache-Control", "no-store")
-		if r.TLS != nil {
+		if r.TLS != nil || behindTLSProxy {
 			// Browsers that reached the demo over HTTPS keep to it (RFC 6797).
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"strings"
 	"testing"
@@ -69,5 +70,26 @@ func TestRun_RefusesPlainHTTPBeyondLoopback(t *testing.T) {
 	env["DEMO_TLS_CERT_FILE"] = "demo.pem"
 	if _, err := ConfigFromEnv(func(k string) string { return env[k] }); err == nil || !strings.Contains(err.Error(), "DEMO_TLS_KEY_FILE") {
 		t.Errorf("a certificate without its key: err = %v", err)
+	}
+}
+
+// TestSecurityHeaders_HSTS: Strict-Transport-Security only over HTTPS, or on every response when
+// a TLS-terminating proxy fronts the demo.
+func TestSecurityHeaders_HSTS(t *testing.T) {
+	ok := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
+	for name, tt := range map[string]struct {
+		url         string
+		behindProxy bool
+		want        bool
+	}{
+		"plain HTTP":             {"http://127.0.0.1:3000/", false, false},
+		"HTTPS":                  {"https://127.0.0.1:3000/", false, true},
+		"plain behind TLS proxy": {"http://10.0.0.7:3000/", true, true},
+	} {
+		rec := httptest.NewRecorder()
+		securityHeaders(ok, tt.behindProxy).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tt.url, nil))
+		if got := rec.Header().Get("Strict-Transport-Security") != ""; got != tt.want {
+			t.Errorf("%s: Strict-Transport-Security present %v, want %v", name, got, tt.want)
+		}
 	}
 }
