@@ -148,38 +148,55 @@ func revokeGrant(ctx context.Context, db bun.IDB, id string, now time.Time) erro
 	return nil // already revoked
 }
 
-func loadGrant(ctx context.Context, db bun.IDB, id string) (grant.Grant, error) {
-	var row grantRow
-	if err := db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
-		return grant.Grant{}, notFound(err, "load grant "+id)
-	}
-	return grantFromRow(row)
+// tokenWithGrantRow is a token joined with its grant (one read instead of two).
+type tokenWithGrantRow struct {
+	tokenRow `bun:",extend"`
+	Grant    *grantRow `bun:"rel:belongs-to,join:grant_id=id"`
 }
 
-// AccessToken implements oauth.Grants.
-func (s *GrantStore) AccessToken(ctx context.Context, hash grant.Hash) (grant.AccessToken, grant.Grant, error) {
-	var row tokenRow
-	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Where("kind = ?", tokenAccess).Scan(ctx); err != nil {
-		return grant.AccessToken{}, grant.Grant{}, notFound(err, "get access token")
+// tokenWithGrant reads a token of kind by hash together with its grant, in one statement. lock
+// locks the token's row (not the grant's) until the transaction ends.
+func tokenWithGrant(ctx context.Context, db bun.IDB, hash grant.Hash, kind string, lock bool) (tokenRow, grant.Grant, error) {
+	var row tokenWithGrantRow
+	q := db.NewSelect().Model(&row).Relation("Grant").
+		Where("token_row.hash = ?", string(hash)).Where("token_row.kind = ?", kind)
+	if lock {
+		switch sqldb.Dialect(db) {
+		case sqldb.DialectPostgres:
+			q = q.For("UPDATE OF token_row")
+		case sqldb.DialectMySQL:
+			q = q.For("UPDATE")
+		}
 	}
-	at, err := accessFromRow(row)
+	if err := q.Scan(ctx); err != nil {
+		return tokenRow{}, grant.Grant{}, notFound(err, "get "+kind+" token")
+	}
+	if row.Grant == nil || row.Grant.ID == "" {
+		return tokenRow{}, grant.Grant{}, fmt.Errorf("%s token of grant %s: grant: %w", kind, row.GrantID, oauth.ErrNotFound)
+	}
+	g, err := grantFromRow(*row.Grant)
+	if err != nil {
+		return tokenRow{}, grant.Grant{}, err
+	}
+	return row.tokenRow, g, nil
+}
+
+// AccessToken implements oauth.Grants with one read joining the grant.
+func (s *GrantStore) AccessToken(ctx context.Context, hash grant.Hash) (grant.AccessToken, grant.Grant, error) {
+	row, g, err := tokenWithGrant(ctx, s.db, hash, tokenAccess, false)
 	if err != nil {
 		return grant.AccessToken{}, grant.Grant{}, err
 	}
-	g, err := loadGrant(ctx, s.db, row.GrantID)
+	at, err := accessFromRow(row)
 	if err != nil {
 		return grant.AccessToken{}, grant.Grant{}, err
 	}
 	return at, g, nil
 }
 
-// RefreshToken implements oauth.Grants.
+// RefreshToken implements oauth.Grants with one read joining the grant.
 func (s *GrantStore) RefreshToken(ctx context.Context, hash grant.Hash) (grant.RefreshToken, grant.Grant, error) {
-	var row tokenRow
-	if err := s.db.NewSelect().Model(&row).Where("hash = ?", string(hash)).Where("kind = ?", tokenRefresh).Scan(ctx); err != nil {
-		return grant.RefreshToken{}, grant.Grant{}, notFound(err, "get refresh token")
-	}
-	g, err := loadGrant(ctx, s.db, row.GrantID)
+	row, g, err := tokenWithGrant(ctx, s.db, hash, tokenRefresh, false)
 	if err != nil {
 		return grant.RefreshToken{}, grant.Grant{}, err
 	}
@@ -253,13 +270,9 @@ func (s *GrantStore) ActiveClients(ctx context.Context, subject string, now time
 // Rotate implements oauth.RefreshTokens.
 func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide func(grant.Grant, grant.RefreshToken) (grant.Rotation, error)) error {
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		var row tokenRow
-		if err := sqldb.ForUpdate(tx.NewSelect().Model(&row).Where("hash = ?", string(hash)).Where("kind = ?", tokenRefresh)).Scan(ctx); err != nil {
-			return notFound(err, "rotate refresh token")
-		}
-		g, err := loadGrant(ctx, tx, row.GrantID)
+		row, g, err := tokenWithGrant(ctx, tx, hash, tokenRefresh, true)
 		if err != nil {
-			return err
+			return fmt.Errorf("rotate refresh token: %w", err)
 		}
 		rot, err := decide(g, refreshFromRow(row))
 		if err != nil {

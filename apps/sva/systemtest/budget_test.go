@@ -39,6 +39,11 @@ var approvePathBudget = signInBudget{HTTPRequests: 6, SQLStatements: 16, CoreCal
 // requests from the browser and the app, and still only 2 calls from Core to the provider.
 var seedPathBudget = signInBudget{HTTPRequests: 7, SQLStatements: 18, CoreCalls: 2}
 
+// refreshBudget is one refresh-token rotation: the client, then BEGIN, the refresh token with its
+// grant in one locked read, the rotation's UPDATE, the new access and refresh token in one
+// INSERT, COMMIT.
+var refreshBudget = signInBudget{HTTPRequests: 1, SQLStatements: 6}
+
 // traceparent returns a W3C traceparent header for a new trace, and the trace's id. Every
 // statement a request causes — in the service it reaches and in the services that one calls —
 // runs under that trace, which is how the test attributes statements to requests without being
@@ -112,9 +117,14 @@ func TestSignInBudget(t *testing.T) {
 		budget signInBudget
 	}{{"approve", false, approvePathBudget}, {"seed", true, seedPathBudget}} {
 		t.Run(path.name, func(t *testing.T) {
-			checkBudget(t, signIn(t, s, log, sess, userID, path.seed), path.budget)
+			steps := signIn(t, s, log, sess, userID, path.seed)
+			checkBudget(t, steps[:len(steps)-1], path.budget) // the sign-in, without the refresh
 		})
 	}
+	t.Run("refresh", func(t *testing.T) {
+		steps := signIn(t, s, log, sess, userID, false)
+		checkBudget(t, steps[len(steps)-1:], refreshBudget)
+	})
 }
 
 func checkBudget(t *testing.T, steps []stepCost, b signInBudget) {
@@ -135,7 +145,7 @@ func checkBudget(t *testing.T, steps []stepCost, b signInBudget) {
 		// At most one transaction per request, committed: the provider serves the step's own
 		// request (authorize, token) or Core's calls; Core serves only the browser's request.
 		providerRequests, coreRequests := st.coreCalls, 1
-		if st.name == "authorize" || st.name == "token" {
+		if st.name == "authorize" || st.name == "token" || st.name == "refresh" {
 			providerRequests, coreRequests = providerRequests+1, 0
 		}
 		for db, served := range map[string]int{"oauth": providerRequests, "core": coreRequests} {
@@ -164,7 +174,7 @@ func checkBudget(t *testing.T, steps []stepCost, b signInBudget) {
 		t.Errorf("sign-in costs %d HTTP requests (%d Core→provider) and %d SQL statements; budget %d (%d) and %d",
 			httpRequests, coreCalls, statements, b.HTTPRequests, b.CoreCalls, b.SQLStatements)
 	}
-	if statements == 0 || httpRequests < 4 {
+	if statements == 0 || httpRequests < min(4, b.HTTPRequests) {
 		t.Fatalf("nothing was counted (%d statements, %d requests): the instrumentation is broken", statements, httpRequests)
 	}
 }
@@ -243,8 +253,14 @@ func signIn(t *testing.T, s *Stack, log *statementLog, sess, userID string, seed
 	code := s.callbackParams(done.Str("redirect_uri")).Get("code")
 	tok := step("token", http.MethodPost, s.ProviderURL+"/oauth/token", url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {s.RedirectURI}, "code_verifier": {verifier}, "client_id": {s.ClientID}}).Expect(t, http.StatusOK)
-	if tok.Str("access_token") == "" || tok.Str("id_token") == "" || tok.Str("data_token") == "" {
+	if tok.Str("access_token") == "" || tok.Str("id_token") == "" || tok.Str("data_token") == "" || tok.Str("refresh_token") == "" {
 		t.Fatalf("token response lacks tokens: %s", tok.Raw)
+	}
+	// Every sign-in ends with one rotation of its refresh token, measured on its own (refreshBudget).
+	ref := step("refresh", http.MethodPost, s.ProviderURL+"/oauth/token", url.Values{"grant_type": {"refresh_token"},
+		"refresh_token": {tok.Str("refresh_token")}, "client_id": {s.ClientID}}).Expect(t, http.StatusOK)
+	if ref.Str("access_token") == "" || ref.Str("id_token") == "" || ref.Str("refresh_token") == tok.Str("refresh_token") {
+		t.Fatalf("refresh response: %s", ref.Raw)
 	}
 	return steps
 }
