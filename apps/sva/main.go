@@ -5,27 +5,17 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	consent "github.com/sva-oauth/sva/apps/consent/app"
 	core "github.com/sva-oauth/sva/apps/core/app"
 	demo "github.com/sva-oauth/sva/apps/demo/app"
+	"github.com/sva-oauth/sva/apps/internal/command"
 	oauth "github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/apps/sva/app"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args, os.Getenv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "sva:", err)
-		os.Exit(1)
-	}
-}
+func main() { command.Main("sva", run) }
 
 // run dispatches `sva <service> [args]` to that service (the launcher starts its children
 // this way) and anything else to the launcher. A service sees args[1:], so its args[0] is its

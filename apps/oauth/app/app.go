@@ -106,6 +106,21 @@ func openProvider(ctx context.Context, cfg Config, opts Options) (*Provider, fun
 	return p, closeStores, nil
 }
 
+// withProvider runs one CLI command's fn on the provider over the configured database (no
+// listener, no key ring loaded), closing the stores afterwards.
+func withProvider(ctx context.Context, getenv func(string) string, fn func(*Provider) error) error {
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	p, closeStores, err := openProvider(ctx, cfg, Options{})
+	if err != nil {
+		return err
+	}
+	defer closeStores()
+	return fn(p)
+}
+
 func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (err error) {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
@@ -182,41 +197,27 @@ func tlsSetup(cfg *Config, log *slog.Logger) (public, internal *tls.Config, outb
 
 // sweepOnce is `oauth sweep`: one housekeeping pass on the configured database.
 func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	p, closeStores, err := openProvider(ctx, cfg, Options{})
-	if err != nil {
-		return err
-	}
-	defer closeStores()
-	res, err := p.UseCases.Housekeeping.Sweep(ctx)
-	if err != nil {
-		return err
-	}
-	return printJSON(stdout, map[string]int{"auth_requests": res.AuthRequests, "codes": res.Codes,
-		"access_tokens": res.AccessTokens, "grants": res.Grants, "auth_failure_windows": res.AuthFailures,
-		"backchannel_deliveries": res.BackchannelDeliveries, "client_assertion_ids": res.AssertionIDs,
-		"logout_requests": res.LogoutRequests, "pushed_requests": res.PushedRequests})
+	return withProvider(ctx, getenv, func(p *Provider) error {
+		res, err := p.UseCases.Housekeeping.Sweep(ctx)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]int{"auth_requests": res.AuthRequests, "codes": res.Codes,
+			"access_tokens": res.AccessTokens, "grants": res.Grants, "auth_failure_windows": res.AuthFailures,
+			"backchannel_deliveries": res.BackchannelDeliveries, "client_assertion_ids": res.AssertionIDs,
+			"logout_requests": res.LogoutRequests, "pushed_requests": res.PushedRequests})
+	})
 }
 
 // rotateKeys is `oauth keys rotate`: a new ID-token key of each algorithm (ES256 and RS256),
 // published by every running provider at its next reload and signing from keys.PublishAhead
 // later.
 func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	p, closeStores, err := openProvider(ctx, cfg, Options{})
-	if err != nil {
-		return err
-	}
-	defer closeStores()
-	added, err := p.UseCases.Keys.Rotate(ctx)
-	if err != nil {
-		return err
-	}
-	return keyscli.PrintRotated(stdout, added)
+	return withProvider(ctx, getenv, func(p *Provider) error {
+		added, err := p.UseCases.Keys.Rotate(ctx)
+		if err != nil {
+			return err
+		}
+		return keyscli.PrintRotated(stdout, added)
+	})
 }

@@ -168,17 +168,11 @@ func clientsCommand(ctx context.Context, args []string, getenv func(string) stri
 	if len(args) == 0 {
 		return errors.New("usage: oauth clients create|list|get|update|delete|rotate-secret …")
 	}
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	p, closeStores, err := openProvider(ctx, cfg, Options{})
-	if err != nil {
-		return err
-	}
-	defer closeStores()
-	clients := p.UseCases.Clients
+	return withProvider(ctx, getenv, func(p *Provider) error { return runClients(ctx, p.UseCases.Clients, args, stdout) })
+}
 
+// runClients runs one `oauth clients` subcommand (args[0]) on the client use cases.
+func runClients(ctx context.Context, clients *oauth.ClientAdmin, args []string, stdout io.Writer) error {
 	needID := func(rest []string) (string, error) {
 		if len(rest) != 1 {
 			return "", fmt.Errorf("usage: oauth clients %s CLIENT_ID", args[0])

@@ -204,10 +204,15 @@ func (c *cluster) checkStartup(t *testing.T, dbURL string) {
 		}
 		return n
 	}
-	for _, table := range []string{"oauth_signing_keys", "core_signing_keys", "core_secrets"} {
-		if n := count("SELECT count(*) FROM " + table); n != 1 {
-			t.Errorf("%s holds %d rows after two instances started at once, want 1", table, n)
+	// One key per algorithm the service signs with (the provider: ES256 and RS256 ID-token keys;
+	// Core: its ES256 data-token key), and one server secret.
+	for table, want := range map[string]int{"oauth_signing_keys": 2, "core_signing_keys": 1, "core_secrets": 1} {
+		if n := count("SELECT count(*) FROM " + table); n != want {
+			t.Errorf("%s holds %d rows after two instances started at once, want %d", table, n, want)
 		}
+	}
+	if n := count("SELECT count(DISTINCT algorithm) FROM oauth_signing_keys"); n != 2 {
+		t.Errorf("oauth_signing_keys holds keys of %d algorithms, want ES256 and RS256", n)
 	}
 	for _, table := range []string{"oauth_migrations", "core_migrations"} {
 		total := count("SELECT count(*) FROM " + table)
