@@ -66,6 +66,11 @@ var (
 	ErrScopeNotRequested = errors.New("authreq: approved scopes must be a subset of the requested scopes")
 	// ErrNoSubject: a decision must name the user who made it.
 	ErrNoSubject = errors.New("authreq: user id is required")
+	// ErrNotSilent: only a prompt=none request is answered with login_required, consent_required
+	// or interaction_required without the user (decision 37).
+	ErrNotSilent = errors.New("authreq: only a prompt=none request fails without the user")
+	// ErrUnknownFailure: the failure is not one of prompt=none's error codes.
+	ErrUnknownFailure = errors.New("authreq: failure must be login_required, consent_required or interaction_required")
 )
 
 // Params are the authorization request parameters that remain to be validated once the client
@@ -109,6 +114,9 @@ type Request struct {
 	hintSubject string
 	// authTime is when the approving user's session signed in (zero if Core did not say).
 	authTime time.Time
+	// failure is the error code of a prompt=none request that could not complete without the
+	// user (a denial with no user when nobody was signed in); "" otherwise.
+	failure string
 }
 
 // New validates the remaining parameters of an authorization request for client c, whose
@@ -258,14 +266,22 @@ func (r *Request) Expire(now time.Time) bool {
 
 // guardPending is the precondition of every decision.
 func (r *Request) guardPending(subject string, now time.Time) error {
+	if err := r.guardOpen(now); err != nil {
+		return err
+	}
+	if subject == "" {
+		return ErrNoSubject
+	}
+	return nil
+}
+
+// guardOpen: the request is pending and unexpired.
+func (r *Request) guardOpen(now time.Time) error {
 	if r.status != StatusPending {
 		return fmt.Errorf("%w: request is %s", ErrNotPending, r.status)
 	}
 	if r.expired(now) {
 		return ErrExpired
-	}
-	if subject == "" {
-		return ErrNoSubject
 	}
 	return nil
 }
@@ -339,6 +355,37 @@ func (r *Request) Deny(subject string, now time.Time) error {
 	return nil
 }
 
+// FailSilently ends a prompt=none request that cannot complete without the user: with
+// login_required (nobody signed in, or a sign-in that does not satisfy the request),
+// consent_required or interaction_required (decision 37). subject is the signed-in user, or ""
+// for login_required without a session. The request is denied with the failure as its reason.
+// Errors: ErrNotSilent, ErrUnknownFailure, ErrNotPending, ErrExpired; on error the request is
+// unchanged.
+func (r *Request) FailSilently(failure, subject string, now time.Time) error {
+	if !r.prompt.Has(prompt.None) {
+		return ErrNotSilent
+	}
+	if _, ok := prompt.SilentFailure(failure); !ok {
+		return fmt.Errorf("%w: %q", ErrUnknownFailure, failure)
+	}
+	if err := r.guardOpen(now); err != nil {
+		return err
+	}
+	r.subject, r.failure, r.decidedAt = subject, failure, now
+	r.status = StatusDenied
+	r.approved = scope.Set{}
+	return nil
+}
+
+// FailedSilentlyWith reports whether the request already failed with failure (a retried call
+// gets the same answer, issue 15).
+func (r *Request) FailedSilentlyWith(failure string) bool {
+	return r.status == StatusDenied && failure != "" && r.failure == failure
+}
+
+// Failure is the prompt=none failure code ("" unless FailSilently ended the request).
+func (r *Request) Failure() string { return r.failure }
+
 // DeniedBy reports whether subject denied the request. A denial repeated by the same user is the
 // same decision, so the caller answers it as the first (idempotent deny, issue 15); anyone else
 // finds the request decided.
@@ -408,6 +455,7 @@ type Snapshot struct {
 	MaxAge        *int64 // nil when max_age was not sent
 	HintSubject   string
 	AuthTime      time.Time // zero unless an approval reported it
+	Failure       string    // prompt=none failure code of a denied request, else ""
 }
 
 // Snapshot exports the request for storage.
@@ -417,6 +465,7 @@ func (r *Request) Snapshot() Snapshot {
 		Nonce: r.nonce, Challenge: r.challenge.String(), ResponseMode: r.mode, Status: r.status, CreatedAt: r.createdAt,
 		ExpiresAt: r.expiresAt, Subject: r.subject, ApprovedScope: r.approved, DecidedAt: r.decidedAt,
 		Prompt: r.prompt.String(), MaxAge: maxAgePtr(r.maxAge), HintSubject: r.hintSubject, AuthTime: r.authTime,
+		Failure: r.failure,
 	}
 }
 
@@ -461,7 +510,8 @@ func Rehydrate(s Snapshot) (*Request, error) {
 			return bad("approval without subject or with scopes not requested")
 		}
 	case StatusDenied:
-		if s.Subject == "" || !s.ApprovedScope.IsEmpty() {
+		// A prompt=none request that failed with nobody signed in has no subject.
+		if (s.Subject == "" && s.Failure == "") || !s.ApprovedScope.IsEmpty() {
 			return bad("denial without subject or with approved scopes")
 		}
 	default:
@@ -481,11 +531,16 @@ func Rehydrate(s Snapshot) (*Request, error) {
 	if !s.AuthTime.IsZero() && s.Status != StatusApproved {
 		return bad("sign-in time without an approval")
 	}
+	if s.Failure != "" {
+		if _, ok := prompt.SilentFailure(s.Failure); !ok || s.Status != StatusDenied || !prompts.Has(prompt.None) {
+			return bad("failure on a request that is not a denied prompt=none request")
+		}
+	}
 	return &Request{
 		id: id, clientID: s.ClientID, redirectURI: s.RedirectURI, scope: s.Scope, state: s.State,
 		nonce: s.Nonce, challenge: challenge, mode: mode, status: s.Status, createdAt: s.CreatedAt, expiresAt: s.ExpiresAt,
 		subject: s.Subject, approved: s.ApprovedScope, decidedAt: s.DecidedAt,
-		prompt: prompts, maxAge: maxAge, hintSubject: s.HintSubject, authTime: s.AuthTime,
+		prompt: prompts, maxAge: maxAge, hintSubject: s.HintSubject, authTime: s.AuthTime, failure: s.Failure,
 	}, nil
 }
 

@@ -386,3 +386,52 @@ func mustSecret(t *testing.T) string {
 	}
 	return s
 }
+
+func TestRequest_FailSilently(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	newWith := func(promptValue string) *authreq.Request {
+		p := valid()
+		p.Prompt = promptValue
+		id, _ := authreq.NewID(rand.Reader)
+		r, err := authreq.New(id, c, "https://rp.example/cb", p, now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if err := newWith("login").FailSilently("login_required", "", now); !errors.Is(err, authreq.ErrNotSilent) {
+		t.Errorf("prompt=login: %v, want ErrNotSilent", err)
+	}
+	if err := newWith("none").FailSilently("access_denied", "", now); !errors.Is(err, authreq.ErrUnknownFailure) {
+		t.Errorf("access_denied: %v, want ErrUnknownFailure", err)
+	}
+	r := newWith("none")
+	if err := r.FailSilently("login_required", "", now.Add(time.Hour)); !errors.Is(err, authreq.ErrExpired) {
+		t.Errorf("expired: %v", err)
+	}
+	if err := r.FailSilently("login_required", "", now); err != nil || r.Status(now) != authreq.StatusDenied ||
+		!r.FailedSilentlyWith("login_required") || r.FailedSilentlyWith("consent_required") || r.Subject() != "" {
+		t.Fatalf("FailSilently: %v, status %s, failure %q", err, r.Status(now), r.Failure())
+	}
+	if err := r.FailSilently("login_required", "", now); !errors.Is(err, authreq.ErrNotPending) {
+		t.Errorf("second failure: %v, want ErrNotPending", err)
+	}
+	if err := r.Complete("u1", scope.MustParse("openid"), now); !errors.Is(err, authreq.ErrNotPending) {
+		t.Errorf("approval after failure: %v", err)
+	}
+	back, err := authreq.Rehydrate(r.Snapshot())
+	if err != nil || back.Failure() != "login_required" {
+		t.Fatalf("Rehydrate of a failed request: %v", err)
+	}
+	// A failure is only ever a denied prompt=none request's.
+	snap := newWith("consent").Snapshot()
+	snap.Status, snap.Failure = authreq.StatusDenied, "login_required"
+	if _, err := authreq.Rehydrate(snap); err == nil {
+		t.Error("Rehydrate accepted a failure on a prompt=consent request")
+	}
+	signedIn := newWith("none")
+	if err := signedIn.FailSilently("consent_required", "u1", now); err != nil || signedIn.Subject() != "u1" {
+		t.Errorf("consent_required for u1: %v, subject %q", err, signedIn.Subject())
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"github.com/sva-oauth/sva/domain/attest"
 	"github.com/sva-oauth/sva/domain/claimvalue"
 	"github.com/sva-oauth/sva/domain/connection"
+	"github.com/sva-oauth/sva/domain/oautherr"
+	"github.com/sva-oauth/sva/domain/prompt"
 	"github.com/sva-oauth/sva/domain/scope"
 )
 
@@ -255,6 +257,72 @@ func retryOnce[T any](ctx context.Context, call func(context.Context) (T, error)
 		res, err = call(ctx)
 	}
 	return res, err
+}
+
+// AnswerSilently answers a prompt=none request without any page (decision 37): p is the browser's
+// session, or nil when it has none. The request completes — approved with exactly the remembered
+// scopes and no claims — only when prompt.Decide says so; otherwise the provider ends it with
+// login_required, consent_required or interaction_required. Either way the result is where to
+// send the browser. A request that is not prompt=none is refused (ErrInvalidRequest without a
+// session's view of it; the provider's request_not_silent otherwise).
+func (cs *Consent) AnswerSilently(ctx context.Context, p *Principal, authRequestID string) (DenyResult, error) {
+	if authRequestID == "" {
+		return DenyResult{}, invalid(attest.ErrMissingAuthRequest)
+	}
+	if p == nil {
+		return cs.failSilently(ctx, authRequestID, "", prompt.CodeLoginRequired)
+	}
+	v, err := cs.AuthRequest(ctx, *p, authRequestID)
+	if err != nil {
+		return DenyResult{}, err
+	}
+	req, err := v.Details.Requirements.domain()
+	if err != nil {
+		return DenyResult{}, fmt.Errorf("auth request details: %w: %w", ErrProviderUnavailable, err)
+	}
+	if !req.Prompt.Has(prompt.None) {
+		return DenyResult{}, invalid(errors.New("the request is not a prompt=none request"))
+	}
+	requested, err := scope.FromList(v.Details.RequestedScopes)
+	if err != nil {
+		return DenyResult{}, invalid(fmt.Errorf("requested_scopes: %w", err))
+	}
+	d := prompt.Decide(req, prompt.Session{SignedIn: true, Subject: p.UserID, AuthTime: p.AuthTime},
+		prompt.Earlier{Remembered: v.CanAutoApprove, NeedsVault: len(requested.PermittedClaims()) > 0}, cs.clock.Now())
+	if d.Next != prompt.NextApprove {
+		return cs.failSilently(ctx, authRequestID, p.UserID, d.Error.Code)
+	}
+	res, err := cs.Approve(ctx, *p, ApproveInput{AuthRequestID: authRequestID, ApprovedScopes: requested.Strings(), Claims: map[string]any{}})
+	if err != nil {
+		return DenyResult{}, err
+	}
+	return DenyResult{RedirectURI: res.RedirectURI, State: res.State}, nil
+}
+
+// failSilently asks the provider to end a prompt=none request with failure.
+func (cs *Consent) failSilently(ctx context.Context, authRequestID, userID string, failure oautherr.Code) (DenyResult, error) {
+	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
+	defer cancel()
+	res, err := retryOnce(pctx, func(ctx context.Context) (DenyResult, error) {
+		return cs.provider.FailSilently(ctx, authRequestID, userID, string(failure))
+	})
+	if err != nil {
+		return DenyResult{}, providerErr("fail silently", err)
+	}
+	return res, nil
+}
+
+// domain is the request's requirements as package prompt decides on them.
+func (r SignInRequirements) domain() (prompt.Requirements, error) {
+	set, err := prompt.Parse(r.Prompt)
+	if err != nil {
+		return prompt.Requirements{}, err
+	}
+	var maxAge prompt.MaxAge
+	if r.MaxAge != nil {
+		maxAge = prompt.MaxAgeOf(*r.MaxAge)
+	}
+	return prompt.Requirements{Prompt: set, MaxAge: maxAge, HintSubject: r.HintSubject, RequestedAt: r.CreatedAt}, nil
 }
 
 // fetch asks the provider for an authorization request.

@@ -248,6 +248,10 @@ type OAuthInternal interface {
 	CompleteConsent(ctx context.Context, in CompleteConsentInput) (ConsentResult, error)
 	// DenyConsent is POST /api/auth/internal/consent-deny/.
 	DenyConsent(ctx context.Context, authRequestID, userID string) (DenyResult, error)
+	// FailSilently is POST /api/auth/internal/consent-silent-failure/: a prompt=none request that
+	// cannot complete without the user ends with failure (login_required, consent_required,
+	// interaction_required); userID is "" when nobody is signed in.
+	FailSilently(ctx context.Context, authRequestID, userID, failure string) (DenyResult, error)
 	// RevokeGrants is POST /api/auth/internal/grants/revoke/; it returns how many grants were revoked.
 	RevokeGrants(ctx context.Context, userID, clientID string) (int, error)
 }

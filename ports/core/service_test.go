@@ -614,3 +614,82 @@ func TestConsent_ForwardsTheSessionsSignInTime(t *testing.T) {
 		t.Fatalf("provider got %+v, want auth time %v", f.prov.Completed, p.AuthTime)
 	}
 }
+
+// TestConsent_AnswerSilently: a prompt=none request completes without a page only for a session
+// that satisfies it, with a remembered consent, and nothing to take from the vault; otherwise the
+// provider ends it with the OIDC error (decision 37).
+func TestConsent_AnswerSilently(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, time.Second)
+	p, _ := f.register(t, "a")
+	silent := func(id string, maxAge *int64, scopes ...string) {
+		f.prov.Add(core.AuthRequestDetails{AuthRequestID: id, ExpiresAt: f.clock.Now().Add(10 * time.Minute), RequestedScopes: scopes,
+			Client: core.ClientInfo{ClientID: "app", Name: "App"}, RedirectURI: "https://app.example/cb", State: "s",
+			Requirements: core.SignInRequirements{CreatedAt: f.clock.Now(), Prompt: "none", MaxAge: maxAge}})
+	}
+	failed := func(want string) {
+		t.Helper()
+		if n := len(f.prov.FailedSilently); n == 0 || f.prov.FailedSilently[n-1] != want {
+			t.Fatalf("provider failures = %v, want last %q", f.prov.FailedSilently, want)
+		}
+	}
+
+	// No session in the browser.
+	silent("r-none", nil, "openid")
+	res, err := f.uc.Consent.AnswerSilently(ctx, nil, "r-none")
+	if err != nil || !strings.Contains(res.RedirectURI, "error=login_required") {
+		t.Fatalf("no session: %+v, %v", res, err)
+	}
+	failed("r-none login_required")
+
+	// Signed in, nothing remembered.
+	silent("r-first", nil, "openid")
+	if _, err := f.uc.Consent.AnswerSilently(ctx, &p, "r-first"); err != nil {
+		t.Fatal(err)
+	}
+	failed("r-first consent_required")
+
+	// Remember openid and email for the app through an ordinary approval.
+	f.addRequest("r-consent", "openid", "email")
+	if _, err := f.uc.Consent.Approve(ctx, p, core.ApproveInput{AuthRequestID: "r-consent", ApprovedScopes: []string{"openid", "email"},
+		Claims: map[string]any{"email": "ada@example.com"}}); err != nil {
+		t.Fatal(err)
+	}
+
+	// Remembered, but email's value is in the vault.
+	silent("r-email", nil, "openid", "email")
+	if _, err := f.uc.Consent.AnswerSilently(ctx, &p, "r-email"); err != nil {
+		t.Fatal(err)
+	}
+	failed("r-email interaction_required")
+
+	// A session older than max_age.
+	f.clock.Advance(10 * time.Minute)
+	maxAge := int64(60)
+	silent("r-old", &maxAge, "openid")
+	if _, err := f.uc.Consent.AnswerSilently(ctx, &p, "r-old"); err != nil {
+		t.Fatal(err)
+	}
+	failed("r-old login_required")
+
+	// openid only, remembered, session fine: approved silently with the session's sign-in time.
+	silent("r-renew", nil, "openid")
+	res, err = f.uc.Consent.AnswerSilently(ctx, &p, "r-renew")
+	if err != nil || !strings.Contains(res.RedirectURI, "code=code-r-renew") {
+		t.Fatalf("silent renew: %+v, %v", res, err)
+	}
+	last := f.prov.Completed[len(f.prov.Completed)-1]
+	if last.AuthRequestID != "r-renew" || strings.Join(last.ApprovedScopes, " ") != "openid" || !last.AuthTime.Equal(p.AuthTime) {
+		t.Errorf("silent approval = %+v", last)
+	}
+
+	// Not a prompt=none request: refused, nothing sent.
+	f.addRequest("r-normal", "openid")
+	before := len(f.prov.FailedSilently) + len(f.prov.Completed)
+	if _, err := f.uc.Consent.AnswerSilently(ctx, &p, "r-normal"); !errors.Is(err, core.ErrInvalidRequest) {
+		t.Errorf("ordinary request: %v, want ErrInvalidRequest", err)
+	}
+	if len(f.prov.FailedSilently)+len(f.prov.Completed) != before {
+		t.Error("an ordinary request was answered silently")
+	}
+}

@@ -218,6 +218,10 @@ func (a *Authorization) validate(ctx context.Context, in AuthorizeInput) (*authr
 		return nil, redirectable(a.issuer, redirectURI, in.State, mode,
 			oautherr.InvalidRequest.WithDescriptionf("login_hint must be at most %d bytes", MaxLoginHintLen))
 	}
+	if err := textinput.Check(in.LoginHint); err != nil {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode,
+			oautherr.InvalidRequest.WithDescription("login_hint must be valid UTF-8 without control characters"))
+	}
 	hintSubject, oe := a.hintSubject(ctx, in.IDTokenHint, c.ID())
 	if oe != nil {
 		return nil, redirectable(a.issuer, redirectURI, in.State, mode, oe)
@@ -550,6 +554,61 @@ func (a *Authorization) deny(ctx context.Context, id, userID string, decide func
 	return a.denied(decided), nil
 }
 
+// FailSilently answers a prompt=none request that cannot complete without the user (decision 37):
+// Core found no session (login_required, userID ""), a sign-in that does not satisfy the request
+// (login_required), no remembered consent covering it (consent_required), or claims that need the
+// vault (interaction_required). The request is denied with failure as its reason and the result
+// is its callback URL with error=failure, state and iss. Repeating the same failure gets the same
+// answer. Errors: ErrInvalidID, ErrNotSilent (not a prompt=none request), ErrUnknownFailure,
+// ErrNotFound, ErrNotPending, ErrExpired.
+func (a *Authorization) FailSilently(ctx context.Context, authRequestID, userID, failure string) (DenyResult, error) {
+	id, err := authreq.ParseID(authRequestID)
+	if err != nil {
+		return DenyResult{}, err
+	}
+	oe, ok := prompt.SilentFailure(failure)
+	if !ok {
+		return DenyResult{}, fmt.Errorf("%w: %q", ErrUnknownFailure, failure)
+	}
+	if userID != "" {
+		if err := requiredText("user_id", userID); err != nil {
+			return DenyResult{}, err
+		}
+	}
+	now := clockNow(a.clock)
+	var decided *authreq.Request
+	err = a.requests.Update(ctx, id, func(r *authreq.Request) error {
+		if err := r.FailSilently(failure, userID, now); err != nil {
+			return err
+		}
+		decided = r.Clone()
+		return nil
+	})
+	if errors.Is(err, ErrConflict) {
+		err = fmt.Errorf("%w: decided concurrently", ErrNotPending)
+	}
+	if errors.Is(err, ErrNotPending) {
+		if r, gerr := a.requests.Get(ctx, id); gerr == nil && r.FailedSilentlyWith(failure) {
+			return a.failedSilently(r, oe), nil
+		}
+	}
+	if err != nil {
+		return DenyResult{}, fmt.Errorf("fail auth request %s silently: %w", id, err)
+	}
+	a.events.Record(ctx, Event{Kind: EventSilentAuthorizationFailed, ClientID: decided.ClientID(), Subject: userID, AuthRequestID: id})
+	return a.failedSilently(decided, oe), nil
+}
+
+// failedSilently is the answer to a prompt=none failure of r: the callback URL with the error, or
+// in form_post mode the provider's page that posts it.
+func (a *Authorization) failedSilently(r *authreq.Request, oe *oautherr.Error) DenyResult {
+	if r.ResponseMode() == authreq.ResponseModeFormPost {
+		return DenyResult{RedirectURI: a.formPostURL(r.ID(), ""), State: r.State()}
+	}
+	params := url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}
+	return DenyResult{RedirectURI: callbackURL(a.issuer, r.RedirectURI(), r.State(), params), State: r.State()}
+}
+
 // deniedError is the error of a denial (decision 4).
 var deniedError = oautherr.AccessDenied.WithDescription("The user denied the request")
 
@@ -620,7 +679,11 @@ func (a *Authorization) FormPostResponse(ctx context.Context, authRequestID, raw
 	var params url.Values
 	switch {
 	case rawCode == "" && r.Status(now) == authreq.StatusDenied:
-		params = url.Values{"error": {string(deniedError.Code)}, "error_description": {deniedError.Description}}
+		oe := deniedError
+		if f, ok := prompt.SilentFailure(r.Failure()); ok {
+			oe = f // a prompt=none request that could not complete without the user (decision 37)
+		}
+		params = url.Values{"error": {string(oe.Code)}, "error_description": {oe.Description}}
 	case rawCode != "" && r.Status(now) == authreq.StatusApproved:
 		code, err := a.codes.ByAuthRequest(ctx, id)
 		if errors.Is(err, ErrNotFound) {

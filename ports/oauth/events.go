@@ -35,6 +35,9 @@ const (
 	EventClientLockedOut EventKind = "client_locked_out"
 	// EventConsentDenied: the user denied a request (or approved no scope).
 	EventConsentDenied EventKind = "consent_denied"
+	// EventSilentAuthorizationFailed: a prompt=none request could not complete without the user
+	// and was answered with login_required, consent_required or interaction_required.
+	EventSilentAuthorizationFailed EventKind = "silent_authorization_failed"
 	// EventGrantsRevokedByUser: the user removed an app connection and its grants were revoked.
 	EventGrantsRevokedByUser EventKind = "grants_revoked_by_user"
 	// EventTokenRevoked: a client revoked one of its tokens (RFC 7009) and something was revoked.

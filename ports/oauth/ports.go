@@ -42,6 +42,10 @@ var (
 	// (prompt=login, select_account, max_age=0), longer than max_age ago, or at an unknown time
 	// while the request asks for freshness (decision 35).
 	ErrFreshSignInRequired = prompt.ErrFreshSignInRequired
+	// ErrNotSilent: only a prompt=none request fails without the user (decision 37).
+	ErrNotSilent = authreq.ErrNotSilent
+	// ErrUnknownFailure: not login_required, consent_required or interaction_required.
+	ErrUnknownFailure = authreq.ErrUnknownFailure
 	// ErrSubjectMismatch: the approving user is not the id_token_hint's subject (decision 39).
 	ErrSubjectMismatch = prompt.ErrSubjectMismatch
 	// ErrUnavailable: a dependency (e.g. the JWKS that verifies data tokens) could not be reached.

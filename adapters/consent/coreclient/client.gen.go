@@ -329,6 +329,12 @@ type RegisterParams struct {
 	UserAgent *string `json:"User-Agent,omitempty"`
 }
 
+// AnswerAuthRequestSilentlyParams defines parameters for AnswerAuthRequestSilently.
+type AnswerAuthRequestSilentlyParams struct {
+	// Authorization Bearer session token, if the browser has a session
+	Authorization *string `json:"Authorization,omitempty"`
+}
+
 // GetSaltJSONRequestBody defines body for GetSalt for application/json ContentType.
 type GetSaltJSONRequestBody = GetSaltInputBody
 
@@ -577,6 +583,13 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/deny/ (the `DenyAuthRequest` operationId).
 	DenyAuthRequest(ctx context.Context, authRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// AnswerAuthRequestSilently Answer a prompt=none request without any page
+	//
+	// The session is optional: without one (or with an expired one) the request ends with login_required. With one, the request completes — approved with its scopes and no claims — when the session satisfies its max_age and id_token_hint, the user's remembered consent covers every requested scope, and no scope needs values from the vault; otherwise it ends with login_required, consent_required or interaction_required (decision 37). Either way redirect_uri is where the browser goes next. Only prompt=none requests are answered so.
+	//
+	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/silent/ (the `AnswerAuthRequestSilently` operationId).
+	AnswerAuthRequestSilently(ctx context.Context, authRequestId string, params *AnswerAuthRequestSilentlyParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetVault Read the caller's encrypted vault
 	//
@@ -976,6 +989,23 @@ func (c *Client) CompleteAuthRequest(ctx context.Context, authRequestId string, 
 // Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/deny/ (the `DenyAuthRequest` operationId).
 func (c *Client) DenyAuthRequest(ctx context.Context, authRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDenyAuthRequestRequest(c.Server, authRequestId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// AnswerAuthRequestSilently Answer a prompt=none request without any page
+//
+// The session is optional: without one (or with an expired one) the request ends with login_required. With one, the request completes — approved with its scopes and no claims — when the session satisfies its max_age and id_token_hint, the user's remembered consent covers every requested scope, and no scope needs values from the vault; otherwise it ends with login_required, consent_required or interaction_required (decision 37). Either way redirect_uri is where the browser goes next. Only prompt=none requests are answered so.
+//
+// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/silent/ (the `AnswerAuthRequestSilently` operationId).
+func (c *Client) AnswerAuthRequestSilently(ctx context.Context, authRequestId string, params *AnswerAuthRequestSilentlyParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewAnswerAuthRequestSilentlyRequest(c.Server, authRequestId, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1651,6 +1681,55 @@ func NewDenyAuthRequestRequest(server string, authRequestId string) (*http.Reque
 	return req, nil
 }
 
+// NewAnswerAuthRequestSilentlyRequest constructs an http.Request for the AnswerAuthRequestSilently method
+func NewAnswerAuthRequestSilentlyRequest(server string, authRequestId string, params *AnswerAuthRequestSilentlyParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "auth_request_id", authRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/internal/oauth/requests/%s/silent/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+
+		if params.Authorization != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Authorization", *params.Authorization, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Authorization", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
 // NewGetVaultRequest constructs an http.Request for the GetVault method
 func NewGetVaultRequest(server string) (*http.Request, error) {
 	var err error
@@ -1989,6 +2068,15 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/deny/ (the `DenyAuthRequest` operationId).
 	DenyAuthRequestWithResponse(ctx context.Context, authRequestId string, reqEditors ...RequestEditorFn) (*DenyAuthRequestResponse, error)
+
+	// AnswerAuthRequestSilentlyWithResponse Answer a prompt=none request without any page
+	//
+	// The session is optional: without one (or with an expired one) the request ends with login_required. With one, the request completes — approved with its scopes and no claims — when the session satisfies its max_age and id_token_hint, the user's remembered consent covers every requested scope, and no scope needs values from the vault; otherwise it ends with login_required, consent_required or interaction_required (decision 37). Either way redirect_uri is where the browser goes next. Only prompt=none requests are answered so.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/silent/ (the `AnswerAuthRequestSilently` operationId).
+	AnswerAuthRequestSilentlyWithResponse(ctx context.Context, authRequestId string, params *AnswerAuthRequestSilentlyParams, reqEditors ...RequestEditorFn) (*AnswerAuthRequestSilentlyResponse, error)
 
 	// GetVaultWithResponse Read the caller's encrypted vault
 	//
@@ -3163,6 +3251,96 @@ func (r DenyAuthRequestResponse) ContentType() string {
 	return ""
 }
 
+type AnswerAuthRequestSilentlyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DenyOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON200() *DenyOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r AnswerAuthRequestSilentlyResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r AnswerAuthRequestSilentlyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r AnswerAuthRequestSilentlyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r AnswerAuthRequestSilentlyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r AnswerAuthRequestSilentlyResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type GetVaultResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -3708,6 +3886,21 @@ func (c *ClientWithResponses) DenyAuthRequestWithResponse(ctx context.Context, a
 		return nil, err
 	}
 	return ParseDenyAuthRequestResponse(rsp)
+}
+
+// AnswerAuthRequestSilentlyWithResponse Answer a prompt=none request without any page
+//
+// The session is optional: without one (or with an expired one) the request ends with login_required. With one, the request completes — approved with its scopes and no claims — when the session satisfies its max_age and id_token_hint, the user's remembered consent covers every requested scope, and no scope needs values from the vault; otherwise it ends with login_required, consent_required or interaction_required (decision 37). Either way redirect_uri is where the browser goes next. Only prompt=none requests are answered so.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/internal/oauth/requests/{auth_request_id}/silent/ (the `AnswerAuthRequestSilently` operationId).
+func (c *ClientWithResponses) AnswerAuthRequestSilentlyWithResponse(ctx context.Context, authRequestId string, params *AnswerAuthRequestSilentlyParams, reqEditors ...RequestEditorFn) (*AnswerAuthRequestSilentlyResponse, error) {
+	rsp, err := c.AnswerAuthRequestSilently(ctx, authRequestId, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAnswerAuthRequestSilentlyResponse(rsp)
 }
 
 // GetVaultWithResponse Read the caller's encrypted vault
@@ -4627,6 +4820,81 @@ func ParseDenyAuthRequestResponse(rsp *http.Response) (*DenyAuthRequestResponse,
 	}
 
 	response := &DenyAuthRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DenyOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseAnswerAuthRequestSilentlyResponse parses an HTTP response from a AnswerAuthRequestSilentlyWithResponse call
+func ParseAnswerAuthRequestSilentlyResponse(rsp *http.Response) (*AnswerAuthRequestSilentlyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &AnswerAuthRequestSilentlyResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

@@ -147,6 +147,14 @@ func (k *Core) Deny(ctx context.Context, token, authRequestID string) (*http.Res
 }
 
 // ListConnections calls GET /api/connections/.
+// AnswerSilently implements web.Consent; the bearer is sent only when there is a session.
+func (k *Core) AnswerSilently(ctx context.Context, token, authRequestID string) (*http.Response, error) {
+	if token == "" {
+		return k.c.AnswerAuthRequestSilently(ctx, authRequestID, &AnswerAuthRequestSilentlyParams{}, accept)
+	}
+	return k.c.AnswerAuthRequestSilently(ctx, authRequestID, &AnswerAuthRequestSilentlyParams{}, bearer(token), accept)
+}
+
 func (k *Core) ListConnections(ctx context.Context, token string) (*http.Response, error) {
 	return k.c.ListConnections(ctx, bearer(token), accept)
 }

@@ -83,6 +83,15 @@ func (b *bff) register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /ui/api/consent/{auth_request_id}/approve", b.mutating(maxBody, func(ctx context.Context, tok string, r *http.Request) (*http.Response, error) {
 		return b.core.Approve(ctx, tok, r.PathValue("auth_request_id"), r.Body)
 	}))
+	// prompt=none: the session is optional (without one the app gets login_required), so this
+	// is guarded like every state change but not refused for want of a session.
+	mux.HandleFunc("POST /ui/api/consent/{auth_request_id}/silent", func(w http.ResponseWriter, r *http.Request) {
+		if !b.guard(w, r, 0) {
+			return
+		}
+		resp, err := b.core.AnswerSilently(r.Context(), sessionToken(r), r.PathValue("auth_request_id"))
+		b.relay(w, r, resp, err, false)
+	})
 	mux.HandleFunc("POST /ui/api/consent/{auth_request_id}/deny", b.mutating(0, func(ctx context.Context, tok string, r *http.Request) (*http.Response, error) {
 		return b.core.Deny(ctx, tok, r.PathValue("auth_request_id"))
 	}))

@@ -428,3 +428,26 @@ type page struct {
 
 func (p *page) open(path string) { p.Open(p.base + path) }
 func jsString(s string) string   { return browsertest.JS(s) }
+
+// TestBrowser_SilentWithoutSession: a prompt=none request opened in a browser without a session
+// goes straight back to the app with login_required; no screen asks anything (decision 37).
+func TestBrowser_SilentWithoutSession(t *testing.T) {
+	fc := newFakeCore(t)
+	h, err := web.New(web.Config{Core: testCore(fc.srv.URL), SecureCookies: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	b := &page{Browser: browsertest.New(t, browsertest.Options{ShotPrefix: "consent-silent-"}), base: srv.URL}
+	b.open("/consent?auth_request_id=r1&prompt=none")
+	b.WaitFor("back at the app", `location.pathname === '/rp/callback'`)
+	if got := b.Eval(`new URLSearchParams(location.search).get('error')`); got != "login_required" {
+		t.Errorf("error at the app = %v, want login_required", got)
+	}
+	for _, r := range fc.recorded() {
+		if strings.Contains(r.Path, "/requests/r1/") && !strings.HasSuffix(r.Path, "/silent/") {
+			t.Errorf("the silent answer also called %s", r.Path)
+		}
+	}
+}

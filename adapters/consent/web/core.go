@@ -53,6 +53,9 @@ type Consent interface {
 	// Approve is Attest and Complete in one call to Core (what the consent page uses).
 	Approve(ctx context.Context, token, authRequestID string, body io.Reader) (*http.Response, error)
 	Deny(ctx context.Context, token, authRequestID string) (*http.Response, error)
+	// AnswerSilently answers a prompt=none request without any screen; token is "" when the
+	// browser has no session (decision 37).
+	AnswerSilently(ctx context.Context, token, authRequestID string) (*http.Response, error)
 }
 
 // Connections lists and revokes the apps the user has shared data with.

@@ -193,6 +193,18 @@ func newFakeCore(t *testing.T) *fakeCore {
 		fc.mu.Unlock()
 		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?error=access_denied&state=st&iss=x", "state": "st"})
 	}))
+	// prompt=none: the session is optional; without one the app gets login_required.
+	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/silent/", func(w http.ResponseWriter, r *http.Request) {
+		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		fc.mu.Lock()
+		_, signedIn := fc.sessions[tok]
+		fc.mu.Unlock()
+		if !signedIn {
+			reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?error=login_required&state=st&iss=x", "state": "st"})
+			return
+		}
+		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?code=c0de&state=st&iss=x", "state": "st"})
+	})
 	mux.HandleFunc("GET /api/connections/", fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
 		fc.mu.Lock()
 		defer fc.mu.Unlock()

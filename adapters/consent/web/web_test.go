@@ -247,6 +247,7 @@ func TestCSRF_RejectsForgedRequests(t *testing.T) {
 		{"POST", "/ui/api/consent/req-1/complete", `{"approved_scopes":["email"],"data_token":"x"}`},
 		{"POST", "/ui/api/consent/req-1/approve", `{"approved_scopes":["email"],"claims":{}}`},
 		{"POST", "/ui/api/consent/req-1/deny", ``},
+		{"POST", "/ui/api/consent/req-1/silent", ``},
 		{"DELETE", "/ui/api/connections/app_1", ``},
 		{"DELETE", "/ui/api/sessions/s-1", ``},
 		{"POST", "/ui/api/sessions/revoke-others", ``},
@@ -413,6 +414,29 @@ func TestBFF_RelaysWithBearerAndPassesStatusThrough(t *testing.T) {
 		t.Errorf("deny: status %d", res.StatusCode)
 	}
 	_ = uid
+}
+
+// TestBFF_SilentAnswerWithOrWithoutSession: prompt=none is answered with the session when there
+// is one and without it otherwise (Core then tells the app login_required, decision 37).
+func TestBFF_SilentAnswerWithOrWithoutSession(t *testing.T) {
+	t.Parallel()
+	u := newUI(t, true)
+	res := u.do("POST", "/ui/api/consent/r1/silent", "", sameOrigin())
+	if res.StatusCode != 200 || !strings.Contains(readJSON(t, res)["redirect_uri"].(string), "error=login_required") {
+		t.Errorf("without a session: status %d", res.StatusCode)
+	}
+	_, tok := u.core.seedUser("aa")
+	res = u.do("POST", "/ui/api/consent/r1/silent", "", withSession(tok), sameOrigin())
+	if res.StatusCode != 200 || !strings.Contains(readJSON(t, res)["redirect_uri"].(string), "code=") {
+		t.Errorf("with a session: status %d", res.StatusCode)
+	}
+	rec := u.core.recorded()
+	if last := rec[len(rec)-1]; last.Path != "/api/internal/oauth/requests/r1/silent/" || last.Auth != "Bearer "+tok {
+		t.Errorf("Core saw %s with Authorization %q", last.Path, last.Auth)
+	}
+	if first := rec[len(rec)-2]; first.Auth != "" {
+		t.Errorf("without a session Core got Authorization %q", first.Auth)
+	}
 }
 
 func TestBFF_NoSessionNoCoreCall(t *testing.T) {

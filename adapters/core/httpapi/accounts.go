@@ -28,6 +28,7 @@ const (
 	opCompleteAuthRequest = "completeAuthRequest"
 	opApproveAuthRequest  = "approveAuthRequest"
 	opDenyAuthRequest     = "denyAuthRequest"
+	opAnswerSilently      = "answerAuthRequestSilently"
 	opListConnections     = "listConnections"
 	opRevokeConnection    = "revokeConnection"
 	opJWKS                = "getDataTokenJWKS"

@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -24,6 +26,12 @@ type attestOutput struct {
 	Body struct {
 		DataToken string `json:"data_token" doc:"Signed data token (JWT, ES256 with kid by default)."`
 	}
+}
+
+// silentInput: the session is optional, so the handler reads the bearer itself.
+type silentInput struct {
+	AuthRequestID string `path:"auth_request_id" maxLength:"255"`
+	Authorization string `header:"Authorization" doc:"Bearer session token, if the browser has a session"`
 }
 
 type authRequestIDInput struct {
@@ -194,6 +202,34 @@ func (h *handlers) registerConsent(api huma.API) {
 			}
 			out := &completeOutput{}
 			out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opAnswerSilently, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/silent/", Tags: []string{tag},
+		Summary: "Answer a prompt=none request without any page",
+		Description: "The session is optional: without one (or with an expired one) the request ends with login_required. With one, " +
+			"the request completes — approved with its scopes and no claims — when the session satisfies its max_age and id_token_hint, " +
+			"the user's remembered consent covers every requested scope, and no scope needs values from the vault; otherwise it ends with " +
+			"login_required, consent_required or interaction_required (decision 37). Either way redirect_uri is where the browser goes next. " +
+			"Only prompt=none requests are answered so.",
+		Errors: providerErrors},
+		func(ctx context.Context, in *silentInput) (*denyOutput, error) {
+			var p *core.Principal
+			if scheme, tok, ok := strings.Cut(in.Authorization, " "); ok && strings.EqualFold(scheme, "Bearer") && strings.TrimSpace(tok) != "" {
+				got, err := h.identity.Authenticate(ctx, strings.TrimSpace(tok))
+				switch {
+				case err == nil:
+					p = &got
+				case !errors.Is(err, core.ErrUnauthenticated):
+					return nil, errorFor(ctx, h.log, err)
+				}
+			}
+			res, err := h.consent.AnswerSilently(ctx, p, in.AuthRequestID)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &denyOutput{}
+			out.Body.RedirectURI, out.Body.State = res.RedirectURI, res.State
 			return out, nil
 		})
 

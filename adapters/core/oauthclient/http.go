@@ -128,6 +128,22 @@ func (c *Client) DenyConsent(ctx context.Context, authRequestID, userID string) 
 	return core.DenyResult{RedirectURI: out.RedirectUri, State: out.State}, nil
 }
 
+// FailSilently implements core.OAuthInternal.
+func (c *Client) FailSilently(ctx context.Context, authRequestID, userID, failure string) (core.DenyResult, error) {
+	body := providerapi.SilentFailureRequest{AuthRequestId: authRequestID, Error: providerapi.SilentFailureRequestError(failure)}
+	if userID != "" {
+		body.UserId = &userID
+	}
+	var out providerapi.ConsentDenyResponse
+	err := c.call(http.MethodPost, "/api/auth/internal/consent-silent-failure/", &out, func(edit providerapi.RequestEditorFn) (*http.Response, error) {
+		return c.api.FailSilently(ctx, body, edit)
+	})
+	if err != nil {
+		return core.DenyResult{}, err
+	}
+	return core.DenyResult{RedirectURI: out.RedirectUri, State: out.State}, nil
+}
+
 // RevokeGrants implements core.OAuthInternal.
 func (c *Client) RevokeGrants(ctx context.Context, userID, clientID string) (int, error) {
 	var out providerapi.GrantsRevokeResponse

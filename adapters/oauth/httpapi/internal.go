@@ -45,6 +45,7 @@ const (
 	pathAuthRequestDetails = "/api/auth/internal/auth-request-details/"
 	pathConsentComplete    = "/api/auth/internal/consent-complete/"
 	pathConsentDeny        = "/api/auth/internal/consent-deny/"
+	pathSilentFailure      = "/api/auth/internal/consent-silent-failure/"
 	pathGrantsRevoke       = "/api/auth/internal/grants/revoke/"
 	internalPrefix         = "/api/auth/internal/"
 	adminPrefix            = "/admin/"
@@ -191,6 +192,17 @@ func RegisterInternal(api huma.API, authz *oauth.Authorization, tokens *oauth.To
 		Responses: errs(http.MethodPost, http.StatusBadRequest, http.StatusNotFound),
 	}, h.deny)
 	huma.Register(api, huma.Operation{
+		OperationID: "failSilently", Method: http.MethodPost, Path: pathSilentFailure,
+		Summary: "Answer a prompt=none request that cannot complete without the user",
+		Description: "OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in " +
+			"that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent " +
+			"covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). " +
+			"The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a " +
+			"pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.",
+		Tags: []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
+		Responses: errs(http.MethodPost, http.StatusBadRequest, http.StatusNotFound),
+	}, h.failSilently)
+	huma.Register(api, huma.Operation{
 		OperationID: "revokeUserGrants", Method: http.MethodPost, Path: pathGrantsRevoke,
 		Summary: "Revoke every grant (and token) a user gave a client (Core: connection removed)",
 		Tags:    []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
@@ -228,6 +240,10 @@ func internalErrorFor(ctx context.Context, log *slog.Logger, err error) *httpErr
 		code, description = "invalid_scope", "approved_scopes must be a subset of the requested scopes"
 	case errors.Is(err, oauth.ErrInvalidDataToken):
 		code, description = "invalid_data_token", detailAfter(err, oauth.ErrInvalidDataToken, "The data token is invalid")
+	case errors.Is(err, oauth.ErrNotSilent):
+		code, description = "request_not_silent", "Only a prompt=none request fails without the user"
+	case errors.Is(err, oauth.ErrUnknownFailure):
+		code, description = "invalid_request", "error must be login_required, consent_required or interaction_required"
 	case errors.Is(err, oauth.ErrFreshSignInRequired), errors.Is(err, oauth.ErrSubjectMismatch):
 		// The consent UI signs the user in again and retries (decision 35).
 		code, description = "login_required", "The session's sign-in does not satisfy the request's prompt, max_age or id_token_hint; sign in again"
@@ -293,6 +309,14 @@ func (h *internalHandlers) complete(ctx context.Context, in *consentCompleteInpu
 
 func (h *internalHandlers) deny(ctx context.Context, in *consentDenyInput) (*consentDenyOutput, error) {
 	res, err := h.authz.DenyConsent(ctx, in.Body.AuthRequestID, in.Body.UserID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &consentDenyOutput{Body: consentDenyResponse{RedirectURI: res.RedirectURI, State: res.State}}, nil
+}
+
+func (h *internalHandlers) failSilently(ctx context.Context, in *silentFailureInput) (*consentDenyOutput, error) {
+	res, err := h.authz.FailSilently(ctx, in.Body.AuthRequestID, in.Body.UserID, in.Body.Error)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}

@@ -73,6 +73,16 @@ type consentDenyRequest struct {
 	UserID        string `json:"user_id" minLength:"1"`
 }
 
+type silentFailureRequest struct {
+	AuthRequestID string `json:"auth_request_id" format:"uuid"`
+	UserID        string `json:"user_id,omitempty" doc:"The signed-in user; empty when the browser has no session (login_required)"`
+	Error         string `json:"error" enum:"login_required,consent_required,interaction_required" doc:"The OIDC error the client gets"`
+}
+
+type silentFailureInput struct {
+	Body silentFailureRequest
+}
+
 type consentDenyInput struct {
 	Body consentDenyRequest
 }

@@ -6,9 +6,19 @@ import (
 
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/prompt"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
+
+// promptValues lists every prompt value the authorization endpoint acts on.
+func promptValues() []string {
+	out := make([]string, 0, len(prompt.Supported))
+	for _, v := range prompt.Supported {
+		out = append(out, string(v))
+	}
+	return out
+}
 
 // Canonical public paths (decision 2).
 const (
@@ -49,6 +59,8 @@ type serverMetadata struct {
 	ScopesSupported                            []string `json:"scopes_supported"`
 	ClaimsSupported                            []string `json:"claims_supported"`
 	AuthorizationResponseISSParameterSupported bool     `json:"authorization_response_iss_parameter_supported"`
+	// OpenID Connect Discovery 1.0 (the prompt values of OIDC Core §3.1.2.1, decisions 35-39).
+	PromptValuesSupported []string `json:"prompt_values_supported"`
 	// OpenID Connect RP-Initiated Logout 1.0 §2.1, Back-Channel Logout 1.0 §2.1 and Front-Channel
 	// Logout 1.0 §3 (not offered).
 	EndSessionEndpoint                string `json:"end_session_endpoint"`
@@ -130,6 +142,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		ClaimsSupported:                            claims,
 		AuthorizationResponseISSParameterSupported: true,
 		EndSessionEndpoint:                         base + pathEndSession,
+		PromptValuesSupported:                      promptValues(),
 		BackchannelLogoutSupported:                 true,
 		// No sid yet: logout tokens name the user (sub), which ends every session at the client.
 		BackchannelLogoutSessionSupported: false,

@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -223,5 +224,84 @@ func TestConsentComplete_EnforcesSignInRequirements(t *testing.T) {
 	q, _ = authorizeParams(c, "openid", "st")
 	if status, body := e.completeAt(c, e.authorize(q), userID, time.Time{}, "openid"); status != http.StatusOK {
 		t.Errorf("no requirements, sign-in time unknown: %d %v", status, body)
+	}
+}
+
+// TestSilentFailure_AnswersPromptNoneOnly: a prompt=none request Core cannot complete without the
+// user ends with login_required, consent_required or interaction_required at the client, with
+// state and iss; no other request can be failed so, and a repeated call gets the same answer
+// (decision 37).
+func TestSilentFailure_AnswersPromptNoneOnly(t *testing.T) {
+	e := newEnv(t)
+	c := e.newClient(false)
+	call := func(body map[string]any) (int, map[string]any) {
+		resp, out := e.internalCall(http.MethodPost, "/api/auth/internal/consent-silent-failure/", body)
+		return resp.StatusCode, out
+	}
+	for _, code := range []string{"login_required", "consent_required", "interaction_required"} {
+		q, _ := authorizeParams(c, "openid", "st-"+code)
+		q.Set("prompt", "none")
+		id := e.authorize(q)
+		user := userID
+		if code == "login_required" {
+			user = "" // nobody signed in
+		}
+		for range 2 { // the retry gets the same answer
+			status, body := call(map[string]any{"auth_request_id": id, "user_id": user, "error": code})
+			cb, _ := url.Parse(fmt.Sprint(body["redirect_uri"]))
+			if status != http.StatusOK || cb == nil || cb.Host != "rp.example" || cb.Query().Get("error") != code ||
+				cb.Query().Get("state") != "st-"+code || cb.Query().Get("iss") != e.issuer {
+				t.Fatalf("%s: %d %v", code, status, body)
+			}
+		}
+		if status, body := e.completeAt(c, id, userID, e.clock.Now(), "openid"); status != http.StatusBadRequest || body["error"] != "request_not_pending" {
+			t.Errorf("%s: approval after the failure: %d %v", code, status, body)
+		}
+	}
+	// In form_post mode the failure is posted to the client by the provider's page.
+	q, _ := authorizeParams(c, "openid", "st-fp")
+	q.Set("prompt", "none")
+	q.Set("response_mode", "form_post")
+	status, body := call(map[string]any{"auth_request_id": e.authorize(q), "error": "login_required"})
+	u, err := url.Parse(fmt.Sprint(body["redirect_uri"]))
+	if status != http.StatusOK || err != nil || !strings.HasPrefix(u.String(), e.issuer+"/oauth/authorize/form_post?") {
+		t.Fatalf("form_post failure: %d %v", status, body)
+	}
+	if action, fields := formPost(t, e.get(u.Path, u.Query())); action != c.Redirect || fields.Get("error") != "login_required" || fields.Get("state") != "st-fp" {
+		t.Errorf("form_post failure posts %v to %s", fields, action)
+	}
+
+	q, _ = authorizeParams(c, "openid", "st")
+	q.Set("prompt", "consent")
+	id := e.authorize(q)
+	if status, body := call(map[string]any{"auth_request_id": id, "error": "login_required"}); status != http.StatusBadRequest || body["error"] != "request_not_silent" {
+		t.Errorf("prompt=consent request: %d %v, want 400 request_not_silent", status, body)
+	}
+	q.Set("prompt", "none")
+	id = e.authorize(q)
+	if status, body := call(map[string]any{"auth_request_id": id, "error": "access_denied"}); status != http.StatusBadRequest {
+		t.Errorf("error=access_denied: %d %v, want 400", status, body)
+	}
+	if status, body := call(map[string]any{"auth_request_id": "00000000-0000-4000-8000-000000000000", "error": "login_required"}); status != http.StatusNotFound {
+		t.Errorf("unknown request: %d %v, want 404", status, body)
+	}
+	resp, _ := e.internalCall(http.MethodPost, "/api/auth/internal/consent-silent-failure/",
+		map[string]any{"auth_request_id": id, "error": "login_required"}, "X-Service-Token", "wrong")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("wrong service token: %d, want 401", resp.StatusCode)
+	}
+}
+
+// TestDiscovery_PromptValues: discovery lists exactly the prompt values the endpoint acts on.
+func TestDiscovery_PromptValues(t *testing.T) {
+	e := newEnv(t)
+	resp := e.get("/.well-known/openid-configuration", nil)
+	doc := decodeJSON(t, resp)
+	got := fmt.Sprint(doc["prompt_values_supported"])
+	if got != "[none login consent select_account]" {
+		t.Errorf("prompt_values_supported = %s", got)
+	}
+	if claims := fmt.Sprint(doc["claims_supported"]); !strings.Contains(claims, "auth_time") {
+		t.Errorf("claims_supported = %s, want auth_time", claims)
 	}
 }

@@ -50,10 +50,12 @@ type authRequestRow struct {
 	MaxAge      *int64    `bun:"max_age"`
 	HintSubject string    `bun:"hint_subject"`
 	AuthTime    time.Time `bun:"auth_time,nullzero"`
+	// Failure is why a prompt=none request ended without the user ("" otherwise).
+	Failure string `bun:"failure"`
 }
 
 // decisionColumns are what a decision writes: the request's own state, never its code.
-var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at", "auth_time"}
+var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at", "auth_time", "failure"}
 
 // codeColumns are the code's columns, written with the decision that issues it.
 var codeColumns = []string{"code_hash", "code_issued_at", "code_expires_at", "sealed_data_token", "retry_sealed_code"}
@@ -65,6 +67,7 @@ func authRequestToRow(r *authreq.Request) authRequestRow {
 		Nonce: s.Nonce, CodeChallenge: s.Challenge, ResponseMode: string(s.ResponseMode), Status: string(s.Status), Subject: s.Subject,
 		ApprovedScope: s.ApprovedScope.String(), CreatedAt: ts(s.CreatedAt), ExpiresAt: ts(s.ExpiresAt),
 		DecidedAt: ts(s.DecidedAt), Prompt: s.Prompt, MaxAge: s.MaxAge, HintSubject: s.HintSubject, AuthTime: ts(s.AuthTime),
+		Failure: s.Failure,
 	}
 }
 
@@ -83,6 +86,7 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 		CreatedAt: fromTS(row.CreatedAt), ExpiresAt: fromTS(row.ExpiresAt), Subject: row.Subject,
 		ApprovedScope: approved, DecidedAt: fromTS(row.DecidedAt),
 		Prompt: row.Prompt, MaxAge: row.MaxAge, HintSubject: row.HintSubject, AuthTime: fromTS(row.AuthTime),
+		Failure: row.Failure,
 	})
 }
 

@@ -20,6 +20,7 @@ var errNotConfigured = errors.New("coretest: fake provider method not configured
 type FakeProvider struct {
 	AuthRequestDetailsFn func(ctx context.Context, id string) (core.AuthRequestDetails, error)
 	CompleteConsentFn    func(ctx context.Context, in core.CompleteConsentInput) (core.ConsentResult, error)
+	FailSilentlyFn       func(ctx context.Context, authRequestID, userID, failure string) (core.DenyResult, error)
 	DenyConsentFn        func(ctx context.Context, authRequestID, userID string) (core.DenyResult, error)
 	RevokeGrantsFn       func(ctx context.Context, userID, clientID string) (int, error)
 }
@@ -32,6 +33,14 @@ func (f *FakeProvider) AuthRequestDetails(ctx context.Context, id string) (core.
 		return core.AuthRequestDetails{}, errNotConfigured
 	}
 	return f.AuthRequestDetailsFn(ctx, id)
+}
+
+// FailSilently implements core.OAuthInternal.
+func (f *FakeProvider) FailSilently(ctx context.Context, authRequestID, userID, failure string) (core.DenyResult, error) {
+	if f.FailSilentlyFn == nil {
+		return core.DenyResult{}, errNotConfigured
+	}
+	return f.FailSilentlyFn(ctx, authRequestID, userID, failure)
 }
 
 // CompleteConsent implements core.OAuthInternal.
@@ -69,6 +78,8 @@ type Provider struct {
 	Completed []core.CompleteConsentInput
 	// Denied records the ids of denied requests.
 	Denied []string
+	// FailedSilently records "id failure" of every prompt=none request ended without the user.
+	FailedSilently []string
 	// Revoked records "user/client" of every grant revocation.
 	Revoked []string
 }
@@ -133,6 +144,22 @@ func (p *Provider) Fake() *FakeProvider {
 			r.Status = "denied"
 			p.Denied = append(p.Denied, id)
 			return core.DenyResult{RedirectURI: r.RedirectURI + "?error=access_denied&state=" + r.State, State: r.State}, nil
+		},
+		FailSilentlyFn: func(_ context.Context, id, _, failure string) (core.DenyResult, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			r, ok := p.requests[id]
+			switch {
+			case !ok:
+				return core.DenyResult{}, &core.ProviderError{Status: 404, Body: []byte(`{"error":"not_found","error_description":"unknown auth request"}`)}
+			case r.Requirements.Prompt != "none":
+				return core.DenyResult{}, &core.ProviderError{Status: 400, Body: []byte(`{"error":"request_not_silent","error_description":"not prompt=none"}`)}
+			case r.Status != "pending":
+				return core.DenyResult{}, &core.ProviderError{Status: 400, Body: []byte(`{"error":"request_not_pending","error_description":"already answered"}`)}
+			}
+			r.Status = "denied"
+			p.FailedSilently = append(p.FailedSilently, id+" "+failure)
+			return core.DenyResult{RedirectURI: r.RedirectURI + "?error=" + failure + "&state=" + r.State, State: r.State}, nil
 		},
 		RevokeGrantsFn: func(_ context.Context, userID, clientID string) (int, error) {
 			p.mu.Lock()

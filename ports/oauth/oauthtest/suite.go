@@ -321,6 +321,22 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 		t.Fatalf("stored auth_time = %v, decided_at %v; want %v, %v", got.AuthTime(), got.DecidedAt(), signedIn.Truncate(time.Second), Now.Add(time.Minute))
 	}
 
+	// A prompt=none request that failed without anyone signed in is stored denied, with no user
+	// and its failure (decision 37).
+	id, _ = authreq.NewID(rand.Reader)
+	rn, err := authreq.New(id, c, "https://rp.example/cb", authreq.Params{
+		ResponseType: "code", Scope: "openid", CodeChallenge: Challenge().String(), CodeChallengeMethod: "S256", Prompt: "none",
+	}, Now, authreq.DefaultTTL)
+	mustNil(t, err, "authreq.New prompt=none")
+	mustNil(t, s.AuthRequests.Create(ctx, rn), "Create prompt=none")
+	mustNil(t, s.AuthRequests.Update(ctx, rn.ID(), func(r *authreq.Request) error {
+		return r.FailSilently("login_required", "", Now.Add(time.Second))
+	}), "Update FailSilently")
+	got, _ = s.AuthRequests.Get(ctx, rn.ID())
+	if got.Status(Now) != authreq.StatusDenied || !got.FailedSilentlyWith("login_required") || got.Subject() != "" {
+		t.Fatalf("after FailSilently: %+v", got.Snapshot())
+	}
+
 	// Update persists expiry.
 	r2 := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, r2), "Create r2")
@@ -343,7 +359,7 @@ func equalRequests(t testing.TB, got, want *authreq.Request) {
 		g.State != w.State || g.Nonce != w.Nonce || g.Challenge != w.Challenge || g.ResponseMode != w.ResponseMode || g.Status != w.Status ||
 		!g.CreatedAt.Equal(w.CreatedAt) || !g.ExpiresAt.Equal(w.ExpiresAt) || g.Subject != w.Subject ||
 		!g.ApprovedScope.Equal(w.ApprovedScope) || !g.DecidedAt.Equal(w.DecidedAt) || got.Requirements() != want.Requirements() ||
-		!g.AuthTime.Equal(w.AuthTime) {
+		!g.AuthTime.Equal(w.AuthTime) || g.Failure != w.Failure {
 		t.Fatalf("auth request round trip:\n got %+v\nwant %+v", g, w)
 	}
 }

@@ -62,6 +62,27 @@ func (e LogoutRequestDetailsStatus) Valid() bool {
 	}
 }
 
+// Defines values for SilentFailureRequestError.
+const (
+	ConsentRequired     SilentFailureRequestError = "consent_required"
+	InteractionRequired SilentFailureRequestError = "interaction_required"
+	LoginRequired       SilentFailureRequestError = "login_required"
+)
+
+// Valid indicates whether the value is a known member of the SilentFailureRequestError enum.
+func (e SilentFailureRequestError) Valid() bool {
+	switch e {
+	case ConsentRequired:
+		return true
+	case InteractionRequired:
+		return true
+	case LoginRequired:
+		return true
+	default:
+		return false
+	}
+}
+
 // AuthRequestDetails defines model for AuthRequestDetails.
 type AuthRequestDetails struct {
 	AuthRequestId string        `json:"auth_request_id"`
@@ -232,6 +253,20 @@ type ScopeDetail struct {
 	Required bool `json:"required"`
 }
 
+// SilentFailureRequest defines model for SilentFailureRequest.
+type SilentFailureRequest struct {
+	AuthRequestId string `json:"auth_request_id"`
+
+	// Error The OIDC error the client gets
+	Error SilentFailureRequestError `json:"error"`
+
+	// UserId The signed-in user; empty when the browser has no session (login_required)
+	UserId *string `json:"user_id,omitempty"`
+}
+
+// SilentFailureRequestError The OIDC error the client gets
+type SilentFailureRequestError string
+
 // GetAuthRequestDetailsParams defines parameters for GetAuthRequestDetails.
 type GetAuthRequestDetailsParams struct {
 	// AuthRequestId The id from the consent URL
@@ -249,6 +284,9 @@ type CompleteConsentJSONRequestBody = ConsentCompleteRequest
 
 // DenyConsentJSONRequestBody defines body for DenyConsent for application/json ContentType.
 type DenyConsentJSONRequestBody = ConsentDenyRequest
+
+// FailSilentlyJSONRequestBody defines body for FailSilently for application/json ContentType.
+type FailSilentlyJSONRequestBody = SilentFailureRequest
 
 // RevokeUserGrantsJSONRequestBody defines body for RevokeUserGrants for application/json ContentType.
 type RevokeUserGrantsJSONRequestBody = GrantsRevokeRequest
@@ -369,6 +407,24 @@ type ClientInterface interface {
 	// Corresponds with POST /api/auth/internal/consent-deny/ (the `DenyConsent` operationId).
 	DenyConsent(ctx context.Context, body DenyConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// FailSilentlyWithBody Answer a prompt=none request that cannot complete without the user
+	//
+	// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+	FailSilentlyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// FailSilently Answer a prompt=none request that cannot complete without the user
+	//
+	// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+	FailSilently(ctx context.Context, body FailSilentlyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// RevokeUserGrantsWithBody Revoke every grant (and token) a user gave a client (Core: connection removed)
 	//
 	// Takes any type of body and a specified content type.
@@ -486,6 +542,44 @@ func (c *Client) DenyConsentWithBody(ctx context.Context, contentType string, bo
 // Corresponds with POST /api/auth/internal/consent-deny/ (the `DenyConsent` operationId).
 func (c *Client) DenyConsent(ctx context.Context, body DenyConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewDenyConsentRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FailSilentlyWithBody Answer a prompt=none request that cannot complete without the user
+//
+// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+func (c *Client) FailSilentlyWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFailSilentlyRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// FailSilently Answer a prompt=none request that cannot complete without the user
+//
+// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+func (c *Client) FailSilently(ctx context.Context, body FailSilentlyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewFailSilentlyRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -694,6 +788,46 @@ func NewDenyConsentRequestWithBody(server string, contentType string, body io.Re
 	}
 
 	operationPath := fmt.Sprintf("/api/auth/internal/consent-deny/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewFailSilentlyRequest calls the generic FailSilently builder with application/json body
+func NewFailSilentlyRequest(server string, body FailSilentlyJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewFailSilentlyRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewFailSilentlyRequestWithBody constructs an http.Request for the FailSilently method, with any body, and a specified content type
+func NewFailSilentlyRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/internal/consent-silent-failure/")
 	if operationPath[0] == '/' {
 		operationPath = "." + operationPath
 	}
@@ -927,6 +1061,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/auth/internal/consent-deny/ (the `DenyConsent` operationId).
 	DenyConsentWithResponse(ctx context.Context, body DenyConsentJSONRequestBody, reqEditors ...RequestEditorFn) (*DenyConsentResponse, error)
+
+	// FailSilentlyWithBodyWithResponse Answer a prompt=none request that cannot complete without the user
+	//
+	// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+	FailSilentlyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FailSilentlyResponse, error)
+
+	// FailSilentlyWithResponse Answer a prompt=none request that cannot complete without the user
+	//
+	// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+	FailSilentlyWithResponse(ctx context.Context, body FailSilentlyJSONRequestBody, reqEditors ...RequestEditorFn) (*FailSilentlyResponse, error)
 
 	// RevokeUserGrantsWithBodyWithResponse Revoke every grant (and token) a user gave a client (Core: connection removed)
 	//
@@ -1190,6 +1342,82 @@ func (r DenyConsentResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r DenyConsentResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type FailSilentlyResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ConsentDenyResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r FailSilentlyResponse) GetJSON200() *ConsentDenyResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r FailSilentlyResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r FailSilentlyResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r FailSilentlyResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r FailSilentlyResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r FailSilentlyResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r FailSilentlyResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r FailSilentlyResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r FailSilentlyResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r FailSilentlyResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -1481,6 +1709,36 @@ func (c *ClientWithResponses) DenyConsentWithResponse(ctx context.Context, body 
 	return ParseDenyConsentResponse(rsp)
 }
 
+// FailSilentlyWithBodyWithResponse Answer a prompt=none request that cannot complete without the user
+//
+// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+func (c *ClientWithResponses) FailSilentlyWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*FailSilentlyResponse, error) {
+	rsp, err := c.FailSilentlyWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFailSilentlyResponse(rsp)
+}
+
+// FailSilentlyWithResponse Answer a prompt=none request that cannot complete without the user
+//
+// OIDC Core §3.1.2.6: Core found no session in the browser (login_required, user_id empty), a sign-in that does not satisfy the request's max_age, prompt or id_token_hint (login_required), no remembered consent covering every requested scope (consent_required), or claims only the unlocked vault has (interaction_required). The request is denied with that reason; redirect_uri carries error, error_description, state and iss. Only a pending prompt=none request can fail so (request_not_silent otherwise); the same failure again gets the same answer.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
+func (c *ClientWithResponses) FailSilentlyWithResponse(ctx context.Context, body FailSilentlyJSONRequestBody, reqEditors ...RequestEditorFn) (*FailSilentlyResponse, error) {
+	rsp, err := c.FailSilently(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFailSilentlyResponse(rsp)
+}
+
 // RevokeUserGrantsWithBodyWithResponse Revoke every grant (and token) a user gave a client (Core: connection removed)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -1681,6 +1939,67 @@ func ParseDenyConsentResponse(rsp *http.Response) (*DenyConsentResponse, error) 
 	}
 
 	response := &DenyConsentResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ConsentDenyResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseFailSilentlyResponse parses an HTTP response from a FailSilentlyWithResponse call
+func ParseFailSilentlyResponse(rsp *http.Response) (*FailSilentlyResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &FailSilentlyResponse{
 		Body:         bodyBytes,
 		HTTPResponse: rsp,
 	}

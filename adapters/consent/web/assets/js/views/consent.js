@@ -90,6 +90,13 @@ export async function consentView(main, params) {
     problemCard(main, { title: 'This sign-in link is incomplete', text: 'Go back to the app and start signing in again.' }, false);
     return;
   }
+  // prompt=none (the provider says so in this page's address): answer without any screen, with
+  // the session if there is one (decision 37). The session cookie is SameSite=Strict, so only this
+  // page's own request carries it, not the navigation that brought the browser here.
+  if (params.get('prompt') === 'none') {
+    await answerSilently(main, id);
+    return;
+  }
   if (!requireSession()) return;
   // The request is read before the vault is unlocked: an answered, expired or unknown request
   // needs no password to say so, and denying needs none either.
@@ -118,6 +125,24 @@ export async function consentView(main, params) {
   };
   if (isUnlocked()) show();
   else lockedRequest(main, d, show);
+}
+
+/**
+ * answerSilently asks Core to answer a prompt=none request — completed, or ended with
+ * login_required, consent_required or interaction_required — and returns to the app. Only when
+ * that fails is anything shown.
+ * @param {HTMLElement} main
+ * @param {string} id
+ */
+async function answerSilently(main, id) {
+  main.append(h('p', { class: 'loading' }, 'Returning you to the app…'));
+  try {
+    /** @type {Core['DenyOutputBody']} */
+    const done = await api('POST', `/consent/${encodeURIComponent(id)}/silent`);
+    leave(done.redirect_uri);
+  } catch (e) {
+    problemCard(main, requestProblem(e), e instanceof ApiError && (e.status === 0 || e.status >= 500));
+  }
 }
 
 /**
