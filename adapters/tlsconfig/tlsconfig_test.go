@@ -285,3 +285,35 @@ func TestDevCAFilesRoundTripAndKeysAre0600(t *testing.T) {
 		t.Error("a CA certificate with another CA's key was loaded")
 	}
 }
+
+// TestClientCertificateReloadedOnChange: a client (Core) presents its renewed certificate on the
+// next connection after the files were replaced, without a restart.
+func TestClientCertificateReloadedOnChange(t *testing.T) {
+	p := newPKI(t, "service CA")
+	cert, key, _ := issue(p, "server", false)
+	cfg, err := tlsconfig.ServerConfig(tlsconfig.Server{CertFile: cert, KeyFile: key, ClientCAFile: p.CAFile()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.TLS.PeerCertificates[0].SerialNumber.String())
+	}))
+	srv.Listener = tlsconfig.Listen(srv.Listener, cfg)
+	srv.Start()
+	defer srv.Close()
+
+	clientCert, clientKey, first := issue(p, "sva-core", true)
+	tr, err := tlsconfig.Transport(tlsconfig.Client{CAFile: p.CAFile(), CertFile: clientCert, KeyFile: clientKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+	if got, err := get(c, "https://"+srv.Listener.Addr().String()); err != nil || got != first.Cert.SerialNumber.String() {
+		t.Fatalf("first connection presented %q (%v), want serial %s", got, err, first.Cert.SerialNumber)
+	}
+	_, _, renewed := issue(p, "sva-core", true)
+	tr.CloseIdleConnections() // a new connection, a new handshake
+	if got, err := get(c, "https://"+srv.Listener.Addr().String()); err != nil || got != renewed.Cert.SerialNumber.String() {
+		t.Errorf("after renewal presented %q (%v), want serial %s", got, err, renewed.Cert.SerialNumber)
+	}
+}
