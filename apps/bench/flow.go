@@ -56,6 +56,8 @@ func newDriver(ctx context.Context, s *stack, verify bool) (*driver, error) {
 	st, _, raw, err := d.send(ctx, http.MethodPost, s.internalURL+"/admin/clients", jsonBody(map[string]any{
 		"type": "confidential", "name": "Bench RP", "redirect_uris": []string{redirectURI},
 		"allowed_scopes": strings.Fields(benchScope),
+		// The same client also serves the client-credentials scenario (its own machine token).
+		"grant_types": []string{"authorization_code", "refresh_token", "client_credentials"}, "machine_scopes": []string{benchMachineScope},
 	}), "Authorization", "Bearer "+s.adminToken)
 	if err != nil || st != http.StatusCreated {
 		return nil, fmt.Errorf("register client: %d %s %v", st, raw, err)

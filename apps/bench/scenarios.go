@@ -31,6 +31,35 @@ var scenarios = []scenario{
 	{name: "exchange", unit: "request", prepare: prepareExchange},
 	{name: "refresh", unit: "request", prepare: prepareRefresh},
 	{name: "introspect", unit: "request", prepare: prepareIntrospect},
+	{name: "client-credentials", unit: "token", prepare: prepareClientCredentials},
+}
+
+// benchMachineScope is the machine scope of the bench client's client_credentials tokens.
+const benchMachineScope = "bench:read"
+
+// prepareClientCredentials: a backend getting a token for itself (RFC 6749 §4.4) — client
+// authentication with the generated secret (one SHA-256, no slow hash), one INSERT of the token's
+// hash. Each answer is checked: a bearer token with the machine scope and nothing a user grant
+// carries.
+func prepareClientCredentials(_ context.Context, d *driver, _ int, _ options) (Job, int64, error) {
+	form := formBody(url.Values{"grant_type": {"client_credentials"}})
+	return func(ctx context.Context, _ int, _ int64) (Outcome, string, error) {
+		var res struct {
+			AccessToken  string `json:"access_token"`
+			TokenType    string `json:"token_type"`
+			Scope        string `json:"scope"`
+			RefreshToken string `json:"refresh_token"`
+			DataToken    string `json:"data_token"`
+		}
+		_, err := d.call(ctx, "client_credentials", http.StatusOK, &res, http.MethodPost, d.s.providerURL+"/oauth/token",
+			form, "Authorization", basicAuth(d.clientID, d.secret))
+		if err == nil && (res.AccessToken == "" || res.TokenType != "Bearer" || res.Scope != benchMachineScope ||
+			res.RefreshToken != "" || res.DataToken != "") {
+			err = invalid("client_credentials", "unexpected token response")
+		}
+		out, desc := outcome(err)
+		return out, desc, nil
+	}, 0, nil
 }
 
 func scenarioNames() []string {

@@ -145,6 +145,11 @@ type Params struct {
 	// id_token_signed_response_alg): keys.AlgorithmES256 (the default, also for "") or
 	// keys.AlgorithmRS256, the algorithm OpenID Connect Discovery requires every provider to offer.
 	IDTokenSignedResponseAlg string
+	// GrantTypes the client may use. On New nil means DefaultGrantTypes; on Update nil keeps them.
+	GrantTypes []GrantType
+	// MachineScopes are the scopes a client_credentials token may carry (never catalogue
+	// scopes). On Update nil keeps them unless GrantTypes is given.
+	MachineScopes []string
 }
 
 // Logout is a client's logout registration.
@@ -163,24 +168,26 @@ type Logout struct {
 // Client is a registered application. Fields are unexported: use New, Update and RotateSecret to
 // change one, Rehydrate to load one from storage.
 type Client struct {
-	id           string
-	typ          Type
-	secretHash   []byte // SHA-256 of the secret; nil for public clients
-	name         string
-	description  string
-	logoURL      string
-	redirectURIs []string
-	allowed      scope.Set
-	reasons      map[scope.Name]ScopeReason
-	required     scope.Set
-	logout       Logout
-	requirePAR   bool
-	requireAuth  bool
-	authMethod   AuthMethod
-	keys         Keys
-	idTokenAlg   string
-	createdAt    time.Time
-	updatedAt    time.Time
+	id            string
+	typ           Type
+	secretHash    []byte // SHA-256 of the secret; nil for public clients
+	name          string
+	description   string
+	logoURL       string
+	redirectURIs  []string
+	allowed       scope.Set
+	reasons       map[scope.Name]ScopeReason
+	required      scope.Set
+	logout        Logout
+	requirePAR    bool
+	requireAuth   bool
+	authMethod    AuthMethod
+	keys          Keys
+	idTokenAlg    string
+	grants        []GrantType
+	machineScopes []string
+	createdAt     time.Time
+	updatedAt     time.Time
 }
 
 // New registers a client. The client_id and, for a confidential client, the secret are generated
@@ -194,6 +201,9 @@ func New(p Params, rnd io.Reader, now time.Time) (c *Client, secret string, err 
 		if p.Type == Public {
 			p.AuthMethod = AuthNone
 		}
+	}
+	if p.GrantTypes == nil {
+		p.GrantTypes = DefaultGrantTypes()
 	}
 	if err := c.apply(p); err != nil {
 		return nil, "", err
@@ -226,6 +236,12 @@ func (c *Client) Update(p Params, now time.Time) error {
 		p.AuthMethod = c.authMethod
 		if p.Keys == (Keys{}) {
 			p.Keys = c.keys
+		}
+	}
+	if p.GrantTypes == nil {
+		p.GrantTypes = c.grants
+		if p.MachineScopes == nil {
+			p.MachineScopes = c.machineScopes
 		}
 	}
 	if c.authMethod == AuthPrivateKeyJWT && p.AuthMethod.usesSecret() {
@@ -288,7 +304,14 @@ func (c *Client) apply(p Params) error {
 			return err
 		}
 	}
-	if len(p.RedirectURIs) == 0 || len(p.RedirectURIs) > MaxRedirectURIs {
+	grants, machineScopes, err := validateGrants(p.Type, p.GrantTypes, p.MachineScopes)
+	if err != nil {
+		return err
+	}
+	// A client that never signs a user in (client_credentials only) needs neither redirect URIs
+	// nor user scopes.
+	signsIn := slices.Contains(grants, GrantAuthorizationCode)
+	if (signsIn && len(p.RedirectURIs) == 0) || len(p.RedirectURIs) > MaxRedirectURIs {
 		return fmt.Errorf("%w: between 1 and %d redirect URIs are required", ErrInvalid, MaxRedirectURIs)
 	}
 	uris := make([]string, 0, len(p.RedirectURIs))
@@ -300,7 +323,7 @@ func (c *Client) apply(p Params) error {
 			uris = append(uris, u)
 		}
 	}
-	if p.AllowedScopes.IsEmpty() {
+	if signsIn && p.AllowedScopes.IsEmpty() {
 		return fmt.Errorf("%w: at least one allowed scope is required", ErrInvalid)
 	}
 	reasons := make(map[scope.Name]ScopeReason, len(p.ScopeReasons))
@@ -325,6 +348,8 @@ func (c *Client) apply(p Params) error {
 	}
 	c.authMethod = p.AuthMethod
 	c.keys = p.Keys
+	c.grants = grants
+	c.machineScopes = machineScopes
 	c.logout = logout
 	c.requirePAR = p.RequirePushedAuthorizationRequests
 	c.requireAuth = p.RequireAuthTime
@@ -652,8 +677,11 @@ type Snapshot struct {
 	AuthMethod               AuthMethod
 	Keys                     Keys
 	IDTokenSignedResponseAlg string
-	CreatedAt                time.Time
-	UpdatedAt                time.Time
+	// GrantTypes is nil for clients stored before it existed (DefaultGrantTypes).
+	GrantTypes    []GrantType
+	MachineScopes []string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 }
 
 // Snapshot exports the client for storage.
@@ -665,7 +693,7 @@ func (c *Client) Snapshot() Snapshot {
 		Logout: Logout{PostLogoutRedirectURIs: slices.Clone(c.logout.PostLogoutRedirectURIs), BackchannelURI: c.logout.BackchannelURI,
 			BackchannelSessionRequired: c.logout.BackchannelSessionRequired},
 		RequirePushedAuthorizationRequests: c.requirePAR, RequireAuthTime: c.requireAuth,
-		AuthMethod: c.authMethod, Keys: c.keys,
+		AuthMethod: c.authMethod, Keys: c.keys, GrantTypes: slices.Clone(c.grants), MachineScopes: slices.Clone(c.machineScopes),
 		IDTokenSignedResponseAlg: c.idTokenAlg,
 		CreatedAt:                c.createdAt, UpdatedAt: c.updatedAt,
 	}
@@ -685,8 +713,12 @@ func Rehydrate(s Snapshot) (*Client, error) {
 			method = AuthNone
 		}
 	}
+	grants := s.GrantTypes
+	if grants == nil {
+		grants = DefaultGrantTypes()
+	}
 	if err := c.apply(Params{
-		AuthMethod: method, Keys: s.Keys,
+		AuthMethod: method, Keys: s.Keys, GrantTypes: grants, MachineScopes: s.MachineScopes,
 		Type: s.Type, Name: s.Name, Description: s.Description, LogoURL: s.LogoURL,
 		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons, RequiredScopes: s.RequiredScopes,
 		Logout: s.Logout, RequirePushedAuthorizationRequests: s.RequirePushedAuthorizationRequests, RequireAuthTime: s.RequireAuthTime,

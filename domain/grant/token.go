@@ -32,6 +32,8 @@ const (
 	KindCode    Kind = "sva_ac_"
 	KindAccess  Kind = "sva_at_"
 	KindRefresh Kind = "sva_rt_"
+	// KindClientAccess is an access token a client got for itself (client_credentials).
+	KindClientAccess Kind = "sva_ct_"
 	// secretBytes is the entropy of every generated secret: 256 bits (checklist 27 asks ≥ 128).
 	secretBytes = 32
 )
@@ -108,7 +110,7 @@ func NewSecret(rnd io.Reader, kind Kind) (string, error) {
 
 // KindOf returns the kind of a raw secret, judged by its prefix and length only.
 func KindOf(raw string) (Kind, bool) {
-	for _, k := range []Kind{KindCode, KindAccess, KindRefresh} {
+	for _, k := range []Kind{KindCode, KindAccess, KindRefresh, KindClientAccess} {
 		if strings.HasPrefix(raw, string(k)) && len(raw) == len(k)+base64.RawURLEncoding.EncodedLen(secretBytes) {
 			return k, true
 		}

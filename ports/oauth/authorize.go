@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/prompt"
@@ -209,6 +210,10 @@ func (a *Authorization) validate(ctx context.Context, in AuthorizeInput) (*authr
 	if !in.pushed && c.RequiresPushedAuthorizationRequests() {
 		return nil, redirectable(a.issuer, redirectURI, in.State, mode,
 			oautherr.InvalidRequest.WithDescription("This client must push its authorization requests (pushed_authorization_request_endpoint)"))
+	}
+	if !c.AllowsGrant(client.GrantAuthorizationCode) {
+		return nil, redirectable(a.issuer, redirectURI, in.State, mode,
+			oautherr.UnauthorizedClient.WithDescription("The client is not allowed to use authorization_code"))
 	}
 	id, err := authreq.NewID(a.random)
 	if err != nil {

@@ -48,6 +48,12 @@ type ClientInput struct {
 	JWKSURI string
 	// IDTokenSignedResponseAlg is the algorithm of the client's ID tokens: ES256 ("" too) or RS256.
 	IDTokenSignedResponseAlg string
+	// GrantTypes the client may use (authorization_code, refresh_token, client_credentials);
+	// nil: authorization_code and refresh_token on create, unchanged on update.
+	GrantTypes []client.GrantType
+	// MachineScopes are the scopes of its client_credentials tokens (never catalogue scopes);
+	// nil on update keeps them unless GrantTypes is given.
+	MachineScopes []string
 }
 
 // Client is a registered client as the admin API shows it. It never contains the secret.
@@ -71,6 +77,8 @@ type Client struct {
 	JWKS                               string
 	JWKSURI                            string
 	IDTokenSignedResponseAlg           string
+	GrantTypes                         []client.GrantType
+	MachineScopes                      []string
 	CreatedAt                          time.Time
 	UpdatedAt                          time.Time
 }
@@ -85,6 +93,7 @@ func clientView(c *client.Client) Client {
 		RequireAuthTime: c.RequiresAuthTime(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
 		TokenEndpointAuthMethod: c.AuthMethod(), JWKS: c.Keys().JWKS, JWKSURI: c.Keys().JWKSURI,
 		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg(),
+		GrantTypes:               c.GrantTypes(), MachineScopes: c.MachineScopes(),
 	}
 	for n, r := range c.ScopeReasons() {
 		v.ScopeReasons[string(n)] = ScopeReason(r)
@@ -113,6 +122,7 @@ func (in ClientInput) params() (client.Params, error) {
 		RequirePushedAuthorizationRequests: in.RequirePushedAuthorizationRequests, RequireAuthTime: in.RequireAuthTime,
 		AuthMethod: in.TokenEndpointAuthMethod, Keys: client.Keys{JWKS: in.JWKS, JWKSURI: in.JWKSURI},
 		IDTokenSignedResponseAlg: in.IDTokenSignedResponseAlg,
+		GrantTypes:               in.GrantTypes, MachineScopes: in.MachineScopes,
 	}, nil
 }
 

@@ -65,6 +65,7 @@ const (
 const (
 	GrantTypeAuthorizationCode = "authorization_code"
 	GrantTypeRefreshToken      = "refresh_token"
+	GrantTypeClientCredentials = "client_credentials"
 )
 
 // Event is one security or audit event. It carries identifiers only — never a code, token,

@@ -67,6 +67,7 @@ type Stores struct {
 	Grants        Grants
 	AuthFailures  AuthFailures
 	AssertionIDs  AssertionIDs      // jti of accepted client assertions (private_key_jwt)
+	ClientTokens  ClientTokens      // access tokens of the client_credentials grant
 	SigningKeys   signingkeys.Store // the ID-token signing keys
 	Sweeper       Sweeper
 	Readiness     Readiness
@@ -81,7 +82,7 @@ type Stores struct {
 // Validate reports a missing store.
 func (s Stores) Validate() error {
 	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
-		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs,
+		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs, "ClientTokens": s.ClientTokens,
 		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel,
 		"LogoutRequests": s.LogoutRequests, "PushedRequests": s.PushedRequests} {
 		if p == nil {
@@ -271,6 +272,18 @@ type AssertionIDs interface {
 	Use(ctx context.Context, clientID, jti string, until time.Time) error
 }
 
+// ClientTokens stores the access tokens clients get for themselves (client_credentials).
+type ClientTokens interface {
+	// Create stores a new token. Returns ErrAlreadyExists on a duplicate hash and ErrNotFound if
+	// its client does not exist.
+	Create(ctx context.Context, t grant.ClientToken) error
+	// Get returns a token whatever its state. Returns ErrNotFound.
+	Get(ctx context.Context, hash grant.Hash) (grant.ClientToken, error)
+	// Revoke marks a token revoked at now (idempotent: a revoked token keeps its first
+	// revocation time). Returns ErrNotFound.
+	Revoke(ctx context.Context, hash grant.Hash, now time.Time) error
+}
+
 // ClientKeyVerifier checks the signature of a private_key_jwt client assertion.
 type ClientKeyVerifier interface {
 	// Verify checks that assertion is a compact JWS signed, with one of
@@ -301,6 +314,8 @@ type SweepResult struct {
 	LogoutRequests int
 	// PushedRequests are pushed authorization requests that expired unused.
 	PushedRequests int
+	// ClientTokens are expired client_credentials access tokens.
+	ClientTokens int
 }
 
 // Sweeper deletes rows the provider no longer needs (housekeeping).

@@ -22,6 +22,7 @@ type Tokens struct {
 	codes         Codes
 	refreshTokens RefreshTokens
 	grants        Grants
+	clientTokens  ClientTokens
 	idTokens      IDTokenSigner
 	clock         Clock
 	random        Random
@@ -56,6 +57,9 @@ func (t *Tokens) ExchangeCode(ctx context.Context, creds ClientCredentials, code
 	c, err := t.clientAuth.Authenticate(ctx, creds)
 	if err != nil {
 		return TokenSet{}, err
+	}
+	if !c.AllowsGrant(client.GrantAuthorizationCode) {
+		return TokenSet{}, oautherr.UnauthorizedClient.WithDescription("The client is not allowed to use authorization_code")
 	}
 	switch {
 	case code == "":
@@ -131,6 +135,9 @@ func (t *Tokens) Refresh(ctx context.Context, creds ClientCredentials, refreshTo
 	c, err := t.clientAuth.Authenticate(ctx, creds)
 	if err != nil {
 		return TokenSet{}, err
+	}
+	if !c.AllowsGrant(client.GrantRefreshToken) {
+		return TokenSet{}, oautherr.UnauthorizedClient.WithDescription("The client is not allowed to use refresh_token")
 	}
 	if refreshToken == "" {
 		return TokenSet{}, oautherr.InvalidRequest.WithDescription("refresh_token is required")
@@ -305,6 +312,8 @@ func (t *Tokens) Revoke(ctx context.Context, creds ClientCredentials, token, tok
 	now := clockNow(t.clock)
 	kind, _ := grant.KindOf(token)
 	switch kind {
+	case grant.KindClientAccess:
+		return t.revokeClientToken(ctx, c, token, now)
 	case grant.KindAccess:
 		at, g, err := t.grants.AccessToken(ctx, grant.HashOf(token))
 		if errors.Is(err, ErrNotFound) {
@@ -379,6 +388,8 @@ func (t *Tokens) Introspect(ctx context.Context, creds ClientCredentials, token,
 	now := clockNow(t.clock)
 	kind, _ := grant.KindOf(token)
 	switch kind {
+	case grant.KindClientAccess:
+		return t.introspectClientToken(ctx, c, token, now)
 	case grant.KindAccess:
 		at, g, err := t.grants.AccessToken(ctx, grant.HashOf(token))
 		if errors.Is(err, ErrNotFound) {

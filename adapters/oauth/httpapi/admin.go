@@ -41,6 +41,8 @@ type clientBody struct {
 	JWKS                     map[string]any `json:"jwks,omitempty" doc:"private_key_jwt: the client's public keys as a JWK Set (EC P-256, RSA ≥ 2048 bits or Ed25519; no private or symmetric keys)"`
 	JWKSURI                  string         `json:"jwks_uri,omitempty" doc:"private_key_jwt: https URL of the client's JWK Set (fetched with a timeout, cached; non-public addresses refused unless OAUTH_CLIENT_JWKS_ALLOW_PRIVATE)"`
 	IDTokenSignedResponseAlg string         `json:"id_token_signed_response_alg,omitempty" enum:"ES256,RS256" doc:"Algorithm of this client's ID tokens (OpenID Connect Registration). Omitted: ES256"`
+	GrantTypes               []string       `json:"grant_types,omitempty" doc:"Grants the client may use: authorization_code, refresh_token, client_credentials (confidential clients only). Default on create: authorization_code and refresh_token; omitted on update: kept"`
+	MachineScopes            []string       `json:"machine_scopes,omitempty" doc:"client_credentials: the scopes its tokens may carry (RFC 6749 scope tokens that are not user-claim scopes). Omitted on update: kept unless grant_types is given"`
 }
 
 type clientView struct {
@@ -148,7 +150,8 @@ func (b clientBody) input() oauth.ClientInput {
 	}
 	in := oauth.ClientInput{
 		TokenEndpointAuthMethod: client.AuthMethod(b.TokenEndpointAuthMethod), JWKS: jwks, JWKSURI: b.JWKSURI,
-		Type: client.Type(b.Type), Name: b.Name, Description: b.Description, LogoURL: b.LogoURL,
+		MachineScopes: b.MachineScopes,
+		Type:          client.Type(b.Type), Name: b.Name, Description: b.Description, LogoURL: b.LogoURL,
 		RedirectURIs: b.RedirectURIs, AllowedScopes: b.AllowedScopes, ScopeReasons: map[string]oauth.ScopeReason{},
 		RequiredScopes: b.RequiredScopes, PostLogoutRedirectURIs: b.PostLogoutRedirectURIs, BackchannelLogoutURI: b.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: b.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: b.RequirePushedAuthorizationRequests,
@@ -156,6 +159,9 @@ func (b clientBody) input() oauth.ClientInput {
 	}
 	for k, r := range b.ScopeReasons {
 		in.ScopeReasons[k] = oauth.ScopeReason(r)
+	}
+	for _, g := range b.GrantTypes {
+		in.GrantTypes = append(in.GrantTypes, client.GrantType(g))
 	}
 	return in
 }
@@ -172,6 +178,10 @@ func viewOf(c oauth.Client) clientView {
 	if c.JWKS != "" {
 		_ = json.Unmarshal([]byte(c.JWKS), &v.JWKS) // validated on the way in
 	}
+	for _, g := range c.GrantTypes {
+		v.GrantTypes = append(v.GrantTypes, string(g))
+	}
+	v.MachineScopes = c.MachineScopes
 	if len(c.ScopeReasons) > 0 {
 		v.ScopeReasons = map[string]scopeReasonBody{}
 		for k, r := range c.ScopeReasons {

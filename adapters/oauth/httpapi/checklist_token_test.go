@@ -16,17 +16,20 @@ import (
 
 func basicOf(c testClient) *[2]string { return &[2]string{c.ID, c.Secret} }
 
-// TestChecklist10_PasswordAndOtherGrantsRefused: ROPC, implicit-style and client_credentials
-// grants are unsupported_grant_type.
+// TestChecklist10_PasswordAndOtherGrantsRefused: ROPC and implicit-style grants are
+// unsupported_grant_type; client_credentials, a grant enabled per client (issue 12), is
+// unauthorized_client for a client that does not have it.
 func TestChecklist10_PasswordAndOtherGrantsRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.newClient(false)
-	for _, gt := range []string{"password", "client_credentials", "implicit", "urn:ietf:params:oauth:grant-type:device_code"} {
+	for _, gt := range []string{"password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"} {
 		resp, body := e.postForm("/oauth/token", url.Values{"grant_type": {gt}, "username": {"u"}, "password": {"p"}}, basicOf(c))
 		wantOAuthError(t, resp, body, http.StatusBadRequest, "unsupported_grant_type")
 	}
-	resp, body := e.postForm("/oauth/token", url.Values{}, basicOf(c))
+	resp, body := e.postForm("/oauth/token", url.Values{"grant_type": {"client_credentials"}}, basicOf(c))
+	wantOAuthError(t, resp, body, http.StatusBadRequest, "unauthorized_client")
+	resp, body = e.postForm("/oauth/token", url.Values{}, basicOf(c))
 	wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_request")
 }
 

@@ -106,6 +106,10 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		}
 	}
 	assertionAlgs := client.AssertionAlgorithms()
+	var grantTypes []string
+	for _, g := range client.AllGrantTypes() {
+		grantTypes = append(grantTypes, string(g))
+	}
 	var scopes, claims []string
 	// The id_token's claims first (adapters/oauth/tokens), then every claim a scope can release.
 	claims = append(claims, "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "at_hash")
@@ -128,7 +132,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		PushedAuthorizationRequestEndpoint:         base + pathPAR,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     responseModes(),
-		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
+		GrantTypesSupported:                        grantTypes,
 		CodeChallengeMethodsSupported:              []string{"S256"},
 		TokenEndpointAuthMethodsSupported:          clientAuth,
 		RevocationEndpointAuthMethodsSupported:     clientAuth,

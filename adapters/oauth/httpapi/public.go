@@ -184,7 +184,7 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 		OperationID: "token",
 		Method:      http.MethodPost,
 		Path:        pathToken,
-		Summary:     "Token endpoint (RFC 6749 §3.2): authorization_code and refresh_token grants",
+		Summary:     "Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token and client_credentials grants",
 		Description: "application/x-www-form-urlencoded only; repeated parameters are invalid_request; unknown ones are " +
 			"ignored. Client authentication: the one method the client is registered for — client_secret_basic, " +
 			"client_secret_post, private_key_jwt (RFC 7523), or client_id alone for public clients (PKCE); another " +
@@ -517,12 +517,12 @@ func (h *publicHandlers) push(ctx context.Context, in *formInput) (oauth.PushRes
 
 // tokenForm documents the token request (the handler parses the raw body itself).
 type tokenForm struct {
-	GrantType    string `json:"grant_type" enum:"authorization_code,refresh_token" required:"true"`
+	GrantType    string `json:"grant_type" enum:"authorization_code,refresh_token,client_credentials" required:"true"`
 	Code         string `json:"code,omitempty" doc:"authorization_code grant"`
 	RedirectURI  string `json:"redirect_uri,omitempty" doc:"authorization_code grant: the redirect_uri of the authorization request"`
 	CodeVerifier string `json:"code_verifier,omitempty" doc:"authorization_code grant: PKCE verifier (43-128 chars)"`
 	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant"`
-	Scope        string `json:"scope,omitempty" doc:"refresh_token grant: narrower scope (optional)"`
+	Scope        string `json:"scope,omitempty" doc:"refresh_token grant: narrower scope (optional); client_credentials: some of the client's machine scopes (default: all)"`
 	ClientID     string `json:"client_id,omitempty" doc:"client_secret_post or public clients (optional with client_assertion)"`
 	ClientSecret string `json:"client_secret,omitempty" doc:"client_secret_post"`
 	// private_key_jwt client authentication (RFC 7523 §2.2).
@@ -623,9 +623,10 @@ func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.T
 		ts, err = h.tokens.ExchangeCode(ctx, creds, p.get("code"), p.get("redirect_uri"), p.get("code_verifier"))
 	case "refresh_token":
 		ts, err = h.tokens.Refresh(ctx, creds, p.get("refresh_token"), p.get("scope"))
+	case "client_credentials":
+		ts, err = h.tokens.ClientCredentials(ctx, creds, p.get("scope"))
 	default:
-		// Implicit and ROPC (password) are never offered (RFC 9700 §2.4, checklist 10); neither
-		// is client_credentials: SVA tokens always stand for a user's consent.
+		// Implicit and ROPC (password) are never offered (RFC 9700 §2.4, checklist 10).
 		return oauth.TokenSet{}, "", oautherr.UnsupportedGrantType.WithDescriptionf("Grant type %s is not supported", oautherr.Quote(gt))
 	}
 	return ts, creds.ClientID, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -47,6 +48,8 @@ type clientRow struct {
 	JWKS                   string    `bun:"jwks,nullzero"`
 	JWKSURI                string    `bun:"jwks_uri"`
 	IDTokenAlg             string    `bun:"id_token_signed_response_alg"`
+	GrantTypes             string    `bun:"grant_types"`
+	MachineScopes          string    `bun:"machine_scopes"`
 	CreatedAt              time.Time `bun:"created_at"`
 	UpdatedAt              time.Time `bun:"updated_at"`
 }
@@ -89,6 +92,7 @@ func clientToRow(c *client.Client) (clientRow, error) {
 		PostLogoutRedirectURIs: string(pl), BackchannelLogoutURI: s.Logout.BackchannelURI,
 		BackchannelSessionReq: s.Logout.BackchannelSessionRequired, RequirePAR: s.RequirePushedAuthorizationRequests,
 		RequireAuthTime: s.RequireAuthTime, AuthMethod: string(s.AuthMethod), JWKS: s.Keys.JWKS, JWKSURI: s.Keys.JWKSURI, IDTokenAlg: s.IDTokenSignedResponseAlg,
+		GrantTypes: joinGrants(s.GrantTypes), MachineScopes: strings.Join(s.MachineScopes, " "),
 		CreatedAt: ts(s.CreatedAt), UpdatedAt: ts(s.UpdatedAt),
 	}, nil
 }
@@ -126,8 +130,28 @@ func clientFromRow(r clientRow) (*client.Client, error) {
 		RequirePushedAuthorizationRequests: r.RequirePAR, RequireAuthTime: r.RequireAuthTime,
 		AuthMethod: client.AuthMethod(r.AuthMethod), Keys: client.Keys{JWKS: r.JWKS, JWKSURI: r.JWKSURI},
 		IDTokenSignedResponseAlg: r.IDTokenAlg,
-		CreatedAt:                fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
+		GrantTypes:               splitGrants(r.GrantTypes), MachineScopes: strings.Fields(r.MachineScopes),
+		CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
 	})
+}
+
+func joinGrants(gs []client.GrantType) string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = string(g)
+	}
+	return strings.Join(out, " ")
+}
+
+func splitGrants(s string) []client.GrantType {
+	var out []client.GrantType
+	for _, g := range strings.Fields(s) {
+		out = append(out, client.GrantType(g))
+	}
+	if out == nil {
+		out = []client.GrantType{} // an empty column is invalid, not "the default": Rehydrate refuses it
+	}
+	return out
 }
 
 // Create implements oauth.Clients.

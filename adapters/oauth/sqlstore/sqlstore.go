@@ -63,6 +63,7 @@ func New(db *bun.DB) oauth.Stores {
 		Backchannel:    &BackchannelStore{db: db},
 		LogoutRequests: &LogoutRequestStore{db: db},
 		PushedRequests: &PushedRequestStore{db: db},
+		ClientTokens:   newClientTokenStore(db),
 	}
 }
 

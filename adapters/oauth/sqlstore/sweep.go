@@ -72,6 +72,8 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 		// A client assertion past its replay horizon is refused as expired anyway.
 		{"client assertion ids", "oauth_client_assertions", "",
 			[]string{"expires_at < ?"}, [][]any{{ts(p.Now)}}, &res.AssertionIDs, nil},
+		{"client tokens", "oauth_client_tokens", "hash",
+			[]string{"expires_at < ?"}, [][]any{{ts(p.AccessTokensExpiredBefore)}}, &res.ClientTokens, nil},
 	}
 	for _, st := range steps {
 		for {

@@ -52,12 +52,22 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, map[s
 	fs.StringVar(&jwks, "jwks", "", "private_key_jwt: the client's JWK Set (public keys), as JSON or @file")
 	fs.StringVar(&in.JWKSURI, "jwks-uri", "", "private_key_jwt: https URL of the client's JWK Set")
 	fs.StringVar(&in.IDTokenSignedResponseAlg, "id-token-signed-response-alg", "", "algorithm of the client's ID tokens: ES256 (default) or RS256")
+	var grants listFlag
+	var machineScopes string
+	fs.Var(&grants, "grant-type", "a grant the client may use: authorization_code, refresh_token, client_credentials (repeatable; default authorization_code and refresh_token)")
+	fs.StringVar(&machineScopes, "machine-scopes", "", `client_credentials: space-separated scopes its tokens may carry, e.g. "orders:read orders:write"`)
 	if err := fs.Parse(args); err != nil {
 		return oauth.ClientInput{}, nil, nil, err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	in.TokenEndpointAuthMethod = client.AuthMethod(authMethod)
+	for _, g := range grants {
+		in.GrantTypes = append(in.GrantTypes, client.GrantType(g))
+	}
+	if given["machine-scopes"] {
+		in.MachineScopes = append([]string{}, strings.Fields(machineScopes)...)
+	}
 	if file, ok := strings.CutPrefix(jwks, "@"); ok {
 		doc, err := os.ReadFile(file)
 		if err != nil {
@@ -124,17 +134,19 @@ type clientJSON struct {
 	ScopeReasons   map[string]scopeReasonJSON `json:"scope_reasons,omitempty"`
 	RequiredScopes []string                   `json:"required_scopes,omitempty"`
 	// OpenID Connect registration metadata (names as in the admin API and OIDC registration).
-	PostLogoutRedirectURIs             []string        `json:"post_logout_redirect_uris,omitempty"`
-	BackchannelLogoutURI               string          `json:"backchannel_logout_uri,omitempty"`
-	BackchannelLogoutSessionRequired   bool            `json:"backchannel_logout_session_required"`
-	RequirePushedAuthorizationRequests bool            `json:"require_pushed_authorization_requests"`
-	RequireAuthTime                    bool            `json:"require_auth_time"`
-	TokenEndpointAuthMethod            string          `json:"token_endpoint_auth_method"`
-	JWKS                               json.RawMessage `json:"jwks,omitempty"`
-	JWKSURI                            string          `json:"jwks_uri,omitempty"`
-	IDTokenSignedResponseAlg           string          `json:"id_token_signed_response_alg"`
-	CreatedAt                          time.Time       `json:"created_at"`
-	UpdatedAt                          time.Time       `json:"updated_at"`
+	PostLogoutRedirectURIs             []string           `json:"post_logout_redirect_uris,omitempty"`
+	BackchannelLogoutURI               string             `json:"backchannel_logout_uri,omitempty"`
+	BackchannelLogoutSessionRequired   bool               `json:"backchannel_logout_session_required"`
+	RequirePushedAuthorizationRequests bool               `json:"require_pushed_authorization_requests"`
+	RequireAuthTime                    bool               `json:"require_auth_time"`
+	TokenEndpointAuthMethod            string             `json:"token_endpoint_auth_method"`
+	JWKS                               json.RawMessage    `json:"jwks,omitempty"`
+	JWKSURI                            string             `json:"jwks_uri,omitempty"`
+	IDTokenSignedResponseAlg           string             `json:"id_token_signed_response_alg"`
+	GrantTypes                         []client.GrantType `json:"grant_types"`
+	MachineScopes                      []string           `json:"machine_scopes,omitempty"`
+	CreatedAt                          time.Time          `json:"created_at"`
+	UpdatedAt                          time.Time          `json:"updated_at"`
 }
 
 func toJSON(c oauth.Client, secret string) clientJSON {
@@ -143,7 +155,7 @@ func toJSON(c oauth.Client, secret string) clientJSON {
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs, BackchannelLogoutURI: c.BackchannelLogoutURI,
 		BackchannelLogoutSessionRequired: c.BackchannelLogoutSessionRequired, RequirePushedAuthorizationRequests: c.RequirePushedAuthorizationRequests,
 		RequireAuthTime: c.RequireAuthTime, TokenEndpointAuthMethod: string(c.TokenEndpointAuthMethod), JWKSURI: c.JWKSURI, IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
+		GrantTypes: c.GrantTypes, MachineScopes: c.MachineScopes, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt}
 	if c.JWKS != "" {
 		j.JWKS = json.RawMessage(c.JWKS)
 	}
@@ -278,6 +290,9 @@ func runClients(ctx context.Context, clients *oauth.ClientAdmin, args []string, 
 		}
 		if !given["require-auth-time"] {
 			in.RequireAuthTime = current.RequireAuthTime
+		}
+		if !given["machine-scopes"] && (len(in.GrantTypes) == 0 || slices.Contains(in.GrantTypes, client.GrantClientCredentials)) {
+			in.MachineScopes = current.MachineScopes
 		}
 		// The keys stay unless new ones are given (a method switch to private_key_jwt needs them).
 		if !given["jwks"] && !given["jwks-uri"] && (in.TokenEndpointAuthMethod == "" || in.TokenEndpointAuthMethod == current.TokenEndpointAuthMethod) {
