@@ -160,3 +160,13 @@ func (r *Request) ReturnURL() string {
 	}
 	return r.PostLogoutRedirectURI + sep + url.Values{"state": {r.State}}.Encode()
 }
+
+// NeedsConfirmation decides whether the sign-out page asks the person before ending the session
+// of signedIn (the signed-in user, "" when the browser has no session): only a relying app that
+// proved, with an ID token naming this very user, that it speaks for the person may sign them
+// out without a question (RP-Initiated Logout §2: "the OP SHOULD ask the End-User whether to
+// log out" unless the hint identifies the signed-in user). A browser without a session has
+// nothing to lose, so nothing is asked.
+func NeedsConfirmation(hintSubject, signedIn string) bool {
+	return signedIn != "" && hintSubject != signedIn
+}

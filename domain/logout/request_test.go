@@ -111,3 +111,20 @@ func TestRequest_CompletesOnceBeforeExpiry(t *testing.T) {
 		t.Fatalf("expired completion: %v", err)
 	}
 }
+
+func TestNeedsConfirmation(t *testing.T) {
+	for _, c := range []struct {
+		hint, signedIn string
+		want           bool
+	}{
+		{"user-1", "user-1", false}, // the app proved it speaks for the signed-in person
+		{"", "user-1", true},        // no hint: ask
+		{"user-2", "user-1", true},  // the hint names someone else: ask
+		{"user-1", "", false},       // nobody signed in: nothing to lose
+		{"", "", false},
+	} {
+		if got := NeedsConfirmation(c.hint, c.signedIn); got != c.want {
+			t.Errorf("NeedsConfirmation(%q, %q) = %v, want %v", c.hint, c.signedIn, got, c.want)
+		}
+	}
+}

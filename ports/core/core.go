@@ -97,6 +97,8 @@ type UseCases struct {
 	// Consent shows the provider's authorization requests, attests data tokens, forwards the
 	// user's decision and manages the app connections it leaves.
 	Consent *Consent
+	// SignOut ends a browser's session for a relying app's RP-initiated logout.
+	SignOut *SignOut
 	// Housekeeping deletes what has expired.
 	Housekeeping *Housekeeping
 	// Keys manages the data-token signing keys (ensure a first key, rotate, read the set).
@@ -146,6 +148,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		Consent: &Consent{provider: d.Provider, bindings: st.Bindings, connections: st.Connections, signer: d.Signer,
 			clock: d.Clock, events: d.Events, issuer: cfg.DataTokenIssuer, dataTokenTTL: cfg.DataTokenTTL,
 			providerTimeout: cfg.ProviderTimeout},
+		SignOut:      &SignOut{provider: d.Provider, sessions: st.Sessions, events: d.Events, providerTimeout: cfg.ProviderTimeout},
 		Housekeeping: &Housekeeping{sweeper: st.Sweeper, clock: d.Clock, sessions: cfg.Sessions},
 		Keys:         signingKeys,
 	}, nil

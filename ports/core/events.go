@@ -22,6 +22,9 @@ const (
 	// EventExpiredSessionKept: an expired session was presented and refused, but could not be
 	// deleted (Err says why); the sweep deletes it later.
 	EventExpiredSessionKept EventKind = "expired_session_kept"
+	// EventSignedOutByApp: a relying app's RP-initiated logout was confirmed; the browser's session
+	// ended (Subject is its user, "" when the browser had none) and the provider completed it.
+	EventSignedOutByApp EventKind = "signed_out_by_app"
 )
 
 // Rate limit names of Event.Limit (the CORE_RATE_* settings).

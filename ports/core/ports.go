@@ -254,6 +254,33 @@ type OAuthInternal interface {
 	FailSilently(ctx context.Context, authRequestID, userID, failure string) (DenyResult, error)
 	// RevokeGrants is POST /api/auth/internal/grants/revoke/; it returns how many grants were revoked.
 	RevokeGrants(ctx context.Context, userID, clientID string) (int, error)
+	// LogoutRequestDetails is GET /api/auth/internal/logout-request-details/?logout_request_id=.
+	LogoutRequestDetails(ctx context.Context, logoutRequestID string) (LogoutRequestDetails, error)
+	// CompleteLogout is POST /api/auth/internal/logout-complete/; userID is "" when the browser
+	// had no session.
+	CompleteLogout(ctx context.Context, logoutRequestID, userID string) (LogoutCompletion, error)
+}
+
+// LogoutRequestDetails mirrors the provider's logout-request-details response: an RP-initiated
+// logout waiting for the browser to be signed out.
+type LogoutRequestDetails struct {
+	LogoutRequestID string
+	Status          string // pending, completed or expired
+	ExpiresAt       time.Time
+	// Client is the relying app that asked; nil when it did not identify itself.
+	Client *ClientInfo
+	// HintSubject is the user the app believes is signed in ("" without an id_token_hint).
+	HintSubject string
+	// Redirects: the browser goes back to the app afterwards.
+	Redirects bool
+}
+
+// LogoutCompletion is the provider's answer to logout-complete.
+type LogoutCompletion struct {
+	// RedirectURI is where the browser goes ("" : show that the person is signed out).
+	RedirectURI string
+	// Notified is how many apps get a back-channel logout token.
+	Notified int
 }
 
 // AuthRequestDetails mirrors the provider's auth-request-details response (seed).

@@ -47,6 +47,27 @@ func (e KdfParamsHash) Valid() bool {
 	}
 }
 
+// Defines values for LogoutRequestOutputBodyStatus.
+const (
+	Completed LogoutRequestOutputBodyStatus = "completed"
+	Expired   LogoutRequestOutputBodyStatus = "expired"
+	Pending   LogoutRequestOutputBodyStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the LogoutRequestOutputBodyStatus enum.
+func (e LogoutRequestOutputBodyStatus) Valid() bool {
+	switch e {
+	case Completed:
+		return true
+	case Expired:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // AppConnection defines model for AppConnection.
 type AppConnection struct {
 	Active         bool       `json:"active"`
@@ -196,6 +217,36 @@ type LoginInputBody struct {
 	AuthKey   string `json:"auth_key"`
 	EmailHash string `json:"email_hash"`
 }
+
+// LogoutConfirmOutputBody defines model for LogoutConfirmOutputBody.
+type LogoutConfirmOutputBody struct {
+	// RedirectUri Where to send the browser: the app's post-logout page with state; empty: show that the person is signed out
+	RedirectUri string `json:"redirect_uri"`
+
+	// SignedOut A session of this browser was ended
+	SignedOut bool `json:"signed_out"`
+}
+
+// LogoutRequestOutputBody defines model for LogoutRequestOutputBody.
+type LogoutRequestOutputBody struct {
+	// Client The app that asks; absent when it did not identify itself
+	Client          *ClientInfo `json:"client,omitempty"`
+	ExpiresAt       time.Time   `json:"expires_at"`
+	LogoutRequestId string      `json:"logout_request_id"`
+
+	// NeedsConfirmation Ask the person first: the app did not prove, with an ID token naming the signed-in user, that it speaks for them. False: sign out at once
+	NeedsConfirmation bool `json:"needs_confirmation"`
+
+	// Redirects The browser returns to the app afterwards
+	Redirects bool `json:"redirects"`
+
+	// SignedIn The browser has a session, which confirming ends
+	SignedIn bool                          `json:"signed_in"`
+	Status   LogoutRequestOutputBodyStatus `json:"status"`
+}
+
+// LogoutRequestOutputBodyStatus defines model for LogoutRequestOutputBody.Status.
+type LogoutRequestOutputBodyStatus string
 
 // MeOutputBody defines model for MeOutputBody.
 type MeOutputBody struct {
@@ -539,6 +590,20 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/internal/attest-data/ (the `AttestData` operationId).
 	AttestData(ctx context.Context, body AttestDataJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetLogoutRequest Fetch an app's sign-out request for the sign-out page
+	//
+	// Proxies the provider's logout-request-details and says whether to ask the person first. Session optional.
+	//
+	// Corresponds with GET /api/internal/oauth/logout-requests/{logout_request_id}/ (the `GetLogoutRequest` operationId).
+	GetLogoutRequest(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ConfirmLogoutRequest Sign this browser out for an app's sign-out request
+	//
+	// Ends the calling session (if any), then has the provider complete the request, which tells the person's apps by back-channel logout. Session optional.
+	//
+	// Corresponds with POST /api/internal/oauth/logout-requests/{logout_request_id}/confirm/ (the `ConfirmLogoutRequest` operationId).
+	ConfirmLogoutRequest(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetAuthRequest Fetch an authorization request for the consent screen
 	//
@@ -885,6 +950,40 @@ func (c *Client) AttestDataWithBody(ctx context.Context, contentType string, bod
 // Corresponds with POST /api/internal/attest-data/ (the `AttestData` operationId).
 func (c *Client) AttestData(ctx context.Context, body AttestDataJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAttestDataRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetLogoutRequest Fetch an app's sign-out request for the sign-out page
+//
+// Proxies the provider's logout-request-details and says whether to ask the person first. Session optional.
+//
+// Corresponds with GET /api/internal/oauth/logout-requests/{logout_request_id}/ (the `GetLogoutRequest` operationId).
+func (c *Client) GetLogoutRequest(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetLogoutRequestRequest(c.Server, logoutRequestId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ConfirmLogoutRequest Sign this browser out for an app's sign-out request
+//
+// Ends the calling session (if any), then has the provider complete the request, which tells the person's apps by back-channel logout. Session optional.
+//
+// Corresponds with POST /api/internal/oauth/logout-requests/{logout_request_id}/confirm/ (the `ConfirmLogoutRequest` operationId).
+func (c *Client) ConfirmLogoutRequest(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewConfirmLogoutRequestRequest(c.Server, logoutRequestId)
 	if err != nil {
 		return nil, err
 	}
@@ -1519,6 +1618,74 @@ func NewAttestDataRequestWithBody(server string, contentType string, body io.Rea
 	return req, nil
 }
 
+// NewGetLogoutRequestRequest constructs an http.Request for the GetLogoutRequest method
+func NewGetLogoutRequestRequest(server string, logoutRequestId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "logout_request_id", logoutRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/internal/oauth/logout-requests/%s/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewConfirmLogoutRequestRequest constructs an http.Request for the ConfirmLogoutRequest method
+func NewConfirmLogoutRequestRequest(server string, logoutRequestId string) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "logout_request_id", logoutRequestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/internal/oauth/logout-requests/%s/confirm/", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
 // NewGetAuthRequestRequest constructs an http.Request for the GetAuthRequest method
 func NewGetAuthRequestRequest(server string, authRequestId string) (*http.Request, error) {
 	var err error
@@ -2020,6 +2187,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/internal/attest-data/ (the `AttestData` operationId).
 	AttestDataWithResponse(ctx context.Context, body AttestDataJSONRequestBody, reqEditors ...RequestEditorFn) (*AttestDataResponse, error)
+
+	// GetLogoutRequestWithResponse Fetch an app's sign-out request for the sign-out page
+	//
+	// Proxies the provider's logout-request-details and says whether to ask the person first. Session optional.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/internal/oauth/logout-requests/{logout_request_id}/ (the `GetLogoutRequest` operationId).
+	GetLogoutRequestWithResponse(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*GetLogoutRequestResponse, error)
+
+	// ConfirmLogoutRequestWithResponse Sign this browser out for an app's sign-out request
+	//
+	// Ends the calling session (if any), then has the provider complete the request, which tells the person's apps by back-channel logout. Session optional.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/internal/oauth/logout-requests/{logout_request_id}/confirm/ (the `ConfirmLogoutRequest` operationId).
+	ConfirmLogoutRequestWithResponse(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*ConfirmLogoutRequestResponse, error)
 
 	// GetAuthRequestWithResponse Fetch an authorization request for the consent screen
 	//
@@ -2885,6 +3070,186 @@ func (r AttestDataResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AttestDataResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetLogoutRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LogoutRequestOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON200() *LogoutRequestOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r GetLogoutRequestResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r GetLogoutRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetLogoutRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetLogoutRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetLogoutRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ConfirmLogoutRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *LogoutConfirmOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON200() *LogoutConfirmOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ConfirmLogoutRequestResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ConfirmLogoutRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ConfirmLogoutRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ConfirmLogoutRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ConfirmLogoutRequestResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3804,6 +4169,36 @@ func (c *ClientWithResponses) AttestDataWithResponse(ctx context.Context, body A
 	return ParseAttestDataResponse(rsp)
 }
 
+// GetLogoutRequestWithResponse Fetch an app's sign-out request for the sign-out page
+//
+// Proxies the provider's logout-request-details and says whether to ask the person first. Session optional.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/internal/oauth/logout-requests/{logout_request_id}/ (the `GetLogoutRequest` operationId).
+func (c *ClientWithResponses) GetLogoutRequestWithResponse(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*GetLogoutRequestResponse, error) {
+	rsp, err := c.GetLogoutRequest(ctx, logoutRequestId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetLogoutRequestResponse(rsp)
+}
+
+// ConfirmLogoutRequestWithResponse Sign this browser out for an app's sign-out request
+//
+// Ends the calling session (if any), then has the provider complete the request, which tells the person's apps by back-channel logout. Session optional.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/internal/oauth/logout-requests/{logout_request_id}/confirm/ (the `ConfirmLogoutRequest` operationId).
+func (c *ClientWithResponses) ConfirmLogoutRequestWithResponse(ctx context.Context, logoutRequestId string, reqEditors ...RequestEditorFn) (*ConfirmLogoutRequestResponse, error) {
+	rsp, err := c.ConfirmLogoutRequest(ctx, logoutRequestId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfirmLogoutRequestResponse(rsp)
+}
+
 // GetAuthRequestWithResponse Fetch an authorization request for the consent screen
 //
 // Proxies the provider's auth-request-details and adds remembered-consent information. The first user to open a request owns it.
@@ -4527,6 +4922,156 @@ func ParseAttestDataResponse(rsp *http.Response) (*AttestDataResponse, error) {
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest AttestOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetLogoutRequestResponse parses an HTTP response from a GetLogoutRequestWithResponse call
+func ParseGetLogoutRequestResponse(rsp *http.Response) (*GetLogoutRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetLogoutRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LogoutRequestOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseConfirmLogoutRequestResponse parses an HTTP response from a ConfirmLogoutRequestWithResponse call
+func ParseConfirmLogoutRequestResponse(rsp *http.Response) (*ConfirmLogoutRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ConfirmLogoutRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest LogoutConfirmOutputBody
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}

@@ -163,3 +163,23 @@ func (k *Core) ListConnections(ctx context.Context, token string) (*http.Respons
 func (k *Core) RevokeConnection(ctx context.Context, token, clientID string) (*http.Response, error) {
 	return k.c.RevokeConnection(ctx, clientID, bearer(token), accept)
 }
+
+// bearerIfAny authenticates a call when the browser has a session; "" calls anonymously.
+func bearerIfAny(token string) RequestEditorFn {
+	if token == "" {
+		return func(context.Context, *http.Request) error { return nil }
+	}
+	return bearer(token)
+}
+
+// LogoutRequest calls GET /api/internal/oauth/logout-requests/{logout_request_id}/, with the
+// session when there is one.
+func (k *Core) LogoutRequest(ctx context.Context, token, logoutRequestID string) (*http.Response, error) {
+	return k.c.GetLogoutRequest(ctx, logoutRequestID, bearerIfAny(token), accept)
+}
+
+// ConfirmLogout calls POST /api/internal/oauth/logout-requests/{logout_request_id}/confirm/, with
+// the session when there is one.
+func (k *Core) ConfirmLogout(ctx context.Context, token, logoutRequestID string) (*http.Response, error) {
+	return k.c.ConfirmLogoutRequest(ctx, logoutRequestID, bearerIfAny(token), accept)
+}

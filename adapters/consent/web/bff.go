@@ -105,6 +105,9 @@ func (b *bff) register(mux *http.ServeMux) {
 
 	// Unknown API paths answer JSON, not the HTML shell. (Method-qualified patterns, because a
 	// method-less "/ui/api/" would conflict with the "GET /" page route.)
+	// A relying app's sign-out request (RP-initiated logout): with or without a session.
+	mux.HandleFunc("GET /ui/api/logout/{logout_request_id}", b.signOutRequest)
+	mux.HandleFunc("POST /ui/api/logout/{logout_request_id}/confirm", b.confirmSignOut)
 	for _, m := range []string{"GET", "POST", "PUT", "DELETE"} {
 		mux.HandleFunc(m+" /ui/api/", func(w http.ResponseWriter, r *http.Request) {
 			noStore(w)
@@ -239,6 +242,28 @@ func (b *bff) logout(w http.ResponseWriter, r *http.Request) {
 		resp.Body.Close()
 		w.WriteHeader(http.StatusNoContent)
 		return
+	}
+	b.relay(w, r, resp, err, false)
+}
+
+// signOutRequest relays the sign-out page's request details, with the session when there is one
+// (Core then says whether to ask before signing out).
+func (b *bff) signOutRequest(w http.ResponseWriter, r *http.Request) {
+	resp, err := b.core.LogoutRequest(r.Context(), sessionToken(r), r.PathValue("logout_request_id"))
+	b.relay(w, r, resp, err, false)
+}
+
+// confirmSignOut signs this browser out for a relying app: Core ends the session and completes
+// the app's request; the cookie goes once Core has accepted (a refused request — expired,
+// answered — leaves the person signed in, as nothing was done).
+func (b *bff) confirmSignOut(w http.ResponseWriter, r *http.Request) {
+	if !b.guard(w, r, 0) {
+		return
+	}
+	tok := sessionToken(r)
+	resp, err := b.core.ConfirmLogout(r.Context(), tok, r.PathValue("logout_request_id"))
+	if err == nil && resp.StatusCode >= 200 && resp.StatusCode < 300 && tok != "" {
+		b.cookies.clearSession(w)
 	}
 	b.relay(w, r, resp, err, false)
 }

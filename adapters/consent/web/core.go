@@ -20,6 +20,7 @@ type CoreAPI interface {
 	Vault
 	Consent
 	Connections
+	SignOut
 }
 
 // Accounts covers the zero-knowledge sign-up and sign-in calls (no session needed). userAgent is
@@ -62,4 +63,11 @@ type Consent interface {
 type Connections interface {
 	ListConnections(ctx context.Context, token string) (*http.Response, error)
 	RevokeConnection(ctx context.Context, token, clientID string) (*http.Response, error)
+}
+
+// SignOut drives a relying app's sign-out request (RP-initiated logout). token is "" when the
+// browser has no session: both calls then go to Core anonymously.
+type SignOut interface {
+	LogoutRequest(ctx context.Context, token, logoutRequestID string) (*http.Response, error)
+	ConfirmLogout(ctx context.Context, token, logoutRequestID string) (*http.Response, error)
 }

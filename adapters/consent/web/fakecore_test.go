@@ -43,6 +43,14 @@ type fakeCore struct {
 	denied      map[string]bool
 	attested    []map[string]any
 	connections map[string][]map[string]any // user id → connections
+	// logouts are the relying apps' sign-out requests by id: hint subject and status.
+	logouts map[string]*fakeLogout
+}
+
+// fakeLogout is one RP-initiated logout request as Core would proxy it.
+type fakeLogout struct {
+	Hint, Status, SignedOutUser string
+	Completed                   bool
 }
 
 type recorded struct {
@@ -62,7 +70,7 @@ func newFakeCore(t *testing.T) *fakeCore {
 	fc := &fakeCore{
 		t: t, users: map[string]*fakeUser{}, sessions: map[string]string{}, devices: map[string]string{},
 		requests2: map[string]map[string]any{}, completed: map[string]map[string]any{}, approved: map[string]map[string]any{},
-		denied: map[string]bool{}, connections: map[string][]map[string]any{},
+		denied: map[string]bool{}, connections: map[string][]map[string]any{}, logouts: map[string]*fakeLogout{},
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/auth/zk/get-salt/", fc.getSalt)
@@ -218,6 +226,47 @@ func newFakeCore(t *testing.T) *fakeCore {
 		w.WriteHeader(http.StatusNoContent)
 	}))
 	// The relying app's callback, so a browser test has somewhere to land.
+	// Sign-out requests: the session is optional, as on Core (optionalAuth).
+	caller := func(r *http.Request) (uid, tok string) {
+		tok, _ = strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		return fc.sessions[tok], tok
+	}
+	mux.HandleFunc("GET /api/internal/oauth/logout-requests/{id}/", func(w http.ResponseWriter, r *http.Request) {
+		uid, _ := caller(r)
+		fc.mu.Lock()
+		l, ok := fc.logouts[r.PathValue("id")]
+		fc.mu.Unlock()
+		if !ok {
+			reply(w, 404, map[string]any{"error": "not_found"})
+			return
+		}
+		reply(w, 200, map[string]any{"logout_request_id": r.PathValue("id"), "status": l.Status, "expires_at": "2026-01-02T03:04:05Z",
+			"client":    map[string]any{"client_id": "app-1", "name": "Demo App", "logo": "", "description": ""},
+			"redirects": true, "signed_in": uid != "", "needs_confirmation": uid != "" && l.Hint != uid})
+	})
+	mux.HandleFunc("POST /api/internal/oauth/logout-requests/{id}/confirm/", func(w http.ResponseWriter, r *http.Request) {
+		uid, tok := caller(r)
+		fc.mu.Lock()
+		defer fc.mu.Unlock()
+		l, ok := fc.logouts[r.PathValue("id")]
+		if !ok {
+			reply(w, 404, map[string]any{"error": "not_found"})
+			return
+		}
+		if l.Status != "pending" {
+			reply(w, 400, map[string]any{"error": "request_not_pending"})
+			return
+		}
+		l.Status, l.Completed, l.SignedOutUser = "completed", true, uid
+		delete(fc.sessions, tok)
+		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/signed-out?state=st-" + r.PathValue("id"), "signed_out": uid != ""})
+	})
+	mux.HandleFunc("GET /rp/signed-out", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.Write([]byte("<!doctype html><title>Signed out of the app</title><h1>Signed out of the app</h1>"))
+	})
 	mux.HandleFunc("GET /rp/callback", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		fmt.Fprint(w, "<!doctype html><title>RP callback</title><h1>Back at the app</h1>")

@@ -6,10 +6,12 @@ package httpapi
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net"
 	"net/http"
 	"reflect"
+	"slices"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -73,6 +75,7 @@ type handlers struct {
 	identity *core.Identity
 	vault    *core.Vault
 	consent  *core.Consent
+	signOut  *core.SignOut
 	opts     Options
 	log      *slog.Logger
 }
@@ -88,7 +91,7 @@ func Register(api huma.API, uc *core.UseCases, opts Options) {
 	}
 	h := &handlers{opts: opts, log: opts.Logger}
 	if uc != nil {
-		h.identity, h.vault, h.consent = uc.Identity, uc.Vault, uc.Consent
+		h.identity, h.vault, h.consent, h.signOut = uc.Identity, uc.Vault, uc.Consent, uc.SignOut
 	}
 	api.UseMiddleware(telemetry.HumaOperation, h.clientAddress, h.authenticate)
 
@@ -96,12 +99,18 @@ func Register(api huma.API, uc *core.UseCases, opts Options) {
 	h.registerVault(api)
 	h.registerConsent(api)
 	h.registerConnections(api)
+	h.registerSignOut(api)
 	h.registerWellKnown(api)
 	documentErrors(api)
 }
 
 // auth marks an operation as requiring a session.
 var auth = []map[string][]string{{securityScheme: {}}}
+
+// optionalAuth marks an operation a browser may call with or without a session (OpenAPI: the
+// empty requirement allows anonymous calls). A missing or dead session token makes the call
+// anonymous instead of 401.
+var optionalAuth = []map[string][]string{{securityScheme: {}}, {}}
 
 type clientAddrKey struct{}
 
@@ -139,6 +148,10 @@ func (h *handlers) authenticate(ctx huma.Context, next func(huma.Context)) {
 		token = strings.TrimSpace(rest)
 	}
 	p, err := h.identity.Authenticate(ctx.Context(), token)
+	if errors.Is(err, core.ErrUnauthenticated) && slices.ContainsFunc(ctx.Operation().Security, func(r map[string][]string) bool { return len(r) == 0 }) {
+		next(ctx) // anonymous call of an optionalAuth operation
+		return
+	}
 	if err != nil {
 		h.writeError(ctx, errorFor(ctx.Context(), h.log, err))
 		return

@@ -156,6 +156,39 @@ func (c *Client) RevokeGrants(ctx context.Context, userID, clientID string) (int
 	return int(out.Revoked), nil
 }
 
+// LogoutRequestDetails implements core.OAuthInternal.
+func (c *Client) LogoutRequestDetails(ctx context.Context, id string) (core.LogoutRequestDetails, error) {
+	var d providerapi.LogoutRequestDetails
+	err := c.call(http.MethodGet, "/api/auth/internal/logout-request-details/", &d, func(edit providerapi.RequestEditorFn) (*http.Response, error) {
+		return c.api.GetLogoutRequestDetails(ctx, &providerapi.GetLogoutRequestDetailsParams{LogoutRequestId: id}, edit)
+	})
+	if err != nil {
+		return core.LogoutRequestDetails{}, err
+	}
+	out := core.LogoutRequestDetails{LogoutRequestID: d.LogoutRequestId, Status: string(d.Status), ExpiresAt: d.ExpiresAt.UTC(),
+		HintSubject: d.HintSubject, Redirects: d.Redirects}
+	if d.Client != nil {
+		out.Client = &core.ClientInfo{ClientID: d.Client.ClientId, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description}
+	}
+	return out, nil
+}
+
+// CompleteLogout implements core.OAuthInternal.
+func (c *Client) CompleteLogout(ctx context.Context, id, userID string) (core.LogoutCompletion, error) {
+	body := providerapi.LogoutCompleteRequest{LogoutRequestId: id}
+	if userID != "" {
+		body.UserId = &userID
+	}
+	var out providerapi.LogoutCompleteResponse
+	err := c.call(http.MethodPost, "/api/auth/internal/logout-complete/", &out, func(edit providerapi.RequestEditorFn) (*http.Response, error) {
+		return c.api.CompleteLogout(ctx, body, edit)
+	})
+	if err != nil {
+		return core.LogoutCompletion{}, err
+	}
+	return core.LogoutCompletion{RedirectURI: out.RedirectUri, Notified: int(out.BackchannelNotified)}, nil
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

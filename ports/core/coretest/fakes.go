@@ -18,11 +18,13 @@ var errNotConfigured = errors.New("coretest: fake provider method not configured
 
 // FakeProvider implements core.OAuthInternal with function fields.
 type FakeProvider struct {
-	AuthRequestDetailsFn func(ctx context.Context, id string) (core.AuthRequestDetails, error)
-	CompleteConsentFn    func(ctx context.Context, in core.CompleteConsentInput) (core.ConsentResult, error)
-	FailSilentlyFn       func(ctx context.Context, authRequestID, userID, failure string) (core.DenyResult, error)
-	DenyConsentFn        func(ctx context.Context, authRequestID, userID string) (core.DenyResult, error)
-	RevokeGrantsFn       func(ctx context.Context, userID, clientID string) (int, error)
+	AuthRequestDetailsFn   func(ctx context.Context, id string) (core.AuthRequestDetails, error)
+	CompleteConsentFn      func(ctx context.Context, in core.CompleteConsentInput) (core.ConsentResult, error)
+	FailSilentlyFn         func(ctx context.Context, authRequestID, userID, failure string) (core.DenyResult, error)
+	DenyConsentFn          func(ctx context.Context, authRequestID, userID string) (core.DenyResult, error)
+	RevokeGrantsFn         func(ctx context.Context, userID, clientID string) (int, error)
+	LogoutRequestDetailsFn func(ctx context.Context, id string) (core.LogoutRequestDetails, error)
+	CompleteLogoutFn       func(ctx context.Context, id, userID string) (core.LogoutCompletion, error)
 }
 
 var _ core.OAuthInternal = (*FakeProvider)(nil)
@@ -67,6 +69,22 @@ func (f *FakeProvider) RevokeGrants(ctx context.Context, userID, clientID string
 	return f.RevokeGrantsFn(ctx, userID, clientID)
 }
 
+// LogoutRequestDetails implements core.OAuthInternal.
+func (f *FakeProvider) LogoutRequestDetails(ctx context.Context, id string) (core.LogoutRequestDetails, error) {
+	if f.LogoutRequestDetailsFn == nil {
+		return core.LogoutRequestDetails{}, errNotConfigured
+	}
+	return f.LogoutRequestDetailsFn(ctx, id)
+}
+
+// CompleteLogout implements core.OAuthInternal.
+func (f *FakeProvider) CompleteLogout(ctx context.Context, id, userID string) (core.LogoutCompletion, error) {
+	if f.CompleteLogoutFn == nil {
+		return core.LogoutCompletion{}, errNotConfigured
+	}
+	return f.CompleteLogoutFn(ctx, id, userID)
+}
+
 // Provider is an in-memory stand-in for the provider's internal API with just enough behaviour for
 // Core's tests: pending requests that can be completed or denied once, and grant revocation. Its
 // Fake() gives the function-field fake over it, so a test can still override one method (to make it
@@ -82,10 +100,35 @@ type Provider struct {
 	FailedSilently []string
 	// Revoked records "user/client" of every grant revocation.
 	Revoked []string
+	logouts map[string]*core.LogoutRequestDetails
+	// LoggedOut records "request/user" of every completed logout.
+	LoggedOut []string
 }
 
 // NewProvider returns an empty provider.
-func NewProvider() *Provider { return &Provider{requests: map[string]*core.AuthRequestDetails{}} }
+func NewProvider() *Provider {
+	return &Provider{requests: map[string]*core.AuthRequestDetails{}, logouts: map[string]*core.LogoutRequestDetails{}}
+}
+
+// AddLogout stores a logout request (status "pending" unless set).
+func (p *Provider) AddLogout(d core.LogoutRequestDetails) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if d.Status == "" {
+		d.Status = "pending"
+	}
+	p.logouts[d.LogoutRequestID] = &d
+}
+
+// LogoutStatus returns a logout request's current status.
+func (p *Provider) LogoutStatus(id string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if r, ok := p.logouts[id]; ok {
+		return r.Status
+	}
+	return ""
+}
 
 // Add stores a request (status "pending" unless set).
 func (p *Provider) Add(d core.AuthRequestDetails) {
@@ -166,6 +209,36 @@ func (p *Provider) Fake() *FakeProvider {
 			defer p.mu.Unlock()
 			p.Revoked = append(p.Revoked, userID+"/"+clientID)
 			return 1, nil
+		},
+		LogoutRequestDetailsFn: func(_ context.Context, id string) (core.LogoutRequestDetails, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			r, ok := p.logouts[id]
+			if !ok {
+				return core.LogoutRequestDetails{}, &core.ProviderError{Status: 404, Body: []byte(`{"error":"not_found","error_description":"unknown logout request"}`)}
+			}
+			return *r, nil
+		},
+		CompleteLogoutFn: func(_ context.Context, id, userID string) (core.LogoutCompletion, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			r, ok := p.logouts[id]
+			if !ok {
+				return core.LogoutCompletion{}, &core.ProviderError{Status: 404, Body: []byte(`{"error":"not_found","error_description":"unknown logout request"}`)}
+			}
+			if r.Status != "pending" {
+				return core.LogoutCompletion{}, &core.ProviderError{Status: 400, Body: []byte(`{"error":"request_not_pending","error_description":"already completed"}`)}
+			}
+			r.Status = "completed"
+			p.LoggedOut = append(p.LoggedOut, id+"/"+userID)
+			out := core.LogoutCompletion{}
+			if r.Redirects {
+				out.RedirectURI = "https://rp.example/signed-out?state=" + id
+			}
+			if userID != "" {
+				out.Notified = 1
+			}
+			return out, nil
 		},
 	}
 }

@@ -220,6 +220,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/internal/oauth/logout-requests/{logout_request_id}/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch an app's sign-out request for the sign-out page
+         * @description Proxies the provider's logout-request-details and says whether to ask the person first. Session optional.
+         */
+        get: operations["getLogoutRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/internal/oauth/logout-requests/{logout_request_id}/confirm/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sign this browser out for an app's sign-out request
+         * @description Ends the calling session (if any), then has the provider complete the request, which tells the person's apps by back-channel logout. Session optional.
+         */
+        post: operations["confirmLogoutRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/internal/oauth/requests/{auth_request_id}/": {
         parameters: {
             query?: never;
@@ -493,6 +533,27 @@ export interface components {
         LoginInputBody: {
             auth_key: string;
             email_hash: string;
+        };
+        LogoutConfirmOutputBody: {
+            /** @description Where to send the browser: the app's post-logout page with state; empty: show that the person is signed out */
+            redirect_uri: string;
+            /** @description A session of this browser was ended */
+            signed_out: boolean;
+        };
+        LogoutRequestOutputBody: {
+            /** @description The app that asks; absent when it did not identify itself */
+            client?: components["schemas"]["ClientInfo"];
+            /** Format: date-time */
+            expires_at: string;
+            logout_request_id: string;
+            /** @description Ask the person first: the app did not prove, with an ID token naming the signed-in user, that it speaks for them. False: sign out at once */
+            needs_confirmation: boolean;
+            /** @description The browser returns to the app afterwards */
+            redirects: boolean;
+            /** @description The browser has a session, which confirming ends */
+            signed_in: boolean;
+            /** @enum {string} */
+            status: "pending" | "completed" | "expired";
         };
         MeOutputBody: {
             /** Format: date-time */
@@ -1175,6 +1236,176 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AttestOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    getLogoutRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                logout_request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogoutRequestOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    confirmLogoutRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                logout_request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LogoutConfirmOutputBody"];
                 };
             };
             /** @description Bad Request */

@@ -7,6 +7,7 @@ import { signinView, signupView } from './views/auth.js';
 import { vaultView } from './views/vault.js';
 import { consentView } from './views/consent.js';
 import { connectionsView, sessionsView } from './views/account.js';
+import { signOutView } from './views/signout.js';
 
 route({
   '/': () => navigate(state.userId ? '/vault' : '/signin', { replace: true }),
@@ -16,6 +17,7 @@ route({
   '/consent': consentView,
   '/connections': connectionsView,
   '/sessions': sessionsView,
+  '/logout': signOutView,
 }, (main) => {
   document.title = 'Page not found · SVA';
   main.append(h('section', { class: 'card narrow' }, h('h1', {}, 'Page not found'),
