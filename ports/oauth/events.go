@@ -42,6 +42,10 @@ const (
 	EventGrantsRevokedByUser EventKind = "grants_revoked_by_user"
 	// EventTokenRevoked: a client revoked one of its tokens (RFC 7009) and something was revoked.
 	EventTokenRevoked EventKind = "token_revoked"
+	// EventClientRegistered: a client registered itself (RFC 7591).
+	EventClientRegistered EventKind = "client_registered"
+	// EventClientDeregistered: a self-registered client deleted itself (RFC 7592).
+	EventClientDeregistered EventKind = "client_deregistered"
 	// EventLogoutRequested: a relying app sent the browser to the end-session endpoint and the
 	// logout request was stored (RP-initiated logout started).
 	EventLogoutRequested EventKind = "logout_requested"

@@ -67,6 +67,9 @@ type Config struct {
 	ClientLockout client.LockoutPolicy
 	// Retention is how long dead rows are kept before Sweep deletes them (default 24 h).
 	Retention time.Duration
+	// OpenRegistration lets clients register without an initial access token
+	// (OAUTH_OPEN_REGISTRATION; off by default).
+	OpenRegistration bool
 	// BackchannelTimeout bounds one back-channel logout POST (default 5 s).
 	BackchannelTimeout time.Duration
 	// LogoutRequestTTL is how long the person has to confirm an RP-initiated logout (default
@@ -107,6 +110,8 @@ type Deps struct {
 type UseCases struct {
 	// Clients administers registered clients (admin API, `oauth clients …`).
 	Clients *ClientAdmin
+	// Registration is dynamic client registration (RFC 7591/7592) and its initial access tokens.
+	Registration *Registration
 	// ClientAuth authenticates clients at the token-endpoint-style endpoints, with the
 	// brute-force lockout (checklist 26).
 	ClientAuth *ClientAuth
@@ -154,7 +159,9 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	clientAuth := &ClientAuth{clients: st.Clients, failures: st.AuthFailures, clock: d.Clock, events: d.Events, lockout: cfg.ClientLockout,
 		keys: d.ClientKeys, assertionIDs: st.AssertionIDs}
 	return &UseCases{
-		Clients:    &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
+		Clients: &ClientAdmin{clients: st.Clients, clock: d.Clock, random: d.Random},
+		Registration: &Registration{clients: st.Clients, registrations: st.Registrations, clock: d.Clock, random: d.Random,
+			events: d.Events, open: cfg.OpenRegistration},
 		ClientAuth: clientAuth,
 		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, codes: st.Codes, dataTokens: d.DataTokens,
 			hints: d.IDTokenHints, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,

@@ -68,6 +68,7 @@ type Stores struct {
 	AuthFailures  AuthFailures
 	AssertionIDs  AssertionIDs      // jti of accepted client assertions (private_key_jwt)
 	ClientTokens  ClientTokens      // access tokens of the client_credentials grant
+	Registrations Registrations     // initial and registration access tokens (RFC 7591/7592)
 	SigningKeys   signingkeys.Store // the ID-token signing keys
 	Sweeper       Sweeper
 	Readiness     Readiness
@@ -82,7 +83,7 @@ type Stores struct {
 // Validate reports a missing store.
 func (s Stores) Validate() error {
 	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
-		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs, "ClientTokens": s.ClientTokens,
+		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs, "ClientTokens": s.ClientTokens, "Registrations": s.Registrations,
 		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel,
 		"LogoutRequests": s.LogoutRequests, "PushedRequests": s.PushedRequests} {
 		if p == nil {
@@ -316,6 +317,8 @@ type SweepResult struct {
 	PushedRequests int
 	// ClientTokens are expired client_credentials access tokens.
 	ClientTokens int
+	// InitialAccessTokens are expired initial access tokens.
+	InitialAccessTokens int
 }
 
 // Sweeper deletes rows the provider no longer needs (housekeeping).

@@ -87,6 +87,11 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 		"Client registration, on the internal listener. Authorization: Bearer $OAUTH_ADMIN_TOKEN; the API is "+
 			"disabled (403) when OAUTH_ADMIN_TOKEN is unset. A client secret is returned once, at creation or rotation."))
 	RegisterAdmin(admin, clients, cfg.Logger)
+	var reg *oauth.Registration
+	if uc != nil {
+		reg = uc.Registration
+	}
+	registerInitialAccessTokens(admin, reg, cfg.Logger)
 	pruneHumaErrorSchemas(admin)
 	adminMux.HandleFunc("/", notFound)
 

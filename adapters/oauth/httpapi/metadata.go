@@ -44,6 +44,7 @@ type serverMetadata struct {
 	JWKSURI                                    string   `json:"jwks_uri"`
 	RevocationEndpoint                         string   `json:"revocation_endpoint"`
 	IntrospectionEndpoint                      string   `json:"introspection_endpoint"`
+	RegistrationEndpoint                       string   `json:"registration_endpoint" doc:"Dynamic client registration (RFC 7591); needs an initial access token unless OAUTH_OPEN_REGISTRATION"`
 	ResponseTypesSupported                     []string `json:"response_types_supported"`
 	ResponseModesSupported                     []string `json:"response_modes_supported"`
 	GrantTypesSupported                        []string `json:"grant_types_supported"`
@@ -129,6 +130,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		JWKSURI:                                    base + pathJWKS,
 		RevocationEndpoint:                         base + pathRevoke,
 		IntrospectionEndpoint:                      base + pathIntrospect,
+		RegistrationEndpoint:                       base + pathRegister,
 		PushedAuthorizationRequestEndpoint:         base + pathPAR,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     responseModes(),

@@ -75,6 +75,11 @@ func NewPublic(uc *oauth.UseCases, cfg PublicConfig) (http.Handler, huma.API) {
 		authz, tokens = uc.Authorization, uc.Tokens
 	}
 	RegisterPublic(api, authz, tokens, cfg)
+	var reg *oauth.Registration
+	if uc != nil {
+		reg = uc.Registration
+	}
+	RegisterRegistration(api, reg, cfg)
 	var logout *oauth.Logout
 	if uc != nil {
 		logout = uc.Logout

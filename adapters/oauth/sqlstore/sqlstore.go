@@ -64,6 +64,7 @@ func New(db *bun.DB) oauth.Stores {
 		LogoutRequests: &LogoutRequestStore{db: db},
 		PushedRequests: &PushedRequestStore{db: db},
 		ClientTokens:   newClientTokenStore(db),
+		Registrations:  &RegistrationStore{db: db},
 	}
 }
 

@@ -74,6 +74,8 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 			[]string{"expires_at < ?"}, [][]any{{ts(p.Now)}}, &res.AssertionIDs, nil},
 		{"client tokens", "oauth_client_tokens", "hash",
 			[]string{"expires_at < ?"}, [][]any{{ts(p.AccessTokensExpiredBefore)}}, &res.ClientTokens, nil},
+		{"initial access tokens", "oauth_initial_access_tokens", "hash",
+			[]string{"expires_at < ?"}, [][]any{{ts(p.Now)}}, &res.InitialAccessTokens, nil},
 	}
 	for _, st := range steps {
 		for {

@@ -53,6 +53,7 @@ type Config struct {
 	ClientJWKSTimeout  time.Duration // OAUTH_CLIENT_JWKS_TIMEOUT_SECONDS
 	ClientJWKSCacheTTL time.Duration // OAUTH_CLIENT_JWKS_CACHE_SECONDS
 	ClientJWKSPrivate  bool          // OAUTH_CLIENT_JWKS_ALLOW_PRIVATE
+	OpenRegistration   bool          // OAUTH_OPEN_REGISTRATION
 }
 
 // LoadConfig reads and validates the environment. Every problem is reported at once. Durations
@@ -86,6 +87,8 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		ClientJWKSTimeout:  e.Duration("OAUTH_CLIENT_JWKS_TIMEOUT_SECONDS", 5*time.Second, 100*time.Millisecond, 30*time.Second),
 		ClientJWKSCacheTTL: e.Duration("OAUTH_CLIENT_JWKS_CACHE_SECONDS", 5*time.Minute, 10*time.Second, 24*time.Hour),
 		ClientJWKSPrivate:  e.Bool("OAUTH_CLIENT_JWKS_ALLOW_PRIVATE", false),
+		// Off: only clients holding an administrator's initial access token may register.
+		OpenRegistration: e.Bool("OAUTH_OPEN_REGISTRATION", false),
 	}
 	c.InternalTLS.ClientCAFile = e.String("OAUTH_INTERNAL_TLS_CLIENT_CA_FILE", "")
 	c.InternalTLS.ClientSubject = e.String("OAUTH_INTERNAL_TLS_CLIENT_SUBJECT", "")

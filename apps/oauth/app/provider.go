@@ -133,6 +133,7 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		AuthRequestTTL:     cfg.AuthRequestTTL,
 		ClientLockout:      client.LockoutPolicy{MaxFailures: cfg.ClientAuthMax, Window: cfg.ClientAuthWindow},
 		Retention:          cfg.SweepRetention,
+		OpenRegistration:   cfg.OpenRegistration,
 		BackchannelTimeout: cfg.BackchannelTimeout,
 	})
 	if err != nil {

@@ -41,6 +41,7 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) oauth.Stores) {
 	t.Run("LogoutRequests", func(t *testing.T) { testLogoutRequests(t, newStores(t)) })
 	t.Run("LogoutRequestsConcurrentComplete", func(t *testing.T) { testConcurrentLogoutComplete(t, newStores(t)) })
 	t.Run("BackchannelConcurrentClaim", func(t *testing.T) { testConcurrentBackchannelClaim(t, newStores(t)) })
+	t.Run("Registrations", func(t *testing.T) { testRegistrations(t, newStores(t)) })
 	t.Run("ClientTokens", func(t *testing.T) { testClientTokens(t, newStores(t)) })
 	t.Run("AssertionIDs", func(t *testing.T) { testAssertionIDs(t, newStores(t)) })
 	t.Run("AssertionIDsConcurrentUse", func(t *testing.T) { testConcurrentAssertionIDs(t, newStores(t)) })
