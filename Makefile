@@ -23,6 +23,7 @@ E2E_TESTS      := $(shell grep -rl --include='*_test.go' --exclude-dir=.tools --
 OPENAPI_PKGS   := $(sort $(dir $(shell grep -rl --include='*_test.go' 'func TestOpenAPIDrift' adapters 2>/dev/null)))
 
 .PHONY: test contract pact-update check-generated generate e2e pact-lib openapi bench bench-soak bench-micro run chromium
+.PHONY: fuzz-run
 .PHONY: ui-check ui-types test-setup testreport ui-deps browser-deps contract-run e2e-run promtool
 
 ## test: install what the suites need (test-setup), then run every step — go vet, go test ./...,
@@ -41,7 +42,20 @@ test: test-setup
 	-@$(RUN_STEP) "ui-check" -- $(MAKE) --no-print-directory ui-check
 	-@$(RUN_STEP) "contract" -- $(MAKE) --no-print-directory contract-run CONTRACT_JSON=-json
 	-@$(RUN_STEP) "e2e" -- $(MAKE) --no-print-directory e2e-run E2E_JSON=-json
-	@$(TESTREPORT) summary -dir $(REPORT_DIR) -prefix "make test" -expect 5
+	-@$(RUN_STEP) "fuzz" -- $(MAKE) --no-print-directory fuzz-run FUZZ_JSON=-json
+	@$(TESTREPORT) summary -dir $(REPORT_DIR) -prefix "make test" -expect 6
+
+## fuzz-run: each Go native fuzz target (issue 8: the authorize and token parameter parsing,
+## Core's JSON inputs, the control-character rule) fuzzed for FUZZTIME after its committed seed
+## corpus (testdata/fuzz, which plain `go test` replays too). Every target runs even when one
+## fails; the exit status says whether any did. 4 targets × 10 s stays within a minute of fuzzing.
+FUZZTIME     ?= 10s
+FUZZ_TARGETS := adapters/oauth/httpapi:FuzzAuthorizeParameters adapters/oauth/httpapi:FuzzTokenParameters \
+	adapters/core/httpapi:FuzzCoreJSONInputs domain/textinput:FuzzCheckAgreesWithValidAndNeverPanics
+fuzz-run:
+	@status=0; for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		$(GO) test $(FUZZ_JSON) -count=1 -run "^$$fn$$" -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) -parallel 2 ./$$pkg || status=1; \
+	done; exit $$status
 
 ## test-setup: install everything the test suites need BEFORE any test runs, or fail naming the
 ## command that installs it. Add a new suite's installer to TEST_SETUP.
