@@ -9,11 +9,13 @@ package app
 import (
 	"context"
 	"crypto/tls"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/telemetry"
@@ -34,7 +36,11 @@ const usage = `usage: oauth [command]
                  [--post-logout-redirect-uri U] [--backchannel-logout-uri U]
                  [--backchannel-logout-session-required] [--require-pushed-authorization-requests]
                  [--require-auth-time] [--id-token-signed-response-alg ES256|RS256]
+                 [--token-endpoint-auth-method M] [--jwks JSON|@file | --jwks-uri U]
+                 [--grant-type G ...] [--machine-scopes "a:read b:write"]
   clients list | get ID | update ID [same flags as create] | delete ID | rotate-secret ID
+  registration-tokens create [--uses N] [--ttl D]
+                                     issue an initial access token for dynamic client registration
 
 Configuration is read from the environment; see docs/config-oauth.md.
 `
@@ -61,6 +67,8 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rotateKeys(ctx, getenv, stdout)
 	case "clients":
 		return clientsCommand(ctx, cmd[1:], getenv, stdout)
+	case "registration-tokens":
+		return registrationTokensCommand(ctx, cmd[1:], getenv, stdout)
 	case "sweep":
 		if len(cmd) != 1 {
 			return fmt.Errorf("usage: oauth sweep")
@@ -205,13 +213,39 @@ func sweepOnce(ctx context.Context, getenv func(string) string, stdout io.Writer
 		return printJSON(stdout, map[string]int{"auth_requests": res.AuthRequests, "codes": res.Codes,
 			"access_tokens": res.AccessTokens, "grants": res.Grants, "auth_failure_windows": res.AuthFailures,
 			"backchannel_deliveries": res.BackchannelDeliveries, "client_assertion_ids": res.AssertionIDs,
-			"logout_requests": res.LogoutRequests, "pushed_requests": res.PushedRequests})
+			"logout_requests": res.LogoutRequests, "pushed_requests": res.PushedRequests,
+			"client_tokens": res.ClientTokens, "initial_access_tokens": res.InitialAccessTokens})
 	})
 }
 
 // rotateKeys is `oauth keys rotate`: a new ID-token key of each algorithm (ES256 and RS256),
 // published by every running provider at its next reload and signing from keys.PublishAhead
 // later.
+// registrationTokensCommand is `oauth registration-tokens create`: an initial access token for
+// RFC 7591 registration, printed once (only its hash is stored).
+func registrationTokensCommand(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("oauth registration-tokens create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	uses := fs.Int("uses", 1, "registrations the token admits (1-1000)")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token is valid (1m-2160h)")
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: oauth registration-tokens create [--uses N] [--ttl D]")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 0 {
+		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	return withProvider(ctx, getenv, func(p *Provider) error {
+		raw, tok, err := p.UseCases.Registration.IssueInitialAccessToken(ctx, *uses, *ttl)
+		if err != nil {
+			return err
+		}
+		return printJSON(stdout, map[string]any{"initial_access_token": raw, "max_uses": tok.MaxUses, "expires_at": tok.ExpiresAt})
+	})
+}
+
 func rotateKeys(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	return withProvider(ctx, getenv, func(p *Provider) error {
 		added, err := p.UseCases.Keys.Rotate(ctx)

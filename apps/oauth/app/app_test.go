@@ -140,8 +140,20 @@ func TestRun_ClientsCommands(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "oauth.db")); err != nil {
 		t.Fatalf("SQLite file not in SVA_DATA_DIR: %v", err)
 	}
+	// Issue 12: a machine client and an initial access token from the command line.
+	var machine map[string]any
+	if err := json.Unmarshal(run("clients", "create", "--name", "Job", "--grant-type", "client_credentials",
+		"--machine-scopes", "jobs:run"), &machine); err != nil || machine["client_secret"] == "" ||
+		fmt.Sprint(machine["grant_types"]) != "[client_credentials]" || fmt.Sprint(machine["machine_scopes"]) != "[jobs:run]" {
+		t.Fatalf("machine client: %v (%v)", machine, err)
+	}
+	var iat map[string]any
+	if err := json.Unmarshal(run("registration-tokens", "create", "--uses", "3", "--ttl", "1h"), &iat); err != nil ||
+		!strings.HasPrefix(fmt.Sprint(iat["initial_access_token"]), "sva_iat_") || iat["max_uses"] != float64(3) {
+		t.Fatalf("registration-tokens create: %v (%v)", iat, err)
+	}
 	var swept map[string]int
-	if err := json.Unmarshal(run("sweep"), &swept); err != nil || len(swept) != 9 {
+	if err := json.Unmarshal(run("sweep"), &swept); err != nil || len(swept) != 11 {
 		t.Fatalf("sweep printed %v (%v)", swept, err)
 	}
 	if !bytes.Contains(run("openapi", "internal", "--v3.0"), []byte("openapi: 3.0.3")) {
