@@ -1,121 +1,14 @@
 package httpapi_test
 
 import (
-	"context"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
-	"github.com/sva-oauth/sva/adapters/sqldb"
 )
-
-// faultProxy is a TCP proxy in front of the shared PostgreSQL that a test can freeze (bytes stop
-// flowing, connections stay open: a hung server) and cut (every connection closed, new ones
-// refused: a stopped server), then restore.
-type faultProxy struct {
-	ln     net.Listener
-	target string
-
-	mu     sync.Mutex
-	mode   string // "", "freeze", "cut"
-	conns  []net.Conn
-	thawed chan struct{}
-}
-
-func newFaultProxy(t *testing.T, target string) *faultProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &faultProxy{ln: ln, target: target, thawed: make(chan struct{})}
-	close(p.thawed)
-	t.Cleanup(func() { _ = ln.Close(); p.closeAll() })
-	go p.serve()
-	return p
-}
-
-func (p *faultProxy) serve() {
-	for {
-		c, err := p.ln.Accept()
-		if err != nil {
-			return
-		}
-		p.mu.Lock()
-		mode := p.mode
-		p.mu.Unlock()
-		if mode == "cut" {
-			_ = c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", p.target)
-		if err != nil {
-			_ = c.Close()
-			continue
-		}
-		p.mu.Lock()
-		p.conns = append(p.conns, c, up)
-		p.mu.Unlock()
-		go p.pipe(up, c)
-		go p.pipe(c, up)
-	}
-}
-
-// pipe copies src to dst, holding every chunk while the proxy is frozen.
-func (p *faultProxy) pipe(dst, src net.Conn) {
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := src.Read(buf)
-		if n > 0 {
-			p.mu.Lock()
-			thawed := p.thawed
-			p.mu.Unlock()
-			<-thawed
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err != nil {
-			if err != io.EOF {
-				_ = dst.Close()
-			}
-			_ = dst.Close()
-			return
-		}
-	}
-}
-
-func (p *faultProxy) closeAll() {
-	p.mu.Lock()
-	conns := p.conns
-	p.conns = nil
-	p.mu.Unlock()
-	for _, c := range conns {
-		_ = c.Close()
-	}
-}
-
-func (p *faultProxy) set(mode string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	wasFrozen := p.mode == "freeze"
-	p.mode = mode
-	switch {
-	case mode == "freeze" && !wasFrozen:
-		p.thawed = make(chan struct{})
-	case mode != "freeze" && wasFrozen:
-		close(p.thawed)
-	}
-	if mode == "cut" {
-		go p.closeAll()
-	}
-}
 
 // TestFault_PostgresFrozenCutAndBack: the provider over PostgreSQL behind a proxy that freezes
 // and then cuts the database (issue 8 item 6). While it is down every answer comes within the
@@ -123,18 +16,7 @@ func (p *faultProxy) set(mode string) {
 // with Retry-After, and /readyz says 503 within 2 s; when it is back, readiness returns and every
 // refresh token issued before the fault works exactly once, without a restart.
 func TestFault_PostgresFrozenCutAndBack(t *testing.T) {
-	migrated := dbtest.OpenPostgres(t, sqlstore.Migrations)
-	u, err := url.Parse(dbtest.DSN(t, migrated))
-	if err != nil {
-		t.Fatal(err)
-	}
-	proxy := newFaultProxy(t, u.Host)
-	u.Host = proxy.ln.Addr().String()
-	db, err := sqldb.Open(context.Background(), sqldb.Config{DSN: u.String(), Name: "fault", QueryTimeout: time.Second, MaxOpenConns: 4})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db, proxy := dbtest.OpenPostgresBehindProxy(t, sqlstore.Migrations, time.Second)
 	e := newEnvOn(t, db)
 	c := e.newClient(false)
 	var refreshTokens []string
@@ -164,12 +46,12 @@ func TestFault_PostgresFrozenCutAndBack(t *testing.T) {
 			t.Errorf("%s: /readyz %d after %s, want 503 within 2 s", phase, resp.StatusCode, time.Since(start))
 		}
 	}
-	proxy.set("freeze")
+	proxy.Freeze()
 	down("frozen")
-	proxy.set("cut")
+	proxy.Cut()
 	down("cut")
 
-	proxy.set("")
+	proxy.Restore()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		resp := e.get("/readyz", nil)
