@@ -112,10 +112,10 @@ func (s *Signer) Sign(claims jwt.Claims) (string, error) {
 	return s.sign(keys.AlgorithmES256, "", claims)
 }
 
-// SignTyped is Sign with the JWT header "typ" set to typ (e.g. logout+jwt, so a token of one kind
-// can never pass as another); "" leaves the library's default "JWT".
-func (s *Signer) SignTyped(claims jwt.Claims, typ string) (string, error) {
-	return s.sign(keys.AlgorithmES256, typ, claims)
+// SignTyped is SignWith with the JWT header "typ" set to typ (e.g. logout+jwt, so a token of one
+// kind can never pass as another); "" leaves the library's default "JWT".
+func (s *Signer) SignTyped(alg, typ string, claims jwt.Claims) (string, error) {
+	return s.sign(alg, typ, claims)
 }
 
 // SignWith returns the compact JWS of claims signed with the current signing key of algorithm

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/logout"
 )
 
@@ -27,6 +28,7 @@ const backchannelBatch = 16
 // failure by the domain's schedule. A restart loses nothing: the outbox is in the database.
 type Backchannel struct {
 	outbox  BackchannelOutbox
+	clients Clients // the algorithm each client's tokens are signed with
 	signer  LogoutTokenSigner
 	sender  BackchannelSender
 	clock   Clock
@@ -134,7 +136,14 @@ func (b *Backchannel) attempt(ctx context.Context, d *logout.Delivery) error {
 	if err != nil {
 		return fmt.Errorf("logout token for delivery %s: %w", d.ID, err)
 	}
-	signed, err := b.signer.SignLogoutToken(ctx, tok)
+	// Signed like the client's ID tokens; a client deleted since the logout gets the default.
+	alg := keys.AlgorithmES256
+	if c, err := b.clients.Get(ctx, d.ClientID); err == nil {
+		alg = c.IDTokenSignedResponseAlg()
+	} else if !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("logout token for delivery %s: load client: %w", d.ID, err)
+	}
+	signed, err := b.signer.SignLogoutToken(ctx, tok, alg)
 	if err != nil {
 		return fmt.Errorf("sign logout token: %w", err)
 	}

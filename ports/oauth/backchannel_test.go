@@ -5,6 +5,8 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,13 +17,14 @@ import (
 )
 
 // SignLogoutToken records the logout tokens the use cases sign; the "token" is its jti.
-func (s *signer) SignLogoutToken(_ context.Context, t logout.Token) (string, error) {
+func (s *signer) SignLogoutToken(_ context.Context, t logout.Token, alg string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.err != nil {
 		return "", s.err
 	}
 	s.logoutTokens = append(s.logoutTokens, t)
+	s.logoutAlgs = append(s.logoutAlgs, alg)
 	return t.ID, nil
 }
 
@@ -61,11 +64,12 @@ const backchannelURI = "https://rp.example/backchannel-logout"
 
 // backchannelClient registers a confidential client with a back-channel logout URI and gives
 // user-1 a grant at it.
-func (e *env) backchannelClient(t *testing.T) oauth.ClientCredentials {
+func (e *env) backchannelClient(t *testing.T, idTokenAlg ...string) oauth.ClientCredentials {
 	t.Helper()
 	c, secret, err := e.uc.Clients.Create(context.Background(), oauth.ClientInput{
 		Type: client.Confidential, Name: "Back-channel App", RedirectURIs: []string{"https://rp.example/cb"},
 		AllowedScopes: []string{"openid", "email"}, BackchannelLogoutURI: backchannelURI,
+		IDTokenSignedResponseAlg: strings.Join(idTokenAlg, ""),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -234,5 +238,29 @@ func TestBackchannel_ForbiddenAddressAbandoned(t *testing.T) {
 	res, err := e.uc.Housekeeping.Sweep(ctx)
 	if err != nil || res.BackchannelDeliveries != 1 {
 		t.Fatalf("sweep: %+v, %v", res, err)
+	}
+}
+
+// TestBackchannel_SignsLikeTheClientsIDTokens: a logout token is signed with the algorithm of the
+// client's ID tokens (Back-Channel Logout §2.4: the same keys as ID tokens), ES256 by default and
+// RS256 for a client registered with id_token_signed_response_alg RS256.
+func TestBackchannel_SignsLikeTheClientsIDTokens(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, alg := range []string{"", "RS256"} {
+		creds := e.backchannelClient(t, alg)
+		if _, err := e.uc.Tokens.RevokeUserGrants(ctx, "user-1", creds.ClientID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rep, err := e.uc.Backchannel.DeliverDue(ctx); err != nil || rep.Delivered != 2 {
+		t.Fatalf("deliveries: %+v, %v", rep, err)
+	}
+	e.signer.mu.Lock()
+	got := slices.Clone(e.signer.logoutAlgs)
+	e.signer.mu.Unlock()
+	slices.Sort(got)
+	if !slices.Equal(got, []string{"ES256", "RS256"}) {
+		t.Fatalf("logout tokens signed with %v, want one ES256 and one RS256", got)
 	}
 }

@@ -154,7 +154,7 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oauth: New: %w", err)
 	}
-	backchannel := &Backchannel{outbox: st.Backchannel, signer: d.LogoutTokens, sender: d.Backchannel, clock: d.Clock,
+	backchannel := &Backchannel{outbox: st.Backchannel, clients: st.Clients, signer: d.LogoutTokens, sender: d.Backchannel, clock: d.Clock,
 		random: d.Random, events: d.Events, issuer: cfg.Issuer, timeout: cfg.BackchannelTimeout, wake: make(chan struct{}, 1)}
 	clientAuth := &ClientAuth{clients: st.Clients, failures: st.AuthFailures, clock: d.Clock, events: d.Events, lockout: cfg.ClientLockout,
 		keys: d.ClientKeys, assertionIDs: st.AssertionIDs}

@@ -364,8 +364,10 @@ type IDTokenSigner interface {
 // LogoutTokenSigner signs back-channel logout tokens with the provider's ID-token key, with the
 // JWT header typ logout+jwt.
 type LogoutTokenSigner interface {
-	// SignLogoutToken returns the compact JWS. Any error is treated as a server error.
-	SignLogoutToken(ctx context.Context, t logout.Token) (string, error)
+	// SignLogoutToken returns the compact JWS, signed with the provider's ID-token key of alg —
+	// the client's id_token_signed_response_alg, since a relying app verifies logout tokens as it
+	// verifies ID tokens (Back-Channel Logout §2.4, §2.6). Any error is treated as a server error.
+	SignLogoutToken(ctx context.Context, t logout.Token, alg string) (string, error)
 }
 
 // LogoutHintVerifier checks the id_token_hint of an end-session request (RP-Initiated Logout §2):

@@ -45,6 +45,7 @@ type signer struct {
 	mu           sync.Mutex
 	claims       []oauth.IDTokenClaims
 	logoutTokens []logout.Token
+	logoutAlgs   []string // the algorithm each logout token was signed with
 	err          error
 }
 

@@ -18,7 +18,7 @@ import (
 // JWTSigner is what this adapter needs of a jwtsign.KeyRing or jwtsign.Signer.
 type JWTSigner interface {
 	SignWith(alg string, claims jwt.Claims) (string, error)
-	SignTyped(claims jwt.Claims, typ string) (string, error)
+	SignTyped(alg, typ string, claims jwt.Claims) (string, error)
 }
 
 // Signer implements oauth.IDTokenSigner.
@@ -107,11 +107,15 @@ func (c logoutTokenClaims) GetAudience() (jwt.ClaimStrings, error) {
 	return jwt.ClaimStrings{c.Audience}, nil
 }
 
-// SignLogoutToken implements oauth.LogoutTokenSigner: typ logout+jwt, the signing key's kid.
-func (s *Signer) SignLogoutToken(_ context.Context, t logout.Token) (string, error) {
-	return s.s.SignTyped(logoutTokenClaims{
+// SignLogoutToken implements oauth.LogoutTokenSigner: typ logout+jwt, signed with the ID-token key
+// of alg ("" means ES256), whose kid it names.
+func (s *Signer) SignLogoutToken(_ context.Context, t logout.Token, alg string) (string, error) {
+	if alg == "" {
+		alg = keys.AlgorithmES256
+	}
+	return s.s.SignTyped(alg, logout.TokenType, logoutTokenClaims{
 		Issuer: t.Issuer, Subject: t.Subject, Audience: t.Audience, IssuedAt: t.IssuedAt.Unix(),
 		Expiry: t.ExpiresAt.Unix(), ID: t.ID, SessionID: t.SessionID,
 		Events: map[string]map[string]any{logout.BackchannelEvent: {}},
-	}, logout.TokenType)
+	})
 }
