@@ -39,6 +39,9 @@ type AuthRequestView struct {
 	CanAutoApprove bool
 	// Connection is the active connection of the caller to the client, or nil.
 	Connection *connection.Connection
+	// Next is what the consent screen does with the request after the rules of its prompt,
+	// max_age and id_token_hint for the caller's session (prompt.Decide, decision 35).
+	Next prompt.Next
 }
 
 // AuthRequest fetches an authorization request for the consent screen and binds it to the caller if
@@ -64,7 +67,19 @@ func (cs *Consent) AuthRequest(ctx context.Context, p Principal, authRequestID s
 	if _, err := cs.bind(ctx, p, d, remembered); err != nil {
 		return AuthRequestView{}, err
 	}
-	return AuthRequestView{Details: d, CanAutoApprove: remembered, Connection: conn}, nil
+	return AuthRequestView{Details: d, CanAutoApprove: remembered, Connection: conn, Next: cs.next(p, d, remembered)}, nil
+}
+
+// next applies the request's sign-in requirements to the caller's session. Requirements the
+// provider sent that Core cannot read ask for a fresh sign-in: the provider checks them again.
+func (cs *Consent) next(p Principal, d AuthRequestDetails, remembered bool) prompt.Next {
+	req, err := d.Requirements.domain()
+	if err != nil {
+		return prompt.NextSignIn
+	}
+	requested, _ := scope.FromList(d.RequestedScopes)
+	return prompt.Decide(req, prompt.Session{SignedIn: true, Subject: p.UserID, AuthTime: p.AuthTime},
+		prompt.Earlier{Remembered: remembered, NeedsVault: len(requested.PermittedClaims()) > 0}, cs.clock.Now()).Next
 }
 
 // AttestInput is an attestation request (seed body).

@@ -17,6 +17,33 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for AuthRequestOutputBodyNext.
+const (
+	Approve       AuthRequestOutputBodyNext = "approve"
+	Consent       AuthRequestOutputBodyNext = "consent"
+	ConsentScreen AuthRequestOutputBodyNext = "consent_screen"
+	Fail          AuthRequestOutputBodyNext = "fail"
+	SignIn        AuthRequestOutputBodyNext = "sign_in"
+)
+
+// Valid indicates whether the value is a known member of the AuthRequestOutputBodyNext enum.
+func (e AuthRequestOutputBodyNext) Valid() bool {
+	switch e {
+	case Approve:
+		return true
+	case Consent:
+		return true
+	case ConsentScreen:
+		return true
+	case Fail:
+		return true
+	case SignIn:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for KdfParamsAlgorithm.
 const (
 	PBKDF2SHA256 KdfParamsAlgorithm = "PBKDF2-SHA256"
@@ -119,12 +146,18 @@ type AuthRequestOutputBody struct {
 	// ExistingConnection The user's active connection to this client, or null.
 	ExistingConnection *ExistingConnection `json:"existing_connection"`
 	ExpiresAt          time.Time           `json:"expires_at"`
-	RedirectUri        string              `json:"redirect_uri"`
-	RequestedScopes    *[]string           `json:"requested_scopes"`
-	ScopeDetails       *[]ScopeDetail      `json:"scope_details"`
-	State              string              `json:"state"`
-	Status             string              `json:"status"`
+
+	// Next What the consent screen does (decision 35): sign_in — sign in afresh (prompt=login or select_account, max_age exceeded, or another user than the id_token_hint's); consent — the usual screen; consent_screen — the full screen even when remembered (prompt=consent); approve or fail — a prompt=none request, answered through …/silent/.
+	Next            AuthRequestOutputBodyNext `json:"next"`
+	RedirectUri     string                    `json:"redirect_uri"`
+	RequestedScopes *[]string                 `json:"requested_scopes"`
+	ScopeDetails    *[]ScopeDetail            `json:"scope_details"`
+	State           string                    `json:"state"`
+	Status          string                    `json:"status"`
 }
+
+// AuthRequestOutputBodyNext What the consent screen does (decision 35): sign_in — sign in afresh (prompt=login or select_account, max_age exceeded, or another user than the id_token_hint's); consent — the usual screen; consent_screen — the full screen even when remembered (prompt=consent); approve or fail — a prompt=none request, answered through …/silent/.
+type AuthRequestOutputBodyNext string
 
 // ClientInfo defines model for ClientInfo.
 type ClientInfo struct {

@@ -71,6 +71,7 @@ type authRequestOutput struct {
 		RedirectURI     string        `json:"redirect_uri"`
 		Client          clientInfo    `json:"client"`
 		CanAutoApprove  bool          `json:"can_auto_approve" doc:"True only when an active connection covers every requested scope."`
+		Next            string        `json:"next" enum:"sign_in,consent,consent_screen,approve,fail" doc:"What the consent screen does (decision 35): sign_in — sign in afresh (prompt=login or select_account, max_age exceeded, or another user than the id_token_hint's); consent — the usual screen; consent_screen — the full screen even when remembered (prompt=consent); approve or fail — a prompt=none request, answered through …/silent/."`
 		// ExistingConnection is null when the user has no active connection to the client.
 		ExistingConnection *existingConnection `json:"existing_connection" doc:"The user's active connection to this client, or null."`
 	}
@@ -262,6 +263,7 @@ func toAuthRequestOutput(v core.AuthRequestView) *authRequestOutput {
 	}
 	b.Client = clientInfo{ClientID: d.Client.ClientID, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description}
 	b.CanAutoApprove = v.CanAutoApprove
+	b.Next = string(v.Next)
 	if c := v.Connection; c != nil {
 		b.ExistingConnection = &existingConnection{ApprovedScopes: c.ApprovedScopes.Strings(), ConnectedAt: c.ConnectedAt, LastUsedAt: c.LastUsedAt}
 	}

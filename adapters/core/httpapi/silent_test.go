@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	core "github.com/sva-oauth/sva/ports/core"
 )
@@ -50,4 +51,39 @@ func TestAnswerSilently(t *testing.T) {
 
 	e.addRequest("req-normal", "openid")
 	expect(t, e.do(http.MethodPost, "/api/internal/oauth/requests/req-normal/silent/", alice.token, nil), http.StatusBadRequest, "invalid_request")
+}
+
+// TestAuthRequest_Next: the consent screen is told what the request's prompt, max_age and
+// id_token_hint mean for the caller's session (decision 35).
+func TestAuthRequest_Next(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	alice := e.register("alice@example.com")
+	e.clock.Advance(time.Minute) // requests made after alice signed in
+	maxAge := int64(10)
+	for _, tc := range []struct {
+		id   string
+		req  core.SignInRequirements
+		next string
+	}{
+		{"req-plain", core.SignInRequirements{}, "consent"},
+		{"req-login", core.SignInRequirements{Prompt: "login"}, "sign_in"},
+		{"req-select", core.SignInRequirements{Prompt: "select_account"}, "sign_in"},
+		{"req-consent", core.SignInRequirements{Prompt: "consent"}, "consent_screen"},
+		{"req-max-age", core.SignInRequirements{MaxAge: &maxAge}, "sign_in"},
+		{"req-other-user", core.SignInRequirements{HintSubject: "someone-else"}, "sign_in"},
+		{"req-same-user", core.SignInRequirements{HintSubject: alice.userID}, "consent"},
+		{"req-silent", core.SignInRequirements{Prompt: "none"}, "fail"},
+	} {
+		e.addRequest(tc.id, "openid")
+		d, _ := e.fake.AuthRequestDetailsFn(t.Context(), tc.id)
+		tc.req.CreatedAt = e.clock.Now()
+		d.Requirements = tc.req
+		e.prov.Add(d)
+		r := e.do(http.MethodGet, "/api/internal/oauth/requests/"+tc.id+"/", alice.token, nil)
+		expect(t, r, http.StatusOK, "")
+		if got := r.str("next"); got != tc.next {
+			t.Errorf("%s: next = %q, want %q", tc.id, got, tc.next)
+		}
+	}
 }

@@ -458,6 +458,11 @@ export interface components {
             existing_connection: components["schemas"]["ExistingConnection"] | null;
             /** Format: date-time */
             expires_at: string;
+            /**
+             * @description What the consent screen does (decision 35): sign_in — sign in afresh (prompt=login or select_account, max_age exceeded, or another user than the id_token_hint's); consent — the usual screen; consent_screen — the full screen even when remembered (prompt=consent); approve or fail — a prompt=none request, answered through …/silent/.
+             * @enum {string}
+             */
+            next: "sign_in" | "consent" | "consent_screen" | "approve" | "fail";
             redirect_uri: string;
             requested_scopes: string[] | null;
             scope_details: components["schemas"]["ScopeDetail"][] | null;

@@ -59,8 +59,22 @@ export function signinView(main, params) {
       pw.input.select();
     }
   });
+  // login_hint (decision 38): the app's guess of the email, carried in the consent address the
+  // provider built; it stays in this browser (only the derived lookup key reaches Core).
+  const hint = loginHint(next);
+  if (hint && !email.input.value) email.input.value = hint;
   main.append(form);
-  email.input.focus();
+  (hint ? pw.input : email.input).focus();
+}
+
+/**
+ * loginHint returns the login_hint of a consent address ("" if none).
+ * @param {string | null} next
+ * @returns {string}
+ */
+function loginHint(next) {
+  if (!next?.startsWith('/consent?')) return '';
+  return new URLSearchParams(next.slice('/consent?'.length)).get('login_hint') ?? '';
 }
 
 /** @type {import('../app.js').View} */

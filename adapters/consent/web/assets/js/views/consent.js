@@ -4,9 +4,9 @@
 // after the authorization endpoint sent the browser here).
 
 import { h, say, clearStatus, busy, logo, when } from '../dom.js';
-import { requireSession, here, unlockForm } from '../app.js';
+import { requireSession, here, unlockForm, navigate } from '../app.js';
 import { api, ApiError, UNAVAILABLE } from '../api.js';
-import { state, isUnlocked } from '../session.js';
+import { state, isUnlocked, signOut } from '../session.js';
 import { buildClaims, claimsForScope, formatValue, scopeInfo } from '../scopes.js';
 import { FIELDS } from '../profile.js';
 import { icon, scopeIcon } from '../icons.js';
@@ -114,17 +114,40 @@ export async function consentView(main, params) {
     problemCard(main, requestProblem(new ApiError(400, d.status === 'expired' ? 'request_expired' : 'request_not_pending', '')), false);
     return;
   }
+  // The request's prompt, max_age or id_token_hint wants a sign-in this session does not give
+  // (decision 35): sign out and sign in afresh, coming back here; "use another account" is the
+  // sign-in form itself (decision 36). The provider checks the sign-in again at approval.
+  if (d.next === 'sign_in') {
+    await freshSignIn(d);
+    return;
+  }
+  if (d.next === 'approve' || d.next === 'fail') {
+    await answerSilently(main, id);
+    return;
+  }
   // Core sets can_auto_approve only when an active connection covers every requested scope;
   // the subset check is repeated here so a new scope can never slip through without asking.
   const granted = new Set(d.existing_connection?.approved_scopes ?? []);
   const remembered = d.existing_connection != null;
-  const covered = Boolean(d.can_auto_approve) && (d.requested_scopes ?? []).every((s) => granted.has(s));
+  // prompt=consent (next: consent_screen) always shows the full screen, even when remembered.
+  const covered = d.next !== 'consent_screen' && Boolean(d.can_auto_approve) && (d.requested_scopes ?? []).every((s) => granted.has(s));
   const show = () => {
     if (covered) continueAsBefore(main, d, () => consentForm(main, d, granted, remembered));
     else consentForm(main, d, granted, remembered);
   };
   if (isUnlocked()) show();
   else lockedRequest(main, d, show);
+}
+
+/**
+ * freshSignIn signs this browser out and shows the sign-in, returning to the request after it.
+ * @param {Details} d
+ */
+async function freshSignIn(d) {
+  const back = `/signin?next=${encodeURIComponent(here())}`;
+  try { await signOut(); } catch { /* the cookie is dropped either way */ }
+  navigate(back, { replace: true, keepStatus: true });
+  say(`${d.client.name} asks you to sign in again.`, 'info');
 }
 
 /**
