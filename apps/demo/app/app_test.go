@@ -671,3 +671,26 @@ func TestRun_ServesAndShutsDown(t *testing.T) {
 		t.Fatal("Run did not return after cancel")
 	}
 }
+
+// TestLogin_SilentReSignIn: the result page's "Silent re-sign-in" asks SVA with prompt=none for
+// openid only, hinted with the current sign-in's ID token (decision 37).
+func TestLogin_SilentReSignIn(t *testing.T) {
+	e := newDemo(t, nil)
+	if status, page := e.post("/login"); status != http.StatusOK || !strings.Contains(page, `id="silent-renew"`) {
+		t.Fatalf("signed in: status %d, silent re-sign-in button shown: %v", status, strings.Contains(page, `id="silent-renew"`))
+	}
+	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := e.client.PostForm(e.demo.URL+"/login", url.Values{"silent": {"1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("silent re-sign-in: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	q := loc.Query()
+	if q.Get("prompt") != "none" || q.Get("scope") != "openid" || q.Get("id_token_hint") == "" {
+		t.Errorf("silent authorization request = %v, want prompt=none, scope=openid and the id_token_hint", q)
+	}
+}

@@ -220,8 +220,17 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		nonce:    randomToken(),
 		started:  s.now(),
 	}
+	// "Silent re-sign-in" (prompt=none, decision 37): openid only, hinted with the ID token of the
+	// current sign-in; SVA answers without any screen, with a code or login_required and the like.
+	silent := r.PostFormValue("silent") == "1"
+	var hint string
 	// Any previous session is replaced: starting over discards old tokens and flows.
 	if id, old := s.sessions.lookup(r); old != nil {
+		old.mu.Lock()
+		if old.user != nil && old.user.token != nil {
+			hint, _ = old.user.token.Extra("id_token").(string)
+		}
+		old.mu.Unlock()
 		s.sessions.forget(id)
 	}
 	if err := s.sessions.create(w, &session{pending: pending}); err != nil {
@@ -232,10 +241,14 @@ func (s *server) login(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	authURL := p.oauth.AuthCodeURL(pending.state,
-		oauth2.S256ChallengeOption(pending.verifier),
-		oidc.Nonce(pending.nonce),
-	)
+	opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(pending.verifier), oidc.Nonce(pending.nonce)}
+	if silent {
+		opts = append(opts, oauth2.SetAuthURLParam("prompt", "none"), oauth2.SetAuthURLParam("scope", "openid"))
+		if hint != "" {
+			opts = append(opts, oauth2.SetAuthURLParam("id_token_hint", hint))
+		}
+	}
+	authURL := p.oauth.AuthCodeURL(pending.state, opts...)
 	http.Redirect(w, r, authURL, http.StatusSeeOther)
 }
 
