@@ -62,6 +62,8 @@ const (
 	stateDenied   = "an authorization request was already denied"
 	stateNoSuchID = "no authorization request has the requested id"
 	stateGranted  = "a user has an active grant for a client"
+	// stateSilent: a pending prompt=none request (decision 37).
+	stateSilent = "a prompt=none authorization request is pending"
 )
 
 var stateParams = map[string]any{
@@ -371,6 +373,40 @@ func TestDenyConsent(t *testing.T) {
 		}).
 		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
 			res, err := client(cfg, serviceToken).DenyConsent(context.Background(), exampleRequestID, userID)
+			if err != nil {
+				return err
+			}
+			if want := (core.DenyResult{RedirectURI: callback, State: clientState}); res != want {
+				return fmt.Errorf("result = %+v, want %+v", res, want)
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFailSilently: Core ends a prompt=none request it cannot answer without the user; the client
+// gets the OIDC error (here login_required: no session in the browser) with state and iss.
+func TestFailSilently(t *testing.T) {
+	const callback = redirectURI + "?error=login_required&error_description=The+user+is+not+signed+in%2C+or+must+sign+in+again&iss=http%3A%2F%2F127.0.0.1%3A9000&state=" + clientState
+	err := newPact(t).AddInteraction().
+		GivenWithParameter(given(stateSilent)).
+		UponReceiving("a prompt=none request ended with login_required").
+		WithRequest(http.MethodPost, "/api/auth/internal/consent-silent-failure/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{
+				"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
+				"error":           matchers.S("login_required"),
+			})
+		}).
+		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{
+				"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=login_required(&.*)?$`),
+				"state":        matchers.S(clientState),
+			})
+		}).
+		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			res, err := client(cfg, serviceToken).FailSilently(context.Background(), exampleRequestID, "", "login_required")
 			if err != nil {
 				return err
 			}

@@ -182,7 +182,7 @@ type registered struct {
 
 // pendingRequest registers a client and starts an authorization request for it, both through the
 // Service, as the admin API and GET /oauth/authorize would.
-func (e *providerEnv) pendingRequest(ctx context.Context, p stateParams) (registered, string, error) {
+func (e *providerEnv) pendingRequest(ctx context.Context, p stateParams, prompt ...string) (registered, string, error) {
 	c, secret, err := e.uc.Clients.Create(ctx, oauth.ClientInput{
 		Type: client.Type("confidential"), Name: p.ClientName, RedirectURIs: []string{p.RedirectURI},
 		AllowedScopes: []string{"openid", "email", "profile"},
@@ -196,6 +196,7 @@ func (e *providerEnv) pendingRequest(ctx context.Context, p stateParams) (regist
 	res, err := e.uc.Authorization.Authorize(ctx, oauth.AuthorizeInput{
 		ClientID: c.ID, RedirectURI: p.RedirectURI, ResponseType: "code", Scope: p.Scope, State: p.State,
 		Nonce: "n-0S6_WzA2Mj", CodeChallenge: pkce.ChallengeFor(verifier).String(), CodeChallengeMethod: "S256",
+		Prompt: strings.Join(prompt, " "),
 	})
 	if err != nil {
 		return registered{}, "", fmt.Errorf("authorize: %w", err)
@@ -252,6 +253,10 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 		"an authorization request is pending": setup(func(p stateParams) (models.ProviderStateResponse, error) {
 			_, _, values, err := pending(p)
 			return values, err
+		}),
+		"a prompt=none authorization request is pending": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			c, id, err := e.pendingRequest(ctx, p, "none")
+			return models.ProviderStateResponse{"auth_request_id": id, "client_id": c.id}, err
 		}),
 		"an authorization request has expired": setup(func(p stateParams) (models.ProviderStateResponse, error) {
 			var values models.ProviderStateResponse

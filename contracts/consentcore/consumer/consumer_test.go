@@ -52,6 +52,8 @@ const (
 	stateSignedIn  = "a person is signed in"
 	statePending   = "a sign-in request is pending for the signed-in person"
 	stateConnected = "the signed-in person has connected an app"
+	// stateSilent: a prompt=none request, and no session in the browser (decision 37).
+	stateSilent = "a prompt=none sign-in request is pending"
 )
 
 // The account's values, as a browser would have derived them (see docs/consent-ui.md).
@@ -449,6 +451,17 @@ func TestConsent(t *testing.T) {
 			"state": matchers.Like("st-1")},
 		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
 			return c.Deny(ctx, exampleSession, exampleRequestID)
+		},
+		check: hasKeys("redirect_uri"),
+	}, {
+		// prompt=none without a session: the app is told login_required, no screen is shown.
+		state: stateSilent, description: "answering a prompt=none sign-in request without a session",
+		method: http.MethodPost, path: requestPath("silent/"),
+		status: http.StatusOK,
+		response: obj{"redirect_uri": matchers.Regex("https://rp.example/callback?error=login_required&state=st-1", `^https://rp\.example/callback\?(.+&)?error=login_required(&.*)?$`),
+			"state": matchers.Like("st-1")},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.AnswerSilently(ctx, "", exampleRequestID)
 		},
 		check: hasKeys("redirect_uri"),
 	}, {

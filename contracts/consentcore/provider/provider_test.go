@@ -126,7 +126,7 @@ func (e *coreEnv) register(ctx context.Context, p params, emailHash string) (cor
 
 // pending puts a pending authorization request at the provider port, shaped as the provider
 // would answer it (catalogue names, the client's required scopes plus openid).
-func (e *coreEnv) pending(p params) (id, clientID string) {
+func (e *coreEnv) pending(p params, prompt ...string) (id, clientID string) {
 	id = fmt.Sprintf("%s-%s-4%s-8%s-%s", randomHex(4), randomHex(2), randomHex(2)[1:], randomHex(2)[1:], randomHex(6))
 	clientID = "app_" + base64.RawURLEncoding.EncodeToString([]byte(randomHex(8)))
 	required := strings.Fields(p["required_scopes"])
@@ -142,7 +142,8 @@ func (e *coreEnv) pending(p params) (id, clientID string) {
 	}
 	e.prov.Add(core.AuthRequestDetails{AuthRequestID: id, ExpiresAt: time.Now().Add(10 * time.Minute).UTC(),
 		RequestedScopes: strings.Fields(p["scopes"]), ScopeDetails: details, State: "st-1", RedirectURI: "https://rp.example/callback",
-		Client: core.ClientInfo{ClientID: clientID, Name: p["client_name"]}})
+		Client:       core.ClientInfo{ClientID: clientID, Name: p["client_name"]},
+		Requirements: core.SignInRequirements{CreatedAt: time.Now().UTC(), Prompt: strings.Join(prompt, " ")}})
 	return id, clientID
 }
 
@@ -190,6 +191,10 @@ func (e *coreEnv) stateHandlers(t *testing.T) models.StateHandlers {
 			}
 			values["auth_request_id"], values["client_id"] = e.pending(p)
 			return values, nil
+		}),
+		"a prompt=none sign-in request is pending": setup(func(p params) (models.ProviderStateResponse, error) {
+			id, clientID := e.pending(p, "none")
+			return models.ProviderStateResponse{"auth_request_id": id, "client_id": clientID}, nil
 		}),
 		"the signed-in person has connected an app": setup(func(p params) (models.ProviderStateResponse, error) {
 			g, values, err := signedIn(p)
