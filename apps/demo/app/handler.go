@@ -302,6 +302,15 @@ func (s *server) callback(w http.ResponseWriter, r *http.Request) {
 			})
 			return
 		}
+		switch code {
+		case "login_required", "consent_required", "interaction_required":
+			// The expected answers to a silent re-sign-in (prompt=none) that needs the person.
+			s.message(w, http.StatusOK, messageView{
+				Title: "SVA could not sign you in silently", Message: "SVA needs you for this sign-in (to sign in, approve or unlock your vault). Sign in again.",
+				Code: code, Description: q.Get("error_description"), Retry: true,
+			})
+			return
+		}
 		s.message(w, http.StatusBadRequest, messageView{
 			Title: "The provider returned an error", Message: "Sign-in did not complete.",
 			Code: code, Description: q.Get("error_description"), Retry: true,

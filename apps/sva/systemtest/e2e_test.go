@@ -20,8 +20,10 @@ import (
 //	sign up → fill the vault with marker values → demo "Sign in with SVA" → unlock → approve all
 //	but phone → the demo shows exactly the approved claims and scopes → sign in again and deny →
 //	access_denied → sign in again: remembered scopes pre-checked, phone New; approve it too →
-//	sign in again: "Continue to SVA Demo" continues by itself → disconnect in Connected apps →
-//	the demo's "Refresh tokens" shows invalid_grant.
+//	sign in again: "Continue to SVA Demo" continues by itself → the demo's "Silent re-sign-in"
+//	(prompt=none, openid) comes back with a code and no screen → disconnect in Connected apps →
+//	the demo's "Refresh tokens" shows invalid_grant → signed out of SVA, a silent re-sign-in comes
+//	back with login_required.
 //
 // Zero knowledge (checklist 45): every request the browser sent, and every request the consent
 // server sent to Core, is checked for the master password and the plaintext login email (only its
@@ -150,6 +152,15 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 
 	step("auto-continue")
 
+	// ---- Silent renew (prompt=none, scope=openid): no screen, a new sign-in at the demo ----
+	b.Click("#silent-renew")
+	b.waitForDemo(s, "silent re-sign-in result", `document.querySelectorAll('#scopes li[data-scope]').length === 1`)
+	if got := b.demoScopes(); !sameSet(got, []string{"openid"}) {
+		t.Errorf("after the silent re-sign-in the demo shows scopes %v, want [openid]", got)
+	}
+	b.Shot("09b-demo-silent-renew")
+	step("silent renew")
+
 	// ---- Disconnect in Connected apps; the demo's refresh then fails ----
 	b.Open(s.ConsentURL + "/connections")
 	b.WaitFor("connections list", `document.querySelector('.row h2')?.textContent === 'SVA Demo'`)
@@ -168,6 +179,29 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 		t.Errorf("refresh after disconnecting: %s (%q), want a failure with invalid_grant", code, shown)
 	}
 	step("disconnected, refresh failed")
+
+	// ---- Signed out of SVA: a silent re-sign-in comes back with login_required ----
+	b.Open(s.ConsentURL + "/vault")
+	b.WaitFor("consent UI nav", `document.getElementById('signout')`)
+	b.Click("#signout")
+	b.WaitFor("signed out of SVA", `location.pathname === '/signin'`)
+	b.Open(s.DemoURL + "/")
+	b.Eval(`(() => { const f = document.createElement('form'); f.method = 'post'; f.action = '/login';
+		const i = document.createElement('input'); i.type = 'hidden'; i.name = 'silent'; i.value = '1'; f.append(i);
+		document.body.append(f); f.submit(); return true })()`)
+	b.waitForDemo(s, "silent re-sign-in refused", `document.getElementById('error')`)
+	if code := b.Text("#error"); code != "login_required" {
+		t.Errorf("silent re-sign-in after signing out of SVA: error %q, want login_required", code)
+	}
+	b.Shot("13-demo-silent-login-required")
+	step("silent renew signed out")
+	// Sign in to SVA again (the database scan below wants a session to look at).
+	b.Open(s.ConsentURL + "/signin")
+	b.WaitFor("sign-in form", `document.getElementById('password')`)
+	b.Fill("email", email)
+	b.Fill("password", password)
+	b.Click(`form button[type=submit]`)
+	b.WaitFor("vault after signing in again", `location.pathname === '/vault'`)
 
 	flowTime := time.Since(started)
 
