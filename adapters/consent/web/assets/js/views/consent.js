@@ -297,6 +297,14 @@ function failed(e) {
       // something the user can fix by retrying.
       say('SVA could not confirm the details for this app, so nothing was shared. Go back to the app and start again.', 'error');
       return;
+    case 'login_required':
+      // The provider wants a newer sign-in than this session's (prompt=login, max_age) or
+      // another person (id_token_hint): sign in again and come back to the request.
+      void signOut().catch(() => {}).finally(() => {
+        navigate(`/signin?next=${encodeURIComponent(here())}`, { replace: true, keepStatus: true });
+        say('The app asks you to sign in again.', 'info');
+      });
+      return;
     case 'invalid_claim_value':
       say(`SVA would not share these details: ${e.message} Fix them in your vault, then try again. Nothing was shared.`, 'error');
       return;
