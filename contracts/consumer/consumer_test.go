@@ -62,6 +62,9 @@ const (
 	stateDenied   = "an authorization request was already denied"
 	stateNoSuchID = "no authorization request has the requested id"
 	stateGranted  = "a user has an active grant for a client"
+	// stateLogin: a pending prompt=login request; the provider state also gives a sign-in time
+	// after it (decision 35).
+	stateLogin = "a prompt=login authorization request is pending"
 	// stateSilent: a pending prompt=none request (decision 37).
 	stateSilent = "a prompt=none authorization request is pending"
 )
@@ -303,6 +306,42 @@ func TestCompleteConsent(t *testing.T) {
 				want := core.ConsentResult{RedirectURI: callback, AuthorizationCode: "sva_code_example", State: clientState, ExpiresIn: 600}
 				if res != want {
 					return fmt.Errorf("result = %+v, want %+v", res, want)
+				}
+				return nil
+			})
+		if err != nil {
+			t.Fatal(err)
+		}
+	})
+
+	// prompt=login: Core tells when the session signed in (auth_time), after the request.
+	t.Run("ApprovedAfterFreshSignIn", func(t *testing.T) {
+		const callback = redirectURI + "?code=sva_code_example&iss=http%3A%2F%2F127.0.0.1%3A9000&state=" + clientState
+		const exampleAuthTime = "2026-12-05T20:00:00Z"
+		body := completeBody([]any{"openid", "email"}, signedToken)
+		body["auth_time"] = matchers.FromProviderState("${auth_time}", exampleAuthTime)
+		err := newPact(t).AddInteraction().
+			GivenWithParameter(given(stateLogin)).
+			UponReceiving("a consent approval of a prompt=login request by a session signed in after it").
+			WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", func(b *consumer.V3RequestBuilder) {
+				jsonRequest(b, body)
+			}).
+			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+				jsonResponse(b, obj{
+					// The answer's shape is the "Approved" interaction's; this one is about auth_time.
+					"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?code=[^&]+(&.*)?$`),
+					"state":        matchers.S(clientState),
+				})
+			}).
+			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+				in := completeInput("openid", "email")
+				in.AuthTime, _ = time.Parse(time.RFC3339, exampleAuthTime)
+				res, err := client(cfg, serviceToken).CompleteConsent(context.Background(), in)
+				if err != nil {
+					return err
+				}
+				if res.RedirectURI != callback {
+					return fmt.Errorf("result = %+v, want the callback with a code", res)
 				}
 				return nil
 			})

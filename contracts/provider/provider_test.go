@@ -254,6 +254,15 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 			_, _, values, err := pending(p)
 			return values, err
 		}),
+		"a prompt=login authorization request is pending": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			c, id, err := e.pendingRequest(ctx, p, "login")
+			if err != nil {
+				return nil, err
+			}
+			token, err := e.dataToken(c.id, p.UserID, id, p.Scope)
+			signedIn := e.clock.Now().Add(time.Second).UTC().Format(time.RFC3339)
+			return models.ProviderStateResponse{"auth_request_id": id, "client_id": c.id, "data_token": token, "auth_time": signedIn}, err
+		}),
 		"a prompt=none authorization request is pending": setup(func(p stateParams) (models.ProviderStateResponse, error) {
 			c, id, err := e.pendingRequest(ctx, p, "none")
 			return models.ProviderStateResponse{"auth_request_id": id, "client_id": c.id}, err
