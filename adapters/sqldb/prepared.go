@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/uptrace/bun"
 )
@@ -51,7 +52,8 @@ func (p *Prepared) prepared(ctx context.Context) (*sql.Stmt, error) {
 }
 
 // ScanOne runs the query with args and scans its first row into dest (a pointer to a bun row
-// struct, or scalars). It returns sql.ErrNoRows when there is no row.
+// struct, or scalars). It returns sql.ErrNoRows when there is no row. The query may be a write
+// with RETURNING.
 func (p *Prepared) ScanOne(ctx context.Context, dest any, args ...any) error {
 	// Bounded like every other call (DATABASE_TIMEOUT): prepared statements bypass bun's hooks.
 	ctx, cancel := withQueryDeadline(ctx, p.db)
@@ -60,10 +62,46 @@ func (p *Prepared) ScanOne(ctx context.Context, dest any, args ...any) error {
 	if err != nil {
 		return err
 	}
+	return p.scanOne(ctx, stmt, dest, args)
+}
+
+// Ready prepares the statement if it is not yet (ScanOneTx needs it prepared: inside a
+// transaction, preparing would wait for a second connection of the pool).
+func (p *Prepared) Ready(ctx context.Context) error {
+	_, err := p.prepared(ctx)
+	return err
+}
+
+// ScanOneTx is ScanOne inside tx (bounded by the transaction's deadline). database/sql keeps the
+// statement prepared per connection, so on the transaction's connection it is prepared once
+// too, not once per transaction. Call Ready before the transaction: a statement not prepared
+// yet runs unprepared (correct, only not cheaper). The query may be a write with RETURNING.
+func (p *Prepared) ScanOneTx(ctx context.Context, tx bun.Tx, dest any, args ...any) error {
+	p.mu.Lock()
+	stmt := p.stmt
+	p.mu.Unlock()
+	if stmt == nil {
+		rows, err := tx.Tx.QueryContext(ctx, p.query, args...)
+		if err != nil {
+			return err
+		}
+		return p.scanRows(ctx, rows, dest)
+	}
+	txStmt := tx.Tx.StmtContext(ctx, stmt)
+	defer txStmt.Close()
+	return p.scanOne(ctx, txStmt, dest, args)
+}
+
+func (p *Prepared) scanOne(ctx context.Context, stmt *sql.Stmt, dest any, args []any) error {
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
+	return p.scanRows(ctx, rows, dest)
+}
+
+// scanRows scans the first of rows into dest and closes rows.
+func (p *Prepared) scanRows(ctx context.Context, rows *sql.Rows, dest any) error {
 	defer rows.Close()
 	if !rows.Next() {
 		if err := rows.Err(); err != nil {
@@ -90,4 +128,21 @@ func numberPlaceholders(query string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// sqliteTime is how bun writes an instant into SQLite's text columns; TimeArg writes it the same
+// way, so that rows written by bun and by a Prepared statement compare and sort alike.
+const sqliteTime = "2006-01-02 15:04:05.999999-07:00"
+
+// TimeArg is t as an argument of a Prepared statement on db: as is for PostgreSQL and MySQL, and
+// on SQLite the text bun writes (the driver's own default format differs); NULL when t is zero.
+func TimeArg(db bun.IDB, t time.Time) any {
+	switch {
+	case t.IsZero():
+		return nil
+	case Dialect(db) == DialectSQLite:
+		return t.UTC().Format(sqliteTime)
+	default:
+		return t.UTC()
+	}
 }

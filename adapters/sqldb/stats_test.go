@@ -158,3 +158,52 @@ func TestPrepared_EveryEngine(t *testing.T) {
 		}
 	})
 }
+
+// TestPrepared_WritesInTransactionsPreparedOnce: a Prepared write with RETURNING, run in one
+// transaction after another on one connection, is prepared once and executed each time — the
+// hot path's claims and decisions are parsed and planned once per connection, not per request —
+// and every engine runs it (UPDATE … RETURNING where the engine has it).
+func TestPrepared_WritesInTransactionsPreparedOnce(t *testing.T) {
+	dbtest.Each(t, nil, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		for _, q := range []string{"CREATE TABLE wt (id INTEGER PRIMARY KEY, n INTEGER)", "INSERT INTO wt (id, n) VALUES (1, 0)"} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		query := "UPDATE wt SET n = n + 1 WHERE id = ? RETURNING n"
+		if sqldb.Dialect(db) == sqldb.DialectMySQL {
+			query = "SELECT n + 1 FROM wt WHERE id = ? FOR UPDATE" // no UPDATE … RETURNING
+		}
+		p := sqldb.Prepare(db, query)
+		// One connection, so that every transaction finds the statement prepared on it.
+		db.SetMaxOpenConns(1)
+		type mark struct{}
+		var mu sync.Mutex
+		kinds := map[string]int{}
+		stop := sqldb.Observe(func(ctx context.Context, s sqldb.Statement) {
+			if ctx.Value(mark{}) != nil {
+				mu.Lock()
+				kinds[s.Kind]++
+				mu.Unlock()
+			}
+		})
+		defer stop()
+		ctx = context.WithValue(ctx, mark{}, true)
+		if err := p.Ready(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i <= 3; i++ {
+			var n int
+			err := sqldb.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error { return p.ScanOneTx(ctx, tx, &n, 1) })
+			if err != nil || n != i && sqldb.Dialect(db) != sqldb.DialectMySQL {
+				t.Fatalf("transaction %d: n = %d, %v", i, n, err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if kinds[sqldb.KindPrepare] != 1 || kinds[sqldb.KindQuery] != 3 || kinds[sqldb.KindCommit] != 3 {
+			t.Fatalf("statements by kind = %v, want 1 prepare, 3 queries and 3 commits", kinds)
+		}
+	})
+}

@@ -113,12 +113,15 @@ func (s *ConnectionStore) Connect(ctx context.Context, c connection.Connection) 
 
 // BindingStore implements core.AuthRequestBindings.
 type BindingStore struct {
-	db  *bun.DB
-	get *sqldb.Prepared // attest and complete read the binding: prepared once
+	db     *bun.DB
+	get    *sqldb.Prepared // attest and complete read the binding: prepared once
+	decide *sqldb.Prepared // approve and deny record the decision: prepared once (not on MySQL)
 }
 
 func newBindingStore(db *bun.DB) *BindingStore {
-	return &BindingStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM core_auth_request_bindings WHERE auth_request_id = ?")}
+	return &BindingStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM core_auth_request_bindings WHERE auth_request_id = ?"),
+		decide: sqldb.Prepare(db, "UPDATE core_auth_request_bindings SET decision = ? WHERE auth_request_id = ? AND user_id = ?"+
+			" RETURNING auth_request_id, user_id, expires_at, details, decision")}
 }
 
 type bindingRow struct {
@@ -213,10 +216,7 @@ func (s *BindingStore) Decide(ctx context.Context, authRequestID, userID string,
 		return b, err
 	}
 	var r bindingRow
-	err := s.db.NewUpdate().Model(&r).Set("decision = ?", string(d)).
-		Where("auth_request_id = ?", authRequestID).Where("user_id = ?", userID).
-		Returning("auth_request_id, user_id, expires_at, details, decision").Scan(ctx)
-	if err != nil {
+	if err := s.decide.ScanOne(ctx, &r, string(d), authRequestID, userID); err != nil {
 		return core.BoundRequest{}, fmt.Errorf("record decision: %w", notFound(err))
 	}
 	return r.toDomain()

@@ -16,7 +16,14 @@ import (
 )
 
 // AuthRequestStore implements oauth.AuthRequests.
-type AuthRequestStore struct{ db *bun.DB }
+type AuthRequestStore struct {
+	db  *bun.DB
+	get *sqldb.Prepared // the decision reads the request: prepared once per connection
+}
+
+func newAuthRequestStore(db *bun.DB) *AuthRequestStore {
+	return &AuthRequestStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_auth_requests WHERE id = ?")}
+}
 
 type authRequestRow struct {
 	bun.BaseModel `bun:"table:oauth_auth_requests"`
@@ -109,7 +116,7 @@ func (s *AuthRequestStore) Create(ctx context.Context, r *authreq.Request) error
 // Get implements oauth.AuthRequests.
 func (s *AuthRequestStore) Get(ctx context.Context, id string) (*authreq.Request, error) {
 	var row authRequestRow
-	if err := s.db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+	if err := s.get.ScanOne(ctx, &row, id); err != nil {
 		return nil, notFound(err, "get auth request "+id)
 	}
 	return authRequestFromRow(row)

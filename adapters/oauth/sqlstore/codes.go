@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -17,7 +18,20 @@ import (
 )
 
 // CodeStore implements oauth.Codes.
-type CodeStore struct{ db *bun.DB }
+type CodeStore struct {
+	db    *bun.DB
+	claim *sqldb.Prepared // claimQuery, prepared once per connection (not on MySQL)
+}
+
+func newCodeStore(db *bun.DB) *CodeStore {
+	q := claimQuery
+	if sqldb.Dialect(db) == sqldb.DialectPostgres {
+		// Parameters in a SELECT list have no type to infer from; name the columns' types.
+		q = strings.Replace(q, "SELECT ?, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), ?, ?",
+			"SELECT ?::uuid, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), ?::timestamptz, ?::timestamptz", 1)
+	}
+	return &CodeStore{db: db, claim: sqldb.Prepare(db, q)}
+}
 
 // codeRow is a request's row read as its code: with the grant that claimed the code, if any.
 type codeRow struct {
@@ -129,6 +143,11 @@ func (c claimedRow) code(hash grant.Hash) codeRow {
 // inserted (its UNIQUE auth_request_id refuses a second).
 func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeUse, decide func(grant.Code) (grant.Redemption, error)) error {
 	mysql := sqldb.Dialect(s.db) == sqldb.DialectMySQL
+	if !mysql {
+		// Prepared before the transaction takes its connection; if that fails, the claim runs
+		// unprepared.
+		_ = s.claim.Ready(ctx)
+	}
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var (
 			row     codeRow
@@ -136,7 +155,7 @@ func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeU
 		)
 		if !mysql {
 			var c claimedRow
-			err := tx.NewRaw(claimQuery, use.GrantID, ts(use.At), ts(use.Until), string(hash)).Scan(ctx, &c)
+			err := s.claim.ScanOneTx(ctx, tx, &c, use.GrantID, sqldb.TimeArg(tx, ts(use.At)), sqldb.TimeArg(tx, ts(use.Until)), string(hash))
 			switch {
 			case err == nil:
 				row, claimed = c.code(hash), &c.grantRow

@@ -51,8 +51,8 @@ func New(db *bun.DB) oauth.Stores {
 	}
 	return oauth.Stores{
 		Clients:        newClientStore(db),
-		AuthRequests:   &AuthRequestStore{db: db},
-		Codes:          &CodeStore{db: db},
+		AuthRequests:   newAuthRequestStore(db),
+		Codes:          newCodeStore(db),
 		RefreshTokens:  &RefreshTokenStore{db: db},
 		Grants:         &GrantStore{db: db},
 		SigningKeys:    sqldb.NewSigningKeyStore(db, "oauth_signing_keys"),

@@ -23,6 +23,9 @@ type signInBudget struct {
 	HTTPRequests  int // browser/app requests plus Core's calls to the provider
 	SQLStatements int // every statement both services send, BEGIN and COMMIT included
 	CoreCalls     int // Core → provider calls
+	// Prepared is how many statements at least run as prepared statements (driver arguments,
+	// parsed and planned once per connection; sqldb.Prepared), BEGIN and COMMIT aside.
+	Prepared int
 }
 
 // approvePathBudget is the sign-in as the consent UI does it (issue 9): authorize, the consent
@@ -33,11 +36,11 @@ type signInBudget struct {
 // row — the token exchange 5: the client, then BEGIN, the grant's INSERT that claims the code and
 // reads it, the access and refresh token in one INSERT, COMMIT) + 6 Core (session, binding and
 // connection per call).
-var approvePathBudget = signInBudget{HTTPRequests: 6, SQLStatements: 16, CoreCalls: 2}
+var approvePathBudget = signInBudget{HTTPRequests: 6, SQLStatements: 16, CoreCalls: 2, Prepared: 7}
 
 // seedPathBudget is the sign-in through the seed's endpoints (details → attest → complete): 5
 // requests from the browser and the app, and still only 2 calls from Core to the provider.
-var seedPathBudget = signInBudget{HTTPRequests: 7, SQLStatements: 18, CoreCalls: 2}
+var seedPathBudget = signInBudget{HTTPRequests: 7, SQLStatements: 18, CoreCalls: 2, Prepared: 9}
 
 // refreshBudget is one refresh-token rotation: the client, then BEGIN, the refresh token with its
 // grant in one locked read, the rotation's UPDATE, the new access and refresh token in one
@@ -129,13 +132,20 @@ func TestSignInBudget(t *testing.T) {
 
 func checkBudget(t *testing.T, steps []stepCost, b signInBudget) {
 	t.Helper()
-	var httpRequests, statements, coreCalls int
+	var httpRequests, statements, coreCalls, prepared int
 	var breakdown strings.Builder
 	for _, st := range steps {
 		httpRequests += 1 + st.coreCalls
 		coreCalls += st.coreCalls
 		provider, core := st.count("oauth", ""), st.count("core", "")
 		statements += provider + core
+		for _, db := range []string{"oauth", "core"} {
+			for _, q := range st.statements[db] {
+				if q.Kind != sqldb.KindPrepare && len(q.Args) > 0 {
+					prepared++
+				}
+			}
+		}
 		fmt.Fprintf(&breakdown, "  %-16s %d Core→provider calls; provider %2d statements, Core %2d\n", st.name, st.coreCalls, provider, core)
 		for _, db := range []string{"oauth", "core"} {
 			for _, q := range st.statements[db] {
@@ -169,7 +179,10 @@ func checkBudget(t *testing.T, steps []stepCost, b signInBudget) {
 			}
 		}
 	}
-	t.Logf("one sign-in: %d HTTP requests (%d from Core to the provider), %d SQL statements\n%s", httpRequests, coreCalls, statements, breakdown.String())
+	t.Logf("one sign-in: %d HTTP requests (%d from Core to the provider), %d SQL statements (%d prepared)\n%s", httpRequests, coreCalls, statements, prepared, breakdown.String())
+	if prepared < b.Prepared {
+		t.Errorf("%d statements ran prepared, want at least %d", prepared, b.Prepared)
+	}
 	if httpRequests > b.HTTPRequests || coreCalls > b.CoreCalls || statements > b.SQLStatements {
 		t.Errorf("sign-in costs %d HTTP requests (%d Core→provider) and %d SQL statements; budget %d (%d) and %d",
 			httpRequests, coreCalls, statements, b.HTTPRequests, b.CoreCalls, b.SQLStatements)

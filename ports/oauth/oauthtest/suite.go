@@ -240,7 +240,7 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 		t.Fatalf("after Complete: %+v", got.Snapshot())
 	}
 	// The code is stored: redeeming it finds it, bound to everything the request said.
-	err = s.Codes.Redeem(ctx, code.Hash, oauth.CodeUse{GrantID: "00000000-0000-4000-8000-0000000000aa", At: Now.Add(time.Second)}, func(stored grant.Code) (grant.Redemption, error) {
+	err = s.Codes.Redeem(ctx, code.Hash, oauth.CodeUse{GrantID: "00000000-0000-4000-8000-0000000000aa", At: Now.Add(time.Second), Until: Now.Add(time.Hour)}, func(stored grant.Code) (grant.Redemption, error) {
 		if stored.AuthRequestID != r.ID() || stored.Subject != "user-1" || stored.Challenge != Challenge() ||
 			stored.Nonce != "n-1" || !stored.ExpiresAt.Equal(code.ExpiresAt) || stored.Used() ||
 			string(stored.SealedDataToken) != string(code.SealedDataToken) {
