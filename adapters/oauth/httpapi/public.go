@@ -207,19 +207,30 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 	}, h.token)
 	documentForm(api, pathToken, reflect.TypeFor[tokenForm]())
 
-	for _, method := range []string{http.MethodGet, http.MethodPost} {
-		huma.Register(api, huma.Operation{
+	userinfoOp := func(method, description string) huma.Operation {
+		return huma.Operation{
 			OperationID: strings.ToLower(method) + "UserInfo",
 			Method:      method,
 			Path:        pathUserinfo,
 			Summary:     "UserInfo (OIDC Core §5.3): sub and the claims the user approved, flat",
+			Description: description,
 			Tags:        []string{"oidc"},
 			Responses: map[string]*huma.Response{
 				"200": jsonResponse(registry, "sub plus approved claims", reflect.TypeFor[map[string]any]()),
+				"400": errResponse(errSchema, "invalid_request: the token sent in the header and in the body, or a malformed body"),
 				"401": errResponse(errSchema, "Missing, invalid, expired or revoked access token (WWW-Authenticate: Bearer)"),
 			},
-		}, h.userinfo)
+		}
 	}
+	huma.Register(api, userinfoOp(http.MethodGet, "The access token in the Authorization header (RFC 6750 §2.1)."), h.userinfo)
+	postOp := userinfoOp(http.MethodPost, "The access token in the Authorization header (RFC 6750 §2.1) or as access_token in an "+
+		"application/x-www-form-urlencoded body (RFC 6750 §2.2), never both.")
+	postOp.MaxBodyBytes = publicMaxBody
+	huma.Register(api, postOp, h.userinfoPost)
+	documentForm(api, pathUserinfo, reflect.TypeFor[userinfoForm]())
+	// The body is optional: the token usually comes in the header. (huma marks a raw body as
+	// required; the operation huma checks requests against is the one the document holds.)
+	api.OpenAPI().Paths[pathUserinfo].Post.RequestBody.Required = false
 
 	huma.Register(api, huma.Operation{
 		OperationID: "revoke",
@@ -651,14 +662,56 @@ type userinfoOutput struct {
 func (h *publicHandlers) userinfo(ctx context.Context, in *userinfoInput) (*userinfoOutput, error) {
 	token, ok := bearerToken(in.Authorization)
 	if !ok {
-		// RFC 6750 §3.1: a request without credentials gets a bare challenge (no error code in the
-		// header); the body still names the problem (decision 3).
-		return nil, &httpError{
-			status:    http.StatusUnauthorized,
-			headers:   http.Header{"Www-Authenticate": {`Bearer realm="sva"`}},
-			errorBody: errorBody{Error: string(oautherr.CodeInvalidToken), ErrorDescription: "A bearer access token is required"},
-		}
+		return nil, bearerRequired()
 	}
+	return h.userinfoFor(ctx, token)
+}
+
+// userinfoForm documents the optional form body of a POST to the UserInfo endpoint.
+type userinfoForm struct {
+	AccessToken string `json:"access_token" doc:"The access token, when not sent in the Authorization header (RFC 6750 §2.2)"`
+}
+
+// userinfoPostInput is a POST to the UserInfo endpoint: the token in the header or in the body.
+type userinfoPostInput struct {
+	Authorization string `header:"Authorization" doc:"Bearer access token (or access_token in the body)"`
+	ContentType   string `header:"Content-Type"`
+	RawBody       []byte `contentType:"application/x-www-form-urlencoded"`
+}
+
+// userinfoPost takes the access token from the Authorization header or, per RFC 6750 §2.2, from
+// the access_token parameter of a form body. A client "MUST NOT use more than one method to
+// transmit the token in each request" (RFC 6750 §2), so both at once is invalid_request.
+func (h *publicHandlers) userinfoPost(ctx context.Context, in *userinfoPostInput) (*userinfoOutput, error) {
+	var bodyToken string
+	if len(in.RawBody) > 0 && (in.Authorization == "" || strings.HasPrefix(in.ContentType, "application/x-www-form-urlencoded")) {
+		p, err := parseFormBody(in.ContentType, in.RawBody)
+		if err != nil {
+			return nil, oauthErrorFor(ctx, h.log, surfaceResource, err)
+		}
+		bodyToken = p.get("access_token")
+	}
+	switch {
+	case in.Authorization != "" && bodyToken != "":
+		return nil, oauthErrorFor(ctx, h.log, surfaceResource,
+			oautherr.InvalidRequest.WithDescription("Send the access token in the Authorization header or in the body, not both"))
+	case bodyToken != "":
+		return h.userinfoFor(ctx, bodyToken)
+	}
+	return h.userinfo(ctx, &userinfoInput{Authorization: in.Authorization})
+}
+
+// bearerRequired is the answer to a request without credentials: RFC 6750 §3.1 gives it a bare
+// challenge (no error code in the header); the body still names the problem (decision 3).
+func bearerRequired() error {
+	return &httpError{
+		status:    http.StatusUnauthorized,
+		headers:   http.Header{"Www-Authenticate": {`Bearer realm="sva"`}},
+		errorBody: errorBody{Error: string(oautherr.CodeInvalidToken), ErrorDescription: "A bearer access token is required"},
+	}
+}
+
+func (h *publicHandlers) userinfoFor(ctx context.Context, token string) (*userinfoOutput, error) {
 	info, err := h.tokens.UserInfo(ctx, token)
 	if err != nil {
 		return nil, oauthErrorFor(ctx, h.log, surfaceResource, err)
