@@ -57,7 +57,7 @@ type route struct {
 // authorization endpoint (checklist 9), which is a top-level navigation, nor on introspection,
 // which is for resource servers.
 var publicRoutes = map[string]route{
-	pathAuthorize:     {methods: []string{http.MethodGet}}, // no HEAD: a request would be stored
+	pathAuthorize:     {methods: []string{http.MethodGet, http.MethodPost}}, // no HEAD: a request would be stored
 	pathFormPost:      {methods: []string{http.MethodGet}, noStore: true},
 	pathPAR:           {methods: []string{http.MethodPost}, noStore: true},
 	pathToken:         {methods: []string{http.MethodPost}, cors: true, noStore: true},

@@ -172,6 +172,36 @@ func TestOIDF_BasicAndConfigOP(t *testing.T) {
 		}
 	})
 
+	t.Run("oidcc-ensure-post-request-succeeds", func(t *testing.T) {
+		q, verifier := authorizeParams(c, "openid email", "st-post")
+		req, _ := http.NewRequest(http.MethodPost, e.pub.URL+"/oauth/authorize", strings.NewReader(q.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		readBody(t, resp)
+		loc, _ := url.Parse(resp.Header.Get("Location"))
+		if resp.StatusCode != http.StatusFound || loc.Host != "consent.test" {
+			t.Fatalf("POST authorize: %d %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		code, _ := e.complete(c, loc.Query().Get("auth_request_id"), "openid", "email")
+		if resp, body := e.exchange(c, code, verifier); resp.StatusCode != http.StatusOK {
+			t.Fatalf("exchange: %d %v", resp.StatusCode, body)
+		}
+		// An error found after the redirect URI is trusted is redirected as for GET.
+		q.Set("scope", "openid nope")
+		req, _ = http.NewRequest(http.MethodPost, e.pub.URL+"/oauth/authorize", strings.NewReader(q.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err = noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := redirectQuery(t, resp, c.Redirect); got.Get("error") != "invalid_scope" || got.Get("state") != "st-post" {
+			t.Fatalf("POST authorize error: %v", got)
+		}
+	})
+
 	t.Run("oidcc-ensure-other-scope-order-succeeds", func(t *testing.T) {
 		tok := tokensFor(t, c, "email openid", nil)
 		if idClaims(t, tok)["sub"] != userID || !slices.Contains(strings.Fields(tok["scope"].(string)), "email") {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
@@ -140,6 +141,20 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 				Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: "string"}}, "application/json": {Schema: errSchema}}},
 		},
 	}, h.authorize)
+	huma.Register(api, huma.Operation{
+		OperationID: "authorizePost",
+		Method:      http.MethodPost,
+		Path:        pathAuthorize,
+		Summary:     "Authorization endpoint by form POST (OpenID Connect Core §3.1.2.1)",
+		Description: "The same request as GET /oauth/authorize, its parameters in an application/x-www-form-urlencoded " +
+			"body instead of the query; answered exactly as the GET.",
+		Tags:         []string{"oauth"},
+		MaxBodyBytes: publicMaxBody,
+		Responses: map[string]*huma.Response{
+			"302": {Description: "As GET", Headers: map[string]*huma.Param{"Location": {Schema: &huma.Schema{Type: "string"}}}},
+			"400": {Description: "As GET", Content: map[string]*huma.MediaType{"text/html": {Schema: &huma.Schema{Type: "string"}}}},
+		},
+	}, h.authorizePost)
 
 	huma.Register(api, huma.Operation{
 		OperationID: "authorizeFormPost",
@@ -367,6 +382,22 @@ func (in *authorizeInput) Resolve(ctx huma.Context) []error {
 	u := ctx.URL()
 	in.rawQuery = u.RawQuery
 	return nil
+}
+
+type authorizePostInput struct {
+	Accept      string `header:"Accept"`
+	ContentType string `header:"Content-Type"`
+	RawBody     []byte `contentType:"application/x-www-form-urlencoded"`
+}
+
+// authorizePost takes the authorization request as a form body: OpenID Connect Core §3.1.2.1 says
+// the authorization endpoint MUST support POST. The body is read exactly as GET reads the query.
+func (h *publicHandlers) authorizePost(ctx context.Context, in *authorizePostInput) (*rawOutput, error) {
+	if mt, _, err := mime.ParseMediaType(in.ContentType); err != nil || mt != "application/x-www-form-urlencoded" {
+		return h.authorizeErrorPage(strings.Contains(in.Accept, "application/json"),
+			oautherr.InvalidRequest.WithDescription("The request body must be application/x-www-form-urlencoded")), nil
+	}
+	return h.authorize(ctx, &authorizeInput{Accept: in.Accept, rawQuery: string(in.RawBody)})
 }
 
 type authorizeJSON struct {
