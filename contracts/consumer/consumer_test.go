@@ -67,6 +67,7 @@ const (
 	stateLogin = "a prompt=login authorization request is pending"
 	// stateSilent: a pending prompt=none request (decision 37).
 	stateSilent = "a prompt=none authorization request is pending"
+	stateLogout = "a logout request is pending"
 )
 
 var stateParams = map[string]any{
@@ -482,6 +483,78 @@ func TestRevokeGrants(t *testing.T) {
 			}
 			return nil
 		})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestLogoutRequestDetails(t *testing.T) {
+	err := newPact(t).AddInteraction().
+		GivenWithParameter(given(stateLogout)).
+		UponReceiving("a request for a pending RP-initiated logout request").
+		WithRequest(http.MethodGet, "/api/auth/internal/logout-request-details/", func(b *consumer.V3RequestBuilder) {
+			b.Header(oauthclient.ServiceTokenHeader, matchers.S(serviceToken)).
+				Query("logout_request_id", matchers.FromProviderState("${logout_request_id}", exampleRequestID))
+		}).
+		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{
+				"logout_request_id": matchers.Regex(exampleRequestID, uuidRegex),
+				"status":            matchers.S("pending"),
+				"expires_at":        matchers.Regex("2026-11-26T21:50:00Z", rfc3339Regex),
+				"client": obj{
+					"client_id": matchers.Like(exampleClientID), "name": matchers.S(clientName),
+					"logo": matchers.Like(""), "description": matchers.Like(""),
+				},
+				"hint_subject": matchers.Like(""),
+				"redirects":    matchers.Like(false),
+			})
+		}).
+		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			d, err := client(cfg, serviceToken).LogoutRequestDetails(context.Background(), exampleRequestID)
+			if err != nil {
+				return err
+			}
+			if d.Status != "pending" || d.Client == nil || d.Client.Name != clientName {
+				return fmt.Errorf("details = %+v", d)
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCompleteLogout(t *testing.T) {
+	p := newPact(t)
+	p.AddInteraction().
+		GivenWithParameter(given(stateLogout)).
+		UponReceiving("a completion of a pending logout request for the signed-out user").
+		WithRequest(http.MethodPost, "/api/auth/internal/logout-complete/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{
+				"logout_request_id": matchers.FromProviderState("${logout_request_id}", exampleRequestID),
+				"user_id":           matchers.S(userID),
+			})
+		}).
+		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{"redirect_uri": matchers.Like(""), "backchannel_notified": matchers.Integer(0)})
+		})
+	p.AddInteraction().
+		GivenWithParameter(given(stateNoSuchID)).
+		UponReceiving("a completion of an unknown logout request").
+		WithRequest(http.MethodPost, "/api/auth/internal/logout-complete/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{"logout_request_id": matchers.S(unknownRequestID)})
+		}).
+		WillRespondWith(http.StatusNotFound, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{"error": matchers.S("not_found"), "error_description": matchers.Like("not found")})
+		})
+	err := p.ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		c := client(cfg, serviceToken)
+		if _, err := c.CompleteLogout(context.Background(), exampleRequestID, userID); err != nil {
+			return err
+		}
+		_, err := c.CompleteLogout(context.Background(), unknownRequestID, "")
+		return wantProviderError(err, http.StatusNotFound, "not_found")
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

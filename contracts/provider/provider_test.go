@@ -286,6 +286,17 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 		"no authorization request has the requested id": func(bool, models.ProviderState) (models.ProviderStateResponse, error) {
 			return nil, nil // a fresh database has none
 		},
+		"a logout request is pending": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			c, _, _, err := pending(p)
+			if err != nil {
+				return nil, err
+			}
+			res, err := e.uc.Logout.EndSession(ctx, oauth.EndSessionInput{ClientID: c.id})
+			if err != nil {
+				return nil, fmt.Errorf("end session: %w", err)
+			}
+			return models.ProviderStateResponse{"logout_request_id": res.LogoutRequestID, "client_id": c.id}, nil
+		}),
 		"a user has an active grant for a client": setup(func(p stateParams) (models.ProviderStateResponse, error) {
 			c, id, values, err := pending(p)
 			if err != nil {
