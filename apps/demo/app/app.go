@@ -30,6 +30,9 @@ const (
 	defaultRedirectURL     = "http://127.0.0.1:3000/callback"
 	defaultScopes          = "openid email name profile phone address"
 	defaultDataTokenIssuer = "http://127.0.0.1:8000"
+	// defaultPostLogoutPath is appended to the redirect URL's origin when
+	// DEMO_POST_LOGOUT_REDIRECT_URL is not set.
+	defaultPostLogoutPath = "/signed-out"
 
 	shutdownTimeout = 10 * time.Second
 )
@@ -47,6 +50,10 @@ type Config struct {
 	ClientSecret string
 	// RedirectURL is the registered callback URL (DEMO_REDIRECT_URL).
 	RedirectURL string
+	// PostLogoutRedirectURL is where the provider's end-session endpoint returns the browser
+	// after "Sign out everywhere"; it must be registered for the client
+	// (DEMO_POST_LOGOUT_REDIRECT_URL, default <origin of DEMO_REDIRECT_URL>/signed-out).
+	PostLogoutRedirectURL string
 	// Scopes are requested at authorize (DEMO_SCOPES, space separated).
 	Scopes []string
 	// DataTokenIssuer is the data-token issuer accepted when the provider's discovery document
@@ -81,6 +88,7 @@ func ConfigFromEnv(getenv func(string) string) (Config, error) {
 		TLSKeyFile:      get("DEMO_TLS_KEY_FILE", ""),
 		TLSCAFile:       get("DEMO_TLS_CA_FILE", ""),
 	}
+	cfg.PostLogoutRedirectURL = get("DEMO_POST_LOGOUT_REDIRECT_URL", defaultPostLogoutURL(cfg.RedirectURL))
 	var errs []error
 	switch v := strings.ToLower(get("SVA_BEHIND_TLS_PROXY", "false")); v {
 	case "true", "1", "yes":
@@ -97,7 +105,8 @@ func (c Config) validate() error {
 	if c.ClientID == "" {
 		errs = append(errs, errors.New("DEMO_CLIENT_ID is required (register the demo with the provider first; `go run ./apps/sva` does it for you)"))
 	}
-	for name, raw := range map[string]string{"DEMO_ISSUER": c.Issuer, "DEMO_REDIRECT_URL": c.RedirectURL, "DEMO_DATA_TOKEN_ISSUER": c.DataTokenIssuer} {
+	for name, raw := range map[string]string{"DEMO_ISSUER": c.Issuer, "DEMO_REDIRECT_URL": c.RedirectURL, "DEMO_DATA_TOKEN_ISSUER": c.DataTokenIssuer,
+		"DEMO_POST_LOGOUT_REDIRECT_URL": c.PostLogoutRedirectURL} {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			errs = append(errs, fmt.Errorf("%s must be an absolute http(s) URL, got %q", name, raw))
@@ -106,6 +115,12 @@ func (c Config) validate() error {
 	if u, err := url.Parse(c.RedirectURL); err == nil && (u.Path == "" || u.Path == "/") {
 		errs = append(errs, fmt.Errorf("DEMO_REDIRECT_URL needs a path of its own (such as /callback), got %q", c.RedirectURL))
 	}
+	redirect, errR := url.Parse(c.RedirectURL)
+	if u, err := url.Parse(c.PostLogoutRedirectURL); err == nil && errR == nil {
+		if reservedPaths[u.Path] || u.Path == redirect.Path {
+			errs = append(errs, fmt.Errorf("DEMO_POST_LOGOUT_REDIRECT_URL needs a path of its own, not one of the demo's routes or the redirect URL's, got %q", c.PostLogoutRedirectURL))
+		}
+	}
 	if len(c.Scopes) == 0 {
 		errs = append(errs, errors.New("DEMO_SCOPES must name at least one scope"))
 	}
@@ -113,6 +128,21 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("DEMO_TLS_CERT_FILE and DEMO_TLS_KEY_FILE are set together"))
 	}
 	return errors.Join(errs...)
+}
+
+// reservedPaths are the demo's own routes, which the post-logout URL may not reuse.
+var reservedPaths = map[string]bool{"": true, "/": true, "/login": true, "/refresh": true, "/signout": true,
+	"/signout-everywhere": true, backchannelPath: true, "/healthz": true, "/favicon.ico": true,
+	"/static/style.css": true, "/static/icon.svg": true}
+
+// defaultPostLogoutURL is <origin of the redirect URL>/signed-out ("" for an unusable redirect
+// URL, which validate reports).
+func defaultPostLogoutURL(redirectURL string) string {
+	u, err := url.Parse(redirectURL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: defaultPostLogoutPath}).String()
 }
 
 // checkListener refuses plain HTTP beyond loopback unless a TLS-terminating proxy fronts the

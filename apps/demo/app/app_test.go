@@ -38,12 +38,13 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 	demo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
 	t.Cleanup(demo.Close)
 	cfg := Config{
-		Addr:            "unused",
-		Issuer:          fp.issuer(),
-		ClientID:        testClientID,
-		RedirectURL:     demo.URL + "/callback",
-		Scopes:          strings.Fields(defaultScopes),
-		DataTokenIssuer: "http://core.fallback.test",
+		Addr:                  "unused",
+		Issuer:                fp.issuer(),
+		ClientID:              testClientID,
+		RedirectURL:           demo.URL + "/callback",
+		PostLogoutRedirectURL: demo.URL + "/signed-out",
+		Scopes:                strings.Fields(defaultScopes),
+		DataTokenIssuer:       "http://core.fallback.test",
 	}
 	if setup != nil {
 		setup(fp, &cfg)
@@ -623,7 +624,8 @@ func TestConfigFromEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Addr != defaultAddr || cfg.Issuer != defaultIssuer || cfg.RedirectURL != defaultRedirectURL ||
-		strings.Join(cfg.Scopes, " ") != defaultScopes || cfg.DataTokenIssuer != defaultDataTokenIssuer || cfg.ClientSecret != "" {
+		strings.Join(cfg.Scopes, " ") != defaultScopes || cfg.DataTokenIssuer != defaultDataTokenIssuer || cfg.ClientSecret != "" ||
+		cfg.PostLogoutRedirectURL != "http://127.0.0.1:3000/signed-out" {
 		t.Errorf("defaults = %+v", cfg)
 	}
 	if _, err := ConfigFromEnv(func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "DEMO_CLIENT_ID") {

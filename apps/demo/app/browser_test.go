@@ -10,7 +10,8 @@ import (
 
 // The demo's pages in a real browser, each state screenshotted at 1280 and 390 px and audited
 // with axe-core (adapters/browsertest): home, the signed-in result, the result five minutes later
-// (data token expired, claims kept), a refresh, and a refresh after the grant was revoked.
+// (data token expired, claims kept), a refresh, a refresh after the grant was revoked, and the
+// return from "Sign out everywhere".
 func TestBrowser_DemoPages(t *testing.T) {
 	e := newDemo(t, nil)
 	b := browsertest.New(t, browsertest.Options{ShotPrefix: "demo-"})
@@ -44,4 +45,11 @@ func TestBrowser_DemoPages(t *testing.T) {
 	b.Click("#refresh")
 	b.WaitFor("refresh failure", `document.querySelector('#refresh-result.fail')`)
 	b.Shot("05-refresh-revoked")
+
+	e.clock.Advance(-6 * time.Minute) // back to now, so the new data token verifies
+	b.Click("#signin")
+	b.WaitFor("signed in again", `document.getElementById('signout-everywhere') && document.readyState === 'complete'`)
+	b.Click("#signout-everywhere")
+	b.WaitFor("back from the end-session endpoint", `document.getElementById('signed-out-everywhere') && document.readyState === 'complete'`)
+	b.Shot("06-signed-out-everywhere")
 }

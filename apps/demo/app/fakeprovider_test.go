@@ -42,13 +42,16 @@ type fakeProvider struct {
 	tamperData           bool
 	rogueData            bool
 	refreshError         string
-	discoveryFailing     int // number of discovery requests to fail with 503 first
+	discoveryFailing     int    // number of discovery requests to fail with 503 first
+	sid                  string // the ID token's sid; "" = none
+	noEndSession         bool   // discovery without end_session_endpoint
 	// Recorded traffic.
 	codes         map[string]fakeCode
 	refreshTokens map[string]bool
 	authorizeReqs []url.Values
 	tokenReqs     []url.Values
 	tokenAuthHdr  []string
+	idTokens      []string // every id_token issued, in order
 	jwksHits      int
 }
 
@@ -83,6 +86,17 @@ func newFakeProvider(t *testing.T, clientID string) *fakeProvider {
 	mux.HandleFunc("GET /jwks", fp.jwks)
 	mux.HandleFunc("GET /oauth/authorize", fp.authorize)
 	mux.HandleFunc("POST /oauth/token", fp.token)
+	// End session: signs out at once and returns to the post-logout URI with the state.
+	mux.HandleFunc("GET /oauth/logout", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		back, err := url.Parse(q.Get("post_logout_redirect_uri"))
+		if err != nil || back.Host == "" {
+			http.Error(w, "bad post_logout_redirect_uri", http.StatusBadRequest)
+			return
+		}
+		back.RawQuery = url.Values{"state": {q.Get("state")}}.Encode()
+		http.Redirect(w, r, back.String(), http.StatusSeeOther)
+	})
 	fp.srv = httptest.NewServer(mux)
 	t.Cleanup(fp.srv.Close)
 	return fp
@@ -117,6 +131,9 @@ func (fp *fakeProvider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"id_token_signing_alg_values_supported":          []string{"ES256"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
+	}
+	if !fp.noEndSession {
+		doc["end_session_endpoint"] = fp.issuer() + "/oauth/logout"
 	}
 	if fp.advertisedDataIssuer != "" {
 		doc["data_token_issuer"] = fp.advertisedDataIssuer
@@ -234,6 +251,9 @@ func (fp *fakeProvider) tokenResponse(nonce string) map[string]any {
 	if nonce != "" {
 		idClaims["nonce"] = nonce
 	}
+	if fp.sid != "" {
+		idClaims["sid"] = fp.sid
+	}
 	var dataKey any = fp.dataKey
 	method, kid := jwt.SigningMethod(jwt.SigningMethodES256), dataKid
 	switch {
@@ -259,13 +279,15 @@ func (fp *fakeProvider) tokenResponse(nonce string) map[string]any {
 	if fp.tamperData {
 		data = tamper(fp.t, data)
 	}
+	idToken := sign(fp.t, idKid, fp.idKey, idClaims)
+	fp.idTokens = append(fp.idTokens, idToken)
 	return map[string]any{
 		"access_token":  randomToken(),
 		"token_type":    "Bearer",
 		"expires_in":    3600,
 		"refresh_token": refresh,
 		"scope":         "openid email name address",
-		"id_token":      sign(fp.t, idKid, fp.idKey, idClaims),
+		"id_token":      idToken,
 		"data_token":    data,
 	}
 }
@@ -316,4 +338,37 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err := json.NewEncoder(w).Encode(v); err != nil {
 		panic(fmt.Sprint("encode: ", err))
 	}
+}
+
+// lastIDToken is the id_token of the latest token response.
+func (fp *fakeProvider) lastIDToken() string {
+	fp.mu.Lock()
+	defer fp.mu.Unlock()
+	if len(fp.idTokens) == 0 {
+		fp.t.Fatal("no id_token issued yet")
+	}
+	return fp.idTokens[len(fp.idTokens)-1]
+}
+
+// logoutClaims are the claims of a valid logout token for fakeSubject, issued now, as SVA
+// issues them (Back-Channel Logout §2.4).
+func (fp *fakeProvider) logoutClaims() jwt.MapClaims {
+	now := time.Now()
+	return jwt.MapClaims{
+		"iss": fp.issuer(), "aud": fp.clientID, "sub": fakeSubject,
+		"iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(), "jti": randomToken(),
+		"events": map[string]any{backchannelEvent: map[string]any{}},
+	}
+}
+
+// logoutToken signs claims with the provider's ID-token key and the logout+jwt type.
+func (fp *fakeProvider) logoutToken(claims jwt.MapClaims) string {
+	fp.t.Helper()
+	tok := jwt.NewWithClaims(jwt.SigningMethodES256, claims)
+	tok.Header["kid"], tok.Header["typ"] = idKid, logoutTokenType
+	s, err := tok.SignedString(fp.idKey)
+	if err != nil {
+		fp.t.Fatal(err)
+	}
+	return s
 }

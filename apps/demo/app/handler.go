@@ -48,6 +48,7 @@ func newServer(cfg Config, logger *slog.Logger, client *http.Client, now func() 
 		return nil, err
 	}
 	redirect, _ := url.Parse(cfg.RedirectURL) // validated above
+	postLogout, _ := url.Parse(cfg.PostLogoutRedirectURL)
 	pages := map[string]*template.Template{}
 	for _, name := range []string{"home.html", "result.html", "message.html"} {
 		t, err := template.New(name).Funcs(template.FuncMap{"when": formatTime, "until": until(now)}).
@@ -60,7 +61,7 @@ func newServer(cfg Config, logger *slog.Logger, client *http.Client, now func() 
 	s := &server{
 		cfg:       cfg,
 		log:       logger,
-		providers: &providerCache{cfg: cfg, client: client, now: now},
+		providers: &providerCache{cfg: cfg, client: client, now: now, seenJTIs: newJTICache()},
 		sessions:  newSessionStore(now, redirect.Scheme == "https"),
 		pages:     pages,
 		now:       now,
@@ -72,6 +73,9 @@ func newServer(cfg Config, logger *slog.Logger, client *http.Client, now func() 
 	mux.HandleFunc("GET "+redirect.Path, s.callback)
 	mux.HandleFunc("POST /refresh", s.refresh)
 	mux.HandleFunc("POST /signout", s.signout)
+	mux.HandleFunc("POST /signout-everywhere", s.signOutEverywhere)
+	mux.HandleFunc("GET "+postLogout.Path, s.signedOut)
+	mux.HandleFunc("POST "+backchannelPath, s.backchannelLogout)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -141,6 +145,8 @@ type homeView struct {
 	Scopes   []string
 	// Revoked is the failed refresh that ended the previous sign-in (shown once), or nil.
 	Revoked *refreshView
+	// SignedOutEverywhere: the browser is back from the provider's end-session endpoint.
+	SignedOutEverywhere bool
 }
 
 type claimRow struct {
@@ -346,7 +352,7 @@ func (s *server) callback(w http.ResponseWriter, r *http.Request) {
 	}
 	sess.user = user
 	sess.refresh = nil
-	s.sessions.rotate(w, id, sess)
+	s.sessions.rotate(w, id, sess, owner{subject: user.subject, sid: user.sid})
 	s.log.Info("signed in", "sub", user.subject, "scopes", strings.Join(user.scopes, " "))
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
@@ -374,6 +380,13 @@ func (s *server) verifyTokens(ctx context.Context, p *provider, tok *oauth2.Toke
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(nonce)) != 1 {
 		return nil, &tokenError{"invalid_id_token", errors.New("id_token nonce does not match this sign-in")}
 	}
+	// sid (Back-Channel Logout §2.1) names the SVA session, for logout tokens that name it.
+	var session struct {
+		SID string `json:"sid"`
+	}
+	if err := idt.Claims(&session); err != nil {
+		return nil, &tokenError{"invalid_id_token", err}
+	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
 			return nil, &tokenError{"invalid_id_token", err}
@@ -390,6 +403,7 @@ func (s *server) verifyTokens(ctx context.Context, p *provider, tok *oauth2.Toke
 	return &signedIn{
 		token:         tok,
 		subject:       idt.Subject,
+		sid:           session.SID,
 		idTokenExpiry: idt.Expiry,
 		scopes:        grantedScopes(tok, nil),
 		data:          data,

@@ -25,6 +25,10 @@ type provider struct {
 	oauth      *oauth2.Config
 	idTokens   *oidc.IDTokenVerifier
 	dataTokens *dataTokenVerifier
+	// logoutTokens checks back-channel logout tokens; endSession is the end_session_endpoint
+	// ("" when the provider does not advertise RP-initiated logout).
+	logoutTokens *logoutTokenVerifier
+	endSession   string
 	// issParamRequired is set when the provider advertises RFC 9207 support; the callback then
 	// insists on the iss parameter (mix-up defence).
 	issParamRequired bool
@@ -33,6 +37,7 @@ type provider struct {
 // discoveryExtras are the discovery fields go-oidc does not model.
 type discoveryExtras struct {
 	JWKSURI               string `json:"jwks_uri"`
+	EndSessionEndpoint    string `json:"end_session_endpoint"`
 	DataTokenIssuer       string `json:"data_token_issuer"` // SVA extension
 	ISSParameterSupported bool   `json:"authorization_response_iss_parameter_supported"`
 }
@@ -42,6 +47,8 @@ type providerCache struct {
 	cfg    Config
 	client *http.Client
 	now    func() time.Time
+	// seenJTIs outlives a rediscovery, so a replayed logout token stays refused.
+	seenJTIs *jtiCache
 
 	mu sync.Mutex
 	p  *provider
@@ -108,6 +115,8 @@ func (c *providerCache) discover(ctx context.Context) (*provider, error) {
 		// first try HTTP Basic with an empty password.
 		endpoint.AuthStyle = oauth2.AuthStyleInParams
 	}
+	// One key cache for everything signed with the provider's published keys.
+	keys := newJWKS(extra.JWKSURI, c.client, c.now)
 	return &provider{
 		oauth: &oauth2.Config{
 			ClientID:     c.cfg.ClientID,
@@ -122,9 +131,13 @@ func (c *providerCache) discover(ctx context.Context) (*provider, error) {
 		dataTokens: &dataTokenVerifier{
 			issuer:   dataIssuer,
 			audience: c.cfg.ClientID,
-			keys:     newJWKS(extra.JWKSURI, c.client, c.now),
+			keys:     keys,
 			now:      c.now,
 		},
+		logoutTokens: &logoutTokenVerifier{
+			issuer: c.cfg.Issuer, audience: c.cfg.ClientID, keys: keys, now: c.now, seen: c.seenJTIs,
+		},
+		endSession:       extra.EndSessionEndpoint,
 		issParamRequired: extra.ISSParameterSupported,
 	}, nil
 }

@@ -38,6 +38,7 @@ type pendingSignIn struct {
 type signedIn struct {
 	token         *oauth2.Token
 	subject       string
+	sid           string // the ID token's sid, "" when it had none
 	idTokenExpiry time.Time
 	scopes        []string
 	data          *dataToken
@@ -61,11 +62,22 @@ type session struct {
 	pending *pendingSignIn
 	user    *signedIn
 	refresh *refreshOutcome
+	// logout is a "Sign out everywhere" waiting for the browser to come back.
+	logout *pendingLogout
 }
 
 type sessionEntry struct {
 	s       *session
 	expires time.Time
+	// owner is who signed in with this session (empty before sign-in): what a back-channel
+	// logout matches.
+	owner owner
+}
+
+// owner identifies a signed-in session's user at the provider: the ID token's sub, and its sid
+// when the provider put one in.
+type owner struct {
+	subject, sid string
 }
 
 // sessionStore maps random cookie values to sessions.
@@ -117,12 +129,12 @@ func (st *sessionStore) create(w http.ResponseWriter, s *session) error {
 }
 
 // rotate moves a session to a fresh id (on sign-in, so an id seen before authentication is
-// worthless afterwards) and sets the new cookie.
-func (st *sessionStore) rotate(w http.ResponseWriter, oldID string, s *session) {
+// worthless afterwards), records who signed in, and sets the new cookie.
+func (st *sessionStore) rotate(w http.ResponseWriter, oldID string, s *session, who owner) {
 	id := randomToken()
 	st.mu.Lock()
 	delete(st.m, oldID)
-	st.m[id] = &sessionEntry{s: s, expires: st.now().Add(sessionTTL)}
+	st.m[id] = &sessionEntry{s: s, expires: st.now().Add(sessionTTL), owner: who}
 	st.mu.Unlock()
 	st.setCookie(w, id, int(sessionTTL/time.Second))
 }
@@ -138,6 +150,33 @@ func (st *sessionStore) forget(id string) {
 	st.mu.Lock()
 	delete(st.m, id)
 	st.mu.Unlock()
+}
+
+// endSessionsOf forgets the sessions a back-channel logout names and returns how many: with a
+// sid, the session signed in under that SVA session (a session whose ID token carried no sid
+// is matched by sub); without one, every session of sub. A token naming both must match both.
+func (st *sessionStore) endSessionsOf(subject, sid string) int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	n := 0
+	for id, e := range st.m {
+		o := e.owner
+		if o.subject == "" && o.sid == "" {
+			continue // not signed in
+		}
+		if subject != "" && o.subject != subject {
+			continue
+		}
+		if sid != "" && o.sid != "" && o.sid != sid {
+			continue
+		}
+		if subject == "" && o.sid != sid {
+			continue // a sid-only token needs the session's sid
+		}
+		delete(st.m, id)
+		n++
+	}
+	return n
 }
 
 // sweepLocked drops expired sessions, at most once a minute.

@@ -188,9 +188,13 @@ func (c Config) consentOrigins() string {
 	}
 	return origins
 }
-func (c Config) demoURL() string          { return c.scheme() + c.DemoAddr }
-func (c Config) demoRedirectURL() string  { return c.demoURL() + "/callback" }
-func (c Config) dataTokenJWKSURL() string { return c.coreURL() + "/.well-known/jwks.json" }
+func (c Config) demoURL() string         { return c.scheme() + c.DemoAddr }
+func (c Config) demoRedirectURL() string { return c.demoURL() + "/callback" }
+
+// The demo's logout URIs: where "Sign out everywhere" returns, where logout tokens are POSTed.
+func (c Config) demoPostLogoutURL() string  { return c.demoURL() + "/signed-out" }
+func (c Config) demoBackchannelURL() string { return c.demoURL() + "/backchannel-logout" }
+func (c Config) dataTokenJWKSURL() string   { return c.coreURL() + "/.well-known/jwks.json" }
 
 // Run starts every service and supervises them until ctx is cancelled (Ctrl-C: children are
 // stopped and Run returns nil) or one of them exits (the others are stopped and Run returns an

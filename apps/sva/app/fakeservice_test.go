@@ -137,15 +137,46 @@ func fakeClientsCLI(dir string, args []string) int {
 				c["type"] = "public"
 			}
 		}
+		setLogoutURIs(c, args[1:])
 		clients = append(clients, c)
 		writeJSONFile(path, clients)
 		out, _ := json.Marshal(c)
 		fmt.Println(string(out))
+	case "update":
+		for _, c := range clients {
+			if c["client_id"] == args[1] {
+				c["update_args"] = args[2:]
+				setLogoutURIs(c, args[2:])
+				writeJSONFile(path, clients)
+				out, _ := json.Marshal(c)
+				fmt.Println(string(out))
+				return 0
+			}
+		}
+		fmt.Fprintln(os.Stderr, "unknown client", args[1])
+		return 1
 	default:
 		fmt.Fprintln(os.Stderr, "unknown clients command", args[0])
 		return 2
 	}
 	return 0
+}
+
+// setLogoutURIs applies --post-logout-redirect-uri (repeatable, replacing the list) and
+// --backchannel-logout-uri, as the provider's CLI does.
+func setLogoutURIs(c map[string]any, args []string) {
+	var postLogout []string
+	for i := 0; i+1 < len(args); i++ {
+		switch args[i] {
+		case "--post-logout-redirect-uri":
+			postLogout = append(postLogout, args[i+1])
+		case "--backchannel-logout-uri":
+			c["backchannel_logout_uri"] = args[i+1]
+		}
+	}
+	if postLogout != nil {
+		c["post_logout_redirect_uris"] = postLogout
+	}
 }
 
 func writeJSONFile(path string, v any) {

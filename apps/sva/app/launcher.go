@@ -154,6 +154,10 @@ func (l *launcher) childEnv(service string, s devSecrets) []string {
 	case svcOAuth:
 		set["INTERNAL_SERVICE_TOKEN"] = s.InternalServiceToken
 		set["OAUTH_ADMIN_TOKEN"] = s.OAuthAdminToken
+		// The demo's back-channel logout URI is on loopback, which the provider refuses to POST
+		// to by default (SSRF guard). This local stack's relying apps live on this machine, so
+		// the launcher allows it explicitly (decision 58); a deployment keeps the default.
+		set["OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES"] = "true"
 	case svcCore:
 		set["INTERNAL_SERVICE_TOKEN"] = s.InternalServiceToken
 		// Core accepts browser calls only from the consent UI's origin, which follows CONSENT_ADDR.
@@ -162,6 +166,7 @@ func (l *launcher) childEnv(service string, s devSecrets) []string {
 		set["DEMO_ISSUER"] = c.issuer()
 		set["DEMO_CLIENT_ID"] = s.DemoClientID
 		set["DEMO_REDIRECT_URL"] = c.demoRedirectURL()
+		set["DEMO_POST_LOGOUT_REDIRECT_URL"] = c.demoPostLogoutURL()
 		set["DEMO_DATA_TOKEN_ISSUER"] = c.coreURL()
 	}
 	// Never inherited: secrets a service must not see unless set above, and a client secret

@@ -158,6 +158,12 @@ func TestLaunch_StartsRegistersAndStopsCleanly(t *testing.T) {
 	if v, ok := oauthEnv["DATABASE_URL"]; !ok || v != "" {
 		t.Errorf("provider DATABASE_URL = %q (set %v), want set and empty", v, ok)
 	}
+	if oauthEnv["OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES"] != "true" {
+		t.Error("the provider may not POST logout tokens to the demo on loopback")
+	}
+	if demoEnv["DEMO_POST_LOGOUT_REDIRECT_URL"] != "http://"+cfg.DemoAddr+"/signed-out" {
+		t.Errorf("demo post-logout URL = %q", demoEnv["DEMO_POST_LOGOUT_REDIRECT_URL"])
+	}
 	if oauthEnv["SVA_UNRELATED"] != "kept" {
 		t.Error("unrelated environment was not inherited")
 	}
@@ -169,7 +175,8 @@ func TestLaunch_StartsRegistersAndStopsCleanly(t *testing.T) {
 		t.Fatalf("clients registered: %d, want 1", len(clients))
 	}
 	createArgs := strings.Join(toStrings(clients[0]["create_args"]), " ")
-	for _, want := range []string{"--name SVA Demo", "--public", "--scopes " + demoClientScopes, "--reason email=To show your email address"} {
+	for _, want := range []string{"--name SVA Demo", "--public", "--scopes " + demoClientScopes, "--reason email=To show your email address",
+		"--post-logout-redirect-uri http://" + cfg.DemoAddr + "/signed-out", "--backchannel-logout-uri http://" + cfg.DemoAddr + "/backchannel-logout"} {
 		if !strings.Contains(createArgs, want) {
 			t.Errorf("clients create args lack %q: %s", want, createArgs)
 		}
@@ -228,6 +235,30 @@ func TestLaunch_StartsRegistersAndStopsCleanly(t *testing.T) {
 	if len(clients) != 1 || s3.DemoClientID != "app_fake_1" || s3.InternalServiceToken == secrets.InternalServiceToken {
 		t.Errorf("third run: %d clients, remembered %q, token regenerated %v; want 1, app_fake_1, true",
 			len(clients), s3.DemoClientID, s3.InternalServiceToken != secrets.InternalServiceToken)
+	}
+}
+
+// TestLaunch_AddsLogoutURIsToAnOlderDemoClient: a demo client registered before the demo had
+// "Sign out everywhere" and a back-channel receiver is updated, not replaced, and keeps the
+// post-logout URIs it had.
+func TestLaunch_AddsLogoutURIsToAnOlderDemoClient(t *testing.T) {
+	dir := t.TempDir()
+	cfg := testConfig(t, dir)
+	writeJSONFile(filepath.Join(dir, "fake-clients.json"), []map[string]any{{
+		"client_id": "app_old", "name": demoClientName, "type": "public",
+		"redirect_uris": []string{cfg.demoRedirectURL()}, "post_logout_redirect_uris": []string{"http://elsewhere.test/bye"},
+	}})
+	runUntilUp(t, cfg)
+	var clients []map[string]any
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "fake-clients.json"))), &clients); err != nil {
+		t.Fatal(err)
+	}
+	if len(clients) != 1 || clients[0]["client_id"] != "app_old" {
+		t.Fatalf("clients = %v, want app_old alone (updated, not replaced)", clients)
+	}
+	got := strings.Join(toStrings(clients[0]["post_logout_redirect_uris"]), " ")
+	if got != "http://elsewhere.test/bye "+cfg.demoPostLogoutURL() || clients[0]["backchannel_logout_uri"] != cfg.demoBackchannelURL() {
+		t.Errorf("after the update: post-logout URIs %q, back-channel %v; want the old one kept, the demo's added", got, clients[0]["backchannel_logout_uri"])
 	}
 }
 
@@ -452,11 +483,12 @@ func TestChildEnv(t *testing.T) {
 		"METRICS_ADDR": "",
 	}
 	want := map[string]map[string]string{
-		svcOAuth:   {"INTERNAL_SERVICE_TOKEN": "ist", "OAUTH_ADMIN_TOKEN": "adm"},
+		svcOAuth:   {"INTERNAL_SERVICE_TOKEN": "ist", "OAUTH_ADMIN_TOKEN": "adm", "OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES": "true"},
 		svcCore:    {"INTERNAL_SERVICE_TOKEN": "ist", "CORS_ALLOWED_ORIGINS": "http://127.0.0.1:8080,http://localhost:8080"},
 		svcConsent: {},
 		svcDemo: {"DEMO_CLIENT_ID": "app_demo", "DEMO_ISSUER": "http://127.0.0.1:9000",
-			"DEMO_REDIRECT_URL": "http://127.0.0.1:3000/callback", "DEMO_DATA_TOKEN_ISSUER": "http://127.0.0.1:8000"},
+			"DEMO_REDIRECT_URL": "http://127.0.0.1:3000/callback", "DEMO_DATA_TOKEN_ISSUER": "http://127.0.0.1:8000",
+			"DEMO_POST_LOGOUT_REDIRECT_URL": "http://127.0.0.1:3000/signed-out"},
 	}
 	secretNames := []string{"INTERNAL_SERVICE_TOKEN", "OAUTH_ADMIN_TOKEN", "DEMO_CLIENT_SECRET", "DATA_TOKEN_SECRET"}
 	for svc, extra := range want {

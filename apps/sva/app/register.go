@@ -33,16 +33,21 @@ var demoScopeReasons = [...][2]string{
 
 // registeredClient is the part of the provider CLI's JSON output the launcher reads.
 type registeredClient struct {
-	ClientID     string   `json:"client_id"`
-	Type         string   `json:"type"`
-	Name         string   `json:"name"`
-	RedirectURIs []string `json:"redirect_uris"`
+	ClientID               string   `json:"client_id"`
+	Type                   string   `json:"type"`
+	Name                   string   `json:"name"`
+	RedirectURIs           []string `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string   `json:"backchannel_logout_uri"`
 }
 
 // ensureDemoClient returns the demo's client id, registering the client through the
 // provider's CLI (`sva oauth clients list|create`, run as a child process against the same
 // database) when the id remembered in dev-secrets.json is unknown to the provider — the first
-// run, or a data directory whose database was deleted. The id is persisted.
+// run, or a data directory whose database was deleted. The id is persisted. The client is
+// registered with the demo's logout URIs ("Sign out everywhere" returns to /signed-out, logout
+// tokens go to /backchannel-logout); a reused client registered before the demo had them is
+// updated.
 func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secrets *devSecrets) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, cliTimeout)
 	defer cancel()
@@ -63,11 +68,14 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 	reusable := func(c registeredClient) bool { return slices.Contains(c.RedirectURIs, redirect) }
 	for _, c := range clients {
 		if c.ClientID == secrets.DemoClientID && reusable(c) {
-			return c.ClientID, nil
+			return c.ClientID, l.ensureLogoutURIs(ctx, sup, env, c)
 		}
 	}
 	for _, c := range clients {
 		if c.Name == demoClientName && c.Type == "public" && reusable(c) {
+			if err := l.ensureLogoutURIs(ctx, sup, env, c); err != nil {
+				return "", err
+			}
 			return c.ClientID, l.remember(secrets, c.ClientID)
 		}
 	}
@@ -79,6 +87,8 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 		"--required-scopes", demoRequiredScopes,
 		"--public",
 		"--description", demoClientDescription,
+		"--post-logout-redirect-uri", l.cfg.demoPostLogoutURL(),
+		"--backchannel-logout-uri", l.cfg.demoBackchannelURL(),
 	}
 	for _, r := range demoScopeReasons {
 		args = append(args, "--reason", r[0]+"="+r[1])
@@ -99,6 +109,28 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 	}
 	l.logf("registered the demo client %s (redirect URI %s)", created.ClientID, redirect)
 	return created.ClientID, nil
+}
+
+// ensureLogoutURIs registers the demo's post-logout and back-channel URIs on a client that lacks
+// them (`clients update` keeps everything else).
+func (l *launcher) ensureLogoutURIs(ctx context.Context, sup *supervisor, env []string, c registeredClient) error {
+	postLogout, backchannel := l.cfg.demoPostLogoutURL(), l.cfg.demoBackchannelURL()
+	if slices.Contains(c.PostLogoutRedirectURIs, postLogout) && c.BackchannelLogoutURI == backchannel {
+		return nil
+	}
+	args := []string{svcOAuth, "clients", "update", c.ClientID, "--backchannel-logout-uri", backchannel}
+	uris := c.PostLogoutRedirectURIs // the flag replaces the list: keep what is registered
+	if !slices.Contains(uris, postLogout) {
+		uris = append(uris, postLogout)
+	}
+	for _, u := range uris {
+		args = append(args, "--post-logout-redirect-uri", u)
+	}
+	if _, err := sup.runOnce(ctx, svcOAuth, args, env); err != nil {
+		return fmt.Errorf("register the demo's logout URIs: %w", err)
+	}
+	l.logf("registered the demo's logout URIs on client %s (%s, %s)", c.ClientID, postLogout, backchannel)
+	return nil
 }
 
 // remember persists the demo's client id in dev-secrets.json.
