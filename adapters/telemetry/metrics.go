@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/metric"
+	metricnoop "go.opentelemetry.io/otel/metric/noop"
 )
 
 // The names of SVA's own instruments — what a person running an identity provider asks about —
@@ -62,4 +63,26 @@ func (t *Telemetry) ReportReadiness(check func(context.Context) error) error {
 			return nil
 		}))
 	return err
+}
+
+// Counter is one Int64 counter for NewCounters to create into Into.
+type Counter struct {
+	Into              *metric.Int64Counter
+	Name, Unit, Descr string
+}
+
+// NewCounters creates every counter with the meter scope of mp; a nil mp counts nothing. The
+// events adapters use it for the counters their recorders keep.
+func NewCounters(mp metric.MeterProvider, scope string, counters ...Counter) error {
+	if mp == nil {
+		mp = metricnoop.NewMeterProvider()
+	}
+	m := mp.Meter(scope)
+	for _, c := range counters {
+		var err error
+		if *c.Into, err = m.Int64Counter(c.Name, metric.WithDescription(c.Descr), metric.WithUnit(c.Unit)); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -13,7 +13,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	core "github.com/sva-oauth/sva/ports/core"
@@ -37,30 +36,24 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if mp == nil {
-		mp = noop.NewMeterProvider()
-	}
-	m := mp.Meter(scope)
-	decisions, err := m.Int64Counter(telemetry.MetricConsentDecisions, metric.WithUnit("{decision}"),
-		metric.WithDescription("Consent decisions: approved, partial, denied, remembered"))
-	if err != nil {
+	r := &Recorder{log: log}
+	if err := telemetry.NewCounters(mp, scope,
+		telemetry.Counter{Into: &r.decisions, Name: telemetry.MetricConsentDecisions, Unit: "{decision}",
+			Descr: "Consent decisions: approved, partial, denied, remembered"},
+		telemetry.Counter{Into: &r.refused, Name: telemetry.MetricRateLimitRefusals, Unit: "{request}",
+			Descr: "Requests refused by a rate limit or lockout, by limit"},
+	); err != nil {
 		return nil, err
 	}
-	refused, err := m.Int64Counter(telemetry.MetricRateLimitRefusals, metric.WithUnit("{request}"),
-		metric.WithDescription("Requests refused by a rate limit or lockout, by limit"))
-	if err != nil {
-		return nil, err
-	}
-	r := &Recorder{log: log, decisions: decisions, refused: refused}
 	// Every series at 0 from the start: a series that first appears at 1 has no increase a rule
 	// can see, so the first lockout would not fire the shipped alert (deploy/prometheus).
 	ctx := context.Background()
 	for _, d := range []string{"approved", "partial", "denied", "remembered"} {
-		decisions.Add(ctx, 0, metric.WithAttributes(attribute.String("decision", d)))
+		r.decisions.Add(ctx, 0, metric.WithAttributes(attribute.String("decision", d)))
 	}
 	for _, l := range []string{core.LimitLoginAccount, core.LimitLoginAddress, core.LimitSaltAccount, core.LimitSaltAddress,
 		core.LimitRegisterAddress} {
-		refused.Add(ctx, 0, metric.WithAttributes(attribute.String("limit", l)))
+		r.refused.Add(ctx, 0, metric.WithAttributes(attribute.String("limit", l)))
 	}
 	return r, nil
 }

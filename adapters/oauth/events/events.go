@@ -14,7 +14,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
-	"go.opentelemetry.io/otel/metric/noop"
 
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -44,24 +43,14 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if mp == nil {
-		mp = noop.NewMeterProvider()
-	}
-	m := mp.Meter(scope)
 	r := &Recorder{log: log}
-	var err error
-	for _, c := range []struct {
-		into              *metric.Int64Counter
-		name, unit, descr string
-	}{
-		{&r.counter, MetricName, "{event}", "Security and audit events of the OAuth provider, by kind"},
-		{&r.signIns, telemetry.MetricSignIns, "{sign_in}", "Sign-ins by outcome: started, completed, denied, abandoned"},
-		{&r.tokens, telemetry.MetricTokensIssued, "{response}", "Token responses issued, by grant type"},
-		{&r.refused, telemetry.MetricRateLimitRefusals, "{request}", "Requests refused by a rate limit or lockout, by limit"},
-	} {
-		if *c.into, err = m.Int64Counter(c.name, metric.WithDescription(c.descr), metric.WithUnit(c.unit)); err != nil {
-			return nil, err
-		}
+	if err := telemetry.NewCounters(mp, scope,
+		telemetry.Counter{Into: &r.counter, Name: MetricName, Unit: "{event}", Descr: "Security and audit events of the OAuth provider, by kind"},
+		telemetry.Counter{Into: &r.signIns, Name: telemetry.MetricSignIns, Unit: "{sign_in}", Descr: "Sign-ins by outcome: started, completed, denied, abandoned"},
+		telemetry.Counter{Into: &r.tokens, Name: telemetry.MetricTokensIssued, Unit: "{response}", Descr: "Token responses issued, by grant type"},
+		telemetry.Counter{Into: &r.refused, Name: telemetry.MetricRateLimitRefusals, Unit: "{request}", Descr: "Requests refused by a rate limit or lockout, by limit"},
+	); err != nil {
+		return nil, err
 	}
 	r.initSeries()
 	return r, nil
