@@ -141,7 +141,7 @@ func openMySQL(ctx context.Context, o options, _ string) (*dbInstance, error) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	admin, err := sqldb.Open(pctx, sqldb.Config{DSN: o.mysqlDSN, Name: "bench-admin", MaxOpenConns: 2})
+	admin, err := sqldb.Open(pctx, sqldb.Config{DSN: o.mysqlDSN, Name: "bench-admin", MaxOpenConns: 2, QueryTimeout: -1})
 	if err != nil {
 		return nil, fmt.Errorf("MariaDB/MySQL at %s unreachable: %w", u.Host, err)
 	}

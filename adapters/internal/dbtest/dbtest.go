@@ -254,7 +254,9 @@ func remember(t testing.TB, db *bun.DB, dsn string) {
 
 func openOrFatal(ctx context.Context, t testing.TB, dsn string) *bun.DB {
 	t.Helper()
-	db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "test", MaxOpenConns: 4})
+	// Creating and dropping databases is administration, not the service's work: a loaded
+	// CI server may take longer than DATABASE_TIMEOUT to drop one, so only ctx bounds it.
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "test", MaxOpenConns: 4, QueryTimeout: -1})
 	if err != nil {
 		t.Fatalf("dbtest: open: %v", err)
 	}

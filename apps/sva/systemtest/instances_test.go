@@ -176,7 +176,9 @@ func freshMySQLDatabase(t *testing.T, dsn string) string {
 
 func openDatabase(ctx context.Context, t *testing.T, dsn string) *bun.DB {
 	t.Helper()
-	db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "systemtest", MaxOpenConns: 2})
+	// The test's own administration (creating and dropping databases, counting rows) is
+	// bounded by ctx alone: a loaded server may take longer than DATABASE_TIMEOUT to drop one.
+	db, err := sqldb.Open(ctx, sqldb.Config{DSN: dsn, Name: "systemtest", MaxOpenConns: 2, QueryTimeout: -1})
 	if err != nil {
 		t.Fatalf("open database: %v", err)
 	}
