@@ -43,6 +43,8 @@ const (
 	exampleUserID    = "0b6f4a5e-1c2d-4e3f-8a9b-0c1d2e3f4a5b"
 	exampleRequestID = "5b0d6f1e-3c2a-4d8b-9e7f-1a2b3c4d5e6f"
 	exampleClientID  = "app_example-client"
+	exampleLogoutID  = "7c1e2d3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+	exampleOtherSess = "3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b"
 	exampleDataToken = "eyJhbGciOiJFUzI1NiIsImtpZCI6ImV4YW1wbGUifQ.eyJzdWIiOiJ1c2VyIn0.c2lnbmF0dXJl"
 )
 
@@ -54,6 +56,13 @@ const (
 	stateConnected = "the signed-in person has connected an app"
 	// stateSilent: a prompt=none request, and no session in the browser (decision 37).
 	stateSilent = "a prompt=none sign-in request is pending"
+	// stateOtherSession: the signed-in person is signed in on a second device too.
+	stateOtherSession = "the signed-in person has another session"
+	// stateLogoutForMe: an app asked to sign the signed-in person out with an ID token naming
+	// them (RP-initiated logout, decision 48): the page signs out without asking.
+	stateLogoutForMe = "an app's sign-out request naming the signed-in person is pending"
+	// stateLogoutNoSession: an app's sign-out request, and no session in the browser.
+	stateLogoutNoSession = "an app's sign-out request is pending"
 )
 
 // The account's values, as a browser would have derived them (see docs/consent-ui.md).
@@ -287,6 +296,21 @@ func TestSessions(t *testing.T) {
 		},
 		check: hasKeys("sessions"),
 	}, {
+		state: stateOtherSession, description: "signing out one other session",
+		method: http.MethodDelete, path: fromState("/api/auth/zk/sessions/${other_session_id}/", "/api/auth/zk/sessions/"+exampleOtherSess+"/"), session: true,
+		status: http.StatusNoContent,
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.RevokeSession(ctx, exampleSession, exampleOtherSess)
+		},
+	}, {
+		state: stateSignedIn, description: "signing out a session Core does not know",
+		method: http.MethodDelete, path: path("/api/auth/zk/sessions/" + exampleOtherSess + "/"), session: true,
+		status:   http.StatusNotFound, // the sessions page reloads its list
+		response: obj{"error": matchers.Like("not_found")},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.RevokeSession(ctx, exampleSession, exampleOtherSess)
+		},
+	}, {
 		state: stateSignedIn, description: "signing out of the other sessions",
 		method: http.MethodPost, path: path("/api/auth/zk/sessions/revoke-others/"), session: true,
 		status:   http.StatusOK,
@@ -482,6 +506,73 @@ func TestConsent(t *testing.T) {
 		status: http.StatusNoContent,
 		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
 			return c.RevokeConnection(ctx, exampleSession, exampleClientID)
+		},
+	}} {
+		t.Run(in.description, in.run)
+	}
+}
+
+// TestSignOut: the consent UI's sign-out page of RP-initiated logout (/logout). Core says
+// whether to ask first (needs_confirmation), and confirming ends the session and tells the page
+// where the browser goes. Both calls work with or without a session.
+func TestSignOut(t *testing.T) {
+	logoutPath := func(suffix string) matchers.Matcher {
+		return fromState("/api/internal/oauth/logout-requests/${logout_request_id}/"+suffix, "/api/internal/oauth/logout-requests/"+exampleLogoutID+"/"+suffix)
+	}
+	signedOutURI := matchers.Regex("https://rp.example/signed-out?state=st-9", `^https://rp\.example/signed-out\?(.+&)?state=[^&]+(&.*)?$`)
+	request := func(signedIn bool) obj {
+		return obj{
+			"logout_request_id": fromState("${logout_request_id}", exampleLogoutID), "status": "pending",
+			"expires_at": matchers.Regex("2026-12-05T20:10:00Z", rfc3339Regex),
+			"client": obj{"client_id": fromState("${client_id}", exampleClientID), "name": "Contract Notes",
+				"logo": matchers.Like(""), "description": matchers.Like("")},
+			"redirects": true, "signed_in": signedIn,
+			// The page signs out at once when false: the app's ID token names the signed-in
+			// person, or nobody is signed in here.
+			"needs_confirmation": false,
+		}
+	}
+	for _, in := range []interaction{{
+		state: stateLogoutForMe, description: "an app's sign-out request for the signed-in person",
+		method: http.MethodGet, path: logoutPath(""), session: true,
+		status: http.StatusOK, response: request(true),
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.LogoutRequest(ctx, exampleSession, exampleLogoutID)
+		},
+		check: hasKeys("status", "needs_confirmation", "signed_in", "redirects"),
+	}, {
+		state: stateLogoutForMe, description: "signing the signed-in person out for an app",
+		method: http.MethodPost, path: logoutPath("confirm/"), session: true,
+		status:   http.StatusOK,
+		response: obj{"redirect_uri": signedOutURI, "signed_out": true},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.ConfirmLogout(ctx, exampleSession, exampleLogoutID)
+		},
+		check: hasKeys("redirect_uri", "signed_out"),
+	}, {
+		state: stateLogoutNoSession, description: "an app's sign-out request, without a session",
+		method: http.MethodGet, path: logoutPath(""),
+		status: http.StatusOK, response: request(false),
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.LogoutRequest(ctx, "", exampleLogoutID)
+		},
+		check: hasKeys("status", "needs_confirmation"),
+	}, {
+		state: stateLogoutNoSession, description: "confirming an app's sign-out request without a session",
+		method: http.MethodPost, path: logoutPath("confirm/"),
+		status:   http.StatusOK,
+		response: obj{"redirect_uri": signedOutURI, "signed_out": false},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.ConfirmLogout(ctx, "", exampleLogoutID)
+		},
+		check: hasKeys("redirect_uri"),
+	}, {
+		description: "a sign-out request nobody made",
+		method:      http.MethodGet, path: path("/api/internal/oauth/logout-requests/" + exampleLogoutID + "/"),
+		status:   http.StatusNotFound, // "We could not find this sign-out request"
+		response: obj{"error": matchers.Like("not_found")},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.LogoutRequest(ctx, "", exampleLogoutID)
 		},
 	}} {
 		t.Run(in.description, in.run)

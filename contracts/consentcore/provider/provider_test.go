@@ -121,14 +121,16 @@ func (e *coreEnv) register(ctx context.Context, p params, emailHash string) (cor
 		EmailHash: emailHash, Salt: p["salt"], KDF: account.KDF{Algorithm: "PBKDF2-SHA256", Iterations: 600000, Hash: "SHA-256"},
 		AuthKey: p["auth_key"], WrappedKey: core.SealedInput{Ciphertext: p["wrapped_ciphertext"], IV: p["wrapped_iv"]},
 		UserAgent: p["user_agent"],
+		// Each from its own documentation address: a verification run registers more accounts
+		// than one address may in an hour (CORE_RATE_REGISTER_ADDRESS), as a browser would not.
+		ClientAddr: "2001:db8::" + randomHex(2),
 	})
 }
 
 // pending puts a pending authorization request at the provider port, shaped as the provider
 // would answer it (catalogue names, the client's required scopes plus openid).
 func (e *coreEnv) pending(p params, prompt ...string) (id, clientID string) {
-	id = fmt.Sprintf("%s-%s-4%s-8%s-%s", randomHex(4), randomHex(2), randomHex(2)[1:], randomHex(2)[1:], randomHex(6))
-	clientID = "app_" + base64.RawURLEncoding.EncodeToString([]byte(randomHex(8)))
+	id, clientID = newIDs()
 	required := strings.Fields(p["required_scopes"])
 	var details []core.ScopeDetail
 	for _, s := range strings.Fields(p["scopes"]) {
@@ -145,6 +147,22 @@ func (e *coreEnv) pending(p params, prompt ...string) (id, clientID string) {
 		Client:       core.ClientInfo{ClientID: clientID, Name: p["client_name"]},
 		Requirements: core.SignInRequirements{CreatedAt: time.Now().UTC(), Prompt: strings.Join(prompt, " ")}})
 	return id, clientID
+}
+
+// pendingLogout puts a pending logout request at the provider port, as the end-session endpoint
+// would record it for an app with a registered post-logout URI; hintSubject is the user its
+// id_token_hint named ("" for none).
+func (e *coreEnv) pendingLogout(p params, hintSubject string) (id, clientID string) {
+	id, clientID = newIDs()
+	e.prov.AddLogout(core.LogoutRequestDetails{LogoutRequestID: id, ExpiresAt: time.Now().Add(10 * time.Minute).UTC(),
+		Client: &core.ClientInfo{ClientID: clientID, Name: p["client_name"]}, HintSubject: hintSubject, Redirects: true})
+	return id, clientID
+}
+
+// newIDs returns a request id (a UUID, as the provider makes them) and a client id.
+func newIDs() (id, clientID string) {
+	id = fmt.Sprintf("%s-%s-4%s-8%s-%s", randomHex(4), randomHex(2), randomHex(2)[1:], randomHex(2)[1:], randomHex(6))
+	return id, "app_" + base64.RawURLEncoding.EncodeToString([]byte(randomHex(8)))
 }
 
 // stateHandlers set every provider state up through Core's use cases and its provider port,
@@ -195,6 +213,30 @@ func (e *coreEnv) stateHandlers(t *testing.T) models.StateHandlers {
 		"a prompt=none sign-in request is pending": setup(func(p params) (models.ProviderStateResponse, error) {
 			id, clientID := e.pending(p, "none")
 			return models.ProviderStateResponse{"auth_request_id": id, "client_id": clientID}, nil
+		}),
+		"the signed-in person has another session": setup(func(p params) (models.ProviderStateResponse, error) {
+			hash := randomHex(32)
+			g, err := e.register(ctx, p, hash)
+			if err != nil {
+				return nil, err
+			}
+			other, err := e.uc.Identity.Login(ctx, hash, p["auth_key"], "192.0.2.7", p["user_agent"])
+			if err != nil {
+				return nil, fmt.Errorf("second sign-in: %w", err)
+			}
+			return models.ProviderStateResponse{"session_token": g.Token, "user_id": g.UserID, "other_session_id": other.SessionID}, nil
+		}),
+		"an app's sign-out request naming the signed-in person is pending": setup(func(p params) (models.ProviderStateResponse, error) {
+			g, values, err := signedIn(p)
+			if err != nil {
+				return nil, err
+			}
+			values["logout_request_id"], values["client_id"] = e.pendingLogout(p, g.UserID)
+			return values, nil
+		}),
+		"an app's sign-out request is pending": setup(func(p params) (models.ProviderStateResponse, error) {
+			id, clientID := e.pendingLogout(p, "")
+			return models.ProviderStateResponse{"logout_request_id": id, "client_id": clientID}, nil
 		}),
 		"the signed-in person has connected an app": setup(func(p params) (models.ProviderStateResponse, error) {
 			g, values, err := signedIn(p)
