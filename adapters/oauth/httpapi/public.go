@@ -175,9 +175,8 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 		},
 	}, h.formPost)
 
-	huma.Register(api, huma.Operation{
+	registerClientForm(api, errSchema, huma.Operation{
 		OperationID: "pushAuthorizationRequest",
-		Method:      http.MethodPost,
 		Path:        pathPAR,
 		Summary:     "Pushed authorization request endpoint (RFC 9126)",
 		Description: "Takes the parameters of an authorization request as an application/x-www-form-urlencoded body, " +
@@ -186,8 +185,6 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 			"one-time request_uri (urn:ietf:params:oauth:request_uri:…) valid for expires_in seconds. The browser " +
 			"is then sent to the authorization endpoint with client_id and request_uri only (other parameters must " +
 			"repeat the pushed ones exactly). request_uri cannot be pushed; request objects are request_not_supported.",
-		Tags:          []string{"oauth"},
-		MaxBodyBytes:  publicMaxBody,
 		DefaultStatus: http.StatusCreated,
 		Responses: map[string]*huma.Response{
 			"201": jsonResponse(registry, "The request_uri to use at the authorization endpoint", reflect.TypeFor[pushResponse]()),
@@ -195,14 +192,11 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 				"unsupported_response_type, request_not_supported, …), as JSON"),
 			"401": errResponse(errSchema, "invalid_client (with WWW-Authenticate: Basic realm=\"sva\")"),
 			"405": errResponse(errSchema, "Any method but POST"),
-			"429": lockoutResponse(errSchema),
 		},
-	}, h.pushAuthorizationRequest)
-	documentForm(api, pathPAR, reflect.TypeFor[pushForm]())
+	}, reflect.TypeFor[pushForm](), h.pushAuthorizationRequest)
 
-	huma.Register(api, huma.Operation{
+	registerClientForm(api, errSchema, huma.Operation{
 		OperationID: "token",
-		Method:      http.MethodPost,
 		Path:        pathToken,
 		Summary:     "Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token and client_credentials grants",
 		Description: "application/x-www-form-urlencoded only; repeated parameters are invalid_request; unknown ones are " +
@@ -210,17 +204,13 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 			"client_secret_post, private_key_jwt (RFC 7523), or client_id alone for public clients (PKCE); another " +
 			"method is invalid_client. Using two methods together is invalid_request. invalid_client is 401 with " +
 			"WWW-Authenticate: Basic. Every response carries Cache-Control: no-store.",
-		Tags:         []string{"oauth"},
-		MaxBodyBytes: publicMaxBody,
 		Responses: map[string]*huma.Response{
 			"200": jsonResponse(registry, "Tokens", reflect.TypeFor[tokenResponse]()),
 			"400": errResponse(errSchema, "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope"),
 			"401": errResponse(errSchema, "invalid_client (with WWW-Authenticate: Basic realm=\"sva\")"),
 			"405": errResponse(errSchema, "Any method but POST"),
-			"429": lockoutResponse(errSchema),
 		},
-	}, h.token)
-	documentForm(api, pathToken, reflect.TypeFor[tokenForm]())
+	}, reflect.TypeFor[tokenForm](), h.token)
 
 	userinfoOp := func(method, description string) huma.Operation {
 		return huma.Operation{
@@ -247,45 +237,35 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 	// required; the operation huma checks requests against is the one the document holds.)
 	api.OpenAPI().Paths[pathUserinfo].Post.RequestBody.Required = false
 
-	huma.Register(api, huma.Operation{
+	registerClientForm(api, errSchema, huma.Operation{
 		OperationID: "revoke",
-		Method:      http.MethodPost,
 		Path:        pathRevoke,
 		Summary:     "Token revocation (RFC 7009)",
 		Description: "Client-authenticated. 200 for unknown, expired or already revoked tokens. Revoking a refresh token " +
 			"revokes its whole grant (every access token of it). token_type_hint is optional and, per RFC 7009 §2.1, " +
 			"an unrecognised hint is ignored (both token types are searched); unsupported_token_type is never " +
 			"returned because every token type the provider issues can be revoked.",
-		Tags:          []string{"oauth"},
-		MaxBodyBytes:  publicMaxBody,
 		DefaultStatus: http.StatusOK,
 		Responses: map[string]*huma.Response{
 			"200": {Description: "Revoked, or nothing to revoke"},
 			"400": errResponse(errSchema, "invalid_request, or unauthorized_client for another client's token"),
 			"401": errResponse(errSchema, "invalid_client"),
-			"429": lockoutResponse(errSchema),
 		},
-	}, h.revoke)
-	documentForm(api, pathRevoke, reflect.TypeFor[tokenOnlyForm]())
+	}, reflect.TypeFor[tokenOnlyForm](), h.revoke)
 
-	huma.Register(api, huma.Operation{
+	registerClientForm(api, errSchema, huma.Operation{
 		OperationID: "introspect",
-		Method:      http.MethodPost,
 		Path:        pathIntrospect,
 		Summary:     "Token introspection (RFC 7662)",
 		Description: "Requires client authentication (a confidential client's secret; a public client's client_id is " +
 			"invalid_client). A client sees only its own tokens; " +
 			"anything else, and every unknown, expired or revoked token, is exactly {\"active\":false}.",
-		Tags:         []string{"oauth"},
-		MaxBodyBytes: publicMaxBody,
 		Responses: map[string]*huma.Response{
 			"200": jsonResponse(registry, "Introspection result", reflect.TypeFor[introspection]()),
 			"400": errResponse(errSchema, "invalid_request"),
 			"401": errResponse(errSchema, "invalid_client"),
-			"429": lockoutResponse(errSchema),
 		},
-	}, h.introspect)
-	documentForm(api, pathIntrospect, reflect.TypeFor[tokenOnlyForm]())
+	}, reflect.TypeFor[tokenOnlyForm](), h.introspect)
 
 	for _, p := range []struct{ id, path, summary string }{
 		{"openIDConfiguration", pathOIDCDiscovery, "OpenID Connect Discovery 1.0"},
@@ -330,6 +310,17 @@ func lockoutResponse(schema *huma.Schema) *huma.Response {
 	r.Headers = map[string]*huma.Param{"Retry-After": {Description: "Seconds until the window ends",
 		Schema: &huma.Schema{Type: "integer"}}}
 	return r
+}
+
+// registerClientForm registers a client-authenticated form endpoint (PAR, token, revocation,
+// introspection): a POST tagged oauth, bodies up to publicMaxBody, the brute-force lockout
+// documented as its 429, and form documented as its request body.
+func registerClientForm[O any](api huma.API, errSchema *huma.Schema, op huma.Operation, form reflect.Type,
+	handler func(context.Context, *formInput) (*O, error)) {
+	op.Method, op.Tags, op.MaxBodyBytes = http.MethodPost, []string{"oauth"}, publicMaxBody
+	op.Responses["429"] = lockoutResponse(errSchema)
+	huma.Register(api, op, handler)
+	documentForm(api, op.Path, form)
 }
 
 // documentForm replaces the opaque request body huma documents for a RawBody operation with the
@@ -544,11 +535,17 @@ type pushOutput struct {
 func (h *publicHandlers) pushAuthorizationRequest(ctx context.Context, in *formInput) (*pushOutput, error) {
 	res, err := h.push(ctx, in)
 	if err != nil {
-		e := oauthErrorFor(ctx, h.log, surfaceToken, err)
-		noStore(e.headers)
-		return nil, e
+		return nil, h.tokenEndpointError(ctx, err)
 	}
 	return &pushOutput{CacheControl: "no-store", Pragma: "no-cache", Body: pushResponse{RequestURI: res.RequestURI, ExpiresIn: res.ExpiresIn}}, nil
+}
+
+// tokenEndpointError is the answer to a failed PAR or token request: the OAuth error, marked
+// no-store like every token endpoint response (RFC 6749 §5.1, §5.2).
+func (h *publicHandlers) tokenEndpointError(ctx context.Context, err error) error {
+	e := oauthErrorFor(ctx, h.log, surfaceToken, err)
+	noStore(e.headers)
+	return e
 }
 
 func (h *publicHandlers) push(ctx context.Context, in *formInput) (oauth.PushResult, error) {
@@ -645,9 +642,7 @@ func (h *publicHandlers) clientRequest(in *formInput, endpointPath string) (para
 func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput, error) {
 	ts, clientID, err := h.tokenGrant(ctx, in)
 	if err != nil {
-		e := oauthErrorFor(ctx, h.log, surfaceToken, err)
-		noStore(e.headers)
-		return nil, e
+		return nil, h.tokenEndpointError(ctx, err)
 	}
 	telemetry.LogAttr(ctx, slog.String("client_id", clientID))
 	return &tokenOutput{CacheControl: "no-store", Pragma: "no-cache", Body: tokenResponse{
