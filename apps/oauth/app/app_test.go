@@ -312,30 +312,12 @@ func TestRun_ClientsOIDCMetadata(t *testing.T) {
 // listeners answer (and that internal paths are absent from the public one), then cancels and
 // expects a clean return.
 func TestServe_BothListenersAndShutdown(t *testing.T) {
-	cfg, err := LoadConfig(env(map[string]string{"SVA_DATA_DIR": t.TempDir(), "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks"}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, closeStores, err := openProvider(ctx, cfg, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStores()
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := net.Listen("tcp", "127.0.0.1:0")
-	internal, _ := net.Listen("tcp", "127.0.0.1:0")
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, pub, internal) }()
-
+	pub, internal, stop := serveProvider(t, Options{})
 	for url, want := range map[string]int{
-		"http://" + pub.Addr().String() + "/readyz":                                   http.StatusOK,
-		"http://" + internal.Addr().String() + "/healthz":                             http.StatusOK,
-		"http://" + pub.Addr().String() + "/api/auth/internal/consent-complete/":      http.StatusNotFound,
-		"http://" + internal.Addr().String() + "/api/auth/internal/consent-complete/": http.StatusUnauthorized,
+		"http://" + pub + "/readyz":                                   http.StatusOK,
+		"http://" + internal + "/healthz":                             http.StatusOK,
+		"http://" + pub + "/api/auth/internal/consent-complete/":      http.StatusNotFound,
+		"http://" + internal + "/api/auth/internal/consent-complete/": http.StatusUnauthorized,
 	} {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -346,14 +328,43 @@ func TestServe_BothListenersAndShutdown(t *testing.T) {
 			t.Errorf("GET %s: %d, want %d", url, resp.StatusCode, want)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run after cancel: %v", err)
+	if err := stop(); err != nil {
+		t.Fatalf("run after cancel: %v", err)
+	}
+}
+
+// serveProvider builds the provider with opts over SQLite in a temporary directory (Core's JWKS
+// unreachable) and serves both listeners on ephemeral ports. stop cancels serving and returns
+// Serve's error; the test fails when Serve does not return within 15 seconds.
+func serveProvider(t *testing.T, opts Options) (pub, internal string, stop func() error) {
+	t.Helper()
+	cfg, err := LoadConfig(env(map[string]string{"SVA_DATA_DIR": t.TempDir(), "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	p, closeStores, err := openProvider(ctx, cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = closeStores() })
+	if err := p.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pubLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	internalLn, _ := net.Listen("tcp", "127.0.0.1:0")
+	done := make(chan error, 1)
+	go func() { done <- p.Serve(ctx, pubLn, internalLn) }()
+	return pubLn.Addr().String(), internalLn.Addr().String(), func() error {
+		cancel()
+		select {
+		case err := <-done:
+			return err
+		case <-time.After(15 * time.Second):
+			t.Fatal("run did not return after cancel")
+			return nil
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("run did not return after cancel")
 	}
 }
 
@@ -361,10 +372,6 @@ func TestServe_BothListenersAndShutdown(t *testing.T) {
 // the warning carries the trace id of the refresh's span, which holds the failed fetch's client
 // span — an operator can go from the log line to the trace.
 func TestServe_StartupJWKSWarningIsTraced(t *testing.T) {
-	cfg, err := LoadConfig(env(map[string]string{"SVA_DATA_DIR": t.TempDir(), "DATA_TOKEN_JWKS_URL": "http://127.0.0.1:1/jwks"}))
-	if err != nil {
-		t.Fatal(err)
-	}
 	spans := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
 	defer tp.Shutdown(context.Background())
@@ -376,21 +383,7 @@ func TestServe_StartupJWKSWarningIsTraced(t *testing.T) {
 	defer logs.Close()
 	readLogs := func() string { b, _ := os.ReadFile(logs.Name()); return string(b) }
 
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: telemetry.NewLogger(logs, slog.LevelInfo, true),
-		Telemetry: telemetry.New(tp, nil)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer closeStores()
-	if err := p.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	pub, _ := net.Listen("tcp", "127.0.0.1:0")
-	internal, _ := net.Listen("tcp", "127.0.0.1:0")
-	done := make(chan error, 1)
-	go func() { done <- p.Serve(ctx, pub, internal) }()
+	_, _, stop := serveProvider(t, Options{Logger: telemetry.NewLogger(logs, slog.LevelInfo, true), Telemetry: telemetry.New(tp, nil)})
 
 	var warning map[string]any
 	deadline := time.Now().Add(10 * time.Second)
@@ -403,8 +396,7 @@ func TestServe_StartupJWKSWarningIsTraced(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	cancel()
-	<-done
+	_ = stop()
 	if warning == nil {
 		t.Fatalf("no start-up warning; log:\n%s", readLogs())
 	}
