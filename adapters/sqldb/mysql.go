@@ -41,7 +41,13 @@ import (
 //   - multiStatements off: one statement per query.
 //
 // Unless the DSN says otherwise, a connection attempt waits at most 5 s
-// (timeout) and a row lock at most 10 s (innodb_lock_wait_timeout).
+// (timeout), a row lock at most 10 s (innodb_lock_wait_timeout), and one read
+// from or write to the server at most 10 s and 5 s (readTimeout, writeTimeout:
+// pgdriver's defaults, so both engines bound it alike). The request's deadline
+// (DATABASE_TIMEOUT) is usually shorter and cuts a call first; these bound what
+// runs without one — above all the connections database/sql opens in the
+// background for queued callers, whose handshake would otherwise wait forever
+// on a server that stopped answering and hold a pool slot with it.
 
 // mysqlSchemes are the DSN prefixes that select MariaDB/MySQL.
 var mysqlSchemes = []string{"mysql://", "mariadb://"}
@@ -67,6 +73,13 @@ const mysqlLockWaitSeconds = "10"
 // mysqlDialTimeout bounds connecting when the DSN sets no timeout, so a server
 // that is down gets a bounded wait, not the operating system's.
 const mysqlDialTimeout = 5 * time.Second
+
+// mysqlReadTimeout and mysqlWriteTimeout bound one read and one write on a
+// connection when the DSN sets no readTimeout or writeTimeout (see above).
+const (
+	mysqlReadTimeout  = 10 * time.Second
+	mysqlWriteTimeout = 5 * time.Second
+)
 
 // mysqlConfig turns a mysql:// URL into the driver's configuration. Errors
 // never echo the DSN: it may carry a password.
@@ -101,6 +114,12 @@ func mysqlConfig(dsn string) (*mysql.Config, error) {
 	cfg.Addr = net.JoinHostPort(host, port)
 	if cfg.Timeout == 0 {
 		cfg.Timeout = mysqlDialTimeout
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = mysqlReadTimeout
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = mysqlWriteTimeout
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC

@@ -11,7 +11,7 @@ import (
 // driver's own parameters passed through, and the settings the stores depend on forced.
 func TestMySQLConfig(t *testing.T) {
 	t.Parallel()
-	cfg, err := mysqlConfig("mysql://svc:p%40ss%2Fw:rd(1)@db.example:3307/sva?tls=skip-verify&timeout=2s" +
+	cfg, err := mysqlConfig("mysql://svc:p%40ss%2Fw:rd(1)@db.example:3307/sva?tls=skip-verify&timeout=2s&readTimeout=30s&writeTimeout=7s" +
 		"&innodb_lock_wait_timeout=5&parseTime=false&loc=Local&clientFoundRows=false&multiStatements=true&time_zone=%27SYSTEM%27")
 	if err != nil {
 		t.Fatal(err)
@@ -19,8 +19,10 @@ func TestMySQLConfig(t *testing.T) {
 	if cfg.User != "svc" || cfg.Passwd != "p@ss/w:rd(1)" || cfg.Net != "tcp" || cfg.Addr != "db.example:3307" || cfg.DBName != "sva" {
 		t.Errorf("user %q password %q net %q addr %q db %q", cfg.User, cfg.Passwd, cfg.Net, cfg.Addr, cfg.DBName)
 	}
-	if cfg.TLSConfig != "skip-verify" || cfg.Timeout != 2*time.Second || cfg.Params["innodb_lock_wait_timeout"] != "5" {
-		t.Errorf("driver parameters not passed through: tls %q timeout %v params %v", cfg.TLSConfig, cfg.Timeout, cfg.Params)
+	if cfg.TLSConfig != "skip-verify" || cfg.Timeout != 2*time.Second || cfg.ReadTimeout != 30*time.Second ||
+		cfg.WriteTimeout != 7*time.Second || cfg.Params["innodb_lock_wait_timeout"] != "5" {
+		t.Errorf("driver parameters not passed through: tls %q timeouts %v %v %v params %v", cfg.TLSConfig, cfg.Timeout,
+			cfg.ReadTimeout, cfg.WriteTimeout, cfg.Params)
 	}
 	if !cfg.ParseTime || cfg.Loc != time.UTC || !cfg.ClientFoundRows || cfg.MultiStatements ||
 		cfg.Params["time_zone"] != "'+00:00'" || !strings.Contains(cfg.Params["sql_mode"], "STRICT_ALL_TABLES") {
@@ -32,9 +34,11 @@ func TestMySQLConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Addr != "127.0.0.1:3306" || cfg.Passwd != "" || cfg.Timeout != mysqlDialTimeout ||
-		cfg.Params["innodb_lock_wait_timeout"] != mysqlLockWaitSeconds {
-		t.Errorf("defaults: addr %q password %q timeout %v params %v", cfg.Addr, cfg.Passwd, cfg.Timeout, cfg.Params)
+	// The read and write bounds are pgdriver's defaults (TestFault_DatabaseFailsOver).
+	if cfg.Addr != "127.0.0.1:3306" || cfg.Passwd != "" || cfg.Timeout != mysqlDialTimeout || cfg.ReadTimeout != 10*time.Second ||
+		cfg.WriteTimeout != 5*time.Second || cfg.Params["innodb_lock_wait_timeout"] != mysqlLockWaitSeconds {
+		t.Errorf("defaults: addr %q password %q timeouts %v %v %v params %v", cfg.Addr, cfg.Passwd, cfg.Timeout,
+			cfg.ReadTimeout, cfg.WriteTimeout, cfg.Params)
 	}
 
 	for _, bad := range []string{"mysql://u:secret@host:3306", "mysql://u:secret@host/", "mysql://u:secret@host/a/b",

@@ -5,8 +5,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlstest"
@@ -67,4 +70,50 @@ func TestServeMetrics_TLS(t *testing.T) {
 	} else {
 		proxied.Stop()
 	}
+}
+
+// TestOTLPExporter_TrustsTheStandardCertificateVariable: the OTLP exporters reach a collector
+// serving HTTPS with a private CA's certificate when the standard OTEL_EXPORTER_OTLP_CERTIFICATE
+// names that CA (docs/observability.md), and no export reaches it without (system roots only);
+// the variable with a plain-HTTP endpoint stops the start.
+func TestOTLPExporter_TrustsTheStandardCertificateVariable(t *testing.T) {
+	pki := tlstest.New(t, "collector CA")
+	for _, tt := range []struct {
+		name    string
+		caFile  string
+		reached bool
+	}{{"certificate variable set", pki.CAFile(), true}, {"system roots only", "", false}} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", tt.caFile) // the SDK reads the process environment
+			var mu sync.Mutex
+			var paths []string
+			collector := pki.Serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				paths = append(paths, r.Method+" "+r.URL.Path)
+				mu.Unlock()
+			}), "")
+			tel, err := telemetry.Start(context.Background(), telemetry.Config{ServiceName: "svc", ShutdownTimeout: 2 * time.Second,
+				Getenv: envOf(map[string]string{telemetry.EnvOTLPEndpoint: collector})}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, span := tel.Tracer("test").Start(context.Background(), "exported")
+			span.End()
+			tel.Stop() // flushes the span and the metrics
+			mu.Lock()
+			defer mu.Unlock()
+			if got := slices.Contains(paths, "POST /v1/traces"); got != tt.reached {
+				t.Errorf("collector received %v; want the trace export: %v", paths, tt.reached)
+			}
+		})
+	}
+	t.Run("plain endpoint with the variable", func(t *testing.T) {
+		t.Setenv("OTEL_EXPORTER_OTLP_CERTIFICATE", pki.CAFile())
+		tel, err := telemetry.Start(context.Background(), telemetry.Config{ServiceName: "svc",
+			Getenv: envOf(map[string]string{telemetry.EnvOTLPEndpoint: "http://127.0.0.1:1"})}, nil)
+		if err == nil {
+			tel.Stop()
+			t.Error("Start accepted TLS settings for a plain-HTTP collector")
+		}
+	})
 }

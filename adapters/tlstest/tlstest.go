@@ -96,15 +96,30 @@ func (p *PKI) Serve(handler http.Handler, clientSubject string) string {
 	if clientSubject != "" {
 		s.ClientCAFile, s.ClientSubject = p.CAFile(), clientSubject
 	}
+	srv := httptest.NewUnstartedServer(handler)
+	p.start(srv, s)
+	return "https://" + srv.Listener.Addr().String()
+}
+
+// StartTLS starts srv (from httptest.NewUnstartedServer) over HTTPS with a server certificate of
+// this CA for 127.0.0.1 and localhost, and closes it when the test ends. srv.URL is then its
+// https URL — a relying app's endpoint that only a client trusting this CA can reach.
+func (p *PKI) StartTLS(srv *httptest.Server) {
+	p.t.Helper()
+	cert, key, _ := p.Server("server")
+	p.start(srv, tlsconfig.Server{CertFile: cert, KeyFile: key})
+}
+
+func (p *PKI) start(srv *httptest.Server, s tlsconfig.Server) {
+	p.t.Helper()
 	cfg, err := tlsconfig.ServerConfig(s)
 	if err != nil {
 		p.t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(handler)
 	srv.Listener = tlsconfig.Listen(srv.Listener, cfg)
 	srv.Start()
+	srv.URL = "https://" + srv.Listener.Addr().String()
 	p.t.Cleanup(srv.Close)
-	return "https://" + srv.Listener.Addr().String()
 }
 
 // PlainFront returns the URL of a plain-HTTP server on loopback that forwards every request to

@@ -15,7 +15,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/sqldb"
 )
 
-// FaultProxy is a TCP proxy in front of the shared PostgreSQL that a test can freeze (bytes stop
+// FaultProxy is a TCP proxy in front of a database server (PostgreSQL, MariaDB/MySQL) that a test can freeze (bytes stop
 // flowing, connections stay open: a hung server) and cut (every connection closed, new ones
 // refused: a stopped server), then restore.
 type FaultProxy struct {
@@ -26,6 +26,9 @@ type FaultProxy struct {
 	mode   string // "", "freeze", "cut"
 	conns  []net.Conn
 	thawed chan struct{}
+	done   chan struct{} // closed when the test ends: stranded pipes give up
+	// gen counts failovers; a connection accepted before the latest one is stranded.
+	gen int
 }
 
 func newFaultProxy(t testing.TB, target string) *FaultProxy {
@@ -34,9 +37,9 @@ func newFaultProxy(t testing.TB, target string) *FaultProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &FaultProxy{ln: ln, target: target, thawed: make(chan struct{})}
+	p := &FaultProxy{ln: ln, target: target, thawed: make(chan struct{}), done: make(chan struct{})}
 	close(p.thawed)
-	t.Cleanup(func() { _ = ln.Close(); p.closeAll() })
+	t.Cleanup(func() { close(p.done); _ = ln.Close(); p.closeAll() })
 	go p.serve()
 	return p
 }
@@ -61,22 +64,31 @@ func (p *FaultProxy) serve() {
 		}
 		p.mu.Lock()
 		p.conns = append(p.conns, c, up)
+		gen := p.gen
 		p.mu.Unlock()
-		go p.pipe(up, c)
-		go p.pipe(c, up)
+		go p.pipe(up, c, gen)
+		go p.pipe(c, up, gen)
 	}
 }
 
-// pipe copies src to dst, holding every chunk while the proxy is frozen.
-func (p *FaultProxy) pipe(dst, src net.Conn) {
+// pipe copies src to dst, holding every chunk while the proxy is frozen and dropping every chunk
+// for good once the connection (accepted in generation gen) is stranded by a failover.
+func (p *FaultProxy) pipe(dst, src net.Conn, gen int) {
 	buf := make([]byte, 32<<10)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
 			p.mu.Lock()
 			thawed := p.thawed
+			if gen < p.gen {
+				thawed = nil // stranded: wait for the end of the test
+			}
 			p.mu.Unlock()
-			<-thawed
+			select {
+			case <-thawed:
+			case <-p.done:
+				return
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -126,16 +138,54 @@ func (p *FaultProxy) Cut() { p.set("cut") }
 // Restore lets traffic through again.
 func (p *FaultProxy) Restore() { p.set("") }
 
-// OpenPostgresBehindProxy is OpenPostgres reached through a FaultProxy, opened with sqldb's
+// FailOver ends a freeze or a cut as a failover does: new connections reach the database, but
+// every connection opened before stays hung for good — the bytes held while frozen and every
+// byte after are lost, like traffic to the old host, which never answers and never resets.
+func (p *FaultProxy) FailOver() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.gen++
+	p.mode = ""
+	// A new, open gate for new connections; the pipes waiting at the old one never pass it.
+	p.thawed = make(chan struct{})
+	close(p.thawed)
+}
+
+// EachBehindProxy runs fn as one subtest per server engine (PostgreSQL, MariaDB/MySQL), each over
+// a fresh migrated database reached through its own FaultProxy and opened with sqldb's
 // QueryTimeout timeout (a short one keeps fault tests fast): the fault suites freeze and cut it.
-func OpenPostgresBehindProxy(t testing.TB, migrations *migrate.Migrations, timeout time.Duration) (*bun.DB, *FaultProxy) {
+// A subtest skips (or fails) as OpenPostgres and OpenMySQL do without the engine's DSN.
+func EachBehindProxy(t *testing.T, migrations *migrate.Migrations, timeout time.Duration,
+	fn func(t *testing.T, db *bun.DB, proxy *FaultProxy)) {
 	t.Helper()
-	migrated := OpenPostgres(t, migrations)
+	for _, e := range Engines {
+		if e.Name == "sqlite" {
+			continue // a file, not a connection: nothing to freeze or cut
+		}
+		t.Run(e.Name, func(t *testing.T) {
+			db, proxy := openBehindProxy(t, e.Open(t, migrations), timeout)
+			fn(t, db, proxy)
+		})
+	}
+}
+
+// openBehindProxy opens the database of migrated again, through a FaultProxy in front of its
+// server, with QueryTimeout timeout.
+func openBehindProxy(t testing.TB, migrated *bun.DB, timeout time.Duration) (*bun.DB, *FaultProxy) {
+	t.Helper()
 	u, err := url.Parse(DSN(t, migrated))
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := newFaultProxy(t, u.Host)
+	target := u.Host
+	if u.Port() == "" { // the engine's default port
+		port := "5432"
+		if sqldb.Dialect(migrated) == "mysql" {
+			port = "3306"
+		}
+		target = net.JoinHostPort(u.Hostname(), port)
+	}
+	proxy := newFaultProxy(t, target)
 	u.Host = proxy.ln.Addr().String()
 	db, err := sqldb.Open(context.Background(), sqldb.Config{DSN: u.String(), Name: "fault", QueryTimeout: timeout, MaxOpenConns: 4})
 	if err != nil {

@@ -7,6 +7,7 @@ package backchannel
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"net"
@@ -36,6 +37,9 @@ type Config struct {
 	AllowPrivateAddresses bool
 	// UserAgent is sent with every POST ("" for "sva-oauth").
 	UserAgent string
+	// TLS is the client TLS of the POSTs: nil trusts the system roots; the provider passes the
+	// system roots plus OAUTH_RELYING_APP_CA_FILE. Certificates are always verified.
+	TLS *tls.Config
 }
 
 // New returns a Sender. Each POST is bounded by the context the use case passes.
@@ -54,6 +58,7 @@ func New(cfg Config) *Sender {
 		// No proxy: a proxy would dial on the provider's behalf and bypass the address check.
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
+		TLSClientConfig:       cfg.TLS.Clone(),
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          32,
 		IdleConnTimeout:       60 * time.Second,

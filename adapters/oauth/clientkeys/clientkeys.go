@@ -7,6 +7,7 @@ package clientkeys
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -53,6 +54,9 @@ type Config struct {
 	AllowPrivateAddresses bool
 	// Now is the clock of the cache (default time.Now).
 	Now func() time.Time
+	// TLS is the client TLS of the fetches: nil trusts the system roots; the provider passes the
+	// system roots plus OAUTH_RELYING_APP_CA_FILE. Certificates are always verified.
+	TLS *tls.Config
 	// Transport wraps the guarded dialer's transport, e.g. for tracing (nil: none). It must
 	// pass requests to the transport it is given.
 	Transport func(http.RoundTripper) http.RoundTripper
@@ -89,8 +93,11 @@ func New(cfg Config) *Verifier {
 	dialer := &net.Dialer{Timeout: cfg.Timeout, Control: addressGuard(cfg.AllowPrivateAddresses)}
 	var rt http.RoundTripper = &http.Transport{
 		// Never a proxy from the environment: it would dial for us, past the address guard.
-		Proxy:                 nil,
-		DialContext:           dialer.DialContext,
+		Proxy:           nil,
+		DialContext:     dialer.DialContext,
+		TLSClientConfig: cfg.TLS.Clone(),
+		// A TLS config offering h2 (tlsconfig's do) needs the transport to speak it.
+		ForceAttemptHTTP2:     true,
 		TLSHandshakeTimeout:   cfg.Timeout,
 		ResponseHeaderTimeout: cfg.Timeout,
 		MaxIdleConnsPerHost:   2,

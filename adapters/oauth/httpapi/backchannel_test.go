@@ -16,6 +16,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
+	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -40,13 +41,29 @@ type relyingApp struct {
 	hits     int
 }
 
-func newRelyingApp(t *testing.T, e *env) *relyingApp {
+func newRelyingApp(t *testing.T, e *env) *relyingApp { return newRelyingAppOver(t, e, nil) }
+
+// newRelyingAppOver is newRelyingApp serving HTTPS with a certificate of pki (nil: plain HTTP).
+func newRelyingAppOver(t *testing.T, e *env, pki *tlstest.PKI) *relyingApp {
 	rp := &relyingApp{t: t, issuer: e.issuer, keys: oidc.NewRemoteKeySet(context.Background(), e.pub.URL+"/.well-known/jwks.json"),
 		now: e.clock.Now}
 	rp.status.Store(http.StatusOK)
-	rp.srv = httptest.NewServer(http.HandlerFunc(rp.serve))
-	t.Cleanup(rp.srv.Close)
+	rp.srv = startTestServer(t, http.HandlerFunc(rp.serve), pki)
 	return rp
+}
+
+// startTestServer serves h on loopback: over HTTPS with a certificate of pki, or plain HTTP
+// when pki is nil. It is closed when the test ends.
+func startTestServer(t *testing.T, h http.Handler, pki *tlstest.PKI) *httptest.Server {
+	t.Helper()
+	if pki != nil {
+		srv := httptest.NewUnstartedServer(h)
+		pki.StartTLS(srv)
+		return srv
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func (rp *relyingApp) serve(w http.ResponseWriter, r *http.Request) {

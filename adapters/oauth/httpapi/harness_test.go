@@ -123,7 +123,11 @@ func newEnvOn(t *testing.T, db *bun.DB, settings ...string) *env {
 		t.Fatal(err)
 	}
 	log := telemetry.NewLogger(logs, slog.LevelDebug, true)
-	p, err := app.New(sqlstore.New(db), cfg, app.Options{Clock: clock, Logger: log})
+	relyingApps, err := app.RelyingAppTLS(cfg) // as serve reads OAUTH_RELYING_APP_CA_FILE
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := app.New(sqlstore.New(db), cfg, app.Options{Clock: clock, Logger: log, RelyingAppTLS: relyingApps})
 	if err != nil {
 		t.Fatal(err)
 	}

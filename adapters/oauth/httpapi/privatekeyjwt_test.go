@@ -21,6 +21,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -257,8 +258,13 @@ type jwksServer struct {
 }
 
 func newJWKSServer(t *testing.T, doc map[string]any) *jwksServer {
+	return newJWKSServerOver(t, doc, nil)
+}
+
+// newJWKSServerOver is newJWKSServer serving HTTPS with a certificate of pki (nil: plain HTTP).
+func newJWKSServerOver(t *testing.T, doc map[string]any, pki *tlstest.PKI) *jwksServer {
 	s := &jwksServer{doc: doc}
-	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	s.Server = startTestServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.fetches++
@@ -268,8 +274,7 @@ func newJWKSServer(t *testing.T, doc map[string]any) *jwksServer {
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.doc)
-	}))
-	t.Cleanup(s.Close)
+	}), pki)
 	return s
 }
 

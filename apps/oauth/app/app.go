@@ -151,8 +151,13 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
+	relyingApps, err := RelyingAppTLS(cfg)
+	if err != nil {
+		return err
+	}
 	// Security and audit events go to the log and to the service's sva.oauth.events counter.
-	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: log, Telemetry: tel, Transport: tel.Transport(outbound)})
+	p, closeStores, err := openProvider(ctx, cfg, Options{Logger: log, Telemetry: tel, Transport: tel.Transport(outbound),
+		RelyingAppTLS: relyingApps})
 	if err != nil {
 		return err
 	}

@@ -33,6 +33,11 @@ type Config struct {
 	PublicTLS, InternalTLS tlsconfig.Server
 	// OutboundTLS is OAUTH_TLS_CA_FILE: a CA trusted, besides the system roots, for Core's JWKS.
 	OutboundTLS tlsconfig.Client
+	// RelyingAppTLS is OAUTH_RELYING_APP_CA_FILE: a CA trusted, besides the system roots, for the
+	// calls to relying apps (back-channel logout POSTs, private_key_jwt clients' jwks_uri);
+	// apart from OutboundTLS so that the services' private CA is not trusted for URLs a client
+	// registers (decision 61).
+	RelyingAppTLS tlsconfig.Client
 	// BehindTLSProxy is SVA_BEHIND_TLS_PROXY: plain listeners beyond loopback are fronted by a
 	// TLS-terminating proxy (HSTS is then sent on the public listener).
 	BehindTLSProxy bool
@@ -82,6 +87,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		PublicTLS:               e.ServerTLS("OAUTH_PUBLIC"),
 		InternalTLS:             e.ServerTLS("OAUTH_INTERNAL"),
 		OutboundTLS:             e.ClientTLS("OAUTH"),
+		RelyingAppTLS:           tlsconfig.Client{CAFile: e.String("OAUTH_RELYING_APP_CA_FILE", "")},
 		BehindTLSProxy:          e.BehindTLSProxy(),
 		// private_key_jwt clients' jwks_uri: bounded fetch, per-instance cache, SSRF guard.
 		ClientJWKSTimeout:  e.Duration("OAUTH_CLIENT_JWKS_TIMEOUT_SECONDS", 5*time.Second, 100*time.Millisecond, 30*time.Second),

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -64,6 +65,20 @@ type Options struct {
 	Events oauth.Events
 	// Transport carries outbound requests (Core's JWKS); nil: Telemetry's traced transport.
 	Transport http.RoundTripper
+	// RelyingAppTLS is the client TLS of the calls to relying apps (back-channel logout, jwks_uri),
+	// RelyingAppTLS(cfg) when serving; nil trusts the system roots only.
+	RelyingAppTLS *tls.Config
+}
+
+// RelyingAppTLS reads OAUTH_RELYING_APP_CA_FILE into the client TLS of the provider's calls to
+// relying apps: the system roots plus that CA (read now; a new CA takes a restart, like the
+// other outbound CA files).
+func RelyingAppTLS(cfg Config) (*tls.Config, error) {
+	c, err := tlsconfig.ClientConfig(cfg.RelyingAppTLS)
+	if err != nil {
+		return nil, fmt.Errorf("OAUTH_RELYING_APP_CA_FILE: %w", err)
+	}
+	return c, nil
 }
 
 // New builds the provider over stores as cfg says. It does no I/O.
@@ -121,11 +136,12 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		return nil, err
 	}
 	clientKeys := clientkeys.New(clientkeys.Config{Timeout: cfg.ClientJWKSTimeout, CacheTTL: cfg.ClientJWKSCacheTTL,
-		AllowPrivateAddresses: cfg.ClientJWKSPrivate, Now: opts.Clock.Now,
+		AllowPrivateAddresses: cfg.ClientJWKSPrivate, Now: opts.Clock.Now, TLS: opts.RelyingAppTLS,
 		Transport: func(rt http.RoundTripper) http.RoundTripper { return opts.Telemetry.Transport(rt) }})
 	p.UseCases, err = oauth.New(oauth.Deps{
 		Stores: stores, IDTokens: idTokens, IDTokenHints: hints, LogoutHints: hints, LogoutTokens: idTokens, DataTokens: verifier, Clock: opts.Clock, Random: opts.Random,
-		Events: opts.Events, Backchannel: backchannel.New(backchannel.Config{AllowPrivateAddresses: cfg.BackchannelAllowPrivate}),
+		Events: opts.Events, Backchannel: backchannel.New(backchannel.Config{AllowPrivateAddresses: cfg.BackchannelAllowPrivate,
+			TLS: opts.RelyingAppTLS}),
 		ClientKeys: clientKeys,
 	}, oauth.Config{
 		Issuer:             cfg.Issuer,

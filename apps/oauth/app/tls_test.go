@@ -3,9 +3,11 @@ package app
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -128,5 +130,33 @@ func TestLoadConfig_ListenersBeyondLoopback(t *testing.T) {
 		"OAUTH_ISSUER": "https://auth.example.com", "SVA_BEHIND_TLS_PROXY": "true"}))
 	if err != nil || !cfg.BehindTLSProxy {
 		t.Errorf("behind a TLS proxy: %+v, %v", cfg.BehindTLSProxy, err)
+	}
+}
+
+// TestRelyingAppTLS: OAUTH_RELYING_APP_CA_FILE is read into the client TLS of the calls to
+// relying apps (TestRelyingAppCA_BackchannelAndJWKSURI in adapters/oauth/httpapi proves what it
+// trusts); a file that cannot be read or holds no certificate stops the provider, naming the
+// variable.
+func TestRelyingAppTLS(t *testing.T) {
+	p := tlstest.New(t, "relying app CA")
+	notPEM := p.Dir + "/not.pem"
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for file, wantErr := range map[string]bool{"": false, p.CAFile(): false, p.Dir + "/missing.pem": true, notPEM: true} {
+		cfg, err := LoadConfig(env(map[string]string{"OAUTH_RELYING_APP_CA_FILE": file}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := RelyingAppTLS(cfg)
+		if wantErr {
+			if err == nil || !strings.Contains(err.Error(), "OAUTH_RELYING_APP_CA_FILE") {
+				t.Errorf("%q: err = %v, want one naming OAUTH_RELYING_APP_CA_FILE", file, err)
+			}
+			continue
+		}
+		if err != nil || c == nil || c.RootCAs == nil || c.MinVersion < tls.VersionTLS12 {
+			t.Errorf("%q: %+v, %v", file, c, err)
+		}
 	}
 }
