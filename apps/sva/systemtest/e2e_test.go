@@ -33,11 +33,7 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 	started := time.Now()
 	s := Start(t, Options{Demo: true, RecordCoreTraffic: true})
 	b := newBrowser(t)
-	last := time.Now()
-	step := func(name string) {
-		t.Logf("%-28s %6s", name, time.Since(last).Round(time.Millisecond))
-		last = time.Now()
-	}
+	step := stepTimer(t)
 
 	const (
 		email    = "E2E.Owner-7f3a@Example.test" // the SVA login; only its hash may leave the browser
@@ -290,6 +286,15 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 	step("databases and logs scanned")
 	t.Logf("browser flow %s, total %s, %d browser requests, %d consent→Core requests",
 		flowTime.Round(time.Millisecond), time.Since(started).Round(time.Millisecond), len(reqs), len(coreReqs))
+}
+
+// stepTimer logs each named step of a browser flow with the time it took since the previous one.
+func stepTimer(t *testing.T) func(name string) {
+	last := time.Now()
+	return func(name string) {
+		t.Logf("%-28s %6s", name, time.Since(last).Round(time.Millisecond))
+		last = time.Now()
+	}
 }
 
 func needlesOf(m map[string]string) map[string]string {

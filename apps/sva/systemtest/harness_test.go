@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,6 +52,9 @@ const demoClientScopes = "openid email name profile username phone address bio"
 type Options struct {
 	// Demo starts the demo relying app with the registered client.
 	Demo bool
+	// DemoLogout registers the demo's post-logout URI and back-channel logout receiver, and
+	// lets the provider POST logout tokens to loopback (as the launcher does, decision 58).
+	DemoLogout bool
 	// DemoScopes is the demo's DEMO_SCOPES (default "openid email name phone address").
 	DemoScopes string
 	// RecordCoreTraffic puts a recording reverse proxy between the consent UI and Core, so a
@@ -276,6 +280,8 @@ func Start(t *testing.T, opts Options) *Stack {
 			"CORE_CONSENT_URL":    s.ConsentURL + "/consent",
 			"OAUTH_ADMIN_TOKEN":   s.AdminToken,
 			"DATA_TOKEN_JWKS_URL": coreJWKSForProvider(i),
+			// The demo's back-channel receiver is on 127.0.0.1, as with the launcher (decision 58).
+			"OAUTH_BACKCHANNEL_ALLOW_PRIVATE_ADDRESSES": strconv.FormatBool(opts.DemoLogout),
 		})
 		s.run(ctx, instanceName("oauth", i), func(ctx context.Context, stderr io.Writer) error {
 			return oauthapp.Run(ctx, []string{"oauth", "serve"}, e, io.Discard, stderr)
@@ -287,7 +293,7 @@ func Start(t *testing.T, opts Options) *Stack {
 	}
 	s.waitHealthy(health...)
 
-	s.ClientID = s.registerClient()
+	s.ClientID = s.registerClient(opts.DemoLogout)
 
 	if opts.Demo {
 		scopes := opts.DemoScopes
@@ -433,8 +439,9 @@ func (s *Stack) logTails() string {
 	return b.String()
 }
 
-// registerClient registers the demo as a public client through the admin API.
-func (s *Stack) registerClient() string {
+// registerClient registers the demo as a public client through the admin API; with logout, also
+// the demo's post-logout URI and back-channel receiver, as the launcher does.
+func (s *Stack) registerClient(logout bool) string {
 	s.t.Helper()
 	body := map[string]any{
 		"type":            "public",
@@ -448,6 +455,10 @@ func (s *Stack) registerClient() string {
 			"name":  map[string]string{"reason": "To greet you by name"},
 			"phone": map[string]string{"reason": "To show your verified phone number"},
 		},
+	}
+	if logout {
+		body["post_logout_redirect_uris"] = []string{s.DemoURL + "/signed-out"}
+		body["backchannel_logout_uri"] = s.DemoURL + "/backchannel-logout"
 	}
 	res := s.Do(http.MethodPost, s.InternalURL+"/admin/clients", body, "Authorization", "Bearer "+s.AdminToken)
 	res.Expect(s.t, http.StatusCreated)
