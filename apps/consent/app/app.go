@@ -13,8 +13,8 @@ import (
 	"github.com/sva-oauth/sva/adapters/consent/coreclient"
 	"github.com/sva-oauth/sva/adapters/consent/web"
 	"github.com/sva-oauth/sva/adapters/httpserver"
-	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/command"
 )
 
 const usage = `usage: consent [serve]   run the consent UI (CONSENT_ADDR, CORE_URL, CONSENT_SECURE_COOKIES)`
@@ -34,21 +34,14 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	return serve(ctx, getenv, stderr, ln)
 }
 
-func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) (err error) {
-	serving := false
-	defer func() {
-		// httpserver.Serve closes the listener; a start-up failure before it must close it too, so a
-		// caller's listener never lingers half-open.
-		if ln != nil && !serving {
-			_ = ln.Close()
-		}
-	}()
+func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
+	listener := command.NewListener(ln)
+	defer listener.Close()
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-consent", Getenv: getenv}, log)
+	log, tel, err := command.StartTelemetry(ctx, "sva-consent", getenv, stderr, cfg.LogLevel, cfg.LogJSON)
 	if err != nil {
 		return err
 	}
@@ -81,21 +74,10 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 		return err
 	}
 
-	if ln == nil {
-		ln, err = net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("consent: listen on %s: %w", cfg.Addr, err)
-		}
-	}
-	ln = tlsconfig.Listen(ln, serverTLS)
-	stopMetrics, err := tel.ServeMetrics(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
-	log.Info("consent UI starting", append([]any{"addr", ln.Addr().String(), "core_url", cfg.CoreURL,
-		"secure_cookies", cfg.SecureCookies}, tel.LogAttrs()...)...)
-	serving = true
-	// Browsers that reached the UI over HTTPS keep to it (RFC 6797).
-	return httpserver.Serve(ctx, ln, tel.Handler(tlsconfig.HSTS(handler, cfg.BehindTLSProxy), "consent", log), log)
+	return listener.Serve(ctx, "consent", cfg.Addr, serverTLS, tel, log, func(ln net.Listener) error {
+		log.Info("consent UI starting", append([]any{"addr", ln.Addr().String(), "core_url", cfg.CoreURL,
+			"secure_cookies", cfg.SecureCookies}, tel.LogAttrs()...)...)
+		// Browsers that reached the UI over HTTPS keep to it (RFC 6797).
+		return httpserver.Serve(ctx, ln, tel.Handler(tlsconfig.HSTS(handler, cfg.BehindTLSProxy), "consent", log), log)
+	})
 }

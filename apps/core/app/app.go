@@ -19,8 +19,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
-	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/command"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
 )
 
@@ -58,21 +58,14 @@ func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	return serve(ctx, getenv, stderr, ln)
 }
 
-func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) (err error) {
-	serving := false
-	defer func() {
-		// httpserver.Serve closes the listener; a start-up failure before it must close it too, so a
-		// caller's listener never lingers half-open.
-		if ln != nil && !serving {
-			_ = ln.Close()
-		}
-	}()
+func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
+	listener := command.NewListener(ln)
+	defer listener.Close()
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return err
 	}
-	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-core", Getenv: getenv}, log)
+	log, tel, err := command.StartTelemetry(ctx, "sva-core", getenv, stderr, cfg.LogLevel, cfg.LogJSON)
 	if err != nil {
 		return err
 	}
@@ -107,20 +100,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	if err := c.Start(ctx); err != nil {
 		return err
 	}
-	if ln == nil {
-		ln, err = net.Listen("tcp", cfg.Addr)
-		if err != nil {
-			return fmt.Errorf("core: listen on %s: %w", cfg.Addr, err)
-		}
-	}
-	ln = tlsconfig.Listen(ln, serverTLS)
-	stopMetrics, err := tel.ServeMetrics(ctx, log)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
-	serving = true
-	return c.Serve(ctx, ln)
+	return listener.Serve(ctx, "core", cfg.Addr, serverTLS, tel, log, func(ln net.Listener) error { return c.Serve(ctx, ln) })
 }
 
 // rotateKeys is `core keys rotate`: a new data-token key, published by every running Core at its

@@ -18,8 +18,8 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
-	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/command"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
 	"github.com/sva-oauth/sva/domain/keys"
 )
@@ -134,8 +134,7 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 	if err != nil {
 		return err
 	}
-	log := telemetry.NewLogger(stderr, cfg.LogLevel, cfg.LogJSON)
-	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: "sva-oauth", Getenv: getenv}, log)
+	log, tel, err := command.StartTelemetry(ctx, "sva-oauth", getenv, stderr, cfg.LogLevel, cfg.LogJSON)
 	if err != nil {
 		return err
 	}
