@@ -97,6 +97,9 @@ func (d *devTLS) env() map[string]string {
 		"OAUTH_INTERNAL_TLS_CLIENT_SUBJECT": "CN=" + coreClientName,
 		"CORE_TLS_CLIENT_CERT_FILE":         d.CoreClientCert,
 		"CORE_TLS_CLIENT_KEY_FILE":          d.CoreClientKey,
+		// The demo is a relying app too: its back-channel logout endpoint serves the same CA's
+		// certificate.
+		"OAUTH_RELYING_APP_CA_FILE": d.CAFile,
 	}
 	for _, prefix := range []string{"OAUTH_PUBLIC", "OAUTH_INTERNAL", "CORE", "CONSENT", "DEMO", "METRICS"} {
 		m[prefix+"_TLS_CERT_FILE"], m[prefix+"_TLS_KEY_FILE"] = d.ServerCert, d.ServerKey

@@ -48,7 +48,7 @@ func TestLaunch_TLS(t *testing.T) {
 	oauthEnv, coreEnv := childEnvOf(t, dir, svcOAuth), childEnvOf(t, dir, svcCore)
 	for k, want := range map[string]string{
 		"OAUTH_ISSUER": "https://" + cfg.OAuthPublicAddr, "OAUTH_INTERNAL_TLS_CLIENT_CA_FILE": caFile,
-		"OAUTH_INTERNAL_TLS_CLIENT_SUBJECT": "CN=sva-core", "OAUTH_TLS_CA_FILE": caFile,
+		"OAUTH_INTERNAL_TLS_CLIENT_SUBJECT": "CN=sva-core", "OAUTH_TLS_CA_FILE": caFile, "OAUTH_RELYING_APP_CA_FILE": caFile,
 		"DATA_TOKEN_JWKS_URL": "https://" + cfg.CoreAddr + "/.well-known/jwks.json",
 		"CORE_CONSENT_URL":    "https://" + cfg.ConsentAddr + "/consent",
 	} {
