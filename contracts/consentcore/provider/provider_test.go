@@ -277,6 +277,17 @@ var mutations = map[string]pactkit.Mutation{
 		}),
 		Want: []string{"who is signed in, with a session Core does not know", "expected 401 but was 403", "There were 1 pact failures"},
 	},
+	// The sign-out page told to ask when the app proved who it signs out: a needless question.
+	"logout-always-asks": {
+		Wrap: pactkit.RewriteResponses(func(r *http.Request, status int, body []byte) (int, []byte) {
+			if !strings.HasPrefix(r.URL.Path, "/api/internal/oauth/logout-requests/") {
+				return status, body
+			}
+			return status, bytes.ReplaceAll(body, []byte(`"needs_confirmation":false`), []byte(`"needs_confirmation":true`))
+		}),
+		Want: []string{"an app's sign-out request for the signed-in person",
+			"$.needs_confirmation -> Expected true (Boolean) to be equal to false (Boolean)", "There were 2 pact failures"},
+	},
 	// Optional scopes reported as required: the consent screen would pre-tick everything.
 	"everything-required": {
 		Wrap: pactkit.RewriteResponses(func(_ *http.Request, status int, body []byte) (int, []byte) {
