@@ -65,6 +65,18 @@ func (p *Prepared) ScanOne(ctx context.Context, dest any, args ...any) error {
 	return p.scanOne(ctx, stmt, dest, args)
 }
 
+// Exec runs the statement with args, for a write whose result is only its success (on MySQL, a
+// statement that would RETURNING elsewhere).
+func (p *Prepared) Exec(ctx context.Context, args ...any) (sql.Result, error) {
+	ctx, cancel := withQueryDeadline(ctx, p.db)
+	defer cancel()
+	stmt, err := p.prepared(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return stmt.ExecContext(ctx, args...)
+}
+
 // Ready prepares the statement if it is not yet (ScanOneTx needs it prepared: inside a
 // transaction, preparing would wait for a second connection of the pool).
 func (p *Prepared) Ready(ctx context.Context) error {
@@ -90,6 +102,19 @@ func (p *Prepared) ScanOneTx(ctx context.Context, tx bun.Tx, dest any, args ...a
 	txStmt := tx.Tx.StmtContext(ctx, stmt)
 	defer txStmt.Close()
 	return p.scanOne(ctx, txStmt, dest, args)
+}
+
+// ExecTx is Exec inside tx, prepared as ScanOneTx is (call Ready before the transaction).
+func (p *Prepared) ExecTx(ctx context.Context, tx bun.Tx, args ...any) (sql.Result, error) {
+	p.mu.Lock()
+	stmt := p.stmt
+	p.mu.Unlock()
+	if stmt == nil {
+		return tx.Tx.ExecContext(ctx, p.query, args...)
+	}
+	txStmt := tx.Tx.StmtContext(ctx, stmt)
+	defer txStmt.Close()
+	return txStmt.ExecContext(ctx, args...)
 }
 
 func (p *Prepared) scanOne(ctx context.Context, stmt *sql.Stmt, dest any, args []any) error {

@@ -52,11 +52,18 @@ func (cs *Consent) AuthRequest(ctx context.Context, p Principal, authRequestID s
 	if err != nil {
 		return AuthRequestView{}, err
 	}
-	// The caller's own connection, read before binding so the binding keeps whether this was a
-	// remembered consent; nothing of it is shown unless the request is the caller's.
-	conn, err := cs.activeConnection(ctx, p.UserID, d.Client.ClientID)
+	// Binding copies the caller's active connection into the binding in the same statement, so
+	// the binding keeps whether this was a remembered consent (one statement, issue 9). When the
+	// caller opened the request before, the screen shows their connection as it is now.
+	b, fresh, err := cs.bind(ctx, p, d)
 	if err != nil {
 		return AuthRequestView{}, err
+	}
+	conn := b.Earlier
+	if !fresh {
+		if conn, err = cs.activeConnection(ctx, p.UserID, d.Client.ClientID); err != nil {
+			return AuthRequestView{}, err
+		}
 	}
 	requested, err := scope.FromList(d.RequestedScopes)
 	if err != nil {
@@ -64,9 +71,6 @@ func (cs *Consent) AuthRequest(ctx context.Context, p Principal, authRequestID s
 		requested = scope.Set{}
 	}
 	remembered := connection.CanAutoApprove(conn, requested)
-	if _, err := cs.bind(ctx, p, d, remembered); err != nil {
-		return AuthRequestView{}, err
-	}
 	return AuthRequestView{Details: d, CanAutoApprove: remembered, Connection: conn, Next: cs.next(p, d, remembered)}, nil
 }
 
@@ -228,11 +232,7 @@ func (cs *Consent) complete(ctx context.Context, p Principal, b BoundRequest, ap
 	// Whether it was a remembered consent is what Core learned when the request was opened (the
 	// active connection then), so classifying it reads nothing.
 	requested, _ := scope.FromList(b.Details.RequestedScopes)
-	var prev *connection.Connection
-	if b.Remembered {
-		prev = &connection.Connection{ApprovedScopes: requested}
-	}
-	cs.decided(ctx, p, b.Details, connection.Classify(prev, requested, approved))
+	cs.decided(ctx, p, b.Details, connection.Classify(b.Earlier, requested, approved))
 	return res, nil
 }
 
@@ -360,20 +360,20 @@ func (cs *Consent) fetch(ctx context.Context, authRequestID string) (AuthRequest
 	return d, nil
 }
 
-// bind binds d to the caller unless someone opened it first, whom it refuses (checklist 41).
-// remembered is whether the caller's active connection covered every requested scope then.
-func (cs *Consent) bind(ctx context.Context, p Principal, d AuthRequestDetails, remembered bool) (BoundRequest, error) {
-	b, err := cs.bindings.Bind(ctx, BoundRequest{Details: d, UserID: p.UserID, Remembered: remembered})
+// bind binds d to the caller, with their active connection to its client as it is now, unless
+// someone opened it first, whom it refuses (checklist 41). fresh: this call bound it.
+func (cs *Consent) bind(ctx context.Context, p Principal, d AuthRequestDetails) (b BoundRequest, fresh bool, err error) {
+	b, fresh, err = cs.bindings.Bind(ctx, BoundRequest{Details: d, UserID: p.UserID})
 	if err != nil {
-		return BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
+		return BoundRequest{}, false, fmt.Errorf("bind auth request: %w", err)
 	}
 	if err := attest.CheckOwner(b.UserID, p.UserID); err != nil {
-		return BoundRequest{}, err
+		return BoundRequest{}, false, err
 	}
 	if b.Details.AuthRequestID == "" {
 		b.Details = d // bound before Core kept the facts
 	}
-	return b, nil
+	return b, fresh, nil
 }
 
 // known returns the caller's binding of authRequestID: what Core kept from the first fetch, or —
@@ -399,14 +399,10 @@ func (cs *Consent) known(ctx context.Context, p Principal, authRequestID string)
 	if err != nil {
 		return BoundRequest{}, err
 	}
-	// Opened without the consent screen: learn here, once, whether the caller's connection
-	// already covered the request (for classifying the decision).
-	conn, err := cs.activeConnection(ctx, p.UserID, d.Client.ClientID)
-	if err != nil {
-		return BoundRequest{}, err
-	}
-	requested, _ := scope.FromList(d.RequestedScopes)
-	return cs.bind(ctx, p, d, connection.CanAutoApprove(conn, requested))
+	// Opened without the consent screen: the binding keeps the caller's connection as it is now
+	// (for classifying the decision).
+	b, _, err = cs.bind(ctx, p, d)
+	return b, err
 }
 
 // decide records that the caller's decision (an approval, or a denial when approved is empty) is

@@ -169,19 +169,23 @@ type BoundRequest struct {
 	Details  AuthRequestDetails
 	UserID   string
 	Decision Decision
-	// Remembered: when the request was opened, the user's active connection to the client
-	// covered every requested scope (the remembered-consent rule, decision 7).
-	Remembered bool
+	// Earlier is the user's active connection to the client when the request was opened (nil if
+	// none), copied into the binding by the statement that binds it: what the remembered-consent
+	// rule (decision 7) and the decision's classification look at.
+	Earlier *connection.Connection
 }
 
 // AuthRequestBindings remembers which user opened an authorization request first (checklist 41)
 // and what Core learned about it.
 type AuthRequestBindings interface {
-	// Bind stores b (its Decision is ignored: none yet) as the binding of b.Details.AuthRequestID
+	// Bind stores b (its Decision and Earlier are ignored) as the binding of b.Details.AuthRequestID
 	// unless the request is bound already, atomically (two users racing get the same answer), and
-	// returns the binding as stored — another user's when they were first. b.Details.ExpiresAt is
-	// when it may be forgotten.
-	Bind(ctx context.Context, b BoundRequest) (BoundRequest, error)
+	// returns the binding as stored — another user's when they were first. With the binding it
+	// stores a copy of b.UserID's active connection to b.Details.Client.ClientID as it is now
+	// (Earlier; read in the same step, so opening a request costs one statement). fresh reports
+	// that this call stored the binding, so that Earlier is the connection as of now; an
+	// implementation that cannot tell answers false. b.Details.ExpiresAt is when it may be forgotten.
+	Bind(ctx context.Context, b BoundRequest) (bound BoundRequest, fresh bool, err error)
 	// Get returns the binding of authRequestID, or ErrNotFound.
 	Get(ctx context.Context, authRequestID string) (BoundRequest, error)
 	// Decide records that userID's decision is being forwarded and returns the binding, in one

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -17,12 +18,14 @@ import (
 
 // ConnectionStore implements core.Connections.
 type ConnectionStore struct {
-	db  *bun.DB
-	get *sqldb.Prepared // the consent screen reads the caller's connection: prepared once
+	db      *bun.DB
+	get     *sqldb.Prepared // a reopened consent screen reads the caller's connection: prepared once
+	connect *sqldb.Prepared // every approval records the connection: prepared once
 }
 
 func newConnectionStore(db *bun.DB) *ConnectionStore {
-	return &ConnectionStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM core_connections WHERE user_id = ? AND client_id = ?")}
+	return &ConnectionStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM core_connections WHERE user_id = ? AND client_id = ?"),
+		connect: sqldb.Prepare(db, connectQuery(db))}
 }
 
 type connectionRow struct {
@@ -90,38 +93,57 @@ func (s *ConnectionStore) Save(ctx context.Context, c connection.Connection) err
 // connected_at is assigned first: MySQL evaluates the assignments in order and would otherwise see
 // the new revoked_at.
 func (s *ConnectionStore) Connect(ctx context.Context, c connection.Connection) error {
-	insert := "INSERT INTO core_connections (user_id, client_id, client_name, client_logo, approved_scopes, connected_at, last_used_at, revoked_at) " +
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-	var upsert string
-	if sqldb.Dialect(s.db) == sqldb.DialectMySQL {
-		upsert = "ON DUPLICATE KEY UPDATE connected_at = IF(revoked_at IS NULL, connected_at, VALUES(connected_at)), " +
-			"client_name = VALUES(client_name), client_logo = VALUES(client_logo), approved_scopes = VALUES(approved_scopes), " +
-			"last_used_at = VALUES(last_used_at), revoked_at = VALUES(revoked_at)"
-	} else {
-		upsert = "ON CONFLICT (user_id, client_id) DO UPDATE SET " +
-			"connected_at = CASE WHEN core_connections.revoked_at IS NULL THEN core_connections.connected_at ELSE excluded.connected_at END, " +
-			"client_name = excluded.client_name, client_logo = excluded.client_logo, approved_scopes = excluded.approved_scopes, " +
-			"last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at"
-	}
-	_, err := s.db.NewRaw(insert+upsert, c.UserID, c.Client.ID, c.Client.Name, c.Client.Logo, c.ApprovedScopes.String(),
-		utc(c.ConnectedAt), utc(c.LastUsedAt), nullTime(c.RevokedAt)).Exec(ctx)
+	_, err := s.connect.Exec(ctx, c.UserID, c.Client.ID, c.Client.Name, c.Client.Logo, c.ApprovedScopes.String(),
+		sqldb.TimeArg(s.db, utc(c.ConnectedAt)), sqldb.TimeArg(s.db, utc(c.LastUsedAt)), sqldb.TimeArg(s.db, utc(c.RevokedAt)))
 	if err != nil {
 		return fmt.Errorf("connect %s: %w", c.Client.ID, err)
 	}
 	return nil
 }
 
+// connectQuery is Connect's upsert on db's dialect.
+func connectQuery(db *bun.DB) string {
+	insert := "INSERT INTO core_connections (user_id, client_id, client_name, client_logo, approved_scopes, connected_at, last_used_at, revoked_at) " +
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+	if sqldb.Dialect(db) == sqldb.DialectMySQL {
+		return insert + "ON DUPLICATE KEY UPDATE connected_at = IF(revoked_at IS NULL, connected_at, VALUES(connected_at)), " +
+			"client_name = VALUES(client_name), client_logo = VALUES(client_logo), approved_scopes = VALUES(approved_scopes), " +
+			"last_used_at = VALUES(last_used_at), revoked_at = VALUES(revoked_at)"
+	}
+	return insert + "ON CONFLICT (user_id, client_id) DO UPDATE SET " +
+		"connected_at = CASE WHEN core_connections.revoked_at IS NULL THEN core_connections.connected_at ELSE excluded.connected_at END, " +
+		"client_name = excluded.client_name, client_logo = excluded.client_logo, approved_scopes = excluded.approved_scopes, " +
+		"last_used_at = excluded.last_used_at, revoked_at = excluded.revoked_at"
+}
+
 // BindingStore implements core.AuthRequestBindings.
 type BindingStore struct {
 	db     *bun.DB
+	bind   *sqldb.Prepared // the consent screen binds its request with the caller's connection: prepared once
 	get    *sqldb.Prepared // attest and complete read the binding: prepared once
 	decide *sqldb.Prepared // approve and deny record the decision: prepared once (not on MySQL)
 }
 
+// bindColumns are the binding's columns, in the order of bindQuery's values.
+const bindColumns = "auth_request_id, user_id, expires_at, details, connection_scopes, connection_connected_at, connection_last_used_at"
+
+// bindQuery binds a request and copies the caller's active connection to its client into the
+// binding in one statement: the connection is LEFT JOINed to a one-row SELECT, so a request is
+// bound whether or not there is a connection. WHERE true keeps SQLite from reading ON CONFLICT as
+// the join's ON. Arguments: auth request id, user id, expires at, details, user id, client id.
+const bindQuery = "INSERT INTO core_auth_request_bindings (" + bindColumns + ") " +
+	"SELECT ?, ?, ?, ?, c.approved_scopes, c.connected_at, c.last_used_at FROM (SELECT 1 AS one) AS one " +
+	"LEFT JOIN core_connections AS c ON c.user_id = ? AND c.client_id = ? AND c.revoked_at IS NULL WHERE true "
+
 func newBindingStore(db *bun.DB) *BindingStore {
-	return &BindingStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM core_auth_request_bindings WHERE auth_request_id = ?"),
+	bind := bindQuery + "ON CONFLICT (auth_request_id) DO NOTHING RETURNING connection_scopes, connection_connected_at, connection_last_used_at"
+	if sqldb.Dialect(db) == sqldb.DialectMySQL {
+		bind = bindQuery + "ON DUPLICATE KEY UPDATE auth_request_id = core_auth_request_bindings.auth_request_id"
+	}
+	return &BindingStore{db: db, bind: sqldb.Prepare(db, bind),
+		get: sqldb.Prepare(db, "SELECT * FROM core_auth_request_bindings WHERE auth_request_id = ?"),
 		decide: sqldb.Prepare(db, "UPDATE core_auth_request_bindings SET decision = ? WHERE auth_request_id = ? AND user_id = ?"+
-			" RETURNING auth_request_id, user_id, expires_at, details, decision")}
+			" RETURNING auth_request_id, user_id, expires_at, details, decision, connection_scopes, connection_connected_at, connection_last_used_at")}
 }
 
 type bindingRow struct {
@@ -132,6 +154,27 @@ type bindingRow struct {
 	ExpiresAt     time.Time      `bun:"expires_at"`
 	Details       sql.NullString `bun:"details"` // JSON of detailsJSON; NULL in rows bound before Core kept it
 	Decision      string         `bun:"decision"`
+	boundConnection
+}
+
+// boundConnection is the copy of the user's active connection a binding keeps; NULL scopes: none.
+type boundConnection struct {
+	Scopes      sql.NullString `bun:"connection_scopes"`
+	ConnectedAt bun.NullTime   `bun:"connection_connected_at"`
+	LastUsedAt  bun.NullTime   `bun:"connection_last_used_at"`
+}
+
+// toDomain is the connection for the binding of d to userID, nil when there was none.
+func (c boundConnection) toDomain(userID string, d core.AuthRequestDetails) (*connection.Connection, error) {
+	if !c.Scopes.Valid {
+		return nil, nil
+	}
+	approved, err := scope.Parse(c.Scopes.String)
+	if err != nil {
+		return nil, fmt.Errorf("stored connection scopes of auth request %s: %w", d.AuthRequestID, err)
+	}
+	return &connection.Connection{UserID: userID, Client: connection.Client{ID: d.Client.ClientID, Name: d.Client.Name, Logo: d.Client.Logo},
+		ApprovedScopes: approved, ConnectedAt: c.ConnectedAt.Time.UTC(), LastUsedAt: c.LastUsedAt.Time.UTC()}, nil
 }
 
 // detailsJSON is the stored form of core.AuthRequestDetails.
@@ -148,48 +191,74 @@ type detailsJSON struct {
 	Requirements core.SignInRequirements `json:"requirements"`
 }
 
-// factsJSON is what the details column holds: the provider's details and what Core added.
+// factsJSON is what the details column holds: the provider's details and, in rows bound before
+// the binding kept the connection, whether a remembered consent covered the request.
 type factsJSON struct {
 	detailsJSON
-	Remembered bool `json:"remembered"`
+	Remembered bool `json:"remembered,omitempty"`
 }
 
 func (r *bindingRow) toDomain() (core.BoundRequest, error) {
 	b := core.BoundRequest{UserID: r.UserID, Decision: core.Decision(r.Decision)}
-	if r.Details.Valid {
-		var f factsJSON
-		if err := json.Unmarshal([]byte(r.Details.String), &f); err != nil {
+	if !r.Details.Valid {
+		return b, nil
+	}
+	var f factsJSON
+	if err := json.Unmarshal([]byte(r.Details.String), &f); err != nil {
+		return core.BoundRequest{}, fmt.Errorf("stored details of auth request %s: %w", r.AuthRequestID, err)
+	}
+	b.Details = core.AuthRequestDetails(f.detailsJSON)
+	b.Details.ExpiresAt = b.Details.ExpiresAt.UTC()
+	earlier, err := r.boundConnection.toDomain(r.UserID, b.Details)
+	if err != nil {
+		return core.BoundRequest{}, err
+	}
+	if earlier == nil && f.Remembered {
+		// Bound before the connection was kept: it covered the requested scopes, which is all
+		// the binding's readers look at.
+		requested, err := scope.FromList(b.Details.RequestedScopes)
+		if err != nil {
 			return core.BoundRequest{}, fmt.Errorf("stored details of auth request %s: %w", r.AuthRequestID, err)
 		}
-		b.Details, b.Remembered = core.AuthRequestDetails(f.detailsJSON), f.Remembered
-		b.Details.ExpiresAt = b.Details.ExpiresAt.UTC()
+		c := b.Details.Client
+		earlier = &connection.Connection{UserID: r.UserID, Client: connection.Client{ID: c.ClientID, Name: c.Name, Logo: c.Logo}, ApprovedScopes: requested}
 	}
+	b.Earlier = earlier
 	return b, nil
 }
 
-// Bind implements core.AuthRequestBindings: an insert that does nothing on conflict, so whichever
-// user inserted first is the answer for everyone; only when the insert lost is the stored binding
-// read.
-func (s *BindingStore) Bind(ctx context.Context, b core.BoundRequest) (core.BoundRequest, error) {
+// Bind implements core.AuthRequestBindings with one prepared INSERT … SELECT that copies the
+// caller's active connection into the binding and does nothing on conflict, so whichever user
+// inserted first is the answer for everyone; only when the insert lost is the stored binding read.
+// MySQL has no INSERT … RETURNING and counts a kept duplicate as a found row: there the binding is
+// always read back, and fresh is false.
+func (s *BindingStore) Bind(ctx context.Context, b core.BoundRequest) (core.BoundRequest, bool, error) {
 	d := b.Details
-	raw, err := json.Marshal(factsJSON{detailsJSON: detailsJSON(d), Remembered: b.Remembered})
+	raw, err := json.Marshal(factsJSON{detailsJSON: detailsJSON(d)})
 	if err != nil {
-		return core.BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
+		return core.BoundRequest{}, false, fmt.Errorf("bind auth request: %w", err)
 	}
-	r := &bindingRow{AuthRequestID: d.AuthRequestID, UserID: b.UserID, ExpiresAt: utc(d.ExpiresAt),
-		Details: sql.NullString{String: string(raw), Valid: true}}
-	res, err := sqldb.OnConflictKeep(s.db.NewInsert().Model(r), []string{"auth_request_id"}).Exec(ctx)
+	args := []any{d.AuthRequestID, b.UserID, sqldb.TimeArg(s.db, utc(d.ExpiresAt)), string(raw), b.UserID, d.Client.ClientID}
+	if sqldb.Dialect(s.db) == sqldb.DialectMySQL {
+		if _, err := s.bind.Exec(ctx, args...); err != nil {
+			return core.BoundRequest{}, false, fmt.Errorf("bind auth request: %w", err)
+		}
+		bound, err := s.Get(ctx, d.AuthRequestID)
+		return bound, false, err
+	}
+	var c boundConnection
+	switch err := s.bind.ScanOne(ctx, &c, args...); {
+	case errors.Is(err, sql.ErrNoRows): // bound before
+		bound, err := s.Get(ctx, d.AuthRequestID)
+		return bound, false, err
+	case err != nil:
+		return core.BoundRequest{}, false, fmt.Errorf("bind auth request: %w", err)
+	}
+	earlier, err := c.toDomain(b.UserID, d)
 	if err != nil {
-		return core.BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
+		return core.BoundRequest{}, false, err
 	}
-	// One affected row is an insert on PostgreSQL and SQLite; on MySQL a kept duplicate counts as
-	// found too, so there the binding is always read back.
-	if n, err := res.RowsAffected(); err != nil {
-		return core.BoundRequest{}, fmt.Errorf("bind auth request: %w", err)
-	} else if n == 1 && sqldb.Dialect(s.db) != sqldb.DialectMySQL {
-		return core.BoundRequest{Details: d, UserID: b.UserID, Remembered: b.Remembered}, nil
-	}
-	return s.Get(ctx, d.AuthRequestID)
+	return core.BoundRequest{Details: d, UserID: b.UserID, Earlier: earlier}, true, nil
 }
 
 // Get implements core.AuthRequestBindings.

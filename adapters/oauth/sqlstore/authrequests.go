@@ -19,10 +19,26 @@ import (
 type AuthRequestStore struct {
 	db  *bun.DB
 	get *sqldb.Prepared // the decision reads the request: prepared once per connection
+	// The consent screen's details read the request with its client: prepared once too.
+	withClient *sqldb.Prepared
+	// Every authorization request is one INSERT and every decision one UPDATE: prepared once
+	// per connection too.
+	insert             *sqldb.Insert
+	decide, decideCode *sqldb.Update
 }
 
 func newAuthRequestStore(db *bun.DB) *AuthRequestStore {
-	return &AuthRequestStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_auth_requests WHERE id = ?")}
+	const where = "id = ? AND status = ? AND code_hash IS NULL"
+	decide, err := sqldb.PrepareUpdate(db, (*authRequestRow)(nil), decisionColumns, where)
+	if err != nil {
+		panic(err) // the columns are this file's constants: a build defect
+	}
+	decideCode, err := sqldb.PrepareUpdate(db, (*authRequestRow)(nil), append(append([]string(nil), decisionColumns...), codeColumns...), where)
+	if err != nil {
+		panic(err)
+	}
+	return &AuthRequestStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_auth_requests WHERE id = ?"), withClient: sqldb.Prepare(db, withClientQuery(db)),
+		insert: sqldb.PrepareInsert(db, (*authRequestRow)(nil), 1, ""), decide: decide, decideCode: decideCode}
 }
 
 type authRequestRow struct {
@@ -101,7 +117,7 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 // key's to check, not a read's.
 func (s *AuthRequestStore) Create(ctx context.Context, r *authreq.Request) error {
 	row := authRequestToRow(r)
-	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil {
+	if _, err := s.insert.Exec(ctx, &row); err != nil {
 		switch {
 		case sqldb.IsUniqueViolation(err):
 			return fmt.Errorf("create auth request %s: %w", row.ID, oauth.ErrAlreadyExists)
@@ -122,26 +138,33 @@ func (s *AuthRequestStore) Get(ctx context.Context, id string) (*authreq.Request
 	return authRequestFromRow(row)
 }
 
-// requestWithClientRow is an authorization request joined with its client (one query).
+// requestWithClientRow is an authorization request with its client's columns prefixed c_ (c_id
+// is NULL when the client is missing): the row of withClientQuery.
 type requestWithClientRow struct {
 	authRequestRow `bun:",extend"`
-	Client         *clientRow `bun:"rel:belongs-to,join:client_id=id"`
+	Client         clientRow `bun:"embed:c_"`
 }
 
-// GetWithClient implements oauth.AuthRequests with one query joining the client.
+// withClientQuery reads a request with its client in one statement (argument: the request's id).
+func withClientQuery(db *bun.DB) string {
+	return "SELECT r.*, " + sqldb.SelectColumns(db, (*clientRow)(nil), "c", "c_") +
+		" FROM oauth_auth_requests AS r LEFT JOIN oauth_clients AS c ON c.id = r.client_id WHERE r.id = ?"
+}
+
+// GetWithClient implements oauth.AuthRequests with one prepared query joining the client.
 func (s *AuthRequestStore) GetWithClient(ctx context.Context, id string) (*authreq.Request, *client.Client, error) {
 	var row requestWithClientRow
-	if err := s.db.NewSelect().Model(&row).Relation("Client").Where("auth_request_row.id = ?", id).Scan(ctx); err != nil {
+	if err := s.withClient.ScanOne(ctx, &row, id); err != nil {
 		return nil, nil, notFound(err, "get auth request "+id)
 	}
-	if row.Client == nil || row.Client.ID == "" {
+	if row.Client.ID == "" {
 		return nil, nil, fmt.Errorf("get auth request %s: client %s: %w", id, row.ClientID, oauth.ErrNotFound)
 	}
 	r, err := authRequestFromRow(row.authRequestRow)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := clientFromRow(*row.Client)
+	c, err := clientFromRow(row.Client)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -201,15 +224,14 @@ func (s *AuthRequestStore) Complete(ctx context.Context, id string, fn func(*aut
 // yet) that writes the decision and, in the same row, the code: no read, no transaction.
 func (s *AuthRequestStore) Decide(ctx context.Context, r *authreq.Request, from authreq.Status, code *grant.Code) error {
 	next := authRequestToRow(r)
-	columns := decisionColumns
+	update := s.decide
 	if code != nil {
 		if err := withCode(&next, *code); err != nil {
 			return fmt.Errorf("decide auth request %s: %w", next.ID, err)
 		}
-		columns = append(append([]string(nil), decisionColumns...), codeColumns...)
+		update = s.decideCode
 	}
-	res, err := s.db.NewUpdate().Model(&next).Column(columns...).WherePK().
-		Where("status = ?", string(from)).Where("code_hash IS NULL").Exec(ctx)
+	res, err := update.Exec(ctx, &next, next.ID, string(from))
 	if err != nil {
 		if sqldb.IsUniqueViolation(err) {
 			return fmt.Errorf("issue code for auth request %s: %w", next.ID, oauth.ErrConflict)

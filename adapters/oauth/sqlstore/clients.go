@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -19,10 +20,32 @@ import (
 type ClientStore struct {
 	db  *bun.DB
 	get *sqldb.Prepared // every authorization request reads its client: prepared once
+
+	// Every token request reads its client with the lockout counters: one prepared statement
+	// per number of counter keys (callers pass a fixed few), prepared once per connection.
+	mu         sync.Mutex
+	withCounts map[int]*sqldb.Prepared
 }
 
 func newClientStore(db *bun.DB) *ClientStore {
-	return &ClientStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_clients WHERE id = ?")}
+	return &ClientStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_clients WHERE id = ?"), withCounts: map[int]*sqldb.Prepared{}}
+}
+
+// maxPreparedKeys bounds the statements withCounts keeps; more keys run unprepared.
+const maxPreparedKeys = 4
+
+// forAuthentication is the prepared read of a client with the highest failure count among n keys.
+func (s *ClientStore) forAuthentication(n int) *sqldb.Prepared {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.withCounts[n]
+	if !ok {
+		in := strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+		p = sqldb.Prepare(s.db, "SELECT client_row.*, (SELECT COALESCE(MAX(f.failures), 0) FROM oauth_auth_failures AS f"+
+			" WHERE f.bucket_key IN ("+in+") AND f.window_start = ?) AS failures FROM oauth_clients AS client_row WHERE client_row.id = ?")
+		s.withCounts[n] = p
+	}
+	return p
 }
 
 type clientRow struct {
@@ -188,6 +211,21 @@ type clientWithFailuresRow struct {
 // counters' primary key, the highest failure count among keys in the window — one statement.
 func (s *ClientStore) GetForAuthentication(ctx context.Context, id string, w client.FailureWindow, keys ...string) (*client.Client, int, error) {
 	var row clientWithFailuresRow
+	if n := len(keys); n > 0 && n <= maxPreparedKeys {
+		args := make([]any, 0, n+2)
+		for _, k := range keys {
+			args = append(args, k)
+		}
+		args = append(args, sqldb.TimeArg(s.db, ts(w.Start)), id)
+		if err := s.forAuthentication(n).ScanOne(ctx, &row, args...); err != nil {
+			return nil, 0, notFound(err, "get client "+id)
+		}
+		c, err := clientFromRow(row.clientRow)
+		if err != nil {
+			return nil, 0, err
+		}
+		return c, row.Failures, nil
+	}
 	q := s.db.NewSelect().Model(&row).ColumnExpr("client_row.*")
 	if len(keys) > 0 {
 		q = q.ColumnExpr("(SELECT COALESCE(MAX(f.failures), 0) FROM oauth_auth_failures AS f WHERE f.bucket_key IN (?) AND f.window_start = ?) AS failures",

@@ -15,12 +15,14 @@ import (
 
 // ClientTokenStore implements oauth.ClientTokens.
 type ClientTokenStore struct {
-	db  *bun.DB
-	get *sqldb.Prepared // every introspection of a machine token reads it: prepared once
+	db     *bun.DB
+	get    *sqldb.Prepared // every introspection of a machine token reads it: prepared once
+	insert *sqldb.Insert   // every client-credentials token is one INSERT: prepared once
 }
 
 func newClientTokenStore(db *bun.DB) *ClientTokenStore {
-	return &ClientTokenStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_client_tokens WHERE hash = ?")}
+	return &ClientTokenStore{db: db, get: sqldb.Prepare(db, "SELECT * FROM oauth_client_tokens WHERE hash = ?"),
+		insert: sqldb.PrepareInsert(db, (*clientTokenRow)(nil), 1, "")}
 }
 
 type clientTokenRow struct {
@@ -38,7 +40,7 @@ type clientTokenRow struct {
 func (s *ClientTokenStore) Create(ctx context.Context, t grant.ClientToken) error {
 	row := clientTokenRow{Hash: string(t.Hash), ClientID: t.ClientID, Scope: t.ScopeString(),
 		IssuedAt: ts(t.IssuedAt), ExpiresAt: ts(t.ExpiresAt), RevokedAt: ts(t.RevokedAt)}
-	if _, err := s.db.NewInsert().Model(&row).Exec(ctx); err != nil {
+	if _, err := s.insert.Exec(ctx, &row); err != nil {
 		switch {
 		case sqldb.IsUniqueViolation(err):
 			return fmt.Errorf("create client token: %w", oauth.ErrAlreadyExists)

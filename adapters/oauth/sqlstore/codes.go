@@ -19,8 +19,9 @@ import (
 
 // CodeStore implements oauth.Codes.
 type CodeStore struct {
-	db    *bun.DB
-	claim *sqldb.Prepared // claimQuery, prepared once per connection (not on MySQL)
+	db     *bun.DB
+	claim  *sqldb.Prepared // claimQuery, prepared once per connection (not on MySQL)
+	tokens *sqldb.Insert   // the token pair: prepared once per connection
 }
 
 func newCodeStore(db *bun.DB) *CodeStore {
@@ -30,7 +31,7 @@ func newCodeStore(db *bun.DB) *CodeStore {
 		q = strings.Replace(q, "SELECT ?, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), ?, ?",
 			"SELECT ?::uuid, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), ?::timestamptz, ?::timestamptz", 1)
 	}
-	return &CodeStore{db: db, claim: sqldb.Prepare(db, q)}
+	return &CodeStore{db: db, claim: sqldb.Prepare(db, q), tokens: prepareTokenPair(db)}
 }
 
 // codeRow is a request's row read as its code: with the grant that claimed the code, if any.
@@ -148,6 +149,7 @@ func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeU
 		// unprepared.
 		_ = s.claim.Ready(ctx)
 	}
+	_ = s.tokens.Ready(ctx)
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
 		var (
 			row     codeRow
@@ -205,7 +207,7 @@ func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeU
 				}
 				return fmt.Errorf("redeem code: insert grant: %w", err)
 			}
-			return insertTokens(ctx, tx, iss.Access, iss.Refresh)
+			return insertTokens(ctx, tx, s.tokens, iss.Access, iss.Refresh)
 		default:
 			return errors.New("redeem code: empty redemption")
 		}

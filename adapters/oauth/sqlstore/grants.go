@@ -16,10 +16,28 @@ import (
 )
 
 // GrantStore implements oauth.Grants.
-type GrantStore struct{ db *bun.DB }
+type GrantStore struct {
+	db *bun.DB
+	// Introspection and userinfo read a token with its grant: prepared once per connection.
+	access, refresh *sqldb.Prepared
+}
+
+func newGrantStore(db *bun.DB) *GrantStore {
+	return &GrantStore{db: db, access: sqldb.Prepare(db, tokenWithGrantQuery(db, false)), refresh: sqldb.Prepare(db, tokenWithGrantQuery(db, false))}
+}
 
 // RefreshTokenStore implements oauth.RefreshTokens.
-type RefreshTokenStore struct{ db *bun.DB }
+type RefreshTokenStore struct {
+	db     *bun.DB
+	tokens *sqldb.Insert   // the new pair: prepared once per connection
+	rotate *sqldb.Prepared // the rotation's conditional UPDATE: prepared once per connection
+	read   *sqldb.Prepared // the refresh token with its grant, locked: prepared once per connection
+}
+
+func newRefreshTokenStore(db *bun.DB) *RefreshTokenStore {
+	return &RefreshTokenStore{db: db, tokens: prepareTokenPair(db), read: sqldb.Prepare(db, tokenWithGrantQuery(db, true)),
+		rotate: sqldb.Prepare(db, "UPDATE oauth_tokens SET rotated_at = ? WHERE hash = ? AND kind = '"+tokenRefresh+"' AND rotated_at IS NULL")}
+}
 
 type grantRow struct {
 	bun.BaseModel `bun:"table:oauth_grants"`
@@ -116,10 +134,16 @@ func accessFromRow(r tokenRow) (grant.AccessToken, error) {
 	}, nil
 }
 
-// insertTokens inserts an access token and a refresh token with one statement.
-func insertTokens(ctx context.Context, tx bun.Tx, at grant.AccessToken, rt grant.RefreshToken) error {
-	rows := []tokenRow{accessToRow(at), refreshToRow(rt)}
-	if _, err := tx.NewInsert().Model(&rows).Exec(ctx); err != nil {
+// prepareTokenPair is the INSERT of an access token and a refresh token in one statement.
+func prepareTokenPair(db *bun.DB) *sqldb.Insert {
+	return sqldb.PrepareInsert(db, (*tokenRow)(nil), 2, "")
+}
+
+// insertTokens inserts an access token and a refresh token with one statement, pair (prepared
+// by prepareTokenPair; Ready before the transaction).
+func insertTokens(ctx context.Context, tx bun.Tx, pair *sqldb.Insert, at grant.AccessToken, rt grant.RefreshToken) error {
+	access, refresh := accessToRow(at), refreshToRow(rt)
+	if _, err := pair.ExecTx(ctx, tx, &access, &refresh); err != nil {
 		return fmt.Errorf("insert access and refresh token: %w", err)
 	}
 	return nil
@@ -148,33 +172,49 @@ func revokeGrant(ctx context.Context, db bun.IDB, id string, now time.Time) erro
 	return nil // already revoked
 }
 
-// tokenWithGrantRow is a token joined with its grant (one read instead of two).
-type tokenWithGrantRow struct {
+// tokenAndGrantRow is the row of tokenWithGrantQuery: the token, and its grant's columns
+// prefixed g_ (g_id is NULL when the grant is missing).
+type tokenAndGrantRow struct {
 	tokenRow `bun:",extend"`
-	Grant    *grantRow `bun:"rel:belongs-to,join:grant_id=id"`
+	Grant    grantRow `bun:"embed:g_"`
 }
 
-// tokenWithGrant reads a token of kind by hash together with its grant, in one statement. lock
-// locks the token's row (not the grant's) until the transaction ends.
-func tokenWithGrant(ctx context.Context, db bun.IDB, hash grant.Hash, kind string, lock bool) (tokenRow, grant.Grant, error) {
-	var row tokenWithGrantRow
-	q := db.NewSelect().Model(&row).Relation("Grant").
-		Where("token_row.hash = ?", string(hash)).Where("token_row.kind = ?", kind)
+// tokenWithGrantQuery reads a token of a kind (arguments: hash, kind) with its grant in one
+// prepared statement; lock appends the dialect's row lock of the token (SQLite's write
+// transactions lock the database at BEGIN).
+func tokenWithGrantQuery(db *bun.DB, lock bool) string {
+	q := "SELECT t.*, " + sqldb.SelectColumns(db, (*grantRow)(nil), "g", "g_") +
+		" FROM oauth_tokens AS t LEFT JOIN oauth_grants AS g ON g.id = t.grant_id WHERE t.hash = ? AND t.kind = ?"
 	if lock {
 		switch sqldb.Dialect(db) {
 		case sqldb.DialectPostgres:
-			q = q.For("UPDATE OF token_row")
+			q += " FOR UPDATE OF t"
 		case sqldb.DialectMySQL:
-			q = q.For("UPDATE")
+			q += " FOR UPDATE"
 		}
 	}
-	if err := q.Scan(ctx); err != nil {
+	return q
+}
+
+// preparedTokenWithGrant is tokenWithGrant with a statement of tokenWithGrantQuery, inside tx
+// when tx is not nil (the statement Ready before the transaction).
+func preparedTokenWithGrant(ctx context.Context, p *sqldb.Prepared, tx *bun.Tx, hash grant.Hash, kind string) (tokenRow, grant.Grant, error) {
+	var (
+		row tokenAndGrantRow
+		err error
+	)
+	if tx != nil {
+		err = p.ScanOneTx(ctx, *tx, &row, string(hash), kind)
+	} else {
+		err = p.ScanOne(ctx, &row, string(hash), kind)
+	}
+	if err != nil {
 		return tokenRow{}, grant.Grant{}, notFound(err, "get "+kind+" token")
 	}
-	if row.Grant == nil || row.Grant.ID == "" {
+	if row.Grant.ID == "" {
 		return tokenRow{}, grant.Grant{}, fmt.Errorf("%s token of grant %s: grant: %w", kind, row.GrantID, oauth.ErrNotFound)
 	}
-	g, err := grantFromRow(*row.Grant)
+	g, err := grantFromRow(row.Grant)
 	if err != nil {
 		return tokenRow{}, grant.Grant{}, err
 	}
@@ -183,7 +223,7 @@ func tokenWithGrant(ctx context.Context, db bun.IDB, hash grant.Hash, kind strin
 
 // AccessToken implements oauth.Grants with one read joining the grant.
 func (s *GrantStore) AccessToken(ctx context.Context, hash grant.Hash) (grant.AccessToken, grant.Grant, error) {
-	row, g, err := tokenWithGrant(ctx, s.db, hash, tokenAccess, false)
+	row, g, err := preparedTokenWithGrant(ctx, s.access, nil, hash, tokenAccess)
 	if err != nil {
 		return grant.AccessToken{}, grant.Grant{}, err
 	}
@@ -196,7 +236,7 @@ func (s *GrantStore) AccessToken(ctx context.Context, hash grant.Hash) (grant.Ac
 
 // RefreshToken implements oauth.Grants with one read joining the grant.
 func (s *GrantStore) RefreshToken(ctx context.Context, hash grant.Hash) (grant.RefreshToken, grant.Grant, error) {
-	row, g, err := tokenWithGrant(ctx, s.db, hash, tokenRefresh, false)
+	row, g, err := preparedTokenWithGrant(ctx, s.refresh, nil, hash, tokenRefresh)
 	if err != nil {
 		return grant.RefreshToken{}, grant.Grant{}, err
 	}
@@ -269,8 +309,10 @@ func (s *GrantStore) ActiveClients(ctx context.Context, subject string, now time
 
 // Rotate implements oauth.RefreshTokens.
 func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide func(grant.Grant, grant.RefreshToken) (grant.Rotation, error)) error {
+	// Prepared before the transaction takes its connection; if that fails, they run unprepared.
+	_, _, _ = s.tokens.Ready(ctx), s.rotate.Ready(ctx), s.read.Ready(ctx)
 	return sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
-		row, g, err := tokenWithGrant(ctx, tx, hash, tokenRefresh, true)
+		row, g, err := preparedTokenWithGrant(ctx, s.read, &tx, hash, tokenRefresh)
 		if err != nil {
 			return fmt.Errorf("rotate refresh token: %w", err)
 		}
@@ -284,8 +326,7 @@ func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide 
 		if rot.Refresh.GrantID != g.ID || rot.Access.GrantID != g.ID {
 			return errors.New("rotate refresh token: new tokens belong to another grant")
 		}
-		res, err := tx.NewUpdate().Model((*tokenRow)(nil)).Set("rotated_at = ?", ts(rot.At)).
-			Where("hash = ?", string(hash)).Where("kind = ?", tokenRefresh).Where("rotated_at IS NULL").Exec(ctx)
+		res, err := s.rotate.ExecTx(ctx, tx, sqldb.TimeArg(tx, ts(rot.At)), string(hash))
 		if err != nil {
 			return fmt.Errorf("rotate refresh token: %w", err)
 		}
@@ -294,6 +335,6 @@ func (s *RefreshTokenStore) Rotate(ctx context.Context, hash grant.Hash, decide 
 		} else if !ok {
 			return fmt.Errorf("rotate refresh token: %w", oauth.ErrConflict)
 		}
-		return insertTokens(ctx, tx, rot.Access, rot.Refresh)
+		return insertTokens(ctx, tx, s.tokens, rot.Access, rot.Refresh)
 	})
 }

@@ -34,18 +34,20 @@ type signInBudget struct {
 // keeps them; then the completion). Statements: 10 provider (authorize 2, details 1, the decision
 // 2 — the request's read and one UPDATE writing the decision and the code into the request's
 // row — the token exchange 5: the client, then BEGIN, the grant's INSERT that claims the code and
-// reads it, the access and refresh token in one INSERT, COMMIT) + 6 Core (session, binding and
-// connection per call).
-var approvePathBudget = signInBudget{HTTPRequests: 6, SQLStatements: 16, CoreCalls: 2, Prepared: 7}
+// reads it, the access and refresh token in one INSERT, COMMIT) + 5 Core (the session on each
+// call; the consent screen's binding INSERT copies the caller's connection into the binding; the
+// decision's UPDATE … RETURNING and the connection's upsert). Every one of the 13 that are not
+// BEGIN or COMMIT runs prepared.
+var approvePathBudget = signInBudget{HTTPRequests: 6, SQLStatements: 15, CoreCalls: 2, Prepared: 13}
 
 // seedPathBudget is the sign-in through the seed's endpoints (details → attest → complete): 5
 // requests from the browser and the app, and still only 2 calls from Core to the provider.
-var seedPathBudget = signInBudget{HTTPRequests: 7, SQLStatements: 18, CoreCalls: 2, Prepared: 9}
+var seedPathBudget = signInBudget{HTTPRequests: 7, SQLStatements: 17, CoreCalls: 2, Prepared: 15}
 
 // refreshBudget is one refresh-token rotation: the client, then BEGIN, the refresh token with its
 // grant in one locked read, the rotation's UPDATE, the new access and refresh token in one
-// INSERT, COMMIT.
-var refreshBudget = signInBudget{HTTPRequests: 1, SQLStatements: 6}
+// INSERT, COMMIT. All four that are not BEGIN or COMMIT run prepared.
+var refreshBudget = signInBudget{HTTPRequests: 1, SQLStatements: 6, Prepared: 4}
 
 // traceparent returns a W3C traceparent header for a new trace, and the trace's id. Every
 // statement a request causes — in the service it reaches and in the services that one calls —

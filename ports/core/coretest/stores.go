@@ -432,18 +432,46 @@ func testBindings(t *testing.T, s core.Stores) {
 			ScopeDetails: []core.ScopeDetail{{Key: "email", Name: "Email", Description: "d", Reason: "r", Icon: "i"}},
 			Client:       core.ClientInfo{ClientID: "app-1", Name: "App", Logo: "https://app.example/l.png", Description: "x"}}
 	}
+	// alice's active connection to app-1 is copied into the binding when she opens the request.
+	alice := mustCreate(t, s, "22222222-2222-4222-8222-222222222222").ID
+	conn, err := connection.Record(nil, alice, connection.Client{ID: "app-1", Name: "App", Logo: "https://app.example/l.png"}, scope.MustParse("openid email"), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Connections.Save(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	earlier := func(b core.BoundRequest) bool { return b.Earlier != nil && sameConnection(*b.Earlier, conn) }
 	d1 := details("req-1")
-	b, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: d1, UserID: "alice", Remembered: true})
-	if err != nil || b.UserID != "alice" || b.Decision != core.DecisionNone || !b.Remembered || !reflect.DeepEqual(b.Details, d1) {
-		t.Fatalf("Bind(alice) = %+v, %v", b, err)
+	// (fresh may be false even here: an implementation that cannot tell says so.)
+	b, _, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: d1, UserID: alice})
+	if err != nil || b.UserID != alice || b.Decision != core.DecisionNone || !earlier(b) || !reflect.DeepEqual(b.Details, d1) {
+		t.Fatalf("Bind(alice) = %+v, %v; want her binding with her connection", b, err)
+	}
+	// Later changes to the connection do not change what the binding kept.
+	changed, _ := connection.Record(&conn, alice, conn.Client, scope.MustParse("openid"), base.Add(time.Hour))
+	if err := s.Connections.Save(ctx, changed); err != nil {
+		t.Fatal(err)
 	}
 	other := details("req-1")
 	other.Client.ClientID = "app-2"
-	if b, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: other, UserID: "bob"}); err != nil || b.UserID != "alice" || !b.Remembered || !reflect.DeepEqual(b.Details, d1) {
-		t.Errorf("Bind(bob) after alice = %+v, %v; want alice's binding with the first facts", b, err)
+	if b, fresh, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: other, UserID: "bob"}); err != nil || fresh || b.UserID != alice || !earlier(b) || !reflect.DeepEqual(b.Details, d1) {
+		t.Errorf("Bind(bob) after alice = %+v, fresh %v, %v; want alice's binding with the first facts", b, fresh, err)
 	}
-	if b, err := s.Bindings.Get(ctx, "req-1"); err != nil || b.UserID != "alice" || !b.Remembered || !reflect.DeepEqual(b.Details, d1) {
+	if b, err := s.Bindings.Get(ctx, "req-1"); err != nil || b.UserID != alice || !earlier(b) || !reflect.DeepEqual(b.Details, d1) {
 		t.Errorf("Get = %+v, %v", b, err)
+	}
+	// No active connection (none, or a revoked one): nothing is kept.
+	if b, _, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: details("req-2"), UserID: "bob"}); err != nil || b.Earlier != nil {
+		t.Errorf("Bind(bob, no connection) = %+v, %v; want no connection", b, err)
+	}
+	revoked := changed
+	revoked.RevokedAt = base.Add(2 * time.Hour)
+	if err := s.Connections.Save(ctx, revoked); err != nil {
+		t.Fatal(err)
+	}
+	if b, _, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: details("req-3"), UserID: alice}); err != nil || b.Earlier != nil {
+		t.Errorf("Bind(alice, revoked connection) = %+v, %v; want no connection", b, err)
 	}
 	if _, err := s.Bindings.Get(ctx, "req-none"); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("Get(unbound) error = %v, want ErrNotFound", err)
@@ -451,17 +479,17 @@ func testBindings(t *testing.T, s core.Stores) {
 	if _, err := s.Bindings.Decide(ctx, "req-1", "bob", core.DecisionApprove); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("Decide by another user: %v, want ErrNotFound", err)
 	}
-	if _, err := s.Bindings.Decide(ctx, "req-none", "alice", core.DecisionApprove); !errors.Is(err, core.ErrNotFound) {
+	if _, err := s.Bindings.Decide(ctx, "req-none", alice, core.DecisionApprove); !errors.Is(err, core.ErrNotFound) {
 		t.Errorf("Decide unbound: %v, want ErrNotFound", err)
 	}
-	b, err = s.Bindings.Decide(ctx, "req-1", "alice", core.DecisionApprove)
-	if err != nil || b.Decision != core.DecisionApprove || !reflect.DeepEqual(b.Details, d1) || b.UserID != "alice" {
+	b, err = s.Bindings.Decide(ctx, "req-1", alice, core.DecisionApprove)
+	if err != nil || b.Decision != core.DecisionApprove || !reflect.DeepEqual(b.Details, d1) || b.UserID != alice || !earlier(b) {
 		t.Fatalf("Decide = %+v, %v", b, err)
 	}
 	if b, _ := s.Bindings.Get(ctx, "req-1"); b.Decision != core.DecisionApprove {
 		t.Errorf("decision not stored: %+v", b)
 	}
-	if b, _ := s.Bindings.Decide(ctx, "req-1", "alice", core.DecisionDeny); b.Decision != core.DecisionDeny {
+	if b, _ := s.Bindings.Decide(ctx, "req-1", alice, core.DecisionDeny); b.Decision != core.DecisionDeny {
 		t.Errorf("a later decision is not recorded: %+v", b)
 	}
 
@@ -472,7 +500,7 @@ func testBindings(t *testing.T, s core.Stores) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			b, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: details("req-race"), UserID: fmt.Sprintf("user-%d", i)})
+			b, _, err := s.Bindings.Bind(ctx, core.BoundRequest{Details: details("req-race"), UserID: fmt.Sprintf("user-%d", i)})
 			if err != nil {
 				t.Errorf("Bind: %v", err)
 			}
@@ -562,7 +590,7 @@ func testSweep(t *testing.T, s core.Stores) {
 	if _, err := s.RateLimiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Bindings.Bind(ctx, core.BoundRequest{UserID: a.ID, Details: core.AuthRequestDetails{AuthRequestID: "expired-req", ExpiresAt: base.Add(-time.Second)}}); err != nil {
+	if _, _, err := s.Bindings.Bind(ctx, core.BoundRequest{UserID: a.ID, Details: core.AuthRequestDetails{AuthRequestID: "expired-req", ExpiresAt: base.Add(-time.Second)}}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Sweeper.Sweep(ctx, base, base.Add(-p.IdleTimeout)); err != nil {
@@ -575,7 +603,7 @@ func testSweep(t *testing.T, s core.Stores) {
 	if n, _ := s.RateLimiter.Hit(ctx, "old-window", l, base.Add(-2*time.Minute)); n != 1 {
 		t.Errorf("expired rate-limit window survived Sweep (count %d)", n)
 	}
-	if b, _ := s.Bindings.Bind(ctx, core.BoundRequest{UserID: "someone-else", Details: core.AuthRequestDetails{AuthRequestID: "expired-req", ExpiresAt: base.Add(time.Minute)}}); b.UserID != "someone-else" {
+	if b, _, _ := s.Bindings.Bind(ctx, core.BoundRequest{UserID: "someone-else", Details: core.AuthRequestDetails{AuthRequestID: "expired-req", ExpiresAt: base.Add(time.Minute)}}); b.UserID != "someone-else" {
 		t.Errorf("expired binding survived Sweep (owner %q)", b.UserID)
 	}
 }
