@@ -24,7 +24,7 @@ var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign", "tl
 const sharedPorts = "signingkeys"
 
 // testOnlyAdapters may be imported only from _test.go files.
-var testOnlyAdapters = []string{"internal/dbtest", "browsertest", "logtest", "tlstest"}
+var testOnlyAdapters = []string{"internal/dbtest", "browsertest", "logtest", "tlstest", "jwkstest"}
 
 // Every other directory under adapters/ (oauth, core, consent, …) is a
 // service adapter: it may import its own packages and the shared ones, never

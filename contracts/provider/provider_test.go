@@ -21,6 +21,7 @@ import (
 	"github.com/pact-foundation/pact-go/v2/models"
 	"github.com/pact-foundation/pact-go/v2/provider"
 
+	"github.com/sva-oauth/sva/adapters/jwkstest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/sqldb"
@@ -28,7 +29,6 @@ import (
 	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/contracts/pactkit"
 	"github.com/sva-oauth/sva/domain/client"
-	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -98,27 +98,12 @@ func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS 
 	clk := &clock{}
 
 	// Core's signing key and the JWKS endpoint the provider fetches it from.
-	coreKey, err := keys.Generate(rand.Reader, clk.Now().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreSet, err := keys.NewSet(coreKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreSigner, err := jwtsign.NewSigner(coreSet, time.Hour, clk.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(coreSigner.JWKS())
-	}))
-	t.Cleanup(jwks.Close)
+	coreSigner := jwkstest.NewSigner(t, clk.Now)
+	jwksURL := jwkstest.Serve(t, coreSigner)
 
 	cfg, err := app.LoadConfig(func(name string) string {
 		return map[string]string{
-			"OAUTH_ISSUER": issuer, "DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": jwks.URL,
+			"OAUTH_ISSUER": issuer, "DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": jwksURL,
 			"INTERNAL_SERVICE_TOKEN": serviceToken, "AUTHORIZATION_REQUEST_TTL_SECONDS": fmt.Sprint(int(authRequestTTL.Seconds())),
 		}[name]
 	})

@@ -22,12 +22,12 @@ import (
 	"github.com/uptrace/bun"
 
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
+	"github.com/sva-oauth/sva/adapters/jwkstest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/domain/client"
-	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -68,7 +68,6 @@ type env struct {
 	issuer   string
 	pub      *httptest.Server
 	internal *httptest.Server
-	core     *httptest.Server
 	coreKey  *jwtsign.Signer
 	// logs holds everything both listeners and the event recorder logged (JSON, DEBUG and up).
 	logs *logtest.Buffer
@@ -85,34 +84,16 @@ func newEnvOn(t *testing.T, db *bun.DB, settings ...string) *env {
 	t.Helper()
 	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
 
-	coreKey, err := keys.Generate(rand.Reader, clock.Now().Add(-time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreSet, err := keys.NewSet(coreKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	coreSigner, err := jwtsign.NewSigner(coreSet, time.Hour, clock.Now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	core := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/.well-known/jwks.json" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(coreSigner.JWKS())
-	}))
-	t.Cleanup(core.Close)
+	// Core's signing key and the JWKS endpoint the provider fetches it from.
+	coreSigner := jwkstest.NewSigner(t, clock.Now)
+	jwksURL := jwkstest.Serve(t, coreSigner)
 
 	logs := &logtest.Buffer{}
 	pub := httptest.NewUnstartedServer(nil)
 	issuer := "http://" + pub.Listener.Addr().String()
 	vars := map[string]string{
 		"OAUTH_ISSUER": issuer, "CORE_CONSENT_URL": "http://consent.test/consent",
-		"DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": core.URL + "/.well-known/jwks.json",
+		"DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": jwksURL,
 		"INTERNAL_SERVICE_TOKEN": serviceToken + "," + oldServiceToken, "OAUTH_ADMIN_TOKEN": adminToken,
 	}
 	for i := 0; i+1 < len(settings); i += 2 {
@@ -142,7 +123,7 @@ func newEnvOn(t *testing.T, db *bun.DB, settings ...string) *env {
 	internal := httptest.NewServer(tel.Handler(p.Internal, "oauth.internal", log))
 	t.Cleanup(internal.Close)
 
-	return &env{t: t, db: db, uc: p.UseCases, clock: clock, issuer: issuer, pub: pub, internal: internal, core: core,
+	return &env{t: t, db: db, uc: p.UseCases, clock: clock, issuer: issuer, pub: pub, internal: internal,
 		coreKey: coreSigner, logs: logs}
 }
 
