@@ -48,6 +48,8 @@ const (
 	// type or regex, and the ids and the data token come from the provider state at
 	// verification time (FromProviderState).
 	exampleRequestID = "5b0d6f1e-3c2a-4d8b-9e7f-1a2b3c4d5e6f"
+	// exampleSID is an OIDC session id as Core derives them (account.ServerKey.SessionSID).
+	exampleSID       = "q1Rz0v2c9mXo3JbN8Lk5Hf7Wd4Ye6Ua1Ti0Sp9Ro8Qn"
 	unknownRequestID = "00000000-0000-4000-8000-000000000000"
 	exampleClientID  = "client-example"
 	// exampleDataToken only has to look like a compact JWS for the mock server; at verification
@@ -273,11 +275,17 @@ func completeBody(scopes []any, token matchers.Matcher) obj {
 		"user_id":         matchers.S(userID),
 		"approved_scopes": scopes,
 		"data_token":      token,
+		// The approving session's sid: Core always knows it, the provider keeps it with the grant.
+		"sid": matchers.Regex(exampleSID, sidPattern),
 	}
 }
 
+// sidPattern is what a sid Core derives looks like: 43 base64url characters.
+const sidPattern = `^[A-Za-z0-9_-]{43}$`
+
 func completeInput(scopes ...string) core.CompleteConsentInput {
-	return core.CompleteConsentInput{AuthRequestID: exampleRequestID, UserID: userID, ApprovedScopes: scopes, DataToken: exampleDataToken}
+	return core.CompleteConsentInput{AuthRequestID: exampleRequestID, UserID: userID, ApprovedScopes: scopes, DataToken: exampleDataToken,
+		SID: exampleSID}
 }
 
 func TestCompleteConsent(t *testing.T) {
@@ -528,11 +536,12 @@ func TestCompleteLogout(t *testing.T) {
 	p := newPact(t)
 	p.AddInteraction().
 		GivenWithParameter(given(stateLogout)).
-		UponReceiving("a completion of a pending logout request for the signed-out user").
+		UponReceiving("a completion of a pending logout request for the signed-out user and session").
 		WithRequest(http.MethodPost, "/api/auth/internal/logout-complete/", func(b *consumer.V3RequestBuilder) {
 			jsonRequest(b, obj{
 				"logout_request_id": matchers.FromProviderState("${logout_request_id}", exampleRequestID),
 				"user_id":           matchers.S(userID),
+				"sid":               matchers.Regex(exampleSID, sidPattern),
 			})
 		}).
 		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
@@ -549,10 +558,10 @@ func TestCompleteLogout(t *testing.T) {
 		})
 	err := p.ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
 		c := client(cfg, serviceToken)
-		if _, err := c.CompleteLogout(context.Background(), exampleRequestID, userID); err != nil {
+		if _, err := c.CompleteLogout(context.Background(), exampleRequestID, userID, exampleSID); err != nil {
 			return err
 		}
-		_, err := c.CompleteLogout(context.Background(), unknownRequestID, "")
+		_, err := c.CompleteLogout(context.Background(), unknownRequestID, "", "")
 		return wantProviderError(err, http.StatusNotFound, "not_found")
 	})
 	if err != nil {

@@ -94,6 +94,15 @@ func (k ServerKey) FakeSalt(h EmailHash) Salt {
 	return Salt{b: k.mac("sva-core/fake-salt/v1", h.s)[:SaltLen]}
 }
 
+// SessionSID is the OIDC session id (sid) Core reports to the provider for one of its sessions:
+// HMAC(server key, session id), so the provider, and the relying apps it hands the sid to, can
+// tell sessions apart without learning Core's session id (which the person's session list
+// shows) or anything that would let them find or use the session. Stable for the session's life;
+// 43 base64url characters.
+func (k ServerKey) SessionSID(sessionID string) string {
+	return base64.RawURLEncoding.EncodeToString(k.mac("sva-core/oidc-sid/v1", sessionID))
+}
+
 // IsZero reports whether the key is unset.
 func (k ServerKey) IsZero() bool { return len(k.b) == 0 }
 

@@ -2,6 +2,7 @@ package account
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -172,5 +173,24 @@ func TestLimit(t *testing.T) {
 	}
 	if l.Admit(10, now) != nil || l.Admit(11, now) == nil {
 		t.Error("Exceeded boundary wrong")
+	}
+}
+
+func TestServerKey_SessionSID(t *testing.T) {
+	k1, _ := NewServerKey(bytes.Repeat([]byte{1}, 32))
+	k2, _ := NewServerKey(bytes.Repeat([]byte{2}, 32))
+	const session = "0b7c6f1e-3c2a-4d8b-9e7f-1a2b3c4d5e6f"
+	sid := k1.SessionSID(session)
+	if sid != k1.SessionSID(session) {
+		t.Fatal("not stable for one session")
+	}
+	if sid == k1.SessionSID("0b7c6f1e-3c2a-4d8b-9e7f-1a2b3c4d5e70") || sid == k2.SessionSID(session) {
+		t.Fatal("same sid for another session or another key")
+	}
+	if len(sid) != 43 || strings.ContainsAny(sid, "+/=") || strings.Contains(sid, session) {
+		t.Fatalf("sid %q: want 43 base64url characters unrelated to the session id", sid)
+	}
+	if sid == k1.RateLimitKey("x", session) || sid == base64.RawURLEncoding.EncodeToString(k1.mac("sva-core/account-lookup/v1", session)) {
+		t.Fatal("sid not separated from the key's other uses")
 	}
 }

@@ -114,6 +114,9 @@ type Request struct {
 	hintSubject string
 	// authTime is when the approving user's session signed in (zero if Core did not say).
 	authTime time.Time
+	// sessionID is the opaque id Core gave the approving browser session (the OIDC sid); ""
+	// when Core did not say.
+	sessionID string
 	// failure is the error code of a prompt=none request that could not complete without the
 	// user (a denial with no user when nobody was signed in); "" otherwise.
 	failure string
@@ -313,7 +316,12 @@ func (r *Request) Complete(subject string, approved scope.Set, now time.Time) er
 // satisfy the request's requirements (prompt.Requirements.Check: ErrFreshSignInRequired,
 // ErrSubjectMismatch, wrapped), and authTime becomes the auth_time of the tokens the approval
 // leads to. A zero authTime (unknown) passes only a request that asks nothing of the sign-in.
-func (r *Request) CompleteSignedIn(subject string, authTime time.Time, approved scope.Set, now time.Time) error {
+// sessionID is the session's sid ("" when unknown; ErrInvalidSessionID when malformed): the
+// grant the approval leads to remembers it, so logging that session out reaches it.
+func (r *Request) CompleteSignedIn(subject string, authTime time.Time, sessionID string, approved scope.Set, now time.Time) error {
+	if err := CheckSessionID(sessionID); err != nil {
+		return err
+	}
 	if err := r.guardPending(subject, now); err != nil {
 		return err
 	}
@@ -325,9 +333,34 @@ func (r *Request) CompleteSignedIn(subject string, authTime time.Time, approved 
 	}
 	if r.status == StatusApproved {
 		r.authTime = authTime.UTC().Truncate(time.Second)
+		r.sessionID = sessionID
 	}
 	return nil
 }
+
+// MaxSessionIDLen bounds a session id (sid) Core reports; Core's are 43 characters.
+const MaxSessionIDLen = 128
+
+// ErrInvalidSessionID: a session id that is too long or not printable ASCII.
+var ErrInvalidSessionID = errors.New("authreq: session id must be at most 128 printable ASCII characters")
+
+// CheckSessionID accepts "" (unknown) and the opaque session ids Core derives (OIDC sid:
+// printable ASCII, at most MaxSessionIDLen). It goes into ID and logout tokens as it is, so
+// nothing else is let through.
+func CheckSessionID(sid string) error {
+	if len(sid) > MaxSessionIDLen {
+		return ErrInvalidSessionID
+	}
+	for i := 0; i < len(sid); i++ {
+		if sid[i] <= ' ' || sid[i] > '~' {
+			return ErrInvalidSessionID
+		}
+	}
+	return nil
+}
+
+// SessionID is the sid of the browser session that approved the request ("" when unknown).
+func (r *Request) SessionID() string { return r.sessionID }
 
 // Requirements is what the request asks of the sign-in.
 func (r *Request) Requirements() prompt.Requirements {
@@ -455,6 +488,7 @@ type Snapshot struct {
 	MaxAge        *int64 // nil when max_age was not sent
 	HintSubject   string
 	AuthTime      time.Time // zero unless an approval reported it
+	SessionID     string    // sid of the approving session; "" unless an approval reported it
 	Failure       string    // prompt=none failure code of a denied request, else ""
 }
 
@@ -465,7 +499,7 @@ func (r *Request) Snapshot() Snapshot {
 		Nonce: r.nonce, Challenge: r.challenge.String(), ResponseMode: r.mode, Status: r.status, CreatedAt: r.createdAt,
 		ExpiresAt: r.expiresAt, Subject: r.subject, ApprovedScope: r.approved, DecidedAt: r.decidedAt,
 		Prompt: r.prompt.String(), MaxAge: maxAgePtr(r.maxAge), HintSubject: r.hintSubject, AuthTime: r.authTime,
-		Failure: r.failure,
+		SessionID: r.sessionID, Failure: r.failure,
 	}
 }
 
@@ -531,6 +565,9 @@ func Rehydrate(s Snapshot) (*Request, error) {
 	if !s.AuthTime.IsZero() && s.Status != StatusApproved {
 		return bad("sign-in time without an approval")
 	}
+	if (s.SessionID != "" && s.Status != StatusApproved) || CheckSessionID(s.SessionID) != nil {
+		return bad("session id without an approval, or malformed")
+	}
 	if s.Failure != "" {
 		if _, ok := prompt.SilentFailure(s.Failure); !ok || s.Status != StatusDenied || !prompts.Has(prompt.None) {
 			return bad("failure on a request that is not a denied prompt=none request")
@@ -540,7 +577,7 @@ func Rehydrate(s Snapshot) (*Request, error) {
 		id: id, clientID: s.ClientID, redirectURI: s.RedirectURI, scope: s.Scope, state: s.State,
 		nonce: s.Nonce, challenge: challenge, mode: mode, status: s.Status, createdAt: s.CreatedAt, expiresAt: s.ExpiresAt,
 		subject: s.Subject, approved: s.ApprovedScope, decidedAt: s.DecidedAt,
-		prompt: prompts, maxAge: maxAge, hintSubject: s.HintSubject, authTime: s.AuthTime, failure: s.Failure,
+		prompt: prompts, maxAge: maxAge, hintSubject: s.HintSubject, authTime: s.AuthTime, sessionID: s.SessionID, failure: s.Failure,
 	}, nil
 }
 

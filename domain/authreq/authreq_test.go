@@ -340,11 +340,11 @@ func TestRequest_CompleteSignedIn(t *testing.T) {
 	later := now.Add(time.Minute)
 	// prompt=login: a session from before the request is refused, one signed in since is taken.
 	r := newWith(func(p *authreq.Params) { p.Prompt = "login" })
-	if err := r.CompleteSignedIn("u1", now.Add(-time.Hour), approved, later); !errors.Is(err, prompt.ErrFreshSignInRequired) || r.Status(later) != authreq.StatusPending {
+	if err := r.CompleteSignedIn("u1", now.Add(-time.Hour), "", approved, later); !errors.Is(err, prompt.ErrFreshSignInRequired) || r.Status(later) != authreq.StatusPending {
 		t.Fatalf("prompt=login with an old sign-in: %v, status %s", err, r.Status(later))
 	}
 	signedIn := now.Add(10*time.Second + 500*time.Millisecond)
-	if err := r.CompleteSignedIn("u1", signedIn, approved, later); err != nil || !r.IsApproved() {
+	if err := r.CompleteSignedIn("u1", signedIn, "", approved, later); err != nil || !r.IsApproved() {
 		t.Fatalf("prompt=login with a fresh sign-in: %v", err)
 	}
 	if got := r.AuthTime(); !got.Equal(now.Add(10 * time.Second)) {
@@ -357,17 +357,17 @@ func TestRequest_CompleteSignedIn(t *testing.T) {
 	}
 	// id_token_hint names another user.
 	r = newWith(func(p *authreq.Params) { p.HintSubject = "u2" })
-	if err := r.CompleteSignedIn("u1", later, approved, later); !errors.Is(err, prompt.ErrSubjectMismatch) {
+	if err := r.CompleteSignedIn("u1", later, "", approved, later); !errors.Is(err, prompt.ErrSubjectMismatch) {
 		t.Errorf("hint mismatch: %v", err)
 	}
 	// max_age exceeded.
 	r = newWith(func(p *authreq.Params) { p.MaxAge = "60" })
-	if err := r.CompleteSignedIn("u1", later.Add(-2*time.Minute), approved, later); !errors.Is(err, prompt.ErrFreshSignInRequired) {
+	if err := r.CompleteSignedIn("u1", later.Add(-2*time.Minute), "", approved, later); !errors.Is(err, prompt.ErrFreshSignInRequired) {
 		t.Errorf("max_age exceeded: %v", err)
 	}
 	// Without requirements an unknown sign-in time is accepted and auth_time is the approval's.
 	r = newWith(func(*authreq.Params) {})
-	if err := r.CompleteSignedIn("u1", time.Time{}, approved, later); err != nil || !r.AuthTime().Equal(later) {
+	if err := r.CompleteSignedIn("u1", time.Time{}, "", approved, later); err != nil || !r.AuthTime().Equal(later) {
 		t.Errorf("no requirements: %v, auth_time %v", err, r.AuthTime())
 	}
 	// The requirements survive storage.
@@ -433,5 +433,49 @@ func TestRequest_FailSilently(t *testing.T) {
 	signedIn := newWith("none")
 	if err := signedIn.FailSilently("consent_required", "u1", now); err != nil || signedIn.Subject() != "u1" {
 		t.Errorf("consent_required for u1: %v, subject %q", err, signedIn.Subject())
+	}
+}
+
+func TestRequest_CompleteSignedIn_SessionID(t *testing.T) {
+	t.Parallel()
+	c := newClient(t)
+	approved := scope.MustParse("openid")
+	fresh := func() *authreq.Request {
+		id, _ := authreq.NewID(rand.Reader)
+		r, err := authreq.New(id, c, "https://rp.example/cb", valid(), now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	later := now.Add(time.Minute)
+	for _, bad := range []string{strings.Repeat("s", authreq.MaxSessionIDLen+1), "sid with space", "sid\x00", "sïd"} {
+		r := fresh()
+		if err := r.CompleteSignedIn("u1", now, bad, approved, later); !errors.Is(err, authreq.ErrInvalidSessionID) || r.Status(later) != authreq.StatusPending {
+			t.Errorf("sid %q: %v, status %s", bad, err, r.Status(later))
+		}
+	}
+	r := fresh()
+	if err := r.CompleteSignedIn("u1", now, "sid-1_AZaz09~.", approved, later); err != nil || r.SessionID() != "sid-1_AZaz09~." {
+		t.Fatalf("valid sid: %v, SessionID %q", err, r.SessionID())
+	}
+	// The sid reaches the code (and so the grant and its ID tokens) and survives storage.
+	code, err := grant.NewCode(r, mustSecret(t), "tok", later, time.Minute)
+	if err != nil || code.SessionID != "sid-1_AZaz09~." {
+		t.Errorf("code sid = %q, %v", code.SessionID, err)
+	}
+	back, err := authreq.Rehydrate(r.Snapshot())
+	if err != nil || back.SessionID() != r.SessionID() {
+		t.Errorf("Rehydrate: %v, sid %q", err, back.SessionID())
+	}
+	// A denial records no session; a stored sid on an undecided request is corruption.
+	d := fresh()
+	if err := d.CompleteSignedIn("u1", now, "sid-2", scope.Set{}, later); err != nil || d.SessionID() != "" {
+		t.Errorf("denial: %v, sid %q", err, d.SessionID())
+	}
+	s := fresh().Snapshot()
+	s.SessionID = "sid-3"
+	if _, err := authreq.Rehydrate(s); err == nil {
+		t.Error("a pending request with a session id rehydrated")
 	}
 }

@@ -35,8 +35,10 @@ type Code struct {
 	Nonce         string
 	AuthRequestID string
 	AuthTime      time.Time // when the user consented
-	IssuedAt      time.Time
-	ExpiresAt     time.Time
+	// SessionID is the sid of the browser session that approved ("" when Core did not say).
+	SessionID string
+	IssuedAt  time.Time
+	ExpiresAt time.Time
 	// UsedAt is zero until the code is redeemed; GrantID names the grant its redemption created.
 	UsedAt  time.Time
 	GrantID string
@@ -74,7 +76,7 @@ func NewCode(r *authreq.Request, rawCode, dataToken string, now time.Time, ttl t
 	return Code{
 		Hash: HashOf(rawCode), ClientID: r.ClientID(), RedirectURI: r.RedirectURI(), Challenge: r.Challenge(),
 		Subject: r.Subject(), Scope: r.ApprovedScope(), Nonce: r.Nonce(), AuthRequestID: r.ID(),
-		AuthTime: r.AuthTime(), IssuedAt: now, ExpiresAt: now.Add(ttl), SealedDataToken: sealed, SealedForRetry: forRetry,
+		AuthTime: r.AuthTime(), SessionID: r.SessionID(), IssuedAt: now, ExpiresAt: now.Add(ttl), SealedDataToken: sealed, SealedForRetry: forRetry,
 	}, nil
 }
 
@@ -108,7 +110,11 @@ type Grant struct {
 	Nonce         string
 	AuthRequestID string
 	AuthTime      time.Time
-	CreatedAt     time.Time
+	// SessionID is the sid of the browser session whose approval created the grant ("" when
+	// unknown): the ID tokens of the grant carry it to clients that asked for it, and logging
+	// that session out reaches the grant's client (decision 54).
+	SessionID string
+	CreatedAt time.Time
 	// ExpiresAt is the absolute end of the grant's refresh tokens (Lifetimes.RefreshToken).
 	ExpiresAt time.Time
 	RevokedAt time.Time // zero while active
@@ -245,7 +251,7 @@ func Redeem(c Code, in RedeemInput) (Redemption, error) {
 	}
 	g := Grant{
 		ID: in.GrantID, ClientID: c.ClientID, Subject: c.Subject, Scope: c.Scope, Nonce: c.Nonce,
-		AuthRequestID: c.AuthRequestID, AuthTime: c.AuthTime, CreatedAt: in.Now,
+		AuthRequestID: c.AuthRequestID, AuthTime: c.AuthTime, SessionID: c.SessionID, CreatedAt: in.Now,
 		ExpiresAt: in.Lifetimes.GrantEnd(in.Now),
 	}
 	access, refresh, err := issueTokens(g, c.Scope, in.AccessToken, in.RefreshToken, dataToken, in.Now, in.Lifetimes)

@@ -208,7 +208,7 @@ func intersect(a, b scope.Set) scope.Set {
 func (cs *Consent) complete(ctx context.Context, p Principal, b BoundRequest, approved scope.Set, dataToken string) (ConsentResult, error) {
 	pctx, cancel := context.WithTimeout(ctx, cs.providerTimeout)
 	in := CompleteConsentInput{AuthRequestID: b.Details.AuthRequestID, UserID: p.UserID, ApprovedScopes: approved.Strings(),
-		DataToken: dataToken, AuthTime: p.AuthTime}
+		DataToken: dataToken, AuthTime: p.AuthTime, SID: p.SID}
 	res, err := retryOnce(pctx, func(ctx context.Context) (ConsentResult, error) { return cs.provider.CompleteConsent(ctx, in) })
 	cancel()
 	if err != nil {

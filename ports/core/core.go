@@ -161,6 +161,9 @@ type Principal struct {
 	// AuthTime is when the session signed in (the OIDC auth_time the provider checks prompt and
 	// max_age against; decision 35).
 	AuthTime time.Time
+	// SID is the session's OIDC session id (account.ServerKey.SessionSID): what the provider
+	// knows this session as, at consent-complete and logout-complete (decision 54).
+	SID string
 }
 
 type principalKey struct{}

@@ -322,7 +322,11 @@ func (i *Identity) Authenticate(ctx context.Context, token string) (Principal, e
 			return Principal{}, fmt.Errorf("authenticate: touch session: %w", err)
 		}
 	}
-	return Principal{UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.CreatedAt}, nil
+	key, err := i.server.get(ctx)
+	if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	return Principal{UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.CreatedAt, SID: key.SessionSID(sess.ID)}, nil
 }
 
 // Logout ends the caller's session; its token is dead from now on.

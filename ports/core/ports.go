@@ -260,9 +260,9 @@ type OAuthInternal interface {
 	RevokeGrants(ctx context.Context, userID, clientID string) (int, error)
 	// LogoutRequestDetails is GET /api/auth/internal/logout-request-details/?logout_request_id=.
 	LogoutRequestDetails(ctx context.Context, logoutRequestID string) (LogoutRequestDetails, error)
-	// CompleteLogout is POST /api/auth/internal/logout-complete/; userID is "" when the browser
-	// had no session.
-	CompleteLogout(ctx context.Context, logoutRequestID, userID string) (LogoutCompletion, error)
+	// CompleteLogout is POST /api/auth/internal/logout-complete/; userID and sid (the ended
+	// session's Principal.SID) are "" when the browser had no session.
+	CompleteLogout(ctx context.Context, logoutRequestID, userID, sid string) (LogoutCompletion, error)
 }
 
 // LogoutRequestDetails mirrors the provider's logout-request-details response: an RP-initiated
@@ -338,6 +338,8 @@ type CompleteConsentInput struct {
 	DataToken      string
 	// AuthTime is when the approving session signed in (decision 35).
 	AuthTime time.Time
+	// SID is the approving session's OIDC session id (Principal.SID; "" when unknown).
+	SID string
 }
 
 // ConsentResult is the provider's answer to consent-complete.

@@ -615,6 +615,26 @@ func TestConsent_ForwardsTheSessionsSignInTime(t *testing.T) {
 	}
 }
 
+// TestConsent_ForwardsTheSessionsSID (decision 54): an approval tells the provider the session's
+// OIDC sid — keyed from Core's session id (account.ServerKey.SessionSID), different per session
+// and not Core's session id.
+func TestConsent_ForwardsTheSessionsSID(t *testing.T) {
+	f := newFixture(t, time.Second)
+	ctx := context.Background()
+	p, _ := f.register(t, "a")
+	q, _ := f.register(t, "b")
+	if len(p.SID) != 43 || p.SID == q.SID || strings.Contains(p.SID, p.SessionID) || p.SID == p.SessionID {
+		t.Fatalf("sids %q and %q for sessions %q and %q", p.SID, q.SID, p.SessionID, q.SessionID)
+	}
+	f.addRequest("r-sid", "openid")
+	if _, err := f.uc.Consent.Approve(ctx, p, core.ApproveInput{AuthRequestID: "r-sid", ApprovedScopes: []string{"openid"}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.prov.Completed) != 1 || f.prov.Completed[0].SID != p.SID {
+		t.Fatalf("provider got %+v, want sid %q", f.prov.Completed, p.SID)
+	}
+}
+
 // TestConsent_AnswerSilently: a prompt=none request completes without a page only for a session
 // that satisfies it, with a remembered consent, and nothing to take from the vault; otherwise the
 // provider ends it with the OIDC error (decision 37).

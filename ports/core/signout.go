@@ -46,7 +46,8 @@ func (s *SignOut) LogoutRequest(ctx context.Context, p *Principal, logoutRequest
 }
 
 // ConfirmLogout signs the browser out: the caller's session (if any) ends, then the provider
-// completes the logout request for that user. A request that is no longer pending is refused by
+// completes the logout request for that user and session (its sid: the apps of the person's other
+// sessions are not told, decision 54). A request that is no longer pending is refused by
 // the provider before anything ends (request_not_pending / request_expired pass through). If the
 // provider cannot be reached after the session ended, the session stays ended and the error says
 // so; the relying app then learns of nothing, which is the provider's outbox's job only once it
@@ -64,15 +65,15 @@ func (s *SignOut) ConfirmLogout(ctx context.Context, p *Principal, logoutRequest
 		return LogoutCompletion{}, &ProviderError{Status: 400,
 			Body: []byte(fmt.Sprintf(`{"error":%q,"error_description":"This sign-out request is no longer open"}`, code))}
 	}
-	userID := ""
+	userID, sid := "", ""
 	if p != nil {
 		if err := s.sessions.Delete(ctx, p.UserID, p.SessionID); err != nil && !errors.Is(err, ErrNotFound) {
 			return LogoutCompletion{}, fmt.Errorf("sign out: %w", err)
 		}
-		userID = p.UserID
+		userID, sid = p.UserID, p.SID
 	}
 	pctx, cancel := context.WithTimeout(ctx, s.providerTimeout)
-	res, err := s.provider.CompleteLogout(pctx, d.LogoutRequestID, userID)
+	res, err := s.provider.CompleteLogout(pctx, d.LogoutRequestID, userID, sid)
 	cancel()
 	if err != nil {
 		return LogoutCompletion{}, providerErr("logout complete", err)

@@ -3,6 +3,7 @@ package core_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -40,6 +41,10 @@ func TestSignOut_HintOfTheSignedInUserSignsOutWithoutAsking(t *testing.T) {
 	if len(f.prov.LoggedOut) != 1 || f.prov.LoggedOut[0] != logoutID+"/"+p.UserID {
 		t.Fatalf("provider completions %v", f.prov.LoggedOut)
 	}
+	// The provider learns which session ended by its sid, never by Core's session id.
+	if sid := f.prov.LoggedOutSIDs[0]; sid == "" || sid != p.SID || strings.Contains(sid, p.SessionID) {
+		t.Fatalf("sid sent %q, principal's %q (session %q)", sid, p.SID, p.SessionID)
+	}
 	if evs := f.events.take(); len(evs) == 0 || evs[len(evs)-1].Kind != core.EventSignedOutByApp {
 		t.Fatalf("events %+v", evs)
 	}
@@ -75,7 +80,7 @@ func TestSignOut_AsksWithoutHintOrForAnotherUser(t *testing.T) {
 	if n := sessions(t, f, p); n != 1 {
 		t.Fatalf("an anonymous sign-out ended a session: %d left", n)
 	}
-	if f.prov.LoggedOut[0] != logoutID+"/" {
+	if f.prov.LoggedOut[0] != logoutID+"/" || f.prov.LoggedOutSIDs[0] != "" {
 		t.Fatalf("provider completions %v", f.prov.LoggedOut)
 	}
 }
@@ -100,7 +105,7 @@ func TestSignOut_Errors(t *testing.T) {
 		t.Fatalf("a refused sign-out ended the session: %d left", n)
 	}
 	f.prov.AddLogout(core.LogoutRequestDetails{LogoutRequestID: "down"})
-	f.fake.CompleteLogoutFn = func(context.Context, string, string) (core.LogoutCompletion, error) {
+	f.fake.CompleteLogoutFn = func(context.Context, string, string, string) (core.LogoutCompletion, error) {
 		return core.LogoutCompletion{}, context.DeadlineExceeded
 	}
 	if _, err := f.uc.SignOut.ConfirmLogout(ctx, &p, "down"); !errors.Is(err, core.ErrProviderUnavailable) {

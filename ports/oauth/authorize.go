@@ -350,6 +350,11 @@ type CompleteInput struct {
 	// AuthTime is when the user's Core session signed in (zero if Core did not say); it is
 	// checked against the request's prompt, max_age and id_token_hint and becomes auth_time.
 	AuthTime time.Time
+	// SessionID is the opaque sid Core derived for the approving browser session ("" if Core
+	// did not say; authreq.CheckSessionID). The grant keeps it: its ID tokens carry it to
+	// clients that registered backchannel_logout_session_required, and RP-initiated logout of
+	// that session reaches the grant's client (decision 54).
+	SessionID string
 }
 
 // CompleteResult is what the consent UI needs to finish the flow.
@@ -367,7 +372,7 @@ type CompleteResult struct {
 
 // CompleteConsent records the user's approval and issues the authorization code.
 //
-// It checks, in order: a UUID id (ErrInvalidID) and a user id (ErrInvalidInput); the request
+// It checks, in order: a UUID id (ErrInvalidID) and a user id and a well-formed session id (ErrInvalidInput); the request
 // exists (ErrNotFound), is pending (ErrNotPending) and unexpired (ErrExpired); the approved
 // scopes are catalogue scopes within the requested ones (ErrScopeNotRequested, checklist 43); the
 // session's sign-in satisfies the request's prompt, max_age and id_token_hint
@@ -389,6 +394,9 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 	if err := requiredText("user_id", in.UserID); err != nil {
 		return CompleteResult{}, err
 	}
+	if err := authreq.CheckSessionID(in.SessionID); err != nil {
+		return CompleteResult{}, fmt.Errorf("%w: session_id: %w", ErrInvalidInput, err)
+	}
 	approved, err := scope.FromList(in.ApprovedScopes)
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("%w: %w", ErrScopeNotRequested, err)
@@ -409,7 +417,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	now := clockNow(a.clock)
-	if err := r.Clone().CompleteSignedIn(in.UserID, in.AuthTime, approved, now); err != nil {
+	if err := r.Clone().CompleteSignedIn(in.UserID, in.AuthTime, in.SessionID, approved, now); err != nil {
 		if errors.Is(err, ErrExpired) {
 			a.persistExpiry(ctx, r, now)
 		}
@@ -430,7 +438,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 	// The domain decides on the request as read; the store writes the decision only if the
 	// request is still pending, so no second read (or lock) is needed.
 	decided := r.Clone()
-	if err := decided.CompleteSignedIn(in.UserID, in.AuthTime, approved, now); err != nil {
+	if err := decided.CompleteSignedIn(in.UserID, in.AuthTime, in.SessionID, approved, now); err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	code, err := grant.NewCode(decided, rawCode, in.DataToken, now, a.codeTTL)

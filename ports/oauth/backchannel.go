@@ -55,22 +55,44 @@ func (b *Backchannel) wakeUp() {
 	}
 }
 
-// deliveryFor returns the outbox row that tells c that subject's sessions (or the session sid)
-// ended, or nil when c registered no back-channel logout URI.
-func (b *Backchannel) deliveryFor(c *client.Client, subject, sid string, now time.Time) (*logout.Delivery, error) {
-	uri := c.BackchannelLogoutURI()
-	if uri == "" {
-		return nil, nil
+// deliveries returns the outbox rows that tell the clients of grants that subject's sessions
+// there ended: the tokens logout.Notices decides (sid only to clients that asked for it), for
+// clients that registered a back-channel logout URI. A client deleted meanwhile is skipped: its
+// grants went with it.
+func (b *Backchannel) deliveries(ctx context.Context, subject string, grants []logout.GrantSession, now time.Time) ([]logout.Delivery, error) {
+	clients := map[string]*client.Client{}
+	for _, g := range grants {
+		if _, seen := clients[g.ClientID]; seen {
+			continue
+		}
+		c, err := b.clients.Get(ctx, g.ClientID)
+		if errors.Is(err, ErrNotFound) {
+			clients[g.ClientID] = nil
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("client %s of the signed-out user: %w", g.ClientID, err)
+		}
+		clients[g.ClientID] = c
 	}
-	id, err := randomID(b.random)
-	if err != nil {
-		return nil, err
+	wantsSID := func(id string) bool { return clients[id] != nil && clients[id].WantsSessionID() }
+	var out []logout.Delivery
+	for _, n := range logout.Notices(subject, grants, wantsSID) {
+		c := clients[n.ClientID]
+		if c == nil || c.BackchannelLogoutURI() == "" {
+			continue
+		}
+		id, err := randomID(b.random)
+		if err != nil {
+			return nil, err
+		}
+		d, err := logout.NewDelivery(id, c.ID(), c.BackchannelLogoutURI(), n.Subject, n.SessionID, now)
+		if err != nil {
+			return nil, fmt.Errorf("back-channel delivery: %w", err)
+		}
+		out = append(out, d)
 	}
-	d, err := logout.NewDelivery(id, c.ID(), uri, subject, sid, now)
-	if err != nil {
-		return nil, fmt.Errorf("back-channel delivery: %w", err)
-	}
-	return &d, nil
+	return out, nil
 }
 
 // DeliverDue attempts every delivery due now, batch by batch, until none is due. Each claimed

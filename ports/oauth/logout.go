@@ -159,16 +159,23 @@ type LogoutResult struct {
 }
 
 // CompleteLogout records that the consent UI signed the browser out. userID is the user whose
-// Core session ended ("" when the browser had none); then every client at which the user holds
-// an active grant and registered a back-channel logout URI gets a logout token naming the user,
-// recorded with the completion in one transaction. A request completes once. Errors:
-// ErrInvalidID, ErrInvalidInput (a malformed user id), ErrNotFound, ErrNotPending, ErrExpired;
-// others internal.
-func (l *Logout) CompleteLogout(ctx context.Context, id, userID string) (LogoutResult, error) {
+// Core session ended ("" when the browser had none) and sid that session's opaque id ("" when
+// Core did not say). Then the clients of that session's grants — and of the user's grants whose
+// session is unknown — that registered a back-channel logout URI get logout tokens
+// (logout.OfSession, logout.Notices: sub, and sid for clients that asked for sids); grants the
+// user approved in other browser sessions are left alone, the person is still signed in there
+// (decision 54). Without a sid every client of the user is told, as before sids. The deliveries
+// are recorded with the completion in one transaction. A request completes once. Errors:
+// ErrInvalidID, ErrInvalidInput (a malformed user or session id), ErrNotFound, ErrNotPending,
+// ErrExpired; others internal.
+func (l *Logout) CompleteLogout(ctx context.Context, id, userID, sid string) (LogoutResult, error) {
 	if userID != "" {
 		if err := requiredText("user_id", userID); err != nil {
 			return LogoutResult{}, err
 		}
+	}
+	if err := authreq.CheckSessionID(sid); err != nil || (sid != "" && userID == "") {
+		return LogoutResult{}, fmt.Errorf("%w: session_id must be a session of user_id", ErrInvalidInput)
 	}
 	r, err := l.load(ctx, id)
 	if err != nil {
@@ -183,7 +190,11 @@ func (l *Logout) CompleteLogout(ctx context.Context, id, userID string) (LogoutR
 	}
 	var notify []logout.Delivery
 	if userID != "" {
-		if notify, err = l.deliveriesFor(ctx, userID, now); err != nil {
+		grants, err := l.grants.ActiveSessions(ctx, userID, now)
+		if err != nil {
+			return LogoutResult{}, fmt.Errorf("clients of the signed-out user: %w", err)
+		}
+		if notify, err = l.backchannel.deliveries(ctx, userID, logout.OfSession(grants, sid), now); err != nil {
 			return LogoutResult{}, err
 		}
 	}
@@ -198,31 +209,4 @@ func (l *Logout) CompleteLogout(ctx context.Context, id, userID string) (LogoutR
 	}
 	l.events.Record(ctx, Event{Kind: EventLogoutCompleted, ClientID: r.ClientID, Subject: userID})
 	return LogoutResult{RedirectURI: r.ReturnURL(), Notified: len(notify)}, nil
-}
-
-// deliveriesFor builds one back-channel delivery for every client at which subject holds an
-// active grant and which registered a back-channel logout URI.
-func (l *Logout) deliveriesFor(ctx context.Context, subject string, now time.Time) ([]logout.Delivery, error) {
-	ids, err := l.grants.ActiveClients(ctx, subject, now)
-	if err != nil {
-		return nil, fmt.Errorf("clients of the signed-out user: %w", err)
-	}
-	var out []logout.Delivery
-	for _, id := range ids {
-		c, err := l.clients.Get(ctx, id)
-		if errors.Is(err, ErrNotFound) {
-			continue // deleted meanwhile, with its grants
-		}
-		if err != nil {
-			return nil, fmt.Errorf("client %s of the signed-out user: %w", id, err)
-		}
-		d, err := l.backchannel.deliveryFor(c, subject, "", now)
-		if err != nil {
-			return nil, err
-		}
-		if d != nil {
-			out = append(out, *d)
-		}
-	}
-	return out, nil
 }

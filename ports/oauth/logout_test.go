@@ -87,14 +87,14 @@ func TestLogout_EndToEnd(t *testing.T) {
 	if d.Status != logout.RequestPending || d.Client == nil || d.Client.ID != creds.ClientID || d.HintSubject != "user-1" || !d.Redirects {
 		t.Fatalf("details %+v", d)
 	}
-	out, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "user-1")
+	out, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "user-1", "")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.RedirectURI != "https://rp.example/signed-out?state=bye%2F%C3%A9" || out.Notified != 2 {
 		t.Fatalf("result %+v", out)
 	}
-	if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "user-1"); !errors.Is(err, oauth.ErrNotPending) {
+	if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "user-1", ""); !errors.Is(err, oauth.ErrNotPending) {
 		t.Fatalf("second completion: %v", err)
 	}
 	if d, _ := e.uc.Logout.LogoutRequestDetails(ctx, res.LogoutRequestID); d.Status != logout.RequestCompleted {
@@ -124,7 +124,7 @@ func TestLogout_WithoutClientOrSession(t *testing.T) {
 	if d.Client != nil || d.HintSubject != "" || d.Redirects {
 		t.Fatalf("details %+v", d)
 	}
-	out, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "")
+	out, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "", "")
 	if err != nil || out != (oauth.LogoutResult{}) {
 		t.Fatalf("complete without session: %+v %v", out, err)
 	}
@@ -135,7 +135,7 @@ func TestLogout_ExpiresAndValidatesIDs(t *testing.T) {
 	ctx := context.Background()
 	res, _ := e.uc.Logout.EndSession(ctx, oauth.EndSessionInput{})
 	e.clock.Advance(logout.DefaultRequestTTL)
-	if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "user-1"); !errors.Is(err, oauth.ErrExpired) {
+	if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "user-1", ""); !errors.Is(err, oauth.ErrExpired) {
 		t.Fatalf("expired: %v", err)
 	}
 	if d, _ := e.uc.Logout.LogoutRequestDetails(ctx, res.LogoutRequestID); d.Status != logout.RequestExpired {
@@ -144,10 +144,10 @@ func TestLogout_ExpiresAndValidatesIDs(t *testing.T) {
 	if _, err := e.uc.Logout.LogoutRequestDetails(ctx, "nope"); !errors.Is(err, oauth.ErrInvalidID) {
 		t.Fatalf("malformed id: %v", err)
 	}
-	if _, err := e.uc.Logout.CompleteLogout(ctx, "00000000-0000-4000-8000-000000000000", ""); !errors.Is(err, oauth.ErrNotFound) {
+	if _, err := e.uc.Logout.CompleteLogout(ctx, "00000000-0000-4000-8000-000000000000", "", ""); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("unknown id: %v", err)
 	}
-	if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "a\x00b"); !errors.Is(err, oauth.ErrInvalidInput) {
+	if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "a\x00b", ""); !errors.Is(err, oauth.ErrInvalidInput) {
 		t.Fatalf("bad user id: %v", err)
 	}
 	// The sweep removes it after the retention.

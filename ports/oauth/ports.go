@@ -203,13 +203,16 @@ type Grants interface {
 	// RevokeAccessToken revokes one access token (idempotent). Returns ErrNotFound.
 	RevokeAccessToken(ctx context.Context, token grant.Hash, now time.Time) error
 	// RevokeUserGrants revokes every not yet revoked grant of subject for clientID and returns
-	// how many it revoked. When notify is not nil and at least one grant was revoked, notify is
+	// how many it revoked. When it revoked any and notify is not nil, notify is called (inside
+	// the transaction) with the revoked grants' sessions, and the deliveries it returns are
 	// recorded in the back-channel outbox in the same transaction, so the relying app learns of
-	// every revocation that happened, even across a crash.
-	RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time, notify *logout.Delivery) (int, error)
-	// ActiveClients returns the ids of the clients at which subject holds a grant that is neither
-	// revoked nor past its absolute end at now (the apps a sign-out everywhere concerns).
-	ActiveClients(ctx context.Context, subject string, now time.Time) ([]string, error)
+	// every revocation that happened, even across a crash. An error from notify rolls back.
+	RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time,
+		notify func(revoked []logout.GrantSession) ([]logout.Delivery, error)) (int, error)
+	// ActiveSessions returns, without duplicates, the clients at which subject holds a grant that
+	// is neither revoked nor past its absolute end at now, each with the sid of the session that
+	// approved the grant (what a sign-out concerns; logout.OfSession picks a session's).
+	ActiveSessions(ctx context.Context, subject string, now time.Time) ([]logout.GrantSession, error)
 }
 
 // LogoutRequests stores RP-initiated logout requests (logout.Request) between the end-session
@@ -342,6 +345,9 @@ type IDTokenClaims struct {
 	AuthTime        time.Time // when the user consented; zero if unknown
 	Nonce           string    // "" when the authorization request had none
 	AccessTokenHash string    // at_hash ("" to omit)
+	// SessionID is the sid claim ("" to omit): set only for a client that registered
+	// backchannel_logout_session_required, from a grant whose session is known (decision 54).
+	SessionID string
 	// Algorithm is the JWS algorithm the client registered (keys.AlgorithmES256 or
 	// keys.AlgorithmRS256; "" means ES256).
 	Algorithm string

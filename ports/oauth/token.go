@@ -238,12 +238,18 @@ func (t *Tokens) tokenSet(rawAccess, rawRefresh string, at grant.AccessToken, da
 
 // signIDToken signs after the store transaction committed (performance rule 1, docs/architecture.md).
 // The token is signed with the algorithm the client registered (id_token_signed_response_alg).
+// It carries the grant's sid only to a client that asked for sids
+// (backchannel_logout_session_required): others never see a session handle they have no use for.
 func (t *Tokens) signIDToken(ctx context.Context, c *client.Client, g grant.Grant, rawAccess, nonce string, now time.Time) (string, error) {
-	tok, err := t.idTokens.SignIDToken(ctx, IDTokenClaims{
+	claims := IDTokenClaims{
 		Issuer: t.issuer, Subject: g.Subject, Audience: g.ClientID, IssuedAt: now,
 		ExpiresAt: now.Add(t.idTokenTTL), AuthTime: g.AuthTime, Nonce: nonce,
 		AccessTokenHash: grant.AccessTokenHash(rawAccess), Algorithm: c.IDTokenSignedResponseAlg(),
-	})
+	}
+	if c.WantsSessionID() {
+		claims.SessionID = g.SessionID
+	}
+	tok, err := t.idTokens.SignIDToken(ctx, claims)
 	if err != nil {
 		return "", fmt.Errorf("sign id_token: %w", err)
 	}
@@ -422,10 +428,11 @@ func (t *Tokens) Introspect(ctx context.Context, creds ClientCredentials, token,
 
 // RevokeUserGrants revokes every grant of userID for clientID (decision 7: Core calls this when
 // the user removes an app connection) and returns how many were active. When it revoked any and
-// the client registered a back-channel logout URI, a logout token naming the user (sub, no sid:
-// every session of the user at the client ends) is recorded for delivery in the same
-// transaction. Errors: ErrInvalidInput for an empty user or client id; others internal. Unknown
-// users or clients revoke nothing.
+// the client registered a back-channel logout URI, logout tokens are recorded for delivery in the
+// same transaction: naming the user (sub, no sid: every session of the user at the client ends),
+// or — for a client that registered backchannel_logout_session_required — one per session of the
+// revoked grants, with sub and sid (logout.Notices). Errors: ErrInvalidInput for an empty user or
+// client id; others internal. Unknown users or clients revoke nothing.
 func (t *Tokens) RevokeUserGrants(ctx context.Context, userID, clientID string) (int, error) {
 	if userID == "" || clientID == "" {
 		return 0, fmt.Errorf("%w: user_id and client_id are required", ErrInvalidInput)
@@ -437,24 +444,24 @@ func (t *Tokens) RevokeUserGrants(ctx context.Context, userID, clientID string) 
 		return 0, err
 	}
 	now := clockNow(t.clock)
-	var notify *logout.Delivery
-	switch c, err := t.clients.Get(ctx, clientID); {
+	switch _, err := t.clients.Get(ctx, clientID); {
 	case errors.Is(err, ErrNotFound):
 		return 0, nil
 	case err != nil:
 		return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)
-	default:
-		if notify, err = t.backchannel.deliveryFor(c, userID, "", now); err != nil {
-			return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)
-		}
 	}
-	n, err := t.grants.RevokeUserGrants(ctx, userID, clientID, now, notify)
+	notified := 0
+	n, err := t.grants.RevokeUserGrants(ctx, userID, clientID, now, func(revoked []logout.GrantSession) ([]logout.Delivery, error) {
+		ds, err := t.backchannel.deliveries(ctx, userID, revoked, now)
+		notified = len(ds)
+		return ds, err
+	})
 	if err != nil {
 		return 0, fmt.Errorf("revoke grants of user for client %s: %w", clientID, err)
 	}
 	if n > 0 {
 		t.events.Record(ctx, Event{Kind: EventGrantsRevokedByUser, ClientID: clientID, Subject: userID})
-		if notify != nil {
+		if notified > 0 {
 			t.backchannel.wakeUp()
 		}
 	}

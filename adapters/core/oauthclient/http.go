@@ -106,6 +106,9 @@ func (c *Client) CompleteConsent(ctx context.Context, in core.CompleteConsentInp
 		at := in.AuthTime.UTC()
 		body.AuthTime = &at
 	}
+	if in.SID != "" {
+		body.Sid = &in.SID
+	}
 	var out providerapi.ConsentCompleteResponse
 	err := c.call(http.MethodPost, "/api/auth/internal/consent-complete/", &out, func(edit providerapi.RequestEditorFn) (*http.Response, error) {
 		return c.api.CompleteConsent(ctx, body, edit)
@@ -174,10 +177,13 @@ func (c *Client) LogoutRequestDetails(ctx context.Context, id string) (core.Logo
 }
 
 // CompleteLogout implements core.OAuthInternal.
-func (c *Client) CompleteLogout(ctx context.Context, id, userID string) (core.LogoutCompletion, error) {
+func (c *Client) CompleteLogout(ctx context.Context, id, userID, sid string) (core.LogoutCompletion, error) {
 	body := providerapi.LogoutCompleteRequest{LogoutRequestId: id}
 	if userID != "" {
 		body.UserId = &userID
+	}
+	if sid != "" {
+		body.Sid = &sid
 	}
 	var out providerapi.LogoutCompleteResponse
 	err := c.call(http.MethodPost, "/api/auth/internal/logout-complete/", &out, func(edit providerapi.RequestEditorFn) (*http.Response, error) {

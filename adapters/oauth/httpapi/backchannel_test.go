@@ -239,7 +239,7 @@ func TestDiscovery_AdvertisesLogoutSupport(t *testing.T) {
 	e := newEnv(t)
 	resp := e.get("/.well-known/openid-configuration", nil)
 	m := decodeJSON(t, resp)
-	if m["end_session_endpoint"] != e.issuer+"/oauth/logout" || m["backchannel_logout_supported"] != true || m["backchannel_logout_session_supported"] != false ||
+	if m["end_session_endpoint"] != e.issuer+"/oauth/logout" || m["backchannel_logout_supported"] != true || m["backchannel_logout_session_supported"] != true ||
 		m["frontchannel_logout_supported"] != false {
 		t.Fatalf("logout metadata: %v %v %v", m["backchannel_logout_supported"], m["backchannel_logout_session_supported"],
 			m["frontchannel_logout_supported"])

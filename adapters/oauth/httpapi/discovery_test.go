@@ -30,8 +30,8 @@ var provedElsewhere = map[string]string{
 	"subject_types_supported":                                  "TestOIDF_BasicAndConfigOP/oidcc-server", "scopes_supported": "(this test)",
 	"claims_supported": "TestChecklist36_SignedTokenClaims", "authorization_response_iss_parameter_supported": "TestChecklist03_05_06_ErrorRedirects",
 	"end_session_endpoint": "TestEndSession_RPInitiatedLogout", "backchannel_logout_supported": "TestBackchannelLogout_OnConnectionRevocation",
-	"backchannel_logout_session_supported": "TestDiscovery_AdvertisesLogoutSupport", "frontchannel_logout_supported": "TestDiscovery_AdvertisesLogoutSupport",
-	"data_token_issuer": "TestRealClients_OAuth2AndOIDC", "data_token_jwks_uri": "TestRealClients_OAuth2AndOIDC",
+	"frontchannel_logout_supported": "TestDiscovery_AdvertisesLogoutSupport",
+	"data_token_issuer":             "TestRealClients_OAuth2AndOIDC", "data_token_jwks_uri": "TestRealClients_OAuth2AndOIDC",
 	"data_token_signing_alg_values_supported": "TestRealClients_OAuth2AndOIDC",
 }
 
@@ -221,6 +221,21 @@ func TestDiscovery_EveryAdvertisedValueWorks(t *testing.T) {
 	q, _ := authorizeParams(c, "openid", "st")
 	q.Del("client_id")
 	e.authorize(url.Values{"client_id": {c.ID}, "request_uri": {e.pushOK(c, q)}})
+
+	// backchannel_logout_session_supported: a client that registered
+	// backchannel_logout_session_required gets the approving session's sid in its ID tokens, and
+	// one that did not gets none (its logout tokens: TestOIDF_BackChannelLogout).
+	proved["backchannel_logout_session_supported"] = true
+	if meta["backchannel_logout_session_supported"] != true {
+		t.Errorf("backchannel_logout_session_supported = %v", meta["backchannel_logout_session_supported"])
+	}
+	rp := newRelyingApp(t, e)
+	for wants, sid := range map[bool]any{true: sidA, false: nil} {
+		sc := e.sessionClient(rp, wants)
+		if got := unverifiedClaims(t, e.tokensIn(sc, sidA)["id_token"].(string))["sid"]; got != sid {
+			t.Errorf("backchannel_logout_session_required=%v: ID token sid %v, want %v", wants, got, sid)
+		}
+	}
 
 	for key := range meta {
 		if !proved[key] && provedElsewhere[key] == "" {

@@ -302,7 +302,7 @@ func (h *internalHandlers) complete(ctx context.Context, in *consentCompleteInpu
 	b := in.Body
 	res, err := h.authz.CompleteConsent(ctx, oauth.CompleteInput{
 		AuthRequestID: b.AuthRequestID, UserID: b.UserID, ApprovedScopes: b.ApprovedScopes, DataToken: b.DataToken,
-		AuthTime: derefTime(b.AuthTime),
+		AuthTime: derefTime(b.AuthTime), SessionID: b.SID,
 	})
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)

@@ -39,6 +39,7 @@ type logoutRequestDetailsOutput struct {
 type logoutCompleteRequest struct {
 	LogoutRequestID string `json:"logout_request_id" format:"uuid"`
 	UserID          string `json:"user_id,omitempty" doc:"The user whose Core session in this browser was ended; empty when the browser had none"`
+	SID             string `json:"sid,omitempty" maxLength:"128" pattern:"^[!-~]*$" doc:"The opaque OIDC session id of that session, as sent at consent-complete: only the apps of that session's grants (and of grants of unknown session) are told; empty: every app of the user"`
 }
 
 type logoutCompleteInput struct {
@@ -113,7 +114,7 @@ func (h *internalLogoutHandlers) details(ctx context.Context, in *logoutRequestD
 }
 
 func (h *internalLogoutHandlers) complete(ctx context.Context, in *logoutCompleteInput) (*logoutCompleteOutput, error) {
-	res, err := h.logout.CompleteLogout(ctx, in.Body.LogoutRequestID, in.Body.UserID)
+	res, err := h.logout.CompleteLogout(ctx, in.Body.LogoutRequestID, in.Body.UserID, in.Body.SID)
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}

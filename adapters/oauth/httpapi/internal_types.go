@@ -51,6 +51,7 @@ type consentCompleteRequest struct {
 	ApprovedScopes []string   `json:"approved_scopes" nullable:"false" doc:"Subset of requested_scopes; empty means the user denied"`
 	DataToken      string     `json:"data_token,omitempty" doc:"Core-signed data token (JWT) for this request, client and user; required unless approved_scopes is empty"`
 	AuthTime       *time.Time `json:"auth_time,omitempty" doc:"When the user's session signed in (RFC 3339): checked against the request's prompt, max_age and id_token_hint (login_required otherwise), and the ID token's auth_time"`
+	SID            string     `json:"sid,omitempty" maxLength:"128" pattern:"^[!-~]*$" doc:"Opaque OIDC session id Core derived for the approving browser session (never Core's own session id): kept with the grant, the ID tokens' sid for clients that registered backchannel_logout_session_required, and what RP-initiated logout of that session reaches"`
 }
 
 type consentCompleteInput struct {

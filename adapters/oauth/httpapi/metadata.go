@@ -150,8 +150,9 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		EndSessionEndpoint:                         base + pathEndSession,
 		PromptValuesSupported:                      promptValues(),
 		BackchannelLogoutSupported:                 true,
-		// No sid yet: logout tokens name the user (sub), which ends every session at the client.
-		BackchannelLogoutSessionSupported: false,
+		// sid in ID tokens and logout tokens for clients that register
+		// backchannel_logout_session_required (decision 54).
+		BackchannelLogoutSessionSupported: true,
 		FrontchannelLogoutSupported:       false,
 		DataTokenIssuer:                   dataTokenIssuer,
 		DataTokenJWKSURI:                  dataTokenJWKSURL,

@@ -47,6 +47,7 @@ type idTokenClaims struct {
 	AuthTime int64  `json:"auth_time,omitempty"`
 	Nonce    string `json:"nonce,omitempty"`
 	AtHash   string `json:"at_hash,omitempty"`
+	SID      string `json:"sid,omitempty"` // only for clients that asked (backchannel_logout_session_required)
 }
 
 // The jwt.Claims methods are needed only to satisfy the signing API; the token is never parsed
@@ -70,6 +71,7 @@ func (s *Signer) SignIDToken(_ context.Context, c oauth.IDTokenClaims) (string, 
 	claims := idTokenClaims{
 		Issuer: c.Issuer, Subject: c.Subject, Audience: c.Audience,
 		IssuedAt: c.IssuedAt.Unix(), Expiry: c.ExpiresAt.Unix(), Nonce: c.Nonce, AtHash: c.AccessTokenHash,
+		SID: c.SessionID,
 	}
 	if !c.AuthTime.IsZero() {
 		claims.AuthTime = c.AuthTime.Unix()

@@ -73,12 +73,13 @@ type authRequestRow struct {
 	MaxAge      *int64    `bun:"max_age"`
 	HintSubject string    `bun:"hint_subject"`
 	AuthTime    time.Time `bun:"auth_time,nullzero"`
+	SessionID   string    `bun:"session_id"` // the approving session's sid ("" unknown)
 	// Failure is why a prompt=none request ended without the user ("" otherwise).
 	Failure string `bun:"failure"`
 }
 
 // decisionColumns are what a decision writes: the request's own state, never its code.
-var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at", "auth_time", "failure"}
+var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at", "auth_time", "session_id", "failure"}
 
 // codeColumns are the code's columns, written with the decision that issues it.
 var codeColumns = []string{"code_hash", "code_issued_at", "code_expires_at", "sealed_data_token", "retry_sealed_code"}
@@ -90,7 +91,7 @@ func authRequestToRow(r *authreq.Request) authRequestRow {
 		Nonce: s.Nonce, CodeChallenge: s.Challenge, ResponseMode: string(s.ResponseMode), Status: string(s.Status), Subject: s.Subject,
 		ApprovedScope: s.ApprovedScope.String(), CreatedAt: ts(s.CreatedAt), ExpiresAt: ts(s.ExpiresAt),
 		DecidedAt: ts(s.DecidedAt), Prompt: s.Prompt, MaxAge: s.MaxAge, HintSubject: s.HintSubject, AuthTime: ts(s.AuthTime),
-		Failure: s.Failure,
+		SessionID: s.SessionID, Failure: s.Failure,
 	}
 }
 
@@ -109,7 +110,7 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 		CreatedAt: fromTS(row.CreatedAt), ExpiresAt: fromTS(row.ExpiresAt), Subject: row.Subject,
 		ApprovedScope: approved, DecidedAt: fromTS(row.DecidedAt),
 		Prompt: row.Prompt, MaxAge: row.MaxAge, HintSubject: row.HintSubject, AuthTime: fromTS(row.AuthTime),
-		Failure: row.Failure,
+		SessionID: row.SessionID, Failure: row.Failure,
 	})
 }
 
@@ -260,7 +261,7 @@ func (s *AuthRequestStore) Decide(ctx context.Context, r *authreq.Request, from 
 func withCode(row *authRequestRow, c grant.Code) error {
 	if c.AuthRequestID != row.ID || c.ClientID != row.ClientID || c.RedirectURI != row.RedirectURI ||
 		c.Challenge.String() != row.CodeChallenge || c.Subject != row.Subject || c.Scope.String() != row.ApprovedScope ||
-		c.Nonce != row.Nonce || !ts(c.AuthTime).Equal(rowAuthTime(*row)) {
+		c.Nonce != row.Nonce || !ts(c.AuthTime).Equal(rowAuthTime(*row)) || c.SessionID != row.SessionID {
 		return fmt.Errorf("code does not belong to the approved request %s", row.ID)
 	}
 	if c.Hash == "" || c.Used() || len(c.SealedDataToken) == 0 {

@@ -28,8 +28,8 @@ func newCodeStore(db *bun.DB) *CodeStore {
 	q := claimQuery
 	if sqldb.Dialect(db) == sqldb.DialectPostgres {
 		// Parameters in a SELECT list have no type to infer from; name the columns' types.
-		q = strings.Replace(q, "SELECT ?, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), ?, ?",
-			"SELECT ?::uuid, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), ?::timestamptz, ?::timestamptz", 1)
+		q = strings.Replace(q, "SELECT ?, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), r.session_id, ?, ?",
+			"SELECT ?::uuid, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), r.session_id, ?::timestamptz, ?::timestamptz", 1)
 	}
 	return &CodeStore{db: db, claim: sqldb.Prepare(db, q), tokens: prepareTokenPair(db)}
 }
@@ -60,7 +60,7 @@ func codeFromRow(r codeRow) (grant.Code, error) {
 	c := grant.Code{
 		Hash: grant.Hash(r.CodeHash), ClientID: r.ClientID, RedirectURI: r.RedirectURI, Challenge: ch,
 		Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.ID, AuthTime: fromTS(rowAuthTime(r.authRequestRow)),
-		IssuedAt: fromTS(r.CodeIssuedAt), ExpiresAt: fromTS(r.CodeExpiresAt), UsedAt: fromTS(r.CodeUsedAt),
+		SessionID: r.SessionID, IssuedAt: fromTS(r.CodeIssuedAt), ExpiresAt: fromTS(r.CodeExpiresAt), UsedAt: fromTS(r.CodeUsedAt),
 		GrantID: r.GrantID, SealedDataToken: r.SealedDataToken, SealedForRetry: r.SealedForRetry,
 	}
 	if r.ClaimedBy != "" {
@@ -105,11 +105,11 @@ func (s *CodeStore) ByAuthRequest(ctx context.Context, authRequestID string) (gr
 // instances, one inserts and the others insert nothing), and returns the code as it was with the
 // new grant's row. The code's columns the grant does not copy are read by primary key in
 // RETURNING.
-const claimQuery = `INSERT INTO oauth_grants (id, client_id, subject, scope, nonce, auth_request_id, auth_time, created_at, expires_at)
-SELECT ?, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), ?, ?
+const claimQuery = `INSERT INTO oauth_grants (id, client_id, subject, scope, nonce, auth_request_id, auth_time, session_id, created_at, expires_at)
+SELECT ?, r.client_id, r.subject, r.approved_scope, r.nonce, r.id, COALESCE(r.auth_time, r.decided_at), r.session_id, ?, ?
 FROM oauth_auth_requests AS r WHERE r.code_hash = ? AND r.code_used_at IS NULL
 ON CONFLICT (auth_request_id) DO NOTHING
-RETURNING id, client_id, subject, scope, nonce, auth_request_id, auth_time, created_at, expires_at, revoked_at,
+RETURNING id, client_id, subject, scope, nonce, auth_request_id, auth_time, session_id, created_at, expires_at, revoked_at,
   (SELECT q.redirect_uri FROM oauth_auth_requests q WHERE q.id = oauth_grants.auth_request_id) AS redirect_uri,
   (SELECT q.code_challenge FROM oauth_auth_requests q WHERE q.id = oauth_grants.auth_request_id) AS code_challenge,
   (SELECT q.code_issued_at FROM oauth_auth_requests q WHERE q.id = oauth_grants.auth_request_id) AS code_issued_at,
@@ -130,7 +130,7 @@ type claimedRow struct {
 func (c claimedRow) code(hash grant.Hash) codeRow {
 	return codeRow{authRequestRow: authRequestRow{
 		ID: c.AuthRequestID, ClientID: c.ClientID, RedirectURI: c.RedirectURI, CodeChallenge: c.CodeChallenge,
-		Subject: c.Subject, ApprovedScope: c.Scope, Nonce: c.Nonce, AuthTime: c.AuthTime, CodeHash: string(hash),
+		Subject: c.Subject, ApprovedScope: c.Scope, Nonce: c.Nonce, AuthTime: c.AuthTime, SessionID: c.SessionID, CodeHash: string(hash),
 		CodeIssuedAt: c.CodeIssuedAt, CodeExpiresAt: c.CodeExpiresAt, SealedDataToken: c.SealedDataToken,
 	}}
 }
@@ -218,6 +218,6 @@ func (s *CodeStore) Redeem(ctx context.Context, hash grant.Hash, use oauth.CodeU
 func sameGrant(stored, issued grantRow) bool {
 	return stored.ID == issued.ID && stored.ClientID == issued.ClientID && stored.Subject == issued.Subject &&
 		stored.Scope == issued.Scope && stored.Nonce == issued.Nonce && stored.AuthRequestID == issued.AuthRequestID &&
-		fromTS(stored.AuthTime).Equal(issued.AuthTime) && fromTS(stored.CreatedAt).Equal(issued.CreatedAt) &&
+		fromTS(stored.AuthTime).Equal(issued.AuthTime) && stored.SessionID == issued.SessionID && fromTS(stored.CreatedAt).Equal(issued.CreatedAt) &&
 		fromTS(stored.ExpiresAt).Equal(issued.ExpiresAt) && stored.RevokedAt.IsZero()
 }

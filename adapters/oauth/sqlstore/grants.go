@@ -49,6 +49,7 @@ type grantRow struct {
 	Nonce         string    `bun:"nonce"`
 	AuthRequestID string    `bun:"auth_request_id"`
 	AuthTime      time.Time `bun:"auth_time"`
+	SessionID     string    `bun:"session_id"`
 	CreatedAt     time.Time `bun:"created_at"`
 	ExpiresAt     time.Time `bun:"expires_at"`
 	RevokedAt     time.Time `bun:"revoked_at,nullzero"`
@@ -81,7 +82,7 @@ const (
 func grantToRow(g grant.Grant) grantRow {
 	return grantRow{
 		ID: g.ID, ClientID: g.ClientID, Subject: g.Subject, Scope: g.Scope.String(), Nonce: g.Nonce,
-		AuthRequestID: g.AuthRequestID, AuthTime: ts(g.AuthTime), CreatedAt: ts(g.CreatedAt),
+		AuthRequestID: g.AuthRequestID, AuthTime: ts(g.AuthTime), SessionID: g.SessionID, CreatedAt: ts(g.CreatedAt),
 		ExpiresAt: ts(g.ExpiresAt), RevokedAt: ts(g.RevokedAt),
 	}
 }
@@ -96,7 +97,7 @@ func grantFromRow(r grantRow) (grant.Grant, error) {
 	}
 	return grant.Grant{
 		ID: r.ID, ClientID: r.ClientID, Subject: r.Subject, Scope: sc, Nonce: r.Nonce, AuthRequestID: r.AuthRequestID,
-		AuthTime: fromTS(r.AuthTime), CreatedAt: fromTS(r.CreatedAt), ExpiresAt: fromTS(r.ExpiresAt),
+		AuthTime: fromTS(r.AuthTime), SessionID: r.SessionID, CreatedAt: fromTS(r.CreatedAt), ExpiresAt: fromTS(r.ExpiresAt),
 		RevokedAt: fromTS(r.RevokedAt),
 	}, nil
 }
@@ -270,10 +271,25 @@ func (s *GrantStore) RevokeAccessToken(ctx context.Context, hash grant.Hash, now
 	return nil
 }
 
-// RevokeUserGrants implements oauth.Grants: the revocation and the outbox row commit together.
-func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time, notify *logout.Delivery) (int, error) {
+// RevokeUserGrants implements oauth.Grants: in one transaction it reads the sessions of the
+// grants it is about to revoke (locked, except on SQLite, whose writer holds the whole
+// database), revokes them with one UPDATE, and records notify's deliveries.
+func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID string, now time.Time,
+	notify func(revoked []logout.GrantSession) ([]logout.Delivery, error)) (int, error) {
 	var revoked int
 	err := sqldb.RunInTx(ctx, s.db, func(ctx context.Context, tx bun.Tx) error {
+		var sessions []string
+		q := tx.NewSelect().Model((*grantRow)(nil)).Column("session_id").
+			Where("subject = ?", subject).Where("client_id = ?", clientID).Where("revoked_at IS NULL")
+		if sqldb.Dialect(s.db) != sqldb.DialectSQLite {
+			q = q.For("UPDATE")
+		}
+		if err := q.Scan(ctx, &sessions); err != nil {
+			return err
+		}
+		if len(sessions) == 0 {
+			return nil
+		}
 		res, err := tx.NewUpdate().Model((*grantRow)(nil)).Set("revoked_at = ?", ts(now)).
 			Where("subject = ?", subject).Where("client_id = ?", clientID).Where("revoked_at IS NULL").Exec(ctx)
 		if err != nil {
@@ -284,10 +300,18 @@ func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID str
 			return err
 		}
 		revoked = int(n)
-		if n > 0 && notify != nil {
-			return enqueueDeliveries(ctx, tx, []logout.Delivery{*notify})
+		if n == 0 || notify == nil {
+			return nil
 		}
-		return nil
+		grants := make([]logout.GrantSession, 0, len(sessions))
+		for _, sid := range sessions {
+			grants = append(grants, logout.GrantSession{ClientID: clientID, SessionID: sid})
+		}
+		ds, err := notify(grants)
+		if err != nil || len(ds) == 0 {
+			return err
+		}
+		return enqueueDeliveries(ctx, tx, ds)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("revoke grants of client %s: %w", clientID, err)
@@ -295,16 +319,23 @@ func (s *GrantStore) RevokeUserGrants(ctx context.Context, subject, clientID str
 	return revoked, nil
 }
 
-// ActiveClients implements oauth.Grants with one indexed read (subject, client_id).
-func (s *GrantStore) ActiveClients(ctx context.Context, subject string, now time.Time) ([]string, error) {
-	var ids []string
-	err := s.db.NewSelect().Model((*grantRow)(nil)).Distinct().Column("client_id").
-		Where("subject = ?", subject).Where("revoked_at IS NULL").Where("expires_at > ?", ts(now)).
-		OrderExpr("client_id").Scan(ctx, &ids)
-	if err != nil {
-		return nil, fmt.Errorf("clients of subject: %w", err)
+// ActiveSessions implements oauth.Grants with one indexed read (subject, client_id).
+func (s *GrantStore) ActiveSessions(ctx context.Context, subject string, now time.Time) ([]logout.GrantSession, error) {
+	var rows []struct {
+		ClientID  string `bun:"client_id"`
+		SessionID string `bun:"session_id"`
 	}
-	return ids, nil
+	err := s.db.NewSelect().Model((*grantRow)(nil)).Distinct().Column("client_id", "session_id").
+		Where("subject = ?", subject).Where("revoked_at IS NULL").Where("expires_at > ?", ts(now)).
+		OrderExpr("client_id, session_id").Scan(ctx, &rows)
+	if err != nil {
+		return nil, fmt.Errorf("sessions of subject: %w", err)
+	}
+	out := make([]logout.GrantSession, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, logout.GrantSession{ClientID: r.ClientID, SessionID: r.SessionID})
+	}
+	return out, nil
 }
 
 // Rotate implements oauth.RefreshTokens.

@@ -24,7 +24,7 @@ type FakeProvider struct {
 	DenyConsentFn          func(ctx context.Context, authRequestID, userID string) (core.DenyResult, error)
 	RevokeGrantsFn         func(ctx context.Context, userID, clientID string) (int, error)
 	LogoutRequestDetailsFn func(ctx context.Context, id string) (core.LogoutRequestDetails, error)
-	CompleteLogoutFn       func(ctx context.Context, id, userID string) (core.LogoutCompletion, error)
+	CompleteLogoutFn       func(ctx context.Context, id, userID, sid string) (core.LogoutCompletion, error)
 }
 
 var _ core.OAuthInternal = (*FakeProvider)(nil)
@@ -78,11 +78,11 @@ func (f *FakeProvider) LogoutRequestDetails(ctx context.Context, id string) (cor
 }
 
 // CompleteLogout implements core.OAuthInternal.
-func (f *FakeProvider) CompleteLogout(ctx context.Context, id, userID string) (core.LogoutCompletion, error) {
+func (f *FakeProvider) CompleteLogout(ctx context.Context, id, userID, sid string) (core.LogoutCompletion, error) {
 	if f.CompleteLogoutFn == nil {
 		return core.LogoutCompletion{}, errNotConfigured
 	}
-	return f.CompleteLogoutFn(ctx, id, userID)
+	return f.CompleteLogoutFn(ctx, id, userID, sid)
 }
 
 // Provider is an in-memory stand-in for the provider's internal API with just enough behaviour for
@@ -101,8 +101,9 @@ type Provider struct {
 	// Revoked records "user/client" of every grant revocation.
 	Revoked []string
 	logouts map[string]*core.LogoutRequestDetails
-	// LoggedOut records "request/user" of every completed logout.
-	LoggedOut []string
+	// LoggedOut records "request/user" of every completed logout, LoggedOutSIDs its sid.
+	LoggedOut     []string
+	LoggedOutSIDs []string
 }
 
 // NewProvider returns an empty provider.
@@ -219,7 +220,7 @@ func (p *Provider) Fake() *FakeProvider {
 			}
 			return *r, nil
 		},
-		CompleteLogoutFn: func(_ context.Context, id, userID string) (core.LogoutCompletion, error) {
+		CompleteLogoutFn: func(_ context.Context, id, userID, sid string) (core.LogoutCompletion, error) {
 			p.mu.Lock()
 			defer p.mu.Unlock()
 			r, ok := p.logouts[id]
@@ -231,6 +232,7 @@ func (p *Provider) Fake() *FakeProvider {
 			}
 			r.Status = "completed"
 			p.LoggedOut = append(p.LoggedOut, id+"/"+userID)
+			p.LoggedOutSIDs = append(p.LoggedOutSIDs, sid)
 			out := core.LogoutCompletion{}
 			if r.Redirects {
 				out.RedirectURI = "https://rp.example/signed-out?state=" + id

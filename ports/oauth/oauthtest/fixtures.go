@@ -63,10 +63,20 @@ func NewAuthRequest(t testing.TB, c *client.Client, now time.Time) *authreq.Requ
 	return r
 }
 
-// ApproveWithCode approves r for user-1 and returns the code to insert and its raw value.
+// SessionID is the sid of the browser session ApproveWithCode approves from.
+const SessionID = "sid-user-1_session"
+
+// ApproveWithCode approves r for user-1 from the browser session SessionID and returns the code
+// to insert and its raw value.
 func ApproveWithCode(t testing.TB, r *authreq.Request, now time.Time) (grant.Code, string) {
 	t.Helper()
-	if err := r.Complete("user-1", scope.MustParse("openid email"), now); err != nil {
+	return approveWithCodeIn(t, r, now, SessionID)
+}
+
+// approveWithCodeIn is ApproveWithCode from the browser session sid.
+func approveWithCodeIn(t testing.TB, r *authreq.Request, now time.Time, sid string) (grant.Code, string) {
+	t.Helper()
+	if err := r.CompleteSignedIn("user-1", time.Time{}, sid, scope.MustParse("openid email"), now); err != nil {
 		t.Fatalf("Complete: %v", err)
 	}
 	raw, err := grant.NewSecret(rand.Reader, grant.KindCode)

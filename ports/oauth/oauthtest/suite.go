@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -316,11 +317,12 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 	}
 	signedIn := Now.Add(5 * time.Second)
 	decided := got.Clone()
-	mustNil(t, decided.CompleteSignedIn("user-1", signedIn, scope.MustParse("openid"), Now.Add(time.Minute)), "CompleteSignedIn")
+	mustNil(t, decided.CompleteSignedIn("user-1", signedIn, "sid-decide", scope.MustParse("openid"), Now.Add(time.Minute)), "CompleteSignedIn")
 	mustNil(t, s.AuthRequests.Decide(ctx, decided, authreq.StatusPending, nil), "Decide with auth_time")
 	got, _ = s.AuthRequests.Get(ctx, rp.ID())
-	if !got.AuthTime().Equal(signedIn.Truncate(time.Second)) || !got.DecidedAt().Equal(Now.Add(time.Minute)) {
-		t.Fatalf("stored auth_time = %v, decided_at %v; want %v, %v", got.AuthTime(), got.DecidedAt(), signedIn.Truncate(time.Second), Now.Add(time.Minute))
+	if !got.AuthTime().Equal(signedIn.Truncate(time.Second)) || !got.DecidedAt().Equal(Now.Add(time.Minute)) || got.SessionID() != "sid-decide" {
+		t.Fatalf("stored auth_time = %v, decided_at %v, sid %q; want %v, %v, sid-decide", got.AuthTime(), got.DecidedAt(), got.SessionID(),
+			signedIn.Truncate(time.Second), Now.Add(time.Minute))
 	}
 
 	// A prompt=none request that failed without anyone signed in is stored denied, with no user
@@ -361,7 +363,7 @@ func equalRequests(t testing.TB, got, want *authreq.Request) {
 		g.State != w.State || g.Nonce != w.Nonce || g.Challenge != w.Challenge || g.ResponseMode != w.ResponseMode || g.Status != w.Status ||
 		!g.CreatedAt.Equal(w.CreatedAt) || !g.ExpiresAt.Equal(w.ExpiresAt) || g.Subject != w.Subject ||
 		!g.ApprovedScope.Equal(w.ApprovedScope) || !g.DecidedAt.Equal(w.DecidedAt) || got.Requirements() != want.Requirements() ||
-		!g.AuthTime.Equal(w.AuthTime) || g.Failure != w.Failure {
+		!g.AuthTime.Equal(w.AuthTime) || g.SessionID != w.SessionID || g.Failure != w.Failure {
 		t.Fatalf("auth request round trip:\n got %+v\nwant %+v", g, w)
 	}
 }
@@ -415,13 +417,19 @@ func testConcurrentComplete(t *testing.T, s oauth.Stores) {
 // issue stores an approved request and its code and returns the code and its raw value.
 func issue(t *testing.T, s oauth.Stores, c *client.Client) (grant.Code, string) {
 	t.Helper()
+	return issueIn(t, s, c, SessionID)
+}
+
+// issueIn is issue for an approval from the browser session sid.
+func issueIn(t *testing.T, s oauth.Stores, c *client.Client, sid string) (grant.Code, string) {
+	t.Helper()
 	ctx := context.Background()
 	r := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, r), "Create request")
 	var code grant.Code
 	var raw string
 	mustNil(t, s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
-		code, raw = ApproveWithCode(t, r, Now)
+		code, raw = approveWithCodeIn(t, r, Now, sid)
 		return &code, nil
 	}), "Complete")
 	return code, raw
@@ -472,7 +480,7 @@ func testCodes(t *testing.T, s oauth.Stores) {
 	at, g, err := s.Grants.AccessToken(ctx, grant.HashOf(in.AccessToken))
 	mustNil(t, err, "AccessToken after Redeem")
 	if g.ID != in.GrantID || g.Subject != "user-1" || at.ClientID != c.ID() || !at.Active(g, Now.Add(time.Minute)) ||
-		!g.CreatedAt.Equal(Now.Add(time.Second)) || !g.AuthTime.Equal(Now) {
+		!g.CreatedAt.Equal(Now.Add(time.Second)) || !g.AuthTime.Equal(Now) || g.SessionID != SessionID {
 		t.Fatalf("issued grant/token: %+v / %+v", g, at)
 	}
 	dt, err := grant.Open(in.AccessToken, at.SealedDataToken)
@@ -599,6 +607,9 @@ func testRefresh(t *testing.T, s oauth.Stores) {
 	if !old.Rotated() || !old.RotatedAt.Equal(Now.Add(time.Hour)) || old.Active(g, Now.Add(time.Hour)) {
 		t.Fatalf("old refresh token not rotated: %+v", old)
 	}
+	if g.SessionID != SessionID {
+		t.Fatalf("grant sid after rotation = %q, want %q", g.SessionID, SessionID)
+	}
 	next, _, err := s.Grants.RefreshToken(ctx, grant.HashOf(in.RefreshToken))
 	mustNil(t, err, "new RefreshToken")
 	if !next.Active(g, Now.Add(time.Hour)) {
@@ -691,15 +702,22 @@ func testGrants(t *testing.T, s oauth.Stores) {
 	b := grantWithTokens(t, s, c)
 	later := Now.Add(time.Minute)
 
-	// ActiveClients names each client once, only for the grant's subject, only until its end.
-	if ids, err := s.Grants.ActiveClients(ctx, "user-1", later); err != nil || !slices.Equal(ids, []string{c.ID()}) {
-		t.Fatalf("ActiveClients = %v, %v; want [%s]", ids, err, c.ID())
+	// A third grant, approved in another browser session.
+	_, rawOther := issueIn(t, s, c, "sid-other")
+	if _, _, err := redeem(t, s, c, rawOther, Now); err != nil {
+		t.Fatalf("Redeem in another session: %v", err)
 	}
-	if ids, err := s.Grants.ActiveClients(ctx, "user-2", later); err != nil || len(ids) != 0 {
-		t.Fatalf("ActiveClients(other user) = %v, %v", ids, err)
+	// ActiveSessions names each client and session once, only for the grant's subject, only
+	// until its end.
+	want := []logout.GrantSession{{ClientID: c.ID(), SessionID: "sid-other"}, {ClientID: c.ID(), SessionID: SessionID}}
+	if got, err := s.Grants.ActiveSessions(ctx, "user-1", later); err != nil || !slices.Equal(got, want) {
+		t.Fatalf("ActiveSessions = %v, %v; want %v", got, err, want)
 	}
-	if ids, _ := s.Grants.ActiveClients(ctx, "user-1", Now.Add(10*365*24*time.Hour)); len(ids) != 0 {
-		t.Fatalf("ActiveClients after the grants' end = %v", ids)
+	if got, err := s.Grants.ActiveSessions(ctx, "user-2", later); err != nil || len(got) != 0 {
+		t.Fatalf("ActiveSessions(other user) = %v, %v", got, err)
+	}
+	if got, _ := s.Grants.ActiveSessions(ctx, "user-1", Now.Add(10*365*24*time.Hour)); len(got) != 0 {
+		t.Fatalf("ActiveSessions after the grants' end = %v", got)
 	}
 
 	// Revoking one access token leaves its grant and refresh token alone.
@@ -726,13 +744,22 @@ func testGrants(t *testing.T, s oauth.Stores) {
 		t.Fatal("RevokeGrant revoked another grant")
 	}
 
-	// RevokeUserGrants counts only grants it revoked, and only the user's for that client; the
-	// back-channel delivery it was given is recorded with the revocation.
+	// RevokeUserGrants counts only grants it revoked, and only the user's for that client; it
+	// tells notify the revoked grants' sessions, and the deliveries notify returns are recorded
+	// with the revocation.
 	notify := newDelivery(t, c, "revoke-1", later)
-	n, err := s.Grants.RevokeUserGrants(ctx, "user-1", c.ID(), later, &notify)
+	var told []logout.GrantSession
+	n, err := s.Grants.RevokeUserGrants(ctx, "user-1", c.ID(), later, func(revoked []logout.GrantSession) ([]logout.Delivery, error) {
+		told = revoked
+		return []logout.Delivery{notify}, nil
+	})
 	mustNil(t, err, "RevokeUserGrants")
-	if n != 1 {
-		t.Fatalf("RevokeUserGrants = %d, want 1 (a was already revoked)", n)
+	if n != 2 {
+		t.Fatalf("RevokeUserGrants = %d, want 2 (a was already revoked)", n)
+	}
+	slices.SortFunc(told, func(x, y logout.GrantSession) int { return strings.Compare(x.SessionID, y.SessionID) })
+	if !slices.Equal(told, want) {
+		t.Fatalf("notify told %v, want %v", told, want)
 	}
 	if d, err := s.Backchannel.Get(ctx, notify.ID); err != nil || d.Status != logout.Pending {
 		t.Fatalf("delivery recorded with the revocation: %+v, %v", d, err)
@@ -742,14 +769,31 @@ func testGrants(t *testing.T, s oauth.Stores) {
 		t.Fatal("RevokeUserGrants left a grant active")
 	}
 	none := newDelivery(t, c, "revoke-2", later)
-	if n, err := s.Grants.RevokeUserGrants(ctx, "user-2", c.ID(), later, &none); err != nil || n != 0 {
-		t.Fatalf("RevokeUserGrants(other user) = %d, %v", n, err)
+	called := false
+	if n, err := s.Grants.RevokeUserGrants(ctx, "user-2", c.ID(), later, func([]logout.GrantSession) ([]logout.Delivery, error) {
+		called = true
+		return []logout.Delivery{none}, nil
+	}); err != nil || n != 0 || called {
+		t.Fatalf("RevokeUserGrants(other user) = %d, %v, notify called %v", n, err, called)
 	}
 	if _, err := s.Backchannel.Get(ctx, none.ID); !errors.Is(err, oauth.ErrNotFound) {
 		t.Fatalf("a revocation that revoked nothing recorded a delivery: %v", err)
 	}
-	if ids, _ := s.Grants.ActiveClients(ctx, "user-1", later); len(ids) != 0 {
-		t.Fatalf("ActiveClients after revocation = %v", ids)
+	if got, _ := s.Grants.ActiveSessions(ctx, "user-1", later); len(got) != 0 {
+		t.Fatalf("ActiveSessions after revocation = %v", got)
+	}
+	// An error from notify rolls the revocation back.
+	c2, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(ctx, c2), "Create client 2")
+	d := grantWithTokens(t, s, c2)
+	boom := errors.New("boom")
+	if _, err := s.Grants.RevokeUserGrants(ctx, "user-1", c2.ID(), later, func([]logout.GrantSession) ([]logout.Delivery, error) {
+		return nil, boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("RevokeUserGrants with failing notify: %v", err)
+	}
+	if atD, gD, _ := s.Grants.AccessToken(ctx, grant.HashOf(d.AccessToken)); !atD.Active(gD, later) {
+		t.Fatal("a failed notify left the grant revoked")
 	}
 }
 

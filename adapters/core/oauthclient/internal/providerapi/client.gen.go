@@ -137,7 +137,10 @@ type ConsentCompleteRequest struct {
 
 	// DataToken Core-signed data token (JWT) for this request, client and user; required unless approved_scopes is empty
 	DataToken *string `json:"data_token,omitempty"`
-	UserId    string  `json:"user_id"`
+
+	// Sid Opaque OIDC session id Core derived for the approving browser session (never Core's own session id): kept with the grant, the ID tokens' sid for clients that registered backchannel_logout_session_required, and what RP-initiated logout of that session reaches
+	Sid    *string `json:"sid,omitempty"`
+	UserId string  `json:"user_id"`
 }
 
 // ConsentCompleteResponse defines model for ConsentCompleteResponse.
@@ -193,6 +196,9 @@ type GrantsRevokeResponse struct {
 // LogoutCompleteRequest defines model for LogoutCompleteRequest.
 type LogoutCompleteRequest struct {
 	LogoutRequestId string `json:"logout_request_id"`
+
+	// Sid The opaque OIDC session id of that session, as sent at consent-complete: only the apps of that session's grants (and of grants of unknown session) are told; empty: every app of the user
+	Sid *string `json:"sid,omitempty"`
 
 	// UserId The user whose Core session in this browser was ended; empty when the browser had none
 	UserId *string `json:"user_id,omitempty"`
