@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/command"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
@@ -72,6 +73,9 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln
 	defer tel.Stop()
 	if cfg.ServiceTokenIsDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is not set: using the development default; never do this in production")
+	}
+	if w := sqldb.TransportWarning(cfg.DatabaseURL); w != "" {
+		log.Warn(w) // decision 62: the DSN decides, the operator is told
 	}
 
 	stores, closeStores, err := openStores(ctx, cfg, tel)

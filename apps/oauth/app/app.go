@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/command"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
@@ -141,6 +142,9 @@ func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (e
 	defer tel.Stop()
 	if cfg.ServiceTokenIsDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is the development default; set a strong shared secret outside development")
+	}
+	if w := sqldb.TransportWarning(cfg.DatabaseURL); w != "" {
+		log.Warn(w) // decision 62: the DSN decides, the operator is told
 	}
 	if cfg.AdminToken == "" {
 		log.Info("OAUTH_ADMIN_TOKEN is not set: the admin API is disabled (use `oauth clients …`)")
