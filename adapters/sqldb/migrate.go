@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -16,6 +17,17 @@ import (
 // by the caller's context (a blocking lock would instead hit the driver's
 // read timeout).
 const lockRetryInterval = 100 * time.Millisecond
+
+// Migrations returns the migration files of fsys (a service's embedded *.sql) for Migrate. Each
+// call returns a fresh value, so tests and the app never share a registry's state; a failure is
+// prefixed with name.
+func Migrations(name string, fsys fs.FS) (*migrate.Migrations, error) {
+	m := migrate.NewMigrations()
+	if err := m.Discover(fsys); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	return m, nil
+}
 
 // Migrate applies every migration in migrations that db has not yet applied.
 // It is idempotent and safe to call from several instances starting at once

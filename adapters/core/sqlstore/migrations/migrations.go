@@ -3,20 +3,14 @@ package migrations
 
 import (
 	"embed"
-	"fmt"
 
 	"github.com/uptrace/bun/migrate"
+
+	"github.com/sva-oauth/sva/adapters/sqldb"
 )
 
 //go:embed *.sql
 var sqlFiles embed.FS
 
-// New returns Core's migrations. A fresh value per call keeps tests and the app from sharing the
-// registry's state.
-func New() (*migrate.Migrations, error) {
-	m := migrate.NewMigrations()
-	if err := m.Discover(sqlFiles); err != nil {
-		return nil, fmt.Errorf("core migrations: %w", err)
-	}
-	return m, nil
-}
+// New returns Core's migrations, a fresh value per call (sqldb.Migrations).
+func New() (*migrate.Migrations, error) { return sqldb.Migrations("core migrations", sqlFiles) }

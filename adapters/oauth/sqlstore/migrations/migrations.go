@@ -4,20 +4,14 @@ package migrations
 
 import (
 	"embed"
-	"fmt"
 
 	"github.com/uptrace/bun/migrate"
+
+	"github.com/sva-oauth/sva/adapters/sqldb"
 )
 
 //go:embed *.sql
 var sqlFiles embed.FS
 
-// New returns the provider's migrations. A fresh value per call keeps tests and the app from
-// sharing the registry's state.
-func New() (*migrate.Migrations, error) {
-	m := migrate.NewMigrations()
-	if err := m.Discover(sqlFiles); err != nil {
-		return nil, fmt.Errorf("oauth migrations: %w", err)
-	}
-	return m, nil
-}
+// New returns the provider's migrations, a fresh value per call (sqldb.Migrations).
+func New() (*migrate.Migrations, error) { return sqldb.Migrations("oauth migrations", sqlFiles) }
