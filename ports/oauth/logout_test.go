@@ -150,6 +150,12 @@ func TestLogout_ExpiresAndValidatesIDs(t *testing.T) {
 	if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, "a\x00b", ""); !errors.Is(err, oauth.ErrInvalidInput) {
 		t.Fatalf("bad user id: %v", err)
 	}
+	// A sid names a session of the signed-out user: never without one, never malformed.
+	for user, sid := range map[string]string{"": "sid-1", "user-1": "sid with space"} {
+		if _, err := e.uc.Logout.CompleteLogout(ctx, res.LogoutRequestID, user, sid); !errors.Is(err, oauth.ErrInvalidInput) {
+			t.Fatalf("user %q sid %q: %v", user, sid, err)
+		}
+	}
 	// The sweep removes it after the retention.
 	e.clock.Advance(e.uc.Config().Retention + time.Second)
 	if r, err := e.uc.Housekeeping.Sweep(ctx); err != nil || r.LogoutRequests != 1 {
