@@ -140,18 +140,24 @@ func Check(claim string, v any) *Error {
 	fail := func(code string, limit int, format string, args ...any) *Error {
 		return &Error{Claim: claim, Code: code, Limit: limit, Message: claim + ": " + fmt.Sprintf(format, args...)}
 	}
+	// size checks a list or link set: of the right type (a typ), not empty, at most max units.
+	size := func(ok bool, typ string, n, max int, units string) *Error {
+		switch {
+		case !ok:
+			return fail(CodeWrongType, 0, "must be %s", typ)
+		case n == 0:
+			return fail(CodeEmpty, 0, "must not be empty")
+		case n > max:
+			return fail(CodeTooMany, max, "must have at most %d %s (has %d)", max, units, n)
+		}
+		return nil
+	}
 	kind := KindOf(claim)
 	switch kind {
 	case List:
 		items, ok := stringList(v)
-		if !ok {
-			return fail(CodeWrongType, 0, "must be a list of strings")
-		}
-		if len(items) == 0 {
-			return fail(CodeEmpty, 0, "must not be empty")
-		}
-		if len(items) > MaxListItems {
-			return fail(CodeTooMany, MaxListItems, "must have at most %d items (has %d)", MaxListItems, len(items))
+		if err := size(ok, "a list of strings", len(items), MaxListItems, "items"); err != nil {
+			return err
 		}
 		for _, it := range items {
 			if n := utf8.RuneCountInString(it); n > MaxItemChars {
@@ -164,14 +170,8 @@ func Check(claim string, v any) *Error {
 		return nil
 	case Links:
 		links, ok := stringMap(v)
-		if !ok {
-			return fail(CodeWrongType, 0, "must be an object of label → link")
-		}
-		if len(links) == 0 {
-			return fail(CodeEmpty, 0, "must not be empty")
-		}
-		if len(links) > MaxLinks {
-			return fail(CodeTooMany, MaxLinks, "must have at most %d links (has %d)", MaxLinks, len(links))
+		if err := size(ok, "an object of label → link", len(links), MaxLinks, "links"); err != nil {
+			return err
 		}
 		for label, link := range links {
 			if n := utf8.RuneCountInString(label); n > MaxLinkLabel {
