@@ -176,12 +176,14 @@ else
 endif
 
 ## bench: the complete sign-in and the token endpoint under load (apps/bench; docs/performance.md):
-## real provider, Core and consent-server processes on SQLite and PostgreSQL (SVA_BENCH_POSTGRES_DSN),
-## concurrency 16 and 64; prints per scenario the rate, latency, errors and, per operation, HTTP
-## requests, SQL statements, CPU ms of every process and peak RSS. BENCH_FLAGS e.g. "-duration 20s -o bench.md".
+## real provider, Core and consent-server processes on SQLite, PostgreSQL (SVA_BENCH_POSTGRES_DSN)
+## and MariaDB (SVA_BENCH_MYSQL_DSN; BENCH_DBS=sqlite,postgres without it), concurrency 16 and 64;
+## prints per scenario the rate, latency, errors and, per operation, HTTP requests, SQL statements,
+## CPU ms of every process and peak RSS. BENCH_FLAGS e.g. "-duration 20s -o bench.md".
+BENCH_DBS ?= sqlite,postgres,mysql
 BENCH_FLAGS ?=
 bench:
-	$(GO) run ./apps/bench $(BENCH_FLAGS)
+	$(GO) run ./apps/bench -dbs $(BENCH_DBS) $(BENCH_FLAGS)
 
 ## bench-soak: the sign-in for 10 minutes on SQLite; throughput and database size per minute.
 bench-soak:

@@ -59,8 +59,13 @@ func soak(ctx context.Context, o options, otlp *otlpReceiver, report *strings.Bu
 			minute++
 			rate := float64(n-last) / time.Minute.Seconds()
 			if !running {
-				// The last, partial minute.
-				rate = float64(n-last) / (res.Elapsed - time.Duration(minute-1)*time.Minute).Seconds()
+				// The last, partial minute; the run's end a moment after the last full minute is
+				// not a minute of its own (its rate would be a few sign-ins over a few milliseconds).
+				partial := res.Elapsed - time.Duration(minute-1)*time.Minute
+				if partial < 10*time.Second {
+					break
+				}
+				rate = float64(n-last) / partial.Seconds()
 			}
 			last = n
 			rates = append(rates, rate)
