@@ -120,7 +120,51 @@ type Request struct {
 	// failure is the error code of a prompt=none request that could not complete without the
 	// user (a denial with no user when nobody was signed in); "" otherwise.
 	failure string
+	// deviceKey is the public key the code of a device authorization request is sealed to
+	// (package device); nil for a browser's request.
+	deviceKey []byte
 }
+
+// DeviceRedirectURI is the redirect URI of a device authorization request (RFC 8628): the device
+// code grant's URN, never a location. package device says the rest.
+const DeviceRedirectURI = "urn:ietf:params:oauth:grant-type:device_code"
+
+// deviceKeyLen is the length of an X25519 public key.
+const deviceKeyLen = 32
+
+// NewDevice validates a device authorization request (RFC 8628 §3.1) of client c, which must
+// allow the device code grant (the caller checks): scope as for New (invalid_scope when empty,
+// unknown or not the client's); challenge is the S256 challenge of the verifier derived from the
+// device code and deviceKey the public key derived from it (package device). The request has no
+// state, nonce or prompt, and its redirect URI is DeviceRedirectURI.
+func NewDevice(id string, c *client.Client, scopeParam string, challenge pkce.Challenge, deviceKey []byte, now time.Time, ttl time.Duration) (*Request, error) {
+	id, err := ParseID(id)
+	if err != nil {
+		return nil, oautherr.ServerError.WithCause(err)
+	}
+	if challenge.IsZero() || len(deviceKey) != deviceKeyLen {
+		return nil, oautherr.ServerError.WithCause(errors.New("authreq: device request without challenge or key"))
+	}
+	requested, err := requestedScope(c, scopeParam)
+	if err != nil {
+		return nil, err
+	}
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
+	return &Request{
+		id: id, clientID: c.ID(), redirectURI: DeviceRedirectURI, scope: requested, challenge: challenge,
+		mode: ResponseModeQuery, status: StatusPending, createdAt: now, expiresAt: now.Add(ttl),
+		deviceKey: append([]byte(nil), deviceKey...),
+	}, nil
+}
+
+// IsDevice reports whether r is a device authorization request: decided on the consent screen
+// like any other, but never redirected — its code goes to the device, sealed to DeviceKey.
+func (r *Request) IsDevice() bool { return r.deviceKey != nil }
+
+// DeviceKey is the public key a device request's code is sealed to (nil for other requests).
+func (r *Request) DeviceKey() []byte { return append([]byte(nil), r.deviceKey...) }
 
 // New validates the remaining parameters of an authorization request for client c, whose
 // redirectURI must already have been resolved with c.ResolveRedirectURI. Every error is an
@@ -193,16 +237,9 @@ func New(id string, c *client.Client, redirectURI string, p Params, now time.Tim
 	case err != nil:
 		return nil, oautherr.InvalidRequest.WithDescription("code_challenge is malformed").WithCause(err)
 	}
-	requested, err := scope.Parse(p.Scope)
+	requested, err := requestedScope(c, p.Scope)
 	if err != nil {
-		return nil, oautherr.InvalidScope.WithDescription("scope contains an unknown or malformed value").WithCause(err)
-	}
-	if requested.IsEmpty() {
-		// An empty request could only ever be denied (decision 4), so refuse it up front.
-		return nil, oautherr.InvalidScope.WithDescription("scope is required")
-	}
-	if extra := requested.Minus(c.AllowedScopes()); !extra.IsEmpty() {
-		return nil, oautherr.InvalidScope.WithDescriptionf("scope not allowed for this client: %s", extra)
+		return nil, err
 	}
 	if ttl <= 0 {
 		ttl = DefaultTTL
@@ -212,6 +249,23 @@ func New(id string, c *client.Client, redirectURI string, p Params, now time.Tim
 		nonce: p.Nonce, challenge: challenge, mode: mode, status: StatusPending, createdAt: now, expiresAt: now.Add(ttl),
 		prompt: prompts, maxAge: maxAge, hintSubject: p.HintSubject,
 	}, nil
+}
+
+// requestedScope parses a request's scope for client c: catalogue scopes the client is registered
+// for, at least one (decision 5); anything else is invalid_scope.
+func requestedScope(c *client.Client, scopeParam string) (scope.Set, error) {
+	requested, err := scope.Parse(scopeParam)
+	if err != nil {
+		return scope.Set{}, oautherr.InvalidScope.WithDescription("scope contains an unknown or malformed value").WithCause(err)
+	}
+	if requested.IsEmpty() {
+		// An empty request could only ever be denied (decision 4), so refuse it up front.
+		return scope.Set{}, oautherr.InvalidScope.WithDescription("scope is required")
+	}
+	if extra := requested.Minus(c.AllowedScopes()); !extra.IsEmpty() {
+		return scope.Set{}, oautherr.InvalidScope.WithDescriptionf("scope not allowed for this client: %s", extra)
+	}
+	return requested, nil
 }
 
 // NewID returns a random (version 4) UUID read from rnd, in canonical lower-case form.
@@ -490,6 +544,7 @@ type Snapshot struct {
 	AuthTime      time.Time // zero unless an approval reported it
 	SessionID     string    // sid of the approving session; "" unless an approval reported it
 	Failure       string    // prompt=none failure code of a denied request, else ""
+	DeviceKey     []byte    // device requests only: the public key their code is sealed to
 }
 
 // Snapshot exports the request for storage.
@@ -499,7 +554,7 @@ func (r *Request) Snapshot() Snapshot {
 		Nonce: r.nonce, Challenge: r.challenge.String(), ResponseMode: r.mode, Status: r.status, CreatedAt: r.createdAt,
 		ExpiresAt: r.expiresAt, Subject: r.subject, ApprovedScope: r.approved, DecidedAt: r.decidedAt,
 		Prompt: r.prompt.String(), MaxAge: maxAgePtr(r.maxAge), HintSubject: r.hintSubject, AuthTime: r.authTime,
-		SessionID: r.sessionID, Failure: r.failure,
+		SessionID: r.sessionID, Failure: r.failure, DeviceKey: r.DeviceKey(),
 	}
 }
 
@@ -568,6 +623,15 @@ func Rehydrate(s Snapshot) (*Request, error) {
 	if (s.SessionID != "" && s.Status != StatusApproved) || CheckSessionID(s.SessionID) != nil {
 		return bad("session id without an approval, or malformed")
 	}
+	var deviceKey []byte
+	switch {
+	case s.RedirectURI == DeviceRedirectURI && len(s.DeviceKey) != deviceKeyLen:
+		return bad("device request without its key")
+	case s.RedirectURI != DeviceRedirectURI && len(s.DeviceKey) != 0:
+		return bad("device key on a browser request")
+	case s.RedirectURI == DeviceRedirectURI:
+		deviceKey = append([]byte(nil), s.DeviceKey...)
+	}
 	if s.Failure != "" {
 		if _, ok := prompt.SilentFailure(s.Failure); !ok || s.Status != StatusDenied || !prompts.Has(prompt.None) {
 			return bad("failure on a request that is not a denied prompt=none request")
@@ -578,6 +642,7 @@ func Rehydrate(s Snapshot) (*Request, error) {
 		nonce: s.Nonce, challenge: challenge, mode: mode, status: s.Status, createdAt: s.CreatedAt, expiresAt: s.ExpiresAt,
 		subject: s.Subject, approved: s.ApprovedScope, decidedAt: s.DecidedAt,
 		prompt: prompts, maxAge: maxAge, hintSubject: s.HintSubject, authTime: s.AuthTime, sessionID: s.SessionID, failure: s.Failure,
+		deviceKey: deviceKey,
 	}, nil
 }
 

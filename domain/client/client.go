@@ -323,7 +323,9 @@ func (c *Client) apply(p Params) error {
 			uris = append(uris, u)
 		}
 	}
-	if signsIn && p.AllowedScopes.IsEmpty() {
+	// A device client signs a user in too, on another screen: it needs user scopes, but no
+	// redirect URI (nothing is ever redirected to a device).
+	if (signsIn || slices.Contains(grants, GrantDeviceCode)) && p.AllowedScopes.IsEmpty() {
 		return fmt.Errorf("%w: at least one allowed scope is required", ErrInvalid)
 	}
 	reasons := make(map[scope.Name]ScopeReason, len(p.ScopeReasons))

@@ -19,11 +19,15 @@ const (
 	// GrantClientCredentials (RFC 6749 §4.4): a confidential client gets an access token for
 	// itself — no user, no consent, only its machine scopes.
 	GrantClientCredentials GrantType = "client_credentials"
+	// GrantDeviceCode (RFC 8628): a device without a browser (a TV, a CLI) shows a short user
+	// code, the person approves on another screen, and the device polls for the tokens. Public or
+	// confidential clients; the tokens are the user's, as after a code exchange.
+	GrantDeviceCode GrantType = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // AllGrantTypes lists every grant type, in the order discovery advertises them.
 func AllGrantTypes() []GrantType {
-	return []GrantType{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials}
+	return []GrantType{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
 }
 
 // DefaultGrantTypes are the grants of a client registered without grant_types: the user sign-in
@@ -37,7 +41,8 @@ const (
 )
 
 // validateGrants checks a client's grant types and machine scopes: known, no repeats, at least
-// one; refresh_token only with a grant that issues refresh tokens (authorization_code);
+// one; refresh_token only with a grant that issues refresh tokens (authorization_code or the
+// device code);
 // client_credentials only for a confidential client. Machine scopes are RFC 6749 §3.3 scope
 // tokens that are NOT in the user-claim catalogue (a machine never gets a user's claims), and
 // only a client_credentials client has them. Returns the grant types deduplicated, in the
@@ -59,8 +64,8 @@ func validateGrants(typ Type, grants []GrantType, machineScopes []string) ([]Gra
 	}
 	has := func(g GrantType) bool { return slices.Contains(out, g) }
 	switch {
-	case has(GrantRefreshToken) && !has(GrantAuthorizationCode):
-		return nil, nil, fmt.Errorf("%w: refresh_token needs a grant that issues refresh tokens (authorization_code)", ErrInvalid)
+	case has(GrantRefreshToken) && !has(GrantAuthorizationCode) && !has(GrantDeviceCode):
+		return nil, nil, fmt.Errorf("%w: refresh_token needs a grant that issues refresh tokens (authorization_code or the device code)", ErrInvalid)
 	case has(GrantClientCredentials) && typ != Confidential:
 		return nil, nil, fmt.Errorf("%w: client_credentials is only for confidential clients", ErrInvalid)
 	case len(machineScopes) > 0 && !has(GrantClientCredentials):

@@ -93,3 +93,24 @@ func TestMachineScope(t *testing.T) {
 		}
 	}
 }
+
+// TestGrantTypes_DeviceCode: a device client signs a user in without a redirect URI — public or
+// confidential, with user scopes, and may refresh.
+func TestGrantTypes_DeviceCode(t *testing.T) {
+	t.Parallel()
+	p := client.Params{Type: client.Public, AuthMethod: client.AuthNone, Name: "TV",
+		GrantTypes:    []client.GrantType{client.GrantDeviceCode, client.GrantRefreshToken},
+		AllowedScopes: scope.MustParse("openid profile")}
+	c, _, err := client.New(p, rand.Reader, now)
+	if err != nil || !c.AllowsGrant(client.GrantDeviceCode) || c.AllowsGrant(client.GrantAuthorizationCode) || len(c.RedirectURIs()) != 0 {
+		t.Fatalf("device client: %v", err)
+	}
+	noScopes := p
+	noScopes.AllowedScopes = scope.Set{}
+	if _, _, err := client.New(noScopes, rand.Reader, now); !errors.Is(err, client.ErrInvalid) {
+		t.Errorf("device client without scopes: New = %v, want ErrInvalid", err)
+	}
+	if def, _, err := client.New(params(client.Confidential, "https://rp.example/cb"), rand.Reader, now); err != nil || def.AllowsGrant(client.GrantDeviceCode) {
+		t.Errorf("the device grant must be off by default: %v", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/device"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/domain/scope"
@@ -48,6 +49,9 @@ type Code struct {
 	// retried completion presenting that token gets this code again (RetryCompletion). Nil for
 	// codes issued before it existed, which then cannot be handed out again.
 	SealedForRetry []byte
+	// SealedForDevice is, for a device authorization request, the raw code sealed to the device's
+	// public key (device.SealCode): how the code reaches the device and nobody else. Nil otherwise.
+	SealedForDevice []byte
 }
 
 // Used reports whether the code was redeemed.
@@ -73,10 +77,17 @@ func NewCode(r *authreq.Request, rawCode, dataToken string, now time.Time, ttl t
 	if err != nil {
 		return Code{}, err
 	}
+	var forDevice []byte
+	if r.IsDevice() {
+		if forDevice, err = device.SealCode(r.DeviceKey(), rawCode); err != nil {
+			return Code{}, err
+		}
+	}
 	return Code{
 		Hash: HashOf(rawCode), ClientID: r.ClientID(), RedirectURI: r.RedirectURI(), Challenge: r.Challenge(),
 		Subject: r.Subject(), Scope: r.ApprovedScope(), Nonce: r.Nonce(), AuthRequestID: r.ID(),
 		AuthTime: r.AuthTime(), SessionID: r.SessionID(), IssuedAt: now, ExpiresAt: now.Add(ttl), SealedDataToken: sealed, SealedForRetry: forRetry,
+		SealedForDevice: forDevice,
 	}, nil
 }
 

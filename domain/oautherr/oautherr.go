@@ -31,6 +31,10 @@ const (
 	CodeTemporarilyUnavailable  Code = "temporarily_unavailable"
 	CodeUnsupportedTokenType    Code = "unsupported_token_type" // RFC 7009 §2.2.1
 	CodeInvalidToken            Code = "invalid_token"          // RFC 6750 §3.1
+	// The device code grant's answers to a poll (RFC 8628 §3.5).
+	CodeAuthorizationPending Code = "authorization_pending"
+	CodeSlowDown             Code = "slow_down"
+	CodeExpiredToken         Code = "expired_token"
 )
 
 // Error is one OAuth error: a machine-readable code and a human-readable description (the
@@ -56,6 +60,9 @@ var (
 	TemporarilyUnavailable  = &Error{Code: CodeTemporarilyUnavailable, Description: "The service is temporarily unavailable"}
 	UnsupportedTokenType    = &Error{Code: CodeUnsupportedTokenType, Description: "The token type is not supported"}
 	InvalidToken            = &Error{Code: CodeInvalidToken, Description: "The access token is invalid, expired or revoked"}
+	AuthorizationPending    = &Error{Code: CodeAuthorizationPending, Description: "The person has not decided yet"}
+	SlowDown                = &Error{Code: CodeSlowDown, Description: "Polling too fast"}
+	ExpiredToken            = &Error{Code: CodeExpiredToken, Description: "The device code has expired"}
 )
 
 // Error renders "code: description".

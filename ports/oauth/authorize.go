@@ -37,6 +37,11 @@ type Authorization struct {
 	clientAuth *ClientAuth
 	pushed     PushedRequests
 	pushedTTL  time.Duration // par.DefaultTTL
+	// Device authorization (RFC 8628): the device requests, and the counters of wrong user
+	// codes (device.GuessLimit).
+	devices   DeviceRequests
+	failures  AuthFailures
+	deviceTTL time.Duration // device.DefaultTTL
 }
 
 // AuthorizeInput holds the query parameters of GET /oauth/authorize (RFC 6749 §4.1.1, RFC 7636,
@@ -287,6 +292,9 @@ type RequestDetails struct {
 	Prompt      string // canonical prompt values, "" if none
 	MaxAge      *int64 // nil when max_age was not sent
 	HintSubject string // the verified id_token_hint's subject, "" if none
+	// Device is true for a device authorization request (RFC 8628): approving or denying it
+	// redirects nowhere; the person returns to their device.
+	Device bool
 }
 
 // RequestDetails returns a request for the consent UI. A pending request past its expiry is
@@ -308,6 +316,7 @@ func (a *Authorization) RequestDetails(ctx context.Context, id string) (RequestD
 		State: r.State(), RedirectURI: r.RedirectURI(),
 		Client:    ClientSummary{ID: c.ID(), Name: c.Name(), LogoURL: c.LogoURL(), Description: c.Description()},
 		CreatedAt: r.CreatedAt(), Prompt: snap.Prompt, MaxAge: snap.MaxAge, HintSubject: snap.HintSubject,
+		Device: r.IsDevice(),
 	}
 	for _, n := range r.Scope().Names() {
 		e, _ := scope.Lookup(n)
@@ -368,6 +377,18 @@ type CompleteResult struct {
 	// Denied is true when ApprovedScopes was empty: an empty approval is a denial (decision 4),
 	// never a code. The request is then denied exactly as by DenyConsent.
 	Denied bool
+	// Device is true for a device authorization request (RFC 8628): nothing is redirected and
+	// RedirectURI, Code and State are empty — the code went to the device, sealed for it; the
+	// consent UI tells the person to return to their device.
+	Device bool
+}
+
+// approvedResult is the answer to an approval of r that issued rawCode.
+func (a *Authorization) approvedResult(r *authreq.Request, rawCode string, expiresIn int) CompleteResult {
+	if r.IsDevice() {
+		return CompleteResult{Device: true, ExpiresIn: expiresIn}
+	}
+	return CompleteResult{RedirectURI: a.codeResponseURL(r, rawCode), Code: rawCode, State: r.State(), ExpiresIn: expiresIn}
 }
 
 // CompleteConsent records the user's approval and issues the authorization code.
@@ -408,7 +429,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		if err != nil {
 			return CompleteResult{}, err
 		}
-		return CompleteResult{RedirectURI: d.RedirectURI, State: d.State, Denied: true}, nil
+		return CompleteResult{RedirectURI: d.RedirectURI, State: d.State, Denied: true, Device: d.Device}, nil
 	}
 
 	// Cheap checks first, so a stale or over-broad request never costs a signature check.
@@ -445,7 +466,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 	if err != nil {
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
-	state, clientID := decided.State(), decided.ClientID()
+	clientID := decided.ClientID()
 	err = a.requests.Decide(ctx, decided, authreq.StatusPending, &code)
 	if errors.Is(err, ErrConflict) || errors.Is(err, ErrNotPending) {
 		// Another completion won since the read — possibly this very one, sent twice.
@@ -460,10 +481,7 @@ func (a *Authorization) CompleteConsent(ctx context.Context, in CompleteInput) (
 		return CompleteResult{}, fmt.Errorf("complete auth request %s: %w", id, err)
 	}
 	a.events.Record(ctx, Event{Kind: EventCodeIssued, ClientID: clientID, Subject: in.UserID, AuthRequestID: id})
-	return CompleteResult{
-		RedirectURI: a.codeResponseURL(decided, rawCode),
-		Code:        rawCode, State: state, ExpiresIn: seconds(a.codeTTL),
-	}, nil
+	return a.approvedResult(decided, rawCode, seconds(a.codeTTL)), nil
 }
 
 // retriedCompletion answers a completion of a request that is no longer pending when it is a
@@ -484,10 +502,7 @@ func (a *Authorization) retriedCompletion(ctx context.Context, r *authreq.Reques
 	if err != nil {
 		return CompleteResult{}, false
 	}
-	return CompleteResult{
-		RedirectURI: a.codeResponseURL(r, raw),
-		Code:        raw, State: r.State(), ExpiresIn: max(1, seconds(code.ExpiresAt.Sub(now))),
-	}, true
+	return a.approvedResult(r, raw, max(1, seconds(code.ExpiresAt.Sub(now)))), true
 }
 
 // verifyDataToken checks the data token through the port, then that its claims stay within the
@@ -521,6 +536,9 @@ type DenyResult struct {
 	// state (if any) and iss (decision 4, checklist 6).
 	RedirectURI string
 	State       string
+	// Device is true for a device authorization request: nothing is redirected (RedirectURI and
+	// State are empty); the device learns of the denial when it polls (access_denied).
+	Device bool
 }
 
 // DenyConsent records that the user refused. Errors: ErrInvalidID, ErrInvalidInput (no user id),
@@ -628,6 +646,9 @@ var deniedError = oautherr.AccessDenied.WithDescription("The user denied the req
 // denied is the answer to a denial of r: the access_denied callback URL (decision 4), or in
 // form_post mode the provider's page that posts it.
 func (a *Authorization) denied(r *authreq.Request) DenyResult {
+	if r.IsDevice() {
+		return DenyResult{Device: true}
+	}
 	if r.ResponseMode() == authreq.ResponseModeFormPost {
 		return DenyResult{RedirectURI: a.formPostURL(r.ID(), ""), State: r.State()}
 	}

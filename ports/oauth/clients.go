@@ -48,7 +48,8 @@ type ClientInput struct {
 	JWKSURI string
 	// IDTokenSignedResponseAlg is the algorithm of the client's ID tokens: ES256 ("" too) or RS256.
 	IDTokenSignedResponseAlg string
-	// GrantTypes the client may use (authorization_code, refresh_token, client_credentials);
+	// GrantTypes the client may use (authorization_code, refresh_token, client_credentials, the
+	// device code);
 	// nil: authorization_code and refresh_token on create, unchanged on update.
 	GrantTypes []client.GrantType
 	// MachineScopes are the scopes of its client_credentials tokens (never catalogue scopes);

@@ -63,6 +63,15 @@ const (
 	// EventServiceTokenRejected: a request on the internal API carried a missing or wrong service
 	// token. Recorded by the HTTP adapter, which is where the token is checked.
 	EventServiceTokenRejected EventKind = "service_token_rejected"
+	// EventDeviceAuthorizationRequested: a device asked for a user code (RFC 8628 §3.1); a
+	// sign-in on another screen started.
+	EventDeviceAuthorizationRequested EventKind = "device_authorization_requested"
+	// EventUserCodeRejected: a person entered a user code that is malformed, unknown, decided or
+	// expired; counted towards device.GuessLimit.
+	EventUserCodeRejected EventKind = "user_code_rejected"
+	// EventUserCodeLockedOut: a person reached device.GuessLimit and a user code was refused
+	// without being looked up.
+	EventUserCodeLockedOut EventKind = "user_code_locked_out"
 )
 
 // Grant types of Event.GrantType.
@@ -70,6 +79,7 @@ const (
 	GrantTypeAuthorizationCode = "authorization_code"
 	GrantTypeRefreshToken      = "refresh_token"
 	GrantTypeClientCredentials = "client_credentials"
+	GrantTypeDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
 )
 
 // Event is one security or audit event. It carries identifiers only — never a code, token,

@@ -35,6 +35,7 @@ import (
 
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/device"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/keys"
 	"github.com/sva-oauth/sva/domain/logout"
@@ -165,11 +166,12 @@ func New(d Deps, cfg Config) (*UseCases, error) {
 		ClientAuth: clientAuth,
 		Authorization: &Authorization{clients: st.Clients, requests: st.AuthRequests, codes: st.Codes, dataTokens: d.DataTokens,
 			hints: d.IDTokenHints, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer, requestTTL: cfg.AuthRequestTTL,
-			codeTTL: cfg.Lifetimes.Code, clientAuth: clientAuth, pushed: st.PushedRequests, pushedTTL: par.DefaultTTL},
+			codeTTL: cfg.Lifetimes.Code, clientAuth: clientAuth, pushed: st.PushedRequests, pushedTTL: par.DefaultTTL,
+			devices: st.DeviceRequests, failures: st.AuthFailures, deviceTTL: device.DefaultTTL},
 		Tokens: &Tokens{clientAuth: clientAuth, clients: st.Clients, codes: st.Codes, refreshTokens: st.RefreshTokens, grants: st.Grants,
-			clientTokens: st.ClientTokens,
-			backchannel:  backchannel,
-			idTokens:     d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
+			clientTokens: st.ClientTokens, devices: st.DeviceRequests,
+			backchannel: backchannel,
+			idTokens:    d.IDTokens, clock: d.Clock, random: d.Random, events: d.Events, issuer: cfg.Issuer,
 			lifetimes: cfg.Lifetimes, idTokenTTL: cfg.IDTokenTTL},
 		Housekeeping: &Housekeeping{sweeper: st.Sweeper, outbox: st.Backchannel, logouts: st.LogoutRequests, events: d.Events, clock: d.Clock, retention: cfg.Retention, lifetimes: cfg.Lifetimes},
 		Backchannel:  backchannel,

@@ -8,6 +8,7 @@ import (
 
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/device"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/prompt"
@@ -78,6 +79,8 @@ type Stores struct {
 	LogoutRequests LogoutRequests
 	// PushedRequests keeps pushed authorization requests (RFC 9126) until their one use.
 	PushedRequests PushedRequests
+	// DeviceRequests are the device authorizations (RFC 8628) and their poll state.
+	DeviceRequests DeviceRequests
 }
 
 // Validate reports a missing store.
@@ -85,7 +88,7 @@ func (s Stores) Validate() error {
 	for name, p := range map[string]any{"Clients": s.Clients, "AuthRequests": s.AuthRequests, "Codes": s.Codes,
 		"RefreshTokens": s.RefreshTokens, "Grants": s.Grants, "AuthFailures": s.AuthFailures, "AssertionIDs": s.AssertionIDs, "ClientTokens": s.ClientTokens, "Registrations": s.Registrations,
 		"SigningKeys": s.SigningKeys, "Sweeper": s.Sweeper, "Readiness": s.Readiness, "Backchannel": s.Backchannel,
-		"LogoutRequests": s.LogoutRequests, "PushedRequests": s.PushedRequests} {
+		"LogoutRequests": s.LogoutRequests, "PushedRequests": s.PushedRequests, "DeviceRequests": s.DeviceRequests} {
 		if p == nil {
 			return fmt.Errorf("stores: %s is missing", name)
 		}
@@ -425,3 +428,33 @@ type ClockFunc func() time.Time
 
 // Now calls f.
 func (f ClockFunc) Now() time.Time { return f() }
+
+// DeviceCodes are the hashes of a device authorization's two codes (device.HashDeviceCode,
+// device.HashUserCode): the only form in which either is stored.
+type DeviceCodes struct {
+	Device device.Hash
+	User   device.Hash
+}
+
+// DeviceRequests stores device authorization requests (RFC 8628): authorization requests
+// (r.IsDevice()) with the hashes of their device and user codes and their poll state, in the
+// shared database so that every instance enforces one interval per device code. Their decision,
+// code and expiry are the AuthRequests' and Codes' like any request's.
+type DeviceRequests interface {
+	// Create stores the pending device request r with its codes' hashes and first poll state.
+	// ErrAlreadyExists when its id or either hash is taken (a user code drawn twice: the caller
+	// draws another); ErrNotFound when its client does not exist.
+	Create(ctx context.Context, r *authreq.Request, codes DeviceCodes, p device.Poll) error
+	// ByUserCode returns the device request with this user code hash, whatever its state.
+	// ErrNotFound.
+	ByUserCode(ctx context.Context, h device.Hash) (*authreq.Request, error)
+	// ByDeviceCode returns the device request with this device code hash, whatever its state,
+	// with its poll state and the code its approval sealed for the device (nil before).
+	// ErrNotFound.
+	ByDeviceCode(ctx context.Context, h device.Hash) (*authreq.Request, device.Poll, []byte, error)
+	// RecordPoll saves next as the poll state of request id only if the stored one is still
+	// prev, in one conditional write: of concurrent polls with the same prev — on any instance —
+	// exactly one records and the others get ErrConflict. ErrNotFound when there is no such
+	// device request.
+	RecordPoll(ctx context.Context, id string, prev, next device.Poll) error
+}

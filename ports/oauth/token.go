@@ -23,6 +23,7 @@ type Tokens struct {
 	refreshTokens RefreshTokens
 	grants        Grants
 	clientTokens  ClientTokens
+	devices       DeviceRequests
 	idTokens      IDTokenSigner
 	clock         Clock
 	random        Random
@@ -67,10 +68,17 @@ func (t *Tokens) ExchangeCode(ctx context.Context, creds ClientCredentials, code
 	case redirectURI == "":
 		return TokenSet{}, oautherr.InvalidRequest.WithDescription("redirect_uri is required")
 	}
-	invalidCode := oautherr.InvalidGrant.WithDescription("Invalid or expired authorization code")
 	if k, ok := grant.KindOf(code); !ok || k != grant.KindCode {
-		return TokenSet{}, invalidCode
+		return TokenSet{}, oautherr.InvalidGrant.WithDescription("Invalid or expired authorization code")
 	}
+	return t.redeemCode(ctx, c, code, redirectURI, codeVerifier, GrantTypeAuthorizationCode)
+}
+
+// redeemCode redeems an authorization code for the authenticated client c — presented by the
+// client (ExchangeCode) or opened from a device's approval (DeviceToken) — and signs the ID token
+// when openid was approved. grantType names the grant in events.
+func (t *Tokens) redeemCode(ctx context.Context, c *client.Client, code, redirectURI, codeVerifier, grantType string) (TokenSet, error) {
+	invalidCode := oautherr.InvalidGrant.WithDescription("Invalid or expired authorization code")
 	in := grant.RedeemInput{RawCode: code, ClientID: c.ID(), RedirectURI: redirectURI, CodeVerifier: codeVerifier, Lifetimes: t.lifetimes}
 	if err := t.newTokens(&in.GrantID, &in.AccessToken, &in.RefreshToken); err != nil {
 		return TokenSet{}, fmt.Errorf("exchange code: %w", err)
@@ -88,7 +96,7 @@ func (t *Tokens) ExchangeCode(ctx context.Context, creds ClientCredentials, code
 			return red, err
 		})
 	}
-	err = redeem()
+	err := redeem()
 	if errors.Is(err, ErrConflict) {
 		// A concurrent redemption won between our read and write. Decide again on the code as it
 		// now is (used): this request passed client authentication and PKCE, so the domain treats
@@ -105,7 +113,7 @@ func (t *Tokens) ExchangeCode(ctx context.Context, creds ClientCredentials, code
 		return TokenSet{}, t.protocolError("exchange code", err)
 	case red.Replay:
 		t.events.Record(ctx, Event{Kind: EventCodeReplayRevoked, ClientID: c.ID(), Subject: stored.Subject,
-			GrantID: red.RevokeGrantID, AuthRequestID: stored.AuthRequestID, GrantType: GrantTypeAuthorizationCode})
+			GrantID: red.RevokeGrantID, AuthRequestID: stored.AuthRequestID, GrantType: grantType})
 		return TokenSet{}, oautherr.InvalidGrant.WithDescription("Authorization code has already been used").WithCause(grant.ErrCodeReplayed)
 	}
 	iss := red.Issue
@@ -119,7 +127,7 @@ func (t *Tokens) ExchangeCode(ctx context.Context, creds ClientCredentials, code
 		}
 	}
 	t.events.Record(ctx, Event{Kind: EventTokensIssued, ClientID: c.ID(), Subject: iss.Grant.Subject,
-		GrantID: iss.Grant.ID, AuthRequestID: iss.Grant.AuthRequestID, GrantType: GrantTypeAuthorizationCode})
+		GrantID: iss.Grant.ID, AuthRequestID: iss.Grant.AuthRequestID, GrantType: grantType})
 	return ts, nil
 }
 

@@ -41,7 +41,7 @@ type clientBody struct {
 	JWKS                     map[string]any `json:"jwks,omitempty" doc:"private_key_jwt: the client's public keys as a JWK Set (EC P-256, RSA ≥ 2048 bits or Ed25519; no private or symmetric keys)"`
 	JWKSURI                  string         `json:"jwks_uri,omitempty" doc:"private_key_jwt: https URL of the client's JWK Set (fetched with a timeout, cached; non-public addresses refused unless OAUTH_CLIENT_JWKS_ALLOW_PRIVATE)"`
 	IDTokenSignedResponseAlg string         `json:"id_token_signed_response_alg,omitempty" enum:"ES256,RS256" doc:"Algorithm of this client's ID tokens (OpenID Connect Registration). Omitted: ES256"`
-	GrantTypes               []string       `json:"grant_types,omitempty" doc:"Grants the client may use: authorization_code, refresh_token, client_credentials (confidential clients only). Default on create: authorization_code and refresh_token; omitted on update: kept"`
+	GrantTypes               []string       `json:"grant_types,omitempty" doc:"Grants the client may use: authorization_code, refresh_token, client_credentials (confidential clients only), urn:ietf:params:oauth:grant-type:device_code (RFC 8628; off unless listed). Default on create: authorization_code and refresh_token; omitted on update: kept"`
 	MachineScopes            []string       `json:"machine_scopes,omitempty" doc:"client_credentials: the scopes its tokens may carry (RFC 6749 scope tokens that are not user-claim scopes). Omitted on update: kept unless grant_types is given"`
 }
 

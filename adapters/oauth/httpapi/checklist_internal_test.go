@@ -282,7 +282,7 @@ func TestChecklist34_35_Metadata(t *testing.T) {
 		if b, _ := json.Marshal(m["code_challenge_methods_supported"]); string(b) != `["S256"]` {
 			t.Errorf("%s: code_challenge_methods_supported %s", p, b)
 		}
-		if b, _ := json.Marshal(m["grant_types_supported"]); string(b) != `["authorization_code","refresh_token","client_credentials"]` {
+		if b, _ := json.Marshal(m["grant_types_supported"]); string(b) != `["authorization_code","refresh_token","client_credentials","urn:ietf:params:oauth:grant-type:device_code"]` {
 			t.Errorf("%s: grant_types_supported %s", p, b)
 		}
 		// Every claim the id_token can carry is advertised (OIDC Discovery §3 claims_supported).

@@ -17,17 +17,19 @@ import (
 func basicOf(c testClient) *[2]string { return &[2]string{c.ID, c.Secret} }
 
 // TestChecklist10_PasswordAndOtherGrantsRefused: ROPC and implicit-style grants are
-// unsupported_grant_type; client_credentials, a grant enabled per client (issue 12), is
-// unauthorized_client for a client that does not have it.
+// unsupported_grant_type; client_credentials and the device code, grants enabled per client
+// (issue 12), are unauthorized_client for a client that does not have them.
 func TestChecklist10_PasswordAndOtherGrantsRefused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	c := e.newClient(false)
-	for _, gt := range []string{"password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"} {
+	for _, gt := range []string{"password", "implicit", "urn:ietf:params:oauth:grant-type:jwt-bearer"} {
 		resp, body := e.postForm("/oauth/token", url.Values{"grant_type": {gt}, "username": {"u"}, "password": {"p"}}, basicOf(c))
 		wantOAuthError(t, resp, body, http.StatusBadRequest, "unsupported_grant_type")
 	}
 	resp, body := e.postForm("/oauth/token", url.Values{"grant_type": {"client_credentials"}}, basicOf(c))
+	wantOAuthError(t, resp, body, http.StatusBadRequest, "unauthorized_client")
+	resp, body = e.postForm("/oauth/token", url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {"x"}}, basicOf(c))
 	wantOAuthError(t, resp, body, http.StatusBadRequest, "unauthorized_client")
 	resp, body = e.postForm("/oauth/token", url.Values{}, basicOf(c))
 	wantOAuthError(t, resp, body, http.StatusBadRequest, "invalid_request")

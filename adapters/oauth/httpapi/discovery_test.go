@@ -11,6 +11,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/device"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -235,6 +236,21 @@ func TestDiscovery_EveryAdvertisedValueWorks(t *testing.T) {
 		if got := unverifiedClaims(t, e.tokensIn(sc, sidA)["id_token"].(string))["sid"]; got != sid {
 			t.Errorf("backchannel_logout_session_required=%v: ID token sid %v, want %v", wants, got, sid)
 		}
+	}
+
+	// Device authorization (RFC 8628): the advertised endpoint gives codes, and the advertised
+	// device code grant redeems the person's approval. The errors: TestDevice_Errors.
+	proved["device_authorization_endpoint"] = true
+	dev := e.deviceClient(true)
+	endpoint := meta["device_authorization_endpoint"].(string)
+	if endpoint != e.issuer+"/oauth/device_authorization" || !slices.Contains(strs("grant_types_supported"), device.GrantType) {
+		t.Errorf("device metadata: %v %v", endpoint, strs("grant_types_supported"))
+	}
+	start := e.startDevice(dev, "openid")
+	_, res := e.resolve(start["user_code"].(string), userID)
+	e.complete(dev, res["auth_request_id"].(string), "openid")
+	if resp, body := e.poll(dev, start["device_code"].(string)); resp.StatusCode != http.StatusOK || body["id_token"] == nil {
+		t.Errorf("device code grant: %d %v", resp.StatusCode, body)
 	}
 
 	for key := range meta {

@@ -138,7 +138,10 @@ func (h *endSessionHandlers) errorPage(err error) *rawOutput {
 
 // DefaultLogoutURL derives the consent UI's sign-out page from its consent page: the same
 // origin, the path's last segment replaced by "logout" (http://host/consent → http://host/logout).
-func DefaultLogoutURL(consentURL string) string {
+func DefaultLogoutURL(consentURL string) string { return consentSibling(consentURL, "logout") }
+
+// consentSibling is the consent UI's page name in the directory of its consent page.
+func consentSibling(consentURL, name string) string {
 	u, err := url.Parse(consentURL)
 	if err != nil {
 		return consentURL
@@ -148,6 +151,6 @@ func DefaultLogoutURL(consentURL string) string {
 	if dir == "" {
 		dir = "/"
 	}
-	u.Path = dir + "logout"
+	u.Path = dir + name
 	return u.String()
 }

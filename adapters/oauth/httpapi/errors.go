@@ -111,7 +111,11 @@ func oauthErrorFor(ctx context.Context, log *slog.Logger, s surface, err error) 
 		e.status = http.StatusServiceUnavailable
 		e.headers.Set("Retry-After", strconv.Itoa(httpserver.RetryAfterUnavailable))
 	case oautherr.CodeAccessDenied:
-		e.status = http.StatusForbidden
+		// At the token endpoint access_denied is a device's poll answer (RFC 8628 §3.5), one of
+		// the RFC 6749 §5.2 errors, which are 400.
+		if s != surfaceToken {
+			e.status = http.StatusForbidden
+		}
 	case oautherr.CodeInvalidRequest:
 		if s == surfaceResource {
 			// RFC 6750 §3.1: a malformed request to a protected resource is a 400 with a challenge.

@@ -45,3 +45,25 @@ func TestClientLockoutFailsClosedWhenTheDiskIsFull(t *testing.T) {
 		t.Errorf("after the disk has room again: statuses %v, want 10×401 then 429s", statuses)
 	}
 }
+
+// TestDevice_UserCodeGuessingFailsClosed: with SQLite's disk full, a wrong user code whose
+// failure cannot be counted is refused with 503 temporarily_unavailable — never answered as an
+// ordinary wrong guess, which would let guessing through uncounted (security rule 78).
+func TestDevice_UserCodeGuessingFailsClosed(t *testing.T) {
+	disk := dbtest.NewSmallDisk(t, "4m")
+	e := newEnvOn(t, disk.OpenSQLite(sqlstore.Migrations))
+	c := e.deviceClient(true)
+	uc := e.startDevice(c, "openid")["user_code"].(string)
+
+	disk.Fill()
+	for i := range 10 {
+		resp, body := e.resolve("BBBB-BBBB", userID)
+		if resp.StatusCode != http.StatusServiceUnavailable || body["error"] != "temporarily_unavailable" || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("attempt %d with a full disk: %d %v", i+1, resp.StatusCode, body)
+		}
+	}
+	disk.Free()
+	if resp, body := e.resolve(uc, userID); resp.StatusCode != http.StatusOK {
+		t.Fatalf("after the disk has room again: %d %v", resp.StatusCode, body)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/telemetry"
+	"github.com/sva-oauth/sva/domain/ratelimit"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -47,6 +49,7 @@ const (
 	pathConsentDeny        = "/api/auth/internal/consent-deny/"
 	pathSilentFailure      = "/api/auth/internal/consent-silent-failure/"
 	pathGrantsRevoke       = "/api/auth/internal/grants/revoke/"
+	pathDeviceResolve      = "/api/auth/internal/device/resolve/"
 	internalPrefix         = "/api/auth/internal/"
 	adminPrefix            = "/admin/"
 )
@@ -168,6 +171,8 @@ func RegisterInternal(api huma.API, authz *oauth.Authorization, tokens *oauth.To
 				out["404"] = errResponse(errSchema, "not_found: no such authorization request")
 			case http.StatusServiceUnavailable:
 				out["503"] = errResponse(errSchema, "temporarily_unavailable: Core's data-token keys could not be fetched")
+			case http.StatusTooManyRequests:
+				out["429"] = errResponse(errSchema, "rate_limited: too many wrong user codes; Retry-After says when to try again")
 			}
 		}
 		return out
@@ -213,6 +218,18 @@ func RegisterInternal(api huma.API, authz *oauth.Authorization, tokens *oauth.To
 		Tags:    []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
 		Responses: errs(http.MethodPost, http.StatusBadRequest),
 	}, h.revokeGrants)
+	huma.Register(api, huma.Operation{
+		OperationID: "resolveUserCode", Method: http.MethodPost, Path: pathDeviceResolve,
+		Summary: "Find the device authorization a person's user code names (RFC 8628 §3.3)",
+		Description: "The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces " +
+			"ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose " +
+			"consent screen then follows as for any request. A malformed, unknown, decided or expired code is " +
+			"invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 " +
+			"rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: " +
+			"fail closed).",
+		Tags: []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
+		Responses: errs(http.MethodPost, http.StatusBadRequest, http.StatusTooManyRequests, http.StatusServiceUnavailable),
+	}, h.resolveUserCode)
 }
 
 type internalHandlers struct {
@@ -252,6 +269,15 @@ func internalErrorFor(ctx context.Context, log *slog.Logger, err error) *httpErr
 	case errors.Is(err, oauth.ErrFreshSignInRequired), errors.Is(err, oauth.ErrSubjectMismatch):
 		// The consent UI signs the user in again and retries (decision 35).
 		code, description = "login_required", "The session's sign-in does not satisfy the request's prompt, max_age or id_token_hint; sign in again"
+	case errors.Is(err, oauth.ErrUnknownUserCode):
+		code, description = "invalid_user_code", "The code is unknown or has expired"
+	case errors.Is(err, ratelimit.ErrLimited) && !errors.Is(err, ratelimit.ErrNotRecorded):
+		e := &httpError{status: http.StatusTooManyRequests, headers: http.Header{},
+			errorBody: errorBody{Error: "rate_limited", ErrorDescription: "Too many wrong codes; try again later"}}
+		if rl, ok := errors.AsType[*ratelimit.LimitedError](err); ok {
+			e.headers.Set("Retry-After", strconv.Itoa(int(rl.RetryAfter/time.Second)))
+		}
+		return e
 	case dependencyUnavailable(err):
 		log.ErrorContext(ctx, "internal request failed: dependency unavailable", slog.Any("error", err))
 		return unavailable()
@@ -288,6 +314,7 @@ func (h *internalHandlers) details(ctx context.Context, in *authRequestDetailsIn
 		State: d.State, RedirectURI: d.RedirectURI,
 		Client:    clientSummary{ClientID: d.Client.ID, Name: d.Client.Name, Logo: d.Client.LogoURL, Description: d.Client.Description},
 		CreatedAt: d.CreatedAt.UTC().Format(time.RFC3339Nano), Prompt: d.Prompt, MaxAge: d.MaxAge, HintSubject: d.HintSubject,
+		Device: d.Device,
 	}
 	if out.RequestedScopes == nil {
 		out.RequestedScopes = []string{}
@@ -308,7 +335,7 @@ func (h *internalHandlers) complete(ctx context.Context, in *consentCompleteInpu
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
 	return &consentCompleteOutput{Body: consentCompleteResponse{
-		RedirectURI: res.RedirectURI, AuthorizationCode: res.Code, State: res.State, ExpiresIn: res.ExpiresIn,
+		RedirectURI: res.RedirectURI, AuthorizationCode: res.Code, State: res.State, ExpiresIn: res.ExpiresIn, Device: res.Device,
 	}}, nil
 }
 
@@ -317,7 +344,7 @@ func (h *internalHandlers) deny(ctx context.Context, in *consentDenyInput) (*con
 	if err != nil {
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
-	return &consentDenyOutput{Body: consentDenyResponse{RedirectURI: res.RedirectURI, State: res.State}}, nil
+	return &consentDenyOutput{Body: consentDenyResponse{RedirectURI: res.RedirectURI, State: res.State, Device: res.Device}}, nil
 }
 
 func (h *internalHandlers) failSilently(ctx context.Context, in *silentFailureInput) (*consentDenyOutput, error) {
@@ -334,6 +361,14 @@ func (h *internalHandlers) revokeGrants(ctx context.Context, in *grantsRevokeInp
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
 	return &grantsRevokeOutput{Body: grantsRevokeResponse{Revoked: n}}, nil
+}
+
+func (h *internalHandlers) resolveUserCode(ctx context.Context, in *deviceResolveInput) (*deviceResolveOutput, error) {
+	id, err := h.authz.ResolveUserCode(ctx, in.Body.UserCode, in.Body.UserID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &deviceResolveOutput{Body: deviceResolveResponse{AuthRequestID: id}}, nil
 }
 
 func derefTime(t *time.Time) time.Time {

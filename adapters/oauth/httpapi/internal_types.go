@@ -35,6 +35,7 @@ type authRequestDetails struct {
 	Prompt      string `json:"prompt" doc:"The request's prompt values, space-separated (none, login, consent, select_account; empty if none was sent)"`
 	MaxAge      *int64 `json:"max_age" nullable:"true" doc:"The request's max_age in seconds, or null"`
 	HintSubject string `json:"hint_subject" doc:"The subject of the request's verified id_token_hint (empty if none): another signed-in user must sign in again"`
+	Device      bool   `json:"device,omitempty" doc:"A device authorization request (RFC 8628), reached through a user code: its decision redirects nowhere"`
 }
 
 type authRequestDetailsInput struct {
@@ -63,6 +64,7 @@ type consentCompleteResponse struct {
 	AuthorizationCode string `json:"authorization_code"`
 	State             string `json:"state"`
 	ExpiresIn         int    `json:"expires_in" doc:"Code lifetime in seconds"`
+	Device            bool   `json:"device,omitempty" doc:"A device authorization request (RFC 8628): redirect_uri, authorization_code and state are empty — the code went to the device; tell the person to return to it"`
 }
 
 type consentCompleteOutput struct {
@@ -91,6 +93,7 @@ type consentDenyInput struct {
 type consentDenyResponse struct {
 	RedirectURI string `json:"redirect_uri" doc:"redirect_uri with error=access_denied, state and iss"`
 	State       string `json:"state"`
+	Device      bool   `json:"device,omitempty" doc:"A device authorization request: nothing to redirect (redirect_uri and state are empty); the device learns of the denial when it polls"`
 }
 
 type consentDenyOutput struct {
@@ -112,4 +115,21 @@ type grantsRevokeResponse struct {
 
 type grantsRevokeOutput struct {
 	Body grantsRevokeResponse
+}
+
+type deviceResolveRequest struct {
+	UserCode string `json:"user_code" maxLength:"64" doc:"What the person typed: case, hyphens and spaces are ignored"`
+	UserID   string `json:"user_id" minLength:"1" doc:"The signed-in person (wrong codes are counted per person)"`
+}
+
+type deviceResolveInput struct {
+	Body deviceResolveRequest
+}
+
+type deviceResolveResponse struct {
+	AuthRequestID string `json:"auth_request_id" format:"uuid" doc:"The pending device request; its details and consent follow as for any request"`
+}
+
+type deviceResolveOutput struct {
+	Body deviceResolveResponse
 }

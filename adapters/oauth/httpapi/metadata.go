@@ -25,6 +25,7 @@ const (
 	pathAuthorize     = "/oauth/authorize"
 	pathFormPost      = oauth.FormPostPath
 	pathPAR           = "/oauth/par"
+	pathDevice        = "/oauth/device_authorization"
 	pathToken         = "/oauth/token"
 	pathUserinfo      = "/oauth/userinfo"
 	pathRevoke        = "/oauth/revoke"
@@ -76,6 +77,8 @@ type serverMetadata struct {
 	// (client metadata), not for every client.
 	PushedAuthorizationRequestEndpoint string `json:"pushed_authorization_request_endpoint"`
 	RequirePushedAuthorizationRequests bool   `json:"require_pushed_authorization_requests"`
+	// RFC 8628 §4: the device authorization endpoint (the grant is enabled per client).
+	DeviceAuthorizationEndpoint string `json:"device_authorization_endpoint"`
 	// SVA extension: where relying apps find the keys that verify the data token of the token
 	// response (decision 8). The provider's own JWKS republishes them too.
 	DataTokenIssuer  string   `json:"data_token_issuer" doc:"SVA extension: iss of data tokens (Core)"`
@@ -132,6 +135,7 @@ func newServerMetadata(issuer, dataTokenIssuer, dataTokenJWKSURL, dataTokenAlg s
 		IntrospectionEndpoint:                      base + pathIntrospect,
 		RegistrationEndpoint:                       base + pathRegister,
 		PushedAuthorizationRequestEndpoint:         base + pathPAR,
+		DeviceAuthorizationEndpoint:                base + pathDevice,
 		ResponseTypesSupported:                     []string{"code"},
 		ResponseModesSupported:                     responseModes(),
 		GrantTypesSupported:                        grantTypes,

@@ -60,6 +60,7 @@ var publicRoutes = map[string]route{
 	pathAuthorize:     {methods: []string{http.MethodGet, http.MethodPost}}, // no HEAD: a request would be stored
 	pathFormPost:      {methods: []string{http.MethodGet}, noStore: true},
 	pathPAR:           {methods: []string{http.MethodPost}, noStore: true},
+	pathDevice:        {methods: []string{http.MethodPost}, noStore: true},
 	pathToken:         {methods: []string{http.MethodPost}, cors: true, noStore: true},
 	pathUserinfo:      {methods: []string{http.MethodGet, http.MethodPost}, cors: true, noStore: true},
 	pathRevoke:        {methods: []string{http.MethodPost}, cors: true},

@@ -20,6 +20,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/domain/authreq"
+	"github.com/sva-oauth/sva/domain/device"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
@@ -33,6 +34,9 @@ type PublicConfig struct {
 	// LogoutURL is the consent UI's sign-out page (CONSENT_LOGOUT_URL); the end-session endpoint
 	// redirects there with ?logout_request_id=…. "" derives it from ConsentURL.
 	LogoutURL string
+	// DeviceURL is the consent UI's "Connect a device" page (CONSENT_DEVICE_URL), the
+	// verification_uri of the device authorization grant. "" derives it from ConsentURL.
+	DeviceURL string
 	// DataTokenIssuer, DataTokenJWKSURL and DataTokenAlgorithm are advertised in the metadata
 	// (SVA extension) so relying apps can verify data tokens.
 	DataTokenIssuer    string
@@ -196,17 +200,38 @@ func RegisterPublic(api huma.API, authz *oauth.Authorization, tokens *oauth.Toke
 	}, reflect.TypeFor[pushForm](), h.pushAuthorizationRequest)
 
 	registerClientForm(api, errSchema, huma.Operation{
+		OperationID: "deviceAuthorization",
+		Path:        pathDevice,
+		Summary:     "Device authorization endpoint (RFC 8628 §3.1)",
+		Description: "For clients with the device code grant enabled (unauthorized_client otherwise). Authenticated exactly " +
+			"like the token endpoint (client_id alone for public clients). Answers a device_code to poll the token " +
+			"endpoint with (grant_type=urn:ietf:params:oauth:grant-type:device_code, no faster than every interval " +
+			"seconds), and a user_code (XXXX-XXXX, consonants only) the person enters at verification_uri — or opens " +
+			"verification_uri_complete, which carries it — on another screen, where they sign in and decide on the " +
+			"consent screen. Both codes expire after expires_in seconds and are stored only hashed.",
+		Responses: map[string]*huma.Response{
+			"200": jsonResponse(registry, "The codes and where the person enters the user code", reflect.TypeFor[deviceAuthorizationResponse]()),
+			"400": errResponse(errSchema, "invalid_request, unauthorized_client or invalid_scope"),
+			"401": errResponse(errSchema, "invalid_client (with WWW-Authenticate: Basic realm=\"sva\")"),
+			"405": errResponse(errSchema, "Any method but POST"),
+		},
+	}, reflect.TypeFor[deviceAuthorizationForm](), h.deviceAuthorization)
+
+	registerClientForm(api, errSchema, huma.Operation{
 		OperationID: "token",
 		Path:        pathToken,
-		Summary:     "Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token and client_credentials grants",
+		Summary:     "Token endpoint (RFC 6749 §3.2): authorization_code, refresh_token, client_credentials and device code grants",
 		Description: "application/x-www-form-urlencoded only; repeated parameters are invalid_request; unknown ones are " +
 			"ignored. Client authentication: the one method the client is registered for — client_secret_basic, " +
 			"client_secret_post, private_key_jwt (RFC 7523), or client_id alone for public clients (PKCE); another " +
 			"method is invalid_client. Using two methods together is invalid_request. invalid_client is 401 with " +
-			"WWW-Authenticate: Basic. Every response carries Cache-Control: no-store.",
+			"WWW-Authenticate: Basic. Every response carries Cache-Control: no-store. A device polling with its " +
+			"device_code (RFC 8628 §3.4) gets authorization_pending until the person decides, slow_down when it polls " +
+			"sooner than its interval (which then grows by 5 seconds), access_denied, expired_token, or the tokens — once.",
 		Responses: map[string]*huma.Response{
 			"200": jsonResponse(registry, "Tokens", reflect.TypeFor[tokenResponse]()),
-			"400": errResponse(errSchema, "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type or invalid_scope"),
+			"400": errResponse(errSchema, "invalid_request, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, "+
+				"or for the device code grant authorization_pending, slow_down, access_denied or expired_token"),
 			"401": errResponse(errSchema, "invalid_client (with WWW-Authenticate: Basic realm=\"sva\")"),
 			"405": errResponse(errSchema, "Any method but POST"),
 		},
@@ -557,11 +582,64 @@ func (h *publicHandlers) push(ctx context.Context, in *formInput) (oauth.PushRes
 	return h.authz.Push(ctx, creds, p)
 }
 
+// ---- device authorization (RFC 8628) ----
+
+// deviceAuthorizationForm documents the device authorization request.
+type deviceAuthorizationForm struct {
+	ClientID     string `json:"client_id,omitempty" doc:"client_secret_post or public clients (optional with client_assertion)"`
+	Scope        string `json:"scope" doc:"Space-separated scopes the client is registered for"`
+	ClientSecret string `json:"client_secret,omitempty" doc:"client_secret_post"`
+	// private_key_jwt client authentication (RFC 7523 §2.2).
+	ClientAssertionType string `json:"client_assertion_type,omitempty" enum:"urn:ietf:params:oauth:client-assertion-type:jwt-bearer" doc:"private_key_jwt"`
+	ClientAssertion     string `json:"client_assertion,omitempty" doc:"private_key_jwt: as at the token endpoint; aud may also be this endpoint's URL"`
+}
+
+type deviceAuthorizationResponse struct {
+	DeviceCode              string `json:"device_code" doc:"Secret; poll the token endpoint with it"`
+	UserCode                string `json:"user_code" doc:"Shown to the person: eight consonants as XXXX-XXXX, case-insensitive"`
+	VerificationURI         string `json:"verification_uri" doc:"Where the person enters user_code (the consent UI's Connect a device page)"`
+	VerificationURIComplete string `json:"verification_uri_complete" doc:"verification_uri with user_code, e.g. for a QR code; the person still confirms it"`
+	ExpiresIn               int    `json:"expires_in" doc:"Lifetime of both codes, seconds"`
+	Interval                int    `json:"interval" doc:"Minimum seconds between polls"`
+}
+
+type deviceAuthorizationOutput struct {
+	CacheControl string `header:"Cache-Control"`
+	Pragma       string `header:"Pragma"`
+	Body         deviceAuthorizationResponse
+}
+
+func (h *publicHandlers) deviceAuthorization(ctx context.Context, in *formInput) (*deviceAuthorizationOutput, error) {
+	p, creds, err := h.clientRequest(in, pathDevice)
+	var res oauth.DeviceAuthorization
+	if err == nil {
+		telemetry.LogAttr(ctx, slog.String("client_id", creds.ClientID))
+		res, err = h.authz.DeviceAuthorize(ctx, creds, p.get("scope"))
+	}
+	if err != nil {
+		return nil, h.tokenEndpointError(ctx, err)
+	}
+	verify := h.cfg.DeviceURL
+	if verify == "" {
+		verify = DefaultDeviceURL(h.cfg.ConsentURL)
+	}
+	return &deviceAuthorizationOutput{CacheControl: "no-store", Pragma: "no-cache", Body: deviceAuthorizationResponse{
+		DeviceCode: res.DeviceCode, UserCode: res.UserCode, VerificationURI: verify,
+		VerificationURIComplete: withQuery(verify, url.Values{"user_code": {res.UserCode}}),
+		ExpiresIn:               res.ExpiresIn, Interval: res.Interval,
+	}}, nil
+}
+
+// DefaultDeviceURL is the consent UI's "Connect a device" page next to its consent page
+// (…/consent → …/device): the verification_uri of the device authorization grant.
+func DefaultDeviceURL(consentURL string) string { return consentSibling(consentURL, "device") }
+
 // ---- token ----
 
 // tokenForm documents the token request (the handler parses the raw body itself).
 type tokenForm struct {
-	GrantType    string `json:"grant_type" enum:"authorization_code,refresh_token,client_credentials" required:"true"`
+	GrantType    string `json:"grant_type" enum:"authorization_code,refresh_token,client_credentials,urn:ietf:params:oauth:grant-type:device_code" required:"true"`
+	DeviceCode   string `json:"device_code,omitempty" doc:"device code grant: the device_code of the device authorization response"`
 	Code         string `json:"code,omitempty" doc:"authorization_code grant"`
 	RedirectURI  string `json:"redirect_uri,omitempty" doc:"authorization_code grant: the redirect_uri of the authorization request"`
 	CodeVerifier string `json:"code_verifier,omitempty" doc:"authorization_code grant: PKCE verifier (43-128 chars)"`
@@ -667,6 +745,8 @@ func (h *publicHandlers) tokenGrant(ctx context.Context, in *formInput) (oauth.T
 		ts, err = h.tokens.Refresh(ctx, creds, p.get("refresh_token"), p.get("scope"))
 	case "client_credentials":
 		ts, err = h.tokens.ClientCredentials(ctx, creds, p.get("scope"))
+	case device.GrantType:
+		ts, err = h.tokens.DeviceToken(ctx, creds, p.get("device_code"))
 	default:
 		// Implicit and ROPC (password) are never offered (RFC 9700 §2.4, checklist 10).
 		return oauth.TokenSet{}, "", oautherr.UnsupportedGrantType.WithDescriptionf("Grant type %s is not supported", oautherr.Quote(gt))

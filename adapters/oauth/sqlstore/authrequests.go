@@ -76,13 +76,21 @@ type authRequestRow struct {
 	SessionID   string    `bun:"session_id"` // the approving session's sid ("" unknown)
 	// Failure is why a prompt=none request ended without the user ("" otherwise).
 	Failure string `bun:"failure"`
+
+	// Device authorization requests only (device.go): NULL/0 for a browser's request.
+	DeviceCodeHash   string `bun:"device_code_hash,nullzero"`
+	UserCodeHash     string `bun:"user_code_hash,nullzero"`
+	DeviceKey        []byte `bun:"device_key"`
+	DeviceInterval   int64  `bun:"device_interval"`  // seconds
+	DevicePolledAt   int64  `bun:"device_polled_at"` // Unix microseconds, 0 before the first poll
+	DeviceSealedCode []byte `bun:"device_sealed_code"`
 }
 
 // decisionColumns are what a decision writes: the request's own state, never its code.
 var decisionColumns = []string{"status", "subject", "approved_scope", "decided_at", "auth_time", "session_id", "failure"}
 
 // codeColumns are the code's columns, written with the decision that issues it.
-var codeColumns = []string{"code_hash", "code_issued_at", "code_expires_at", "sealed_data_token", "retry_sealed_code"}
+var codeColumns = []string{"code_hash", "code_issued_at", "code_expires_at", "sealed_data_token", "retry_sealed_code", "device_sealed_code"}
 
 func authRequestToRow(r *authreq.Request) authRequestRow {
 	s := r.Snapshot()
@@ -91,7 +99,7 @@ func authRequestToRow(r *authreq.Request) authRequestRow {
 		Nonce: s.Nonce, CodeChallenge: s.Challenge, ResponseMode: string(s.ResponseMode), Status: string(s.Status), Subject: s.Subject,
 		ApprovedScope: s.ApprovedScope.String(), CreatedAt: ts(s.CreatedAt), ExpiresAt: ts(s.ExpiresAt),
 		DecidedAt: ts(s.DecidedAt), Prompt: s.Prompt, MaxAge: s.MaxAge, HintSubject: s.HintSubject, AuthTime: ts(s.AuthTime),
-		SessionID: s.SessionID, Failure: s.Failure,
+		SessionID: s.SessionID, Failure: s.Failure, DeviceKey: s.DeviceKey,
 	}
 }
 
@@ -110,7 +118,7 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 		CreatedAt: fromTS(row.CreatedAt), ExpiresAt: fromTS(row.ExpiresAt), Subject: row.Subject,
 		ApprovedScope: approved, DecidedAt: fromTS(row.DecidedAt),
 		Prompt: row.Prompt, MaxAge: row.MaxAge, HintSubject: row.HintSubject, AuthTime: fromTS(row.AuthTime),
-		SessionID: row.SessionID, Failure: row.Failure,
+		SessionID: row.SessionID, Failure: row.Failure, DeviceKey: row.DeviceKey,
 	})
 }
 
@@ -118,7 +126,13 @@ func authRequestFromRow(row authRequestRow) (*authreq.Request, error) {
 // key's to check, not a read's.
 func (s *AuthRequestStore) Create(ctx context.Context, r *authreq.Request) error {
 	row := authRequestToRow(r)
-	if _, err := s.insert.Exec(ctx, &row); err != nil {
+	return s.insertRow(ctx, &row)
+}
+
+// insertRow inserts a request's row with the prepared INSERT: a taken key is ErrAlreadyExists, a
+// missing client (the foreign key) ErrNotFound.
+func (s *AuthRequestStore) insertRow(ctx context.Context, row *authRequestRow) error {
+	if _, err := s.insert.Exec(ctx, row); err != nil {
 		switch {
 		case sqldb.IsUniqueViolation(err):
 			return fmt.Errorf("create auth request %s: %w", row.ID, oauth.ErrAlreadyExists)
@@ -267,6 +281,10 @@ func withCode(row *authRequestRow, c grant.Code) error {
 	if c.Hash == "" || c.Used() || len(c.SealedDataToken) == 0 {
 		return fmt.Errorf("code for request %s: not a fresh code", row.ID)
 	}
+	if (len(row.DeviceKey) != 0) != (len(c.SealedForDevice) != 0) {
+		return fmt.Errorf("code for request %s: sealed for a device if and only if the request is a device's", row.ID)
+	}
+	row.DeviceSealedCode = c.SealedForDevice
 	row.CodeHash, row.CodeIssuedAt, row.CodeExpiresAt = string(c.Hash), ts(c.IssuedAt), ts(c.ExpiresAt)
 	row.SealedDataToken, row.SealedForRetry = c.SealedDataToken, c.SealedForRetry
 	return nil

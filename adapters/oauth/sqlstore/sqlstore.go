@@ -49,9 +49,10 @@ func New(db *bun.DB) oauth.Stores {
 	if db == nil {
 		panic("sqlstore: nil *bun.DB")
 	}
+	requests := newAuthRequestStore(db)
 	return oauth.Stores{
 		Clients:        newClientStore(db),
-		AuthRequests:   newAuthRequestStore(db),
+		AuthRequests:   requests,
 		Codes:          newCodeStore(db),
 		RefreshTokens:  newRefreshTokenStore(db),
 		Grants:         newGrantStore(db),
@@ -63,6 +64,7 @@ func New(db *bun.DB) oauth.Stores {
 		Backchannel:    &BackchannelStore{db: db},
 		LogoutRequests: &LogoutRequestStore{db: db},
 		PushedRequests: &PushedRequestStore{db: db},
+		DeviceRequests: &DeviceRequestStore{db: db, requests: requests},
 		ClientTokens:   newClientTokenStore(db),
 		Registrations:  &RegistrationStore{db: db},
 	}

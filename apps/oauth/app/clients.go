@@ -54,7 +54,7 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, map[s
 	fs.StringVar(&in.IDTokenSignedResponseAlg, "id-token-signed-response-alg", "", "algorithm of the client's ID tokens: ES256 (default) or RS256")
 	var grants listFlag
 	var machineScopes string
-	fs.Var(&grants, "grant-type", "a grant the client may use: authorization_code, refresh_token, client_credentials (repeatable; default authorization_code and refresh_token)")
+	fs.Var(&grants, "grant-type", "a grant the client may use: authorization_code, refresh_token, client_credentials, device_code (RFC 8628; short for urn:ietf:params:oauth:grant-type:device_code) (repeatable; default authorization_code and refresh_token)")
 	fs.StringVar(&machineScopes, "machine-scopes", "", `client_credentials: space-separated scopes its tokens may carry, e.g. "orders:read orders:write"`)
 	if err := fs.Parse(args); err != nil {
 		return oauth.ClientInput{}, nil, nil, err
@@ -63,6 +63,9 @@ func clientFlags(name string, args []string) (oauth.ClientInput, []string, map[s
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
 	in.TokenEndpointAuthMethod = client.AuthMethod(authMethod)
 	for _, g := range grants {
+		if g == "device_code" {
+			g = string(client.GrantDeviceCode)
+		}
 		in.GrantTypes = append(in.GrantTypes, client.GrantType(g))
 	}
 	if given["machine-scopes"] {

@@ -25,6 +25,7 @@ type Config struct {
 	Issuer       string // OAUTH_ISSUER
 	ConsentURL   string // CORE_CONSENT_URL
 	LogoutURL    string // CONSENT_LOGOUT_URL (default: CORE_CONSENT_URL's sibling path "logout")
+	DeviceURL    string // CONSENT_DEVICE_URL (default: CORE_CONSENT_URL's sibling path "device")
 	AdminToken   string // OAUTH_ADMIN_TOKEN (empty: admin API disabled)
 
 	// PublicTLS is OAUTH_PUBLIC_TLS_CERT_FILE and OAUTH_PUBLIC_TLS_KEY_FILE; InternalTLS is
@@ -104,6 +105,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		e.Fail(fmt.Errorf("OAUTH_ISSUER %q must be an https URL when the public listener serves TLS", c.Issuer))
 	}
 	c.LogoutURL = e.HTTPURL("CONSENT_LOGOUT_URL", httpapi.DefaultLogoutURL(c.ConsentURL))
+	c.DeviceURL = e.HTTPURL("CONSENT_DEVICE_URL", httpapi.DefaultDeviceURL(c.ConsentURL))
 	const jwksURL = "http://127.0.0.1:8000/.well-known/jwks.json"
 	if c.DataTokenAlgorithm == "ES256" {
 		c.DataTokenJWKSURL = e.HTTPURL("DATA_TOKEN_JWKS_URL", jwksURL) // the verifier fetches it

@@ -159,7 +159,7 @@ func New(stores oauth.Stores, cfg Config, opts Options) (*Provider, error) {
 		return nil, fmt.Errorf("readiness metric: %w", err)
 	}
 	public, _ := httpapi.NewPublic(p.UseCases, httpapi.PublicConfig{
-		Issuer: cfg.Issuer, ConsentURL: cfg.ConsentURL, LogoutURL: cfg.LogoutURL, DataTokenIssuer: cfg.DataTokenIssuer,
+		Issuer: cfg.Issuer, ConsentURL: cfg.ConsentURL, LogoutURL: cfg.LogoutURL, DeviceURL: cfg.DeviceURL, DataTokenIssuer: cfg.DataTokenIssuer,
 		DataTokenJWKSURL: cfg.DataTokenJWKSURL, DataTokenAlgorithm: cfg.DataTokenAlgorithm,
 		JWKS: publisher.JWKS, Ready: stores.Readiness.Ping, Logger: opts.Logger,
 		IgnoreClientAddress: !cfg.ClientAuthByAddress,

@@ -48,6 +48,8 @@ func RunStoreTests(t *testing.T, newStores func(t *testing.T) oauth.Stores) {
 	t.Run("AssertionIDsConcurrentUse", func(t *testing.T) { testConcurrentAssertionIDs(t, newStores(t)) })
 	t.Run("PushedRequests", func(t *testing.T) { testPushedRequests(t, newStores(t)) })
 	t.Run("PushedRequestsConcurrentTake", func(t *testing.T) { testConcurrentPushedTake(t, newStores(t)) })
+	t.Run("DeviceRequests", func(t *testing.T) { testDeviceRequests(t, newStores(t)) })
+	t.Run("DeviceRequestsConcurrentPoll", func(t *testing.T) { testConcurrentDevicePoll(t, newStores(t)) })
 	t.Run("Sweep", func(t *testing.T) { testSweep(t, newStores(t)) })
 	t.Run("SweepConcurrent", func(t *testing.T) { testConcurrentSweep(t, newStores(t)) })
 }

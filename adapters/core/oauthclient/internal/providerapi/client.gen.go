@@ -91,6 +91,9 @@ type AuthRequestDetails struct {
 	// CreatedAt When the request was made (RFC 3339, UTC): prompt=login, select_account and max_age=0 want a sign-in after it
 	CreatedAt time.Time `json:"created_at"`
 
+	// Device A device authorization request (RFC 8628), reached through a user code: its decision redirects nowhere
+	Device *bool `json:"device,omitempty"`
+
 	// ExpiresAt RFC 3339, UTC
 	ExpiresAt time.Time `json:"expires_at"`
 
@@ -147,6 +150,9 @@ type ConsentCompleteRequest struct {
 type ConsentCompleteResponse struct {
 	AuthorizationCode string `json:"authorization_code"`
 
+	// Device A device authorization request (RFC 8628): redirect_uri, authorization_code and state are empty — the code went to the device; tell the person to return to it
+	Device *bool `json:"device,omitempty"`
+
 	// ExpiresIn Code lifetime in seconds
 	ExpiresIn int64 `json:"expires_in"`
 
@@ -163,9 +169,27 @@ type ConsentDenyRequest struct {
 
 // ConsentDenyResponse defines model for ConsentDenyResponse.
 type ConsentDenyResponse struct {
+	// Device A device authorization request: nothing to redirect (redirect_uri and state are empty); the device learns of the denial when it polls
+	Device *bool `json:"device,omitempty"`
+
 	// RedirectUri redirect_uri with error=access_denied, state and iss
 	RedirectUri string `json:"redirect_uri"`
 	State       string `json:"state"`
+}
+
+// DeviceResolveRequest defines model for DeviceResolveRequest.
+type DeviceResolveRequest struct {
+	// UserCode What the person typed: case, hyphens and spaces are ignored
+	UserCode string `json:"user_code"`
+
+	// UserId The signed-in person (wrong codes are counted per person)
+	UserId string `json:"user_id"`
+}
+
+// DeviceResolveResponse defines model for DeviceResolveResponse.
+type DeviceResolveResponse struct {
+	// AuthRequestId The pending device request; its details and consent follow as for any request
+	AuthRequestId string `json:"auth_request_id"`
 }
 
 // ErrorBody defines model for ErrorBody.
@@ -293,6 +317,9 @@ type DenyConsentJSONRequestBody = ConsentDenyRequest
 
 // FailSilentlyJSONRequestBody defines body for FailSilently for application/json ContentType.
 type FailSilentlyJSONRequestBody = SilentFailureRequest
+
+// ResolveUserCodeJSONRequestBody defines body for ResolveUserCode for application/json ContentType.
+type ResolveUserCodeJSONRequestBody = DeviceResolveRequest
 
 // RevokeUserGrantsJSONRequestBody defines body for RevokeUserGrants for application/json ContentType.
 type RevokeUserGrantsJSONRequestBody = GrantsRevokeRequest
@@ -430,6 +457,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
 	FailSilently(ctx context.Context, body FailSilentlyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveUserCodeWithBody Find the device authorization a person's user code names (RFC 8628 §3.3)
+	//
+	// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+	ResolveUserCodeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveUserCode Find the device authorization a person's user code names (RFC 8628 §3.3)
+	//
+	// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+	ResolveUserCode(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// RevokeUserGrantsWithBody Revoke every grant (and token) a user gave a client (Core: connection removed)
 	//
@@ -586,6 +631,44 @@ func (c *Client) FailSilentlyWithBody(ctx context.Context, contentType string, b
 // Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
 func (c *Client) FailSilently(ctx context.Context, body FailSilentlyJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewFailSilentlyRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveUserCodeWithBody Find the device authorization a person's user code names (RFC 8628 §3.3)
+//
+// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+func (c *Client) ResolveUserCodeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveUserCodeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveUserCode Find the device authorization a person's user code names (RFC 8628 §3.3)
+//
+// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+func (c *Client) ResolveUserCode(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveUserCodeRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -853,6 +936,46 @@ func NewFailSilentlyRequestWithBody(server string, contentType string, body io.R
 	return req, nil
 }
 
+// NewResolveUserCodeRequest calls the generic ResolveUserCode builder with application/json body
+func NewResolveUserCodeRequest(server string, body ResolveUserCodeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResolveUserCodeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewResolveUserCodeRequestWithBody constructs an http.Request for the ResolveUserCode method, with any body, and a specified content type
+func NewResolveUserCodeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/internal/device/resolve/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewRevokeUserGrantsRequest calls the generic RevokeUserGrants builder with application/json body
 func NewRevokeUserGrantsRequest(server string, body RevokeUserGrantsJSONRequestBody) (*http.Request, error) {
 	var bodyReader io.Reader
@@ -1085,6 +1208,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/auth/internal/consent-silent-failure/ (the `FailSilently` operationId).
 	FailSilentlyWithResponse(ctx context.Context, body FailSilentlyJSONRequestBody, reqEditors ...RequestEditorFn) (*FailSilentlyResponse, error)
+
+	// ResolveUserCodeWithBodyWithResponse Find the device authorization a person's user code names (RFC 8628 §3.3)
+	//
+	// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+	ResolveUserCodeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error)
+
+	// ResolveUserCodeWithResponse Find the device authorization a person's user code names (RFC 8628 §3.3)
+	//
+	// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+	ResolveUserCodeWithResponse(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error)
 
 	// RevokeUserGrantsWithBodyWithResponse Revoke every grant (and token) a user gave a client (Core: connection removed)
 	//
@@ -1430,6 +1571,89 @@ func (r FailSilentlyResponse) ContentType() string {
 	return ""
 }
 
+type ResolveUserCodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *DeviceResolveResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON200() *DeviceResolveResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON429() *ErrorBody {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResolveUserCodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResolveUserCodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResolveUserCodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResolveUserCodeResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type RevokeUserGrantsResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -1745,6 +1969,36 @@ func (c *ClientWithResponses) FailSilentlyWithResponse(ctx context.Context, body
 	return ParseFailSilentlyResponse(rsp)
 }
 
+// ResolveUserCodeWithBodyWithResponse Find the device authorization a person's user code names (RFC 8628 §3.3)
+//
+// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+func (c *ClientWithResponses) ResolveUserCodeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error) {
+	rsp, err := c.ResolveUserCodeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveUserCodeResponse(rsp)
+}
+
+// ResolveUserCodeWithResponse Find the device authorization a person's user code names (RFC 8628 §3.3)
+//
+// The consent UI's Connect a device page sends the code the person typed (case, hyphens and spaces ignored) with the signed-in user; the answer is the auth_request_id of the pending device request, whose consent screen then follows as for any request. A malformed, unknown, decided or expired code is invalid_user_code and counts as a wrong guess: after 5 wrong codes in 15 minutes a person gets 429 rate_limited until the window ends, counted in the shared database (503 when the count cannot be kept: fail closed).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/device/resolve/ (the `ResolveUserCode` operationId).
+func (c *ClientWithResponses) ResolveUserCodeWithResponse(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error) {
+	rsp, err := c.ResolveUserCode(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveUserCodeResponse(rsp)
+}
+
 // RevokeUserGrantsWithBodyWithResponse Revoke every grant (and token) a user gave a client (Core: connection removed)
 //
 // Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
@@ -2052,6 +2306,74 @@ func ParseFailSilentlyResponse(rsp *http.Response) (*FailSilentlyResponse, error
 			return nil, err
 		}
 		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResolveUserCodeResponse parses an HTTP response from a ResolveUserCodeWithResponse call
+func ParseResolveUserCodeResponse(rsp *http.Response) (*ResolveUserCodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResolveUserCodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest DeviceResolveResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
 
 	}
 
