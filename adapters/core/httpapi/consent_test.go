@@ -222,7 +222,8 @@ func TestComplete_BoundToFirstUser(t *testing.T) {
 }
 
 // TestRememberedConsent: decision 7 — after a completed consent the connection is listed, covers
-// the same scopes for auto-approval, and never covers a new scope.
+// the same scopes for auto-approval, and never covers a new scope; a revocation takes effect on a
+// request opened before it (decision 64).
 func TestRememberedConsent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
@@ -279,6 +280,11 @@ func TestRememberedConsent(t *testing.T) {
 	e.addRequest("req-4", "email")
 	if r := e.do(http.MethodGet, "/api/internal/oauth/requests/req-4/", alice.token, nil); r.body["can_auto_approve"] != false || r.body["existing_connection"] != nil {
 		t.Errorf("after revoke details = %s", r.raw)
+	}
+	// Decision 64: req-2's binding kept the connection as it was when it was opened; reopened
+	// after the revocation, the screen decides on the connection as it is now.
+	if r := e.do(http.MethodGet, "/api/internal/oauth/requests/req-2/", alice.token, nil); r.body["can_auto_approve"] != false || r.body["existing_connection"] != nil {
+		t.Errorf("request opened before the revocation, reopened after: %s", r.raw)
 	}
 }
 
