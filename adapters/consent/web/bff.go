@@ -134,17 +134,11 @@ func (b *bff) authed(call sessionCall) http.HandlerFunc {
 // mutating relays a state-changing call that needs the user's session. bodyLimit 0 means the
 // call takes no body (anything sent is ignored).
 func (b *bff) mutating(bodyLimit int64, call sessionCall) http.HandlerFunc {
+	relay := b.authed(call)
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !b.guard(w, r, bodyLimit) {
-			return
+		if b.guard(w, r, bodyLimit) {
+			relay(w, r)
 		}
-		tok := sessionToken(r)
-		if tok == "" {
-			writeError(w, http.StatusUnauthorized, errNotSignedIn)
-			return
-		}
-		resp, err := call(r.Context(), tok, r)
-		b.relay(w, r, resp, err, true)
 	}
 }
 
@@ -212,15 +206,24 @@ func (b *bff) signIn(call func(context.Context, string, io.Reader) (*http.Respon
 			UserID       string `json:"user_id"`
 			ExpiresAt    string `json:"expires_at"`
 		}
-		if err := json.NewDecoder(io.LimitReader(resp.Body, maxCoreReply)).Decode(&out); err != nil || out.SessionToken == "" {
-			b.log.WarnContext(r.Context(), "core sign-in reply without a session token", slog.Int("status", resp.StatusCode))
-			writeError(w, http.StatusBadGateway, errBadGateway)
+		if !b.decodeReply(w, r, resp, &out, func() bool { return out.SessionToken != "" }, "core sign-in reply without a session token") {
 			return
 		}
 		expires, _ := time.Parse(time.RFC3339, out.ExpiresAt) // zero → browser-session cookie
 		b.cookies.setSession(w, out.SessionToken, expires)
 		writeJSON(w, resp.StatusCode, map[string]string{"user_id": out.UserID, "expires_at": out.ExpiresAt})
 	}
+}
+
+// decodeReply decodes Core's successful JSON reply into v (at most maxCoreReply bytes). When it
+// does not decode or complete says it lacks what the page needs, it logs problem and answers 502.
+func (b *bff) decodeReply(w http.ResponseWriter, r *http.Request, resp *http.Response, v any, complete func() bool, problem string) bool {
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxCoreReply)).Decode(v); err != nil || !complete() {
+		b.log.WarnContext(r.Context(), problem, slog.Int("status", resp.StatusCode))
+		writeError(w, http.StatusBadGateway, errBadGateway)
+		return false
+	}
+	return true
 }
 
 // logout ends the session at Core and always drops the cookie: the user asked to be signed out
@@ -295,9 +298,7 @@ func (b *bff) session(w http.ResponseWriter, r *http.Request) {
 		UserID    string `json:"user_id"`
 		CreatedAt string `json:"created_at"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxCoreReply)).Decode(&me); err != nil || me.UserID == "" {
-		b.log.WarnContext(r.Context(), "core me reply without a user", slog.Int("status", resp.StatusCode))
-		writeError(w, http.StatusBadGateway, errBadGateway)
+	if !b.decodeReply(w, r, resp, &me, func() bool { return me.UserID != "" }, "core me reply without a user") {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"signed_in": true, "user_id": me.UserID, "created_at": me.CreatedAt})
