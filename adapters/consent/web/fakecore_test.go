@@ -142,10 +142,8 @@ func newFakeCore(t *testing.T) *fakeCore {
 		reply(w, 200, map[string]any{"version": in.ExpectedVersion + 1})
 	}))
 	mux.HandleFunc("POST /api/internal/attest-data/", fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
-		var in map[string]any
-		json.Unmarshal(fc.body(r), &in)
-		if fc.isDown() {
-			reply(w, 503, map[string]any{"error": "Service temporarily unavailable"})
+		in, up := fc.bodyWhileUp(w, r)
+		if !up {
 			return
 		}
 		fc.mu.Lock()
@@ -167,34 +165,22 @@ func newFakeCore(t *testing.T) *fakeCore {
 		}
 		reply(w, 200, d)
 	}))
-	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/complete/", fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
-		var in map[string]any
-		json.Unmarshal(fc.body(r), &in)
-		if fc.isDown() {
-			reply(w, 503, map[string]any{"error": "Service temporarily unavailable"})
-			return
-		}
-		id := r.PathValue("id")
-		fc.mu.Lock()
-		fc.completed[id] = in
-		fc.mu.Unlock()
-		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?code=c0de&state=st&iss=x",
-			"authorization_code": "c0de", "state": "st", "expires_in": 600})
-	}))
-	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/approve/", fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
-		var in map[string]any
-		json.Unmarshal(fc.body(r), &in)
-		if fc.isDown() {
-			reply(w, 503, map[string]any{"error": "Service temporarily unavailable"})
-			return
-		}
-		id := r.PathValue("id")
-		fc.mu.Lock()
-		fc.approved[id] = in
-		fc.mu.Unlock()
-		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?code=c0de&state=st&iss=x",
-			"authorization_code": "c0de", "state": "st", "expires_in": 600})
-	}))
+	// complete and approve record the request's body under its id and answer with a code.
+	codeIssuer := func(into map[string]map[string]any) http.HandlerFunc {
+		return fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
+			in, up := fc.bodyWhileUp(w, r)
+			if !up {
+				return
+			}
+			fc.mu.Lock()
+			into[r.PathValue("id")] = in
+			fc.mu.Unlock()
+			reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?code=c0de&state=st&iss=x",
+				"authorization_code": "c0de", "state": "st", "expires_in": 600})
+		})
+	}
+	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/complete/", codeIssuer(fc.completed))
+	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/approve/", codeIssuer(fc.approved))
 	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/deny/", fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
 		fc.mu.Lock()
 		fc.denied[r.PathValue("id")] = true
@@ -336,6 +322,16 @@ func (fc *fakeCore) addRequest(id string, details map[string]any) {
 	fc.mu.Lock()
 	fc.requests2[id] = details
 	fc.mu.Unlock()
+}
+
+// bodyWhileUp reads a JSON request body; while Core is down it answers 503 instead (up false).
+func (fc *fakeCore) bodyWhileUp(w http.ResponseWriter, r *http.Request) (in map[string]any, up bool) {
+	json.Unmarshal(fc.body(r), &in)
+	if fc.isDown() {
+		reply(w, 503, map[string]any{"error": "Service temporarily unavailable"})
+		return nil, false
+	}
+	return in, true
 }
 
 func (fc *fakeCore) authed(h func(w http.ResponseWriter, r *http.Request, uid, tok string)) http.HandlerFunc {
