@@ -70,7 +70,9 @@ func (cs *Consent) AuthRequest(ctx context.Context, p Principal, authRequestID s
 		// A scope Core does not know can never be pre-approved; the screen still shows the request.
 		requested = scope.Set{}
 	}
-	remembered := connection.CanAutoApprove(conn, requested)
+	// A device request is never approved from memory: the person typed a code shown on a screen
+	// they may not control (RFC 8628 §5.4, remote phishing), so they always see who asks (decision 52).
+	remembered := !d.Device && connection.CanAutoApprove(conn, requested)
 	return AuthRequestView{Details: d, CanAutoApprove: remembered, Connection: conn, Next: cs.next(p, d, remembered)}, nil
 }
 
@@ -84,6 +86,18 @@ func (cs *Consent) next(p Principal, d AuthRequestDetails, remembered bool) prom
 	requested, _ := scope.FromList(d.RequestedScopes)
 	return prompt.Decide(req, prompt.Session{SignedIn: true, Subject: p.UserID, AuthTime: p.AuthTime},
 		prompt.Earlier{Remembered: remembered, NeedsVault: len(requested.PermittedClaims()) > 0}, cs.clock.Now()).Next
+}
+
+// ResolveUserCode finds the pending device authorization (RFC 8628) a person's user code names,
+// for the consent screen that follows (AuthRequest with the returned id). The provider counts the
+// caller's wrong codes and refuses after its limit. Errors: *ProviderError (400
+// invalid_user_code, 429 rate_limited with the provider's body), ErrProviderUnavailable.
+func (cs *Consent) ResolveUserCode(ctx context.Context, p Principal, userCode string) (string, error) {
+	id, err := cs.provider.ResolveUserCode(ctx, userCode, p.UserID)
+	if err != nil {
+		return "", providerErr("resolve user code", err)
+	}
+	return id, nil
 }
 
 // AttestInput is an attestation request (seed body).

@@ -256,6 +256,10 @@ type OAuthInternal interface {
 	// cannot complete without the user ends with failure (login_required, consent_required,
 	// interaction_required); userID is "" when nobody is signed in.
 	FailSilently(ctx context.Context, authRequestID, userID, failure string) (DenyResult, error)
+	// ResolveUserCode is POST /api/auth/internal/device/resolve/: the id of the pending device
+	// authorization request userCode names, for the signed-in userID (wrong codes are counted per
+	// user by the provider: 400 invalid_user_code, then 429 rate_limited).
+	ResolveUserCode(ctx context.Context, userCode, userID string) (string, error)
 	// RevokeGrants is POST /api/auth/internal/grants/revoke/; it returns how many grants were revoked.
 	RevokeGrants(ctx context.Context, userID, clientID string) (int, error)
 	// LogoutRequestDetails is GET /api/auth/internal/logout-request-details/?logout_request_id=.
@@ -299,6 +303,8 @@ type AuthRequestDetails struct {
 	Client          ClientInfo
 	// Requirements is what the request asks of the sign-in (decision 35).
 	Requirements SignInRequirements
+	// Device: a device authorization request (RFC 8628), reached through a user code.
+	Device bool
 }
 
 // SignInRequirements are an authorization request's prompt, max_age and id_token_hint subject as
@@ -348,10 +354,15 @@ type ConsentResult struct {
 	AuthorizationCode string
 	State             string
 	ExpiresIn         int
+	// Device: a device authorization request (RFC 8628); nothing to redirect, the code went to
+	// the device — the person returns to it.
+	Device bool
 }
 
 // DenyResult is the provider's answer to consent-deny.
 type DenyResult struct {
 	RedirectURI string
 	State       string
+	// Device: a device authorization request; nothing to redirect.
+	Device bool
 }

@@ -143,6 +143,9 @@ type AuthRequestOutputBody struct {
 	CanAutoApprove bool       `json:"can_auto_approve"`
 	Client         ClientInfo `json:"client"`
 
+	// Device A device authorization request (RFC 8628), reached through a user code: never approved from memory, and its decision redirects nowhere.
+	Device *bool `json:"device,omitempty"`
+
 	// ExistingConnection The user's active connection to this client, or null.
 	ExistingConnection *ExistingConnection `json:"existing_connection"`
 	ExpiresAt          time.Time           `json:"expires_at"`
@@ -178,9 +181,12 @@ type CompleteInputBody struct {
 // CompleteOutputBody defines model for CompleteOutputBody.
 type CompleteOutputBody struct {
 	AuthorizationCode string `json:"authorization_code"`
-	ExpiresIn         int64  `json:"expires_in"`
-	RedirectUri       string `json:"redirect_uri"`
-	State             string `json:"state"`
+
+	// Device A device authorization request: redirect_uri, authorization_code and state are empty — tell the person to return to their device.
+	Device      *bool  `json:"device,omitempty"`
+	ExpiresIn   int64  `json:"expires_in"`
+	RedirectUri string `json:"redirect_uri"`
+	State       string `json:"state"`
 }
 
 // ConnectionsOutputBody defines model for ConnectionsOutputBody.
@@ -190,6 +196,8 @@ type ConnectionsOutputBody struct {
 
 // DenyOutputBody defines model for DenyOutputBody.
 type DenyOutputBody struct {
+	// Device A device authorization request: nothing to redirect.
+	Device      *bool  `json:"device,omitempty"`
 	RedirectUri string `json:"redirect_uri"`
 	State       string `json:"state"`
 }
@@ -303,6 +311,18 @@ type ReplaceVaultInputBody struct {
 	ExpectedVersion int64        `json:"expected_version"`
 	Items           *[]VaultItem `json:"items"`
 	WrappedVaultKey Sealed       `json:"wrapped_vault_key"`
+}
+
+// ResolveUserCodeInputBody defines model for ResolveUserCodeInputBody.
+type ResolveUserCodeInputBody struct {
+	// UserCode What the person typed (XXXX-XXXX; case, hyphens and spaces are ignored).
+	UserCode string `json:"user_code"`
+}
+
+// ResolveUserCodeOutputBody defines model for ResolveUserCodeOutputBody.
+type ResolveUserCodeOutputBody struct {
+	// AuthRequestId The device authorization request; open it as any request.
+	AuthRequestId string `json:"auth_request_id"`
 }
 
 // RevokedOutputBody defines model for RevokedOutputBody.
@@ -430,6 +450,9 @@ type RegisterJSONRequestBody = RegisterInputBody
 
 // AttestDataJSONRequestBody defines body for AttestData for application/json ContentType.
 type AttestDataJSONRequestBody = AttestInputBody
+
+// ResolveUserCodeJSONRequestBody defines body for ResolveUserCode for application/json ContentType.
+type ResolveUserCodeJSONRequestBody = ResolveUserCodeInputBody
 
 // ApproveAuthRequestJSONRequestBody defines body for ApproveAuthRequest for application/json ContentType.
 type ApproveAuthRequestJSONRequestBody = ApproveInputBody
@@ -623,6 +646,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with POST /api/internal/attest-data/ (the `AttestData` operationId).
 	AttestData(ctx context.Context, body AttestDataJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveUserCodeWithBody Find the device authorization a user code names (RFC 8628)
+	//
+	// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+	ResolveUserCodeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ResolveUserCode Find the device authorization a user code names (RFC 8628)
+	//
+	// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+	ResolveUserCode(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
 	// GetLogoutRequest Fetch an app's sign-out request for the sign-out page
 	//
@@ -983,6 +1024,44 @@ func (c *Client) AttestDataWithBody(ctx context.Context, contentType string, bod
 // Corresponds with POST /api/internal/attest-data/ (the `AttestData` operationId).
 func (c *Client) AttestData(ctx context.Context, body AttestDataJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewAttestDataRequest(c.Server, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveUserCodeWithBody Find the device authorization a user code names (RFC 8628)
+//
+// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+func (c *Client) ResolveUserCodeWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveUserCodeRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ResolveUserCode Find the device authorization a user code names (RFC 8628)
+//
+// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+func (c *Client) ResolveUserCode(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewResolveUserCodeRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1651,6 +1730,46 @@ func NewAttestDataRequestWithBody(server string, contentType string, body io.Rea
 	return req, nil
 }
 
+// NewResolveUserCodeRequest calls the generic ResolveUserCode builder with application/json body
+func NewResolveUserCodeRequest(server string, body ResolveUserCodeJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewResolveUserCodeRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewResolveUserCodeRequestWithBody constructs an http.Request for the ResolveUserCode method, with any body, and a specified content type
+func NewResolveUserCodeRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/internal/oauth/device/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewGetLogoutRequestRequest constructs an http.Request for the GetLogoutRequest method
 func NewGetLogoutRequestRequest(server string, logoutRequestId string) (*http.Request, error) {
 	var err error
@@ -2220,6 +2339,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with POST /api/internal/attest-data/ (the `AttestData` operationId).
 	AttestDataWithResponse(ctx context.Context, body AttestDataJSONRequestBody, reqEditors ...RequestEditorFn) (*AttestDataResponse, error)
+
+	// ResolveUserCodeWithBodyWithResponse Find the device authorization a user code names (RFC 8628)
+	//
+	// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+	ResolveUserCodeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error)
+
+	// ResolveUserCodeWithResponse Find the device authorization a user code names (RFC 8628)
+	//
+	// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+	ResolveUserCodeWithResponse(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error)
 
 	// GetLogoutRequestWithResponse Fetch an app's sign-out request for the sign-out page
 	//
@@ -3103,6 +3240,103 @@ func (r AttestDataResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r AttestDataResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ResolveUserCodeResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *ResolveUserCodeOutputBody
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON403 the response for an HTTP 403 `application/json` response
+	JSON403 *ErrorBody
+	// JSON404 the response for an HTTP 404 `application/json` response
+	JSON404 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON429 the response for an HTTP 429 `application/json` response
+	JSON429 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+	// JSON503 the response for an HTTP 503 `application/json` response
+	JSON503 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON200() *ResolveUserCodeOutputBody {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON403 returns the response for an HTTP 403 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON403() *ErrorBody {
+	return r.JSON403
+}
+
+// GetJSON404 returns the response for an HTTP 404 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON404() *ErrorBody {
+	return r.JSON404
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON429 returns the response for an HTTP 429 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON429() *ErrorBody {
+	return r.JSON429
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetJSON503 returns the response for an HTTP 503 `application/json` response
+func (r ResolveUserCodeResponse) GetJSON503() *ErrorBody {
+	return r.JSON503
+}
+
+// GetBody returns the raw response body bytes
+func (r ResolveUserCodeResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ResolveUserCodeResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ResolveUserCodeResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ResolveUserCodeResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -4202,6 +4436,36 @@ func (c *ClientWithResponses) AttestDataWithResponse(ctx context.Context, body A
 	return ParseAttestDataResponse(rsp)
 }
 
+// ResolveUserCodeWithBodyWithResponse Find the device authorization a user code names (RFC 8628)
+//
+// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+func (c *ClientWithResponses) ResolveUserCodeWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error) {
+	rsp, err := c.ResolveUserCodeWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveUserCodeResponse(rsp)
+}
+
+// ResolveUserCodeWithResponse Find the device authorization a user code names (RFC 8628)
+//
+// The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/internal/oauth/device/ (the `ResolveUserCode` operationId).
+func (c *ClientWithResponses) ResolveUserCodeWithResponse(ctx context.Context, body ResolveUserCodeJSONRequestBody, reqEditors ...RequestEditorFn) (*ResolveUserCodeResponse, error) {
+	rsp, err := c.ResolveUserCode(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseResolveUserCodeResponse(rsp)
+}
+
 // GetLogoutRequestWithResponse Fetch an app's sign-out request for the sign-out page
 //
 // Proxies the provider's logout-request-details and says whether to ask the person first. Session optional.
@@ -4994,6 +5258,88 @@ func ParseAttestDataResponse(rsp *http.Response) (*AttestDataResponse, error) {
 			return nil, err
 		}
 		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 503:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON503 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseResolveUserCodeResponse parses an HTTP response from a ResolveUserCodeWithResponse call
+func ParseResolveUserCodeResponse(rsp *http.Response) (*ResolveUserCodeResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ResolveUserCodeResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest ResolveUserCodeOutputBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 403:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON403 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 404:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 429:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON429 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody

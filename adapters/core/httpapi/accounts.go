@@ -28,6 +28,7 @@ const (
 	opCompleteAuthRequest = "completeAuthRequest"
 	opApproveAuthRequest  = "approveAuthRequest"
 	opDenyAuthRequest     = "denyAuthRequest"
+	opResolveUserCode     = "resolveUserCode"
 	opAnswerSilently      = "answerAuthRequestSilently"
 	opListConnections     = "listConnections"
 	opRevokeConnection    = "revokeConnection"

@@ -74,6 +74,7 @@ type authRequestOutput struct {
 		Next            string        `json:"next" enum:"sign_in,consent,consent_screen,approve,fail" doc:"What the consent screen does (decision 35): sign_in — sign in afresh (prompt=login or select_account, max_age exceeded, or another user than the id_token_hint's); consent — the usual screen; consent_screen — the full screen even when remembered (prompt=consent); approve or fail — a prompt=none request, answered through …/silent/."`
 		// ExistingConnection is null when the user has no active connection to the client.
 		ExistingConnection *existingConnection `json:"existing_connection" doc:"The user's active connection to this client, or null."`
+		Device             bool                `json:"device,omitempty" doc:"A device authorization request (RFC 8628), reached through a user code: never approved from memory, and its decision redirects nowhere."`
 	}
 }
 
@@ -91,6 +92,7 @@ type completeOutput struct {
 		AuthorizationCode string `json:"authorization_code"`
 		State             string `json:"state"`
 		ExpiresIn         int    `json:"expires_in"`
+		Device            bool   `json:"device,omitempty" doc:"A device authorization request: redirect_uri, authorization_code and state are empty — tell the person to return to their device."`
 	}
 }
 
@@ -106,6 +108,19 @@ type denyOutput struct {
 	Body struct {
 		RedirectURI string `json:"redirect_uri"`
 		State       string `json:"state"`
+		Device      bool   `json:"device,omitempty" doc:"A device authorization request: nothing to redirect."`
+	}
+}
+
+type resolveUserCodeInput struct {
+	Body struct {
+		UserCode string `json:"user_code" maxLength:"64" doc:"What the person typed (XXXX-XXXX; case, hyphens and spaces are ignored)."`
+	}
+}
+
+type resolveUserCodeOutput struct {
+	Body struct {
+		AuthRequestID string `json:"auth_request_id" doc:"The device authorization request; open it as any request."`
 	}
 }
 
@@ -183,6 +198,7 @@ func (h *handlers) registerConsent(api huma.API) {
 			}
 			out := &completeOutput{}
 			out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
+			out.Body.Device = res.Device
 			return out, nil
 		})
 
@@ -203,6 +219,7 @@ func (h *handlers) registerConsent(api huma.API) {
 			}
 			out := &completeOutput{}
 			out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
+			out.Body.Device = res.Device
 			return out, nil
 		})
 
@@ -246,7 +263,27 @@ func (h *handlers) registerConsent(api huma.API) {
 				return nil, errorFor(ctx, h.log, err)
 			}
 			out := &denyOutput{}
-			out.Body.RedirectURI, out.Body.State = res.RedirectURI, res.State
+			out.Body.RedirectURI, out.Body.State, out.Body.Device = res.RedirectURI, res.State, res.Device
+			return out, nil
+		})
+
+	huma.Register(api, huma.Operation{OperationID: opResolveUserCode, Method: http.MethodPost, Path: "/api/internal/oauth/device/", Tags: []string{tag},
+		Summary: "Find the device authorization a user code names (RFC 8628)",
+		Description: "The Connect a device page sends the code the person typed; the answer is the request to open next, as any " +
+			"request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) " +
+			"after 5 in 15 minutes.",
+		Security: auth, Errors: append([]int{http.StatusTooManyRequests}, providerErrors...), MaxBodyBytes: 4 << 10},
+		func(ctx context.Context, in *resolveUserCodeInput) (*resolveUserCodeOutput, error) {
+			p, err := principal(ctx)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			id, err := h.consent.ResolveUserCode(ctx, p, in.Body.UserCode)
+			if err != nil {
+				return nil, errorFor(ctx, h.log, err)
+			}
+			out := &resolveUserCodeOutput{}
+			out.Body.AuthRequestID = id
 			return out, nil
 		})
 }
@@ -263,6 +300,7 @@ func toAuthRequestOutput(v core.AuthRequestView) *authRequestOutput {
 	}
 	b.Client = clientInfo{ClientID: d.Client.ClientID, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description}
 	b.CanAutoApprove = v.CanAutoApprove
+	b.Device = d.Device
 	b.Next = string(v.Next)
 	if c := v.Connection; c != nil {
 		b.ExistingConnection = &existingConnection{ApprovedScopes: c.ApprovedScopes.Strings(), ConnectedAt: c.ConnectedAt, LastUsedAt: c.LastUsedAt}

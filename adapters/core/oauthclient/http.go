@@ -87,6 +87,7 @@ func (c *Client) AuthRequestDetails(ctx context.Context, id string) (core.AuthRe
 		RequestedScopes: d.RequestedScopes, State: d.State, RedirectURI: d.RedirectUri,
 		Client:       core.ClientInfo{ClientID: d.Client.ClientId, Name: d.Client.Name, Logo: d.Client.Logo, Description: d.Client.Description},
 		Requirements: core.SignInRequirements{CreatedAt: d.CreatedAt.UTC(), Prompt: d.Prompt, MaxAge: d.MaxAge, HintSubject: d.HintSubject},
+		Device:       d.Device != nil && *d.Device,
 	}
 	for _, s := range d.ScopeDetails {
 		out.ScopeDetails = append(out.ScopeDetails, core.ScopeDetail{Key: s.Key, Name: s.Name, Description: s.Description, Reason: s.Reason, Icon: s.Icon, Required: s.Required})
@@ -116,7 +117,8 @@ func (c *Client) CompleteConsent(ctx context.Context, in core.CompleteConsentInp
 	if err != nil {
 		return core.ConsentResult{}, err
 	}
-	return core.ConsentResult{RedirectURI: out.RedirectUri, AuthorizationCode: out.AuthorizationCode, State: out.State, ExpiresIn: int(out.ExpiresIn)}, nil
+	return core.ConsentResult{RedirectURI: out.RedirectUri, AuthorizationCode: out.AuthorizationCode, State: out.State, ExpiresIn: int(out.ExpiresIn),
+		Device: out.Device != nil && *out.Device}, nil
 }
 
 // DenyConsent implements core.OAuthInternal.
@@ -128,7 +130,19 @@ func (c *Client) DenyConsent(ctx context.Context, authRequestID, userID string) 
 	if err != nil {
 		return core.DenyResult{}, err
 	}
-	return core.DenyResult{RedirectURI: out.RedirectUri, State: out.State}, nil
+	return core.DenyResult{RedirectURI: out.RedirectUri, State: out.State, Device: out.Device != nil && *out.Device}, nil
+}
+
+// ResolveUserCode implements core.OAuthInternal.
+func (c *Client) ResolveUserCode(ctx context.Context, userCode, userID string) (string, error) {
+	var out providerapi.DeviceResolveResponse
+	err := c.call(http.MethodPost, "/api/auth/internal/device/resolve/", &out, func(edit providerapi.RequestEditorFn) (*http.Response, error) {
+		return c.api.ResolveUserCode(ctx, providerapi.DeviceResolveRequest{UserCode: userCode, UserId: userID}, edit)
+	})
+	if err != nil {
+		return "", err
+	}
+	return out.AuthRequestId, nil
 }
 
 // FailSilently implements core.OAuthInternal.

@@ -158,3 +158,50 @@ func TestClient_ServiceHeader(t *testing.T) {
 		t.Fatalf("revoke with a custom header = %d, %v", n, err)
 	}
 }
+
+// TestClient_Device: the device calls — resolve sends the user code and user id and returns the
+// request id; the device flags of details, completion and denial are read; a refusal is the
+// provider's own error.
+func TestClient_Device(t *testing.T) {
+	t.Parallel()
+	c := fakeProvider(t, func(w http.ResponseWriter, r *http.Request) {
+		var body map[string]any
+		_ = json.NewDecoder(r.Body).Decode(&body)
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/api/auth/internal/device/resolve/":
+			if body["user_code"] != "BCDF-GHJK" || body["user_id"] != "u1" {
+				w.WriteHeader(http.StatusBadRequest)
+				_, _ = w.Write([]byte(`{"error":"invalid_user_code","error_description":"The code is unknown or has expired"}`))
+				return
+			}
+			_, _ = w.Write([]byte(`{"auth_request_id":"0b6f4a5e-8d1c-4f7a-9a51-2f3c4d5e6f70"}`))
+		case "/api/auth/internal/auth-request-details/":
+			_, _ = w.Write([]byte(`{"auth_request_id":"r1","status":"pending","expires_at":"2024-01-01T00:00:00Z","requested_scopes":["openid"],
+"scope_details":[],"state":"","redirect_uri":"urn:ietf:params:oauth:grant-type:device_code","client":{"client_id":"tv","name":"TV","logo":"","description":""},
+"created_at":"2024-01-01T00:00:01Z","prompt":"","max_age":null,"hint_subject":"","device":true}`))
+		case "/api/auth/internal/consent-complete/":
+			_, _ = w.Write([]byte(`{"redirect_uri":"","authorization_code":"","state":"","expires_in":60,"device":true}`))
+		case "/api/auth/internal/consent-deny/":
+			_, _ = w.Write([]byte(`{"redirect_uri":"","state":"","device":true}`))
+		}
+	})
+	ctx := context.Background()
+	id, err := c.ResolveUserCode(ctx, "BCDF-GHJK", "u1")
+	if err != nil || id != "0b6f4a5e-8d1c-4f7a-9a51-2f3c4d5e6f70" {
+		t.Fatalf("resolve = %q, %v", id, err)
+	}
+	var pe *core.ProviderError
+	if _, err := c.ResolveUserCode(ctx, "BBBB-BBBB", "u1"); !errors.As(err, &pe) || pe.Status != http.StatusBadRequest {
+		t.Fatalf("wrong code: %v", err)
+	}
+	if d, err := c.AuthRequestDetails(ctx, "r1"); err != nil || !d.Device {
+		t.Errorf("details = %+v, %v", d, err)
+	}
+	if res, err := c.CompleteConsent(ctx, core.CompleteConsentInput{AuthRequestID: "r1", UserID: "u1", ApprovedScopes: []string{"openid"}, DataToken: "jwt"}); err != nil || !res.Device {
+		t.Errorf("complete = %+v, %v", res, err)
+	}
+	if res, err := c.DenyConsent(ctx, "r1", "u1"); err != nil || !res.Device {
+		t.Errorf("deny = %+v, %v", res, err)
+	}
+}

@@ -189,6 +189,8 @@ type detailsJSON struct {
 	Client          core.ClientInfo    `json:"client"`
 	// Requirements is absent (zero) in rows bound before Core kept them.
 	Requirements core.SignInRequirements `json:"requirements"`
+	// Device is absent (false) in rows of browser requests and in rows bound before devices.
+	Device bool `json:"device,omitempty"`
 }
 
 // factsJSON is what the details column holds: the provider's details and, in rows bound before

@@ -23,6 +23,7 @@ type FakeProvider struct {
 	FailSilentlyFn         func(ctx context.Context, authRequestID, userID, failure string) (core.DenyResult, error)
 	DenyConsentFn          func(ctx context.Context, authRequestID, userID string) (core.DenyResult, error)
 	RevokeGrantsFn         func(ctx context.Context, userID, clientID string) (int, error)
+	ResolveUserCodeFn      func(ctx context.Context, userCode, userID string) (string, error)
 	LogoutRequestDetailsFn func(ctx context.Context, id string) (core.LogoutRequestDetails, error)
 	CompleteLogoutFn       func(ctx context.Context, id, userID, sid string) (core.LogoutCompletion, error)
 }
@@ -67,6 +68,14 @@ func (f *FakeProvider) RevokeGrants(ctx context.Context, userID, clientID string
 		return 0, errNotConfigured
 	}
 	return f.RevokeGrantsFn(ctx, userID, clientID)
+}
+
+// ResolveUserCode implements core.OAuthInternal.
+func (f *FakeProvider) ResolveUserCode(ctx context.Context, userCode, userID string) (string, error) {
+	if f.ResolveUserCodeFn == nil {
+		return "", errNotConfigured
+	}
+	return f.ResolveUserCodeFn(ctx, userCode, userID)
 }
 
 // LogoutRequestDetails implements core.OAuthInternal.

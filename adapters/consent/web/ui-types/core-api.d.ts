@@ -220,6 +220,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/internal/oauth/device/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Find the device authorization a user code names (RFC 8628)
+         * @description The Connect a device page sends the code the person typed; the answer is the request to open next, as any request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) after 5 in 15 minutes.
+         */
+        post: operations["resolveUserCode"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/internal/oauth/logout-requests/{logout_request_id}/": {
         parameters: {
             query?: never;
@@ -454,6 +474,8 @@ export interface components {
             /** @description True only when an active connection covers every requested scope. */
             can_auto_approve: boolean;
             client: components["schemas"]["ClientInfo"];
+            /** @description A device authorization request (RFC 8628), reached through a user code: never approved from memory, and its decision redirects nowhere. */
+            device?: boolean;
             /** @description The user's active connection to this client, or null. */
             existing_connection: components["schemas"]["ExistingConnection"] | null;
             /** Format: date-time */
@@ -482,6 +504,8 @@ export interface components {
         };
         CompleteOutputBody: {
             authorization_code: string;
+            /** @description A device authorization request: redirect_uri, authorization_code and state are empty — tell the person to return to their device. */
+            device?: boolean;
             /** Format: int64 */
             expires_in: number;
             redirect_uri: string;
@@ -491,6 +515,8 @@ export interface components {
             connections: components["schemas"]["AppConnection"][] | null;
         };
         DenyOutputBody: {
+            /** @description A device authorization request: nothing to redirect. */
+            device?: boolean;
             redirect_uri: string;
             state: string;
         };
@@ -581,6 +607,14 @@ export interface components {
             expected_version: number;
             items: components["schemas"]["VaultItem"][] | null;
             wrapped_vault_key: components["schemas"]["Sealed"];
+        };
+        ResolveUserCodeInputBody: {
+            /** @description What the person typed (XXXX-XXXX; case, hyphens and spaces are ignored). */
+            user_code: string;
+        };
+        ResolveUserCodeOutputBody: {
+            /** @description The device authorization request; open it as any request. */
+            auth_request_id: string;
         };
         RevokedOutputBody: {
             /** Format: int64 */
@@ -1281,6 +1315,102 @@ export interface operations {
             };
             /** @description Unprocessable Entity */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Service Unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    resolveUserCode: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveUserCodeInputBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResolveUserCodeOutputBody"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
