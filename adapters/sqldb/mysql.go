@@ -145,7 +145,7 @@ func openMySQL(ctx context.Context, cfg Config) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: MySQL connector: %w", err)
 	}
-	sqldb := sql.OpenDB(countingConnector{base: readCommitted{connector}, c: counterFor(cfg.Name)})
+	sqldb := sql.OpenDB(countingConnector{base: readCommitted{connector}, c: counterFor(cfg.Name), server: true})
 	sizeServerPool(sqldb, cfg.MaxOpenConns)
 	// Below the server's wait_timeout (8 h by default) and short enough that a
 	// pool follows a failover or a restarted server within minutes.

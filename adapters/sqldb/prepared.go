@@ -26,8 +26,11 @@ type Prepared struct {
 	db    *bun.DB
 	query string
 
-	mu   sync.Mutex
+	mu   sync.Mutex // guards stmt
 	stmt *sql.Stmt
+	// preparing admits one preparation at a time; a caller waits for it only as long as its
+	// context allows (a mutex held across a hung PREPARE queued every caller behind it).
+	preparing chan struct{}
 }
 
 // Prepare returns query as a Prepared statement on db.
@@ -35,20 +38,38 @@ func Prepare(db *bun.DB, query string) *Prepared {
 	if Dialect(db) == DialectPostgres {
 		query = numberPlaceholders(query)
 	}
-	return &Prepared{db: db, query: query}
+	return &Prepared{db: db, query: query, preparing: make(chan struct{}, 1)}
 }
 
-func (p *Prepared) prepared(ctx context.Context) (*sql.Stmt, error) {
+func (p *Prepared) current() *sql.Stmt {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.stmt == nil {
-		stmt, err := p.db.DB.PrepareContext(ctx, p.query)
-		if err != nil {
-			return nil, fmt.Errorf("sqldb: prepare %q: %w", p.query, err)
-		}
-		p.stmt = stmt
+	return p.stmt
+}
+
+// prepared returns the statement, preparing it first if needed; ctx bounds the wait for another
+// caller's preparation as well as its own.
+func (p *Prepared) prepared(ctx context.Context) (*sql.Stmt, error) {
+	if stmt := p.current(); stmt != nil {
+		return stmt, nil
 	}
-	return p.stmt, nil
+	select {
+	case p.preparing <- struct{}{}:
+		defer func() { <-p.preparing }()
+	case <-ctx.Done():
+		return nil, fmt.Errorf("sqldb: prepare %q: %w", p.query, ctx.Err())
+	}
+	if stmt := p.current(); stmt != nil {
+		return stmt, nil
+	}
+	stmt, err := p.db.DB.PrepareContext(ctx, p.query)
+	if err != nil {
+		return nil, fmt.Errorf("sqldb: prepare %q: %w", p.query, err)
+	}
+	p.mu.Lock()
+	p.stmt = stmt
+	p.mu.Unlock()
+	return stmt, nil
 }
 
 // ScanOne runs the query with args and scans its first row into dest (a pointer to a bun row
@@ -80,6 +101,8 @@ func (p *Prepared) Exec(ctx context.Context, args ...any) (sql.Result, error) {
 // Ready prepares the statement if it is not yet (ScanOneTx needs it prepared: inside a
 // transaction, preparing would wait for a second connection of the pool).
 func (p *Prepared) Ready(ctx context.Context) error {
+	ctx, cancel := withQueryDeadline(ctx, p.db)
+	defer cancel()
 	_, err := p.prepared(ctx)
 	return err
 }
@@ -89,9 +112,11 @@ func (p *Prepared) Ready(ctx context.Context) error {
 // too, not once per transaction. Call Ready before the transaction: a statement not prepared
 // yet runs unprepared (correct, only not cheaper). The query may be a write with RETURNING.
 func (p *Prepared) ScanOneTx(ctx context.Context, tx bun.Tx, dest any, args ...any) error {
-	p.mu.Lock()
-	stmt := p.stmt
-	p.mu.Unlock()
+	// The statement's own deadline too: the transaction's ends the transaction, but a call
+	// still blocked on the connection holds its rollback until the driver gives up.
+	ctx, cancel := withQueryDeadline(ctx, p.db)
+	defer cancel()
+	stmt := p.current()
 	if stmt == nil {
 		rows, err := tx.Tx.QueryContext(ctx, p.query, args...)
 		if err != nil {
@@ -106,9 +131,9 @@ func (p *Prepared) ScanOneTx(ctx context.Context, tx bun.Tx, dest any, args ...a
 
 // ExecTx is Exec inside tx, prepared as ScanOneTx is (call Ready before the transaction).
 func (p *Prepared) ExecTx(ctx context.Context, tx bun.Tx, args ...any) (sql.Result, error) {
-	p.mu.Lock()
-	stmt := p.stmt
-	p.mu.Unlock()
+	ctx, cancel := withQueryDeadline(ctx, p.db)
+	defer cancel()
+	stmt := p.current()
 	if stmt == nil {
 		return tx.Tx.ExecContext(ctx, p.query, args...)
 	}

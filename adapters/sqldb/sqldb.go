@@ -246,7 +246,7 @@ func openPostgres(cfg Config) (*bun.DB, error) {
 		// Do not echo the DSN: it may carry a password.
 		return nil, errors.New("sqldb: PostgreSQL DSN is not a valid URL")
 	}
-	sqldb := sql.OpenDB(countingConnector{base: pgdriver.NewConnector(pgdriver.WithDSN(cfg.DSN)), c: counterFor(cfg.Name)})
+	sqldb := sql.OpenDB(countingConnector{base: pgdriver.NewConnector(pgdriver.WithDSN(cfg.DSN)), c: counterFor(cfg.Name), server: true})
 	sizeServerPool(sqldb, cfg.MaxOpenConns)
 	return bun.NewDB(sqldb, pgdialect.New()), nil
 }

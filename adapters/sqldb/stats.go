@@ -146,6 +146,9 @@ func statementMetric(name string, mp metric.MeterProvider) error {
 type countingConnector struct {
 	base driver.Connector
 	c    *counter
+	// server marks a database server's connections (PostgreSQL, MariaDB/MySQL), which are
+	// dropped once broken (countingConn.failed); a SQLite connection is a file handle, kept.
+	server bool
 }
 
 func (k countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
@@ -153,14 +156,29 @@ func (k countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &countingConn{Conn: conn, c: k.c}, nil
+	return &countingConn{Conn: conn, c: k.c, server: k.server}, nil
+}
+
+// A connection on which a call failed as IsUnavailable says (its deadline ran out, the network
+// failed) is broken: database/sql drops it instead of reusing it (IsValid), and its prepared
+// statements are not closed one by one over it first — pgdriver waits up to its read timeout
+// (10 s) for each Close on a server that stopped answering, in the goroutine of the request
+// releasing the connection (TestFault_DatabaseFailsOver). The server frees a closed
+// connection's statements itself.
+func (w *countingConn) failed(err error) error {
+	if w.server && IsUnavailable(err) {
+		w.broken.Store(true)
+	}
+	return err
 }
 
 func (k countingConnector) Driver() driver.Driver { return k.base.Driver() }
 
 type countingConn struct {
 	driver.Conn
-	c *counter
+	c      *counter
+	server bool
+	broken atomic.Bool
 }
 
 // Unwrap returns the driver's connection (modernc.org/sqlite's helpers look through wrappers).
@@ -181,10 +199,10 @@ func (w *countingConn) PrepareContext(ctx context.Context, query string) (driver
 		s, err = w.Conn.Prepare(query)
 	}
 	if err != nil {
-		return nil, err
+		return nil, w.failed(err)
 	}
 	w.c.add(ctx, KindPrepare, query, nil)
-	return &countingStmt{Stmt: s, c: w.c, query: query}, nil
+	return &countingStmt{Stmt: s, c: w.c, query: query, conn: w}, nil
 }
 
 func (w *countingConn) Begin() (driver.Tx, error) {
@@ -203,9 +221,9 @@ func (w *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driv
 		tx, err = w.Conn.Begin() //nolint:staticcheck // the driver offers nothing better
 	}
 	if err != nil {
-		return nil, err
+		return nil, w.failed(err)
 	}
-	return &countingTx{Tx: tx, c: w.c, ctx: ctx}, nil
+	return &countingTx{Tx: tx, c: w.c, ctx: ctx, conn: w}, nil
 }
 
 func (w *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -214,7 +232,8 @@ func (w *countingConn) ExecContext(ctx context.Context, query string, args []dri
 		return nil, driver.ErrSkip // database/sql prepares instead; the statement is counted there
 	}
 	w.c.add(ctx, KindExec, query, args)
-	return e.ExecContext(ctx, query, args)
+	r, err := e.ExecContext(ctx, query, args)
+	return r, w.failed(err)
 }
 
 func (w *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -223,12 +242,13 @@ func (w *countingConn) QueryContext(ctx context.Context, query string, args []dr
 		return nil, driver.ErrSkip
 	}
 	w.c.add(ctx, KindQuery, query, args)
-	return q.QueryContext(ctx, query, args)
+	rows, err := q.QueryContext(ctx, query, args)
+	return rows, w.failed(err)
 }
 
 func (w *countingConn) Ping(ctx context.Context) error {
 	if p, ok := w.Conn.(driver.Pinger); ok {
-		return p.Ping(ctx)
+		return w.failed(p.Ping(ctx))
 	}
 	return nil
 }
@@ -241,6 +261,9 @@ func (w *countingConn) ResetSession(ctx context.Context) error {
 }
 
 func (w *countingConn) IsValid() bool {
+	if w.broken.Load() {
+		return false
+	}
 	if v, ok := w.Conn.(driver.Validator); ok {
 		return v.IsValid()
 	}
@@ -256,24 +279,34 @@ func (w *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
 
 type countingTx struct {
 	driver.Tx
-	c   *counter
-	ctx context.Context
+	c    *counter
+	ctx  context.Context
+	conn *countingConn
 }
 
 func (t *countingTx) Commit() error {
 	t.c.add(t.ctx, KindCommit, "", nil)
-	return t.Tx.Commit()
+	return t.conn.failed(t.Tx.Commit())
 }
 
 func (t *countingTx) Rollback() error {
 	t.c.add(t.ctx, KindRollback, "", nil)
-	return t.Tx.Rollback()
+	return t.conn.failed(t.Tx.Rollback())
 }
 
 type countingStmt struct {
 	driver.Stmt
 	c     *counter
 	query string
+	conn  *countingConn
+}
+
+// Close closes the statement on the server, unless its connection is broken (see failed).
+func (s *countingStmt) Close() error {
+	if s.conn.broken.Load() {
+		return nil
+	}
+	return s.Stmt.Close()
 }
 
 func (s *countingStmt) Exec(args []driver.Value) (driver.Result, error) {
@@ -289,7 +322,8 @@ func (s *countingStmt) Query(args []driver.Value) (driver.Rows, error) {
 func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
 	s.c.add(ctx, KindExec, s.query, args)
 	if e, ok := s.Stmt.(driver.StmtExecContext); ok {
-		return e.ExecContext(ctx, args)
+		r, err := e.ExecContext(ctx, args)
+		return r, s.conn.failed(err)
 	}
 	vals, err := plainValues(args)
 	if err != nil {
@@ -301,7 +335,8 @@ func (s *countingStmt) ExecContext(ctx context.Context, args []driver.NamedValue
 func (s *countingStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
 	s.c.add(ctx, KindQuery, s.query, args)
 	if q, ok := s.Stmt.(driver.StmtQueryContext); ok {
-		return q.QueryContext(ctx, args)
+		rows, err := q.QueryContext(ctx, args)
+		return rows, s.conn.failed(err)
 	}
 	vals, err := plainValues(args)
 	if err != nil {

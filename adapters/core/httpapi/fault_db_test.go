@@ -19,28 +19,14 @@ import (
 // Retry-After, and /readyz says 503 within 2 s; once it is back, Core serves again without a
 // restart.
 func TestFault_DatabaseFrozenCutAndBack(t *testing.T) {
-	dbtest.EachBehindProxy(t, sqlstore.MustMigrations(), time.Second, func(t *testing.T, db *bun.DB, proxy *dbtest.FaultProxy) {
-		f := newCoreFault(t, db)
-		proxy.Freeze()
-		f.down("frozen", 1)
-		proxy.Cut()
-		f.down("cut", 1)
-		proxy.Restore()
-		f.back(10 * time.Second)
-	})
+	dbtest.RunFault(t, dbtest.FrozenCutAndBack, sqlstore.MustMigrations(), newCoreFault)
 }
 
 // TestFault_DatabaseFailsOver: as the provider's test of that name — sign-ins queue for
 // connections during a freeze, then the database fails over (old connections hung for good):
 // Core is ready again within the drivers' 10 s read bound plus a margin, on both engines.
 func TestFault_DatabaseFailsOver(t *testing.T) {
-	dbtest.EachBehindProxy(t, sqlstore.MustMigrations(), time.Second, func(t *testing.T, db *bun.DB, proxy *dbtest.FaultProxy) {
-		f := newCoreFault(t, db)
-		proxy.Freeze()
-		f.down("frozen, 12 at once", 12)
-		proxy.FailOver()
-		f.back(20 * time.Second)
-	})
+	dbtest.RunFault(t, dbtest.FailsOver, sqlstore.MustMigrations(), newCoreFault)
 }
 
 // coreFault is Core over a database behind a FaultProxy, with a registered user.
@@ -50,7 +36,7 @@ type coreFault struct {
 	login func() response
 }
 
-func newCoreFault(t *testing.T, db *bun.DB) *coreFault {
+func newCoreFault(t *testing.T, db *bun.DB) dbtest.FaultSubject {
 	e := newEnvOn(t, db)
 	alice := e.register("alice@example.com")
 	return &coreFault{t: t, e: e, login: func() response {
@@ -58,8 +44,8 @@ func newCoreFault(t *testing.T, db *bun.DB) *coreFault {
 	}}
 }
 
-// down signs in three times with parallel callers at once and checks each answer, then readiness.
-func (f *coreFault) down(phase string, parallel int) {
+// Down implements dbtest.FaultSubject with sign-ins.
+func (f *coreFault) Down(phase string, parallel int) {
 	t := f.t
 	t.Helper()
 	for range 3 {
@@ -84,8 +70,8 @@ func (f *coreFault) down(phase string, parallel int) {
 	}
 }
 
-// back waits up to bound for readiness, then signs in.
-func (f *coreFault) back(bound time.Duration) {
+// Back implements dbtest.FaultSubject: Alice signs in.
+func (f *coreFault) Back(bound time.Duration) {
 	t := f.t
 	t.Helper()
 	start := time.Now()

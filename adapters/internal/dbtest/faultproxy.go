@@ -151,20 +151,62 @@ func (p *FaultProxy) FailOver() {
 	close(p.thawed)
 }
 
-// EachBehindProxy runs fn as one subtest per server engine (PostgreSQL, MariaDB/MySQL), each over
-// a fresh migrated database reached through its own FaultProxy and opened with sqldb's
-// QueryTimeout timeout (a short one keeps fault tests fast): the fault suites freeze and cut it.
-// A subtest skips (or fails) as OpenPostgres and OpenMySQL do without the engine's DSN.
-func EachBehindProxy(t *testing.T, migrations *migrate.Migrations, timeout time.Duration,
-	fn func(t *testing.T, db *bun.DB, proxy *FaultProxy)) {
+// FaultTimeout is the QueryTimeout (DATABASE_TIMEOUT) of the databases the fault scenarios
+// open: short, so the scenarios run fast; a service's answers while the database is down must
+// come within it plus a margin.
+const FaultTimeout = time.Second
+
+// FaultSubject is a service running over a database behind a FaultProxy, as the fault scenarios
+// check it.
+type FaultSubject interface {
+	// Down calls the service three times with parallel callers at once and checks that every
+	// answer is a prompt 503 with Retry-After, then that readiness says 503 within its bound.
+	Down(phase string, parallel int)
+	// Back waits up to bound for readiness, then checks the service works and lost nothing.
+	Back(bound time.Duration)
+}
+
+// FaultScenario is a way the database fails and comes back.
+type FaultScenario int
+
+const (
+	// FrozenCutAndBack (issue 8): the database freezes, then is cut, then is restored.
+	FrozenCutAndBack FaultScenario = iota
+	// FailsOver: the database freezes while callers queue for its connections (more than the
+	// pool's four), then fails over (FaultProxy.FailOver): the connections opened before —
+	// including those the pool was opening in the background — stay hung for good, so the
+	// service must be ready again within the drivers' 10 s read bound plus a margin.
+	FailsOver
+)
+
+// RunFault runs scenario as one subtest per server engine (PostgreSQL, MariaDB/MySQL), each over a
+// fresh migrated database reached through its own FaultProxy and opened with FaultTimeout; start
+// builds the service over it. A subtest skips (or fails) as OpenPostgres and OpenMySQL do without
+// the engine's DSN; SQLite, a file rather than a connection, has nothing to freeze or cut.
+func RunFault(t *testing.T, scenario FaultScenario, migrations *migrate.Migrations, start func(*testing.T, *bun.DB) FaultSubject) {
 	t.Helper()
 	for _, e := range Engines {
 		if e.Name == "sqlite" {
-			continue // a file, not a connection: nothing to freeze or cut
+			continue
 		}
 		t.Run(e.Name, func(t *testing.T) {
-			db, proxy := openBehindProxy(t, e.Open(t, migrations), timeout)
-			fn(t, db, proxy)
+			db, p := openBehindProxy(t, e.Open(t, migrations), FaultTimeout)
+			s := start(t, db)
+			p.Freeze()
+			switch scenario {
+			case FrozenCutAndBack:
+				s.Down("frozen", 1)
+				p.Cut()
+				s.Down("cut", 1)
+				p.Restore()
+				s.Back(10 * time.Second)
+			case FailsOver:
+				s.Down("frozen, 12 at once", 12)
+				p.FailOver()
+				s.Back(20 * time.Second)
+			default:
+				t.Fatalf("dbtest: unknown fault scenario %d", scenario)
+			}
 		})
 	}
 }

@@ -20,15 +20,7 @@ import (
 // readiness returns and every refresh token issued before the fault works exactly once, without
 // a restart.
 func TestFault_DatabaseFrozenCutAndBack(t *testing.T) {
-	dbtest.EachBehindProxy(t, sqlstore.Migrations, time.Second, func(t *testing.T, db *bun.DB, proxy *dbtest.FaultProxy) {
-		f := newFaultRun(t, db)
-		proxy.Freeze()
-		f.down("frozen", 1)
-		proxy.Cut()
-		f.down("cut", 1)
-		proxy.Restore()
-		f.back(10 * time.Second)
-	})
+	dbtest.RunFault(t, dbtest.FrozenCutAndBack, sqlstore.Migrations, newFaultRun)
 }
 
 // TestFault_DatabaseFailsOver: the database freezes while requests queue for connections, then
@@ -37,13 +29,7 @@ func TestFault_DatabaseFrozenCutAndBack(t *testing.T) {
 // forever: readiness returns within the drivers' read timeout (10 s on both engines) plus a
 // margin, and every refresh token issued before works exactly once.
 func TestFault_DatabaseFailsOver(t *testing.T) {
-	dbtest.EachBehindProxy(t, sqlstore.Migrations, time.Second, func(t *testing.T, db *bun.DB, proxy *dbtest.FaultProxy) {
-		f := newFaultRun(t, db)
-		proxy.Freeze()
-		f.down("frozen, 12 at once", 12) // more than the pool's 4 connections: callers queue
-		proxy.FailOver()
-		f.back(20 * time.Second)
-	})
+	dbtest.RunFault(t, dbtest.FailsOver, sqlstore.Migrations, newFaultRun)
 }
 
 // faultRun is a provider over a database behind a FaultProxy, with refresh tokens issued before
@@ -55,7 +41,7 @@ type faultRun struct {
 	refreshTokens []string
 }
 
-func newFaultRun(t *testing.T, db *bun.DB) *faultRun {
+func newFaultRun(t *testing.T, db *bun.DB) dbtest.FaultSubject {
 	f := &faultRun{t: t, e: newEnvOn(t, db)}
 	f.c = f.e.newClient(false)
 	for range 3 {
@@ -64,9 +50,8 @@ func newFaultRun(t *testing.T, db *bun.DB) *faultRun {
 	return f
 }
 
-// down refreshes three times with parallel callers at once and checks each answer, then
-// readiness.
-func (f *faultRun) down(phase string, parallel int) {
+// Down implements dbtest.FaultSubject with refreshes.
+func (f *faultRun) Down(phase string, parallel int) {
 	t := f.t
 	t.Helper()
 	for range 3 {
@@ -95,9 +80,9 @@ func (f *faultRun) down(phase string, parallel int) {
 	}
 }
 
-// back waits up to bound for readiness, then uses every refresh token issued before the fault:
-// each works once (nothing was lost or consumed by the failed attempts) and not twice.
-func (f *faultRun) back(bound time.Duration) {
+// Back implements dbtest.FaultSubject: every refresh token issued before the fault works once
+// (nothing was lost or consumed by the failed attempts) and not twice.
+func (f *faultRun) Back(bound time.Duration) {
 	t := f.t
 	t.Helper()
 	start := time.Now()
