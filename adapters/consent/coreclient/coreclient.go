@@ -146,6 +146,11 @@ func (k *Core) Deny(ctx context.Context, token, authRequestID string) (*http.Res
 	return k.c.DenyAuthRequest(ctx, authRequestID, bearer(token), accept)
 }
 
+// ResolveUserCode calls POST /api/internal/oauth/device/ (the Connect a device page).
+func (k *Core) ResolveUserCode(ctx context.Context, token string, body io.Reader) (*http.Response, error) {
+	return k.c.ResolveUserCodeWithBody(ctx, jsonType, body, bearer(token), accept)
+}
+
 // ListConnections calls GET /api/connections/.
 // AnswerSilently implements web.Consent; the bearer is sent only when there is a session.
 func (k *Core) AnswerSilently(ctx context.Context, token, authRequestID string) (*http.Response, error) {

@@ -96,6 +96,11 @@ func (b *bff) register(mux *http.ServeMux) {
 		return b.core.Deny(ctx, tok, r.PathValue("auth_request_id"))
 	}))
 
+	// The Connect a device page: a user code → the device request to open (RFC 8628).
+	mux.HandleFunc("POST /ui/api/device", b.mutating(maxBody, func(ctx context.Context, tok string, r *http.Request) (*http.Response, error) {
+		return b.core.ResolveUserCode(ctx, tok, r.Body)
+	}))
+
 	mux.HandleFunc("GET /ui/api/connections", b.authed(func(ctx context.Context, tok string, _ *http.Request) (*http.Response, error) {
 		return b.core.ListConnections(ctx, tok)
 	}))

@@ -57,6 +57,8 @@ type Consent interface {
 	// AnswerSilently answers a prompt=none request without any screen; token is "" when the
 	// browser has no session (decision 37).
 	AnswerSilently(ctx context.Context, token, authRequestID string) (*http.Response, error)
+	// ResolveUserCode finds the device authorization (RFC 8628) a typed user code names.
+	ResolveUserCode(ctx context.Context, token string, body io.Reader) (*http.Response, error)
 }
 
 // Connections lists and revokes the apps the user has shared data with.

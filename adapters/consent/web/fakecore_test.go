@@ -188,6 +188,19 @@ func newFakeCore(t *testing.T) *fakeCore {
 		reply(w, 200, map[string]any{"redirect_uri": fc.srv.URL + "/rp/callback?error=access_denied&state=st&iss=x", "state": "st"})
 	}))
 	// prompt=none: the session is optional; without one the app gets login_required.
+	// The Connect a device page: BCDF-GHJK names request "dev-1"; anything else is the provider's
+	// invalid_user_code.
+	mux.HandleFunc("POST /api/internal/oauth/device/", fc.authed(func(w http.ResponseWriter, r *http.Request, uid, _ string) {
+		var in struct {
+			UserCode string `json:"user_code"`
+		}
+		json.Unmarshal(fc.body(r), &in)
+		if in.UserCode != "BCDF-GHJK" {
+			reply(w, http.StatusBadRequest, map[string]any{"error": "invalid_user_code", "error_description": "The code is unknown or has expired"})
+			return
+		}
+		reply(w, 200, map[string]any{"auth_request_id": "dev-1"})
+	}))
 	mux.HandleFunc("POST /api/internal/oauth/requests/{id}/silent/", func(w http.ResponseWriter, r *http.Request) {
 		tok, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		fc.mu.Lock()

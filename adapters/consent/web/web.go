@@ -46,7 +46,7 @@ type Config struct {
 
 // appRoutes are the client-side views; each serves the same HTML shell and the ES-module
 // router picks the view from location.pathname. Keep in sync with assets/js/main.js.
-var appRoutes = []string{"/{$}", "/signin", "/signup", "/vault", "/consent", "/connections", "/sessions", "/logout"}
+var appRoutes = []string{"/{$}", "/signin", "/signup", "/vault", "/consent", "/device", "/connections", "/sessions", "/logout"}
 
 // New returns the UI's handler: pages, assets and the /ui/api BFF.
 func New(cfg Config) (http.Handler, error) {

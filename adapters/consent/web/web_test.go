@@ -124,6 +124,7 @@ func TestSecurityHeaders_OnEveryResponse(t *testing.T) {
 		{"GET", "/signup", "", nil, true},
 		{"GET", "/vault", "", nil, true},
 		{"GET", "/consent?auth_request_id=abc", "", nil, true},
+		{"GET", "/device", "", nil, true},
 		{"GET", "/connections", "", nil, true},
 		{"GET", "/sessions", "", nil, true},
 		{"GET", "/no/such/page", "", nil, true},
@@ -414,6 +415,40 @@ func TestBFF_RelaysWithBearerAndPassesStatusThrough(t *testing.T) {
 		t.Errorf("deny: status %d", res.StatusCode)
 	}
 	_ = uid
+}
+
+// TestBFF_ResolveUserCode: the Connect a device page's call reaches Core with the session's
+// bearer, is guarded like every state change (no session, no same-origin proof: refused before
+// Core), and Core's answers — the request to open, or invalid_user_code — pass through.
+func TestBFF_ResolveUserCode(t *testing.T) {
+	t.Parallel()
+	u := newUI(t, true)
+	_, tok := u.core.seedUser("aa")
+	res := u.do("POST", "/ui/api/device", `{"user_code":"BCDF-GHJK"}`, withSession(tok), sameOrigin())
+	if res.StatusCode != 200 || readJSON(t, res)["auth_request_id"] != "dev-1" {
+		t.Fatalf("resolve: status %d", res.StatusCode)
+	}
+	rec := u.core.recorded()
+	if last := rec[len(rec)-1]; last.Path != "/api/internal/oauth/device/" || last.Auth != "Bearer "+tok {
+		t.Errorf("Core saw %s with Authorization %q", last.Path, last.Auth)
+	}
+	res = u.do("POST", "/ui/api/device", `{"user_code":"BBBB-BBBB"}`, withSession(tok), sameOrigin())
+	if res.StatusCode != http.StatusBadRequest || readJSON(t, res)["error"] != "invalid_user_code" {
+		t.Errorf("wrong code: status %d", res.StatusCode)
+	}
+	n := len(u.core.recorded())
+	if res := u.do("POST", "/ui/api/device", `{"user_code":"BCDF-GHJK"}`, withSession(tok)); res.StatusCode == 200 {
+		t.Errorf("without the same-origin proof: status %d", res.StatusCode)
+	}
+	if res := u.do("POST", "/ui/api/device", `{"user_code":"BCDF-GHJK"}`, sameOrigin()); res.StatusCode != http.StatusUnauthorized {
+		t.Errorf("without a session: status %d", res.StatusCode)
+	}
+	if len(u.core.recorded()) != n {
+		t.Error("a refused call reached Core")
+	}
+	if res := u.do("GET", "/device?user_code=BCDF-GHJK", ""); res.StatusCode != 200 {
+		t.Errorf("the Connect a device page: status %d", res.StatusCode)
+	}
 }
 
 // TestBFF_SilentAnswerWithOrWithoutSession: prompt=none is answered with the session when there

@@ -6,6 +6,7 @@ import { refreshSession, state } from './session.js';
 import { signinView, signupView } from './views/auth.js';
 import { vaultView } from './views/vault.js';
 import { consentView } from './views/consent.js';
+import { deviceView } from './views/device.js';
 import { connectionsView, sessionsView } from './views/account.js';
 import { signOutView } from './views/signout.js';
 
@@ -15,6 +16,7 @@ route({
   '/signup': signupView,
   '/vault': vaultView,
   '/consent': consentView,
+  '/device': deviceView,
   '/connections': connectionsView,
   '/sessions': sessionsView,
   '/logout': signOutView,

@@ -11,6 +11,7 @@ import { buildClaims, claimsForScope, formatValue, scopeInfo } from '../scopes.j
 import { FIELDS } from '../profile.js';
 import { icon, scopeIcon } from '../icons.js';
 import { checkValue } from '../values.js';
+import { deviceDone } from './device.js';
 
 /**
  * label names a shared claim for people ("Given name"); the exact claim key stays available as a tooltip.
@@ -66,6 +67,11 @@ function problemCard(main, p, retry) {
     h('h1', {}, icon('alert'), ' ', p.title), h('p', {}, p.text),
     retry ? h('div', { class: 'actions' }, h('button', { type: 'button', class: 'primary', onclick: () => location.reload() }, 'Try again')) : null));
   say(p.announce ?? p.title, 'error', { quiet: true });
+}
+
+/** mainElement is the page's main region, where a decided device request says what happened. */
+function mainElement() {
+  return /** @type {HTMLElement} */ (document.getElementById('main'));
 }
 
 /**
@@ -264,6 +270,7 @@ async function approve(d, approved) {
   // complete steps in one round trip).
   /** @type {Core['CompleteOutputBody']} */
   const done = await api('POST', `/consent/${id}/approve`, /** @satisfies {Core['ApproveInputBody']} */ ({ approved_scopes: approved, claims }));
+  if (done.device) { deviceDone(mainElement(), d.client.name, true); return; }
   say(`Returning you to ${d.client.name}…`, 'success');
   leave(done.redirect_uri);
 }
@@ -276,6 +283,7 @@ async function deny(d) {
   say(`Telling ${d.client.name} you declined…`);
   /** @type {Core['DenyOutputBody']} */
   const done = await api('POST', `/consent/${encodeURIComponent(d.auth_request_id)}/deny`);
+  if (done.device) { deviceDone(mainElement(), d.client.name, false); return; }
   say(`Returning you to ${d.client.name}…`);
   leave(done.redirect_uri);
 }
