@@ -163,11 +163,23 @@ func (c Config) checkListener() error {
 }
 
 // Run starts the demo relying app and serves until ctx is cancelled, then shuts down gracefully.
-// args[0] is the program name; the only flag is -addr, which overrides DEMO_ADDR.
+// args[0] is the program name; the only flag is -addr, which overrides DEMO_ADDR. `demo device`
+// runs the device authorization grant from the terminal instead (runDevice).
 func Run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	name := "demo"
 	if len(args) > 0 {
 		name, args = args[0], args[1:]
+	}
+	if len(args) > 0 && args[0] == "device" {
+		// `demo device`: the device authorization grant from this terminal (device.go).
+		if len(args) > 1 {
+			return fmt.Errorf("device: unexpected arguments: %q", args[1:])
+		}
+		cfg, err := ConfigFromEnv(getenv)
+		if err != nil {
+			return fmt.Errorf("configuration: %w", err)
+		}
+		return runDevice(ctx, cfg, stdout)
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)

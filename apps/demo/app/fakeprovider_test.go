@@ -53,6 +53,7 @@ type fakeProvider struct {
 	tokenAuthHdr  []string
 	idTokens      []string // every id_token issued, in order
 	jwksHits      int
+	devicePolls   int
 }
 
 type fakeCode struct {
@@ -86,6 +87,17 @@ func newFakeProvider(t *testing.T, clientID string) *fakeProvider {
 	mux.HandleFunc("GET /jwks", fp.jwks)
 	mux.HandleFunc("GET /oauth/authorize", fp.authorize)
 	mux.HandleFunc("POST /oauth/token", fp.token)
+	// Device authorization (RFC 8628): one code; the first poll is pending, the next gets tokens.
+	mux.HandleFunc("POST /oauth/device_authorization", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		if r.PostForm.Get("client_id") != fp.clientID || r.PostForm.Get("scope") == "" {
+			oauthError(w, "invalid_request", "client_id and scope are required")
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"device_code": "dc-1", "user_code": "BCDF-GHJK",
+			"verification_uri": "http://consent.test/device", "verification_uri_complete": "http://consent.test/device?user_code=BCDF-GHJK",
+			"expires_in": 600, "interval": 1})
+	})
 	// End session: signs out at once and returns to the post-logout URI with the state.
 	mux.HandleFunc("GET /oauth/logout", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -131,6 +143,7 @@ func (fp *fakeProvider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"id_token_signing_alg_values_supported":          []string{"ES256"},
 		"code_challenge_methods_supported":               []string{"S256"},
 		"authorization_response_iss_parameter_supported": true,
+		"device_authorization_endpoint":                  fp.issuer() + "/oauth/device_authorization",
 	}
 	if !fp.noEndSession {
 		doc["end_session_endpoint"] = fp.issuer() + "/oauth/logout"
@@ -231,6 +244,17 @@ func (fp *fakeProvider) token(w http.ResponseWriter, r *http.Request) {
 		resp := fp.tokenResponse("")
 		delete(resp, "id_token")
 		writeJSON(w, http.StatusOK, resp)
+	case "urn:ietf:params:oauth:grant-type:device_code":
+		if f.Get("device_code") != "dc-1" {
+			oauthError(w, "invalid_grant", "unknown device code")
+			return
+		}
+		fp.devicePolls++
+		if fp.devicePolls == 1 {
+			oauthError(w, "authorization_pending", "not yet")
+			return
+		}
+		writeJSON(w, http.StatusOK, fp.tokenResponse(""))
 	default:
 		oauthError(w, "unsupported_grant_type", f.Get("grant_type"))
 	}

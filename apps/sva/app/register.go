@@ -39,7 +39,12 @@ type registeredClient struct {
 	RedirectURIs           []string `json:"redirect_uris"`
 	PostLogoutRedirectURIs []string `json:"post_logout_redirect_uris"`
 	BackchannelLogoutURI   string   `json:"backchannel_logout_uri"`
+	GrantTypes             []string `json:"grant_types"`
 }
+
+// demoGrantTypes are the demo client's grants: the browser sign-in, its refresh, and the device
+// authorization grant `demo device` uses (RFC 8628; off for other clients unless registered).
+var demoGrantTypes = []string{"authorization_code", "refresh_token", "device_code"}
 
 // ensureDemoClient returns the demo's client id, registering the client through the
 // provider's CLI (`sva oauth clients list|create`, run as a child process against the same
@@ -90,6 +95,9 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 		"--post-logout-redirect-uri", l.cfg.demoPostLogoutURL(),
 		"--backchannel-logout-uri", l.cfg.demoBackchannelURL(),
 	}
+	for _, g := range demoGrantTypes {
+		args = append(args, "--grant-type", g)
+	}
 	for _, r := range demoScopeReasons {
 		args = append(args, "--reason", r[0]+"="+r[1])
 	}
@@ -111,14 +119,19 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 	return created.ClientID, nil
 }
 
-// ensureLogoutURIs registers the demo's post-logout and back-channel URIs on a client that lacks
-// them (`clients update` keeps everything else).
+// ensureLogoutURIs registers the demo's post-logout and back-channel URIs and its grant types
+// (the device grant of `demo device`) on a client that lacks them (`clients update` keeps
+// everything else).
 func (l *launcher) ensureLogoutURIs(ctx context.Context, sup *supervisor, env []string, c registeredClient) error {
 	postLogout, backchannel := l.cfg.demoPostLogoutURL(), l.cfg.demoBackchannelURL()
-	if slices.Contains(c.PostLogoutRedirectURIs, postLogout) && c.BackchannelLogoutURI == backchannel {
+	hasDevice := slices.Contains(c.GrantTypes, "urn:ietf:params:oauth:grant-type:device_code")
+	if slices.Contains(c.PostLogoutRedirectURIs, postLogout) && c.BackchannelLogoutURI == backchannel && hasDevice {
 		return nil
 	}
 	args := []string{svcOAuth, "clients", "update", c.ClientID, "--backchannel-logout-uri", backchannel}
+	for _, g := range demoGrantTypes {
+		args = append(args, "--grant-type", g)
+	}
 	uris := c.PostLogoutRedirectURIs // the flag replaces the list: keep what is registered
 	if !slices.Contains(uris, postLogout) {
 		uris = append(uris, postLogout)
