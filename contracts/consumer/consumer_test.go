@@ -568,3 +568,36 @@ func TestCompleteLogout(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSessionEnded(t *testing.T) {
+	p := newPact(t)
+	p.AddInteraction().
+		GivenWithParameter(given(stateGranted)).
+		UponReceiving("a report that a session of a user with a grant ended").
+		WithRequest(http.MethodPost, "/api/auth/internal/session-ended/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{"user_id": matchers.S(userID), "sid": matchers.Regex(exampleSID, sidPattern)})
+		}).
+		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{"backchannel_notified": matchers.Integer(0)})
+		})
+	p.AddInteraction().
+		GivenWithParameter(given(stateNoSuchID)).
+		UponReceiving("a report that a session ended without its sid").
+		WithRequest(http.MethodPost, "/api/auth/internal/session-ended/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{"user_id": matchers.S(userID), "sid": matchers.S("")})
+		}).
+		WillRespondWith(http.StatusBadRequest, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{"error": matchers.S("invalid_request"), "error_description": matchers.Like("sid is required")})
+		})
+	err := p.ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		c := client(cfg, serviceToken)
+		if _, err := c.SessionEnded(context.Background(), userID, exampleSID); err != nil {
+			return err
+		}
+		_, err := c.SessionEnded(context.Background(), userID, "")
+		return wantProviderError(err, http.StatusBadRequest, "invalid_request")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -25,6 +25,11 @@ const (
 	// EventSignedOutByApp: a relying app's RP-initiated logout was confirmed; the browser's session
 	// ended (Subject is its user, "" when the browser had none) and the provider completed it.
 	EventSignedOutByApp EventKind = "signed_out_by_app"
+	// EventSessionEndNotSent: a session ended (SVA's own sign-out, or signed out from another
+	// session) but the provider could not be told, even after one retry (Err says why): the
+	// session stays ended, and the apps of that session are not told by back-channel logout
+	// (decision 57).
+	EventSessionEndNotSent EventKind = "session_end_not_sent"
 )
 
 // Rate limit names of Event.Limit (the CORE_RATE_* settings).
@@ -46,7 +51,8 @@ type Event struct {
 	AuthRequestID string
 	Decision      string // EventConsentDecided: approved, partial, denied or remembered
 	Limit         string // EventRateLimited: one of the Limit… names
-	// Err is the internal failure behind EventConnectionNotRecorded and EventExpiredSessionKept,
+	// Err is the internal failure behind EventConnectionNotRecorded, EventExpiredSessionKept and
+	// EventSessionEndNotSent,
 	// for the operator's log; it is never shown to a client.
 	Err error
 }

@@ -28,6 +28,9 @@ type Identity struct {
 	defaultKDF    account.KDF
 	vaultLimits   vault.Limits
 	rateLimits    RateLimits
+	// provider is told when a session ends (decision 57), within providerTimeout.
+	provider        OAuthInternal
+	providerTimeout time.Duration
 	// dummyHash is verified against when a login names an unknown account, so that case costs the
 	// same Argon2id work as a wrong key and timing does not reveal which accounts exist.
 	dummyHash string
@@ -51,7 +54,7 @@ func newIdentity(d Deps, cfg Config) (*Identity, error) {
 		clock: d.Clock, random: d.Random, events: d.Events,
 		server:        &serverKey{configured: cfg.ServerKey, secrets: st.Secrets, random: d.Random, clock: d.Clock},
 		sessionPolicy: cfg.Sessions, defaultKDF: cfg.DefaultKDF, vaultLimits: cfg.VaultLimits, rateLimits: cfg.RateLimits,
-		dummyHash: dummy}, nil
+		provider: d.Provider, providerTimeout: cfg.ProviderTimeout, dummyHash: dummy}, nil
 }
 
 // serverKeySecret names Core's generated server key in the Secrets store.
@@ -329,12 +332,46 @@ func (i *Identity) Authenticate(ctx context.Context, token string) (Principal, e
 	return Principal{UserID: sess.UserID, SessionID: sess.ID, AuthTime: sess.CreatedAt, SID: key.SessionSID(sess.ID)}, nil
 }
 
-// Logout ends the caller's session; its token is dead from now on.
+// Logout ends the caller's session (SVA's own sign-out); its token is dead from now on. Then the
+// provider is told, so the apps of that session get back-channel logout tokens (decision 57).
 func (i *Identity) Logout(ctx context.Context, p Principal) error {
 	if err := i.sessions.Delete(ctx, p.UserID, p.SessionID); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
 	}
+	i.tellProvider(ctx, p.UserID, []string{p.SID})
 	return nil
+}
+
+// tellProvider tells the provider that the sessions of userID with these sids ended, one call
+// each (retried once, all within one provider timeout, decision 17). The sessions are deleted
+// already and stay so whatever the provider answers (decision 57): a failure is recorded as
+// EventSessionEndNotSent (logged at ERROR) and not returned — the person is signed out, only
+// their apps are not told.
+func (i *Identity) tellProvider(ctx context.Context, userID string, sids []string) {
+	if len(sids) == 0 {
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), i.providerTimeout)
+	defer cancel()
+	for _, sid := range sids {
+		_, err := retryOnce(pctx, func(ctx context.Context) (int, error) { return i.provider.SessionEnded(ctx, userID, sid) })
+		if err != nil {
+			i.events.Record(ctx, Event{Kind: EventSessionEndNotSent, Subject: userID, Err: providerErr("session ended", err)})
+		}
+	}
+}
+
+// sidsOf returns the OIDC session ids (what the provider knows the sessions as) of session ids.
+func (i *Identity) sidsOf(ctx context.Context, sessionIDs []string) ([]string, error) {
+	key, err := i.server.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(sessionIDs))
+	for _, id := range sessionIDs {
+		out = append(out, key.SessionSID(id))
+	}
+	return out, nil
 }
 
 // SessionInfo describes one of the caller's sessions.
@@ -366,7 +403,8 @@ func (i *Identity) Sessions(ctx context.Context, p Principal) ([]SessionInfo, er
 	return out, nil
 }
 
-// RevokeSession ends one of the caller's sessions; ErrNotFound if the caller has no such session.
+// RevokeSession ends one of the caller's sessions, then tells the provider (decision 57);
+// ErrNotFound if the caller has no such session.
 func (i *Identity) RevokeSession(ctx context.Context, p Principal, sessionID string) error {
 	if err := i.sessions.Delete(ctx, p.UserID, sessionID); err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -374,15 +412,37 @@ func (i *Identity) RevokeSession(ctx context.Context, p Principal, sessionID str
 		}
 		return fmt.Errorf("revoke session: %w", err)
 	}
+	sids, err := i.sidsOf(ctx, []string{sessionID})
+	if err != nil {
+		return fmt.Errorf("revoke session: session ended, provider not told: %w", err)
+	}
+	i.tellProvider(ctx, p.UserID, sids)
 	return nil
 }
 
-// RevokeOtherSessions ends every session of the caller except the current one.
+// RevokeOtherSessions ends every session of the caller except the current one, then tells the
+// provider of each session it listed just before (decision 57; a session signed in between the
+// list and the delete ends untold — it could not have approved an app yet, bar a race).
 func (i *Identity) RevokeOtherSessions(ctx context.Context, p Principal) (int, error) {
+	list, err := i.sessions.ListByUser(ctx, p.UserID)
+	if err != nil {
+		return 0, fmt.Errorf("revoke other sessions: %w", err)
+	}
+	var others []string
+	for _, ss := range list {
+		if ss.ID != p.SessionID {
+			others = append(others, ss.ID)
+		}
+	}
 	n, err := i.sessions.DeleteOthers(ctx, p.UserID, p.SessionID)
 	if err != nil {
 		return 0, fmt.Errorf("revoke other sessions: %w", err)
 	}
+	sids, err := i.sidsOf(ctx, others)
+	if err != nil {
+		return n, fmt.Errorf("revoke other sessions: sessions ended, provider not told: %w", err)
+	}
+	i.tellProvider(ctx, p.UserID, sids)
 	return n, nil
 }
 

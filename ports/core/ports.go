@@ -267,6 +267,10 @@ type OAuthInternal interface {
 	// CompleteLogout is POST /api/auth/internal/logout-complete/; userID and sid (the ended
 	// session's Principal.SID) are "" when the browser had no session.
 	CompleteLogout(ctx context.Context, logoutRequestID, userID, sid string) (LogoutCompletion, error)
+	// SessionEnded is POST /api/auth/internal/session-ended/: userID's session sid (its
+	// Principal.SID) ended outside RP-initiated logout; it returns how many back-channel logout
+	// tokens the provider recorded. Idempotent enough to retry: a repeat re-tells the same apps.
+	SessionEnded(ctx context.Context, userID, sid string) (int, error)
 }
 
 // LogoutRequestDetails mirrors the provider's logout-request-details response: an RP-initiated

@@ -95,6 +95,19 @@ func (b *Backchannel) deliveries(ctx context.Context, subject string, grants []l
 	return out, nil
 }
 
+// record enqueues ds in one write and wakes the delivery loop; nothing to record is a no-op. For
+// use cases whose only write is the notice (the fact they tell of is elsewhere or already stored).
+func (b *Backchannel) record(ctx context.Context, ds []logout.Delivery) error {
+	if len(ds) == 0 {
+		return nil
+	}
+	if err := b.outbox.Enqueue(ctx, ds...); err != nil {
+		return fmt.Errorf("record back-channel logout: %w", err)
+	}
+	b.wakeUp()
+	return nil
+}
+
 // DeliverDue attempts every delivery due now, batch by batch, until none is due. Each claimed
 // delivery is leased for the timeout plus a margin, so an instance that dies mid-attempt leaves
 // it to be retried. Errors are internal (storage); a failed POST is not an error, it is recorded

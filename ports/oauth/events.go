@@ -52,6 +52,9 @@ const (
 	// EventLogoutCompleted: the consent UI signed the browser out and completed the logout
 	// request (Subject is the user signed out, "" when the browser had no session).
 	EventLogoutCompleted EventKind = "logout_completed"
+	// EventSessionEnded: Core reported a session of Subject ended outside RP-initiated logout
+	// (SVA's own sign-out, a session signed out from another one) and apps of it were told.
+	EventSessionEnded EventKind = "session_ended"
 	// EventBackchannelLogoutDelivered: a relying app accepted a back-channel logout token.
 	EventBackchannelLogoutDelivered EventKind = "backchannel_logout_delivered"
 	// EventBackchannelLogoutFailed: a back-channel logout POST failed; it will be retried.

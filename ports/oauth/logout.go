@@ -190,11 +190,7 @@ func (l *Logout) CompleteLogout(ctx context.Context, id, userID, sid string) (Lo
 	}
 	var notify []logout.Delivery
 	if userID != "" {
-		grants, err := l.grants.ActiveSessions(ctx, userID, now)
-		if err != nil {
-			return LogoutResult{}, fmt.Errorf("clients of the signed-out user: %w", err)
-		}
-		if notify, err = l.backchannel.deliveries(ctx, userID, logout.OfSession(grants, sid), now); err != nil {
+		if notify, err = l.sessionDeliveries(ctx, userID, sid, now); err != nil {
 			return LogoutResult{}, err
 		}
 	}
@@ -209,4 +205,46 @@ func (l *Logout) CompleteLogout(ctx context.Context, id, userID, sid string) (Lo
 	}
 	l.events.Record(ctx, Event{Kind: EventLogoutCompleted, ClientID: r.ClientID, Subject: userID})
 	return LogoutResult{RedirectURI: r.ReturnURL(), Notified: len(notify)}, nil
+}
+
+// sessionDeliveries returns the back-channel deliveries that tell the apps of userID's session
+// sid (every session when sid is "") that it ended: the clients of that session's active grants
+// and of the user's grants of unknown session (logout.OfSession), tokens as logout.Notices
+// decides. Every way a Core session ends goes through here (decision 54).
+func (l *Logout) sessionDeliveries(ctx context.Context, userID, sid string, now time.Time) ([]logout.Delivery, error) {
+	grants, err := l.grants.ActiveSessions(ctx, userID, now)
+	if err != nil {
+		return nil, fmt.Errorf("clients of the signed-out user: %w", err)
+	}
+	return l.backchannel.deliveries(ctx, userID, logout.OfSession(grants, sid), now)
+}
+
+// SessionEnded records that Core ended userID's browser session sid some other way than an
+// RP-initiated logout (the person signed out in the consent UI, or signed out that session from
+// another one; decision 54): the apps of that session are told exactly as CompleteLogout tells
+// them, the deliveries recorded in one write. It returns how many were recorded. A session the
+// provider knows no grant of records nothing; a repeat records the notices again (Core retries
+// once when the provider could not be reached), which a relying app treats as the logout it
+// already did (Back-Channel Logout §2.7). sid is required: without it every session of the user
+// would be told. Errors: ErrInvalidInput for a missing or malformed user id or sid; others
+// internal.
+func (l *Logout) SessionEnded(ctx context.Context, userID, sid string) (int, error) {
+	if err := requiredText("user_id", userID); err != nil {
+		return 0, err
+	}
+	if err := authreq.CheckSessionID(sid); err != nil || sid == "" {
+		return 0, fmt.Errorf("%w: sid must be the opaque id of the ended session", ErrInvalidInput)
+	}
+	now := clockNow(l.clock)
+	notify, err := l.sessionDeliveries(ctx, userID, sid, now)
+	if err != nil {
+		return 0, err
+	}
+	if err := l.backchannel.record(ctx, notify); err != nil {
+		return 0, fmt.Errorf("session ended: %w", err)
+	}
+	if len(notify) > 0 {
+		l.events.Record(ctx, Event{Kind: EventSessionEnded, Subject: userID})
+	}
+	return len(notify), nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
 )
 
 // fakeHints accepts hints of the form "idt:<sub>:<aud>" and refuses anything else.
@@ -160,5 +161,76 @@ func TestLogout_ExpiresAndValidatesIDs(t *testing.T) {
 	e.clock.Advance(e.uc.Config().Retention + time.Second)
 	if r, err := e.uc.Housekeeping.Sweep(ctx); err != nil || r.LogoutRequests != 1 {
 		t.Fatalf("sweep %+v %v", r, err)
+	}
+}
+
+// tokensInSession signs user-1 in to creds' client from the browser session sid.
+func (e *env) tokensInSession(t *testing.T, creds oauth.ClientCredentials, sid string) oauth.TokenSet {
+	t.Helper()
+	ctx := context.Background()
+	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(creds.ClientID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
+		ApprovedScopes: []string{"openid", "email"}, DataToken: oauthtest.DataToken, SessionID: sid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, err := e.uc.Tokens.ExchangeCode(ctx, creds, res.Code, "https://rp.example/cb", oauthtest.Verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ts
+}
+
+// TestSessionEnded_SameNoticesAsLogoutComplete (decision 54): a Core session ending outside
+// RP-initiated logout records, in one write, the notices logout-complete would: the apps of that
+// session's grants; another session's are left alone; unknown sessions record nothing; bad input
+// is ErrInvalidInput.
+func TestSessionEnded_SameNoticesAsLogoutComplete(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, b := e.logoutClient(t, "a"), e.logoutClient(t, "b")
+	e.tokensInSession(t, a, "sid-A")
+	e.tokensInSession(t, b, "sid-B")
+	e.events.take()
+	for _, in := range [][2]string{{"", "sid-A"}, {"user-1", ""}, {"user-1", "has space"}} {
+		if _, err := e.uc.Logout.SessionEnded(ctx, in[0], in[1]); !errors.Is(err, oauth.ErrInvalidInput) {
+			t.Fatalf("SessionEnded(%q, %q) = %v, want ErrInvalidInput", in[0], in[1], err)
+		}
+	}
+	if n, err := e.uc.Logout.SessionEnded(ctx, "user-1", "sid-unknown"); err != nil || n != 0 || wakeSignalled(e.uc.Backchannel) {
+		t.Fatalf("unknown session: %d, %v", n, err)
+	}
+	n, err := e.uc.Logout.SessionEnded(ctx, "user-1", "sid-A")
+	if err != nil || n != 1 || !wakeSignalled(e.uc.Backchannel) {
+		t.Fatalf("SessionEnded = %d, %v", n, err)
+	}
+	if ds, _ := e.store.Backchannel.ByClient(ctx, a.ClientID); len(ds) != 1 || ds[0].Subject != "user-1" || ds[0].URI != "https://rp.example/bc/a" {
+		t.Fatalf("outbox of a = %+v", ds)
+	}
+	if ds, _ := e.store.Backchannel.ByClient(ctx, b.ClientID); len(ds) != 0 {
+		t.Fatalf("session B's app was told: %+v", ds)
+	}
+	e.events.only(t, oauth.EventSessionEnded)
+}
+
+// TestRefreshReuse_RecordsLogoutNotice (decision 56): the grant that reuse detection revokes is
+// told to its client through the outbox, with the grant's subject.
+func TestRefreshReuse_RecordsLogoutNotice(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	creds := e.logoutClient(t, "rp")
+	ts := e.tokensInSession(t, creds, "sid-A")
+	if _, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, ""); err == nil {
+		t.Fatal("reuse accepted")
+	}
+	ds, _ := e.store.Backchannel.ByClient(ctx, creds.ClientID)
+	if len(ds) != 1 || ds[0].Subject != "user-1" || ds[0].Status != logout.Pending {
+		t.Fatalf("outbox = %+v", ds)
 	}
 }

@@ -114,6 +114,9 @@ func (t *Tokens) redeemCode(ctx context.Context, c *client.Client, code, redirec
 	case red.Replay:
 		t.events.Record(ctx, Event{Kind: EventCodeReplayRevoked, ClientID: c.ID(), Subject: stored.Subject,
 			GrantID: red.RevokeGrantID, AuthRequestID: stored.AuthRequestID, GrantType: grantType})
+		if err := t.tellRevoked(ctx, stored.ClientID, stored.Subject, stored.SessionID, in.Now); err != nil {
+			return TokenSet{}, fmt.Errorf("exchange code: replay revoked grant %s: %w", red.RevokeGrantID, err)
+		}
 		return TokenSet{}, oautherr.InvalidGrant.WithDescription("Authorization code has already been used").WithCause(grant.ErrCodeReplayed)
 	}
 	iss := red.Issue
@@ -180,9 +183,12 @@ func (t *Tokens) Refresh(ctx context.Context, creds ClientCredentials, refreshTo
 	case errors.Is(err, ErrConflict):
 		// A concurrent rotation of the same token won. The loser is, by definition, a second use of
 		// the token: revoke the grant as for any reuse (checklist 28).
-		if _, g2, lerr := t.grants.RefreshToken(ctx, grant.HashOf(refreshToken)); lerr == nil && g2.ClientID == c.ID() {
+		if _, g2, lerr := t.grants.RefreshToken(ctx, grant.HashOf(refreshToken)); lerr == nil && g2.ClientID == c.ID() && !g2.Revoked() {
 			if t.grants.RevokeGrant(ctx, g2.ID, in.Now) == nil {
 				t.reuseEvent(ctx, g2)
+				if err := t.tellRevoked(ctx, g2.ClientID, g2.Subject, g2.SessionID, in.Now); err != nil {
+					return TokenSet{}, fmt.Errorf("refresh: reuse revoked grant %s: %w", g2.ID, err)
+				}
 			}
 		}
 		return TokenSet{}, reused
@@ -190,6 +196,9 @@ func (t *Tokens) Refresh(ctx context.Context, creds ClientCredentials, refreshTo
 		return TokenSet{}, t.protocolError("refresh", err)
 	case rot.Reuse:
 		t.reuseEvent(ctx, g)
+		if err := t.tellRevoked(ctx, g.ClientID, g.Subject, g.SessionID, in.Now); err != nil {
+			return TokenSet{}, fmt.Errorf("refresh: reuse revoked grant %s: %w", g.ID, err)
+		}
 		return TokenSet{}, reused
 	}
 	ts := t.tokenSet(in.AccessToken, in.RefreshToken, rot.Access, rot.DataToken)
@@ -204,6 +213,21 @@ func (t *Tokens) Refresh(ctx context.Context, creds ClientCredentials, refreshTo
 	t.events.Record(ctx, Event{Kind: EventTokensRefreshed, ClientID: g.ClientID, Subject: g.Subject,
 		GrantID: g.ID, AuthRequestID: g.AuthRequestID, GrantType: GrantTypeRefreshToken})
 	return ts, nil
+}
+
+// tellRevoked records the back-channel logout notice for a grant the provider revoked by its own
+// security rule (authorization-code replay, refresh-token reuse; decision 56): the grant's client
+// learns that subject's session there ended — sub, and the grant's sid when the client asked for
+// sids (logout.Notices) — so it drops the session the stolen or replayed token may have opened.
+// A client's own RFC 7009 revocation does not come here (decision 55). The grant is revoked
+// already when this runs: an error means the notice was not recorded, and the caller answers
+// with it (a server error, logged) rather than hide it.
+func (t *Tokens) tellRevoked(ctx context.Context, clientID, subject, sid string, now time.Time) error {
+	ds, err := t.backchannel.deliveries(ctx, subject, []logout.GrantSession{{ClientID: clientID, SessionID: sid}}, now)
+	if err != nil {
+		return err
+	}
+	return t.backchannel.record(ctx, ds)
 }
 
 // reuseEvent records that g was revoked because one of its rotated refresh tokens came back.

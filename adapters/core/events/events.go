@@ -59,8 +59,8 @@ func New(log *slog.Logger, mp metric.MeterProvider) (*Recorder, error) {
 }
 
 // Record logs e — a rate-limit refusal at WARN (guessing, or a locked account), a decision at
-// INFO, a connection that could not be recorded at ERROR and an expired session that could not be
-// deleted at WARN, both with their error — and counts decisions and refusals.
+// INFO, a connection that could not be recorded or a session end the provider could not be told
+// of at ERROR and an expired session that could not be deleted at WARN, each with its error — and counts decisions and refusals.
 func (r *Recorder) Record(ctx context.Context, e core.Event) {
 	level := slog.LevelInfo
 	switch e.Kind {
@@ -69,7 +69,7 @@ func (r *Recorder) Record(ctx context.Context, e core.Event) {
 	case core.EventRateLimited:
 		r.refused.Add(ctx, 1, metric.WithAttributes(attribute.String("limit", e.Limit)))
 		level = slog.LevelWarn
-	case core.EventConnectionNotRecorded:
+	case core.EventConnectionNotRecorded, core.EventSessionEndNotSent:
 		level = slog.LevelError
 	case core.EventExpiredSessionKept:
 		level = slog.LevelWarn

@@ -209,6 +209,18 @@ func (c *Client) CompleteLogout(ctx context.Context, id, userID, sid string) (co
 	return core.LogoutCompletion{RedirectURI: out.RedirectUri, Notified: int(out.BackchannelNotified)}, nil
 }
 
+// SessionEnded implements core.OAuthInternal.
+func (c *Client) SessionEnded(ctx context.Context, userID, sid string) (int, error) {
+	var out providerapi.SessionEndedResponse
+	err := c.call(http.MethodPost, "/api/auth/internal/session-ended/", &out, func(edit providerapi.RequestEditorFn) (*http.Response, error) {
+		return c.api.ReportSessionEnded(ctx, providerapi.SessionEndedRequest{UserId: userID, Sid: sid}, edit)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(out.BackchannelNotified), nil
+}
+
 func nonNil(s []string) []string {
 	if s == nil {
 		return []string{}

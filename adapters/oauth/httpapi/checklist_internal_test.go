@@ -26,6 +26,7 @@ func TestChecklist39_ServiceToken(t *testing.T) {
 		{http.MethodPost, "/api/auth/internal/consent-complete/"},
 		{http.MethodPost, "/api/auth/internal/consent-deny/"},
 		{http.MethodPost, "/api/auth/internal/grants/revoke/"},
+		{http.MethodPost, "/api/auth/internal/session-ended/"},
 	}
 	for _, p := range paths {
 		for name, tok := range map[string]*string{"missing": nil, "empty": ptr(""), "wrong": ptr("nope"), "prefix": ptr(serviceToken[:5]), "case": ptr(strings.ToUpper(serviceToken))} {

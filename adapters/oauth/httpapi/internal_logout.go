@@ -17,6 +17,7 @@ import (
 const (
 	pathLogoutRequestDetails = "/api/auth/internal/logout-request-details/"
 	pathLogoutComplete       = "/api/auth/internal/logout-complete/"
+	pathSessionEnded         = "/api/auth/internal/session-ended/"
 )
 
 type logoutRequestDetails struct {
@@ -55,6 +56,23 @@ type logoutCompleteOutput struct {
 	Body logoutCompleteResponse
 }
 
+type sessionEndedRequest struct {
+	UserID string `json:"user_id" doc:"The user whose Core session ended"`
+	SID    string `json:"sid" maxLength:"128" pattern:"^[!-~]*$" doc:"The opaque OIDC session id of the ended session, as sent at consent-complete; required"`
+}
+
+type sessionEndedInput struct {
+	Body sessionEndedRequest
+}
+
+type sessionEndedResponse struct {
+	Notified int `json:"backchannel_notified" doc:"How many back-channel logout tokens were recorded for the session's apps (0: the provider knows no app of that session)"`
+}
+
+type sessionEndedOutput struct {
+	Body sessionEndedResponse
+}
+
 // registerInternalLogout maps the logout calls of the internal API onto api (after
 // RegisterInternal, which declared the service-token scheme). logout may be nil for documentation.
 func registerInternalLogout(api huma.API, logout *oauth.Logout, log *slog.Logger) {
@@ -90,6 +108,19 @@ func registerInternalLogout(api huma.API, logout *oauth.Logout, log *slog.Logger
 		Tags: []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
 		Responses: responses(true),
 	}, h.complete)
+	sessionEndedResponses := responses(true)
+	sessionEndedResponses["400"] = errResponse(errSchema, "invalid_request: user_id or sid missing or malformed")
+	delete(sessionEndedResponses, "404")
+	huma.Register(api, huma.Operation{
+		OperationID: "reportSessionEnded", Method: http.MethodPost, Path: pathSessionEnded,
+		Summary: "Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout",
+		Description: "Core calls this after the person signed out in the consent UI or signed out a session from another one. " +
+			"The apps of that session's grants (and of the user's grants of unknown session) that registered a " +
+			"backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records " +
+			"nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).",
+		Tags: []string{"internal"}, Security: security, SkipValidateBody: true, MaxBodyBytes: 16 << 10,
+		Responses: sessionEndedResponses,
+	}, h.sessionEnded)
 }
 
 type internalLogoutHandlers struct {
@@ -119,4 +150,12 @@ func (h *internalLogoutHandlers) complete(ctx context.Context, in *logoutComplet
 		return nil, internalErrorFor(ctx, h.log, err)
 	}
 	return &logoutCompleteOutput{Body: logoutCompleteResponse{RedirectURI: res.RedirectURI, Notified: res.Notified}}, nil
+}
+
+func (h *internalLogoutHandlers) sessionEnded(ctx context.Context, in *sessionEndedInput) (*sessionEndedOutput, error) {
+	n, err := h.logout.SessionEnded(ctx, in.Body.UserID, in.Body.SID)
+	if err != nil {
+		return nil, internalErrorFor(ctx, h.log, err)
+	}
+	return &sessionEndedOutput{Body: sessionEndedResponse{Notified: n}}, nil
 }

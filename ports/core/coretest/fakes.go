@@ -26,6 +26,7 @@ type FakeProvider struct {
 	ResolveUserCodeFn      func(ctx context.Context, userCode, userID string) (string, error)
 	LogoutRequestDetailsFn func(ctx context.Context, id string) (core.LogoutRequestDetails, error)
 	CompleteLogoutFn       func(ctx context.Context, id, userID, sid string) (core.LogoutCompletion, error)
+	SessionEndedFn         func(ctx context.Context, userID, sid string) (int, error)
 }
 
 var _ core.OAuthInternal = (*FakeProvider)(nil)
@@ -94,6 +95,14 @@ func (f *FakeProvider) CompleteLogout(ctx context.Context, id, userID, sid strin
 	return f.CompleteLogoutFn(ctx, id, userID, sid)
 }
 
+// SessionEnded implements core.OAuthInternal.
+func (f *FakeProvider) SessionEnded(ctx context.Context, userID, sid string) (int, error) {
+	if f.SessionEndedFn == nil {
+		return 0, errNotConfigured
+	}
+	return f.SessionEndedFn(ctx, userID, sid)
+}
+
 // Provider is an in-memory stand-in for the provider's internal API with just enough behaviour for
 // Core's tests: pending requests that can be completed or denied once, and grant revocation. Its
 // Fake() gives the function-field fake over it, so a test can still override one method (to make it
@@ -113,6 +122,8 @@ type Provider struct {
 	// LoggedOut records "request/user" of every completed logout, LoggedOutSIDs its sid.
 	LoggedOut     []string
 	LoggedOutSIDs []string
+	// EndedSessions records "user/sid" of every session-ended call.
+	EndedSessions []string
 }
 
 // NewProvider returns an empty provider.
@@ -250,6 +261,12 @@ func (p *Provider) Fake() *FakeProvider {
 				out.Notified = 1
 			}
 			return out, nil
+		},
+		SessionEndedFn: func(_ context.Context, userID, sid string) (int, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.EndedSessions = append(p.EndedSessions, userID+"/"+sid)
+			return 1, nil
 		},
 	}
 }

@@ -283,6 +283,21 @@ type ScopeDetail struct {
 	Required bool `json:"required"`
 }
 
+// SessionEndedRequest defines model for SessionEndedRequest.
+type SessionEndedRequest struct {
+	// Sid The opaque OIDC session id of the ended session, as sent at consent-complete; required
+	Sid string `json:"sid"`
+
+	// UserId The user whose Core session ended
+	UserId string `json:"user_id"`
+}
+
+// SessionEndedResponse defines model for SessionEndedResponse.
+type SessionEndedResponse struct {
+	// BackchannelNotified How many back-channel logout tokens were recorded for the session's apps (0: the provider knows no app of that session)
+	BackchannelNotified int64 `json:"backchannel_notified"`
+}
+
 // SilentFailureRequest defines model for SilentFailureRequest.
 type SilentFailureRequest struct {
 	AuthRequestId string `json:"auth_request_id"`
@@ -326,6 +341,9 @@ type RevokeUserGrantsJSONRequestBody = GrantsRevokeRequest
 
 // CompleteLogoutJSONRequestBody defines body for CompleteLogout for application/json ContentType.
 type CompleteLogoutJSONRequestBody = LogoutCompleteRequest
+
+// ReportSessionEndedJSONRequestBody defines body for ReportSessionEnded for application/json ContentType.
+type ReportSessionEndedJSONRequestBody = SessionEndedRequest
 
 // RequestEditorFn is the function signature for the RequestEditor callback function
 type RequestEditorFn func(ctx context.Context, req *http.Request) error
@@ -512,6 +530,24 @@ type ClientInterface interface {
 	//
 	// Corresponds with GET /api/auth/internal/logout-request-details/ (the `GetLogoutRequestDetails` operationId).
 	GetLogoutRequestDetails(ctx context.Context, params *GetLogoutRequestDetailsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportSessionEndedWithBody Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+	//
+	// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+	ReportSessionEndedWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ReportSessionEnded Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+	//
+	// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+	ReportSessionEnded(ctx context.Context, body ReportSessionEndedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 }
 
 // GetAuthRequestDetails Authorization request as the consent screen shows it
@@ -756,6 +792,44 @@ func (c *Client) CompleteLogout(ctx context.Context, body CompleteLogoutJSONRequ
 // Corresponds with GET /api/auth/internal/logout-request-details/ (the `GetLogoutRequestDetails` operationId).
 func (c *Client) GetLogoutRequestDetails(ctx context.Context, params *GetLogoutRequestDetailsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewGetLogoutRequestDetailsRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportSessionEndedWithBody Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+//
+// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+func (c *Client) ReportSessionEndedWithBody(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportSessionEndedRequestWithBody(c.Server, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ReportSessionEnded Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+//
+// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+func (c *Client) ReportSessionEnded(ctx context.Context, body ReportSessionEndedJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewReportSessionEndedRequest(c.Server, body)
 	if err != nil {
 		return nil, err
 	}
@@ -1106,6 +1180,46 @@ func NewGetLogoutRequestDetailsRequest(server string, params *GetLogoutRequestDe
 	return req, nil
 }
 
+// NewReportSessionEndedRequest calls the generic ReportSessionEnded builder with application/json body
+func NewReportSessionEndedRequest(server string, body ReportSessionEndedJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewReportSessionEndedRequestWithBody(server, "application/json", bodyReader)
+}
+
+// NewReportSessionEndedRequestWithBody constructs an http.Request for the ReportSessionEnded method, with any body, and a specified content type
+func NewReportSessionEndedRequestWithBody(server string, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/auth/internal/session-ended/")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 func (c *Client) applyEditors(ctx context.Context, req *http.Request, additionalEditors []RequestEditorFn) error {
 	for _, r := range c.RequestEditors {
 		if err := r(ctx, req); err != nil {
@@ -1265,6 +1379,24 @@ type ClientWithResponsesInterface interface {
 	//
 	// Corresponds with GET /api/auth/internal/logout-request-details/ (the `GetLogoutRequestDetails` operationId).
 	GetLogoutRequestDetailsWithResponse(ctx context.Context, params *GetLogoutRequestDetailsParams, reqEditors ...RequestEditorFn) (*GetLogoutRequestDetailsResponse, error)
+
+	// ReportSessionEndedWithBodyWithResponse Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+	//
+	// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+	ReportSessionEndedWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportSessionEndedResponse, error)
+
+	// ReportSessionEndedWithResponse Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+	//
+	// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+	ReportSessionEndedWithResponse(ctx context.Context, body ReportSessionEndedJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportSessionEndedResponse, error)
 }
 
 type GetAuthRequestDetailsResponse struct {
@@ -1868,6 +2000,75 @@ func (r GetLogoutRequestDetailsResponse) ContentType() string {
 	return ""
 }
 
+type ReportSessionEndedResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *SessionEndedResponse
+	// JSON400 the response for an HTTP 400 `application/json` response
+	JSON400 *ErrorBody
+	// JSON401 the response for an HTTP 401 `application/json` response
+	JSON401 *ErrorBody
+	// JSON422 the response for an HTTP 422 `application/json` response
+	JSON422 *ErrorBody
+	// JSON500 the response for an HTTP 500 `application/json` response
+	JSON500 *ErrorBody
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ReportSessionEndedResponse) GetJSON200() *SessionEndedResponse {
+	return r.JSON200
+}
+
+// GetJSON400 returns the response for an HTTP 400 `application/json` response
+func (r ReportSessionEndedResponse) GetJSON400() *ErrorBody {
+	return r.JSON400
+}
+
+// GetJSON401 returns the response for an HTTP 401 `application/json` response
+func (r ReportSessionEndedResponse) GetJSON401() *ErrorBody {
+	return r.JSON401
+}
+
+// GetJSON422 returns the response for an HTTP 422 `application/json` response
+func (r ReportSessionEndedResponse) GetJSON422() *ErrorBody {
+	return r.JSON422
+}
+
+// GetJSON500 returns the response for an HTTP 500 `application/json` response
+func (r ReportSessionEndedResponse) GetJSON500() *ErrorBody {
+	return r.JSON500
+}
+
+// GetBody returns the raw response body bytes
+func (r ReportSessionEndedResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ReportSessionEndedResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ReportSessionEndedResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ReportSessionEndedResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 // GetAuthRequestDetailsWithResponse Authorization request as the consent screen shows it
 //
 // A pending request past its expiry is reported (and stored) as expired.
@@ -2066,6 +2267,36 @@ func (c *ClientWithResponses) GetLogoutRequestDetailsWithResponse(ctx context.Co
 		return nil, err
 	}
 	return ParseGetLogoutRequestDetailsResponse(rsp)
+}
+
+// ReportSessionEndedWithBodyWithResponse Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+//
+// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+func (c *ClientWithResponses) ReportSessionEndedWithBodyWithResponse(ctx context.Context, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ReportSessionEndedResponse, error) {
+	rsp, err := c.ReportSessionEndedWithBody(ctx, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportSessionEndedResponse(rsp)
+}
+
+// ReportSessionEndedWithResponse Record that a Core session ended outside RP-initiated logout; tell its apps by back-channel logout
+//
+// Core calls this after the person signed out in the consent UI or signed out a session from another one. The apps of that session's grants (and of the user's grants of unknown session) that registered a backchannel_logout_uri get a logout token, exactly as at logout-complete. A session with no grants records nothing; a repeat records the tokens again (a relying app ignores a logout of a session it already ended).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/auth/internal/session-ended/ (the `ReportSessionEnded` operationId).
+func (c *ClientWithResponses) ReportSessionEndedWithResponse(ctx context.Context, body ReportSessionEndedJSONRequestBody, reqEditors ...RequestEditorFn) (*ReportSessionEndedResponse, error) {
+	rsp, err := c.ReportSessionEnded(ctx, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseReportSessionEndedResponse(rsp)
 }
 
 // ParseGetAuthRequestDetailsResponse parses an HTTP response from a GetAuthRequestDetailsWithResponse call
@@ -2536,6 +2767,60 @@ func ParseGetLogoutRequestDetailsResponse(rsp *http.Response) (*GetLogoutRequest
 			return nil, err
 		}
 		response.JSON404 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON500 = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseReportSessionEndedResponse parses an HTTP response from a ReportSessionEndedWithResponse call
+func ParseReportSessionEndedResponse(rsp *http.Response) (*ReportSessionEndedResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ReportSessionEndedResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest SessionEndedResponse
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 400:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON400 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 401:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON401 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 422:
+		var dest ErrorBody
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON422 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 500:
 		var dest ErrorBody
