@@ -43,13 +43,7 @@ func TestE2E_BrowserLogoutFormPostPAR(t *testing.T) {
 	formPostClient := app.register(s, "Form Post Notes")
 
 	// ---- Sign up (the vault starts with the sign-up email), then sign in at the demo ----
-	b.Open(s.ConsentURL + "/signup")
-	b.WaitFor("sign-up form", `document.getElementById('password-confirm')`)
-	b.Fill("email", email)
-	b.Fill("password", password)
-	b.Fill("password-confirm", password)
-	b.Click(`form button[type=submit]`)
-	b.WaitFor("vault after sign-up", `location.pathname === '/vault'`)
+	b.signUp(s, email, password)
 	b.Open(s.DemoURL + "/")
 	b.WaitFor("demo home", `document.getElementById('signin')`)
 	b.Click("#signin")

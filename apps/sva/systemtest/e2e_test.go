@@ -322,6 +322,19 @@ func (b *browser) waitForDemo(s *Stack, what, expr string) {
 	b.WaitFor(what, `location.origin === `+jsString(s.DemoURL)+` && document.readyState === 'complete' && `+expr)
 }
 
+// signUp creates an SVA account in the consent UI (its vault starts with the sign-up email) and
+// waits for the vault page.
+func (b *browser) signUp(s *Stack, email, password string) {
+	b.t.Helper()
+	b.Open(s.ConsentURL + "/signup")
+	b.WaitFor("sign-up form", `document.getElementById('password-confirm')`)
+	b.Fill("email", email)
+	b.Fill("password", password)
+	b.Fill("password-confirm", password)
+	b.Click(`form button[type=submit]`)
+	b.WaitFor("vault after sign-up", `location.pathname === '/vault'`)
+}
+
 // unlock answers the consent UI's unlock form (a full page load forgets the keys) and waits for
 // the consent screen's ready condition.
 func (b *browser) unlock(password, ready string) {
