@@ -70,6 +70,9 @@ const (
 	// stateSilent: a pending prompt=none request (decision 37).
 	stateSilent = "a prompt=none authorization request is pending"
 	stateLogout = "a logout request is pending"
+	// stateDevice: a pending device authorization (RFC 8628); the provider state gives its user
+	// code and request id.
+	stateDevice = "a device authorization is pending"
 )
 
 var stateParams = map[string]any{
@@ -597,6 +600,54 @@ func TestSessionEnded(t *testing.T) {
 		_, err := c.SessionEnded(context.Background(), userID, "")
 		return wantProviderError(err, http.StatusBadRequest, "invalid_request")
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+const exampleUserCode = "BCDF-GHJK"
+
+func TestResolveUserCode(t *testing.T) {
+	err := newPact(t).AddInteraction().
+		GivenWithParameter(given(stateDevice)).
+		UponReceiving("a user code typed by a signed-in person for a pending device authorization").
+		WithRequest(http.MethodPost, "/api/auth/internal/device/resolve/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{"user_code": matchers.FromProviderState("${user_code}", exampleUserCode), "user_id": matchers.S(userID)})
+		}).
+		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID)})
+		}).
+		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			id, err := client(cfg, serviceToken).ResolveUserCode(context.Background(), exampleUserCode, userID)
+			if err != nil {
+				return err
+			}
+			if id != exampleRequestID {
+				return fmt.Errorf("auth_request_id = %q, want %q", id, exampleRequestID)
+			}
+			return nil
+		})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestResolveUserCode_Unknown: a separate mock server, since the pending interaction's user code
+// is taken from the provider state and so matches any string.
+func TestResolveUserCode_Unknown(t *testing.T) {
+	err := newPact(t).AddInteraction().
+		GivenWithParameter(given(stateNoSuchID)).
+		UponReceiving("a user code that names no device authorization").
+		WithRequest(http.MethodPost, "/api/auth/internal/device/resolve/", func(b *consumer.V3RequestBuilder) {
+			jsonRequest(b, obj{"user_code": matchers.S(exampleUserCode), "user_id": matchers.S(userID)})
+		}).
+		WillRespondWith(http.StatusBadRequest, func(b *consumer.V3ResponseBuilder) {
+			jsonResponse(b, obj{"error": matchers.S("invalid_user_code"), "error_description": matchers.Like("The code is unknown or has expired")})
+		}).
+		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			_, err := client(cfg, serviceToken).ResolveUserCode(context.Background(), exampleUserCode, userID)
+			return wantProviderError(err, http.StatusBadRequest, "invalid_user_code")
+		})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -282,6 +282,22 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 			}
 			return models.ProviderStateResponse{"logout_request_id": res.LogoutRequestID, "client_id": c.id}, nil
 		}),
+		"a device authorization is pending": setup(func(p stateParams) (models.ProviderStateResponse, error) {
+			c, secret, err := e.uc.Clients.Create(ctx, oauth.ClientInput{
+				Type: client.Type("confidential"), Name: p.ClientName, RedirectURIs: []string{p.RedirectURI},
+				AllowedScopes: []string{"openid", "email", "profile"},
+				GrantTypes:    []client.GrantType{client.GrantDeviceCode},
+			})
+			if err != nil {
+				return nil, fmt.Errorf("create client: %w", err)
+			}
+			da, err := e.uc.Authorization.DeviceAuthorize(ctx, oauth.ClientCredentials{ClientID: c.ID, Secret: secret, Method: oauth.AuthMethodBasic}, p.Scope)
+			if err != nil {
+				return nil, fmt.Errorf("device authorization: %w", err)
+			}
+			id, err := e.uc.Authorization.ResolveUserCode(ctx, da.UserCode, p.UserID)
+			return models.ProviderStateResponse{"user_code": da.UserCode, "auth_request_id": id, "client_id": c.ID}, err
+		}),
 		"a user has an active grant for a client": setup(func(p stateParams) (models.ProviderStateResponse, error) {
 			c, id, values, err := pending(p)
 			if err != nil {
