@@ -63,6 +63,9 @@ const (
 	stateLogoutForMe = "an app's sign-out request naming the signed-in person is pending"
 	// stateLogoutNoSession: an app's sign-out request, and no session in the browser.
 	stateLogoutNoSession = "an app's sign-out request is pending"
+	// stateDevice: a device (RFC 8628) shows a user code for a pending sign-in request; the
+	// provider state gives the code and the request's id.
+	stateDevice = "a device shows a user code for a pending sign-in request"
 )
 
 // The account's values, as a browser would have derived them (see docs/consent-ui.md).
@@ -183,6 +186,9 @@ func jsonBody(v any) io.Reader {
 }
 
 func path(p string) matchers.Matcher { return matchers.S(p) }
+
+// exampleUserCode is a device's user code as the person types it (RFC 8628 §6.1).
+const exampleUserCode = "BCDF-GHJK"
 
 // fromState is a value Core generates, taken from the provider state at verification.
 func fromState(expr, example string) matchers.Matcher {
@@ -488,6 +494,28 @@ func TestConsent(t *testing.T) {
 			return c.AnswerSilently(ctx, "", exampleRequestID)
 		},
 		check: hasKeys("redirect_uri"),
+	}, {
+		// The Connect a device page: the code the person typed names the device's request.
+		state: stateDevice, description: "the user code a signed-in person typed for a device",
+		method: http.MethodPost, path: path("/api/internal/oauth/device/"), session: true,
+		body:     obj{"user_code": fromState("${user_code}", exampleUserCode)},
+		status:   http.StatusOK,
+		response: obj{"auth_request_id": fromState("${auth_request_id}", exampleRequestID)},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.ResolveUserCode(ctx, exampleSession, jsonBody(obj{"user_code": exampleUserCode}))
+		},
+		check: hasKeys("auth_request_id"),
+	}, {
+		// A code no device shows: the provider's answer passes through, and the page says so.
+		state: stateSignedIn, description: "a user code that no device shows",
+		method: http.MethodPost, path: path("/api/internal/oauth/device/"), session: true,
+		body:     obj{"user_code": exampleUserCode},
+		status:   http.StatusBadRequest,
+		response: obj{"error": "invalid_user_code", "error_description": matchers.Like("The code is unknown or has expired")},
+		call: func(ctx context.Context, c *coreclient.Core) (*http.Response, error) {
+			return c.ResolveUserCode(ctx, exampleSession, jsonBody(obj{"user_code": exampleUserCode}))
+		},
+		check: hasKeys("error"),
 	}, {
 		state: stateConnected, description: "the list of connected apps",
 		method: http.MethodGet, path: path("/api/connections/"), session: true,

@@ -210,6 +210,19 @@ func (e *coreEnv) stateHandlers(t *testing.T) models.StateHandlers {
 			values["auth_request_id"], values["client_id"] = e.pending(p)
 			return values, nil
 		}),
+		"a device shows a user code for a pending sign-in request": setup(func(p params) (models.ProviderStateResponse, error) {
+			_, values, err := signedIn(p)
+			if err != nil {
+				return nil, err
+			}
+			id, clientID := newIDs()
+			code := "BCDF-" + strings.ToUpper(randomHex(2)) // a fresh code per state (hex letters suffice here)
+			e.prov.AddDevice(code, core.AuthRequestDetails{AuthRequestID: id, ExpiresAt: time.Now().Add(10 * time.Minute).UTC(),
+				RequestedScopes: []string{"openid"}, Client: core.ClientInfo{ClientID: clientID, Name: p["client_name"]},
+				Requirements: core.SignInRequirements{CreatedAt: time.Now().UTC()}})
+			values["user_code"], values["auth_request_id"] = code, id
+			return values, nil
+		}),
 		"a prompt=none sign-in request is pending": setup(func(p params) (models.ProviderStateResponse, error) {
 			id, clientID := e.pending(p, "none")
 			return models.ProviderStateResponse{"auth_request_id": id, "client_id": clientID}, nil

@@ -6,6 +6,7 @@ package coretest
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,11 +125,28 @@ type Provider struct {
 	LoggedOutSIDs []string
 	// EndedSessions records "user/sid" of every session-ended call.
 	EndedSessions []string
+	userCodes     map[string]string // a device's user code (as typed, normalised) → its request id
 }
 
 // NewProvider returns an empty provider.
 func NewProvider() *Provider {
-	return &Provider{requests: map[string]*core.AuthRequestDetails{}, logouts: map[string]*core.LogoutRequestDetails{}}
+	return &Provider{requests: map[string]*core.AuthRequestDetails{}, logouts: map[string]*core.LogoutRequestDetails{},
+		userCodes: map[string]string{}}
+}
+
+// AddDevice stores a device's pending request (Device set, status "pending" unless set) that
+// userCode names.
+func (p *Provider) AddDevice(userCode string, d core.AuthRequestDetails) {
+	d.Device = true
+	p.Add(d)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.userCodes[normalUserCode(userCode)] = d.AuthRequestID
+}
+
+// normalUserCode ignores case, hyphens and spaces, as the provider does.
+func normalUserCode(code string) string {
+	return strings.ToUpper(strings.NewReplacer("-", "", " ", "").Replace(code))
 }
 
 // AddLogout stores a logout request (status "pending" unless set).
@@ -230,6 +248,15 @@ func (p *Provider) Fake() *FakeProvider {
 			defer p.mu.Unlock()
 			p.Revoked = append(p.Revoked, userID+"/"+clientID)
 			return 1, nil
+		},
+		ResolveUserCodeFn: func(_ context.Context, userCode, _ string) (string, error) {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			id, ok := p.userCodes[normalUserCode(userCode)]
+			if !ok || p.requests[id].Status != "pending" {
+				return "", &core.ProviderError{Status: 400, Body: []byte(`{"error":"invalid_user_code","error_description":"The code is unknown or has expired"}`)}
+			}
+			return id, nil
 		},
 		LogoutRequestDetailsFn: func(_ context.Context, id string) (core.LogoutRequestDetails, error) {
 			p.mu.Lock()
