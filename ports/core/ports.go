@@ -237,6 +237,9 @@ var ErrProviderUnavailable = errors.New("core: provider unavailable")
 type ProviderError struct {
 	Status int
 	Body   []byte
+	// RetryAfter is the provider's Retry-After header ("" for none), passed on with its answer
+	// (a 429 says when the person may try again).
+	RetryAfter string
 }
 
 func (e *ProviderError) Error() string { return fmt.Sprintf("provider answered %d", e.Status) }

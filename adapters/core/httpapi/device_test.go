@@ -24,7 +24,7 @@ func TestResolveUserCode(t *testing.T) {
 		case "BCDF-GHJK":
 			return "req-2", nil
 		case "ZZZZ-ZZZZ":
-			return "", &core.ProviderError{Status: http.StatusTooManyRequests, Body: []byte(`{"error":"rate_limited","error_description":"Too many wrong codes; try again later"}`)}
+			return "", &core.ProviderError{Status: http.StatusTooManyRequests, Body: []byte(`{"error":"rate_limited","error_description":"Too many wrong codes; try again later"}`), RetryAfter: "540"}
 		}
 		return "", &core.ProviderError{Status: http.StatusBadRequest, Body: []byte(`{"error":"invalid_user_code","error_description":"The code is unknown or has expired"}`)}
 	}
@@ -34,7 +34,11 @@ func TestResolveUserCode(t *testing.T) {
 		t.Fatalf("resolve: %s, provider asked %v", r.raw, asked)
 	}
 	expect(t, e.do(http.MethodPost, "/api/internal/oauth/device/", alice.token, map[string]any{"user_code": "BBBB-BBBB"}), http.StatusBadRequest, "invalid_user_code")
-	expect(t, e.do(http.MethodPost, "/api/internal/oauth/device/", alice.token, map[string]any{"user_code": "ZZZZ-ZZZZ"}), http.StatusTooManyRequests, "rate_limited")
+	limited := e.do(http.MethodPost, "/api/internal/oauth/device/", alice.token, map[string]any{"user_code": "ZZZZ-ZZZZ"})
+	expect(t, limited, http.StatusTooManyRequests, "rate_limited")
+	if got := limited.header.Get("Retry-After"); got != "540" {
+		t.Errorf("the provider's Retry-After is passed on as %q, want 540", got)
+	}
 	if r := e.do(http.MethodPost, "/api/internal/oauth/device/", "", map[string]any{"user_code": "BCDF-GHJK"}); r.status != http.StatusUnauthorized || len(asked) != 3 {
 		t.Fatalf("without a session: %d, provider asked %v", r.status, asked)
 	}

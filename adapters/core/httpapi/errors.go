@@ -82,7 +82,11 @@ func errorFor(ctx context.Context, log *slog.Logger, err error) error {
 	)
 	switch {
 	case errors.As(err, &provider) && provider.Status >= 400 && provider.Status < 500:
-		return &apiError{status: provider.Status, body: provider.Body, cause: err}
+		e := &apiError{status: provider.Status, body: provider.Body, cause: err}
+		if provider.RetryAfter != "" {
+			e.headers = http.Header{"Retry-After": {provider.RetryAfter}}
+		}
+		return e
 	case httpserver.DependencyUnavailable(err, core.ErrProviderUnavailable):
 		// The one mapping of "a dependency is down" (httpserver.DependencyUnavailable): the
 		// provider, the database, or a rate-limit counter that could not be recorded (the

@@ -261,7 +261,7 @@ func (c *Client) call(method, path string, out any, send func(providerapi.Reques
 		if !json.Valid(raw) || !bytes.HasPrefix(bytes.TrimSpace(raw), []byte("{")) {
 			raw = []byte(`{"error":"unexpected_response"}`)
 		}
-		return &core.ProviderError{Status: resp.StatusCode, Body: raw}
+		return &core.ProviderError{Status: resp.StatusCode, Body: raw, RetryAfter: resp.Header.Get("Retry-After")}
 	default:
 		return fmt.Errorf("oauthclient: %s %s: %w: status %d", method, path, core.ErrProviderUnavailable, resp.StatusCode)
 	}

@@ -170,6 +170,12 @@ func TestClient_Device(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/api/auth/internal/device/resolve/":
+			if body["user_code"] == "ZZZZ-ZZZZ" {
+				w.Header().Set("Retry-After", "540")
+				w.WriteHeader(http.StatusTooManyRequests)
+				_, _ = w.Write([]byte(`{"error":"rate_limited","error_description":"Too many wrong codes; try again later"}`))
+				return
+			}
 			if body["user_code"] != "BCDF-GHJK" || body["user_id"] != "u1" {
 				w.WriteHeader(http.StatusBadRequest)
 				_, _ = w.Write([]byte(`{"error":"invalid_user_code","error_description":"The code is unknown or has expired"}`))
@@ -194,6 +200,9 @@ func TestClient_Device(t *testing.T) {
 	var pe *core.ProviderError
 	if _, err := c.ResolveUserCode(ctx, "BBBB-BBBB", "u1"); !errors.As(err, &pe) || pe.Status != http.StatusBadRequest {
 		t.Fatalf("wrong code: %v", err)
+	}
+	if _, err := c.ResolveUserCode(ctx, "ZZZZ-ZZZZ", "u1"); !errors.As(err, &pe) || pe.Status != http.StatusTooManyRequests || pe.RetryAfter != "540" {
+		t.Fatalf("guessing limit: %v (%+v), want 429 with the provider's Retry-After", err, pe)
 	}
 	if d, err := c.AuthRequestDetails(ctx, "r1"); err != nil || !d.Device {
 		t.Errorf("details = %+v, %v", d, err)
