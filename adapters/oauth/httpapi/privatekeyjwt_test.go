@@ -23,6 +23,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/domain/client"
+	"github.com/sva-oauth/sva/domain/device"
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
@@ -410,4 +411,48 @@ func TestPrivateKeyJWT_AdminAPI(t *testing.T) {
 			t.Errorf("%s: %d %v, want 400 invalid_request", name, resp.StatusCode, body)
 		}
 	}
+}
+
+// TestPrivateKeyJWT_DeviceEndpoint: a private_key_jwt client starts a device authorization (RFC
+// 8628) and polls with signed assertions; the device endpoint accepts its own URL or the issuer
+// as aud, refuses another endpoint's and a replayed jti (invalid_client), and a shared secret is
+// no way in for this client.
+func TestPrivateKeyJWT_DeviceEndpoint(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	key := newClientKey(t, "k1", jwt.SigningMethodES256)
+	raw, _ := json.Marshal(jwkSet(key))
+	c, _, err := e.uc.Clients.Create(context.Background(), oauth.ClientInput{Type: client.Confidential, Name: "Key TV",
+		GrantTypes: []client.GrantType{client.GrantDeviceCode}, AllowedScopes: []string{"openid", "email"},
+		TokenEndpointAuthMethod: client.AuthPrivateKeyJWT, JWKS: string(raw)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deviceURL := e.issuer + "/oauth/device_authorization"
+	start := func(aud string) (*http.Response, map[string]any) {
+		return e.postForm("/oauth/device_authorization", assertionForm(e.assertion(key, c.ID, aud), url.Values{"scope": {"openid email"}}), nil)
+	}
+	resp, body := start(deviceURL)
+	deviceCode, _ := body["device_code"].(string)
+	if resp.StatusCode != http.StatusOK || deviceCode == "" {
+		t.Fatalf("device authorization with an assertion for the device endpoint: %d %v", resp.StatusCode, body)
+	}
+	if resp, body := start(e.issuer); resp.StatusCode != http.StatusOK {
+		t.Fatalf("device authorization with the issuer as aud: %d %v", resp.StatusCode, body)
+	}
+	resp, body = start(e.issuer + "/oauth/introspect")
+	wantOAuthError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+	replayed := e.assertion(key, c.ID, deviceURL)
+	if resp, body := e.postForm("/oauth/device_authorization", assertionForm(replayed, url.Values{"scope": {"openid"}}), nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("first use of an assertion: %d %v", resp.StatusCode, body)
+	}
+	resp, body = e.postForm("/oauth/device_authorization", assertionForm(replayed, url.Values{"scope": {"openid"}}), nil)
+	wantOAuthError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+	resp, body = e.postForm("/oauth/device_authorization", url.Values{"scope": {"openid"}}, &[2]string{c.ID, "a guessed secret"})
+	wantOAuthError(t, resp, body, http.StatusUnauthorized, "invalid_client")
+
+	// Polling authenticates the same way: the device code is this client's, still pending.
+	resp, body = e.postForm("/oauth/token", assertionForm(e.assertion(key, c.ID, e.issuer+"/oauth/token"),
+		url.Values{"grant_type": {device.GrantType}, "device_code": {deviceCode}}), nil)
+	wantOAuthError(t, resp, body, http.StatusBadRequest, "authorization_pending")
 }
