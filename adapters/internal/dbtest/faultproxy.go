@@ -157,13 +157,67 @@ func (p *FaultProxy) FailOver() {
 const FaultTimeout = time.Second
 
 // FaultSubject is a service running over a database behind a FaultProxy, as the fault scenarios
-// check it.
+// check it. RunFault owns the timing, the parallel callers and the readiness polling; a subject
+// says only what one call, readiness and recovery are for its service.
 type FaultSubject interface {
-	// Down calls the service three times with parallel callers at once and checks that every
-	// answer is a prompt 503 with Retry-After, then that readiness says 503 within its bound.
-	Down(phase string, parallel int)
-	// Back waits up to bound for readiness, then checks the service works and lost nothing.
-	Back(bound time.Duration)
+	// Unavailable makes one request that needs the database and returns "" when the answer is
+	// the service's 503 with Retry-After, or a description of the answer that came instead.
+	Unavailable() string
+	// Readiness returns the status code of the service's /readyz.
+	Readiness() int
+	// Recovered checks, once the service is ready again, that it works and lost nothing.
+	Recovered()
+}
+
+// faultAnswerBound is how long a call may take while the database is down: FaultTimeout plus a
+// margin for a loaded machine (a frozen database used to hold requests for 10 s).
+const faultAnswerBound = 3 * time.Second
+
+// faultReadinessBound is how long /readyz may take to say 503 while the database is down.
+const faultReadinessBound = 2 * time.Second
+
+// checkDown calls s three times with parallel callers at once and checks that every answer is
+// a prompt 503 with Retry-After, then that readiness says 503 within its bound.
+func checkDown(t *testing.T, s FaultSubject, phase string, parallel int) {
+	t.Helper()
+	for range 3 {
+		var wg sync.WaitGroup
+		for range parallel {
+			wg.Go(func() {
+				start := time.Now()
+				got := s.Unavailable()
+				if took := time.Since(start); took > faultAnswerBound {
+					t.Errorf("%s: answered after %s, want within the %s database deadline plus a margin (%s)", phase, took, FaultTimeout, faultAnswerBound)
+				}
+				if got != "" {
+					t.Errorf("%s: %s, want the service's 503 with Retry-After", phase, got)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	start := time.Now()
+	if code := s.Readiness(); code != 503 || time.Since(start) > faultReadinessBound {
+		t.Errorf("%s: /readyz %d after %s, want 503 within %s", phase, code, time.Since(start), faultReadinessBound)
+	}
+}
+
+// checkBack waits up to bound for readiness, then lets s check that it works and lost nothing.
+func checkBack(t *testing.T, s FaultSubject, bound time.Duration) {
+	t.Helper()
+	start := time.Now()
+	for {
+		code := s.Readiness()
+		if code == 200 {
+			break
+		}
+		if time.Since(start) > bound {
+			t.Fatalf("/readyz still %d %s after the database came back", code, bound)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Logf("ready again %s after the database came back", time.Since(start).Round(10*time.Millisecond))
+	s.Recovered()
 }
 
 // FaultScenario is a way the database fails and comes back.
@@ -195,15 +249,15 @@ func RunFault(t *testing.T, scenario FaultScenario, migrations *migrate.Migratio
 			p.Freeze()
 			switch scenario {
 			case FrozenCutAndBack:
-				s.Down("frozen", 1)
+				checkDown(t, s, "frozen", 1)
 				p.Cut()
-				s.Down("cut", 1)
+				checkDown(t, s, "cut", 1)
 				p.Restore()
-				s.Back(10 * time.Second)
+				checkBack(t, s, 10*time.Second)
 			case FailsOver:
-				s.Down("frozen, 12 at once", 12)
+				checkDown(t, s, "frozen, 12 at once", 12)
 				p.FailOver()
-				s.Back(20 * time.Second)
+				checkBack(t, s, 20*time.Second)
 			default:
 				t.Fatalf("dbtest: unknown fault scenario %d", scenario)
 			}
