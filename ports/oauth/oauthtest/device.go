@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"sync"
 	"testing"
 	"time"
 
@@ -129,27 +128,9 @@ func testConcurrentDevicePoll(t *testing.T, s oauth.Stores) {
 	first := device.Poll{Interval: device.DefaultInterval}
 	mustNil(t, s.DeviceRequests.Create(ctx, r, codes, first), "Create")
 	const n = 16
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		won  int
-		errs []error
-	)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.DeviceRequests.RecordPoll(ctx, r.ID(), first, device.Poll{Interval: device.DefaultInterval, LastAt: Now.Add(time.Duration(i+1) * time.Millisecond)})
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				won++
-			} else {
-				errs = append(errs, err)
-			}
-		}()
-	}
-	wg.Wait()
+	won, errs := race(n, func(i int) error {
+		return s.DeviceRequests.RecordPoll(ctx, r.ID(), first, device.Poll{Interval: device.DefaultInterval, LastAt: Now.Add(time.Duration(i+1) * time.Millisecond)})
+	})
 	if won != 1 {
 		t.Fatalf("%d of %d concurrent polls recorded, want exactly 1 (errors %v)", won, n, errs)
 	}

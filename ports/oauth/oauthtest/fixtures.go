@@ -6,6 +6,7 @@ package oauthtest
 
 import (
 	"crypto/rand"
+	"sync"
 	"testing"
 	"time"
 
@@ -114,4 +115,27 @@ func NewTokens(t testing.TB) (access, refresh string) {
 		t.Fatal(err)
 	}
 	return access, refresh
+}
+
+// race calls call from n goroutines at once and returns how many calls returned nil and the
+// errors of the others: the shape of every "of concurrent attempts exactly one wins" check.
+func race(n int, call func(i int) error) (won int, errs []error) {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	for i := range n {
+		wg.Go(func() {
+			err := call(i)
+			mu.Lock()
+			defer mu.Unlock()
+			if err == nil {
+				won++
+			} else {
+				errs = append(errs, err)
+			}
+		})
+	}
+	wg.Wait()
+	return won, errs
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"maps"
-	"sync"
 	"testing"
 	"time"
 
@@ -77,27 +76,10 @@ func testConcurrentPushedTake(t *testing.T, s oauth.Stores) {
 	r := pushed(t, c.ID(), Now)
 	mustNil(t, s.PushedRequests.Create(ctx, r), "Create")
 	const n = 16
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		won  int
-		errs []error
-	)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := s.PushedRequests.Take(ctx, r.Hash)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				won++
-			} else {
-				errs = append(errs, err)
-			}
-		}()
-	}
-	wg.Wait()
+	won, errs := race(n, func(int) error {
+		_, err := s.PushedRequests.Take(ctx, r.Hash)
+		return err
+	})
 	if won != 1 {
 		t.Fatalf("%d of %d concurrent takes succeeded, want exactly 1", won, n)
 	}
