@@ -176,7 +176,8 @@ func TestLaunch_StartsRegistersAndStopsCleanly(t *testing.T) {
 	}
 	createArgs := strings.Join(toStrings(clients[0]["create_args"]), " ")
 	for _, want := range []string{"--name SVA Demo", "--public", "--scopes " + demoClientScopes, "--reason email=To show your email address",
-		"--post-logout-redirect-uri http://" + cfg.DemoAddr + "/signed-out", "--backchannel-logout-uri http://" + cfg.DemoAddr + "/backchannel-logout"} {
+		"--post-logout-redirect-uri http://" + cfg.DemoAddr + "/signed-out", "--backchannel-logout-uri http://" + cfg.DemoAddr + "/backchannel-logout",
+		"--grant-type device_code"} { // `demo device` works against the launcher's stack
 		if !strings.Contains(createArgs, want) {
 			t.Errorf("clients create args lack %q: %s", want, createArgs)
 		}
@@ -239,8 +240,8 @@ func TestLaunch_StartsRegistersAndStopsCleanly(t *testing.T) {
 }
 
 // TestLaunch_AddsLogoutURIsToAnOlderDemoClient: a demo client registered before the demo had
-// "Sign out everywhere" and a back-channel receiver is updated, not replaced, and keeps the
-// post-logout URIs it had.
+// "Sign out everywhere", a back-channel receiver and `demo device` is updated, not replaced, and
+// keeps the post-logout URIs it had.
 func TestLaunch_AddsLogoutURIsToAnOlderDemoClient(t *testing.T) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir)
@@ -259,6 +260,10 @@ func TestLaunch_AddsLogoutURIsToAnOlderDemoClient(t *testing.T) {
 	got := strings.Join(toStrings(clients[0]["post_logout_redirect_uris"]), " ")
 	if got != "http://elsewhere.test/bye "+cfg.demoPostLogoutURL() || clients[0]["backchannel_logout_uri"] != cfg.demoBackchannelURL() {
 		t.Errorf("after the update: post-logout URIs %q, back-channel %v; want the old one kept, the demo's added", got, clients[0]["backchannel_logout_uri"])
+	}
+	// The device grant `demo device` uses is added too, beside the browser's grants.
+	if args := strings.Join(toStrings(clients[0]["update_args"]), " "); !strings.Contains(args, "--grant-type authorization_code --grant-type refresh_token --grant-type device_code") {
+		t.Errorf("clients update args lack the demo's grant types: %s", args)
 	}
 }
 

@@ -73,12 +73,12 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 	reusable := func(c registeredClient) bool { return slices.Contains(c.RedirectURIs, redirect) }
 	for _, c := range clients {
 		if c.ClientID == secrets.DemoClientID && reusable(c) {
-			return c.ClientID, l.ensureLogoutURIs(ctx, sup, env, c)
+			return c.ClientID, l.ensureDemoClientCurrent(ctx, sup, env, c)
 		}
 	}
 	for _, c := range clients {
 		if c.Name == demoClientName && c.Type == "public" && reusable(c) {
-			if err := l.ensureLogoutURIs(ctx, sup, env, c); err != nil {
+			if err := l.ensureDemoClientCurrent(ctx, sup, env, c); err != nil {
 				return "", err
 			}
 			return c.ClientID, l.remember(secrets, c.ClientID)
@@ -119,10 +119,10 @@ func (l *launcher) ensureDemoClient(ctx context.Context, sup *supervisor, secret
 	return created.ClientID, nil
 }
 
-// ensureLogoutURIs registers the demo's post-logout and back-channel URIs and its grant types
+// ensureDemoClientCurrent registers the demo's post-logout and back-channel URIs and its grant types
 // (the device grant of `demo device`) on a client that lacks them (`clients update` keeps
 // everything else).
-func (l *launcher) ensureLogoutURIs(ctx context.Context, sup *supervisor, env []string, c registeredClient) error {
+func (l *launcher) ensureDemoClientCurrent(ctx context.Context, sup *supervisor, env []string, c registeredClient) error {
 	postLogout, backchannel := l.cfg.demoPostLogoutURL(), l.cfg.demoBackchannelURL()
 	hasDevice := slices.Contains(c.GrantTypes, "urn:ietf:params:oauth:grant-type:device_code")
 	if slices.Contains(c.PostLogoutRedirectURIs, postLogout) && c.BackchannelLogoutURI == backchannel && hasDevice {
