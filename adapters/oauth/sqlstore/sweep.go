@@ -2,10 +2,12 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/domain/authreq"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/ports/oauth"
@@ -30,16 +32,14 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 	// One statement, not batched: it touches only the requests that expired since the last
 	// sweep (minutes of abandoned sign-ins), and marking before deleting counts even a request
 	// that is also old enough to go in this same sweep.
-	r, err := s.db.NewUpdate().TableExpr("oauth_auth_requests").Set("status = ?", string(authreq.StatusExpired)).
-		Where("status = ?", string(authreq.StatusPending)).Where("expires_at <= ?", ts(p.PendingExpiredBy)).Exec(ctx)
+	n, err := retryingDeadlocks(ctx, s.db, func(ctx context.Context, db bun.IDB) (sql.Result, error) {
+		return db.NewUpdate().TableExpr("oauth_auth_requests").Set("status = ?", string(authreq.StatusExpired)).
+			Where("status = ?", string(authreq.StatusPending)).Where("expires_at <= ?", ts(p.PendingExpiredBy)).Exec(ctx)
+	})
 	if err != nil {
 		return res, fmt.Errorf("sweep: mark expired authorization requests: %w", err)
 	}
-	n, err := r.RowsAffected()
-	if err != nil {
-		return res, fmt.Errorf("sweep: mark expired authorization requests: %w", err)
-	}
-	res.ExpiredAuthRequests = int(n)
+	res.ExpiredAuthRequests = n
 	steps := []struct {
 		what  string
 		table string
@@ -90,31 +90,29 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 				}
 				continue
 			}
-			del := s.db.NewDelete().TableExpr(st.table)
-			if st.pk == "" {
-				for i, w := range st.where {
-					del = del.Where(w, st.args[i]...)
+			n, err := retryingDeadlocks(ctx, s.db, func(ctx context.Context, db bun.IDB) (sql.Result, error) {
+				del := db.NewDelete().TableExpr(st.table)
+				if st.pk == "" {
+					for i, w := range st.where {
+						del = del.Where(w, st.args[i]...)
+					}
+				} else {
+					victims := db.NewSelect().TableExpr(st.table).Column(st.pk)
+					for i, w := range st.where {
+						victims = victims.Where(w, st.args[i]...)
+					}
+					victims = victims.OrderExpr("?", bun.Ident(st.pk)).Limit(sweepBatch)
+					// The batch is wrapped in a derived table: MySQL refuses LIMIT in an IN subquery
+					// and a subquery on the table being deleted from, but accepts both once the batch
+					// is materialised; PostgreSQL and SQLite read it the same way.
+					del = del.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(st.pk), bun.Ident(st.pk), victims)
 				}
-			} else {
-				victims := s.db.NewSelect().TableExpr(st.table).Column(st.pk)
-				for i, w := range st.where {
-					victims = victims.Where(w, st.args[i]...)
-				}
-				victims = victims.OrderExpr("?", bun.Ident(st.pk)).Limit(sweepBatch)
-				// The batch is wrapped in a derived table: MySQL refuses LIMIT in an IN subquery
-				// and a subquery on the table being deleted from, but accepts both once the batch
-				// is materialised; PostgreSQL and SQLite read it the same way.
-				del = del.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(st.pk), bun.Ident(st.pk), victims)
-			}
-			r, err := del.Exec(ctx)
+				return del.Exec(ctx)
+			})
 			if err != nil {
 				return res, fmt.Errorf("sweep %s: %w", st.what, err)
 			}
-			n, err := r.RowsAffected()
-			if err != nil {
-				return res, fmt.Errorf("sweep %s: %w", st.what, err)
-			}
-			*st.count += int(n)
+			*st.count += n
 			if st.pk == "" || n < sweepBatch {
 				break
 			}
@@ -126,25 +124,40 @@ func (s *SweepStore) Sweep(ctx context.Context, p grant.Purge) (oauth.SweepResul
 // eraseBatch sets columns to NULL in at most sweepBatch rows matching where, and returns how many
 // it changed. The rows are chosen as the DELETE batches choose them (a materialised derived table).
 func (s *SweepStore) eraseBatch(ctx context.Context, table, pk string, columns, where []string, args [][]any) (int, error) {
-	victims := s.db.NewSelect().TableExpr(table).Column(pk)
-	for i, w := range where {
-		victims = victims.Where(w, args[i]...)
-	}
-	victims = victims.OrderExpr("?", bun.Ident(pk)).Limit(sweepBatch)
-	upd := s.db.NewUpdate().TableExpr(table)
-	for _, c := range columns {
-		upd = upd.Set("? = NULL", bun.Ident(c))
-	}
-	upd = upd.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(pk), bun.Ident(pk), victims)
-	// The conditions again, on the row as it is when locked: a concurrent sweep that erased it
-	// first (its columns are NULL now) must not make this one count it again.
-	for i, w := range where {
-		upd = upd.Where(w, args[i]...)
-	}
-	r, err := upd.Exec(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n, err := r.RowsAffected()
-	return int(n), err
+	return retryingDeadlocks(ctx, s.db, func(ctx context.Context, db bun.IDB) (sql.Result, error) {
+		victims := db.NewSelect().TableExpr(table).Column(pk)
+		for i, w := range where {
+			victims = victims.Where(w, args[i]...)
+		}
+		victims = victims.OrderExpr("?", bun.Ident(pk)).Limit(sweepBatch)
+		upd := db.NewUpdate().TableExpr(table)
+		for _, c := range columns {
+			upd = upd.Set("? = NULL", bun.Ident(c))
+		}
+		upd = upd.Where("? IN (SELECT ? FROM (?) AS victims)", bun.Ident(pk), bun.Ident(pk), victims)
+		// The conditions again, on the row as it is when locked: a concurrent sweep that erased it
+		// first (its columns are NULL now) must not make this one count it again.
+		for i, w := range where {
+			upd = upd.Where(w, args[i]...)
+		}
+		return upd.Exec(ctx)
+	})
+}
+
+// retryingDeadlocks runs one sweep statement as its own transaction through sqldb.RunInTx, so
+// that when the server aborts it to break a deadlock it runs again. Sweeps on several instances
+// at once do deadlock on MariaDB/MySQL: marking requests expired locks rows through the status
+// index while a batch delete locks them in key order. Every statement selects its rows afresh,
+// so running it again decides from what is there now. It returns the rows the statement changed.
+func retryingDeadlocks(ctx context.Context, db *bun.DB, statement func(ctx context.Context, db bun.IDB) (sql.Result, error)) (int, error) {
+	var changed int64
+	err := sqldb.RunInTx(ctx, db, func(ctx context.Context, tx bun.Tx) error {
+		r, err := statement(ctx, tx)
+		if err != nil {
+			return err
+		}
+		changed, err = r.RowsAffected()
+		return err
+	})
+	return int(changed), err
 }
