@@ -317,3 +317,53 @@ func TestClientCertificateReloadedOnChange(t *testing.T) {
 		t.Errorf("after renewal presented %q (%v), want serial %s", got, err, renewed.Cert.SerialNumber)
 	}
 }
+
+// TestTransportReusesConnectionsOfConcurrentCalls: a service calls one other service with
+// many requests at once (Core's concurrent sign-ins to the provider). Once a burst's
+// connections are idle, the next burst must reuse them all instead of dialling anew —
+// http.DefaultTransport keeps only 2 per host and would open 14 fresh ones every round.
+func TestTransportReusesConnectionsOfConcurrentCalls(t *testing.T) {
+	const concurrent, rounds = 16, 3
+	arrived := make(chan struct{})
+	var release atomic.Pointer[chan struct{}]
+	var opened atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ch := *release.Load()
+		arrived <- struct{}{}
+		<-ch
+		io.WriteString(w, "ok")
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			opened.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	c := client(t, tlsconfig.Client{})
+
+	for round := range rounds {
+		ch := make(chan struct{})
+		release.Store(&ch)
+		errs := make(chan error, concurrent)
+		for range concurrent {
+			go func() {
+				_, err := get(c, srv.URL)
+				errs <- err
+			}()
+		}
+		// Hold every request until all are in flight, so each round needs 16 connections at once.
+		for range concurrent {
+			<-arrived
+		}
+		close(ch)
+		for range concurrent {
+			if err := <-errs; err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+		}
+	}
+	if got := opened.Load(); got != concurrent {
+		t.Errorf("%d rounds of %d concurrent calls opened %d connections, want %d (the first round's, reused)", rounds, concurrent, got, concurrent)
+	}
+}
