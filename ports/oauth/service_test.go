@@ -463,27 +463,10 @@ func TestExchangeCode_Concurrent(t *testing.T) {
 	e := newEnv(t)
 	_, creds := e.client(t, client.Confidential)
 	code, _ := e.code(t, creds.ClientID)
-	var ok, failed atomic.Int32
-	var wg sync.WaitGroup
-	for range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := e.uc.Tokens.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
-			switch {
-			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, oautherr.InvalidGrant):
-				failed.Add(1)
-			default:
-				t.Errorf("unexpected error: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 1 || failed.Load() != 49 {
-		t.Fatalf("successes = %d, invalid_grant = %d", ok.Load(), failed.Load())
-	}
+	oauthtest.Race(t, "ExchangeCode", 50, 1, func(int) error {
+		_, err := e.uc.Tokens.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
+		return err
+	}, oautherr.InvalidGrant)
 }
 
 func TestCompleteConsent_Errors(t *testing.T) {
@@ -569,28 +552,11 @@ func TestCompleteConsent_Concurrent(t *testing.T) {
 	ctx := context.Background()
 	c, _ := e.client(t, client.Confidential)
 	ar, _ := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
-	var codes, refused atomic.Int32
-	var wg sync.WaitGroup
-	for i := range 10 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: fmt.Sprintf("user-%d", i),
-				ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
-			switch {
-			case err == nil:
-				codes.Add(1)
-			case errors.Is(err, oauth.ErrNotPending):
-				refused.Add(1)
-			default:
-				t.Errorf("unexpected: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if codes.Load() != 1 || refused.Load() != 9 {
-		t.Fatalf("codes = %d, refused = %d", codes.Load(), refused.Load())
-	}
+	oauthtest.Race(t, "CompleteConsent", 10, 1, func(i int) error {
+		_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: fmt.Sprintf("user-%d", i),
+			ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
+		return err
+	}, oauth.ErrNotPending)
 }
 
 func TestDeny(t *testing.T) { // decision 4

@@ -3,10 +3,7 @@ package oauthtest
 import (
 	"context"
 	"crypto/rand"
-	"errors"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,26 +48,7 @@ func testConcurrentAssertionIDs(t *testing.T, s oauth.Stores) {
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create")
 	jti := rand.Text()
-	const n = 16
-	var ok, replay atomic.Int32
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.AssertionIDs.Use(ctx, c.ID(), jti, Now.Add(time.Minute))
-			switch {
-			case err == nil:
-				ok.Add(1)
-			case errors.Is(err, oauth.ErrAlreadyExists):
-				replay.Add(1)
-			default:
-				t.Errorf("Use: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 1 || replay.Load() != n-1 {
-		t.Fatalf("concurrent Uses: %d accepted, %d replays; want 1 and %d", ok.Load(), replay.Load(), n-1)
-	}
+	Race(t, "AssertionIDs.Use", 16, 1, func(int) error {
+		return s.AssertionIDs.Use(ctx, c.ID(), jti, Now.Add(time.Minute))
+	}, oauth.ErrAlreadyExists)
 }

@@ -4,8 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -254,29 +254,11 @@ func testConcurrentLogoutComplete(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	r := newLogoutRequest(t, nil, Now)
 	mustNil(t, s.LogoutRequests.Create(ctx, r), "Create")
-	var (
-		won, lost atomic.Int32
-		wg        sync.WaitGroup
-	)
-	for range 6 {
-		wg.Go(func() {
-			mine := *r
-			if err := mine.Complete("user-1", Now.Add(time.Second)); err != nil {
-				t.Error(err)
-				return
-			}
-			switch err := s.LogoutRequests.Complete(ctx, &mine, nil); {
-			case err == nil:
-				won.Add(1)
-			case errors.Is(err, oauth.ErrConflict):
-				lost.Add(1)
-			default:
-				t.Error(err)
-			}
-		})
-	}
-	wg.Wait()
-	if won.Load() != 1 || lost.Load() != 5 {
-		t.Fatalf("won %d, lost %d", won.Load(), lost.Load())
-	}
+	Race(t, "LogoutRequests.Complete", 6, 1, func(int) error {
+		mine := *r
+		if err := mine.Complete("user-1", Now.Add(time.Second)); err != nil {
+			return fmt.Errorf("domain Complete: %w", err)
+		}
+		return s.LogoutRequests.Complete(ctx, &mine, nil)
+	}, oauth.ErrConflict)
 }

@@ -127,14 +127,7 @@ func testConcurrentDevicePoll(t *testing.T, s oauth.Stores) {
 	r, _, codes := newDeviceRequest(t, c, Now)
 	first := device.Poll{Interval: device.DefaultInterval}
 	mustNil(t, s.DeviceRequests.Create(ctx, r, codes, first), "Create")
-	const n = 16
-	won, errs := race(n, func(i int) error {
+	Race(t, "RecordPoll", 16, 1, func(i int) error {
 		return s.DeviceRequests.RecordPoll(ctx, r.ID(), first, device.Poll{Interval: device.DefaultInterval, LastAt: Now.Add(time.Duration(i+1) * time.Millisecond)})
-	})
-	if won != 1 {
-		t.Fatalf("%d of %d concurrent polls recorded, want exactly 1 (errors %v)", won, n, errs)
-	}
-	for _, err := range errs {
-		wantErr(t, err, oauth.ErrConflict, "losing RecordPoll")
-	}
+	}, oauth.ErrConflict)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,24 +91,12 @@ func testConcurrentAuthFailures(t *testing.T, s oauth.Stores) {
 	w := client.DefaultLockoutPolicy().WindowAt(Now)
 	key := client.FailureKeyClient("app_race")
 	const n = 40
-	var mu sync.Mutex
-	var seen []int
-	var wg sync.WaitGroup
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			got, err := s.AuthFailures.Record(ctx, w, key)
-			if err != nil {
-				t.Errorf("Record: %v", err)
-				return
-			}
-			mu.Lock()
-			seen = append(seen, got)
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
+	seen := make([]int, n)
+	Race(t, "Record", n, n, func(i int) error {
+		var err error
+		seen[i], err = s.AuthFailures.Record(ctx, w, key)
+		return err
+	})
 	slices.Sort(seen)
 	for i, v := range seen {
 		if v != i+1 {
@@ -270,18 +257,11 @@ func testConcurrentSweep(t *testing.T, s oauth.Stores) {
 	mustNil(t, err, "PurgeAt")
 	const sweepers = 3
 	results := make([]oauth.SweepResult, sweepers)
-	var wg sync.WaitGroup
-	for i := range sweepers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var err error
-			if results[i], err = s.Sweeper.Sweep(ctx, p); err != nil {
-				t.Errorf("concurrent Sweep: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
+	Race(t, "Sweep", sweepers, sweepers, func(i int) error {
+		var err error
+		results[i], err = s.Sweeper.Sweep(ctx, p)
+		return err
+	})
 	var total oauth.SweepResult
 	for _, r := range results {
 		total.Grants += r.Grants

@@ -75,15 +75,8 @@ func testConcurrentPushedTake(t *testing.T, s oauth.Stores) {
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
 	r := pushed(t, c.ID(), Now)
 	mustNil(t, s.PushedRequests.Create(ctx, r), "Create")
-	const n = 16
-	won, errs := race(n, func(int) error {
+	Race(t, "Take", 16, 1, func(int) error {
 		_, err := s.PushedRequests.Take(ctx, r.Hash)
 		return err
-	})
-	if won != 1 {
-		t.Fatalf("%d of %d concurrent takes succeeded, want exactly 1", won, n)
-	}
-	for _, err := range errs {
-		wantErr(t, err, oauth.ErrNotFound, "losing Take")
-	}
+	}, oauth.ErrNotFound)
 }

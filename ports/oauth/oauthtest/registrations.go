@@ -3,9 +3,6 @@ package oauthtest
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,26 +19,9 @@ func testRegistrations(t *testing.T, s oauth.Stores) {
 	iat, _, err := registration.NewInitialAccessToken(rand.Reader, 3, time.Hour, Now)
 	mustNil(t, err, "NewInitialAccessToken")
 	mustNil(t, s.Registrations.CreateInitialAccessToken(ctx, iat), "CreateInitialAccessToken")
-	var ok, refused atomic.Int32
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			switch err := s.Registrations.UseInitialAccessToken(ctx, iat.Hash, Now); {
-			case err == nil:
-				ok.Add(1)
-			case errorsIsNotFound(err):
-				refused.Add(1)
-			default:
-				t.Errorf("UseInitialAccessToken: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if ok.Load() != 3 || refused.Load() != 5 {
-		t.Fatalf("8 concurrent uses of a 3-use token: %d admitted, %d refused", ok.Load(), refused.Load())
-	}
+	Race(t, "UseInitialAccessToken of a 3-use token", 8, 3, func(int) error {
+		return s.Registrations.UseInitialAccessToken(ctx, iat.Hash, Now)
+	}, oauth.ErrNotFound)
 	late, _, _ := registration.NewInitialAccessToken(rand.Reader, 1, time.Hour, Now)
 	mustNil(t, s.Registrations.CreateInitialAccessToken(ctx, late), "Create")
 	wantErr(t, s.Registrations.UseInitialAccessToken(ctx, late.Hash, Now.Add(time.Hour)), oauth.ErrNotFound, "use at expiry")
@@ -68,5 +48,3 @@ func testRegistrations(t *testing.T, s oauth.Stores) {
 		t.Fatalf("Sweep deleted %d initial access tokens, want 2", res.InitialAccessTokens)
 	}
 }
-
-func errorsIsNotFound(err error) bool { return errors.Is(err, oauth.ErrNotFound) }

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,20 +165,13 @@ func testConcurrentClientUpdate(t *testing.T, s oauth.Stores) {
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create")
 	const n = 10
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			err := s.Clients.Update(ctx, c.ID(), func(c *client.Client) error {
-				return c.Update(client.Params{Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
-					RedirectURIs:  append(c.RedirectURIs(), fmt.Sprintf("https://rp.example/cb-%d", i)),
-					AllowedScopes: c.AllowedScopes(), ScopeReasons: c.ScopeReasons(), RequiredScopes: c.RequiredScopes()}, Now.Add(time.Minute))
-			})
-			if err != nil {
-				t.Errorf("Update %d: %v", i, err)
-			}
+	Race(t, "Update", n, n, func(i int) error {
+		return s.Clients.Update(ctx, c.ID(), func(c *client.Client) error {
+			return c.Update(client.Params{Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
+				RedirectURIs:  append(c.RedirectURIs(), fmt.Sprintf("https://rp.example/cb-%d", i)),
+				AllowedScopes: c.AllowedScopes(), ScopeReasons: c.ScopeReasons(), RequiredScopes: c.RequiredScopes()}, Now.Add(time.Minute))
 		})
-	}
-	wg.Wait()
+	})
 	got, err := s.Clients.Get(ctx, c.ID())
 	mustNil(t, err, "Get")
 	if uris := got.RedirectURIs(); len(uris) != len(c.RedirectURIs())+n {
@@ -271,28 +262,11 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 	// concurrent decisions exactly one wins (checklist 43).
 	rd := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, rd), "Create rd")
-	var (
-		wg   sync.WaitGroup
-		wins atomic.Int32
-	)
-	for range 6 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			mine := rd.Clone()
-			code, _ := ApproveWithCode(t, mine, Now.Add(time.Second))
-			switch err := s.AuthRequests.Decide(ctx, mine, authreq.StatusPending, &code); {
-			case err == nil:
-				wins.Add(1)
-			case !errors.Is(err, oauth.ErrConflict):
-				t.Errorf("losing Decide: %v, want ErrConflict", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if wins.Load() != 1 {
-		t.Fatalf("%d concurrent Decides won, want exactly 1", wins.Load())
-	}
+	Race(t, "Decide", 6, 1, func(int) error {
+		mine := rd.Clone()
+		code, _ := ApproveWithCode(t, mine, Now.Add(time.Second))
+		return s.AuthRequests.Decide(ctx, mine, authreq.StatusPending, &code)
+	}, oauth.ErrConflict)
 	if got, _ := s.AuthRequests.Get(ctx, rd.ID()); !got.IsApproved() || got.Subject() != "user-1" {
 		t.Fatalf("after Decide: %+v", got.Snapshot())
 	}
@@ -377,43 +351,19 @@ func testConcurrentComplete(t *testing.T, s oauth.Stores) {
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
 	r := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, r), "Create")
-	const n = 20
-	var wins, notPending atomic.Int32
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
-				if err := r.Complete("user-1", scope.MustParse("email"), Now); err != nil {
-					return nil, err
-				}
-				raw, err := grant.NewSecret(rand.Reader, grant.KindCode)
-				if err != nil {
-					return nil, err
-				}
-				code, err := grant.NewCode(r, raw, DataToken, Now, grant.DefaultCodeTTL)
-				return &code, err
-			})
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, authreq.ErrNotPending), errors.Is(err, oauth.ErrConflict):
-				notPending.Add(1)
-			default:
-				errs <- err
+	Race(t, "Complete", 20, 1, func(int) error {
+		return s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
+			if err := r.Complete("user-1", scope.MustParse("email"), Now); err != nil {
+				return nil, err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("unexpected error: %v", err)
-	}
-	if wins.Load() != 1 || notPending.Load() != n-1 {
-		t.Fatalf("wins = %d, refused = %d; want 1 and %d", wins.Load(), notPending.Load(), n-1)
-	}
+			raw, err := grant.NewSecret(rand.Reader, grant.KindCode)
+			if err != nil {
+				return nil, err
+			}
+			code, err := grant.NewCode(r, raw, DataToken, Now, grant.DefaultCodeTTL)
+			return &code, err
+		})
+	}, authreq.ErrNotPending, oauth.ErrConflict)
 }
 
 // issue stores an approved request and its code and returns the code and its raw value.
@@ -526,39 +476,19 @@ func testConcurrentRedeem(t *testing.T, s oauth.Stores) {
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
 	_, raw := issue(t, s, c)
 	const n = 50
-	var wins, refused atomic.Int32
+	ins := make([]grant.RedeemInput, n)
+	for i := range ins {
+		ins[i] = RedeemInput(t, c, raw, Now.Add(time.Second))
+	}
 	errAlreadyUsed := errors.New("already used")
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		in := RedeemInput(t, c, raw, Now.Add(time.Second))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			err := s.Codes.Redeem(ctx, grant.HashOf(raw), use(in), func(code grant.Code) (grant.Redemption, error) {
-				if code.Used() {
-					return grant.Redemption{}, errAlreadyUsed
-				}
-				return grant.Redeem(code, in)
-			})
-			switch {
-			case err == nil:
-				wins.Add(1)
-			case errors.Is(err, errAlreadyUsed), errors.Is(err, oauth.ErrConflict):
-				refused.Add(1)
-			default:
-				errs <- err
+	Race(t, "Redeem", n, 1, func(i int) error {
+		return s.Codes.Redeem(ctx, grant.HashOf(raw), use(ins[i]), func(code grant.Code) (grant.Redemption, error) {
+			if code.Used() {
+				return grant.Redemption{}, errAlreadyUsed
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("unexpected error: %v", err)
-	}
-	if wins.Load() != 1 || refused.Load() != n-1 {
-		t.Fatalf("wins = %d, refused = %d; want exactly one winner of %d", wins.Load(), refused.Load(), n)
-	}
+			return grant.Redeem(code, ins[i])
+		})
+	}, errAlreadyUsed, oauth.ErrConflict)
 }
 
 // grantWithTokens redeems a fresh code and returns the input used (raw tokens).
@@ -654,39 +584,21 @@ func testConcurrentRotate(t *testing.T, s oauth.Stores) {
 	c, _ := NewClient(t)
 	mustNil(t, s.Clients.Create(ctx, c), "Create client")
 	issued := grantWithTokens(t, s, c)
-	const n = 2
-	var rotated, reused atomic.Int32
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	for range n {
-		in := rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute))
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var rot grant.Rotation
-			err := s.RefreshTokens.Rotate(ctx, grant.HashOf(issued.RefreshToken), func(g grant.Grant, rt grant.RefreshToken) (grant.Rotation, error) {
-				var err error
-				rot, err = grant.Rotate(g, rt, in)
-				return rot, err
-			})
-			switch {
-			case errors.Is(err, oauth.ErrConflict) || err == nil && rot.Reuse:
-				reused.Add(1)
-			case err == nil:
-				rotated.Add(1)
-			default:
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Errorf("unexpected error: %v", err)
-	}
-	if rotated.Load() != 1 || reused.Load() != 1 {
-		t.Fatalf("rotated = %d, reused = %d; want 1 and 1", rotated.Load(), reused.Load())
-	}
+	ins := []grant.RotateInput{rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute)), rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute))}
+	// A rotation that saw the token already rotated reports reuse: the losing side of the race.
+	errReused := errors.New("reuse detected")
+	Race(t, "Rotate", len(ins), 1, func(i int) error {
+		var rot grant.Rotation
+		err := s.RefreshTokens.Rotate(ctx, grant.HashOf(issued.RefreshToken), func(g grant.Grant, rt grant.RefreshToken) (grant.Rotation, error) {
+			var err error
+			rot, err = grant.Rotate(g, rt, ins[i])
+			return rot, err
+		})
+		if err == nil && rot.Reuse {
+			return errReused
+		}
+		return err
+	}, errReused, oauth.ErrConflict)
 }
 
 func testGrants(t *testing.T, s oauth.Stores) {
