@@ -176,27 +176,16 @@ func (h *handlers) registerAccounts(api huma.API) {
 
 	huma.Register(api, huma.Operation{OperationID: opLogout, Method: http.MethodPost, Path: "/api/auth/zk/logout/", Tags: []string{tag},
 		Summary: "End the current session", DefaultStatus: http.StatusNoContent, Security: auth, Errors: []int{401}},
-		func(ctx context.Context, _ *struct{}) (*struct{}, error) {
-			p, err := principal(ctx)
-			if err == nil {
-				err = h.identity.Logout(ctx, p)
-			}
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
-			return nil, nil
-		})
+		signedIn(h, func(ctx context.Context, p core.Principal, _ *struct{}) (*struct{}, error) {
+			return nil, h.identity.Logout(ctx, p)
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opListSessions, Method: http.MethodGet, Path: "/api/auth/zk/sessions/", Tags: []string{tag},
 		Summary: "List the caller's sessions", Security: auth, Errors: []int{401}},
-		func(ctx context.Context, _ *struct{}) (*sessionsOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, _ *struct{}) (*sessionsOutput, error) {
 			list, err := h.identity.Sessions(ctx, p)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &sessionsOutput{}
 			out.Body.Sessions = make([]sessionInfo, len(list))
@@ -205,50 +194,35 @@ func (h *handlers) registerAccounts(api huma.API) {
 					IdleExpiresAt: s.IdleExpiresAt, Current: s.Current, Device: s.Device}
 			}
 			return out, nil
-		})
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opRevokeSession, Method: http.MethodDelete, Path: "/api/auth/zk/sessions/{session_id}/", Tags: []string{tag},
 		Summary: "Revoke one of the caller's sessions", DefaultStatus: http.StatusNoContent, Security: auth, Errors: []int{401, 404}},
-		func(ctx context.Context, in *sessionIDInput) (*struct{}, error) {
-			p, err := principal(ctx)
-			if err == nil {
-				err = h.identity.RevokeSession(ctx, p, in.SessionID)
-			}
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
-			return nil, nil
-		})
+		signedIn(h, func(ctx context.Context, p core.Principal, in *sessionIDInput) (*struct{}, error) {
+			return nil, h.identity.RevokeSession(ctx, p, in.SessionID)
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opRevokeOtherSessions, Method: http.MethodPost, Path: "/api/auth/zk/sessions/revoke-others/", Tags: []string{tag},
 		Summary: "Revoke every session of the caller except the current one", Security: auth, Errors: []int{401}},
-		func(ctx context.Context, _ *struct{}) (*revokedOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, _ *struct{}) (*revokedOutput, error) {
 			n, err := h.identity.RevokeOtherSessions(ctx, p)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &revokedOutput{}
 			out.Body.Revoked = n
 			return out, nil
-		})
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opMe, Method: http.MethodGet, Path: "/api/auth/zk/me/", Tags: []string{tag},
 		Summary: "Describe the caller's account", Security: auth, Errors: []int{401}},
-		func(ctx context.Context, _ *struct{}) (*meOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, _ *struct{}) (*meOutput, error) {
 			me, err := h.identity.Me(ctx, p)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &meOutput{}
 			out.Body.UserID, out.Body.CreatedAt = me.UserID, me.CreatedAt
 			return out, nil
-		})
+		}))
 }

@@ -177,13 +177,21 @@ func (h *handlers) writeError(ctx huma.Context, err error) {
 	}
 }
 
-// principal returns the authenticated caller; the middleware guarantees it on secured operations.
-func principal(ctx context.Context) (core.Principal, error) {
-	p, ok := core.PrincipalFromContext(ctx)
-	if !ok {
-		return core.Principal{}, core.ErrUnauthenticated
+// signedIn is the handler of a secured operation: serve gets the authenticated caller (the
+// middleware guarantees one; without it the answer is 401) and every error serve returns meets
+// HTTP in errorFor, so an operation's body says only what it does for that caller.
+func signedIn[I, O any](h *handlers, serve func(context.Context, core.Principal, *I) (*O, error)) func(context.Context, *I) (*O, error) {
+	return func(ctx context.Context, in *I) (*O, error) {
+		p, ok := core.PrincipalFromContext(ctx)
+		if !ok {
+			return nil, errorFor(ctx, h.log, core.ErrUnauthenticated)
+		}
+		out, err := serve(ctx, p, in)
+		if err != nil {
+			return nil, errorFor(ctx, h.log, err)
+		}
+		return out, nil
 	}
-	return p, nil
 }
 
 // documentErrors makes the OpenAPI document describe the error bodies Core really sends

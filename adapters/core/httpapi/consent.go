@@ -154,53 +154,38 @@ func (h *handlers) registerConsent(api huma.API) {
 		Summary:     "Sign a data token for the claims the user chose to share",
 		Description: "Checks (checklist 42): user_id is the session's user; the request is pending, unexpired and bound to this user; audience is its client; every claim key is permitted by a requested scope.",
 		Security:    auth, Errors: providerErrors, MaxBodyBytes: 256 << 10},
-		func(ctx context.Context, in *attestInput) (*attestOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, in *attestInput) (*attestOutput, error) {
 			tok, err := h.consent.Attest(ctx, p, core.AttestInput{AuthRequestID: in.Body.AuthRequestID, UserID: in.Body.UserID,
 				Audience: in.Body.Audience, Claims: in.Body.Claims})
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &attestOutput{}
 			out.Body.DataToken = tok
 			return out, nil
-		})
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opGetAuthRequest, Method: http.MethodGet, Path: "/api/internal/oauth/requests/{auth_request_id}/", Tags: []string{tag},
 		Summary:     "Fetch an authorization request for the consent screen",
 		Description: "Proxies the provider's auth-request-details and adds remembered-consent information. The first user to open a request owns it.",
 		Security:    auth, Errors: providerErrors},
-		func(ctx context.Context, in *authRequestIDInput) (*authRequestOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, in *authRequestIDInput) (*authRequestOutput, error) {
 			v, err := h.consent.AuthRequest(ctx, p, in.AuthRequestID)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			return toAuthRequestOutput(v), nil
-		})
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opCompleteAuthRequest, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/complete/", Tags: []string{tag},
 		Summary: "Approve an authorization request with a data token", Security: auth, Errors: providerErrors, MaxBodyBytes: 128 << 10},
-		func(ctx context.Context, in *completeInput) (*completeOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, in *completeInput) (*completeOutput, error) {
 			res, err := h.consent.CompleteConsent(ctx, p, in.AuthRequestID, in.Body.ApprovedScopes, in.Body.DataToken)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
-			out := &completeOutput{}
-			out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
-			out.Body.Device = res.Device
-			return out, nil
-		})
+			return toCompleteOutput(res), nil
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opApproveAuthRequest, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/approve/", Tags: []string{tag},
 		Summary: "Attest the shared claims and approve the request in one call",
@@ -208,20 +193,13 @@ func (h *handlers) registerConsent(api huma.API) {
 			"and forwards the approval to the provider, answering as complete does. Core uses what it learned when the request was opened and does not ask the provider for it again. " +
 			"An empty approved_scopes denies the request and signs nothing.",
 		Security: auth, Errors: providerErrors, MaxBodyBytes: 256 << 10},
-		func(ctx context.Context, in *approveInput) (*completeOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, in *approveInput) (*completeOutput, error) {
 			res, err := h.consent.Approve(ctx, p, core.ApproveInput{AuthRequestID: in.AuthRequestID, ApprovedScopes: in.Body.ApprovedScopes, Claims: in.Body.Claims})
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
-			out := &completeOutput{}
-			out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
-			out.Body.Device = res.Device
-			return out, nil
-		})
+			return toCompleteOutput(res), nil
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opAnswerSilently, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/silent/", Tags: []string{tag},
 		Summary: "Answer a prompt=none request without any page",
@@ -253,19 +231,15 @@ func (h *handlers) registerConsent(api huma.API) {
 
 	huma.Register(api, huma.Operation{OperationID: opDenyAuthRequest, Method: http.MethodPost, Path: "/api/internal/oauth/requests/{auth_request_id}/deny/", Tags: []string{tag},
 		Summary: "Deny an authorization request", Security: auth, Errors: providerErrors},
-		func(ctx context.Context, in *authRequestIDInput) (*denyOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, in *authRequestIDInput) (*denyOutput, error) {
 			res, err := h.consent.DenyConsent(ctx, p, in.AuthRequestID)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &denyOutput{}
 			out.Body.RedirectURI, out.Body.State, out.Body.Device = res.RedirectURI, res.State, res.Device
 			return out, nil
-		})
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opResolveUserCode, Method: http.MethodPost, Path: "/api/internal/oauth/device/", Tags: []string{tag},
 		Summary: "Find the device authorization a user code names (RFC 8628)",
@@ -273,19 +247,23 @@ func (h *handlers) registerConsent(api huma.API) {
 			"request. The provider counts the caller's wrong codes: 400 invalid_user_code, then 429 rate_limited (Retry-After) " +
 			"after 5 in 15 minutes.",
 		Security: auth, Errors: append([]int{http.StatusTooManyRequests}, providerErrors...), MaxBodyBytes: 4 << 10},
-		func(ctx context.Context, in *resolveUserCodeInput) (*resolveUserCodeOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, in *resolveUserCodeInput) (*resolveUserCodeOutput, error) {
 			id, err := h.consent.ResolveUserCode(ctx, p, in.Body.UserCode)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &resolveUserCodeOutput{}
 			out.Body.AuthRequestID = id
 			return out, nil
-		})
+		}))
+}
+
+// toCompleteOutput is the answer of complete and of approve, which end a request alike.
+func toCompleteOutput(res core.ConsentResult) *completeOutput {
+	out := &completeOutput{}
+	out.Body.RedirectURI, out.Body.AuthorizationCode, out.Body.State, out.Body.ExpiresIn = res.RedirectURI, res.AuthorizationCode, res.State, res.ExpiresIn
+	out.Body.Device = res.Device
+	return out
 }
 
 func toAuthRequestOutput(v core.AuthRequestView) *authRequestOutput {
@@ -312,14 +290,10 @@ func (h *handlers) registerConnections(api huma.API) {
 	const tag = "Connections"
 	huma.Register(api, huma.Operation{OperationID: opListConnections, Method: http.MethodGet, Path: "/api/connections/", Tags: []string{tag},
 		Summary: "List the caller's app connections", Security: auth, Errors: []int{401}},
-		func(ctx context.Context, _ *struct{}) (*connectionsOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, _ *struct{}) (*connectionsOutput, error) {
 			list, err := h.consent.Connections(ctx, p)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &connectionsOutput{}
 			out.Body.Connections = make([]appConnection, len(list))
@@ -327,22 +301,15 @@ func (h *handlers) registerConnections(api huma.API) {
 				out.Body.Connections[i] = toAppConnection(c)
 			}
 			return out, nil
-		})
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opRevokeConnection, Method: http.MethodDelete, Path: "/api/connections/{client_id}/", Tags: []string{tag},
 		Summary:       "Revoke an app connection and the provider's grants for it",
 		Description:   "The provider's grants are revoked first; if the provider is unavailable the connection stays active (503).",
 		DefaultStatus: http.StatusNoContent, Security: auth, Errors: []int{401, 404, 503}},
-		func(ctx context.Context, in *clientIDInput) (*struct{}, error) {
-			p, err := principal(ctx)
-			if err == nil {
-				err = h.consent.RevokeConnection(ctx, p, in.ClientID)
-			}
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
-			return nil, nil
-		})
+		signedIn(h, func(ctx context.Context, p core.Principal, in *clientIDInput) (*struct{}, error) {
+			return nil, h.consent.RevokeConnection(ctx, p, in.ClientID)
+		}))
 }
 
 func toAppConnection(c connection.Connection) appConnection {

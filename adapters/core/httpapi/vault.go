@@ -50,14 +50,10 @@ func (h *handlers) registerVault(api huma.API) {
 	const tag = "Vault"
 	huma.Register(api, huma.Operation{OperationID: opGetVault, Method: http.MethodGet, Path: "/api/vault/", Tags: []string{tag},
 		Summary: "Read the caller's encrypted vault", Security: auth, Errors: []int{401}},
-		func(ctx context.Context, _ *struct{}) (*vaultOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, _ *struct{}) (*vaultOutput, error) {
 			v, err := h.vault.Get(ctx, p)
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &vaultOutput{}
 			b := &out.Body
@@ -69,17 +65,13 @@ func (h *handlers) registerVault(api huma.API) {
 				b.Items[i] = vaultItem{ID: it.ID, Ciphertext: s.Ciphertext, IV: s.IV}
 			}
 			return out, nil
-		})
+		}))
 
 	huma.Register(api, huma.Operation{OperationID: opReplaceVault, Method: http.MethodPut, Path: "/api/vault/", Tags: []string{tag},
 		Summary:     "Replace the caller's vault (compare-and-swap on expected_version)",
 		Description: "The whole vault is sent each time. A stale expected_version answers 409 with current_version and writes nothing.",
 		Security:    auth, Errors: []int{400, 401, 409, 413}, MaxBodyBytes: h.opts.MaxVaultBodyBytes},
-		func(ctx context.Context, in *replaceVaultInput) (*versionOutput, error) {
-			p, err := principal(ctx)
-			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
-			}
+		signedIn(h, func(ctx context.Context, p core.Principal, in *replaceVaultInput) (*versionOutput, error) {
 			items := make([]core.ItemInput, len(in.Body.Items))
 			for i, it := range in.Body.Items {
 				items[i] = core.ItemInput{ID: it.ID, SealedInput: core.SealedInput{Ciphertext: it.Ciphertext, IV: it.IV}}
@@ -87,10 +79,10 @@ func (h *handlers) registerVault(api huma.API) {
 			v, err := h.vault.Replace(ctx, p, core.ReplaceVaultInput{ExpectedVersion: in.Body.ExpectedVersion,
 				WrappedKey: core.SealedInput{Ciphertext: in.Body.WrappedVaultKey.Ciphertext, IV: in.Body.WrappedVaultKey.IV}, Items: items})
 			if err != nil {
-				return nil, errorFor(ctx, h.log, err)
+				return nil, err
 			}
 			out := &versionOutput{}
 			out.Body.Version = v
 			return out, nil
-		})
+		}))
 }
