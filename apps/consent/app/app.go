@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/consent/coreclient"
 	"github.com/sva-oauth/sva/adapters/consent/web"
 	"github.com/sva-oauth/sva/adapters/httpserver"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/command"
 )
@@ -26,26 +28,15 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintln(stderr, usage)
 		return fmt.Errorf("consent: unknown command %q", strings.Join(cmd, " "))
 	}
-	return serve(ctx, getenv, stderr, nil)
+	return Serve(ctx, getenv, stderr, nil)
 }
 
 // Serve is Run with a caller-provided listener, for tests that boot the UI on :0.
 func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
-	return serve(ctx, getenv, stderr, ln)
+	return command.Serve(ctx, "sva-consent", ln, getenv, stderr, LoadConfig, serve)
 }
 
-func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
-	listener := command.NewListener(ln)
-	defer listener.Close()
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log, tel, err := command.StartTelemetry(ctx, "sva-consent", getenv, stderr, cfg.LogLevel, cfg.LogJSON)
-	if err != nil {
-		return err
-	}
-	defer tel.Stop()
+func serve(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Telemetry, listener *command.Listener) error {
 	if !cfg.SecureCookies {
 		log.Warn("cookies are sent without the Secure flag; acceptable only for plain-http development on loopback",
 			"addr", cfg.Addr)

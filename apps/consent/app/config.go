@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"strings"
 	"time"
@@ -30,8 +29,7 @@ type Config struct {
 	// provider calls, retry included) plus one second for Core's answer to arrive, so the UI
 	// never gives up before Core's 503 and never waits much longer (issue 8: 10 s against Core's 5).
 	CoreTimeout time.Duration
-	LogLevel    slog.Level // LOG_LEVEL
-	LogJSON     bool       // LOG_FORMAT=json (default) or text
+	envconfig.Logging
 }
 
 // LoadConfig reads and validates the configuration; every problem is reported at once.
@@ -42,7 +40,7 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		CoreURL: strings.TrimRight(e.HTTPURL("CORE_URL", "http://127.0.0.1:8000"), "/"),
 	}
 	c.CoreTimeout = e.Duration("INTERNAL_SERVICE_TIMEOUT", 5*time.Second, time.Millisecond, 5*time.Minute) + time.Second
-	c.LogLevel, c.LogJSON = e.Logging()
+	c.Logging = e.Logging()
 	host, _, err := net.SplitHostPort(c.Addr)
 	if err != nil {
 		e.Fail(fmt.Errorf("CONSENT_ADDR: want host:port, got %q", c.Addr))

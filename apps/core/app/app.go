@@ -20,6 +20,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/command"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
@@ -34,7 +35,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	cmd := args[min(1, len(args)):]
 	switch {
 	case len(cmd) == 0 || (len(cmd) == 1 && cmd[0] == "serve"):
-		return serve(ctx, getenv, stderr, nil)
+		return Serve(ctx, getenv, stderr, nil)
 	case len(cmd) == 2 && cmd[0] == "keys" && cmd[1] == "rotate":
 		return rotateKeys(ctx, getenv, stdout, stderr)
 	case cmd[0] == "openapi" && len(cmd) <= 2:
@@ -56,21 +57,10 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 // Serve is Run's serve command with a caller-provided listener, for tests that boot Core on :0.
 func Serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
-	return serve(ctx, getenv, stderr, ln)
+	return command.Serve(ctx, "sva-core", ln, getenv, stderr, LoadConfig, serve)
 }
 
-func serve(ctx context.Context, getenv func(string) string, stderr io.Writer, ln net.Listener) error {
-	listener := command.NewListener(ln)
-	defer listener.Close()
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log, tel, err := command.StartTelemetry(ctx, "sva-core", getenv, stderr, cfg.LogLevel, cfg.LogJSON)
-	if err != nil {
-		return err
-	}
-	defer tel.Stop()
+func serve(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Telemetry, listener *command.Listener) error {
 	if cfg.ServiceTokenIsDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is not set: using the development default; never do this in production")
 	}

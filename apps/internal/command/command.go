@@ -1,6 +1,6 @@
 // Package command is the main function every SVA command shares: each apps/<svc>/main.go hands
 // its app.Run to Main, so signals, error output and exit codes are the same for all of them. It
-// also holds the start-up the services' serve commands share (StartTelemetry, Listener).
+// also holds the start-up the services' serve commands share (Serve, Listener).
 package command
 
 import (

@@ -12,13 +12,33 @@ import (
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 )
 
-// StartTelemetry starts what every service's serve command starts first: its logger (to stderr,
-// at level, JSON or text) and its telemetry, named service. The caller stops the telemetry.
-func StartTelemetry(ctx context.Context, service string, getenv func(string) string, stderr io.Writer,
-	level slog.Level, json bool) (*slog.Logger, *telemetry.Telemetry, error) {
+// Config is a service's configuration as Serve needs it: how the service logs.
+type Config interface {
+	LogSettings() (level slog.Level, json bool)
+}
+
+// Serve runs a service's serve command. It takes the first steps every service takes alike — keeps
+// the listener a test passed (ln; nil: the service listens where it is configured to), loads the
+// configuration, starts the logger (to stderr, at the configured level and format) and the
+// telemetry named service — and then runs serve with them. When serve returns (or a first step
+// fails) the telemetry stops and the listener is closed unless it is serving (Listener.Close).
+func Serve[C Config](ctx context.Context, service string, ln net.Listener, getenv func(string) string, stderr io.Writer,
+	load func(getenv func(string) string) (C, error),
+	serve func(ctx context.Context, cfg C, log *slog.Logger, tel *telemetry.Telemetry, listener *Listener) error) error {
+	listener := NewListener(ln)
+	defer listener.Close()
+	cfg, err := load(getenv)
+	if err != nil {
+		return err
+	}
+	level, json := cfg.LogSettings()
 	log := telemetry.NewLogger(stderr, level, json)
 	tel, err := telemetry.Start(ctx, telemetry.Config{ServiceName: service, Getenv: getenv}, log)
-	return log, tel, err
+	if err != nil {
+		return err
+	}
+	defer tel.Stop()
+	return serve(ctx, cfg, log, tel, listener)
 }
 
 // Listener is where a service with one listener serves: the listener a test passed (to boot the

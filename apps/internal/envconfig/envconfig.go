@@ -151,8 +151,7 @@ type Shared struct {
 	DataTokenSecret    []byte // DATA_TOKEN_SECRET (HS256 only)
 	DataTokenIssuer    string // DATA_TOKEN_ISSUER
 
-	LogLevel slog.Level // LOG_LEVEL
-	LogJSON  bool       // LOG_FORMAT=json
+	Logging
 }
 
 // Shared reads the shared variables.
@@ -190,13 +189,27 @@ func (e *Env) Shared() Shared {
 	if s.DataTokenIssuer == "" {
 		e.Fail(errors.New("DATA_TOKEN_ISSUER must not be empty"))
 	}
-	s.LogLevel, s.LogJSON = e.Logging()
+	s.Logging = e.Logging()
 	return s
 }
 
+// Logging is how a service logs, read the same way by every service (Env.Logging).
+type Logging struct {
+	LogLevel slog.Level // LOG_LEVEL
+	LogJSON  bool       // LOG_FORMAT=json (default) or text
+}
+
+// LogSettings returns the level and the format, what command.Serve starts the logger with.
+func (l Logging) LogSettings() (level slog.Level, json bool) { return l.LogLevel, l.LogJSON }
+
 // Logging reads LOG_LEVEL (debug, info, warn, error; default info) and LOG_FORMAT (json, the
 // default, or text).
-func (e *Env) Logging() (level slog.Level, json bool) {
+func (e *Env) Logging() Logging {
+	level, json := e.logging()
+	return Logging{LogLevel: level, LogJSON: json}
+}
+
+func (e *Env) logging() (level slog.Level, json bool) {
 	name := strings.ToLower(e.String("LOG_LEVEL", "info"))
 	if name == "warning" {
 		name = "warn"

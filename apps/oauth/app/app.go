@@ -19,6 +19,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/oauth/httpapi"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/command"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
@@ -58,7 +59,7 @@ func Run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd[0] {
 	case "serve":
-		return serve(ctx, getenv, stderr)
+		return command.Serve(ctx, "sva-oauth", nil, getenv, stderr, LoadConfig, serve)
 	case "openapi":
 		return printOpenAPI(cmd[1:], stdout)
 	case "keys":
@@ -130,16 +131,8 @@ func withProvider(ctx context.Context, getenv func(string) string, fn func(*Prov
 	return fn(p)
 }
 
-func serve(ctx context.Context, getenv func(string) string, stderr io.Writer) (err error) {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return err
-	}
-	log, tel, err := command.StartTelemetry(ctx, "sva-oauth", getenv, stderr, cfg.LogLevel, cfg.LogJSON)
-	if err != nil {
-		return err
-	}
-	defer tel.Stop()
+// serve is `oauth serve`, on the two listeners it opens itself (the public and the internal one).
+func serve(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Telemetry, _ *command.Listener) error {
 	if cfg.ServiceTokenIsDev {
 		log.Warn("INTERNAL_SERVICE_TOKEN is the development default; set a strong shared secret outside development")
 	}
