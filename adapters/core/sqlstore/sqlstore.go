@@ -87,18 +87,26 @@ func notFound(err error) error {
 // SweepStore deletes what has expired.
 type SweepStore struct{ db *bun.DB }
 
-// Sweep deletes expired sessions, rate-limit windows and auth-request bindings.
+// Sweep deletes expired sessions, rate-limit windows and auth-request bindings, in batches as the
+// provider's sweep does (sqldb.DeleteInBatches): on SQLite a sweep shares the write lock with every
+// sign-in, and the bindings table holds a row per sign-in.
 func (s *SweepStore) Sweep(ctx context.Context, now, idleCutoff time.Time) error {
 	now = utc(now)
-	if _, err := s.db.NewDelete().TableExpr("core_sessions").
-		Where("expires_at <= ? OR last_seen_at <= ?", now, utc(idleCutoff)).Exec(ctx); err != nil {
-		return fmt.Errorf("sweep sessions: %w", err)
-	}
-	if _, err := s.db.NewDelete().TableExpr("core_rate_limits").Where("expires_at <= ?", now).Exec(ctx); err != nil {
-		return fmt.Errorf("sweep rate limits: %w", err)
-	}
-	if _, err := s.db.NewDelete().TableExpr("core_auth_request_bindings").Where("expires_at <= ?", now).Exec(ctx); err != nil {
-		return fmt.Errorf("sweep auth request bindings: %w", err)
+	for _, step := range []struct {
+		what  string
+		stale sqldb.Stale
+	}{
+		{"sessions", sqldb.Stale{Table: "core_sessions", Key: "id", Where: []sqldb.Condition{
+			{SQL: "expires_at <= ? OR last_seen_at <= ?", Args: []any{now, utc(idleCutoff)}}}}},
+		// Composite key: windows are a few rows per client address and account, swept in one go.
+		{"rate limits", sqldb.Stale{Table: "core_rate_limits", Where: []sqldb.Condition{
+			{SQL: "expires_at <= ?", Args: []any{now}}}}},
+		{"auth request bindings", sqldb.Stale{Table: "core_auth_request_bindings", Key: "auth_request_id", Where: []sqldb.Condition{
+			{SQL: "expires_at <= ?", Args: []any{now}}}}},
+	} {
+		if _, err := sqldb.DeleteInBatches(ctx, s.db, step.stale); err != nil {
+			return fmt.Errorf("sweep %s: %w", step.what, err)
+		}
 	}
 	return nil
 }

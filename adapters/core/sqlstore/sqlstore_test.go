@@ -1,7 +1,9 @@
 package sqlstore_test
 
 import (
+	"context"
 	"testing"
+	"time"
 
 	"github.com/sva-oauth/sva/adapters/core/sqlstore"
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
@@ -17,4 +19,15 @@ func TestConformance(t *testing.T) {
 			coretest.RunStoreTests(t, func(t *testing.T) core.Stores { return sqlstore.New(e.Open(t, sqlstore.MustMigrations())) })
 		})
 	}
+}
+
+// TestSweepPlans: every statement of Core's sweep searches an index on SQLite; its DELETEs had
+// read whole tables — one of them a row per sign-in — while holding the write lock.
+func TestSweepPlans(t *testing.T) {
+	db := dbtest.Engines[0].Open(t, sqlstore.MustMigrations())
+	s := sqlstore.New(db)
+	now := time.Now()
+	dbtest.RequireIndexSearches(t, db, func(ctx context.Context) error {
+		return s.Sweeper.Sweep(ctx, now, now.Add(-time.Hour))
+	})
 }
