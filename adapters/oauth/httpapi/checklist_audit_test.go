@@ -10,7 +10,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -21,6 +20,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/uptrace/bun"
 
+	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 )
 
@@ -208,7 +208,7 @@ func TestChecklist25_NoPlaintextSecretsInDatabase(t *testing.T) {
 	dt := strings.Split(tok["data_token"].(string), ".")
 	secrets["data_token payload"], secrets["data_token signature"] = dt[1], dt[2]
 
-	dump := dumpSQLite(t, e.db)
+	dump := dbtest.Cells(t, e.db, 5)
 	files := sqliteFiles(t, e.db)
 
 	// Positive controls.
@@ -218,14 +218,14 @@ func TestChecklist25_NoPlaintextSecretsInDatabase(t *testing.T) {
 		"client_id": []byte(c.ID), "SHA-256 of the client secret": secretDigest[:],
 		"hex SHA-256 of the access token": []byte(hex.EncodeToString(atDigest[:])),
 	} {
-		if !bytes.Contains(dump.all, needle) {
+		if findIn(dump, needle) == "" {
 			t.Errorf("positive control: %s not found in the table dump (the scan does not see the data, or it is not stored as a digest)", name)
 		}
 	}
 
 	for name, s := range secrets {
 		for form, needle := range encodings(s) {
-			if where := dump.find(needle); where != "" {
+			if where := findIn(dump, needle); where != "" {
 				t.Errorf("%s (%s) is stored in plaintext: %s", name, form, where)
 			}
 			for file, raw := range files {
@@ -254,68 +254,14 @@ func encodings(s string) map[string][]byte {
 	return out
 }
 
-type tableDump struct {
-	cells map[string][]byte // "table.column[row]" → value
-	all   []byte
-}
-
-func (d tableDump) find(needle []byte) string {
-	for where, v := range d.cells {
-		if bytes.Contains(v, needle) {
-			return where
+// findIn names the first cell holding needle, or "" when none does.
+func findIn(cells []dbtest.Cell, needle []byte) string {
+	for _, c := range cells {
+		if bytes.Contains(c.Value, needle) {
+			return c.String()
 		}
 	}
 	return ""
-}
-
-// dumpSQLite reads every column of every row of every table of the provider's database.
-func dumpSQLite(t *testing.T, db *bun.DB) tableDump {
-	t.Helper()
-	ctx := context.Background()
-	var tables []string
-	if err := db.NewRaw("SELECT name FROM sqlite_master WHERE type = 'table'").Scan(ctx, &tables); err != nil {
-		t.Fatal(err)
-	}
-	if len(tables) < 5 {
-		t.Fatalf("only %d tables: %v", len(tables), tables)
-	}
-	d := tableDump{cells: map[string][]byte{}}
-	for _, table := range tables {
-		rows, err := db.QueryContext(ctx, fmt.Sprintf("SELECT * FROM %q", table))
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		for n := 0; rows.Next(); n++ {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatal(err)
-			}
-			for i, v := range vals {
-				var b []byte
-				switch v := v.(type) {
-				case nil:
-					continue
-				case []byte:
-					b = v
-				case string:
-					b = []byte(v)
-				default:
-					b = fmt.Append(nil, v)
-				}
-				d.cells[fmt.Sprintf("%s.%s[%d]", table, cols[i], n)] = b
-				d.all = append(append(d.all, b...), 0)
-			}
-		}
-		if err := rows.Close(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return d
 }
 
 // sqliteFiles returns the bytes of the database file and its WAL.
