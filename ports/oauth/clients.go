@@ -57,45 +57,27 @@ type ClientInput struct {
 	MachineScopes []string
 }
 
-// Client is a registered client as the admin API shows it. It never contains the secret.
+// Client is a registered client as the admin API shows it: what an administrator set (with every
+// default filled in) under its ID, and when. It never contains the secret.
 type Client struct {
-	ID             string
-	Type           client.Type
-	Name           string
-	Description    string
-	LogoURL        string
-	RedirectURIs   []string
-	AllowedScopes  []string
-	ScopeReasons   map[string]ScopeReason
-	RequiredScopes []string
-	// The OpenID Connect registration metadata, as in ClientInput.
-	PostLogoutRedirectURIs             []string
-	BackchannelLogoutURI               string
-	BackchannelLogoutSessionRequired   bool
-	RequirePushedAuthorizationRequests bool
-	RequireAuthTime                    bool
-	TokenEndpointAuthMethod            client.AuthMethod
-	JWKS                               string
-	JWKSURI                            string
-	IDTokenSignedResponseAlg           string
-	GrantTypes                         []client.GrantType
-	MachineScopes                      []string
-	CreatedAt                          time.Time
-	UpdatedAt                          time.Time
+	ID string
+	ClientInput
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 func clientView(c *client.Client) Client {
-	v := Client{
-		ID: c.ID(), Type: c.Type(), Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
+	v := Client{ID: c.ID(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(), ClientInput: ClientInput{
+		Type: c.Type(), Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
 		RedirectURIs: c.RedirectURIs(), AllowedScopes: c.AllowedScopes().Strings(),
 		ScopeReasons: map[string]ScopeReason{}, RequiredScopes: c.RequiredScopes().Strings(),
 		PostLogoutRedirectURIs: c.PostLogoutRedirectURIs(), BackchannelLogoutURI: c.BackchannelLogoutURI(),
 		BackchannelLogoutSessionRequired: c.WantsSessionID(), RequirePushedAuthorizationRequests: c.RequiresPushedAuthorizationRequests(),
-		RequireAuthTime: c.RequiresAuthTime(), CreatedAt: c.CreatedAt(), UpdatedAt: c.UpdatedAt(),
+		RequireAuthTime:         c.RequiresAuthTime(),
 		TokenEndpointAuthMethod: c.AuthMethod(), JWKS: c.Keys().JWKS, JWKSURI: c.Keys().JWKSURI,
 		IDTokenSignedResponseAlg: c.IDTokenSignedResponseAlg(),
 		GrantTypes:               c.GrantTypes(), MachineScopes: c.MachineScopes(),
-	}
+	}}
 	for n, r := range c.ScopeReasons() {
 		v.ScopeReasons[string(n)] = ScopeReason(r)
 	}
