@@ -300,15 +300,26 @@ func checkCallback(p pending, c completed, issuer string) (string, error) {
 // claims are what the user shares in the bench: the email scope's claim.
 func (a account) claims() map[string]any { return map[string]any{"email": a.email} }
 
-// approveDirect is the consent screen's work through the seed's endpoints of Core's API: the
-// request details, the attestation and the completion. It returns the authorization code.
-func (d *driver) approveDirect(ctx context.Context, a account, p pending) (string, error) {
+// openRequest is the consent screen's first step, the same however it then approves: the
+// request's details from Core, checked against what the bench asked for. It returns the session's
+// Authorization header for the calls that follow.
+func (d *driver) openRequest(ctx context.Context, a account, p pending) ([]string, error) {
 	bearer := []string{"Authorization", "Bearer " + a.session}
 	var det details
 	if _, err := d.call(ctx, "request details", http.StatusOK, &det, http.MethodGet, d.s.coreURL+"/api/internal/oauth/requests/"+p.id+"/", nil, bearer...); err != nil {
-		return "", err
+		return nil, err
 	}
 	if err := d.checkDetails(p, det); err != nil {
+		return nil, err
+	}
+	return bearer, nil
+}
+
+// approveDirect is the consent screen's work through the seed's endpoints of Core's API: the
+// request details, the attestation and the completion. It returns the authorization code.
+func (d *driver) approveDirect(ctx context.Context, a account, p pending) (string, error) {
+	bearer, err := d.openRequest(ctx, a, p)
+	if err != nil {
 		return "", err
 	}
 	var att struct {
@@ -329,12 +340,8 @@ func (d *driver) approveDirect(ctx context.Context, a account, p pending) (strin
 // approveInOne is the consent screen's work through Core's API as the consent UI does it: the
 // request details, then one approve call (attest and complete together).
 func (d *driver) approveInOne(ctx context.Context, a account, p pending) (string, error) {
-	bearer := []string{"Authorization", "Bearer " + a.session}
-	var det details
-	if _, err := d.call(ctx, "request details", http.StatusOK, &det, http.MethodGet, d.s.coreURL+"/api/internal/oauth/requests/"+p.id+"/", nil, bearer...); err != nil {
-		return "", err
-	}
-	if err := d.checkDetails(p, det); err != nil {
+	bearer, err := d.openRequest(ctx, a, p)
+	if err != nil {
 		return "", err
 	}
 	var c completed
