@@ -70,8 +70,8 @@ func TestChecklist25_StoredAsDigest(t *testing.T) {
 	t.Parallel()
 	const secret = "correct-horse-battery-staple-0123456789abc"
 	sum := sha256.Sum256([]byte(secret))
-	c, err := client.Rehydrate(client.Snapshot{ID: "app_stored", Type: client.Confidential, SecretHash: sum[:], Name: "App",
-		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: scope.MustParse("openid"), CreatedAt: now, UpdatedAt: now})
+	c, err := client.Rehydrate(client.Snapshot{ID: "app_stored", SecretHash: sum[:], Params: client.Params{Type: client.Confidential, Name: "App",
+		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: scope.MustParse("openid")}, CreatedAt: now, UpdatedAt: now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,8 +85,8 @@ func TestChecklist25_StoredAsDigest(t *testing.T) {
 		}
 	}
 	// A stored value that is not a SHA-256 digest (e.g. a plaintext secret) is refused at load.
-	if _, err := client.Rehydrate(client.Snapshot{ID: "app_plain", Type: client.Confidential, SecretHash: []byte(secret), Name: "App",
-		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: scope.MustParse("openid"), CreatedAt: now, UpdatedAt: now}); err == nil {
+	if _, err := client.Rehydrate(client.Snapshot{ID: "app_plain", SecretHash: []byte(secret), Params: client.Params{Type: client.Confidential, Name: "App",
+		RedirectURIs: []string{"https://rp.example/cb"}, AllowedScopes: scope.MustParse("openid")}, CreatedAt: now, UpdatedAt: now}); err == nil {
 		t.Error("a confidential client with a non-digest secret_hash was loaded")
 	}
 }

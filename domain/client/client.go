@@ -656,40 +656,23 @@ func (c *Client) CreatedAt() time.Time { return c.createdAt }
 // UpdatedAt is the time of the last edit or secret rotation.
 func (c *Client) UpdatedAt() time.Time { return c.updatedAt }
 
-// Snapshot is the stored form of a client, for storage adapters only.
+// Snapshot is the stored form of a client, for storage adapters only: its id, its secret's digest
+// and what an administrator set (Params). A client stored before a field existed has it zero:
+// RequiredScopes empty; Logout, RequirePushedAuthorizationRequests and RequireAuthTime unset;
+// AuthMethod "" (client_secret_basic for a confidential client, none for a public one); GrantTypes
+// nil (DefaultGrantTypes).
 type Snapshot struct {
-	ID            string
-	Type          Type
-	SecretHash    []byte
-	Name          string
-	Description   string
-	LogoURL       string
-	RedirectURIs  []string
-	AllowedScopes scope.Set
-	ScopeReasons  map[scope.Name]ScopeReason
-	// RequiredScopes is empty for clients stored before required scopes existed.
-	RequiredScopes scope.Set
-	// Logout, RequirePushedAuthorizationRequests and RequireAuthTime are zero for clients stored
-	// before they existed.
-	Logout                             Logout
-	RequirePushedAuthorizationRequests bool
-	RequireAuthTime                    bool
-	// AuthMethod is "" for clients stored before it existed: client_secret_basic for a
-	// confidential client, none for a public one.
-	AuthMethod               AuthMethod
-	Keys                     Keys
-	IDTokenSignedResponseAlg string
-	// GrantTypes is nil for clients stored before it existed (DefaultGrantTypes).
-	GrantTypes    []GrantType
-	MachineScopes []string
-	CreatedAt     time.Time
-	UpdatedAt     time.Time
+	ID         string
+	SecretHash []byte
+	Params
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Snapshot exports the client for storage.
 func (c *Client) Snapshot() Snapshot {
-	return Snapshot{
-		ID: c.id, Type: c.typ, SecretHash: slices.Clone(c.secretHash), Name: c.name,
+	return Snapshot{ID: c.id, SecretHash: slices.Clone(c.secretHash), CreatedAt: c.createdAt, UpdatedAt: c.updatedAt, Params: Params{
+		Type: c.typ, Name: c.name,
 		Description: c.description, LogoURL: c.logoURL, RedirectURIs: slices.Clone(c.redirectURIs),
 		AllowedScopes: c.allowed, ScopeReasons: maps.Clone(c.reasons), RequiredScopes: c.required,
 		Logout: Logout{PostLogoutRedirectURIs: slices.Clone(c.logout.PostLogoutRedirectURIs), BackchannelURI: c.logout.BackchannelURI,
@@ -697,8 +680,7 @@ func (c *Client) Snapshot() Snapshot {
 		RequirePushedAuthorizationRequests: c.requirePAR, RequireAuthTime: c.requireAuth,
 		AuthMethod: c.authMethod, Keys: c.keys, GrantTypes: slices.Clone(c.grants), MachineScopes: slices.Clone(c.machineScopes),
 		IDTokenSignedResponseAlg: c.idTokenAlg,
-		CreatedAt:                c.createdAt, UpdatedAt: c.updatedAt,
-	}
+	}}
 }
 
 // Rehydrate rebuilds a client from storage. It is for storage adapters only, never a constructor
@@ -708,24 +690,19 @@ func Rehydrate(s Snapshot) (*Client, error) {
 	if !strings.HasPrefix(s.ID, IDPrefix) || len(s.ID) <= len(IDPrefix) {
 		return nil, fmt.Errorf("%w: stored client id %q", ErrInvalid, s.ID)
 	}
-	method := s.AuthMethod
+	p := s.Params
+	method := p.AuthMethod
 	if method == "" {
 		method = AuthSecretBasic
-		if s.Type == Public {
+		if p.Type == Public {
 			method = AuthNone
 		}
 	}
-	grants := s.GrantTypes
-	if grants == nil {
-		grants = DefaultGrantTypes()
+	p.AuthMethod = method
+	if p.GrantTypes == nil {
+		p.GrantTypes = DefaultGrantTypes()
 	}
-	if err := c.apply(Params{
-		AuthMethod: method, Keys: s.Keys, GrantTypes: grants, MachineScopes: s.MachineScopes,
-		Type: s.Type, Name: s.Name, Description: s.Description, LogoURL: s.LogoURL,
-		RedirectURIs: s.RedirectURIs, AllowedScopes: s.AllowedScopes, ScopeReasons: s.ScopeReasons, RequiredScopes: s.RequiredScopes,
-		Logout: s.Logout, RequirePushedAuthorizationRequests: s.RequirePushedAuthorizationRequests, RequireAuthTime: s.RequireAuthTime,
-		IDTokenSignedResponseAlg: s.IDTokenSignedResponseAlg,
-	}); err != nil {
+	if err := c.apply(p); err != nil {
 		return nil, fmt.Errorf("stored client %s: %w", s.ID, err)
 	}
 	switch {

@@ -145,8 +145,8 @@ func clientFromRow(r clientRow) (*client.Client, error) {
 	if err := json.Unmarshal([]byte(r.PostLogoutRedirectURIs), &postLogout); err != nil {
 		return nil, fmt.Errorf("stored client %s: post-logout redirect URIs: %w", r.ID, err)
 	}
-	return client.Rehydrate(client.Snapshot{
-		ID: r.ID, Type: client.Type(r.Type), SecretHash: r.SecretHash, Name: r.Name, Description: r.Description,
+	return client.Rehydrate(client.Snapshot{ID: r.ID, SecretHash: r.SecretHash, CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt), Params: client.Params{
+		Type: client.Type(r.Type), Name: r.Name, Description: r.Description,
 		LogoURL: r.LogoURL, RedirectURIs: uris, AllowedScopes: allowed, ScopeReasons: reasons, RequiredScopes: required,
 		Logout: client.Logout{PostLogoutRedirectURIs: postLogout, BackchannelURI: r.BackchannelLogoutURI,
 			BackchannelSessionRequired: r.BackchannelSessionReq},
@@ -154,8 +154,7 @@ func clientFromRow(r clientRow) (*client.Client, error) {
 		AuthMethod: client.AuthMethod(r.AuthMethod), Keys: client.Keys{JWKS: r.JWKS, JWKSURI: r.JWKSURI},
 		IDTokenSignedResponseAlg: r.IDTokenAlg,
 		GrantTypes:               splitGrants(r.GrantTypes), MachineScopes: strings.Fields(r.MachineScopes),
-		CreatedAt: fromTS(r.CreatedAt), UpdatedAt: fromTS(r.UpdatedAt),
-	})
+	}})
 }
 
 func joinGrants(gs []client.GrantType) string {
