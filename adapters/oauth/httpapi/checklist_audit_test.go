@@ -27,6 +27,12 @@ import (
 // adminCall sends a JSON request to the admin API with the admin token.
 func (e *env) adminCall(method, path string, body any) (*http.Response, map[string]any) {
 	e.t.Helper()
+	return e.adminCallAs(method, path, adminToken, body)
+}
+
+// adminCallAs sends a JSON request to the admin API with token as its bearer token (none if "").
+func (e *env) adminCallAs(method, path, token string, body any) (*http.Response, map[string]any) {
+	e.t.Helper()
 	var rd *strings.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -36,7 +42,9 @@ func (e *env) adminCall(method, path string, body any) (*http.Response, map[stri
 	}
 	req, _ := http.NewRequest(method, e.internal.URL+path, rd)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+adminToken)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatal(err)

@@ -368,25 +368,7 @@ func TestLegacyAliases(t *testing.T) {
 func TestAdminAPI(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	call := func(method, path, token string, body any) (*http.Response, map[string]any) {
-		var rd *strings.Reader
-		if body != nil {
-			b, _ := json.Marshal(body)
-			rd = strings.NewReader(string(b))
-		} else {
-			rd = strings.NewReader("")
-		}
-		req, _ := http.NewRequest(method, e.internal.URL+path, rd)
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return resp, decodeJSON(t, resp)
-	}
+	call := e.adminCallAs
 	if resp, body := call(http.MethodGet, "/admin/clients", "", nil); resp.StatusCode != http.StatusUnauthorized || body["error"] == nil {
 		t.Fatalf("no token: %d %v", resp.StatusCode, body)
 	}
