@@ -267,11 +267,14 @@ func sizeServerPool(db *sql.DB, n int) {
 	db.SetMaxIdleConns(n)
 }
 
-// sqlitePragmas are applied by the driver to every new connection.
+// sqlitePragmas are applied by the driver to every new connection of a SQLite file.
+// wal_autocheckpoint(0): the handle's checkpointer copies the WAL back, not the commits
+// (checkpoint.go says why).
 const sqlitePragmas = "_pragma=busy_timeout(5000)" +
 	"&_pragma=journal_mode(WAL)" +
 	"&_pragma=foreign_keys(1)" +
 	"&_pragma=synchronous(NORMAL)" +
+	"&_pragma=wal_autocheckpoint(0)" +
 	"&_txlock=immediate"
 
 func openSQLite(cfg Config) (*bun.DB, error) {
@@ -290,7 +293,15 @@ func openSQLite(cfg Config) (*bun.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqldb: open SQLite %s: %w", path, err)
 	}
-	sqldb := sql.OpenDB(countingConnector{base: connector, c: counterFor(cfg.Name)})
+	counting := countingConnector{base: connector, c: counterFor(cfg.Name)}
+	var sqldb *sql.DB
+	if memory {
+		sqldb = sql.OpenDB(counting)
+	} else {
+		checkpointed := &checkpointedConnector{countingConnector: counting}
+		sqldb = sql.OpenDB(checkpointed)
+		checkpointed.checkpoints = startCheckpointer(sqldb, func() int64 { return counting.c.snapshot().Statements() })
+	}
 	n := cfg.MaxOpenConns
 	switch {
 	case memory:

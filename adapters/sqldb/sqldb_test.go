@@ -98,6 +98,8 @@ func TestOpen_SQLitePragmas(t *testing.T) {
 			"busy_timeout": "5000",
 			"foreign_keys": "1",
 			"synchronous":  "1", // NORMAL
+			// The handle's checkpointer copies the WAL back, never a commit (checkpoint.go).
+			"wal_autocheckpoint": "0",
 		} {
 			var got string
 			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
