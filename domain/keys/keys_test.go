@@ -18,13 +18,19 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func mustGenerate(t *testing.T, at time.Time) keys.Key {
+func mustGenerateFor(t *testing.T, alg string, at time.Time) keys.Key {
 	t.Helper()
-	k, err := keys.Generate(rand.Reader, at)
+	k, err := keys.GenerateFor(alg, rand.Reader, at)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return k
+}
+
+// mustGenerate returns a new ES256 key, the default algorithm.
+func mustGenerate(t *testing.T, at time.Time) keys.Key {
+	t.Helper()
+	return mustGenerateFor(t, keys.AlgorithmES256, at)
 }
 
 func mustSet(t *testing.T, ks ...keys.Key) *keys.Set {
@@ -82,7 +88,10 @@ func TestNewKeyID_IsRFC7638Thumbprint(t *testing.T) {
 
 func TestGenerate(t *testing.T) {
 	t.Parallel()
-	k := mustGenerate(t, t0)
+	k, err := keys.Generate(rand.Reader, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	id, _ := keys.NewKeyID(k.Public)
 	if k.ID != id || k.Algorithm != keys.AlgorithmES256 || k.Private == nil || !k.CreatedAt.Equal(t0) || !k.ActiveFrom.Equal(t0) {
 		t.Errorf("Generate = %+v", k)
@@ -94,11 +103,7 @@ func TestNewSet_Validation(t *testing.T) {
 	good := mustGenerate(t, t0)
 	other := mustGenerate(t, t0)
 	p384, _ := ecdsa.GenerateKey(elliptic.P384(), rand.Reader)
-	tests := []struct {
-		name    string
-		mutate  func(k keys.Key) keys.Key
-		wantErr error
-	}{
+	checkNewSet(t, good, []keyEdit{
 		{"OK", func(k keys.Key) keys.Key { return k }, nil},
 		{"VerifyOnly", func(k keys.Key) keys.Key { k.Private = nil; return k }, nil},
 		{"EmptyID", func(k keys.Key) keys.Key { k.ID = ""; return k }, keys.ErrInvalidKey},
@@ -108,17 +113,30 @@ func TestNewSet_Validation(t *testing.T) {
 		{"MismatchedPrivate", func(k keys.Key) keys.Key { k.Private = other.Private; return k }, keys.ErrInvalidKey},
 		{"ZeroCreatedAt", func(k keys.Key) keys.Key { k.CreatedAt = time.Time{}; return k }, keys.ErrInvalidKey},
 		{"ZeroActiveFrom", func(k keys.Key) keys.Key { k.ActiveFrom = time.Time{}; return k }, keys.ErrInvalidKey},
+	})
+	if _, err := keys.NewSet(good, good); !errors.Is(err, keys.ErrDuplicateID) {
+		t.Errorf("NewSet(dup) error = %v, want ErrDuplicateID", err)
 	}
-	for _, tt := range tests {
+}
+
+// keyEdit is one change to a valid key and the error NewSet must return for a set holding the
+// changed key (nil: NewSet accepts it).
+type keyEdit struct {
+	name    string
+	mutate  func(k keys.Key) keys.Key
+	wantErr error
+}
+
+// checkNewSet runs each edit of good through NewSet, one subtest each.
+func checkNewSet(t *testing.T, good keys.Key, edits []keyEdit) {
+	t.Helper()
+	for _, tt := range edits {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := keys.NewSet(tt.mutate(good))
 			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
 				t.Errorf("NewSet error = %v, want %v", err, tt.wantErr)
 			}
 		})
-	}
-	if _, err := keys.NewSet(good, good); !errors.Is(err, keys.ErrDuplicateID) {
-		t.Errorf("NewSet(dup) error = %v, want ErrDuplicateID", err)
 	}
 }
 

@@ -15,15 +15,6 @@ import (
 	"github.com/sva-oauth/sva/domain/keys"
 )
 
-func mustGenerateFor(t *testing.T, alg string, at time.Time) keys.Key {
-	t.Helper()
-	k, err := keys.GenerateFor(alg, rand.Reader, at)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return k
-}
-
 func TestNewKeyID_RSAIsRFC7638Thumbprint(t *testing.T) {
 	t.Parallel()
 	k := mustGenerateFor(t, keys.AlgorithmRS256, t0)
@@ -64,26 +55,14 @@ func TestNewSet_RSAValidation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tests := []struct {
-		name    string
-		mutate  func(k keys.Key) keys.Key
-		wantErr error
-	}{
+	checkNewSet(t, good, []keyEdit{
 		{"OK", func(k keys.Key) keys.Key { return k }, nil},
 		{"VerifyOnly", func(k keys.Key) keys.Key { k.Private = nil; return k }, nil},
 		{"LabelledES256", func(k keys.Key) keys.Key { k.Algorithm = keys.AlgorithmES256; return k }, keys.ErrInvalidKey},
 		{"ECKeyLabelledRS256", func(k keys.Key) keys.Key { ec.Algorithm = keys.AlgorithmRS256; return ec }, keys.ErrInvalidKey},
 		{"Under2048Bits", func(k keys.Key) keys.Key { k.Public, k.Private = &small.PublicKey, nil; return k }, keys.ErrInvalidKey},
 		{"MismatchedPrivate", func(k keys.Key) keys.Key { k.Private = small; return k }, keys.ErrInvalidKey},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := keys.NewSet(tt.mutate(good))
-			if !errors.Is(err, tt.wantErr) || (tt.wantErr == nil) != (err == nil) {
-				t.Errorf("NewSet error = %v, want %v", err, tt.wantErr)
-			}
-		})
-	}
+	})
 	if _, err := keys.FromPrivateKey(small, t0, t0); !errors.Is(err, keys.ErrInvalidKey) {
 		t.Errorf("FromPrivateKey(1024-bit RSA) error = %v, want ErrInvalidKey", err)
 	}
