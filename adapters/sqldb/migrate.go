@@ -29,6 +29,20 @@ func Migrations(name string, fsys fs.FS) (*migrate.Migrations, error) {
 	return m, nil
 }
 
+// OpenMigrated is Open followed by Migrate (opts as Migrate's): the database cfg names with its
+// schema up to date, as a service opens its store. A failed migration closes the database again.
+func OpenMigrated(ctx context.Context, cfg Config, migrations *migrate.Migrations, opts ...MigrateOption) (*bun.DB, error) {
+	db, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := Migrate(ctx, db, migrations, opts...); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // Migrate applies every migration in migrations that db has not yet applied.
 // It is idempotent and safe to call from several instances starting at once
 // against one database: all but one wait (until ctx is done) while one applies

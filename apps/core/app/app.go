@@ -68,7 +68,7 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 		log.Warn(w) // decision 62: the DSN decides, the operator is told
 	}
 
-	stores, closeStores, err := openStores(ctx, cfg, tel)
+	stores, closeStores, err := OpenStores(ctx, cfg, tel)
 	if err != nil {
 		return err
 	}
@@ -107,7 +107,7 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout, stderr 
 	if cfg.DataTokenAlgorithm != "ES256" {
 		fmt.Fprintln(stderr, "note: DATA_TOKEN_ALGORITHM is not ES256; the rotated key is used once ES256 is enabled")
 	}
-	stores, closeStores, err := openStores(ctx, cfg, nil)
+	stores, closeStores, err := OpenStores(ctx, cfg, nil)
 	if err != nil {
 		return err
 	}

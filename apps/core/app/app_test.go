@@ -278,9 +278,9 @@ func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
 		"oracle://db.example/sva":     "no storage adapter",
 		"mysql://sva@127.0.0.1:1/sva": "ping MySQL database",
 	} {
-		if _, _, err := openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: url, DataDir: t.TempDir()}}, nil); err == nil ||
+		if _, _, err := OpenStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: url, DataDir: t.TempDir()}}, nil); err == nil ||
 			!strings.Contains(err.Error(), want) {
-			t.Errorf("openStores(%s) = %v, want an error with %q", url, err, want)
+			t.Errorf("OpenStores(%s) = %v, want an error with %q", url, err, want)
 		}
 	}
 }

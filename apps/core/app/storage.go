@@ -10,21 +10,17 @@ import (
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
-// openStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
+// OpenStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
 // the function that closes it. The URL's scheme chooses the storage adapter; a new adapter is
 // one more case here (and a conformance run of coretest.RunStoreTests).
 // Its statements are traced and counted with tel (nil: not at all).
-func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (core.Stores, func() error, error) {
+func OpenStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (core.Stores, func() error, error) {
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
 		// adapters/core/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
-		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core", QueryTimeout: cfg.DatabaseTimeout,
-			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
+		db, err := sqldb.OpenMigrated(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core", QueryTimeout: cfg.DatabaseTimeout,
+			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()}, sqlstore.MustMigrations(), sqldb.HistoryTable("core_migrations"))
 		if err != nil {
-			return core.Stores{}, nil, err
-		}
-		if err := sqldb.Migrate(ctx, db, sqlstore.MustMigrations(), sqldb.HistoryTable("core_migrations")); err != nil {
-			_ = db.Close()
 			return core.Stores{}, nil, err
 		}
 		return sqlstore.New(db), db.Close, nil

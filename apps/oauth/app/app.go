@@ -104,7 +104,7 @@ func printOpenAPI(args []string, stdout io.Writer) error {
 // openProvider opens the configured store bundle and builds the provider over it; the caller
 // closes the stores with the returned function.
 func openProvider(ctx context.Context, cfg Config, opts Options) (*Provider, func() error, error) {
-	stores, closeStores, err := openStores(ctx, cfg, opts.Telemetry)
+	stores, closeStores, err := OpenStores(ctx, cfg, opts.Telemetry)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -174,7 +174,7 @@ func TestRun_ClientsCommandsTouchNoKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	stores, closeStores, err := openStores(context.Background(), cfg, nil)
+	stores, closeStores, err := OpenStores(context.Background(), cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,17 +188,17 @@ func TestRun_ClientsCommandsTouchNoKeys(t *testing.T) {
 // TestOpenStores_ChoosesAdapterByScheme: DATABASE_URL's scheme picks the adapter; one that no
 // adapter serves is refused, never taken for a SQLite file name.
 func TestOpenStores_ChoosesAdapterByScheme(t *testing.T) {
-	_, _, err := openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "oracle://db.example/sva", DataDir: t.TempDir()}}, nil)
+	_, _, err := OpenStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "oracle://db.example/sva", DataDir: t.TempDir()}}, nil)
 	if err == nil || !strings.Contains(err.Error(), "no storage adapter") {
 		t.Fatalf("oracle:// opened: %v", err)
 	}
 	// mysql:// goes to the MariaDB/MySQL adapter: here a server that is not there, so the error is
 	// about connecting, not about the scheme.
-	_, _, err = openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "mysql://sva@127.0.0.1:1/sva"}}, nil)
+	_, _, err = OpenStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "mysql://sva@127.0.0.1:1/sva"}}, nil)
 	if err == nil || strings.Contains(err.Error(), "no storage adapter") || !strings.Contains(err.Error(), "MySQL") {
 		t.Fatalf("mysql:// to a closed port: %v, want a MySQL connection error", err)
 	}
-	stores, closeStores, err := openStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")}}, nil)
+	stores, closeStores, err := OpenStores(context.Background(), Config{Shared: envconfig.Shared{DatabaseURL: "sqlite:" + filepath.Join(t.TempDir(), "o.db")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,21 +10,17 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
-// openStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
+// OpenStores opens the store bundle DATABASE_URL names, its schema migrated, and returns it with
 // the function that closes it; its statements are traced and counted with tel (nil: not at all).
 // The URL's scheme chooses the storage adapter; a new adapter is one more case here (and a
 // conformance run of oauthtest.RunStoreTests).
-func openStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (oauth.Stores, func() error, error) {
+func OpenStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (oauth.Stores, func() error, error) {
 	switch scheme := sqldb.Scheme(cfg.DatabaseURL); scheme {
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
 		// adapters/oauth/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
-		db, err := sqldb.Open(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth", QueryTimeout: cfg.DatabaseTimeout,
-			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()})
+		db, err := sqldb.OpenMigrated(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth", QueryTimeout: cfg.DatabaseTimeout,
+			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()}, sqlstore.Migrations, sqldb.HistoryTable("oauth_migrations"))
 		if err != nil {
-			return oauth.Stores{}, nil, err
-		}
-		if err := sqldb.Migrate(ctx, db, sqlstore.Migrations, sqldb.HistoryTable("oauth_migrations")); err != nil {
-			_ = db.Close()
 			return oauth.Stores{}, nil, err
 		}
 		return sqlstore.New(db), db.Close, nil
