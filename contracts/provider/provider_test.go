@@ -23,8 +23,6 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/jwkstest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
-	"github.com/sva-oauth/sva/adapters/oauth/sqlstore"
-	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/apps/oauth/app"
 	"github.com/sva-oauth/sva/contracts/pactkit"
@@ -87,14 +85,6 @@ type providerEnv struct {
 func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS bool) *providerEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "oauth.db"), Name: "oauth"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
-		t.Fatal(err)
-	}
 	clk := &clock{}
 
 	// Core's signing key and the JWKS endpoint the provider fetches it from.
@@ -103,6 +93,7 @@ func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS 
 
 	cfg, err := app.LoadConfig(func(name string) string {
 		return map[string]string{
+			"SVA_DATA_DIR": t.TempDir(), // the SQLite database the app opens when DATABASE_URL is unset
 			"OAUTH_ISSUER": issuer, "DATA_TOKEN_ISSUER": coreIssuer, "DATA_TOKEN_JWKS_URL": jwksURL,
 			"INTERNAL_SERVICE_TOKEN": serviceToken, "AUTHORIZATION_REQUEST_TTL_SECONDS": fmt.Sprint(int(authRequestTTL.Seconds())),
 		}[name]
@@ -110,7 +101,12 @@ func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS 
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := app.New(sqlstore.New(db), cfg, app.Options{Clock: clk})
+	stores, closeStores, err := app.OpenStores(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = closeStores() })
+	p, err := app.New(stores, cfg, app.Options{Clock: clk})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,8 +22,6 @@ import (
 	"github.com/pact-foundation/pact-go/v2/models"
 	"github.com/pact-foundation/pact-go/v2/provider"
 
-	"github.com/sva-oauth/sva/adapters/core/sqlstore"
-	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/adapters/tlstest"
 	"github.com/sva-oauth/sva/apps/core/app"
 	"github.com/sva-oauth/sva/contracts/pactkit"
@@ -53,22 +51,20 @@ type coreEnv struct {
 func newCoreEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS bool) *coreEnv {
 	t.Helper()
 	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
-	if err := sqldb.Migrate(ctx, db, sqlstore.MustMigrations(), sqldb.HistoryTable("core_migrations")); err != nil {
-		t.Fatal(err)
-	}
 	cfg, err := app.LoadConfig(func(name string) string {
-		return map[string]string{"INTERNAL_SERVICE_TOKEN": "contract-service-token", "DATA_TOKEN_ISSUER": "http://core.contract.test"}[name]
+		return map[string]string{"INTERNAL_SERVICE_TOKEN": "contract-service-token", "DATA_TOKEN_ISSUER": "http://core.contract.test",
+			"SVA_DATA_DIR": t.TempDir()}[name] // the SQLite database the app opens when DATABASE_URL is unset
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
+	stores, closeStores, err := app.OpenStores(ctx, cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = closeStores() })
 	prov := coretest.NewProvider()
-	c, err := app.New(sqlstore.New(db), cfg, app.Options{Provider: prov.Fake()})
+	c, err := app.New(stores, cfg, app.Options{Provider: prov.Fake()})
 	if err != nil {
 		t.Fatal(err)
 	}
