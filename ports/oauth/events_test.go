@@ -163,10 +163,7 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	e.events.take()
 
-	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(creds.ClientID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ar := e.authorize(t, authorizeInput(creds.ClientID))
 	if got := e.events.only(t, oauth.EventAuthorizationRequested); got.AuthRequestID != ar.AuthRequestID || got.ClientID != creds.ClientID {
 		t.Fatalf("authorization_requested = %+v", got)
 	}
@@ -226,10 +223,7 @@ func TestEvents_AbandonedSignIns(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	var ids []string
 	for range 3 {
-		ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(creds.ClientID))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ar := e.authorize(t, authorizeInput(creds.ClientID))
 		ids = append(ids, ar.AuthRequestID)
 	}
 	e.events.take()

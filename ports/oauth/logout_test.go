@@ -11,7 +11,6 @@ import (
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
-	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
 )
 
 // fakeHints accepts hints of the form "idt:<sub>:<aud>" and refuses anything else.
@@ -162,26 +161,6 @@ func TestLogout_ExpiresAndValidatesIDs(t *testing.T) {
 	if r, err := e.uc.Housekeeping.Sweep(ctx); err != nil || r.LogoutRequests != 1 {
 		t.Fatalf("sweep %+v %v", r, err)
 	}
-}
-
-// tokensInSession signs user-1 in to creds' client from the browser session sid.
-func (e *env) tokensInSession(t *testing.T, creds oauth.ClientCredentials, sid string) oauth.TokenSet {
-	t.Helper()
-	ctx := context.Background()
-	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(creds.ClientID))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
-		ApprovedScopes: []string{"openid", "email"}, DataToken: oauthtest.DataToken, SessionID: sid})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts, err := e.uc.Tokens.ExchangeCode(ctx, creds, res.Code, "https://rp.example/cb", oauthtest.Verifier)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return ts
 }
 
 // TestSessionEnded_SameNoticesAsLogoutComplete (decision 54): a Core session ending outside

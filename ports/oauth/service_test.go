@@ -144,25 +144,44 @@ func authorizeInput(clientID string) oauth.AuthorizeInput {
 		CodeChallenge: pkce.ChallengeFor(oauthtest.Verifier).String(), CodeChallengeMethod: "S256"}
 }
 
-// code runs authorize + consent and returns the raw code.
-func (e *env) code(t *testing.T, clientID string) (string, oauth.CompleteResult) {
+// authorize starts the authorization request in; a refusal fails t.
+func (e *env) authorize(t *testing.T, in oauth.AuthorizeInput) oauth.AuthorizeResult {
 	t.Helper()
-	ctx := context.Background()
-	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(clientID))
+	ar, err := e.uc.Authorization.Authorize(context.Background(), in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
-		ApprovedScopes: []string{"openid", "email"}, DataToken: oauthtest.DataToken})
+	return ar
+}
+
+// code runs authorize + consent and returns the raw code.
+func (e *env) code(t *testing.T, clientID string) (string, oauth.CompleteResult) {
+	t.Helper()
+	return e.codeInSession(t, clientID, "")
+}
+
+// codeInSession is code for a consent given from the browser session sid ("": none named).
+func (e *env) codeInSession(t *testing.T, clientID, sid string) (string, oauth.CompleteResult) {
+	t.Helper()
+	ar := e.authorize(t, authorizeInput(clientID))
+	res, err := e.uc.Authorization.CompleteConsent(context.Background(), oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1",
+		ApprovedScopes: []string{"openid", "email"}, DataToken: oauthtest.DataToken, SessionID: sid})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res.Code, res
 }
 
+// tokens signs user-1 in to creds' client and returns the tokens the code is exchanged for.
 func (e *env) tokens(t *testing.T, creds oauth.ClientCredentials) oauth.TokenSet {
 	t.Helper()
-	code, _ := e.code(t, creds.ClientID)
+	return e.tokensInSession(t, creds, "")
+}
+
+// tokensInSession is tokens for a sign-in from the browser session sid.
+func (e *env) tokensInSession(t *testing.T, creds oauth.ClientCredentials, sid string) oauth.TokenSet {
+	t.Helper()
+	code, _ := e.codeInSession(t, creds.ClientID, sid)
 	ts, err := e.uc.Tokens.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	if err != nil {
 		t.Fatal(err)
@@ -251,10 +270,7 @@ func TestFlow(t *testing.T) {
 	ctx := context.Background()
 	c, creds := e.client(t, client.Confidential)
 
-	ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ar := e.authorize(t, authorizeInput(c.ID))
 	if ar.ExpiresIn != 600 || !ar.ExpiresAt.Equal(oauthtest.Now.Add(600*time.Second)) {
 		t.Fatalf("authorize result %+v", ar)
 	}
@@ -474,10 +490,7 @@ func TestCompleteConsent_Errors(t *testing.T) {
 	ctx := context.Background()
 	c, _ := e.client(t, client.Confidential)
 	newReq := func() string {
-		ar, err := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ar := e.authorize(t, authorizeInput(c.ID))
 		return ar.AuthRequestID
 	}
 	unavailable := errors.New("jwks down")
@@ -551,7 +564,7 @@ func TestCompleteConsent_Concurrent(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	c, _ := e.client(t, client.Confidential)
-	ar, _ := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
+	ar := e.authorize(t, authorizeInput(c.ID))
 	oauthtest.Race(t, "CompleteConsent", 10, 1, func(i int) error {
 		_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: fmt.Sprintf("user-%d", i),
 			ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
@@ -566,7 +579,7 @@ func TestDeny(t *testing.T) { // decision 4
 
 	in := authorizeInput(c.ID)
 	in.RedirectURI = "https://rp.example/cb2?x=1"
-	ar, _ := e.uc.Authorization.Authorize(ctx, in)
+	ar := e.authorize(t, in)
 	res, err := e.uc.Authorization.DenyConsent(ctx, ar.AuthRequestID, "user-1")
 	if err != nil {
 		t.Fatal(err)
@@ -589,7 +602,7 @@ func TestDeny(t *testing.T) { // decision 4
 	}
 
 	// An empty approval is a denial, never a code.
-	ar, _ = e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
+	ar = e.authorize(t, authorizeInput(c.ID))
 	cr, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1"})
 	if err != nil || !cr.Denied || cr.Code != "" || !strings.Contains(cr.RedirectURI, "error=access_denied") {
 		t.Fatalf("empty approval: %+v, %v", cr, err)
@@ -607,7 +620,7 @@ func TestCompleteConsent_Retry(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	c, creds := e.client(t, client.Confidential)
-	ar, _ := e.uc.Authorization.Authorize(ctx, authorizeInput(c.ID))
+	ar := e.authorize(t, authorizeInput(c.ID))
 	in := oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1", ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken}
 	e.events.take()
 	first, err := e.uc.Authorization.CompleteConsent(ctx, in)
@@ -696,10 +709,7 @@ func TestPublicClient_LoopbackFlow(t *testing.T) {
 	_, pub := e.client(t, client.Public)
 	in := authorizeInput(pub.ClientID)
 	in.RedirectURI = "http://127.0.0.1:53111/native" // RFC 8252 §7.3
-	ar, err := e.uc.Authorization.Authorize(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	ar := e.authorize(t, in)
 	res, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "u",
 		ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
 	if err != nil || !strings.HasPrefix(res.RedirectURI, "http://127.0.0.1:53111/native?") {
