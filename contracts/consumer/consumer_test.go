@@ -120,14 +120,42 @@ func client(cfg consumer.MockServerConfig, token string) *oauthclient.Client {
 	return oauthclient.New(fmt.Sprintf("http://%s:%d", cfg.Host, cfg.Port), token, &http.Client{Timeout: 5 * time.Second})
 }
 
-func jsonResponse(b *consumer.V3ResponseBuilder, body obj) {
-	b.Header("Content-Type", matchers.Regex("application/json", jsonTypeRegex)).JSONBody(body)
+// jsonResponse is an answer of the provider with body as JSON.
+func jsonResponse(body obj) consumer.V3ResponseBuilderFunc {
+	return func(b *consumer.V3ResponseBuilder) {
+		b.Header("Content-Type", matchers.Regex("application/json", jsonTypeRegex)).JSONBody(body)
+	}
 }
 
-func jsonRequest(b *consumer.V3RequestBuilder, body obj) {
-	b.Header(oauthclient.ServiceTokenHeader, matchers.S(serviceToken)).
-		Header("Content-Type", matchers.S("application/json")).
-		JSONBody(body)
+// jsonRequest is a call of Core's with the service token and body as JSON.
+func jsonRequest(body obj) consumer.V3RequestBuilderFunc {
+	return func(b *consumer.V3RequestBuilder) {
+		b.Header(oauthclient.ServiceTokenHeader, matchers.S(serviceToken)).
+			Header("Content-Type", matchers.S("application/json")).
+			JSONBody(body)
+	}
+}
+
+// verify runs test against the mock server of pact (one interaction, or a mock provider with
+// several) and fails t if the test fails or an interaction was not called as declared.
+func verify(t *testing.T, pact interface {
+	ExecuteTest(*testing.T, func(consumer.MockServerConfig) error) error
+}, test func(consumer.MockServerConfig) error) {
+	t.Helper()
+	if err := pact.ExecuteTest(t, test); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sameResult checks a client call that answers one comparable value: no error, and want.
+func sameResult[R comparable](got R, err error, want R) error {
+	if err != nil {
+		return err
+	}
+	if got != want {
+		return fmt.Errorf("result = %+v, want %+v", got, want)
+	}
+	return nil
 }
 
 func detailsRequest(token string, id matchers.Matcher) consumer.V3RequestBuilderFunc {
@@ -176,13 +204,13 @@ func wantProviderError(err error, status int, code string) error {
 
 func TestAuthRequestDetails(t *testing.T) {
 	t.Run("Pending", func(t *testing.T) {
-		err := newPact(t).AddInteraction().
+		verify(t, newPact(t).AddInteraction().
 			GivenWithParameter(given(statePending)).
 			UponReceiving("a request for the details of a pending authorization request").
 			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
 				detailsRequest(serviceToken, matchers.FromProviderState("${auth_request_id}", exampleRequestID))).
-			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) { jsonResponse(b, detailsBody("pending")) }).
-			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			WillRespondWith(http.StatusOK, jsonResponse(detailsBody("pending"))),
+			func(cfg consumer.MockServerConfig) error {
 				d, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), exampleRequestID)
 				if err != nil {
 					return err
@@ -201,19 +229,16 @@ func TestAuthRequestDetails(t *testing.T) {
 				}
 				return nil
 			})
-		if err != nil {
-			t.Fatal(err)
-		}
 	})
 
 	t.Run("Expired", func(t *testing.T) {
-		err := newPact(t).AddInteraction().
+		verify(t, newPact(t).AddInteraction().
 			GivenWithParameter(given(stateExpired)).
 			UponReceiving("a request for the details of an expired authorization request").
 			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
 				detailsRequest(serviceToken, matchers.FromProviderState("${auth_request_id}", exampleRequestID))).
-			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) { jsonResponse(b, detailsBody("expired")) }).
-			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			WillRespondWith(http.StatusOK, jsonResponse(detailsBody("expired"))),
+			func(cfg consumer.MockServerConfig) error {
 				d, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), exampleRequestID)
 				if err != nil {
 					return err
@@ -223,39 +248,29 @@ func TestAuthRequestDetails(t *testing.T) {
 				}
 				return nil
 			})
-		if err != nil {
-			t.Fatal(err)
-		}
 	})
 
 	t.Run("Unknown", func(t *testing.T) {
-		err := newPact(t).AddInteraction().
+		verify(t, newPact(t).AddInteraction().
 			Given(stateNoSuchID).
 			UponReceiving("a request for the details of an unknown authorization request").
 			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
 				detailsRequest(serviceToken, matchers.S(unknownRequestID))).
-			WillRespondWith(http.StatusNotFound, func(b *consumer.V3ResponseBuilder) {
-				jsonResponse(b, obj{"error": matchers.S("not_found")})
-			}).
-			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			WillRespondWith(http.StatusNotFound, jsonResponse(obj{"error": matchers.S("not_found")})),
+			func(cfg consumer.MockServerConfig) error {
 				_, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), unknownRequestID)
 				return wantProviderError(err, http.StatusNotFound, "not_found")
 			})
-		if err != nil {
-			t.Fatal(err)
-		}
 	})
 
 	t.Run("WrongServiceToken", func(t *testing.T) {
 		const wrong = "not-the-service-token"
-		err := newPact(t).AddInteraction().
+		verify(t, newPact(t).AddInteraction().
 			UponReceiving("a request for authorization request details with a wrong service token").
 			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
 				detailsRequest(wrong, matchers.S(exampleRequestID))).
-			WillRespondWith(http.StatusUnauthorized, func(b *consumer.V3ResponseBuilder) {
-				jsonResponse(b, obj{"error": matchers.S("Invalid service token")})
-			}).
-			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			WillRespondWith(http.StatusUnauthorized, jsonResponse(obj{"error": matchers.S("Invalid service token")})),
+			func(cfg consumer.MockServerConfig) error {
 				_, err := client(cfg, wrong).AuthRequestDetails(context.Background(), exampleRequestID)
 				// A refused service token is Core's deployment fault: the port reports the
 				// provider as unavailable rather than relaying a 401 the consent UI would read
@@ -266,9 +281,6 @@ func TestAuthRequestDetails(t *testing.T) {
 				}
 				return nil
 			})
-		if err != nil {
-			t.Fatal(err)
-		}
 	})
 }
 
@@ -296,34 +308,20 @@ func TestCompleteConsent(t *testing.T) {
 
 	t.Run("Approved", func(t *testing.T) {
 		const callback = redirectURI + "?code=sva_code_example&iss=http%3A%2F%2F127.0.0.1%3A9000&state=" + clientState
-		err := newPact(t).AddInteraction().
+		verify(t, newPact(t).AddInteraction().
 			GivenWithParameter(given(statePending)).
 			UponReceiving("a consent approval for a pending authorization request").
-			WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", func(b *consumer.V3RequestBuilder) {
-				jsonRequest(b, completeBody([]any{"openid", "email"}, signedToken))
-			}).
-			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-				jsonResponse(b, obj{
-					"redirect_uri":       matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?code=[^&]+(&.*)?$`),
-					"authorization_code": matchers.Like("sva_code_example"),
-					"state":              matchers.S(clientState),
-					"expires_in":         matchers.Integer(600),
-				})
-			}).
-			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", jsonRequest(completeBody([]any{"openid", "email"}, signedToken))).
+			WillRespondWith(http.StatusOK, jsonResponse(obj{
+				"redirect_uri":       matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?code=[^&]+(&.*)?$`),
+				"authorization_code": matchers.Like("sva_code_example"),
+				"state":              matchers.S(clientState),
+				"expires_in":         matchers.Integer(600),
+			})),
+			func(cfg consumer.MockServerConfig) error {
 				res, err := client(cfg, serviceToken).CompleteConsent(context.Background(), completeInput("openid", "email"))
-				if err != nil {
-					return err
-				}
-				want := core.ConsentResult{RedirectURI: callback, AuthorizationCode: "sva_code_example", State: clientState, ExpiresIn: 600}
-				if res != want {
-					return fmt.Errorf("result = %+v, want %+v", res, want)
-				}
-				return nil
+				return sameResult(res, err, core.ConsentResult{RedirectURI: callback, AuthorizationCode: "sva_code_example", State: clientState, ExpiresIn: 600})
 			})
-		if err != nil {
-			t.Fatal(err)
-		}
 	})
 
 	// prompt=login: Core tells when the session signed in (auth_time), after the request.
@@ -332,20 +330,16 @@ func TestCompleteConsent(t *testing.T) {
 		const exampleAuthTime = "2026-12-05T20:00:00Z"
 		body := completeBody([]any{"openid", "email"}, signedToken)
 		body["auth_time"] = matchers.FromProviderState("${auth_time}", exampleAuthTime)
-		err := newPact(t).AddInteraction().
+		verify(t, newPact(t).AddInteraction().
 			GivenWithParameter(given(stateLogin)).
 			UponReceiving("a consent approval of a prompt=login request by a session signed in after it").
-			WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", func(b *consumer.V3RequestBuilder) {
-				jsonRequest(b, body)
-			}).
-			WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-				jsonResponse(b, obj{
-					// The answer's shape is the "Approved" interaction's; this one is about auth_time.
-					"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?code=[^&]+(&.*)?$`),
-					"state":        matchers.S(clientState),
-				})
-			}).
-			ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+			WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", jsonRequest(body)).
+			WillRespondWith(http.StatusOK, jsonResponse(obj{
+				// The answer's shape is the "Approved" interaction's; this one is about auth_time.
+				"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?code=[^&]+(&.*)?$`),
+				"state":        matchers.S(clientState),
+			})),
+			func(cfg consumer.MockServerConfig) error {
 				in := completeInput("openid", "email")
 				in.AuthTime, _ = time.Parse(time.RFC3339, exampleAuthTime)
 				res, err := client(cfg, serviceToken).CompleteConsent(context.Background(), in)
@@ -357,9 +351,6 @@ func TestCompleteConsent(t *testing.T) {
 				}
 				return nil
 			})
-		if err != nil {
-			t.Fatal(err)
-		}
 	})
 
 	errorCases := []struct {
@@ -385,142 +376,94 @@ func TestCompleteConsent(t *testing.T) {
 			if tc.badToken != "" {
 				in.DataToken, token = tc.badToken, matchers.S(tc.badToken)
 			}
-			err := newPact(t).AddInteraction().
+			verify(t, newPact(t).AddInteraction().
 				GivenWithParameter(given(tc.state)).
 				UponReceiving(tc.description).
-				WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", func(b *consumer.V3RequestBuilder) {
-					jsonRequest(b, completeBody(scopes, token))
-				}).
-				WillRespondWith(http.StatusBadRequest, func(b *consumer.V3ResponseBuilder) {
-					jsonResponse(b, obj{"error": matchers.S(tc.code)})
-				}).
-				ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+				WithRequest(http.MethodPost, "/api/auth/internal/consent-complete/", jsonRequest(completeBody(scopes, token))).
+				WillRespondWith(http.StatusBadRequest, jsonResponse(obj{"error": matchers.S(tc.code)})),
+				func(cfg consumer.MockServerConfig) error {
 					_, err := client(cfg, serviceToken).CompleteConsent(context.Background(), in)
 					return wantProviderError(err, http.StatusBadRequest, tc.code)
 				})
-			if err != nil {
-				t.Fatal(err)
-			}
 		})
 	}
 }
 
 func TestDenyConsent(t *testing.T) {
 	const callback = redirectURI + "?error=access_denied&error_description=The+user+denied+the+request&iss=http%3A%2F%2F127.0.0.1%3A9000&state=" + clientState
-	err := newPact(t).AddInteraction().
+	verify(t, newPact(t).AddInteraction().
 		GivenWithParameter(given(statePending)).
 		UponReceiving("a consent denial for a pending authorization request").
-		WithRequest(http.MethodPost, "/api/auth/internal/consent-deny/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{
-				"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
-				"user_id":         matchers.S(userID),
-			})
-		}).
-		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{
-				"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=access_denied(&.*)?$`),
-				"state":        matchers.S(clientState),
-			})
-		}).
-		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WithRequest(http.MethodPost, "/api/auth/internal/consent-deny/", jsonRequest(obj{
+			"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
+			"user_id":         matchers.S(userID),
+		})).
+		WillRespondWith(http.StatusOK, jsonResponse(obj{
+			"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=access_denied(&.*)?$`),
+			"state":        matchers.S(clientState),
+		})),
+		func(cfg consumer.MockServerConfig) error {
 			res, err := client(cfg, serviceToken).DenyConsent(context.Background(), exampleRequestID, userID)
-			if err != nil {
-				return err
-			}
-			if want := (core.DenyResult{RedirectURI: callback, State: clientState}); res != want {
-				return fmt.Errorf("result = %+v, want %+v", res, want)
-			}
-			return nil
+			return sameResult(res, err, core.DenyResult{RedirectURI: callback, State: clientState})
 		})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestFailSilently: Core ends a prompt=none request it cannot answer without the user; the client
 // gets the OIDC error (here login_required: no session in the browser) with state and iss.
 func TestFailSilently(t *testing.T) {
 	const callback = redirectURI + "?error=login_required&error_description=The+user+is+not+signed+in%2C+or+must+sign+in+again&iss=http%3A%2F%2F127.0.0.1%3A9000&state=" + clientState
-	err := newPact(t).AddInteraction().
+	verify(t, newPact(t).AddInteraction().
 		GivenWithParameter(given(stateSilent)).
 		UponReceiving("a prompt=none request ended with login_required").
-		WithRequest(http.MethodPost, "/api/auth/internal/consent-silent-failure/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{
-				"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
-				"error":           matchers.S("login_required"),
-			})
-		}).
-		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{
-				"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=login_required(&.*)?$`),
-				"state":        matchers.S(clientState),
-			})
-		}).
-		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WithRequest(http.MethodPost, "/api/auth/internal/consent-silent-failure/", jsonRequest(obj{
+			"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
+			"error":           matchers.S("login_required"),
+		})).
+		WillRespondWith(http.StatusOK, jsonResponse(obj{
+			"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=login_required(&.*)?$`),
+			"state":        matchers.S(clientState),
+		})),
+		func(cfg consumer.MockServerConfig) error {
 			res, err := client(cfg, serviceToken).FailSilently(context.Background(), exampleRequestID, "", "login_required")
-			if err != nil {
-				return err
-			}
-			if want := (core.DenyResult{RedirectURI: callback, State: clientState}); res != want {
-				return fmt.Errorf("result = %+v, want %+v", res, want)
-			}
-			return nil
+			return sameResult(res, err, core.DenyResult{RedirectURI: callback, State: clientState})
 		})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestRevokeGrants(t *testing.T) {
-	err := newPact(t).AddInteraction().
+	verify(t, newPact(t).AddInteraction().
 		GivenWithParameter(given(stateGranted)).
 		UponReceiving("a request to revoke a user's grants for a client").
-		WithRequest(http.MethodPost, "/api/auth/internal/grants/revoke/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{
-				"user_id":   matchers.S(userID),
-				"client_id": matchers.FromProviderState("${client_id}", exampleClientID),
-			})
-		}).
-		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{"revoked": matchers.Integer(1)})
-		}).
-		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WithRequest(http.MethodPost, "/api/auth/internal/grants/revoke/", jsonRequest(obj{
+			"user_id":   matchers.S(userID),
+			"client_id": matchers.FromProviderState("${client_id}", exampleClientID),
+		})).
+		WillRespondWith(http.StatusOK, jsonResponse(obj{"revoked": matchers.Integer(1)})),
+		func(cfg consumer.MockServerConfig) error {
 			n, err := client(cfg, serviceToken).RevokeGrants(context.Background(), userID, exampleClientID)
-			if err != nil {
-				return err
-			}
-			if n != 1 {
-				return fmt.Errorf("revoked = %d, want 1", n)
-			}
-			return nil
+			return sameResult(n, err, 1)
 		})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestLogoutRequestDetails(t *testing.T) {
-	err := newPact(t).AddInteraction().
+	verify(t, newPact(t).AddInteraction().
 		GivenWithParameter(given(stateLogout)).
 		UponReceiving("a request for a pending RP-initiated logout request").
 		WithRequest(http.MethodGet, "/api/auth/internal/logout-request-details/", func(b *consumer.V3RequestBuilder) {
 			b.Header(oauthclient.ServiceTokenHeader, matchers.S(serviceToken)).
 				Query("logout_request_id", matchers.FromProviderState("${logout_request_id}", exampleRequestID))
 		}).
-		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{
-				"logout_request_id": matchers.Regex(exampleRequestID, uuidRegex),
-				"status":            matchers.S("pending"),
-				"expires_at":        matchers.Regex("2026-11-26T21:50:00Z", rfc3339Regex),
-				"client": obj{
-					"client_id": matchers.Like(exampleClientID), "name": matchers.S(clientName),
-					"logo": matchers.Like(""), "description": matchers.Like(""),
-				},
-				"hint_subject": matchers.Like(""),
-				"redirects":    matchers.Like(false),
-			})
-		}).
-		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WillRespondWith(http.StatusOK, jsonResponse(obj{
+			"logout_request_id": matchers.Regex(exampleRequestID, uuidRegex),
+			"status":            matchers.S("pending"),
+			"expires_at":        matchers.Regex("2026-11-26T21:50:00Z", rfc3339Regex),
+			"client": obj{
+				"client_id": matchers.Like(exampleClientID), "name": matchers.S(clientName),
+				"logo": matchers.Like(""), "description": matchers.Like(""),
+			},
+			"hint_subject": matchers.Like(""),
+			"redirects":    matchers.Like(false),
+		})),
+		func(cfg consumer.MockServerConfig) error {
 			d, err := client(cfg, serviceToken).LogoutRequestDetails(context.Background(), exampleRequestID)
 			if err != nil {
 				return err
@@ -530,9 +473,6 @@ func TestLogoutRequestDetails(t *testing.T) {
 			}
 			return nil
 		})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestCompleteLogout(t *testing.T) {
@@ -540,26 +480,18 @@ func TestCompleteLogout(t *testing.T) {
 	p.AddInteraction().
 		GivenWithParameter(given(stateLogout)).
 		UponReceiving("a completion of a pending logout request for the signed-out user and session").
-		WithRequest(http.MethodPost, "/api/auth/internal/logout-complete/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{
-				"logout_request_id": matchers.FromProviderState("${logout_request_id}", exampleRequestID),
-				"user_id":           matchers.S(userID),
-				"sid":               matchers.Regex(exampleSID, sidPattern),
-			})
-		}).
-		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{"redirect_uri": matchers.Like(""), "backchannel_notified": matchers.Integer(0)})
-		})
+		WithRequest(http.MethodPost, "/api/auth/internal/logout-complete/", jsonRequest(obj{
+			"logout_request_id": matchers.FromProviderState("${logout_request_id}", exampleRequestID),
+			"user_id":           matchers.S(userID),
+			"sid":               matchers.Regex(exampleSID, sidPattern),
+		})).
+		WillRespondWith(http.StatusOK, jsonResponse(obj{"redirect_uri": matchers.Like(""), "backchannel_notified": matchers.Integer(0)}))
 	p.AddInteraction().
 		GivenWithParameter(given(stateNoSuchID)).
 		UponReceiving("a completion of an unknown logout request").
-		WithRequest(http.MethodPost, "/api/auth/internal/logout-complete/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{"logout_request_id": matchers.S(unknownRequestID)})
-		}).
-		WillRespondWith(http.StatusNotFound, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{"error": matchers.S("not_found"), "error_description": matchers.Like("not found")})
-		})
-	err := p.ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WithRequest(http.MethodPost, "/api/auth/internal/logout-complete/", jsonRequest(obj{"logout_request_id": matchers.S(unknownRequestID)})).
+		WillRespondWith(http.StatusNotFound, jsonResponse(obj{"error": matchers.S("not_found"), "error_description": matchers.Like("not found")}))
+	verify(t, p, func(cfg consumer.MockServerConfig) error {
 		c := client(cfg, serviceToken)
 		if _, err := c.CompleteLogout(context.Background(), exampleRequestID, userID, exampleSID); err != nil {
 			return err
@@ -567,9 +499,6 @@ func TestCompleteLogout(t *testing.T) {
 		_, err := c.CompleteLogout(context.Background(), unknownRequestID, "", "")
 		return wantProviderError(err, http.StatusNotFound, "not_found")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestSessionEnded(t *testing.T) {
@@ -577,22 +506,14 @@ func TestSessionEnded(t *testing.T) {
 	p.AddInteraction().
 		GivenWithParameter(given(stateGranted)).
 		UponReceiving("a report that a session of a user with a grant ended").
-		WithRequest(http.MethodPost, "/api/auth/internal/session-ended/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{"user_id": matchers.S(userID), "sid": matchers.Regex(exampleSID, sidPattern)})
-		}).
-		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{"backchannel_notified": matchers.Integer(0)})
-		})
+		WithRequest(http.MethodPost, "/api/auth/internal/session-ended/", jsonRequest(obj{"user_id": matchers.S(userID), "sid": matchers.Regex(exampleSID, sidPattern)})).
+		WillRespondWith(http.StatusOK, jsonResponse(obj{"backchannel_notified": matchers.Integer(0)}))
 	p.AddInteraction().
 		GivenWithParameter(given(stateNoSuchID)).
 		UponReceiving("a report that a session ended without its sid").
-		WithRequest(http.MethodPost, "/api/auth/internal/session-ended/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{"user_id": matchers.S(userID), "sid": matchers.S("")})
-		}).
-		WillRespondWith(http.StatusBadRequest, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{"error": matchers.S("invalid_request"), "error_description": matchers.Like("sid is required")})
-		})
-	err := p.ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WithRequest(http.MethodPost, "/api/auth/internal/session-ended/", jsonRequest(obj{"user_id": matchers.S(userID), "sid": matchers.S("")})).
+		WillRespondWith(http.StatusBadRequest, jsonResponse(obj{"error": matchers.S("invalid_request"), "error_description": matchers.Like("sid is required")}))
+	verify(t, p, func(cfg consumer.MockServerConfig) error {
 		c := client(cfg, serviceToken)
 		if _, err := c.SessionEnded(context.Background(), userID, exampleSID); err != nil {
 			return err
@@ -600,55 +521,32 @@ func TestSessionEnded(t *testing.T) {
 		_, err := c.SessionEnded(context.Background(), userID, "")
 		return wantProviderError(err, http.StatusBadRequest, "invalid_request")
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 const exampleUserCode = "BCDF-GHJK"
 
 func TestResolveUserCode(t *testing.T) {
-	err := newPact(t).AddInteraction().
+	verify(t, newPact(t).AddInteraction().
 		GivenWithParameter(given(stateDevice)).
 		UponReceiving("a user code typed by a signed-in person for a pending device authorization").
-		WithRequest(http.MethodPost, "/api/auth/internal/device/resolve/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{"user_code": matchers.FromProviderState("${user_code}", exampleUserCode), "user_id": matchers.S(userID)})
-		}).
-		WillRespondWith(http.StatusOK, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID)})
-		}).
-		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WithRequest(http.MethodPost, "/api/auth/internal/device/resolve/", jsonRequest(obj{"user_code": matchers.FromProviderState("${user_code}", exampleUserCode), "user_id": matchers.S(userID)})).
+		WillRespondWith(http.StatusOK, jsonResponse(obj{"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID)})),
+		func(cfg consumer.MockServerConfig) error {
 			id, err := client(cfg, serviceToken).ResolveUserCode(context.Background(), exampleUserCode, userID)
-			if err != nil {
-				return err
-			}
-			if id != exampleRequestID {
-				return fmt.Errorf("auth_request_id = %q, want %q", id, exampleRequestID)
-			}
-			return nil
+			return sameResult(id, err, exampleRequestID)
 		})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestResolveUserCode_Unknown: a separate mock server, since the pending interaction's user code
 // is taken from the provider state and so matches any string.
 func TestResolveUserCode_Unknown(t *testing.T) {
-	err := newPact(t).AddInteraction().
+	verify(t, newPact(t).AddInteraction().
 		GivenWithParameter(given(stateNoSuchID)).
 		UponReceiving("a user code that names no device authorization").
-		WithRequest(http.MethodPost, "/api/auth/internal/device/resolve/", func(b *consumer.V3RequestBuilder) {
-			jsonRequest(b, obj{"user_code": matchers.S(exampleUserCode), "user_id": matchers.S(userID)})
-		}).
-		WillRespondWith(http.StatusBadRequest, func(b *consumer.V3ResponseBuilder) {
-			jsonResponse(b, obj{"error": matchers.S("invalid_user_code"), "error_description": matchers.Like("The code is unknown or has expired")})
-		}).
-		ExecuteTest(t, func(cfg consumer.MockServerConfig) error {
+		WithRequest(http.MethodPost, "/api/auth/internal/device/resolve/", jsonRequest(obj{"user_code": matchers.S(exampleUserCode), "user_id": matchers.S(userID)})).
+		WillRespondWith(http.StatusBadRequest, jsonResponse(obj{"error": matchers.S("invalid_user_code"), "error_description": matchers.Like("The code is unknown or has expired")})),
+		func(cfg consumer.MockServerConfig) error {
 			_, err := client(cfg, serviceToken).ResolveUserCode(context.Background(), exampleUserCode, userID)
 			return wantProviderError(err, http.StatusBadRequest, "invalid_user_code")
 		})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
