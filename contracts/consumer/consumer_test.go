@@ -25,12 +25,9 @@ import (
 	core "github.com/sva-oauth/sva/ports/core"
 )
 
-var update = flag.Bool("update", false, "rewrite the committed pact in contracts/pacts with the one these tests generate")
-
 const (
 	consumerName = "sva-core"
 	providerName = "sva-oauth-internal"
-	pactFile     = consumerName + "-" + providerName + ".json"
 
 	// serviceToken is what the pact's requests carry; contracts/provider configures the provider
 	// to accept it (and nothing else).
@@ -99,7 +96,7 @@ var pactDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(pactkit.ConsumerMain(m, func(d string) { pactDir = d }, pactFile, filepath.Join("..", "pacts"), *update,
+	os.Exit(pactkit.ConsumerMain(m, func(d string) { pactDir = d }, consumerName, providerName, filepath.Join("..", "pacts"),
 		"`go test -tags contract ./contracts/consumer/ -args -update`"))
 }
 

@@ -200,11 +200,17 @@ func MutationWrap(t *testing.T, env string, mutations map[string]Mutation) func(
 	return m.Wrap
 }
 
-// ConsumerMain runs a consumer package's tests with the pact written into a temporary directory
-// (setDir receives it), then, after a full passing run, compares the pact with the committed one
-// in committedDir, or replaces it with update. A -run subset writes a partial pact, so it is
-// neither compared nor saved. It returns the exit code for os.Exit.
-func ConsumerMain(m *testing.M, setDir func(string), pactFile, committedDir string, update bool, updateCmd string) int {
+// update is a consumer package's -update flag (ConsumerMain).
+var update = flag.Bool("update", false, "rewrite the committed pact in contracts/pacts with the one these tests generate")
+
+// ConsumerMain runs a consumer package's tests with the pact between consumer and provider
+// written into a temporary directory (setDir receives it), then, after a full passing run,
+// compares the pact with the committed one in committedDir, or replaces it when the tests ran
+// with -update (updateCmd says how). A -run subset writes a partial pact, so it is neither
+// compared nor saved. It returns the exit code for os.Exit.
+func ConsumerMain(m *testing.M, setDir func(string), consumer, provider, committedDir, updateCmd string) int {
+	// pact-go names the file it writes after the two parties.
+	pactFile := consumer + "-" + provider + ".json"
 	_ = log.SetLogLevel("ERROR")
 	stdlog.SetOutput(DropLines{W: stdlog.Writer(), Substr: []byte("can't set logger")})
 	dir, err := os.MkdirTemp("", "sva-pact-")
@@ -216,7 +222,7 @@ func ConsumerMain(m *testing.M, setDir func(string), pactFile, committedDir stri
 	setDir(dir)
 	code := m.Run()
 	if code == 0 && flag.Lookup("test.run").Value.String() == "" {
-		if err := SyncPact(filepath.Join(dir, pactFile), filepath.Join(committedDir, pactFile), update, updateCmd); err != nil {
+		if err := SyncPact(filepath.Join(dir, pactFile), filepath.Join(committedDir, pactFile), *update, updateCmd); err != nil {
 			fmt.Fprintln(os.Stderr, "FAIL:", err)
 			code = 1
 		}

@@ -27,12 +27,9 @@ import (
 	"github.com/sva-oauth/sva/contracts/pactkit"
 )
 
-var update = flag.Bool("update", false, "rewrite the committed pact in contracts/pacts with the one these tests generate")
-
 const (
 	consumerName = "sva-consent"
 	providerName = "sva-core"
-	pactFile     = consumerName + "-" + providerName + ".json"
 
 	// userAgent is the browser's, which the consent server relays at sign-up and sign-in.
 	userAgent = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
@@ -99,7 +96,7 @@ var pactDir string
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	os.Exit(pactkit.ConsumerMain(m, func(d string) { pactDir = d }, pactFile, filepath.Join("..", "..", "pacts"), *update,
+	os.Exit(pactkit.ConsumerMain(m, func(d string) { pactDir = d }, consumerName, providerName, filepath.Join("..", "..", "pacts"),
 		"`go test -tags contract ./contracts/consentcore/consumer/ -args -update`"))
 }
 
