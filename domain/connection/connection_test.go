@@ -10,11 +10,24 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
+// activeAndRevoked returns user u's connection to app for "openid email profile", recorded at t0,
+// and the same connection revoked an hour later.
+func activeAndRevoked(t *testing.T) (active, revoked Connection) {
+	t.Helper()
+	active, err := Record(nil, "u", Client{ID: "app"}, scope.MustParse("openid email profile"), t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if revoked, err = active.Revoke(t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return active, revoked
+}
+
 // TestCanAutoApprove: decision 7 — only an active connection covering every requested scope.
 func TestCanAutoApprove(t *testing.T) {
 	t.Parallel()
-	active, _ := Record(nil, "u", Client{ID: "app"}, scope.MustParse("openid email profile"), t0)
-	revoked, _ := active.Revoke(t0.Add(time.Hour))
+	active, revoked := activeAndRevoked(t)
 	tests := []struct {
 		name      string
 		conn      *Connection
@@ -66,8 +79,7 @@ func TestRecord(t *testing.T) {
 // connection covered), approved (everything requested), partial.
 func TestClassify(t *testing.T) {
 	t.Parallel()
-	active, _ := Record(nil, "u", Client{ID: "app"}, scope.MustParse("openid email profile"), t0)
-	revoked, _ := active.Revoke(t0.Add(time.Hour))
+	active, revoked := activeAndRevoked(t)
 	tests := []struct {
 		name                string
 		prev                *Connection
