@@ -43,6 +43,16 @@ func (l *eventLog) only(t *testing.T, kind oauth.EventKind) oauth.Event {
 	return got[0]
 }
 
+// onlyRevocation is only for an event that says user-1's grant grantID of clientID was revoked
+// when a credential of grantType came back.
+func (l *eventLog) onlyRevocation(t *testing.T, kind oauth.EventKind, grantID, clientID, grantType string) {
+	t.Helper()
+	got := l.only(t, kind)
+	if got.GrantID != grantID || got.ClientID != clientID || got.Subject != "user-1" || got.GrantType != grantType {
+		t.Errorf("%s = %+v, want grant %s of %s for user-1 by %s", kind, got, grantID, clientID, grantType)
+	}
+}
+
 // noSecrets fails if an event field holds one of the values.
 func noSecrets(t *testing.T, e oauth.Event, secrets ...string) {
 	t.Helper()
@@ -91,11 +101,7 @@ func TestEvents_CodeFlow(t *testing.T) {
 	// A replay that passes client authentication and PKCE revokes the grant (checklist 17).
 	_, err = e.uc.Tokens.ExchangeCode(ctx, creds, code, "https://rp.example/cb", oauthtest.Verifier)
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	replay := e.events.only(t, oauth.EventCodeReplayRevoked)
-	if replay.GrantID != grantID || replay.ClientID != creds.ClientID || replay.Subject != "user-1" ||
-		replay.GrantType != oauth.GrantTypeAuthorizationCode {
-		t.Errorf("code_replay_revoked = %+v, want grant %s", replay, grantID)
-	}
+	e.events.onlyRevocation(t, oauth.EventCodeReplayRevoked, grantID, creds.ClientID, oauth.GrantTypeAuthorizationCode)
 }
 
 func TestEvents_RefreshReuse(t *testing.T) {
@@ -118,11 +124,7 @@ func TestEvents_RefreshReuse(t *testing.T) {
 	// The rotated token comes back: the grant is revoked (checklist 28).
 	_, err = e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	wantOAuth(t, err, oautherr.InvalidGrant)
-	reuse := e.events.only(t, oauth.EventRefreshReuseRevoked)
-	if reuse.GrantID != grantID || reuse.ClientID != creds.ClientID || reuse.Subject != "user-1" ||
-		reuse.GrantType != oauth.GrantTypeRefreshToken {
-		t.Errorf("refresh_reuse_revoked = %+v, want grant %s", reuse, grantID)
-	}
+	e.events.onlyRevocation(t, oauth.EventRefreshReuseRevoked, grantID, creds.ClientID, oauth.GrantTypeRefreshToken)
 }
 
 func TestEvents_ClientAuthentication(t *testing.T) {

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
 )
 
 // TestAuthenticateClient_Lockout: checklist 26. After 10 wrong secrets in a window the client is
@@ -94,15 +94,10 @@ func TestAuthenticateClient_LockoutConcurrent(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	bad := creds
 	bad.Secret = "guess"
-	var wg sync.WaitGroup
-	for range 30 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _ = e.uc.ClientAuth.Authenticate(ctx, bad)
-		}()
-	}
-	wg.Wait()
+	oauthtest.Race(t, "Authenticate with a wrong secret", 30, 0, func(int) error {
+		_, err := e.uc.ClientAuth.Authenticate(ctx, bad)
+		return err
+	}, oautherr.InvalidClient)
 	if _, err := e.uc.ClientAuth.Authenticate(ctx, creds); !errors.Is(err, client.ErrLocked) {
 		t.Fatalf("after 30 concurrent failures: %v", err)
 	}
