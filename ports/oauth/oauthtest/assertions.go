@@ -45,8 +45,7 @@ func testAssertionIDs(t *testing.T, s oauth.Stores) {
 // exactly one succeeds and every other reports ErrAlreadyExists.
 func testConcurrentAssertionIDs(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create")
+	c := storedClient(t, s)
 	jti := rand.Text()
 	Race(t, "AssertionIDs.Use", 16, 1, func(int) error {
 		return s.AssertionIDs.Use(ctx, c.ID(), jti, Now.Add(time.Minute))

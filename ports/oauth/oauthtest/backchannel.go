@@ -36,8 +36,7 @@ func equalDeliveries(t testing.TB, got, want logout.Delivery) {
 // outcomes, purges only finished ones and goes with its client.
 func testBackchannel(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 
 	a := newDelivery(t, c, "a", Now)
 	b, err := logout.NewDelivery("b", c.ID(), "https://rp.example/backchannel", "", "sid-1", Now.Add(time.Second))
@@ -128,8 +127,7 @@ func testBackchannel(t *testing.T, s oauth.Stores) {
 // testConcurrentBackchannelClaim: instances claiming at the same time never get the same delivery.
 func testConcurrentBackchannelClaim(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	const n = 20
 	var ds []logout.Delivery
 	for i := range n {
@@ -188,8 +186,7 @@ func newLogoutRequest(t testing.TB, c *client.Client, now time.Time) *logout.Req
 // purged after their expiry and go with their client.
 func testLogoutRequests(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	r := newLogoutRequest(t, c, Now)
 	anonymous := newLogoutRequest(t, nil, Now)
 	mustNil(t, s.LogoutRequests.Create(ctx, r), "Create")

@@ -32,25 +32,26 @@ func newDeviceRequest(t testing.TB, c *client.Client, now time.Time) (*authreq.R
 	return r, dc, oauth.DeviceCodes{Device: device.HashDeviceCode(dc), User: device.HashUserCode(uc)}
 }
 
+// unpolled is the poll state a device request is stored with: not polled yet, at the default interval.
+var unpolled = device.Poll{Interval: device.DefaultInterval}
+
 // testDeviceRequests: a device request round-trips (key, poll state) by either code's hash, its
 // codes' hashes are unique, it needs its client, its poll state changes only from the state the
 // caller read, and its approval's code — sealed for the device — is redeemed like any code, with
 // the verifier derived from the device code at the device URN.
 func testDeviceRequests(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	r, dc, codes := newDeviceRequest(t, c, Now)
-	first := device.Poll{Interval: device.DefaultInterval}
-	mustNil(t, s.DeviceRequests.Create(ctx, r, codes, first), "Create")
+	mustNil(t, s.DeviceRequests.Create(ctx, r, codes, unpolled), "Create")
 
 	r2, _, codes2 := newDeviceRequest(t, c, Now)
-	wantErr(t, s.DeviceRequests.Create(ctx, r2, oauth.DeviceCodes{Device: codes2.Device, User: codes.User}, first), oauth.ErrAlreadyExists, "Create with a taken user code")
-	wantErr(t, s.DeviceRequests.Create(ctx, r2, oauth.DeviceCodes{Device: codes.Device, User: codes2.User}, first), oauth.ErrAlreadyExists, "Create with a taken device code")
+	wantErr(t, s.DeviceRequests.Create(ctx, r2, oauth.DeviceCodes{Device: codes2.Device, User: codes.User}, unpolled), oauth.ErrAlreadyExists, "Create with a taken user code")
+	wantErr(t, s.DeviceRequests.Create(ctx, r2, oauth.DeviceCodes{Device: codes.Device, User: codes2.User}, unpolled), oauth.ErrAlreadyExists, "Create with a taken device code")
 	ghost, _ := NewClient(t)
 	r3, _, codes3 := newDeviceRequest(t, ghost, Now)
-	wantErr(t, s.DeviceRequests.Create(ctx, r3, codes3, first), oauth.ErrNotFound, "Create for an unknown client")
-	if err := s.DeviceRequests.Create(ctx, NewAuthRequest(t, c, Now), codes3, first); err == nil {
+	wantErr(t, s.DeviceRequests.Create(ctx, r3, codes3, unpolled), oauth.ErrNotFound, "Create for an unknown client")
+	if err := s.DeviceRequests.Create(ctx, NewAuthRequest(t, c, Now), codes3, unpolled); err == nil {
 		t.Fatal("Create stored a browser request as a device request")
 	}
 
@@ -63,8 +64,8 @@ func testDeviceRequests(t *testing.T, s oauth.Stores) {
 	got, p, sealed, err := s.DeviceRequests.ByDeviceCode(ctx, codes.Device)
 	mustNil(t, err, "ByDeviceCode")
 	equalRequests(t, got, r)
-	if p != first || sealed != nil {
-		t.Fatalf("ByDeviceCode poll %+v sealed %v, want %+v and nothing sealed", p, sealed, first)
+	if p != unpolled || sealed != nil {
+		t.Fatalf("ByDeviceCode poll %+v sealed %v, want %+v and nothing sealed", p, sealed, unpolled)
 	}
 	_, err = s.DeviceRequests.ByUserCode(ctx, codes2.User)
 	wantErr(t, err, oauth.ErrNotFound, "ByUserCode unknown")
@@ -76,15 +77,15 @@ func testDeviceRequests(t *testing.T, s oauth.Stores) {
 	wantErr(t, err, oauth.ErrNotFound, "ByUserCode empty")
 
 	polled := device.Poll{Interval: device.DefaultInterval, LastAt: Now.Add(time.Second)}
-	mustNil(t, s.DeviceRequests.RecordPoll(ctx, r.ID(), first, polled), "RecordPoll")
-	wantErr(t, s.DeviceRequests.RecordPoll(ctx, r.ID(), first, polled), oauth.ErrConflict, "RecordPoll from a stale state")
+	mustNil(t, s.DeviceRequests.RecordPoll(ctx, r.ID(), unpolled, polled), "RecordPoll")
+	wantErr(t, s.DeviceRequests.RecordPoll(ctx, r.ID(), unpolled, polled), oauth.ErrConflict, "RecordPoll from a stale state")
 	slowed := device.Poll{Interval: device.DefaultInterval + device.SlowDownStep, LastAt: Now.Add(2 * time.Second)}
 	mustNil(t, s.DeviceRequests.RecordPoll(ctx, r.ID(), polled, slowed), "RecordPoll slow_down")
 	if _, p, _, _ := s.DeviceRequests.ByDeviceCode(ctx, codes.Device); p != slowed {
 		t.Fatalf("poll state %+v, want %+v", p, slowed)
 	}
 	ghostID, _ := authreq.NewID(rand.Reader)
-	wantErr(t, s.DeviceRequests.RecordPoll(ctx, ghostID, first, polled), oauth.ErrNotFound, "RecordPoll unknown")
+	wantErr(t, s.DeviceRequests.RecordPoll(ctx, ghostID, unpolled, polled), oauth.ErrNotFound, "RecordPoll unknown")
 
 	// Approval: the code goes into the row, sealed for the device too.
 	approved, err := s.AuthRequests.Get(ctx, r.ID())
@@ -122,12 +123,10 @@ func testDeviceRequests(t *testing.T, s oauth.Stores) {
 // one can go on to redeem the approval's code.
 func testConcurrentDevicePoll(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	r, _, codes := newDeviceRequest(t, c, Now)
-	first := device.Poll{Interval: device.DefaultInterval}
-	mustNil(t, s.DeviceRequests.Create(ctx, r, codes, first), "Create")
+	mustNil(t, s.DeviceRequests.Create(ctx, r, codes, unpolled), "Create")
 	Race(t, "RecordPoll", 16, 1, func(i int) error {
-		return s.DeviceRequests.RecordPoll(ctx, r.ID(), first, device.Poll{Interval: device.DefaultInterval, LastAt: Now.Add(time.Duration(i+1) * time.Millisecond)})
+		return s.DeviceRequests.RecordPoll(ctx, r.ID(), unpolled, device.Poll{Interval: device.DefaultInterval, LastAt: Now.Add(time.Duration(i+1) * time.Millisecond)})
 	}, oauth.ErrConflict)
 }

@@ -5,6 +5,7 @@
 package oauthtest
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"slices"
@@ -17,6 +18,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/domain/scope"
+	"github.com/sva-oauth/sva/ports/oauth"
 )
 
 // Verifier is a PKCE verifier used by the fixtures; Challenge is its S256 challenge.
@@ -46,6 +48,14 @@ func NewClient(t testing.TB) (*client.Client, string) {
 		t.Fatalf("client.New: %v", err)
 	}
 	return c, secret
+}
+
+// storedClient returns a client of NewClient, stored in s.
+func storedClient(t testing.TB, s oauth.Stores) *client.Client {
+	t.Helper()
+	c, _ := NewClient(t)
+	mustNil(t, s.Clients.Create(context.Background(), c), "Create client")
+	return c
 }
 
 // NewAuthRequest returns a pending request of c for "openid email", created at now, answered by

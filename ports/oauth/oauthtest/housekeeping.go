@@ -62,8 +62,7 @@ func testAuthFailures(t *testing.T, s oauth.Stores) {
 	}
 
 	// Clients.GetForAuthentication reads the client and the same count in one go.
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	ck := client.FailureKeyClient(c.ID())
 	for range 2 {
 		_, err := s.AuthFailures.Record(ctx, w, ck)
@@ -139,8 +138,7 @@ func testSweep(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	l := grant.DefaultLifetimes()
 	sweepAt := Now.Add(40 * 24 * time.Hour) // past the 30-day absolute end of grants issued at Now
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 
 	// Dead: a request never decided, a revoked grant, a grant past its absolute end.
 	oldRequest := NewAuthRequest(t, c, Now)
@@ -243,8 +241,7 @@ func testSweep(t *testing.T, s oauth.Stores) {
 // once between them and never fail.
 func testConcurrentSweep(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	const grants, abandoned = 12, 5
 	for i := range grants {
 		in := grantAt(t, s, c, Now.Add(time.Duration(i)*time.Second))

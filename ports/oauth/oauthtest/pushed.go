@@ -26,8 +26,7 @@ func pushed(t *testing.T, clientID string, now time.Time) par.Request {
 // client, goes with its client, and is swept once expired (never before).
 func testPushedRequests(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	r := pushed(t, c.ID(), Now)
 	mustNil(t, s.PushedRequests.Create(ctx, r), "Create")
 	wantErr(t, s.PushedRequests.Create(ctx, r), oauth.ErrAlreadyExists, "Create duplicate")
@@ -71,8 +70,7 @@ func testPushedRequests(t *testing.T, s oauth.Stores) {
 // (a request_uri starts one sign-in, across instances).
 func testConcurrentPushedTake(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	r := pushed(t, c.ID(), Now)
 	mustNil(t, s.PushedRequests.Create(ctx, r), "Create")
 	Race(t, "Take", 16, 1, func(int) error {

@@ -162,8 +162,7 @@ func testClients(t *testing.T, s oauth.Stores) {
 // none is lost — the store runs fn on the row as it is, locked until fn's result is saved.
 func testConcurrentClientUpdate(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create")
+	c := storedClient(t, s)
 	const n = 10
 	Race(t, "Update", n, n, func(i int) error {
 		return s.Clients.Update(ctx, c.ID(), func(c *client.Client) error {
@@ -182,8 +181,7 @@ func testConcurrentClientUpdate(t *testing.T, s oauth.Stores) {
 
 func testAuthRequests(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	r := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, r), "Create")
 	wantErr(t, s.AuthRequests.Create(ctx, r), oauth.ErrAlreadyExists, "Create duplicate")
@@ -347,8 +345,7 @@ func equalRequests(t testing.TB, got, want *authreq.Request) {
 // testConcurrentComplete: of many concurrent completions exactly one stores a code (checklist 43).
 func testConcurrentComplete(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	r := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, r), "Create")
 	Race(t, "Complete", 20, 1, func(int) error {
@@ -407,8 +404,7 @@ func redeem(t *testing.T, s oauth.Stores, c *client.Client, raw string, now time
 
 func testCodes(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	err := s.Codes.Redeem(ctx, grant.HashOf("sva_ac_unknown"), oauth.CodeUse{GrantID: "00000000-0000-4000-8000-0000000000ab", At: Now}, func(grant.Code) (grant.Redemption, error) {
 		t.Fatal("decide called for an unknown code")
 		return grant.Redemption{}, nil
@@ -472,8 +468,7 @@ func testCodes(t *testing.T, s oauth.Stores) {
 // testConcurrentRedeem: 50 concurrent redemptions of one code, exactly one issues (checklist 20).
 func testConcurrentRedeem(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	_, raw := issue(t, s, c)
 	const n = 50
 	ins := make([]grant.RedeemInput, n)
@@ -511,8 +506,7 @@ func rotateInput(t *testing.T, c *client.Client, rawRefresh string, now time.Tim
 
 func testRefresh(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	err := s.RefreshTokens.Rotate(ctx, grant.HashOf("sva_rt_unknown"), func(grant.Grant, grant.RefreshToken) (grant.Rotation, error) {
 		t.Fatal("decide called for an unknown token")
 		return grant.Rotation{}, nil
@@ -581,8 +575,7 @@ func testRefresh(t *testing.T, s oauth.Stores) {
 // rotated token and revokes the grant (checklist 28).
 func testConcurrentRotate(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	issued := grantWithTokens(t, s, c)
 	ins := []grant.RotateInput{rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute)), rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute))}
 	// A rotation that saw the token already rotated reports reuse: the losing side of the race.
@@ -603,8 +596,7 @@ func testConcurrentRotate(t *testing.T, s oauth.Stores) {
 
 func testGrants(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	_, _, err := s.Grants.AccessToken(ctx, grant.HashOf("sva_at_unknown"))
 	wantErr(t, err, oauth.ErrNotFound, "AccessToken unknown")
 	_, _, err = s.Grants.RefreshToken(ctx, grant.HashOf("sva_rt_unknown"))
@@ -713,8 +705,7 @@ func testGrants(t *testing.T, s oauth.Stores) {
 
 func testDeleteCascade(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
-	c, _ := NewClient(t)
-	mustNil(t, s.Clients.Create(ctx, c), "Create client")
+	c := storedClient(t, s)
 	pending := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, pending), "Create request")
 	in := grantWithTokens(t, s, c)
