@@ -15,6 +15,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/sva-oauth/sva/adapters/jwkstest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/oauth/datatoken"
 	"github.com/sva-oauth/sva/adapters/oauth/jwks"
@@ -65,9 +66,7 @@ func signedKid(t *testing.T, tok string) string {
 func TestDataTokenVerifier(t *testing.T) {
 	ctx := context.Background()
 	now := time.Now()
-	coreKey, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
-	set, _ := keys.NewSet(coreKey)
-	core, _ := jwtsign.NewSigner(set, time.Hour, nil)
+	core := jwkstest.NewSigner(t, time.Now)
 	var down atomic.Bool
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if down.Load() {
@@ -120,10 +119,7 @@ func TestDataTokenVerifier(t *testing.T) {
 	}
 
 	// A token from a key Core has not published while Core is down: unavailable, not invalid.
-	other, _ := keys.Generate(rand.Reader, now.Add(-time.Minute))
-	oset, _ := keys.NewSet(other)
-	osigner, _ := jwtsign.NewSigner(oset, time.Hour, nil)
-	unknown, _ := osigner.Sign(claims(nil))
+	unknown, _ := jwkstest.NewSigner(t, time.Now).Sign(claims(nil))
 	down.Store(true)
 	if err := v.Verify(ctx, unknown, want); !errors.Is(err, oauth.ErrUnavailable) {
 		t.Fatalf("JWKS down: err = %v, want ErrUnavailable", err)
