@@ -42,19 +42,11 @@ func NewDevCA(name string, now time.Time, validity time.Duration) (*DevCA, error
 		IsCA:                  true,
 		MaxPathLenZero:        true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	cert, certPEM, keyPEM, err := createCertificate(tmpl, tmpl, key, key)
 	if err != nil {
 		return nil, fmt.Errorf("tlsconfig: CA certificate: %w", err)
 	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return nil, err
-	}
-	keyPEM, err := encodeKey(key)
-	if err != nil {
-		return nil, err
-	}
-	return &DevCA{Cert: cert, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), key: key, keyPEM: keyPEM}, nil
+	return &DevCA{Cert: cert, CertPEM: certPEM, key: key, keyPEM: keyPEM}, nil
 }
 
 // LoadDevCA reads a CA written by WriteFiles, so a restarted launcher keeps the CA the
@@ -134,19 +126,27 @@ func (ca *DevCA) Issue(spec LeafSpec) (*Leaf, error) {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, &key.PublicKey, ca.key)
+	cert, certPEM, keyPEM, err := createCertificate(tmpl, ca.Cert, key, ca.key)
 	if err != nil {
 		return nil, fmt.Errorf("tlsconfig: issue %s: %w", spec.CommonName, err)
 	}
-	cert, err := x509.ParseCertificate(der)
+	return &Leaf{Cert: cert, CertPEM: certPEM, KeyPEM: keyPEM}, nil
+}
+
+// createCertificate signs tmpl's certificate for key with the issuer's key (the CA's own, for
+// the CA) and returns it parsed and, with key, as PEM.
+func createCertificate(tmpl, issuer *x509.Certificate, key, issuerKey *ecdsa.PrivateKey) (cert *x509.Certificate, certPEM, keyPEM []byte, err error) {
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, issuer, &key.PublicKey, issuerKey)
 	if err != nil {
-		return nil, err
+		return nil, nil, nil, err
 	}
-	keyPEM, err := encodeKey(key)
-	if err != nil {
-		return nil, err
+	if cert, err = x509.ParseCertificate(der); err != nil {
+		return nil, nil, nil, err
 	}
-	return &Leaf{Cert: cert, CertPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), KeyPEM: keyPEM}, nil
+	if keyPEM, err = encodeKey(key); err != nil {
+		return nil, nil, nil, err
+	}
+	return cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), keyPEM, nil
 }
 
 // WriteFiles writes certPEM (mode 0644) and keyPEM (mode 0600) atomically: each goes to a
