@@ -91,6 +91,32 @@ func (e *demoEnv) post(path string) (int, string) {
 	return readBody(e.t, resp)
 }
 
+// submit posts form to path on the demo and returns the answer without following its redirect
+// (the body closed), as a test reads where the demo sends the browser and the cookies it sets.
+func (e *demoEnv) submit(path string, form url.Values) *http.Response {
+	e.t.Helper()
+	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	defer func() { e.client.CheckRedirect = nil }()
+	resp, err := e.client.PostForm(e.demo.URL+path, form)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp
+}
+
+// redirectedBy submits form to path and returns where the demo's 303 sends the browser; what
+// names the step in a failure.
+func (e *demoEnv) redirectedBy(path string, form url.Values, what string) *url.URL {
+	e.t.Helper()
+	resp := e.submit(path, form)
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil || resp.StatusCode != http.StatusSeeOther {
+		e.t.Fatalf("%s: status %d, Location %q; want 303 with a Location", what, resp.StatusCode, resp.Header.Get("Location"))
+	}
+	return loc
+}
+
 func (e *demoEnv) get(rawURL string) (int, string) {
 	e.t.Helper()
 	resp, err := e.client.Get(rawURL)
@@ -201,18 +227,9 @@ func TestSignIn_ConfidentialClientUsesSecret(t *testing.T) {
 func TestCallback_WrongStateIsRejected(t *testing.T) {
 	e := newDemo(t, nil)
 	// Stop at the provider: we only want the session cookie and the state the demo chose.
-	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := e.client.PostForm(e.demo.URL+"/login", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("POST /login status %d, want 303", resp.StatusCode)
-	}
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || !strings.HasPrefix(loc.String(), e.fp.issuer()+"/oauth/authorize?") {
-		t.Fatalf("redirect to %q, want the provider's authorize endpoint", resp.Header.Get("Location"))
+	loc := e.redirectedBy("/login", nil, "POST /login")
+	if !strings.HasPrefix(loc.String(), e.fp.issuer()+"/oauth/authorize?") {
+		t.Fatalf("redirect to %q, want the provider's authorize endpoint", loc)
 	}
 	goodState := loc.Query().Get("state")
 
@@ -600,14 +617,8 @@ func TestLogin_CrossSitePostRefused(t *testing.T) {
 
 func TestSessionCookieAttributes(t *testing.T) {
 	e := newDemo(t, nil)
-	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := e.client.PostForm(e.demo.URL+"/login", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
 	var c *http.Cookie
-	for _, ck := range resp.Cookies() {
+	for _, ck := range e.submit("/login", nil).Cookies() {
 		if ck.Name == sessionCookie {
 			c = ck
 		}
@@ -681,17 +692,7 @@ func TestLogin_SilentReSignIn(t *testing.T) {
 	if status, page := e.post("/login"); status != http.StatusOK || !strings.Contains(page, `id="silent-renew"`) {
 		t.Fatalf("signed in: status %d, silent re-sign-in button shown: %v", status, strings.Contains(page, `id="silent-renew"`))
 	}
-	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := e.client.PostForm(e.demo.URL+"/login", url.Values{"silent": {"1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || resp.StatusCode != http.StatusSeeOther {
-		t.Fatalf("silent re-sign-in: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	q := loc.Query()
+	q := e.redirectedBy("/login", url.Values{"silent": {"1"}}, "silent re-sign-in").Query()
 	if q.Get("prompt") != "none" || q.Get("scope") != "openid" || q.Get("id_token_hint") == "" {
 		t.Errorf("silent authorization request = %v, want prompt=none, scope=openid and the id_token_hint", q)
 	}

@@ -34,18 +34,7 @@ func (e *demoEnv) signedIn() bool {
 // browser to.
 func (e *demoEnv) signOutEverywhere() *url.URL {
 	e.t.Helper()
-	e.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	defer func() { e.client.CheckRedirect = nil }()
-	resp, err := e.client.PostForm(e.demo.URL+"/signout-everywhere", url.Values{})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	resp.Body.Close()
-	loc, err := url.Parse(resp.Header.Get("Location"))
-	if err != nil || resp.StatusCode != http.StatusSeeOther {
-		e.t.Fatalf("sign out everywhere: status %d, Location %q", resp.StatusCode, resp.Header.Get("Location"))
-	}
-	return loc
+	return e.redirectedBy("/signout-everywhere", url.Values{}, "sign out everywhere")
 }
 
 func TestSignOutEverywhere_RedirectsToEndSessionWithHintAndState(t *testing.T) {
