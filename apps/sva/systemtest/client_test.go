@@ -104,6 +104,19 @@ func (u *zkUser) core(s *Stack, method, path string, body any) Response {
 	return s.Do(method, s.CoreURL+path, body, "Authorization", "Bearer "+u.Session)
 }
 
+// approve is the consent screen's approval through Core's seed endpoints: a data token for
+// claims (attest-data), then the completion of request reqID with scopes; each must answer 200.
+// It returns the completion's answer.
+func (u *zkUser) approve(s *Stack, reqID string, claims map[string]any, scopes ...string) Response {
+	s.t.Helper()
+	attest := u.core(s, http.MethodPost, "/api/internal/attest-data/", map[string]any{
+		"auth_request_id": reqID, "user_id": u.UserID, "audience": s.ClientID, "claims": claims,
+	}).Expect(s.t, http.StatusOK)
+	return u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
+		"approved_scopes": scopes, "data_token": attest.Str("data_token"),
+	}).Expect(s.t, http.StatusOK)
+}
+
 func seal(t *testing.T, key, plain []byte, aad string) (ciphertext, iv string) {
 	t.Helper()
 	block, err := aes.NewCipher(key)

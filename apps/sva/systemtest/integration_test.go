@@ -178,12 +178,7 @@ func testOAuthFlowAndZeroKnowledge(t *testing.T, opts Options) {
 		t.Errorf("a request covered by the active connection: can_auto_approve = %v, existing_connection = %v",
 			details.JSON["can_auto_approve"], details.JSON["existing_connection"])
 	}
-	attest = u.core(s, http.MethodPost, "/api/internal/attest-data/", map[string]any{
-		"auth_request_id": reqID, "user_id": u.UserID, "audience": s.ClientID, "claims": approvedClaims,
-	}).Expect(t, http.StatusOK)
-	done = u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
-		"approved_scopes": []string{"openid", "email", "name"}, "data_token": attest.Str("data_token"),
-	}).Expect(t, http.StatusOK)
+	done = u.approve(s, reqID, approvedClaims, "openid", "email", "name")
 	cb = s.callbackParams(done.Str("redirect_uri"))
 	// PKCE: the wrong verifier is refused.
 	s.token(url.Values{"grant_type": {"authorization_code"}, "code": {cb.Get("code")}, "redirect_uri": {s.RedirectURI},
@@ -196,12 +191,7 @@ func testOAuthFlowAndZeroKnowledge(t *testing.T, opts Options) {
 		verifier, challenge = pkce()
 		reqID = s.authorize("openid email name", state2, nonce2, challenge)
 		u.core(s, http.MethodGet, "/api/internal/oauth/requests/"+reqID+"/", nil).Expect(t, http.StatusOK)
-		attest = u.core(s, http.MethodPost, "/api/internal/attest-data/", map[string]any{
-			"auth_request_id": reqID, "user_id": u.UserID, "audience": s.ClientID, "claims": approvedClaims,
-		}).Expect(t, http.StatusOK)
-		done = u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
-			"approved_scopes": []string{"openid", "email", "name"}, "data_token": attest.Str("data_token"),
-		}).Expect(t, http.StatusOK)
+		done = u.approve(s, reqID, approvedClaims, "openid", "email", "name")
 		cb = s.callbackParams(done.Str("redirect_uri"))
 		tok = s.token(url.Values{"grant_type": {"authorization_code"}, "code": {cb.Get("code")}, "redirect_uri": {s.RedirectURI},
 			"code_verifier": {verifier}}).Expect(t, http.StatusOK)
@@ -234,8 +224,9 @@ func testOAuthFlowAndZeroKnowledge(t *testing.T, opts Options) {
 	u.core(s, http.MethodGet, "/api/internal/oauth/requests/"+reqID+"/", nil).Expect(t, http.StatusOK)
 	denied := u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/deny/", nil).Expect(t, http.StatusOK)
 	expectDenied(t, s, denied.Str("redirect_uri"), "state-deny")
+	// A denied request cannot be completed afterwards (here with a data token of another request).
 	u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
-		"approved_scopes": []string{"openid"}, "data_token": attest.Str("data_token"),
+		"approved_scopes": []string{"openid"}, "data_token": attestedToken,
 	}).ExpectClientError(t)
 
 	_, challenge = pkce()
@@ -261,12 +252,7 @@ func testOAuthFlowAndZeroKnowledge(t *testing.T, opts Options) {
 		t.Errorf("demo requests phone and address, beyond the connection: can_auto_approve = %v", details.JSON["can_auto_approve"])
 	}
 	demoClaims := map[string]any{"email": markerEmail, "name": markerName, "city": markerCity, "address_line1": markerStreet}
-	attest = u.core(s, http.MethodPost, "/api/internal/attest-data/", map[string]any{
-		"auth_request_id": reqID, "user_id": u.UserID, "audience": s.ClientID, "claims": demoClaims,
-	}).Expect(t, http.StatusOK)
-	done = u.core(s, http.MethodPost, "/api/internal/oauth/requests/"+reqID+"/complete/", map[string]any{
-		"approved_scopes": []string{"openid", "email", "name", "address"}, "data_token": attest.Str("data_token"),
-	}).Expect(t, http.StatusOK)
+	done = u.approve(s, reqID, demoClaims, "openid", "email", "name", "address")
 	demo.get(done.Str("redirect_uri"), http.StatusSeeOther)
 	page := demo.page("/")
 	if got := demoClaimRows(page); !reflect.DeepEqual(got, map[string]string{"email": markerEmail, "name": markerName,
