@@ -68,20 +68,9 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 			"wrong token is 401 {\"error\":\"Invalid service token\"}. Every error body has a machine-readable "+
 			"\"error\": invalid_request, not_found, request_not_pending, request_expired, invalid_scope, "+
 			"invalid_data_token, temporarily_unavailable, server_error."))
-	var (
-		authz   *oauth.Authorization
-		tokens  *oauth.Tokens
-		clients *oauth.ClientAdmin
-	)
-	if uc != nil {
-		authz, tokens, clients = uc.Authorization, uc.Tokens, uc.Clients
-	}
-	RegisterInternal(internal, authz, tokens, cfg)
-	var logout *oauth.Logout
-	if uc != nil {
-		logout = uc.Logout
-	}
-	registerInternalLogout(internal, logout, cfg.Logger)
+	families := familiesOf(uc)
+	RegisterInternal(internal, families.Authorization, families.Tokens, cfg)
+	registerInternalLogout(internal, families.Logout, cfg.Logger)
 	pruneHumaErrorSchemas(internal)
 	internalMux.HandleFunc("/", notFound)
 
@@ -89,12 +78,8 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 	admin = humago.New(exactMux{adminMux}, humaConfig("SVA OAuth provider — admin API",
 		"Client registration, on the internal listener. Authorization: Bearer $OAUTH_ADMIN_TOKEN; the API is "+
 			"disabled (403) when OAUTH_ADMIN_TOKEN is unset. A client secret is returned once, at creation or rotation."))
-	RegisterAdmin(admin, clients, cfg.Logger)
-	var reg *oauth.Registration
-	if uc != nil {
-		reg = uc.Registration
-	}
-	registerInitialAccessTokens(admin, reg, cfg.Logger)
+	RegisterAdmin(admin, families.Clients, cfg.Logger)
+	registerInitialAccessTokens(admin, families.Registration, cfg.Logger)
 	pruneHumaErrorSchemas(admin)
 	adminMux.HandleFunc("/", notFound)
 
@@ -118,6 +103,15 @@ func NewInternal(uc *oauth.UseCases, cfg InternalConfig) (h http.Handler, intern
 	// never reaches the database (issue 8: a NUL gave 500).
 	return hardenJSON(httpserver.RefuseControlCharactersInPath(
 		httpserver.NoRedirectedWrites(top, http.HandlerFunc(notFound)), http.HandlerFunc(invalidPath))), internal, admin
+}
+
+// familiesOf returns the use-case families the handlers serve; without use cases (uc nil: only
+// the OpenAPI documents are wanted) every family is nil.
+func familiesOf(uc *oauth.UseCases) oauth.UseCases {
+	if uc == nil {
+		return oauth.UseCases{}
+	}
+	return *uc
 }
 
 // hardenJSON sets the headers every internal and admin response carries: these are JSON APIs,

@@ -72,27 +72,13 @@ func NewPublic(uc *oauth.UseCases, cfg PublicConfig) (http.Handler, huma.API) {
 			"/api/auth/oauth/{authorize,token,userinfo,revoke}/ are accepted as aliases of the /oauth/… endpoints.")
 	hc.OpenAPIPath = "/openapi"
 	api := humago.New(exactMux{mux}, hc)
-	var (
-		authz  *oauth.Authorization
-		tokens *oauth.Tokens
-	)
-	if uc != nil {
-		authz, tokens = uc.Authorization, uc.Tokens
-	}
-	RegisterPublic(api, authz, tokens, cfg)
-	var reg *oauth.Registration
-	if uc != nil {
-		reg = uc.Registration
-	}
-	RegisterRegistration(api, reg, cfg)
-	var logout *oauth.Logout
-	if uc != nil {
-		logout = uc.Logout
-	}
+	families := familiesOf(uc)
+	RegisterPublic(api, families.Authorization, families.Tokens, cfg)
+	RegisterRegistration(api, families.Registration, cfg)
 	if cfg.LogoutURL == "" {
 		cfg.LogoutURL = DefaultLogoutURL(cfg.ConsentURL)
 	}
-	registerEndSession(api, logout, cfg)
+	registerEndSession(api, families.Logout, cfg)
 	pruneHumaErrorSchemas(api)
 	mux.HandleFunc("/", notFound)
 	// No 307 after a POST (checklist 7): ServeMux would redirect unclean paths with 307.
