@@ -145,6 +145,19 @@ func unavailable() *httpError {
 		errorBody: errorBody{Error: string(oautherr.CodeTemporarilyUnavailable), ErrorDescription: "A dependency is unavailable; try again shortly"}}
 }
 
+// noStoreOutput is the successful answer of a token-endpoint-style endpoint (token, PAR, device
+// authorization): Body with the cache headers of noStore.
+type noStoreOutput[B any] struct {
+	CacheControl string `header:"Cache-Control"`
+	Pragma       string `header:"Pragma"`
+	Body         B
+}
+
+// noStoreAnswer answers body marked no-store, no-cache (RFC 6749 §5.1, checklist 23).
+func noStoreAnswer[B any](body B) *noStoreOutput[B] {
+	return &noStoreOutput[B]{CacheControl: "no-store", Pragma: "no-cache", Body: body}
+}
+
 // noStore adds the RFC 6749 §5.1 cache headers that every token-endpoint response (success or
 // error) carries, so neither a browser nor a proxy keeps a token (checklist 23).
 func noStore(h http.Header) http.Header {

@@ -537,18 +537,12 @@ type pushResponse struct {
 	ExpiresIn  int    `json:"expires_in" doc:"Seconds the request_uri stays usable"`
 }
 
-type pushOutput struct {
-	CacheControl string `header:"Cache-Control"`
-	Pragma       string `header:"Pragma"`
-	Body         pushResponse
-}
-
-func (h *publicHandlers) pushAuthorizationRequest(ctx context.Context, in *formInput) (*pushOutput, error) {
+func (h *publicHandlers) pushAuthorizationRequest(ctx context.Context, in *formInput) (*noStoreOutput[pushResponse], error) {
 	res, err := h.push(ctx, in)
 	if err != nil {
 		return nil, h.tokenEndpointError(ctx, err)
 	}
-	return &pushOutput{CacheControl: "no-store", Pragma: "no-cache", Body: pushResponse{RequestURI: res.RequestURI, ExpiresIn: res.ExpiresIn}}, nil
+	return noStoreAnswer(pushResponse{RequestURI: res.RequestURI, ExpiresIn: res.ExpiresIn}), nil
 }
 
 // tokenEndpointError is the answer to a failed PAR or token request: the OAuth error, marked
@@ -589,13 +583,7 @@ type deviceAuthorizationResponse struct {
 	Interval                int    `json:"interval" doc:"Minimum seconds between polls"`
 }
 
-type deviceAuthorizationOutput struct {
-	CacheControl string `header:"Cache-Control"`
-	Pragma       string `header:"Pragma"`
-	Body         deviceAuthorizationResponse
-}
-
-func (h *publicHandlers) deviceAuthorization(ctx context.Context, in *formInput) (*deviceAuthorizationOutput, error) {
+func (h *publicHandlers) deviceAuthorization(ctx context.Context, in *formInput) (*noStoreOutput[deviceAuthorizationResponse], error) {
 	p, creds, err := h.clientRequest(in, pathDevice)
 	var res oauth.DeviceAuthorization
 	if err == nil {
@@ -609,11 +597,11 @@ func (h *publicHandlers) deviceAuthorization(ctx context.Context, in *formInput)
 	if verify == "" {
 		verify = DefaultDeviceURL(h.cfg.ConsentURL)
 	}
-	return &deviceAuthorizationOutput{CacheControl: "no-store", Pragma: "no-cache", Body: deviceAuthorizationResponse{
+	return noStoreAnswer(deviceAuthorizationResponse{
 		DeviceCode: res.DeviceCode, UserCode: res.UserCode, VerificationURI: verify,
 		VerificationURIComplete: withQuery(verify, url.Values{"user_code": {res.UserCode}}),
 		ExpiresIn:               res.ExpiresIn, Interval: res.Interval,
-	}}, nil
+	}), nil
 }
 
 // DefaultDeviceURL is the consent UI's "Connect a device" page next to its consent page
@@ -677,12 +665,6 @@ type tokenResponse struct {
 	IDToken      string `json:"id_token,omitempty" doc:"When openid was granted"`
 }
 
-type tokenOutput struct {
-	CacheControl string `header:"Cache-Control"`
-	Pragma       string `header:"Pragma"`
-	Body         tokenResponse
-}
-
 // clientRequest decodes a token, revocation or introspection request: the form body's parameters
 // and the client's credentials, with the caller's address unless the deployment ignores it.
 func (h *publicHandlers) clientRequest(in *formInput, endpointPath string) (params, oauth.ClientCredentials, error) {
@@ -703,16 +685,16 @@ func (h *publicHandlers) clientRequest(in *formInput, endpointPath string) (para
 	return p, creds, nil
 }
 
-func (h *publicHandlers) token(ctx context.Context, in *formInput) (*tokenOutput, error) {
+func (h *publicHandlers) token(ctx context.Context, in *formInput) (*noStoreOutput[tokenResponse], error) {
 	ts, clientID, err := h.tokenGrant(ctx, in)
 	if err != nil {
 		return nil, h.tokenEndpointError(ctx, err)
 	}
 	telemetry.LogAttr(ctx, slog.String("client_id", clientID))
-	return &tokenOutput{CacheControl: "no-store", Pragma: "no-cache", Body: tokenResponse{
+	return noStoreAnswer(tokenResponse{
 		AccessToken: ts.AccessToken, TokenType: ts.TokenType, ExpiresIn: ts.ExpiresIn, RefreshToken: ts.RefreshToken,
 		Scope: ts.Scope, DataToken: ts.DataToken, IDToken: ts.IDToken,
-	}}, nil
+	}), nil
 }
 
 // tokenGrant runs the requested grant and returns the tokens and the client they were issued to.
