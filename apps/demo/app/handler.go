@@ -424,9 +424,8 @@ func grantedScopes(tok *oauth2.Token, previous []string) []string {
 // a refresh returns is the one issued at consent (decision 13): its claims are already shown and
 // its short exp is a login-freshness bound, so it is not re-checked here.
 func (s *server) refresh(w http.ResponseWriter, r *http.Request) {
-	_, sess := s.sessions.lookup(r)
+	_, sess := s.sessionOrHome(w, r)
 	if sess == nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	sess.mu.Lock()

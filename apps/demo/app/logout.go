@@ -162,9 +162,8 @@ func (c *jtiCache) claim(jti string, until, now time.Time) bool {
 // (and no subject), so the back-channel logout that follows cannot end it before the browser
 // is back.
 func (s *server) signOutEverywhere(w http.ResponseWriter, r *http.Request) {
-	id, sess := s.sessions.lookup(r)
+	id, sess := s.sessionOrHome(w, r)
 	if sess == nil {
-		http.Redirect(w, r, "/", http.StatusSeeOther)
 		return
 	}
 	sess.mu.Lock()

@@ -112,6 +112,16 @@ func (st *sessionStore) lookup(r *http.Request) (string, *session) {
 	return c.Value, e.s
 }
 
+// sessionOrHome returns the browser's session, or sends the browser to the home page (303) and
+// returns a nil session: what the buttons of a signed-in page do without one.
+func (s *server) sessionOrHome(w http.ResponseWriter, r *http.Request) (string, *session) {
+	id, sess := s.sessions.lookup(r)
+	if sess == nil {
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	}
+	return id, sess
+}
+
 // create starts a new session and sets its cookie.
 func (st *sessionStore) create(w http.ResponseWriter, s *session) error {
 	id := randomToken()
