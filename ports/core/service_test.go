@@ -115,14 +115,11 @@ func newFixtureWith(t *testing.T, timeout time.Duration, edit func(*core.Stores)
 // importable from ports).
 func openStores(t *testing.T) core.Stores {
 	t.Helper()
-	db, err := sqldb.Open(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"})
+	db, err := sqldb.OpenMigrated(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"}, sqlstore.MustMigrations())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	if err := sqldb.Migrate(context.Background(), db, sqlstore.MustMigrations()); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { _ = db.Close() })
 	return sqlstore.New(db)
 }
 

@@ -90,15 +90,11 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldb.Config{DSN: filepath.Join(t.TempDir(), "oauth.db"), Name: "oauth"})
+	db, err := sqldb.OpenMigrated(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "oauth.db"), Name: "oauth"}, sqlstore.Migrations)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
-		t.Fatal(err)
-	}
 	e := &env{store: sqlstore.New(db), clock: &clock{now: oauthtest.Now}, signer: &signer{}, sender: &sender{}, events: &eventLog{}}
 	v := verifier{verify: func(token string, want oauth.DataTokenExpectation) error {
 		e.want.Store(&want)
