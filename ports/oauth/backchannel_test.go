@@ -2,7 +2,6 @@ package oauth_test
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"slices"
@@ -201,8 +200,9 @@ func TestBackchannel_DeliveredAfterRestart(t *testing.T) {
 	}
 	// "Restart": new use cases over the same store, with a working sender.
 	restarted := &sender{}
-	uc, err := oauth.New(oauth.Deps{Stores: e.store, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: restarted, LogoutHints: fakeHints{},
-		DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}, oauth.Config{Issuer: issuer})
+	deps := e.deps()
+	deps.Backchannel = restarted
+	uc, err := oauth.New(deps, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
 	}

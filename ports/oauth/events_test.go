@@ -201,12 +201,10 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 
 func TestNew_NilEvents(t *testing.T) {
 	e := newEnv(t)
-	st := e.store
-	svc, err := oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{},
-		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
-		Clock:      e.clock, Random: strings.NewReader(strings.Repeat("r", 1<<12)),
-	}, oauth.Config{Issuer: issuer})
+	deps := e.deps()
+	deps.Events = nil
+	deps.Random = strings.NewReader(strings.Repeat("r", 1<<12))
+	svc, err := oauth.New(deps, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -86,6 +86,15 @@ type env struct {
 	verifyErr atomic.Pointer[error]
 	// events records what the Service reported through its Events port.
 	events *eventLog
+	// dataTokens accepts oauthtest.DataToken (see newEnv).
+	dataTokens verifier
+}
+
+// deps is how newEnv wires the use cases: the env's store and fakes. A test that swaps one
+// dependency (a store, the sender, no events) edits a copy.
+func (e *env) deps() oauth.Deps {
+	return oauth.Deps{Stores: e.store, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{},
+		DataTokens: e.dataTokens, Clock: e.clock, Random: rand.Reader, Events: e.events}
 }
 
 func newEnv(t *testing.T) *env {
@@ -96,7 +105,7 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { _ = db.Close() })
 	e := &env{store: sqlstore.New(db), clock: &clock{now: oauthtest.Now}, signer: &signer{}, sender: &sender{}, events: &eventLog{}}
-	v := verifier{verify: func(token string, want oauth.DataTokenExpectation) error {
+	e.dataTokens = verifier{verify: func(token string, want oauth.DataTokenExpectation) error {
 		e.want.Store(&want)
 		if p := e.verifyErr.Load(); p != nil {
 			return *p
@@ -106,10 +115,7 @@ func newEnv(t *testing.T) *env {
 		}
 		return nil
 	}}
-	st := e.store
-	e.uc, err = oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{}, DataTokens: v, Clock: e.clock, Random: rand.Reader, Events: e.events,
-	}, oauth.Config{Issuer: issuer})
+	e.uc, err = oauth.New(e.deps(), oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -416,13 +422,9 @@ func TestExchangeCode_LostRaceIsAValidReplay(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	codes := &conflictingCodes{Codes: e.store.Codes}
-	st := e.store
-	st.Codes = codes
-	svc, err := oauth.New(oauth.Deps{
-		Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{},
-		DataTokens: verifier{verify: func(string, oauth.DataTokenExpectation) error { return nil }},
-		Clock:      e.clock, Random: rand.Reader,
-	}, oauth.Config{Issuer: issuer})
+	deps := e.deps()
+	deps.Stores.Codes = codes
+	svc, err := oauth.New(deps, oauth.Config{Issuer: issuer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -896,8 +898,7 @@ func TestNew_Config(t *testing.T) {
 		cfg.ClientLockout != client.DefaultLockoutPolicy() || cfg.Retention != grant.DefaultRetention {
 		t.Fatalf("defaults %+v", cfg)
 	}
-	st := e.store
-	deps := oauth.Deps{Stores: st, IDTokens: e.signer, LogoutTokens: e.signer, Backchannel: e.sender, LogoutHints: fakeHints{}, DataTokens: verifier{}, Clock: e.clock, Random: rand.Reader}
+	deps := e.deps()
 	for _, cfg := range []oauth.Config{
 		{Issuer: ""}, {Issuer: "/relative"}, {Issuer: "https://a.example?x=1"},
 		{Issuer: issuer, Lifetimes: func() (l grant.Lifetimes) { l.Code = 11 * time.Minute; return }()},
