@@ -42,16 +42,9 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 			"addr", cfg.Addr)
 	}
 
-	cfg.TLS.OnReloadError = func(err error) {
-		log.Warn("TLS files changed but could not be loaded; serving the previous ones", "error", err)
-	}
-	serverTLS, err := tlsconfig.ServerConfig(cfg.TLS)
+	serverTLS, coreTransport, err := command.ServiceTLS(log, "consent", cfg.TLS, "CONSENT_TLS_CERT_FILE", cfg.CoreTLS, "CONSENT_TLS_CA_FILE")
 	if err != nil {
-		return fmt.Errorf("CONSENT_TLS_CERT_FILE: %w", err)
-	}
-	coreTransport, err := tlsconfig.Transport(cfg.CoreTLS)
-	if err != nil {
-		return fmt.Errorf("CONSENT_TLS_CA_FILE: %w", err)
+		return err
 	}
 	core, err := coreclient.New(cfg.CoreURL, &http.Client{
 		Transport: tel.Transport(coreTransport),

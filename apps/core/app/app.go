@@ -21,7 +21,6 @@ import (
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/sqldb"
 	"github.com/sva-oauth/sva/adapters/telemetry"
-	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/apps/internal/command"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
 )
@@ -73,19 +72,10 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 		return err
 	}
 	defer closeStores()
-	onReload := func(what string) func(error) {
-		return func(err error) {
-			log.Warn("TLS files changed but could not be loaded; using the previous ones", "certificate", what, "error", err)
-		}
-	}
-	cfg.TLS.OnReloadError, cfg.ProviderTLS.OnReloadError = onReload("core"), onReload("core client")
-	serverTLS, err := tlsconfig.ServerConfig(cfg.TLS)
+	serverTLS, providerTransport, err := command.ServiceTLS(log, "core", cfg.TLS, "CORE_TLS_CERT_FILE",
+		cfg.ProviderTLS, "CORE_TLS_CA_FILE / CORE_TLS_CLIENT_CERT_FILE")
 	if err != nil {
-		return fmt.Errorf("CORE_TLS_CERT_FILE: %w", err)
-	}
-	providerTransport, err := tlsconfig.Transport(cfg.ProviderTLS)
-	if err != nil {
-		return fmt.Errorf("CORE_TLS_CA_FILE / CORE_TLS_CLIENT_CERT_FILE: %w", err)
+		return err
 	}
 	c, err := New(stores, cfg, Options{Logger: log, Telemetry: tel, ProviderTransport: providerTransport})
 	if err != nil {

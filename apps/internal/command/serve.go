@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
@@ -80,4 +81,30 @@ func (l *Listener) Serve(ctx context.Context, name, addr string, serverTLS *tls.
 	defer stopMetrics()
 	l.serving = true
 	return serve(l.ln)
+}
+
+// ReloadWarning is what a service's TLS settings call (OnReloadError) when their files changed
+// but could not be loaded: a warning naming the certificate; the previous one stays in use.
+func ReloadWarning(log *slog.Logger, certificate string) func(error) {
+	return func(err error) {
+		log.Warn("TLS files changed but could not be loaded; using the previous ones", "certificate", certificate, "error", err)
+	}
+}
+
+// ServiceTLS loads the TLS of a service with one listener and one service it calls: the
+// listener's server config (nil: plain HTTP) and the transport of the outbound calls. Each
+// failure names the variables it comes from (serverVars, clientVars); a certificate that fails to
+// reload later is logged (ReloadWarning, as name and name+" client") and the previous one kept.
+func ServiceTLS(log *slog.Logger, name string, server tlsconfig.Server, serverVars string, client tlsconfig.Client,
+	clientVars string) (*tls.Config, http.RoundTripper, error) {
+	server.OnReloadError, client.OnReloadError = ReloadWarning(log, name), ReloadWarning(log, name+" client")
+	serverTLS, err := tlsconfig.ServerConfig(server)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", serverVars, err)
+	}
+	transport, err := tlsconfig.Transport(client)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", clientVars, err)
+	}
+	return serverTLS, transport, nil
 }

@@ -184,13 +184,8 @@ func serve(ctx context.Context, cfg Config, log *slog.Logger, tel *telemetry.Tel
 // transport of outbound calls (Core's JWKS) over the system roots plus OAUTH_TLS_CA_FILE. A
 // certificate that fails to reload later is logged and the previous one kept.
 func tlsSetup(cfg *Config, log *slog.Logger) (public, internal *tls.Config, outbound http.RoundTripper, err error) {
-	onReload := func(listener string) func(error) {
-		return func(err error) {
-			log.Warn("TLS files changed but could not be loaded; serving the previous ones", "listener", listener, "error", err)
-		}
-	}
-	cfg.PublicTLS.OnReloadError = onReload("oauth.public")
-	cfg.InternalTLS.OnReloadError = onReload("oauth.internal")
+	cfg.PublicTLS.OnReloadError = command.ReloadWarning(log, "oauth.public")
+	cfg.InternalTLS.OnReloadError = command.ReloadWarning(log, "oauth.internal")
 	if public, err = tlsconfig.ServerConfig(cfg.PublicTLS); err != nil {
 		return nil, nil, nil, fmt.Errorf("OAUTH_PUBLIC_TLS_CERT_FILE: %w", err)
 	}
