@@ -183,6 +183,17 @@ func detailsBody(status string) obj {
 	}
 }
 
+// knownRequestDetails is the interaction of a details request for the request the provider state
+// created, answered with detailsBody(status).
+func knownRequestDetails(t *testing.T, state, description, status string) *consumer.V3InteractionWithResponse {
+	return newPact(t).AddInteraction().
+		GivenWithParameter(given(state)).
+		UponReceiving(description).
+		WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
+			detailsRequest(serviceToken, matchers.FromProviderState("${auth_request_id}", exampleRequestID))).
+		WillRespondWith(http.StatusOK, jsonResponse(detailsBody(status)))
+}
+
 // wantProviderError checks that err is the provider's 4xx passed through with the given status
 // and machine-readable error code — what Core relays to the consent UI.
 func wantProviderError(err error, status int, code string) error {
@@ -201,12 +212,7 @@ func wantProviderError(err error, status int, code string) error {
 
 func TestAuthRequestDetails(t *testing.T) {
 	t.Run("Pending", func(t *testing.T) {
-		verify(t, newPact(t).AddInteraction().
-			GivenWithParameter(given(statePending)).
-			UponReceiving("a request for the details of a pending authorization request").
-			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
-				detailsRequest(serviceToken, matchers.FromProviderState("${auth_request_id}", exampleRequestID))).
-			WillRespondWith(http.StatusOK, jsonResponse(detailsBody("pending"))),
+		verify(t, knownRequestDetails(t, statePending, "a request for the details of a pending authorization request", "pending"),
 			func(cfg consumer.MockServerConfig) error {
 				d, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), exampleRequestID)
 				if err != nil {
@@ -229,12 +235,7 @@ func TestAuthRequestDetails(t *testing.T) {
 	})
 
 	t.Run("Expired", func(t *testing.T) {
-		verify(t, newPact(t).AddInteraction().
-			GivenWithParameter(given(stateExpired)).
-			UponReceiving("a request for the details of an expired authorization request").
-			WithRequest(http.MethodGet, "/api/auth/internal/auth-request-details/",
-				detailsRequest(serviceToken, matchers.FromProviderState("${auth_request_id}", exampleRequestID))).
-			WillRespondWith(http.StatusOK, jsonResponse(detailsBody("expired"))),
+		verify(t, knownRequestDetails(t, stateExpired, "a request for the details of an expired authorization request", "expired"),
 			func(cfg consumer.MockServerConfig) error {
 				d, err := client(cfg, serviceToken).AuthRequestDetails(context.Background(), exampleRequestID)
 				if err != nil {
