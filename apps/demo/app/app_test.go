@@ -652,21 +652,7 @@ func TestRun_ServesAndShutsDown(t *testing.T) {
 	env := map[string]string{"DEMO_CLIENT_ID": "app_x", "DEMO_ISSUER": "http://127.0.0.1:1"}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &logtest.Buffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"demo", "-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, logs)
-	}()
-	re := regexp.MustCompile(`url=(http://127\.0\.0\.1:\d+)`)
-	var base string
-	for deadline := time.Now().Add(5 * time.Second); base == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(logs.String()); m != nil {
-			base = m[1]
-		}
-	}
-	if base == "" {
-		t.Fatalf("no listening line in logs:\n%s", logs.String())
-	}
+	base, done := runDemo(ctx, t, env, `url=(http://127\.0\.0\.1:\d+)`)
 	resp, err := http.Get(base + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -683,6 +669,26 @@ func TestRun_ServesAndShutsDown(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Run did not return after cancel")
 	}
+}
+
+// runDemo runs the demo's command on 127.0.0.1:0 with env until ctx is done and waits (5 s at
+// most) for the log line that says where it listens: it returns the first group of listening
+// (a regular expression) in that line, and the channel Run's result arrives on.
+func runDemo(ctx context.Context, t *testing.T, env map[string]string, listening string) (string, <-chan error) {
+	t.Helper()
+	logs := &logtest.Buffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(ctx, []string{"demo", "-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, logs)
+	}()
+	re := regexp.MustCompile(listening)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(logs.String()); m != nil {
+			return m[1], done
+		}
+	}
+	t.Fatalf("no log line matching %s:\n%s", listening, logs.String())
+	return "", nil
 }
 
 // TestLogin_SilentReSignIn: the result page's "Silent re-sign-in" asks SVA with prompt=none for

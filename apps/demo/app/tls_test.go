@@ -6,12 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/sva-oauth/sva/adapters/logtest"
 	"github.com/sva-oauth/sva/adapters/tlstest"
 )
 
@@ -24,21 +21,7 @@ func TestRun_HTTPSReloadsCertificate(t *testing.T) {
 		"DEMO_TLS_CERT_FILE": certFile, "DEMO_TLS_KEY_FILE": keyFile, "DEMO_TLS_CA_FILE": p.CAFile()}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	logs := &logtest.Buffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, []string{"demo", "-addr", "127.0.0.1:0"}, func(k string) string { return env[k] }, io.Discard, logs)
-	}()
-	re := regexp.MustCompile(`url=https://(127\.0\.0\.1:\d+)`)
-	var addr string
-	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if m := re.FindStringSubmatch(logs.String()); m != nil {
-			addr = m[1]
-		}
-	}
-	if addr == "" {
-		t.Fatalf("no https listening line in logs:\n%s", logs.String())
-	}
+	addr, done := runDemo(ctx, t, env, `url=https://(127\.0\.0\.1:\d+)`)
 	served := func() (*x509.Certificate, *http.Response) {
 		resp, err := p.HTTPClient("", "").Get("https://" + addr + "/healthz")
 		if err != nil {
