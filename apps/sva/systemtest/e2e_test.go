@@ -275,14 +275,8 @@ func TestE2E_BrowserSignInConsentRevoke(t *testing.T) {
 		"oauth": {"oauth_clients", "oauth_auth_requests", "oauth_grants", "oauth_tokens"},
 		"core":  {"core_accounts", "core_vaults", "core_connections", "core_sessions"},
 	})
-	for svc, evidence := range map[string]string{"oauth": "oauth provider started", "core": `"operation":"approveAuthRequest"`,
-		"consent": "/ui/api/consent/", "demo": "signed in"} {
-		logs := s.Logs[svc].String()
-		if !strings.Contains(logs, evidence) {
-			t.Errorf("%s log lacks %q; nothing to scan:\n%s", svc, evidence, logs)
-		}
-		scanText(t, svc+" log", logs, n)
-	}
+	scanLogs(t, s, map[string]string{"oauth": "oauth provider started", "core": `"operation":"approveAuthRequest"`,
+		"consent": "/ui/api/consent/", "demo": "signed in"}, n)
 	step("databases and logs scanned")
 	t.Logf("browser flow %s, total %s, %d browser requests, %d consent→Core requests",
 		flowTime.Round(time.Millisecond), time.Since(started).Round(time.Millisecond), len(reqs), len(coreReqs))

@@ -664,6 +664,19 @@ func scanText(t *testing.T, where, text string, n map[string]string) {
 	}
 }
 
+// scanLogs checks each service's log: that it shows the service ran (its evidence in ran, so
+// the scan is not vacuous) and that it holds none of the needles n.
+func scanLogs(t *testing.T, s *Stack, ran map[string]string, n map[string]string) {
+	t.Helper()
+	for svc, evidence := range ran {
+		logs := s.Logs[svc].String()
+		if !strings.Contains(logs, evidence) {
+			t.Errorf("%s log lacks %q; nothing to scan:\n%s", svc, evidence, logs)
+		}
+		scanText(t, svc+" log", logs, n)
+	}
+}
+
 // dumpSQLite returns every row of every table of a SQLite file as table → rows, each row the
 // concatenation of its columns (blobs raw), and the number of rows read.
 func dumpSQLite(t *testing.T, path string) (map[string][]string, int) {

@@ -308,14 +308,8 @@ func testOAuthFlowAndZeroKnowledge(t *testing.T, opts Options) {
 	// The logs must show the services ran (so the scan is not vacuous), then hold no secret.
 	// The provider and Core log every operation (the provider also its security/audit events); the
 	// consent UI is not on this test's path (the browser test covers it).
-	for svc, evidence := range map[string]string{"oauth": "oauth provider started", "core": `"operation":"attestData"`,
-		"consent": "consent UI starting", "demo": "signed in"} {
-		logs := s.Logs[svc].String()
-		if !strings.Contains(logs, evidence) {
-			t.Errorf("%s log lacks %q; nothing to scan:\n%s", svc, evidence, logs)
-		}
-		scanText(t, svc+" log", logs, n)
-	}
+	scanLogs(t, s, map[string]string{"oauth": "oauth provider started", "core": `"operation":"attestData"`,
+		"consent": "consent UI starting", "demo": "signed in"}, n)
 	// The provider's access log and events were scanned too: they were written.
 	for _, evidence := range []string{`"operation":"token"`, `"event":"tokens_issued"`, `"event":"tokens_refreshed"`} {
 		if !strings.Contains(s.Logs["oauth"].String(), evidence) {
