@@ -135,3 +135,18 @@ func ForUpdate(q *bun.SelectQuery) *bun.SelectQuery {
 	}
 	return q.For("UPDATE")
 }
+
+// ForUpdateOf is ForUpdate for a hand-written SELECT that joins tables: the clause to append so
+// the rows of the table aliased alias are locked until the transaction ends. PostgreSQL locks only
+// that table's rows (FOR UPDATE OF alias; the joined rows may be absent, and a lock on the
+// nullable side of an outer join is refused); MariaDB/MySQL lock what the statement reads; SQLite
+// needs no lock ("").
+func ForUpdateOf(db bun.IDB, alias string) string {
+	switch Dialect(db) {
+	case DialectPostgres:
+		return " FOR UPDATE OF " + alias
+	case DialectMySQL:
+		return " FOR UPDATE"
+	}
+	return ""
+}

@@ -78,12 +78,7 @@ func readCode(ctx context.Context, db bun.IDB, lock bool, where string, arg any)
 	q := "SELECT r.*, g.id AS claimed_by, g.created_at AS claimed_at FROM oauth_auth_requests AS r" +
 		" LEFT JOIN oauth_grants AS g ON g.auth_request_id = r.id WHERE r.code_hash IS NOT NULL AND " + where
 	if lock {
-		switch sqldb.Dialect(db) {
-		case sqldb.DialectPostgres:
-			q += " FOR UPDATE OF r"
-		case sqldb.DialectMySQL:
-			q += " FOR UPDATE"
-		}
+		q += sqldb.ForUpdateOf(db, "r")
 	}
 	var row codeRow
 	err := db.NewRaw(q, arg).Scan(ctx, &row)

@@ -187,12 +187,7 @@ func tokenWithGrantQuery(db *bun.DB, lock bool) string {
 	q := "SELECT t.*, " + sqldb.SelectColumns(db, (*grantRow)(nil), "g", "g_") +
 		" FROM oauth_tokens AS t LEFT JOIN oauth_grants AS g ON g.id = t.grant_id WHERE t.hash = ? AND t.kind = ?"
 	if lock {
-		switch sqldb.Dialect(db) {
-		case sqldb.DialectPostgres:
-			q += " FOR UPDATE OF t"
-		case sqldb.DialectMySQL:
-			q += " FOR UPDATE"
-		}
+		q += sqldb.ForUpdateOf(db, "t")
 	}
 	return q
 }
