@@ -53,12 +53,8 @@ func Cells(t testing.TB, db *bun.DB, minTables int) []Cell {
 			t.Fatalf("columns of %s: %v", table, err)
 		}
 		for n := 0; rows.Next(); n++ {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			vals, err := sqldb.ScanValues(rows, len(cols))
+			if err != nil {
 				t.Fatalf("scan %s: %v", table, err)
 			}
 			for i, v := range vals {

@@ -711,12 +711,8 @@ func dumpDatabase(t *testing.T, dsn, listTables string) (map[string][]string, in
 		cols, _ := rows.Columns()
 		out[table] = []string{}
 		for rows.Next() {
-			vals := make([]any, len(cols))
-			ptrs := make([]any, len(cols))
-			for i := range vals {
-				ptrs[i] = &vals[i]
-			}
-			if err := rows.Scan(ptrs...); err != nil {
+			vals, err := sqldb.ScanValues(rows, len(cols))
+			if err != nil {
 				t.Fatalf("scan %s: %v", table, err)
 			}
 			var b strings.Builder
