@@ -194,6 +194,15 @@ func knownRequestDetails(t *testing.T, state, description, status string) *consu
 		WillRespondWith(http.StatusOK, jsonResponse(detailsBody(status)))
 }
 
+// endedWithError is the answer to a request the provider ended with an OAuth error code: the
+// client's callback (with error=code, state and iss) and the state.
+func endedWithError(callback, code string) obj {
+	return obj{
+		"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=`+code+`(&.*)?$`),
+		"state":        matchers.S(clientState),
+	}
+}
+
 // wantProviderError checks that err is the provider's 4xx passed through with the given status
 // and machine-readable error code — what Core relays to the consent UI.
 func wantProviderError(err error, status int, code string) error {
@@ -396,10 +405,7 @@ func TestDenyConsent(t *testing.T) {
 			"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
 			"user_id":         matchers.S(userID),
 		})).
-		WillRespondWith(http.StatusOK, jsonResponse(obj{
-			"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=access_denied(&.*)?$`),
-			"state":        matchers.S(clientState),
-		})),
+		WillRespondWith(http.StatusOK, jsonResponse(endedWithError(callback, "access_denied"))),
 		func(cfg consumer.MockServerConfig) error {
 			res, err := client(cfg, serviceToken).DenyConsent(context.Background(), exampleRequestID, userID)
 			return sameResult(res, err, core.DenyResult{RedirectURI: callback, State: clientState})
@@ -417,10 +423,7 @@ func TestFailSilently(t *testing.T) {
 			"auth_request_id": matchers.FromProviderState("${auth_request_id}", exampleRequestID),
 			"error":           matchers.S("login_required"),
 		})).
-		WillRespondWith(http.StatusOK, jsonResponse(obj{
-			"redirect_uri": matchers.Regex(callback, `^https://rp\.example/callback\?(.+&)?error=login_required(&.*)?$`),
-			"state":        matchers.S(clientState),
-		})),
+		WillRespondWith(http.StatusOK, jsonResponse(endedWithError(callback, "login_required"))),
 		func(cfg consumer.MockServerConfig) error {
 			res, err := client(cfg, serviceToken).FailSilently(context.Background(), exampleRequestID, "", "login_required")
 			return sameResult(res, err, core.DenyResult{RedirectURI: callback, State: clientState})
