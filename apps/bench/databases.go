@@ -101,19 +101,9 @@ func openPostgres(ctx context.Context, o options, _ string) (*dbInstance, error)
 	_ = admin.QueryRowContext(pctx, "SHOW server_version").Scan(&version)
 	inst := &dbInstance{
 		URL: dsn, Version: "PostgreSQL " + strings.Fields(version + " ?")[0],
-		CPU: func() time.Duration { return backendCPU(name) },
-		Size: func(ctx context.Context) (int64, error) {
-			var n int64
-			err := admin.QueryRowContext(ctx, "SELECT pg_database_size($1)", name).Scan(&n)
-			return n, err
-		},
-		Close: func() error {
-			defer admin.Close()
-			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_, err := admin.ExecContext(dctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-			return err
-		},
+		CPU:   func() time.Duration { return backendCPU(name) },
+		Size:  sizeBy(admin, "SELECT pg_database_size($1)", name),
+		Close: dropBy(admin, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"),
 	}
 	return inst, nil
 }
@@ -160,18 +150,37 @@ func openMySQL(ctx context.Context, o options, _ string) (*dbInstance, error) {
 	}
 	return &dbInstance{
 		URL: du.String(), Version: product + " " + strings.SplitN(version+"-", "-", 2)[0],
-		CPU: func() time.Duration { return processCPU("mariadbd", "mysqld") },
-		Size: func(ctx context.Context) (int64, error) {
-			var n int64
-			err := admin.QueryRowContext(ctx, "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = ?", name).Scan(&n)
-			return n, err
-		},
-		Close: func() error {
-			defer admin.Close()
-			dctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			_, err := admin.ExecContext(dctx, "DROP DATABASE IF EXISTS "+name)
-			return err
-		},
+		CPU:   func() time.Duration { return processCPU("mariadbd", "mysqld") },
+		Size:  sizeBy(admin, "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables WHERE table_schema = ?", name),
+		Close: dropBy(admin, "DROP DATABASE IF EXISTS "+name),
 	}, nil
+}
+
+// adminConn is the connection a server engine's bench database is created, measured and dropped
+// through (database/sql's or bun's).
+type adminConn interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Close() error
+}
+
+// sizeBy is a dbInstance's Size: the bench database's bytes, as query (with arg) tells admin.
+func sizeBy(admin adminConn, query string, arg any) func(context.Context) (int64, error) {
+	return func(ctx context.Context) (int64, error) {
+		var n int64
+		err := admin.QueryRowContext(ctx, query, arg).Scan(&n)
+		return n, err
+	}
+}
+
+// dropBy is a dbInstance's Close: it drops the bench database with the statement drop (30 s at
+// most) and closes admin.
+func dropBy(admin adminConn, drop string) func() error {
+	return func() error {
+		defer admin.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, err := admin.ExecContext(ctx, drop)
+		return err
+	}
 }
