@@ -238,13 +238,9 @@ func (p *Provider) refreshDataTokenKeys(ctx context.Context) {
 	t := time.NewTicker(dataTokenKeysRefresh)
 	defer t.Stop()
 	for {
-		// One trace per refresh: the fetch's client span and the warning below share it.
-		rctx, span := p.tel.Tracer(tracerName).Start(ctx, "refresh data-token JWKS")
-		if err := p.dataTokenKeys.Refresh(rctx); err != nil && ctx.Err() == nil {
-			span.SetStatus(codes.Error, "data-token JWKS not fetched")
-			p.log.WarnContext(rctx, "data-token JWKS not fetched (will retry)", slog.String("url", p.cfg.DataTokenJWKSURL), slog.Any("error", err))
-		}
-		span.End()
+		// One trace per refresh: the fetch's client span and the warning share it.
+		p.tracedPass(ctx, "refresh data-token JWKS", "data-token JWKS not fetched", p.dataTokenKeys.Refresh,
+			slog.String("url", p.cfg.DataTokenJWKSURL))
 		select {
 		case <-ctx.Done():
 			return
@@ -270,21 +266,30 @@ func (p *Provider) sweepPeriodically(ctx context.Context) {
 			return
 		case <-time.After(wait):
 		}
-		sctx, span := p.tel.Tracer(tracerName).Start(ctx, "sweep")
-		res, err := p.UseCases.Housekeeping.Sweep(sctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			span.SetStatus(codes.Error, "sweep failed")
-			p.log.WarnContext(sctx, "sweep failed (will retry)", slog.Any("error", err))
-		case err == nil && res != (oauth.SweepResult{}):
-			p.log.InfoContext(sctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
-				slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
-				slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries),
-				slog.Int("client_assertion_ids", res.AssertionIDs),
-				slog.Int("logout_requests", res.LogoutRequests),
-				slog.Int("pushed_requests", res.PushedRequests))
-		}
-		span.End()
+		p.tracedPass(ctx, "sweep", "sweep failed", func(sctx context.Context) error {
+			res, err := p.UseCases.Housekeeping.Sweep(sctx)
+			if err == nil && res != (oauth.SweepResult{}) {
+				p.log.InfoContext(sctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
+					slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
+					slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries),
+					slog.Int("client_assertion_ids", res.AssertionIDs),
+					slog.Int("logout_requests", res.LogoutRequests),
+					slog.Int("pushed_requests", res.PushedRequests))
+			}
+			return err
+		})
+	}
+}
+
+// tracedPass runs one pass of background work, name, as a span of its own trace. A failure
+// (unless ctx is ending) marks the span failed and is logged as a warning "<failed> (will
+// retry)" with attrs; the next pass retries.
+func (p *Provider) tracedPass(ctx context.Context, name, failed string, pass func(context.Context) error, attrs ...slog.Attr) {
+	pctx, span := p.tel.Tracer(tracerName).Start(ctx, name)
+	defer span.End()
+	if err := pass(pctx); err != nil && ctx.Err() == nil {
+		span.SetStatus(codes.Error, failed)
+		p.log.LogAttrs(pctx, slog.LevelWarn, failed+" (will retry)", append(attrs, slog.Any("error", err))...)
 	}
 }
 
@@ -305,16 +310,14 @@ func (p *Provider) deliverBackchannelLogouts(ctx context.Context) {
 		case <-t.C:
 		case <-p.UseCases.Backchannel.Wakeups():
 		}
-		dctx, span := p.tel.Tracer(tracerName).Start(ctx, "deliver back-channel logouts")
-		rep, err := p.UseCases.Backchannel.DeliverDue(dctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			span.SetStatus(codes.Error, "back-channel delivery failed")
-			p.log.WarnContext(dctx, "back-channel logout delivery failed (will retry)", slog.Any("error", err))
-		case rep != (oauth.DeliveryReport{}):
-			p.log.InfoContext(dctx, "back-channel logouts attempted", slog.Int("delivered", rep.Delivered),
-				slog.Int("retrying", rep.Retrying), slog.Int("abandoned", rep.Abandoned))
-		}
-		span.End()
+		p.tracedPass(ctx, "deliver back-channel logouts", "back-channel logout delivery failed", func(dctx context.Context) error {
+			rep, err := p.UseCases.Backchannel.DeliverDue(dctx)
+			// What was attempted is logged unless the failure is (a pass cut short by shutdown too).
+			if (err == nil || dctx.Err() != nil) && rep != (oauth.DeliveryReport{}) {
+				p.log.InfoContext(dctx, "back-channel logouts attempted", slog.Int("delivered", rep.Delivered),
+					slog.Int("retrying", rep.Retrying), slog.Int("abandoned", rep.Abandoned))
+			}
+			return err
+		})
 	}
 }
