@@ -23,6 +23,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 const (
@@ -225,13 +226,13 @@ func TestNewVerifier_RequiresIssuerAndAudience(t *testing.T) {
 // tokens have expired.
 func TestSigner_Rotation(t *testing.T) {
 	t.Parallel()
-	clk := &clock{now: t0}
+	clk := portstest.NewClock(t0)
 	oldKey := newKey(t, t0)
 	s := newSignerAt(t, clk.Now, oldKey)
 	oldTok := sign(t, s, claimsAt(t0))
 
 	rotateAt := t0.Add(time.Minute)
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	rotated, newK, err := s.KeySet().Rotate(keys.AlgorithmES256, rand.Reader, rotateAt, tokenTTL)
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +246,7 @@ func TestSigner_Rotation(t *testing.T) {
 	if h := header(t, sign(t, s, claimsAt(rotateAt))); h["kid"] != oldKey.ID {
 		t.Errorf("signed with %v before the new key's ActiveFrom", h["kid"])
 	}
-	clk.Add(keys.PublishAhead)
+	clk.Advance(keys.PublishAhead)
 	switchAt := clk.Now()
 	newTok := sign(t, s, claimsAt(switchAt))
 	if h := header(t, newTok); h["kid"] != newK.ID || s.KeyID() != newK.ID {
@@ -259,7 +260,7 @@ func TestSigner_Rotation(t *testing.T) {
 		}
 	}
 	// Once every old token has expired, the next Update drops the old key.
-	clk.Add(tokenTTL)
+	clk.Advance(tokenTTL)
 	if err := s.Update(s.KeySet()); err != nil {
 		t.Fatal(err)
 	}
@@ -373,19 +374,10 @@ func newJWKSServer(t *testing.T, s *jwtsign.Signer, gate <-chan struct{}) *jwksS
 	return js
 }
 
-// clock is a settable time source for the rate limiter.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
 func TestRemoteKeySet_RefetchOnUnknownKid(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: t0}
+	clk := portstest.NewClock(t0)
 	s := newSignerAt(t, clk.Now, newKey(t, t0))
 	srv := newJWKSServer(t, s, nil)
 	remote := &jwtsign.RemoteKeySet{URL: srv.URL, HTTPClient: srv.Client(), Now: clk.Now}
@@ -413,7 +405,7 @@ func TestRemoteKeySet_RefetchOnUnknownKid(t *testing.T) {
 	if err := s.Update(rotated); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(keys.PublishAhead)
+	clk.Advance(keys.PublishAhead)
 	v = verifierAt(t, remote, clk.Now())
 	if err := verify(sign(t, s, claimsAt(clk.Now()))); err != nil {
 		t.Fatalf("verify after rotation: %v", err)
@@ -429,18 +421,18 @@ func TestRemoteKeySet_RefetchOnUnknownKid(t *testing.T) {
 		t.Fatalf("unknown kid: %v, want ErrUnknownKey", err)
 	}
 	wantFetches("unknown kid", 3)
-	clk.Add(jwtsign.RefetchInterval - time.Millisecond)
+	clk.Advance(jwtsign.RefetchInterval - time.Millisecond)
 	if err := verify(bogus); !errors.Is(err, jwtsign.ErrUnknownKey) {
 		t.Fatalf("unknown kid again: %v", err)
 	}
 	wantFetches("unknown kid within interval", 3)
-	clk.Add(time.Millisecond)
+	clk.Advance(time.Millisecond)
 	_ = verify(bogus)
 	wantFetches("unknown kid after interval", 4)
 
 	// A failing fetch is an error, not a silent pass, and keeps the cache.
 	srv.status.Store(http.StatusInternalServerError)
-	clk.Add(jwtsign.RefetchInterval)
+	clk.Advance(jwtsign.RefetchInterval)
 	if err := verify(bogus); err == nil || errors.Is(err, jwtsign.ErrUnknownKey) {
 		t.Errorf("fetch failure: %v, want a fetch error", err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // TestKeyRing_Reload: the ring signs nothing before its first Reload, follows the stored set on
@@ -21,7 +22,7 @@ import (
 func TestKeyRing_Reload(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: t0}
+	clk := portstest.NewClock(t0)
 	first, _, _ := (&keys.Set{}).Ensure(rand.Reader, t0, tokenTTL)
 	var stored atomic.Pointer[keys.Set]
 	stored.Store(first)
@@ -59,7 +60,7 @@ func TestKeyRing_Reload(t *testing.T) {
 	if got := jwksKids(t, ring.JWKS()); len(got) != 2 {
 		t.Fatalf("JWKS after a rotation: %v, want both keys", got)
 	}
-	clk.Add(keys.PublishAhead)
+	clk.Advance(keys.PublishAhead)
 	if h := header(t, sign(t, ring.Signer, claimsAt(clk.Now()))); h["kid"] != next.ID {
 		t.Fatalf("at the new key's ActiveFrom kid %v, want %s", h["kid"], next.ID)
 	}
@@ -79,7 +80,7 @@ func TestKeyRing_Reload(t *testing.T) {
 func TestRemoteKeySet_NoBlackoutAfterAStaleFetch(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: t0}
+	clk := portstest.NewClock(t0)
 	oldKey := newKey(t, t0)
 	fresh := newSignerAt(t, clk.Now, oldKey)
 	rotated, next, _ := fresh.KeySet().Rotate(keys.AlgorithmES256, rand.Reader, t0, tokenTTL)
@@ -104,7 +105,7 @@ func TestRemoteKeySet_NoBlackoutAfterAStaleFetch(t *testing.T) {
 	if err := remote.Refresh(ctx); err != nil { // fetch 2: stale, the cache forgets the new key
 		t.Fatal(err)
 	}
-	clk.Add(keys.PublishAhead)
+	clk.Advance(keys.PublishAhead)
 	tok := sign(t, fresh, claimsAt(clk.Now()))
 	v := verifierAt(t, remote, clk.Now())
 	if err := v.Verify(ctx, tok, &jwt.RegisteredClaims{}); err != nil { // fetch 3: fresh
@@ -113,7 +114,7 @@ func TestRemoteKeySet_NoBlackoutAfterAStaleFetch(t *testing.T) {
 	if err := remote.Refresh(ctx); err != nil { // fetch 4: stale again
 		t.Fatal(err)
 	}
-	clk.Add(jwtsign.RefetchInterval)
+	clk.Advance(jwtsign.RefetchInterval)
 	if _, err := remote.PublicKey(ctx, next.ID); err != nil { // fetch 5: fresh
 		t.Fatalf("new kid after a stale refresh: %v", err)
 	}
@@ -124,7 +125,7 @@ func TestRemoteKeySet_NoBlackoutAfterAStaleFetch(t *testing.T) {
 	if _, err := remote.PublicKey(ctx, next.ID); !errors.Is(err, jwtsign.ErrUnknownKey) || fetches.Load() != 6 {
 		t.Fatalf("within the interval: %v after %d fetches", err, fetches.Load())
 	}
-	clk.Add(jwtsign.RefetchInterval)
+	clk.Advance(jwtsign.RefetchInterval)
 	if _, err := remote.PublicKey(ctx, next.ID); err != nil { // fetch 7: fresh
 		t.Fatalf("a second later: %v", err)
 	}

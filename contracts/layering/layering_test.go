@@ -20,8 +20,14 @@ const module = "github.com/sva-oauth/sva"
 // sharedAdapters are plumbing any adapter may import.
 var sharedAdapters = []string{"sqldb", "telemetry", "httpserver", "jwtsign", "tlsconfig"}
 
-// sharedPorts is the ports package every service's ports may import (ports/signingkeys).
-const sharedPorts = "signingkeys"
+// sharedPorts are the ports packages every service's ports may import: ports/signingkeys (the one
+// signing-key design both services share) and ports/portstest (the test doubles of the ports both
+// services have: Clock, EventLog, Race).
+var sharedPorts = []string{"signingkeys", testOnlyPorts}
+
+// testOnlyPorts is test plumbing under ports/: only _test.go files and test-helper packages (a
+// package named …test, such as the conformance suites ports/<svc>/<svc>test) may import it.
+const testOnlyPorts = "portstest"
 
 // testOnlyAdapters may be imported only from _test.go files.
 var testOnlyAdapters = []string{"internal/dbtest", "browsertest", "logtest", "tlstest", "jwkstest"}
@@ -134,18 +140,22 @@ func check(module string, pkgs []pkg) []string {
 				// A service's ports may import its own ports packages (the
 				// conformance suites in ports/<svc>/<svc>test import
 				// ports/<svc>), never another service's.
-				// ports/signingkeys is the one signing-key design both services share; it
-				// imports only the standard library and domain/....
+				// The shared ports packages (ports/signingkeys, ports/portstest) follow the
+				// same rule: the standard library, domain/... and each other.
 				svc, _, _ := strings.Cut(strings.TrimPrefix(self, "ports/"), "/")
-				shared := svc != sharedPorts && under(target, "ports/"+sharedPorts)
+				shared := slices.ContainsFunc(sharedPorts, func(s string) bool { return s != svc && under(target, "ports/"+s) })
 				if !std && !(ours && (under(target, "domain") || under(target, "ports/"+svc) || shared)) {
-					report(p, imp, "ports/... may import only the standard library, domain/..., ports/"+sharedPorts+"/... and their own service's ports/"+svc+"/...")
+					report(p, imp, "ports/... may import only the standard library, domain/..., ports/{"+strings.Join(sharedPorts, ",")+"}/... and their own service's ports/"+svc+"/...")
 				}
 				for _, f := range forbiddenInCore {
 					if std && under(imp, f) {
 						report(p, imp, "ports/... must not use "+f+"; that belongs in an adapter")
 					}
 				}
+			}
+			if ours && under(target, "ports/"+testOnlyPorts) && !under(self, "ports/"+testOnlyPorts) && !strings.HasSuffix(self, "test") {
+				report(p, imp, "ports/"+testOnlyPorts+" is test plumbing; import it only from _test.go files and test-helper packages (…test)")
+				continue
 			}
 			if ours && under(target, "apps") && !under(self, "apps") {
 				// apps/<svc>/app is a composition root: tests build the real graph through it
@@ -195,7 +205,9 @@ func TestCheck_ReportsViolations(t *testing.T) {
 	clean := []pkg{
 		{ImportPath: m("domain/keys"), Imports: []string{"crypto/ecdsa", m("domain/scope")}},
 		{ImportPath: m("ports/oauth"), Imports: []string{"context", m("domain/keys"), m("ports/oauth/oauthtest"), m("ports/signingkeys")}},
-		{ImportPath: m("ports/core/coretest"), Imports: []string{m("ports/core"), m("ports/signingkeys/signingkeystest")}},
+		{ImportPath: m("ports/core/coretest"), Imports: []string{m("ports/core"), m("ports/signingkeys/signingkeystest"), m("ports/portstest")}},
+		{ImportPath: m("ports/signingkeys/signingkeystest"), Imports: []string{m("ports/signingkeys"), m("ports/portstest")}},
+		{ImportPath: m("adapters/jwtsign"), XTestImports: []string{m("ports/portstest")}},
 		{ImportPath: m("adapters/oauth/sqlstore"), Imports: []string{"github.com/uptrace/bun", m("adapters/sqldb"), m("adapters/oauth/httpapi"), m("ports/oauth")},
 			TestImports: []string{m("adapters/internal/dbtest")}},
 		{ImportPath: m("adapters/jwtsign"), Imports: []string{"github.com/golang-jwt/jwt/v5", m("domain/keys"), m("adapters/telemetry")}},
@@ -223,6 +235,9 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("adapters/oauth/httpapi"), Imports: []string{m("apps/oauth/app")}},
 		{ImportPath: m("ports/oauth"), Imports: []string{m("apps/oauth/app")}},
 		{ImportPath: m("ports/signingkeys"), Imports: []string{m("ports/oauth")}},
+		{ImportPath: m("ports/oauth"), Imports: []string{m("ports/portstest")}},
+		{ImportPath: m("adapters/oauth/httpapi"), Imports: []string{m("ports/portstest")}},
+		{ImportPath: m("ports/portstest"), Imports: []string{m("ports/core")}},
 	}
 	want := []string{
 		"domain/grant imports github.com/golang-jwt/jwt/v5: domain/...",
@@ -247,6 +262,9 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		"ports/oauth imports " + m("apps/oauth/app") + ": ports/... may import only",
 		"ports/oauth imports " + m("apps/oauth/app") + ": only apps/... and tests may import apps/...",
 		"ports/signingkeys imports " + m("ports/oauth") + ": ports/... may import only",
+		"ports/oauth imports " + m("ports/portstest") + ": ports/portstest is test plumbing",
+		"adapters/oauth/httpapi imports " + m("ports/portstest") + ": ports/portstest is test plumbing",
+		"ports/portstest imports " + m("ports/core") + ": ports/... may import only",
 	}
 	got := check(module, bad)
 	for _, w := range want {

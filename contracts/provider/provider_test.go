@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,6 +28,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 const (
@@ -44,38 +44,12 @@ const (
 	authRequestTTL = 600 * time.Second
 )
 
-// clock is the provider's Clock: real time shifted by an offset, so a provider state can create
-// a request "in the past".
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-// at runs fn with the clock moved by d, then puts it back.
-func (c *clock) at(d time.Duration, fn func() error) error {
-	c.mu.Lock()
-	c.offset = d
-	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		c.offset = 0
-		c.mu.Unlock()
-	}()
-	return fn()
-}
-
 // providerEnv is the provider's real internal API and use cases as apps/oauth builds them
 // (app.New) over a migrated SQLite database, served on 127.0.0.1. Core's data-token keys come from
 // a JWKS server this test controls.
 type providerEnv struct {
 	uc      *oauth.UseCases
-	clock   *clock
+	clock   *portstest.Clock
 	coreKey *jwtsign.Signer
 	url     string
 }
@@ -85,7 +59,9 @@ type providerEnv struct {
 func newProviderEnv(t *testing.T, wrap func(http.Handler) http.Handler, overTLS bool) *providerEnv {
 	t.Helper()
 	ctx := context.Background()
-	clk := &clock{}
+	// The provider's clock follows the real time, so a provider state can create a request "in the
+	// past" by moving it back.
+	clk := portstest.NewRunningClock()
 
 	// Core's signing key and the JWKS endpoint the provider fetches it from.
 	coreSigner := jwkstest.NewSigner(t, clk.Now)
@@ -249,11 +225,10 @@ func (e *providerEnv) stateHandlers(t *testing.T) models.StateHandlers {
 			return models.ProviderStateResponse{"auth_request_id": id, "client_id": c.id}, err
 		}),
 		"an authorization request has expired": setup(func(p stateParams) (models.ProviderStateResponse, error) {
-			var values models.ProviderStateResponse
-			err := e.clock.at(-(authRequestTTL + time.Minute), func() (err error) {
-				_, _, values, err = pending(p)
-				return err
-			})
+			backdate := authRequestTTL + time.Minute
+			e.clock.Advance(-backdate)
+			defer e.clock.Advance(backdate)
+			_, _, values, err := pending(p)
 			return values, err
 		}),
 		"an authorization request was already denied": setup(func(p stateParams) (models.ProviderStateResponse, error) {

@@ -26,6 +26,7 @@ import (
 	"github.com/sva-oauth/sva/domain/vault"
 	core "github.com/sva-oauth/sva/ports/core"
 	"github.com/sva-oauth/sva/ports/core/coretest"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // recordingSigner is a DataTokenSigner that remembers what it was asked to sign.
@@ -56,31 +57,10 @@ type fixture struct {
 	uc     *core.UseCases
 	prov   *coretest.Provider
 	fake   *coretest.FakeProvider
-	clock  *coretest.Clock
+	clock  *portstest.Clock
 	signer *recordingSigner
 	hasher *countingHasher
-	events *eventLog
-}
-
-// eventLog is a core.Events fake that keeps every event.
-type eventLog struct {
-	mu     sync.Mutex
-	events []core.Event
-}
-
-func (l *eventLog) Record(_ context.Context, e core.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// take returns the events recorded since the last take and forgets them.
-func (l *eventLog) take() []core.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := l.events
-	l.events = nil
-	return out
+	events *portstest.EventLog[core.Event]
 }
 
 func newFixture(t *testing.T, timeout time.Duration) *fixture {
@@ -96,8 +76,8 @@ func newFixtureWith(t *testing.T, timeout time.Duration, edit func(*core.Stores)
 		edit(&store)
 	}
 	h, _ := authkey.New(authkey.Params{MemoryKiB: 8 * 1024, Time: 1, Threads: 1})
-	f := &fixture{prov: coretest.NewProvider(), clock: coretest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
-		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}, events: &eventLog{}}
+	f := &fixture{prov: coretest.NewProvider(), clock: portstest.NewClock(time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)),
+		signer: &recordingSigner{}, hasher: &countingHasher{AuthKeyHasher: h}, events: &portstest.EventLog[core.Event]{}}
 	f.fake = f.prov.Fake()
 	key, _ := account.NewServerKey(bytes.Repeat([]byte{3}, 32))
 	uc, err := core.New(core.Deps{Stores: store, Provider: f.fake,
@@ -225,27 +205,10 @@ func TestOpenAuthRequest_Race(t *testing.T) {
 		users[i], _ = f.register(t, string(rune('a'+i)))
 	}
 	f.addRequest("r1", "email")
-	var wg sync.WaitGroup
-	var owners, refused atomic.Int32
-	for _, u := range users {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, err := f.uc.Consent.AuthRequest(context.Background(), u, "r1")
-			switch {
-			case err == nil:
-				owners.Add(1)
-			case errors.Is(err, attest.ErrBoundToOtherUser):
-				refused.Add(1)
-			default:
-				t.Errorf("AuthRequest: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if owners.Load() != 1 || refused.Load() != int32(len(users)-1) {
-		t.Errorf("owners = %d, refused = %d", owners.Load(), refused.Load())
-	}
+	portstest.Race(t, "AuthRequest", len(users), 1, func(i int) error {
+		_, err := f.uc.Consent.AuthRequest(context.Background(), users[i], "r1")
+		return err
+	}, attest.ErrBoundToOtherUser)
 }
 
 // TestProviderTimeout: checklist 44 — the use case bounds each provider call by ProviderTimeout even
@@ -408,12 +371,12 @@ func TestCompleteConsent_ConnectionNotRecordedIsReported(t *testing.T) {
 	f := newFixtureWith(t, time.Second, func(s *core.Stores) { s.Connections = failingSaves{s.Connections} })
 	alice, _ := f.register(t, "a")
 	f.addRequest("r1", "email")
-	f.events.take()
+	f.events.Take()
 	if res, err := f.uc.Consent.CompleteConsent(context.Background(), alice, "r1", []string{"email"}, "tok"); err != nil || res.AuthorizationCode == "" {
 		t.Fatalf("CompleteConsent = %+v, %v; want the code despite the failed record", res, err)
 	}
 	var reported *core.Event
-	for _, e := range f.events.take() {
+	for _, e := range f.events.Take() {
 		if e.Kind == core.EventConnectionNotRecorded {
 			reported = &e
 		}
@@ -502,7 +465,7 @@ func TestEvents_ConsentDecisions(t *testing.T) {
 	f := newFixture(t, time.Second)
 	alice, _ := f.register(t, "a")
 	ctx := context.Background()
-	f.events.take()
+	f.events.Take()
 	complete := func(id string, approved ...string) {
 		t.Helper()
 		if _, err := f.uc.Consent.CompleteConsent(ctx, alice, id, approved, "tok"); err != nil {
@@ -523,7 +486,7 @@ func TestEvents_ConsentDecisions(t *testing.T) {
 	complete("r5")
 
 	var got []string
-	for _, e := range f.events.take() {
+	for _, e := range f.events.Take() {
 		if e.Kind != core.EventConsentDecided || e.ClientID != "app" || e.Subject != alice.UserID || e.Limit != "" {
 			t.Errorf("event %+v", e)
 		}
@@ -538,7 +501,7 @@ func TestEvents_ConsentDecisions(t *testing.T) {
 	if _, err := f.uc.Consent.CompleteConsent(ctx, alice, "r1", []string{"openid"}, "tok"); err == nil {
 		t.Fatal("a second completion succeeded")
 	}
-	if got := f.events.take(); len(got) != 0 {
+	if got := f.events.Take(); len(got) != 0 {
 		t.Errorf("a refused completion reported %+v", got)
 	}
 }
@@ -556,19 +519,19 @@ func TestEvents_RateLimited(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if got := f.events.take(); len(got) != 0 {
+	if got := f.events.Take(); len(got) != 0 {
 		t.Fatalf("attempts under the limit reported %+v", got)
 	}
 	if _, err := f.uc.Identity.GetSalt(ctx, email, "10.9.9.9"); !errors.Is(err, core.ErrRateLimited) {
 		t.Fatalf("over the limit: %v", err)
 	}
-	if got := f.events.take(); len(got) != 1 || got[0].Kind != core.EventRateLimited || got[0].Limit != core.LimitSaltAddress {
+	if got := f.events.Take(); len(got) != 1 || got[0].Kind != core.EventRateLimited || got[0].Limit != core.LimitSaltAddress {
 		t.Errorf("events = %+v, want one rate_limited salt_address", got)
 	}
 
 	// Failed logins lock the account: login_account.
 	_, authKey := f.register(t, "b")
-	f.events.take()
+	f.events.Take()
 	wrong := b64(32)
 	for range core.DefaultRateLimits().LoginAccount.Max {
 		if _, err := f.uc.Identity.Login(ctx, strings.Repeat("b", 64), wrong, "10.0.0.1", ""); !errors.Is(err, core.ErrInvalidCredentials) {
@@ -578,7 +541,7 @@ func TestEvents_RateLimited(t *testing.T) {
 	if _, err := f.uc.Identity.Login(ctx, strings.Repeat("b", 64), authKey, "10.0.0.1", ""); !errors.Is(err, core.ErrRateLimited) {
 		t.Fatalf("locked account: %v", err)
 	}
-	if got := f.events.take(); len(got) != 1 || got[0].Limit != core.LimitLoginAccount {
+	if got := f.events.Take(); len(got) != 1 || got[0].Limit != core.LimitLoginAccount {
 		t.Errorf("events = %+v, want one rate_limited login_account", got)
 	}
 }

@@ -78,7 +78,7 @@ func TestSessionEnd_ProviderDownStillSignsOut(t *testing.T) {
 		calls++
 		return 0, core.ErrProviderUnavailable
 	}
-	f.events.take()
+	f.events.Take()
 	if err := f.uc.Identity.RevokeSession(ctx, p, q.SessionID); err != nil {
 		t.Fatalf("RevokeSession with the provider down: %v", err)
 	}
@@ -93,7 +93,7 @@ func TestSessionEnd_ProviderDownStillSignsOut(t *testing.T) {
 			t.Fatalf("a session survived the provider being down: %d", n)
 		}
 	}
-	evs := f.events.take()
+	evs := f.events.Take()
 	if len(evs) != 2 {
 		t.Fatalf("events = %+v", evs)
 	}

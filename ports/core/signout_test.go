@@ -45,7 +45,7 @@ func TestSignOut_HintOfTheSignedInUserSignsOutWithoutAsking(t *testing.T) {
 	if sid := f.prov.LoggedOutSIDs[0]; sid == "" || sid != p.SID || strings.Contains(sid, p.SessionID) {
 		t.Fatalf("sid sent %q, principal's %q (session %q)", sid, p.SID, p.SessionID)
 	}
-	if evs := f.events.take(); len(evs) == 0 || evs[len(evs)-1].Kind != core.EventSignedOutByApp {
+	if evs := f.events.Take(); len(evs) == 0 || evs[len(evs)-1].Kind != core.EventSignedOutByApp {
 		t.Fatalf("events %+v", evs)
 	}
 	// Used once: a second confirmation is refused before anything happens.

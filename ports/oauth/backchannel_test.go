@@ -160,7 +160,7 @@ func TestBackchannel_RetriesWithBackoff(t *testing.T) {
 	if _, err := e.uc.Tokens.RevokeUserGrants(ctx, "user-1", creds.ClientID); err != nil {
 		t.Fatal(err)
 	}
-	e.events.take()
+	e.events.Take()
 	if rep, err := e.uc.Backchannel.DeliverDue(ctx); err != nil || rep != (oauth.DeliveryReport{Retrying: 1}) {
 		t.Fatalf("first attempt: %+v, %v", rep, err)
 	}
@@ -224,7 +224,7 @@ func TestBackchannel_ForbiddenAddressAbandoned(t *testing.T) {
 	if _, err := e.uc.Tokens.RevokeUserGrants(ctx, "user-1", creds.ClientID); err != nil {
 		t.Fatal(err)
 	}
-	e.events.take()
+	e.events.Take()
 	if rep, _ := e.uc.Backchannel.DeliverDue(ctx); rep != (oauth.DeliveryReport{Abandoned: 1}) {
 		t.Fatalf("forbidden address: %+v", rep)
 	}

@@ -3,40 +3,24 @@ package oauth_test
 import (
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
 	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
-// eventLog is an oauth.Events fake that keeps every event.
+// eventLog keeps every oauth.Event, with the checks the provider's event tests share.
 type eventLog struct {
-	mu     sync.Mutex
-	events []oauth.Event
+	portstest.EventLog[oauth.Event]
 }
 
-func (l *eventLog) Record(_ context.Context, e oauth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// take returns the events recorded since the last take and forgets them.
-func (l *eventLog) take() []oauth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	out := l.events
-	l.events = nil
-	return out
-}
-
-// only fails unless exactly one event was recorded since the last take, and returns it.
+// only fails unless exactly one event was recorded since the last Take, and returns it.
 func (l *eventLog) only(t *testing.T, kind oauth.EventKind) oauth.Event {
 	t.Helper()
-	got := l.take()
+	got := l.Take()
 	if len(got) != 1 || got[0].Kind != kind {
 		t.Fatalf("events = %+v, want exactly one %s", got, kind)
 	}
@@ -69,10 +53,10 @@ func TestEvents_CodeFlow(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
-	e.events.take()
+	e.events.Take()
 
 	code, res := e.code(t, creds.ClientID)
-	got := e.events.take()
+	got := e.events.Take()
 	if len(got) != 2 || got[0].Kind != oauth.EventAuthorizationRequested || got[1].Kind != oauth.EventCodeIssued {
 		t.Fatalf("events = %+v, want authorization_requested, code_issued", got)
 	}
@@ -109,7 +93,7 @@ func TestEvents_RefreshReuse(t *testing.T) {
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
 	ts := e.tokens(t, creds)
-	grantID := e.events.take()[2].GrantID // authorization_requested, code_issued, tokens_issued
+	grantID := e.events.Take()[2].GrantID // authorization_requested, code_issued, tokens_issued
 
 	ts2, err := e.uc.Tokens.Refresh(ctx, creds, ts.RefreshToken, "")
 	if err != nil {
@@ -131,7 +115,7 @@ func TestEvents_ClientAuthentication(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
-	e.events.take()
+	e.events.Take()
 
 	wrong := oauth.ClientCredentials{ClientID: creds.ClientID, Secret: "wrong-secret-value", Method: oauth.AuthMethodBasic}
 	limit := e.uc.Config().ClientLockout.MaxFailures
@@ -163,7 +147,7 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	_, creds := e.client(t, client.Confidential)
-	e.events.take()
+	e.events.Take()
 
 	ar := e.authorize(t, authorizeInput(creds.ClientID))
 	if got := e.events.only(t, oauth.EventAuthorizationRequested); got.AuthRequestID != ar.AuthRequestID || got.ClientID != creds.ClientID {
@@ -179,7 +163,7 @@ func TestEvents_ConsentAndRevocation(t *testing.T) {
 
 	// Revoking an access token, then revoking it again (a no-op: no second event).
 	ts := e.tokens(t, creds)
-	e.events.take()
+	e.events.Take()
 	for range 2 {
 		if err := e.uc.Tokens.Revoke(ctx, creds, ts.AccessToken, ""); err != nil {
 			t.Fatal(err)
@@ -226,7 +210,7 @@ func TestEvents_AbandonedSignIns(t *testing.T) {
 		ar := e.authorize(t, authorizeInput(creds.ClientID))
 		ids = append(ids, ar.AuthRequestID)
 	}
-	e.events.take()
+	e.events.Take()
 	e.clock.Advance(e.uc.Config().AuthRequestTTL)
 
 	// Asked for too late: expired, recorded once however often it is asked for.
@@ -251,7 +235,7 @@ func TestEvents_AbandonedSignIns(t *testing.T) {
 	if _, err := e.uc.Housekeeping.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.events.take(); len(got) != 0 {
+	if got := e.events.Take(); len(got) != 0 {
 		t.Errorf("a second sweep recorded %+v", got)
 	}
 	// A decision after expiry is refused, and records nothing more.
@@ -259,7 +243,7 @@ func TestEvents_AbandonedSignIns(t *testing.T) {
 	if err == nil {
 		t.Fatal("a denial after expiry succeeded")
 	}
-	if got := e.events.take(); len(got) != 0 {
+	if got := e.events.Take(); len(got) != 0 {
 		t.Errorf("a late decision recorded %+v", got)
 	}
 }

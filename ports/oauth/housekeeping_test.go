@@ -10,7 +10,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/oautherr"
 	"github.com/sva-oauth/sva/ports/oauth"
-	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // TestAuthenticateClient_Lockout: checklist 26. After 10 wrong secrets in a window the client is
@@ -94,7 +94,7 @@ func TestAuthenticateClient_LockoutConcurrent(t *testing.T) {
 	_, creds := e.client(t, client.Confidential)
 	bad := creds
 	bad.Secret = "guess"
-	oauthtest.Race(t, "Authenticate with a wrong secret", 30, 0, func(int) error {
+	portstest.Race(t, "Authenticate with a wrong secret", 30, 0, func(int) error {
 		_, err := e.uc.ClientAuth.Authenticate(ctx, bad)
 		return err
 	}, oautherr.InvalidClient)

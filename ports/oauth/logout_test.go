@@ -173,7 +173,7 @@ func TestSessionEnded_SameNoticesAsLogoutComplete(t *testing.T) {
 	a, b := e.logoutClient(t, "a"), e.logoutClient(t, "b")
 	e.tokensInSession(t, a, "sid-A")
 	e.tokensInSession(t, b, "sid-B")
-	e.events.take()
+	e.events.Take()
 	for _, in := range [][2]string{{"", "sid-A"}, {"user-1", ""}, {"user-1", "has space"}} {
 		if _, err := e.uc.Logout.SessionEnded(ctx, in[0], in[1]); !errors.Is(err, oauth.ErrInvalidInput) {
 			t.Fatalf("SessionEnded(%q, %q) = %v, want ErrInvalidInput", in[0], in[1], err)

@@ -23,22 +23,10 @@ import (
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/ports/oauth"
 	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 const issuer = "https://auth.example"
-
-// clock is a settable Clock.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // signer records the claims it signs.
 type signer struct {
@@ -77,7 +65,7 @@ func (v verifier) Verify(_ context.Context, token string, want oauth.DataTokenEx
 type env struct {
 	uc     *oauth.UseCases
 	store  oauth.Stores
-	clock  *clock
+	clock  *portstest.Clock
 	signer *signer
 	sender *sender
 	// want records the last expectation the verifier saw.
@@ -104,7 +92,7 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	e := &env{store: sqlstore.New(db), clock: &clock{now: oauthtest.Now}, signer: &signer{}, sender: &sender{}, events: &eventLog{}}
+	e := &env{store: sqlstore.New(db), clock: portstest.NewClock(oauthtest.Now), signer: &signer{}, sender: &sender{}, events: &eventLog{}}
 	e.dataTokens = verifier{verify: func(token string, want oauth.DataTokenExpectation) error {
 		e.want.Store(&want)
 		if p := e.verifyErr.Load(); p != nil {
@@ -477,7 +465,7 @@ func TestExchangeCode_Concurrent(t *testing.T) {
 	e := newEnv(t)
 	_, creds := e.client(t, client.Confidential)
 	code, _ := e.code(t, creds.ClientID)
-	oauthtest.Race(t, "ExchangeCode", 50, 1, func(int) error {
+	portstest.Race(t, "ExchangeCode", 50, 1, func(int) error {
 		_, err := e.uc.Tokens.ExchangeCode(context.Background(), creds, code, "https://rp.example/cb", oauthtest.Verifier)
 		return err
 	}, oautherr.InvalidGrant)
@@ -563,7 +551,7 @@ func TestCompleteConsent_Concurrent(t *testing.T) {
 	ctx := context.Background()
 	c, _ := e.client(t, client.Confidential)
 	ar := e.authorize(t, authorizeInput(c.ID))
-	oauthtest.Race(t, "CompleteConsent", 10, 1, func(i int) error {
+	portstest.Race(t, "CompleteConsent", 10, 1, func(i int) error {
 		_, err := e.uc.Authorization.CompleteConsent(ctx, oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: fmt.Sprintf("user-%d", i),
 			ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken})
 		return err
@@ -620,7 +608,7 @@ func TestCompleteConsent_Retry(t *testing.T) {
 	c, creds := e.client(t, client.Confidential)
 	ar := e.authorize(t, authorizeInput(c.ID))
 	in := oauth.CompleteInput{AuthRequestID: ar.AuthRequestID, UserID: "user-1", ApprovedScopes: []string{"email"}, DataToken: oauthtest.DataToken}
-	e.events.take()
+	e.events.Take()
 	first, err := e.uc.Authorization.CompleteConsent(ctx, in)
 	if err != nil {
 		t.Fatal(err)

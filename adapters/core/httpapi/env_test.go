@@ -28,6 +28,7 @@ import (
 	"github.com/sva-oauth/sva/domain/account"
 	core "github.com/sva-oauth/sva/ports/core"
 	"github.com/sva-oauth/sva/ports/core/coretest"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 const issuer = "http://core.test"
@@ -40,7 +41,7 @@ type env struct {
 	db    *bun.DB
 	prov  *coretest.Provider
 	fake  *coretest.FakeProvider
-	clock *coretest.Clock
+	clock *portstest.Clock
 	logs  *logtest.Buffer
 }
 
@@ -55,7 +56,7 @@ func newEnv(t *testing.T, opts ...envOption) *env {
 
 func newEnvOn(t *testing.T, db *bun.DB, opts ...envOption) *env {
 	t.Helper()
-	e := &env{t: t, db: db, prov: coretest.NewProvider(), clock: coretest.NewClock(time.Now().UTC().Truncate(time.Second)), logs: &logtest.Buffer{}}
+	e := &env{t: t, db: db, prov: coretest.NewProvider(), clock: portstest.NewClock(time.Now().UTC().Truncate(time.Second)), logs: &logtest.Buffer{}}
 	e.fake = e.prov.Fake()
 	cfg, err := app.LoadConfig(func(name string) string {
 		return map[string]string{"DATA_TOKEN_ISSUER": issuer, "INTERNAL_SERVICE_TIMEOUT": "2",

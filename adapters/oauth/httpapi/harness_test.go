@@ -14,7 +14,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -30,6 +29,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 const (
@@ -40,31 +40,13 @@ const (
 	userID          = "0b6f4a5e-8d1c-4f7a-9a51-2f3c4d5e6f70"
 )
 
-// testClock is a settable clock shared by the Service and the data-token verifier.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // env is a running provider: the whole provider as apps/oauth builds it (app.New) over a migrated
 // SQLite file, both listeners on httptest servers, and a fake Core that only serves its JWKS.
 type env struct {
 	t        *testing.T
 	db       *bun.DB // the provider's migrated SQLite database (checklist 25 scans it)
 	uc       *oauth.UseCases
-	clock    *testClock
+	clock    *portstest.Clock
 	issuer   string
 	pub      *httptest.Server
 	internal *httptest.Server
@@ -82,7 +64,7 @@ func newEnv(t *testing.T, settings ...string) *env {
 // newEnvOn is newEnv over a database the test opened (on a full disk, behind a frozen link).
 func newEnvOn(t *testing.T, db *bun.DB, settings ...string) *env {
 	t.Helper()
-	clock := &testClock{t: time.Now().UTC().Truncate(time.Second)}
+	clock := portstest.NewClock(time.Now().UTC().Truncate(time.Second)) // shared by the use cases and the data-token verifier
 
 	// Core's signing key and the JWKS endpoint the provider fetches it from.
 	coreSigner := jwkstest.NewSigner(t, clock.Now)

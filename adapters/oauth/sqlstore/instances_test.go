@@ -16,6 +16,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/ports/oauth"
 	"github.com/sva-oauth/sva/ports/oauth/oauthtest"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // TestMigrations_Rollback checks that the down migration undoes the up migration on every engine
@@ -87,7 +88,7 @@ func testCodeRedeemTwoInstances(t *testing.T, db1, db2 *bun.DB) {
 	for i := range ins {
 		ins[i] = oauthtest.RedeemInput(t, c, raw, oauthtest.Now.Add(time.Second))
 	}
-	oauthtest.Race(t, "Redeem across instances", n, 1, func(i int) error {
+	portstest.Race(t, "Redeem across instances", n, 1, func(i int) error {
 		codes := s1.Codes
 		if i%2 == 1 {
 			codes = s2.Codes

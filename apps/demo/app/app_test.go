@@ -1,8 +1,6 @@
 package app
 
 import (
-	"github.com/sva-oauth/sva/adapters/logtest"
-
 	"context"
 	"html"
 	"io"
@@ -13,15 +11,17 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/sva-oauth/sva/adapters/logtest"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 const testClientID = "app_demo_test"
 
 type demoEnv struct {
-	clock  *testClock
+	clock  *portstest.Clock
 	t      *testing.T
 	fp     *fakeProvider
 	demo   *httptest.Server
@@ -51,7 +51,7 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 	}
 	logs := &logtest.Buffer{}
 	var err error
-	clock := &testClock{}
+	clock := portstest.NewRunningClock() // the demo's pages show expiries a test moves past
 	h, err = newServer(cfg, slog.New(slog.NewTextHandler(logs, nil)), &http.Client{Timeout: 5 * time.Second}, clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -61,24 +61,6 @@ func newDemo(t *testing.T, setup func(*fakeProvider, *Config)) *demoEnv {
 		t.Fatal(err)
 	}
 	return &demoEnv{t: t, fp: fp, demo: demo, client: &http.Client{Jar: jar, Timeout: 10 * time.Second}, logs: logs, clock: clock}
-}
-
-// testClock is real time plus an offset a test can move forward (the demo's pages show expiries).
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
 }
 
 // post submits a form button on the demo, following redirects like a browser.

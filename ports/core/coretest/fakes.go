@@ -1,6 +1,7 @@
 // Package coretest holds the conformance suite for Core's storage ports (run by every store
-// implementation against every database engine) and hand-written fakes for what lies outside Core's
-// process: the provider, the clock.
+// implementation against every database engine) and a hand-written fake of what lies outside Core's
+// process: the provider. The clock and the event log both services' tests use are in
+// ports/portstest.
 package coretest
 
 import (
@@ -8,7 +9,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"time"
 
 	core "github.com/sva-oauth/sva/ports/core"
 )
@@ -296,27 +296,4 @@ func (p *Provider) Fake() *FakeProvider {
 			return 1, nil
 		},
 	}
-}
-
-// Clock is a settable clock for tests.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a clock stopped at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/domain/vault"
 	core "github.com/sva-oauth/sva/ports/core"
+	"github.com/sva-oauth/sva/ports/portstest"
 	"github.com/sva-oauth/sva/ports/signingkeys/signingkeystest"
 )
 
@@ -315,37 +316,14 @@ func testVaultsConcurrent(t *testing.T, s core.Stores) {
 	ctx := context.Background()
 	a := mustCreate(t, s, "11111111-1111-4111-8111-111111111111")
 	v, _ := s.Vaults.Get(ctx, a.ID)
-	const writers = 16
-	var wg sync.WaitGroup
-	results := make([]error, writers)
-	for i := range writers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			item, _ := vault.NewItem(fmt.Sprintf("w%d", i), sealed(t, 20))
-			next, err := v.Replace(1, sealed(t, 48), []vault.Item{item}, base, vault.DefaultLimits())
-			if err != nil {
-				results[i] = err
-				return
-			}
-			results[i] = s.Vaults.Replace(ctx, 1, next)
-		}()
-	}
-	wg.Wait()
-	wins, conflicts := 0, 0
-	for _, err := range results {
-		switch {
-		case err == nil:
-			wins++
-		case errors.Is(err, vault.ErrVersionConflict):
-			conflicts++
-		default:
-			t.Errorf("Replace: %v", err)
+	portstest.Race(t, "Vaults.Replace", 16, 1, func(i int) error {
+		item, _ := vault.NewItem(fmt.Sprintf("w%d", i), sealed(t, 20))
+		next, err := v.Replace(1, sealed(t, 48), []vault.Item{item}, base, vault.DefaultLimits())
+		if err != nil {
+			return err
 		}
-	}
-	if wins != 1 || conflicts != writers-1 {
-		t.Errorf("wins = %d, conflicts = %d; want 1 and %d", wins, conflicts, writers-1)
-	}
+		return s.Vaults.Replace(ctx, 1, next)
+	}, vault.ErrVersionConflict)
 }
 
 func testConnections(t *testing.T, s core.Stores) {

@@ -10,6 +10,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // testAssertionIDs: a (client, jti) pair is accepted once; the same jti of another client is
@@ -47,7 +48,7 @@ func testConcurrentAssertionIDs(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c := storedClient(t, s)
 	jti := rand.Text()
-	Race(t, "AssertionIDs.Use", 16, 1, func(int) error {
+	portstest.Race(t, "AssertionIDs.Use", 16, 1, func(int) error {
 		return s.AssertionIDs.Use(ctx, c.ID(), jti, Now.Add(time.Minute))
 	}, oauth.ErrAlreadyExists)
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 func newDelivery(t testing.TB, c *client.Client, id string, now time.Time) logout.Delivery {
@@ -251,7 +252,7 @@ func testConcurrentLogoutComplete(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	r := newLogoutRequest(t, nil, Now)
 	mustNil(t, s.LogoutRequests.Create(ctx, r), "Create")
-	Race(t, "LogoutRequests.Complete", 6, 1, func(int) error {
+	portstest.Race(t, "LogoutRequests.Complete", 6, 1, func(int) error {
 		mine := *r
 		if err := mine.Complete("user-1", Now.Add(time.Second)); err != nil {
 			return fmt.Errorf("domain Complete: %w", err)

@@ -13,6 +13,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/pkce"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // newDeviceRequest returns a pending device request of c for "openid email" created at now, its
@@ -126,7 +127,7 @@ func testConcurrentDevicePoll(t *testing.T, s oauth.Stores) {
 	c := storedClient(t, s)
 	r, _, codes := newDeviceRequest(t, c, Now)
 	mustNil(t, s.DeviceRequests.Create(ctx, r, codes, unpolled), "Create")
-	Race(t, "RecordPoll", 16, 1, func(i int) error {
+	portstest.Race(t, "RecordPoll", 16, 1, func(i int) error {
 		return s.DeviceRequests.RecordPoll(ctx, r.ID(), unpolled, device.Poll{Interval: device.DefaultInterval, LastAt: Now.Add(time.Duration(i+1) * time.Millisecond)})
 	}, oauth.ErrConflict)
 }

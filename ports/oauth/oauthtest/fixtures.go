@@ -7,9 +7,6 @@ package oauthtest
 import (
 	"context"
 	"crypto/rand"
-	"errors"
-	"slices"
-	"sync"
 	"testing"
 	"time"
 
@@ -127,39 +124,4 @@ func NewTokens(t testing.TB) (access, refresh string) {
 		t.Fatal(err)
 	}
 	return access, refresh
-}
-
-// Race calls call from n goroutines at once and fails t unless exactly won of the calls return nil
-// and every other returns one of losing (by errors.Is): the shape of every "of concurrent attempts
-// exactly one wins" check (won 1), and with won n of "concurrent calls all succeed". what names
-// the call in the failure.
-func Race(t testing.TB, what string, n, won int, call func(i int) error, losing ...error) {
-	t.Helper()
-	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		wins int
-		errs []error
-	)
-	for i := range n {
-		wg.Go(func() {
-			err := call(i)
-			mu.Lock()
-			defer mu.Unlock()
-			if err == nil {
-				wins++
-			} else {
-				errs = append(errs, err)
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if !slices.ContainsFunc(losing, func(want error) bool { return errors.Is(err, want) }) {
-			t.Errorf("%s: a losing call returned %v, want one of %v", what, err, losing)
-		}
-	}
-	if wins != won {
-		t.Fatalf("%s: %d of %d concurrent calls succeeded, want %d (the others: %v)", what, wins, n, won, errs)
-	}
 }

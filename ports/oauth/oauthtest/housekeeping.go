@@ -11,6 +11,7 @@ import (
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // testAuthFailures: counters are per key and per window; Count reports the highest of its keys.
@@ -91,7 +92,7 @@ func testConcurrentAuthFailures(t *testing.T, s oauth.Stores) {
 	key := client.FailureKeyClient("app_race")
 	const n = 40
 	seen := make([]int, n)
-	Race(t, "Record", n, n, func(i int) error {
+	portstest.Race(t, "Record", n, n, func(i int) error {
 		var err error
 		seen[i], err = s.AuthFailures.Record(ctx, w, key)
 		return err
@@ -254,7 +255,7 @@ func testConcurrentSweep(t *testing.T, s oauth.Stores) {
 	mustNil(t, err, "PurgeAt")
 	const sweepers = 3
 	results := make([]oauth.SweepResult, sweepers)
-	Race(t, "Sweep", sweepers, sweepers, func(i int) error {
+	portstest.Race(t, "Sweep", sweepers, sweepers, func(i int) error {
 		var err error
 		results[i], err = s.Sweeper.Sweep(ctx, p)
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/par"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // pushed returns a pushed request of clientID created at now.
@@ -73,7 +74,7 @@ func testConcurrentPushedTake(t *testing.T, s oauth.Stores) {
 	c := storedClient(t, s)
 	r := pushed(t, c.ID(), Now)
 	mustNil(t, s.PushedRequests.Create(ctx, r), "Create")
-	Race(t, "Take", 16, 1, func(int) error {
+	portstest.Race(t, "Take", 16, 1, func(int) error {
 		_, err := s.PushedRequests.Take(ctx, r.Hash)
 		return err
 	}, oauth.ErrNotFound)

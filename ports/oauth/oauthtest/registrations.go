@@ -9,6 +9,7 @@ import (
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/registration"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 )
 
 // testRegistrations: an initial access token admits exactly its maximum of registrations, also
@@ -19,7 +20,7 @@ func testRegistrations(t *testing.T, s oauth.Stores) {
 	iat, _, err := registration.NewInitialAccessToken(rand.Reader, 3, time.Hour, Now)
 	mustNil(t, err, "NewInitialAccessToken")
 	mustNil(t, s.Registrations.CreateInitialAccessToken(ctx, iat), "CreateInitialAccessToken")
-	Race(t, "UseInitialAccessToken of a 3-use token", 8, 3, func(int) error {
+	portstest.Race(t, "UseInitialAccessToken of a 3-use token", 8, 3, func(int) error {
 		return s.Registrations.UseInitialAccessToken(ctx, iat.Hash, Now)
 	}, oauth.ErrNotFound)
 	late, _, _ := registration.NewInitialAccessToken(rand.Reader, 1, time.Hour, Now)

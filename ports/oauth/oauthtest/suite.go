@@ -16,6 +16,7 @@ import (
 	"github.com/sva-oauth/sva/domain/logout"
 	"github.com/sva-oauth/sva/domain/scope"
 	"github.com/sva-oauth/sva/ports/oauth"
+	"github.com/sva-oauth/sva/ports/portstest"
 	"github.com/sva-oauth/sva/ports/signingkeys/signingkeystest"
 )
 
@@ -164,7 +165,7 @@ func testConcurrentClientUpdate(t *testing.T, s oauth.Stores) {
 	ctx := context.Background()
 	c := storedClient(t, s)
 	const n = 10
-	Race(t, "Update", n, n, func(i int) error {
+	portstest.Race(t, "Update", n, n, func(i int) error {
 		return s.Clients.Update(ctx, c.ID(), func(c *client.Client) error {
 			return c.Update(client.Params{Name: c.Name(), Description: c.Description(), LogoURL: c.LogoURL(),
 				RedirectURIs:  append(c.RedirectURIs(), fmt.Sprintf("https://rp.example/cb-%d", i)),
@@ -260,7 +261,7 @@ func testAuthRequests(t *testing.T, s oauth.Stores) {
 	// concurrent decisions exactly one wins (checklist 43).
 	rd := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, rd), "Create rd")
-	Race(t, "Decide", 6, 1, func(int) error {
+	portstest.Race(t, "Decide", 6, 1, func(int) error {
 		mine := rd.Clone()
 		code, _ := ApproveWithCode(t, mine, Now.Add(time.Second))
 		return s.AuthRequests.Decide(ctx, mine, authreq.StatusPending, &code)
@@ -348,7 +349,7 @@ func testConcurrentComplete(t *testing.T, s oauth.Stores) {
 	c := storedClient(t, s)
 	r := NewAuthRequest(t, c, Now)
 	mustNil(t, s.AuthRequests.Create(ctx, r), "Create")
-	Race(t, "Complete", 20, 1, func(int) error {
+	portstest.Race(t, "Complete", 20, 1, func(int) error {
 		return s.AuthRequests.Complete(ctx, r.ID(), func(r *authreq.Request) (*grant.Code, error) {
 			if err := r.Complete("user-1", scope.MustParse("email"), Now); err != nil {
 				return nil, err
@@ -476,7 +477,7 @@ func testConcurrentRedeem(t *testing.T, s oauth.Stores) {
 		ins[i] = RedeemInput(t, c, raw, Now.Add(time.Second))
 	}
 	errAlreadyUsed := errors.New("already used")
-	Race(t, "Redeem", n, 1, func(i int) error {
+	portstest.Race(t, "Redeem", n, 1, func(i int) error {
 		return s.Codes.Redeem(ctx, grant.HashOf(raw), use(ins[i]), func(code grant.Code) (grant.Redemption, error) {
 			if code.Used() {
 				return grant.Redemption{}, errAlreadyUsed
@@ -580,7 +581,7 @@ func testConcurrentRotate(t *testing.T, s oauth.Stores) {
 	ins := []grant.RotateInput{rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute)), rotateInput(t, c, issued.RefreshToken, Now.Add(time.Minute))}
 	// A rotation that saw the token already rotated reports reuse: the losing side of the race.
 	errReused := errors.New("reuse detected")
-	Race(t, "Rotate", len(ins), 1, func(i int) error {
+	portstest.Race(t, "Rotate", len(ins), 1, func(i int) error {
 		var rot grant.Rotation
 		err := s.RefreshTokens.Rotate(ctx, grant.HashOf(issued.RefreshToken), func(g grant.Grant, rt grant.RefreshToken) (grant.Rotation, error) {
 			var err error

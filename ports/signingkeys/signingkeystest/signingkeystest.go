@@ -11,22 +11,19 @@ import (
 	"time"
 
 	"github.com/sva-oauth/sva/domain/keys"
+	"github.com/sva-oauth/sva/ports/portstest"
 	"github.com/sva-oauth/sva/ports/signingkeys"
 )
 
 // base is a fixed instant with a non-zero microsecond part, so precision bugs show.
 var base = time.Date(2026, 11, 26, 10, 0, 0, 123456000, time.UTC)
 
-type fixedClock struct{ t time.Time }
-
-func (c *fixedClock) Now() time.Time { return c.t }
-
 // RunStoreTests checks a Store over a fresh, empty database, with a key set of both algorithms
 // (ES256 and RS256: each kind of key round-trips, each rotates under its own lineage).
 func RunStoreTests(t *testing.T, store signingkeys.Store) {
 	ctx := context.Background()
 	const ttl = 5 * time.Minute
-	clock := &fixedClock{t: base}
+	clock := portstest.NewClock(base)
 	m, err := signingkeys.NewManager(store, clock, rand.Reader, ttl, keys.AlgorithmES256, keys.AlgorithmRS256)
 	if err != nil {
 		t.Fatal(err)
@@ -80,17 +77,17 @@ func RunStoreTests(t *testing.T, store signingkeys.Store) {
 	}
 
 	// A rotation stores a key that is published now and signs from PublishAhead later.
-	clock.t = base.Add(time.Hour)
+	clock.Advance(time.Hour)
 	rotated, err := m.Rotate(ctx)
 	if err != nil || len(rotated) != 2 || rotated[0].Algorithm != keys.AlgorithmES256 || rotated[1].Algorithm != keys.AlgorithmRS256 {
 		t.Fatalf("Rotate = %+v, %v; want a new ES256 and a new RS256 key", rotated, err)
 	}
 	second := rotated[0]
 	loaded, _ = m.Current(ctx)
-	if got, ok := loaded.Lookup(second.ID); !ok || !got.ActiveFrom.Equal(clock.t.Add(keys.PublishAhead)) || !got.CreatedAt.Equal(clock.t) {
-		t.Fatalf("rotated-in key stored as %+v (found %v), want active from %v", got, ok, clock.t.Add(keys.PublishAhead))
+	if got, ok := loaded.Lookup(second.ID); !ok || !got.ActiveFrom.Equal(clock.Now().Add(keys.PublishAhead)) || !got.CreatedAt.Equal(clock.Now()) {
+		t.Fatalf("rotated-in key stored as %+v (found %v), want active from %v", got, ok, clock.Now().Add(keys.PublishAhead))
 	}
-	if a, _ := loaded.Active(clock.t); a.ID != first.ID {
+	if a, _ := loaded.Active(clock.Now()); a.ID != first.ID {
 		t.Errorf("right after the rotation the signing key is %s, want still %s", a.ID, first.ID)
 	}
 	if a, _ := loaded.Active(second.ActiveFrom); a.ID != second.ID {
@@ -107,7 +104,7 @@ func RunStoreTests(t *testing.T, store signingkeys.Store) {
 	}
 
 	// Long after every token of the first key expired, the next rotation deletes it.
-	clock.t = base.Add(3 * time.Hour)
+	clock.Advance(2 * time.Hour) // three hours after base
 	third, err := m.Rotate(ctx)
 	if err != nil {
 		t.Fatal(err)
