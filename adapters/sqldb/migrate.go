@@ -29,6 +29,16 @@ func Migrations(name string, fsys fs.FS) (*migrate.Migrations, error) {
 	return m, nil
 }
 
+// MustMigrations is Migrations for a service's embedded files: they are part of the binary, so a
+// file that cannot be read or named is a build defect, and it panics.
+func MustMigrations(name string, fsys fs.FS) *migrate.Migrations {
+	m, err := Migrations(name, fsys)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}
+
 // OpenMigrated is Open followed by Migrate (opts as Migrate's): the database cfg names with its
 // schema up to date, as a service opens its store. A failed migration closes the database again.
 func OpenMigrated(ctx context.Context, cfg Config, migrations *migrate.Migrations, opts ...MigrateOption) (*bun.DB, error) {

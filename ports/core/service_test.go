@@ -95,7 +95,7 @@ func newFixtureWith(t *testing.T, timeout time.Duration, edit func(*core.Stores)
 // importable from ports).
 func openStores(t *testing.T) core.Stores {
 	t.Helper()
-	db, err := sqldb.OpenMigrated(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"}, sqlstore.MustMigrations())
+	db, err := sqldb.OpenMigrated(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "core.db"), Name: "core"}, sqlstore.Migrations())
 	if err != nil {
 		t.Fatal(err)
 	}

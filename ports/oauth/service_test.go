@@ -87,7 +87,7 @@ func (e *env) deps() oauth.Deps {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	db, err := sqldb.OpenMigrated(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "oauth.db"), Name: "oauth"}, sqlstore.Migrations)
+	db, err := sqldb.OpenMigrated(context.Background(), sqldb.Config{DSN: filepath.Join(t.TempDir(), "oauth.db"), Name: "oauth"}, sqlstore.Migrations())
 	if err != nil {
 		t.Fatal(err)
 	}

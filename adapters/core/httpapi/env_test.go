@@ -50,7 +50,7 @@ type envOption func(*app.Config, *app.Options)
 
 func newEnv(t *testing.T, opts ...envOption) *env {
 	t.Helper()
-	db := dbtest.Open(t, sqlstore.MustMigrations())
+	db := dbtest.Open(t, sqlstore.Migrations())
 	return newEnvOn(t, db, opts...)
 }
 

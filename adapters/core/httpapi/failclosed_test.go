@@ -16,7 +16,7 @@ import (
 // again, the limits count without a restart.
 func TestRateLimitsFailClosedWhenTheDiskIsFull(t *testing.T) {
 	disk := dbtest.NewSmallDisk(t, "8m")
-	e := newEnvOn(t, disk.OpenSQLite(sqlstore.MustMigrations()))
+	e := newEnvOn(t, disk.OpenSQLite(sqlstore.Migrations()))
 	alice := e.register("alice@example.com")
 
 	disk.Fill()

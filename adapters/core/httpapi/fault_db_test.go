@@ -18,14 +18,14 @@ import (
 // Retry-After, and /readyz says 503 within 2 s; once it is back, Core serves again without a
 // restart.
 func TestFault_DatabaseFrozenCutAndBack(t *testing.T) {
-	dbtest.RunFault(t, dbtest.FrozenCutAndBack, sqlstore.MustMigrations(), newCoreFault)
+	dbtest.RunFault(t, dbtest.FrozenCutAndBack, sqlstore.Migrations(), newCoreFault)
 }
 
 // TestFault_DatabaseFailsOver: as the provider's test of that name — sign-ins queue for
 // connections during a freeze, then the database fails over (old connections hung for good):
 // Core is ready again within the drivers' 10 s read bound plus a margin, on both engines.
 func TestFault_DatabaseFailsOver(t *testing.T) {
-	dbtest.RunFault(t, dbtest.FailsOver, sqlstore.MustMigrations(), newCoreFault)
+	dbtest.RunFault(t, dbtest.FailsOver, sqlstore.Migrations(), newCoreFault)
 }
 
 // coreFault is Core over a database behind a FaultProxy, with a registered user.

@@ -48,7 +48,7 @@ func FuzzCoreJSONInputs(f *testing.F) {
 		f.Fatal(err)
 	}
 	prov := coretest.NewProvider()
-	c, err := app.New(sqlstore.New(dbtest.Open(f, sqlstore.MustMigrations())), cfg,
+	c, err := app.New(sqlstore.New(dbtest.Open(f, sqlstore.Migrations())), cfg,
 		app.Options{Logger: slog.New(slog.DiscardHandler), Provider: prov.Fake(), Hasher: hasher})
 	if err != nil {
 		f.Fatal(err)

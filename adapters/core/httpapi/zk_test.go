@@ -19,7 +19,7 @@ const marker = "MARKER-zk-7f3a"
 // claim values and a completed consent, no claim value, auth key, session token or email hash is in
 // any column of any row of Core's database, nor in the log output. Runs on every engine.
 func TestZeroKnowledge(t *testing.T) {
-	dbtest.Each(t, sqlstore.MustMigrations(), func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, sqlstore.Migrations(), func(t *testing.T, db *bun.DB) {
 		e := newEnvOn(t, db)
 		alice := e.register("zk-alice@example.com")
 		expect(t, e.do(http.MethodPut, "/api/vault/", alice.token, vaultBody(1, items(2, 64))), http.StatusOK, "")

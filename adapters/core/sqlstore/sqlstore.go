@@ -44,17 +44,8 @@ func New(db *bun.DB) core.Stores {
 	}
 }
 
-// Migrations returns Core's schema migrations for sqldb.Migrate.
-func Migrations() (*migrate.Migrations, error) { return migrations.New() }
-
-// MustMigrations is Migrations for tests; it panics on error.
-func MustMigrations() *migrate.Migrations {
-	m, err := migrations.New()
-	if err != nil {
-		panic(err)
-	}
-	return m
-}
+// Migrations returns Core's schema migrations for sqldb.Migrate, a fresh value per call.
+func Migrations() *migrate.Migrations { return migrations.New() }
 
 // readiness pings the database (GET /readyz).
 type readiness struct{ db *bun.DB }

@@ -16,7 +16,7 @@ import (
 func TestConformance(t *testing.T) {
 	for _, e := range dbtest.Engines {
 		t.Run(e.Name, func(t *testing.T) {
-			coretest.RunStoreTests(t, func(t *testing.T) core.Stores { return sqlstore.New(e.Open(t, sqlstore.MustMigrations())) })
+			coretest.RunStoreTests(t, func(t *testing.T) core.Stores { return sqlstore.New(e.Open(t, sqlstore.Migrations())) })
 		})
 	}
 }
@@ -24,7 +24,7 @@ func TestConformance(t *testing.T) {
 // TestSweepPlans: every statement of Core's sweep searches an index on SQLite; its DELETEs had
 // read whole tables — one of them a row per sign-in — while holding the write lock.
 func TestSweepPlans(t *testing.T) {
-	db := dbtest.Engines[0].Open(t, sqlstore.MustMigrations())
+	db := dbtest.Engines[0].Open(t, sqlstore.Migrations())
 	s := sqlstore.New(db)
 	now := time.Now()
 	dbtest.RequireIndexSearches(t, db, func(ctx context.Context) error {

@@ -20,7 +20,7 @@ import (
 // design (created_at = when they started signing, retired_at = when the next one did) load after
 // the upgrade as the same keys with the same signing history.
 func TestUpgrade_SigningKeysKeepTheirHistory(t *testing.T) {
-	dbtest.Each(t, dbtest.Before(sqlstore.MustMigrations(), "20261206000001"), func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations(), "20261206000001"), func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 		var want []keys.Key
@@ -41,7 +41,7 @@ func TestUpgrade_SigningKeysKeepTheirHistory(t *testing.T) {
 			}
 			want = append(want, k)
 		}
-		dbtest.Upgrade(t, db, sqlstore.MustMigrations())
+		dbtest.Upgrade(t, db, sqlstore.Migrations())
 
 		set, err := sqlstore.New(db).SigningKeys.Load(ctx)
 		if err != nil {

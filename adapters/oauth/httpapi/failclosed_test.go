@@ -16,7 +16,7 @@ import (
 // Once the disk has room again, counting resumes without a restart and the lockout (429) holds.
 func TestClientLockoutFailsClosedWhenTheDiskIsFull(t *testing.T) {
 	disk := dbtest.NewSmallDisk(t, "4m")
-	e := newEnvOn(t, disk.OpenSQLite(sqlstore.Migrations))
+	e := newEnvOn(t, disk.OpenSQLite(sqlstore.Migrations()))
 	c := e.newClient(false)
 	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"sva_rt_x"}}
 
@@ -51,7 +51,7 @@ func TestClientLockoutFailsClosedWhenTheDiskIsFull(t *testing.T) {
 // ordinary wrong guess, which would let guessing through uncounted (security rule 78).
 func TestDevice_UserCodeGuessingFailsClosed(t *testing.T) {
 	disk := dbtest.NewSmallDisk(t, "4m")
-	e := newEnvOn(t, disk.OpenSQLite(sqlstore.Migrations))
+	e := newEnvOn(t, disk.OpenSQLite(sqlstore.Migrations()))
 	c := e.deviceClient(true)
 	uc := e.startDevice(c, "openid")["user_code"].(string)
 

@@ -19,7 +19,7 @@ import (
 // readiness returns and every refresh token issued before the fault works exactly once, without
 // a restart.
 func TestFault_DatabaseFrozenCutAndBack(t *testing.T) {
-	dbtest.RunFault(t, dbtest.FrozenCutAndBack, sqlstore.Migrations, newFaultRun)
+	dbtest.RunFault(t, dbtest.FrozenCutAndBack, sqlstore.Migrations(), newFaultRun)
 }
 
 // TestFault_DatabaseFailsOver: the database freezes while requests queue for connections, then
@@ -28,7 +28,7 @@ func TestFault_DatabaseFrozenCutAndBack(t *testing.T) {
 // forever: readiness returns within the drivers' read timeout (10 s on both engines) plus a
 // margin, and every refresh token issued before works exactly once.
 func TestFault_DatabaseFailsOver(t *testing.T) {
-	dbtest.RunFault(t, dbtest.FailsOver, sqlstore.Migrations, newFaultRun)
+	dbtest.RunFault(t, dbtest.FailsOver, sqlstore.Migrations(), newFaultRun)
 }
 
 // faultRun is a provider over a database behind a FaultProxy, with refresh tokens issued before

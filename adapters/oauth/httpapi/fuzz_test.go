@@ -34,7 +34,7 @@ func fuzzProvider(f *testing.F) (public http.Handler, c testClient) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	p, err := app.New(sqlstore.New(dbtest.Open(f, sqlstore.Migrations)), cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
+	p, err := app.New(sqlstore.New(dbtest.Open(f, sqlstore.Migrations())), cfg, app.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -58,7 +58,7 @@ type env struct {
 // newEnv starts a provider; settings are extra environment variables as name, value pairs.
 func newEnv(t *testing.T, settings ...string) *env {
 	t.Helper()
-	return newEnvOn(t, dbtest.Open(t, sqlstore.Migrations), settings...)
+	return newEnvOn(t, dbtest.Open(t, sqlstore.Migrations()), settings...)
 }
 
 // newEnvOn is newEnv over a database the test opened (on a full disk, behind a frozen link).

@@ -22,13 +22,13 @@ import (
 // TestMigrations_Rollback checks that the down migration undoes the up migration on every engine
 // and that migrating again works.
 func TestMigrations_Rollback(t *testing.T) {
-	dbtest.Each(t, sqlstore.Migrations, func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, sqlstore.Migrations(), func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		data, err := sqldb.TemplateData(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := migrate.NewMigrator(db, sqlstore.Migrations, migrate.WithTemplateData(data), migrate.WithMarkAppliedOnSuccess(true))
+		m := migrate.NewMigrator(db, sqlstore.Migrations(), migrate.WithTemplateData(data), migrate.WithMarkAppliedOnSuccess(true))
 		if _, err := m.Rollback(ctx); err != nil {
 			t.Fatalf("rollback: %v", err)
 		}
@@ -38,7 +38,7 @@ func TestMigrations_Rollback(t *testing.T) {
 		})(nil)).Count(ctx); err == nil {
 			t.Fatal("oauth_clients still exists after rollback")
 		}
-		if err := sqldb.Migrate(ctx, db, sqlstore.Migrations); err != nil {
+		if err := sqldb.Migrate(ctx, db, sqlstore.Migrations()); err != nil {
 			t.Fatalf("migrate again: %v", err)
 		}
 		if _, err := sqlstore.New(db).Clients.List(ctx); err != nil {
@@ -56,7 +56,7 @@ func TestCodeRedeem_TwoInstances(t *testing.T) {
 			continue
 		}
 		t.Run(e.Name, func(t *testing.T) {
-			db1 := e.Open(t, sqlstore.Migrations)
+			db1 := e.Open(t, sqlstore.Migrations())
 			testCodeRedeemTwoInstances(t, db1, dbtest.Reopen(t, db1, 8))
 		})
 	}

@@ -31,20 +31,10 @@ import (
 	"github.com/sva-oauth/sva/ports/oauth"
 )
 
-// Migrations are the provider's schema migrations, for sqldb.Migrate. They are static data
-// discovered from the embedded SQL files; the migrator only reads them.
-var Migrations *migrate.Migrations = mustMigrations()
+// Migrations returns the provider's schema migrations for sqldb.Migrate, a fresh value per call.
+func Migrations() *migrate.Migrations { return migrations.New() }
 
-func mustMigrations() *migrate.Migrations {
-	m, err := migrations.New()
-	if err != nil {
-		// The files are embedded at build time, so this is a build defect, not a runtime condition.
-		panic(err)
-	}
-	return m
-}
-
-// New returns the provider's store bundle over db, which must be migrated with Migrations.
+// New returns the provider's store bundle over db, which must be migrated with Migrations().
 func New(db *bun.DB) oauth.Stores {
 	if db == nil {
 		panic("sqlstore: nil *bun.DB")

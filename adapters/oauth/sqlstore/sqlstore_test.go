@@ -18,7 +18,7 @@ import (
 func TestStore(t *testing.T) {
 	for _, e := range dbtest.Engines {
 		t.Run(e.Name, func(t *testing.T) {
-			oauthtest.RunStoreTests(t, func(t *testing.T) oauth.Stores { return sqlstore.New(e.Open(t, sqlstore.Migrations)) })
+			oauthtest.RunStoreTests(t, func(t *testing.T) oauth.Stores { return sqlstore.New(e.Open(t, sqlstore.Migrations())) })
 		})
 	}
 }
@@ -28,7 +28,7 @@ func TestStore(t *testing.T) {
 // requests, each while holding the write lock every sign-in needs — sign-ins failed with 503 at
 // the first sweep of a ten-minute soak.
 func TestSweepPlans(t *testing.T) {
-	db := dbtest.Engines[0].Open(t, sqlstore.Migrations)
+	db := dbtest.Engines[0].Open(t, sqlstore.Migrations())
 	s := sqlstore.New(db)
 	p, err := grant.PurgeAt(time.Now(), time.Hour, grant.DefaultLifetimes())
 	if err != nil {

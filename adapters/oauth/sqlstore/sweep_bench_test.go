@@ -24,7 +24,7 @@ import (
 //	go test -run '^$' -bench BenchmarkSweep_SoakedDatabase -benchtime 5x ./adapters/oauth/sqlstore/
 func BenchmarkSweep_SoakedDatabase(b *testing.B) {
 	ctx := context.Background()
-	db := dbtest.Engines[0].Open(b, sqlstore.Migrations)
+	db := dbtest.Engines[0].Open(b, sqlstore.Migrations())
 	s := sqlstore.New(db)
 	now := time.Now()
 	c, _ := oauthtest.NewClient(b)

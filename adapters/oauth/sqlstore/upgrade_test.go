@@ -26,7 +26,7 @@ import (
 // (PEM text, created_at holding the activation time, retired_at, first_key) load after the
 // upgrade as the same keys, active from their old activation time, and a rotation rewrites them.
 func TestUpgrade_SigningKeysKeepTheirHistory(t *testing.T) {
-	dbtest.Each(t, dbtest.Before(sqlstore.Migrations, "20261206000001"), func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations(), "20261206000001"), func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		t0 := time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC)
 		var want []keys.Key
@@ -48,7 +48,7 @@ func TestUpgrade_SigningKeysKeepTheirHistory(t *testing.T) {
 			}
 			want = append(want, k)
 		}
-		dbtest.Upgrade(t, db, sqlstore.Migrations)
+		dbtest.Upgrade(t, db, sqlstore.Migrations())
 
 		store := sqlstore.New(db).SigningKeys
 		set, err := store.Load(ctx)
@@ -81,7 +81,7 @@ func TestUpgrade_SigningKeysKeepTheirHistory(t *testing.T) {
 // row (issue 9) still redeems after the upgrade, once, with everything it was bound to; a used
 // code still reads as used by its grant.
 func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
-	dbtest.Each(t, dbtest.Before(sqlstore.Migrations, "20261208090001"), func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations(), "20261208090001"), func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		stores := sqlstore.New(db)
 		c, _ := oauthtest.NewClient(t)
@@ -107,7 +107,7 @@ func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
 		}
 		fresh, raw := insert(false)
 		usedCode, _ := insert(true)
-		dbtest.Upgrade(t, db, sqlstore.Migrations)
+		dbtest.Upgrade(t, db, sqlstore.Migrations())
 
 		got, err := stores.Codes.ByAuthRequest(ctx, usedCode.AuthRequestID)
 		if err != nil || !got.Used() || got.GrantID != "00000000-0000-4000-8000-0000000000cc" {
@@ -140,7 +140,7 @@ func TestUpgrade_CodesMoveIntoTheirRequests(t *testing.T) {
 // table (issue 9) still work after the upgrade: the access token with its grant and revocation,
 // the refresh token rotates once and a reuse still revokes the grant.
 func TestUpgrade_TokensShareOneTable(t *testing.T) {
-	dbtest.Each(t, dbtest.Before(sqlstore.Migrations, "20261208090002"), func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations(), "20261208090002"), func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		stores := sqlstore.New(db)
 		c, _ := oauthtest.NewClient(t)
@@ -161,7 +161,7 @@ func TestUpgrade_TokensShareOneTable(t *testing.T) {
 			string(grant.HashOf(access)), grantID, c.ID(), "user-1", "openid email", now, now.Add(time.Hour), sealedA)
 		exec("INSERT INTO oauth_refresh_tokens (hash, grant_id, client_id, issued_at, expires_at, sealed_data_token) VALUES (?, ?, ?, ?, ?, ?)",
 			string(grant.HashOf(refresh)), grantID, c.ID(), now, now.Add(24*time.Hour), sealedR)
-		dbtest.Upgrade(t, db, sqlstore.Migrations)
+		dbtest.Upgrade(t, db, sqlstore.Migrations())
 
 		at, g, err := stores.Grants.AccessToken(ctx, grant.HashOf(access))
 		if err != nil || g.ID != grantID || at.Subject != "user-1" || at.Scope.String() != "openid email" || !at.Active(g, now.Add(time.Minute)) {
@@ -215,7 +215,7 @@ func insertClientRow(t *testing.T, db *bun.DB, c *client.Client) {
 // existed load after the upgrade as client_secret_basic (confidential, secret still valid) and
 // none (public), as they were documented to authenticate (decision 42).
 func TestUpgrade_ClientsKeepTheirAuthMethod(t *testing.T) {
-	dbtest.Each(t, dbtest.Before(sqlstore.Migrations, "20261208800001"), func(t *testing.T, db *bun.DB) {
+	dbtest.Each(t, dbtest.Before(sqlstore.Migrations(), "20261208800001"), func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		conf, secret := oauthtest.NewClient(t)
 		pub, _, err := client.New(client.Params{Type: client.Public, Name: "Native", RedirectURIs: []string{"http://127.0.0.1/cb"},
@@ -225,7 +225,7 @@ func TestUpgrade_ClientsKeepTheirAuthMethod(t *testing.T) {
 		}
 		insertClientRow(t, db, conf)
 		insertClientRow(t, db, pub)
-		dbtest.Upgrade(t, db, sqlstore.Migrations)
+		dbtest.Upgrade(t, db, sqlstore.Migrations())
 		stores := sqlstore.New(db)
 		gotConf, err := stores.Clients.Get(ctx, conf.ID())
 		if err != nil || gotConf.AuthMethod() != client.AuthSecretBasic || !gotConf.VerifySecret(secret) {

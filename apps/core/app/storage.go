@@ -19,7 +19,7 @@ func OpenStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (core
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
 		// adapters/core/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
 		db, err := sqldb.OpenMigrated(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "core", QueryTimeout: cfg.DatabaseTimeout,
-			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()}, sqlstore.MustMigrations(), sqldb.HistoryTable("core_migrations"))
+			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()}, sqlstore.Migrations(), sqldb.HistoryTable("core_migrations"))
 		if err != nil {
 			return core.Stores{}, nil, err
 		}

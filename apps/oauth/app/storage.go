@@ -19,7 +19,7 @@ func OpenStores(ctx context.Context, cfg Config, tel *telemetry.Telemetry) (oaut
 	case sqldb.SchemeSQLite, sqldb.SchemePostgres, sqldb.SchemeMySQL:
 		// adapters/oauth/sqlstore serves SQLite, PostgreSQL and MariaDB/MySQL with one code path.
 		db, err := sqldb.OpenMigrated(ctx, sqldb.Config{DSN: cfg.DatabaseURL, DataDir: cfg.DataDir, Name: "oauth", QueryTimeout: cfg.DatabaseTimeout,
-			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()}, sqlstore.Migrations, sqldb.HistoryTable("oauth_migrations"))
+			TracerProvider: tel.TracerProvider(), MeterProvider: tel.MeterProvider()}, sqlstore.Migrations(), sqldb.HistoryTable("oauth_migrations"))
 		if err != nil {
 			return oauth.Stores{}, nil, err
 		}

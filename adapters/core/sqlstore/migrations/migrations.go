@@ -12,5 +12,5 @@ import (
 //go:embed *.sql
 var sqlFiles embed.FS
 
-// New returns Core's migrations, a fresh value per call (sqldb.Migrations).
-func New() (*migrate.Migrations, error) { return sqldb.Migrations("core migrations", sqlFiles) }
+// New returns the Core's migrations, a fresh value per call (sqldb.MustMigrations).
+func New() *migrate.Migrations { return sqldb.MustMigrations("core migrations", sqlFiles) }

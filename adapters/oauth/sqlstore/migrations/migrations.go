@@ -13,5 +13,5 @@ import (
 //go:embed *.sql
 var sqlFiles embed.FS
 
-// New returns the provider's migrations, a fresh value per call (sqldb.Migrations).
-func New() (*migrate.Migrations, error) { return sqldb.Migrations("oauth migrations", sqlFiles) }
+// New returns the provider's migrations, a fresh value per call (sqldb.MustMigrations).
+func New() *migrate.Migrations { return sqldb.MustMigrations("oauth migrations", sqlFiles) }
