@@ -30,7 +30,7 @@ var sharedPorts = []string{"signingkeys", testOnlyPorts}
 const testOnlyPorts = "portstest"
 
 // testOnlyAdapters may be imported only from _test.go files.
-var testOnlyAdapters = []string{"internal/dbtest", "browsertest", "logtest", "tlstest", "jwkstest"}
+var testOnlyAdapters = []string{"internal/dbtest", "sqldb/sqldbtest", "browsertest", "logtest", "tlstest", "jwkstest"}
 
 // Every other directory under adapters/ (oauth, core, consent, …) is a
 // service adapter: it may import its own packages and the shared ones, never
@@ -212,6 +212,8 @@ func TestCheck_ReportsViolations(t *testing.T) {
 			TestImports: []string{m("adapters/internal/dbtest")}},
 		{ImportPath: m("adapters/jwtsign"), Imports: []string{"github.com/golang-jwt/jwt/v5", m("domain/keys"), m("adapters/telemetry")}},
 		{ImportPath: m("adapters/internal/dbtest"), Imports: []string{m("adapters/sqldb")}},
+		{ImportPath: m("adapters/sqldb/sqldbtest"), Imports: []string{m("adapters/sqldb")}},
+		{ImportPath: m("apps/sva/systemtest"), TestImports: []string{m("adapters/sqldb/sqldbtest")}},
 		{ImportPath: m("apps/oauth/app"), Imports: []string{m("adapters/oauth/httpapi"), m("adapters/sqldb")}},
 		{ImportPath: m("contracts/layering"), XTestImports: []string{m("adapters/oauth/httpapi")}},
 		{ImportPath: m("adapters/oauth/httpapi"), XTestImports: []string{m("apps/oauth/app")}},
@@ -238,6 +240,7 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("ports/oauth"), Imports: []string{m("ports/portstest")}},
 		{ImportPath: m("adapters/oauth/httpapi"), Imports: []string{m("ports/portstest")}},
 		{ImportPath: m("ports/portstest"), Imports: []string{m("ports/core")}},
+		{ImportPath: m("adapters/oauth/sqlstore"), Imports: []string{m("adapters/sqldb/sqldbtest")}},
 	}
 	want := []string{
 		"domain/grant imports github.com/golang-jwt/jwt/v5: domain/...",
@@ -265,6 +268,7 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		"ports/oauth imports " + m("ports/portstest") + ": ports/portstest is test plumbing",
 		"adapters/oauth/httpapi imports " + m("ports/portstest") + ": ports/portstest is test plumbing",
 		"ports/portstest imports " + m("ports/core") + ": ports/... may import only",
+		"adapters/oauth/sqlstore imports " + m("adapters/sqldb/sqldbtest") + ": sqldb/sqldbtest is test plumbing",
 	}
 	got := check(module, bad)
 	for _, w := range want {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sva-oauth/sva/adapters/core/sqlstore"
 	"github.com/sva-oauth/sva/adapters/internal/dbtest"
+	"github.com/sva-oauth/sva/adapters/sqldb/sqldbtest"
 )
 
 const marker = "MARKER-zk-7f3a"
@@ -66,9 +67,9 @@ func TestZeroKnowledge(t *testing.T) {
 
 // dumpAll returns every non-NULL value of every table, after checking the rows the scenario
 // stored are there (so the scan is known to see the data).
-func dumpAll(t *testing.T, db *bun.DB) []dbtest.Cell {
+func dumpAll(t *testing.T, db *bun.DB) []sqldbtest.Cell {
 	t.Helper()
-	cells := dbtest.Cells(t, db, 8)
+	cells := sqldbtest.Cells(t, db, 8)
 	rows := map[string]int{} // table → rows seen
 	for _, c := range cells {
 		rows[c.Table] = max(rows[c.Table], c.Row+1)

@@ -20,8 +20,8 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/uptrace/bun"
 
-	"github.com/sva-oauth/sva/adapters/internal/dbtest"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
+	"github.com/sva-oauth/sva/adapters/sqldb/sqldbtest"
 )
 
 // adminCall sends a JSON request to the admin API with the admin token.
@@ -216,7 +216,7 @@ func TestChecklist25_NoPlaintextSecretsInDatabase(t *testing.T) {
 	dt := strings.Split(tok["data_token"].(string), ".")
 	secrets["data_token payload"], secrets["data_token signature"] = dt[1], dt[2]
 
-	dump := dbtest.Cells(t, e.db, 5)
+	dump := sqldbtest.Cells(t, e.db, 5)
 	files := sqliteFiles(t, e.db)
 
 	// Positive controls.
@@ -263,7 +263,7 @@ func encodings(s string) map[string][]byte {
 }
 
 // findIn names the first cell holding needle, or "" when none does.
-func findIn(cells []dbtest.Cell, needle []byte) string {
+func findIn(cells []sqldbtest.Cell, needle []byte) string {
 	for _, c := range cells {
 		if bytes.Contains(c.Value, needle) {
 			return c.String()

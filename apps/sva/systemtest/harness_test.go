@@ -1,8 +1,6 @@
 package systemtest
 
 import (
-	"github.com/sva-oauth/sva/adapters/logtest"
-
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -31,9 +29,9 @@ import (
 	demoapp "github.com/sva-oauth/sva/apps/demo/app"
 	oauthapp "github.com/sva-oauth/sva/apps/oauth/app"
 
-	"github.com/uptrace/bun"
-
+	"github.com/sva-oauth/sva/adapters/logtest"
 	"github.com/sva-oauth/sva/adapters/sqldb"
+	"github.com/sva-oauth/sva/adapters/sqldb/sqldbtest"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
 	"github.com/sva-oauth/sva/adapters/tlstest"
 )
@@ -677,18 +675,19 @@ func scanLogs(t *testing.T, s *Stack, ran map[string]string, n map[string]string
 	}
 }
 
-// dumpSQLite returns every row of every table of a SQLite file as table → rows, each row the
-// concatenation of its columns (blobs raw), and the number of rows read.
+// dumpSQLite returns every row of every table of a SQLite file as dumpDatabase does.
 func dumpSQLite(t *testing.T, path string) (map[string][]string, int) {
 	t.Helper()
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("database file: %v", err)
 	}
-	return dumpDatabase(t, path, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+	return dumpDatabase(t, path)
 }
 
-// dumpDatabase opens dsn and returns every row of every table that listTables names, as dumpSQLite.
-func dumpDatabase(t *testing.T, dsn, listTables string) (map[string][]string, int) {
+// dumpDatabase opens dsn and returns every row of every table as table → rows, each row its
+// non-NULL values (blobs raw) each followed by "|", and the number of rows read. sqldbtest.Cells
+// reads them, as the adapters' "no secret is stored" tests do.
+func dumpDatabase(t *testing.T, dsn string) (map[string][]string, int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -697,50 +696,18 @@ func dumpDatabase(t *testing.T, dsn, listTables string) (map[string][]string, in
 		t.Fatalf("open database to scan: %v", err)
 	}
 	defer db.Close()
-	var tables []string
-	if err := db.NewRaw(listTables).Scan(ctx, &tables); err != nil {
-		t.Fatalf("list tables: %v", err)
-	}
 	out := map[string][]string{}
 	total := 0
-	for _, table := range tables {
-		rows, err := db.QueryContext(ctx, "SELECT * FROM ?", bun.Ident(table))
-		if err != nil {
-			t.Fatalf("select from %s: %v", table, err)
-		}
-		cols, _ := rows.Columns()
-		out[table] = []string{}
-		for rows.Next() {
-			vals, err := sqldb.ScanValues(rows, len(cols))
-			if err != nil {
-				t.Fatalf("scan %s: %v", table, err)
-			}
-			var b strings.Builder
-			for _, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					b.Write(v)
-				case nil:
-				default:
-					fmt.Fprint(&b, v)
-				}
-				b.WriteByte('|')
-			}
-			out[table] = append(out[table], b.String())
+	for _, c := range sqldbtest.Cells(t, db, 1) {
+		rows := out[c.Table]
+		for len(rows) <= c.Row {
+			rows = append(rows, "")
 			total++
 		}
-		if err := rows.Err(); err != nil {
-			t.Fatalf("rows of %s: %v", table, err)
-		}
-		rows.Close()
+		rows[c.Row] += string(c.Value) + "|"
+		out[c.Table] = rows
 	}
 	return out, total
-}
-
-// serverTables lists the tables of the database a server DSN names, per dialect.
-var serverTables = map[string]string{
-	"postgres": "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1",
-	"mysql":    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() ORDER BY 1",
 }
 
 // scanDatabases scans every column of every row of every table of both services' databases for
@@ -753,10 +720,7 @@ func scanDatabases(t *testing.T, s *Stack, n map[string]string, wantRows map[str
 	byService := map[string]map[string][]string{}
 	if s.DatabaseURL != "" {
 		scheme, _, _ := strings.Cut(s.DatabaseURL, "://")
-		if scheme == "postgresql" {
-			scheme = "postgres"
-		}
-		tables, total := dumpDatabase(t, s.DatabaseURL, serverTables[scheme])
+		tables, total := dumpDatabase(t, s.DatabaseURL)
 		t.Logf("%s database: scanned %d rows in %d tables", scheme, total, len(tables))
 		for table, rows := range tables {
 			svc, _, _ := strings.Cut(table, "_")

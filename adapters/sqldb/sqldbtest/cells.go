@@ -1,4 +1,8 @@
-package dbtest
+// Package sqldbtest reads what a database opened with sqldb holds, for tests that prove what is
+// not stored: Cells returns every non-NULL value of every table on any engine. It is exported
+// outside adapters/internal so the adapters' tests and the system test (apps/sva/systemtest) read
+// the database with the one implementation; only tests import it (contracts/layering).
+package sqldbtest
 
 import (
 	"context"
