@@ -56,19 +56,3 @@ func (r *KeyRing) Reload(ctx context.Context) error {
 	}
 	return nil
 }
-
-// Run reloads the keys every keys.ReloadInterval until ctx is done, reporting failures to onError.
-func (r *KeyRing) Run(ctx context.Context, onError func(error)) {
-	t := time.NewTicker(keys.ReloadInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := r.Reload(ctx); err != nil && ctx.Err() == nil && onError != nil {
-				onError(err)
-			}
-		}
-	}
-}

@@ -12,11 +12,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
-	"time"
-
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/sva-oauth/sva/adapters/core/httpapi"
 	"github.com/sva-oauth/sva/adapters/sqldb"
@@ -111,49 +106,6 @@ func rotateKeys(ctx context.Context, getenv func(string) string, stdout, stderr 
 		return err
 	}
 	return keyscli.PrintRotated(stdout, added)
-}
-
-// background runs periodic tasks until stop, which cancels them and waits for them to return.
-type background struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	tracer trace.Tracer
-	log    *slog.Logger
-}
-
-func startBackground(ctx context.Context, tracer trace.Tracer, log *slog.Logger) *background {
-	b := &background{tracer: tracer, log: log}
-	b.ctx, b.cancel = context.WithCancel(ctx)
-	return b
-}
-
-// every runs the task fn every d until stop (or the parent context) ends it. Each run is a span of
-// its own trace, and a failure is logged as a warning in that trace.
-func (b *background) every(name string, d time.Duration, fn func(context.Context) error) {
-	b.wg.Go(func() {
-		t := time.NewTicker(d)
-		defer t.Stop()
-		for {
-			select {
-			case <-b.ctx.Done():
-				return
-			case <-t.C:
-				ctx, span := b.tracer.Start(b.ctx, name)
-				if err := fn(ctx); err != nil && b.ctx.Err() == nil {
-					span.SetStatus(codes.Error, name+" failed")
-					b.log.WarnContext(ctx, name+" failed (will retry)", "error", err)
-				}
-				span.End()
-			}
-		}
-	})
-}
-
-// stop cancels the tasks and returns once every one of them has returned.
-func (b *background) stop() {
-	b.cancel()
-	b.wg.Wait()
 }
 
 // withCORS lets the consent UI's origins call Core from the browser. Credentials are bearer tokens

@@ -5,16 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/sva-oauth/sva/apps/internal/envconfig"
 	"github.com/sva-oauth/sva/apps/internal/keyscli"
@@ -150,30 +146,6 @@ func TestLoadConfig_LogFormat(t *testing.T) {
 	}
 	if _, err := LoadConfig(env(map[string]string{"LOG_FORMAT": "jsn"})); err == nil || !strings.Contains(err.Error(), "LOG_FORMAT") {
 		t.Errorf("LOG_FORMAT=jsn: err = %v", err)
-	}
-}
-
-// TestBackground_StopWaits: stop returns only after a running task has returned, so serve's
-// deferred db.Close never races a sweep or key reload still using the database.
-func TestBackground_StopWaits(t *testing.T) {
-	t.Parallel()
-	bg := startBackground(context.Background(), tracenoop.NewTracerProvider().Tracer(""), slog.New(slog.DiscardHandler))
-	running := make(chan struct{}, 1)
-	var finished atomic.Bool
-	bg.every("task", time.Millisecond, func(ctx context.Context) error {
-		select {
-		case running <- struct{}{}:
-		default:
-		}
-		<-ctx.Done()
-		time.Sleep(50 * time.Millisecond) // still "using the database" after cancellation
-		finished.Store(true)
-		return nil
-	})
-	<-running
-	bg.stop()
-	if !finished.Load() {
-		t.Fatal("stop returned while a task was still running")
 	}
 }
 

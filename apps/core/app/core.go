@@ -18,6 +18,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/jwtsign"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/background"
 	"github.com/sva-oauth/sva/domain/account"
 	"github.com/sva-oauth/sva/domain/keys"
 	core "github.com/sva-oauth/sva/ports/core"
@@ -168,21 +169,25 @@ func (c *Core) Start(ctx context.Context) error {
 // tracerName names the spans of Core's background work.
 const tracerName = "github.com/sva-oauth/sva/apps/core"
 
-// sweepInterval is how often each instance deletes expired sessions, windows and bindings.
-const sweepInterval = 5 * time.Minute
+// Housekeeping schedule: every instance deletes expired sessions, windows and bindings about every
+// sweepInterval; the jitter spreads instances started together (as the provider's sweep does).
+const (
+	sweepInterval = 5 * time.Minute
+	sweepJitter   = time.Minute
+)
 
 // Serve serves Core on ln until ctx is done, with the periodic sweep and key reload.
 func (c *Core) Serve(ctx context.Context, ln net.Listener) error {
 	// The background tasks have returned (not merely been told to stop) before Serve returns, so
 	// the caller may close the stores then.
-	bg := startBackground(ctx, c.tel.Tracer(tracerName), c.log)
-	defer bg.stop()
-	bg.every("sweep", sweepInterval, c.UseCases.Housekeeping.Sweep)
+	tasks := background.Start(ctx, c.tel.Tracer(tracerName), c.log)
+	defer tasks.Stop()
+	tasks.Run(background.Task{Name: "sweep", Every: sweepInterval, Jitter: sweepJitter, Pass: c.UseCases.Housekeeping.Sweep})
 	if c.KeyRing != nil {
 		// Another instance or `core keys rotate` may rotate the keys: every instance publishes a
 		// new key at its next reload, well before the key signs (keys.PublishAhead); a reload
 		// also drops keys whose tokens have all expired.
-		bg.every("reload signing keys", keys.ReloadInterval, c.KeyRing.Reload)
+		tasks.Run(background.Task{Name: "reload signing keys", Every: keys.ReloadInterval, Pass: c.KeyRing.Reload})
 	}
 	c.log.Info("core starting", append([]any{"addr", ln.Addr().String(), "data_token_alg", c.cfg.DataTokenAlgorithm},
 		c.tel.LogAttrs()...)...)

@@ -7,13 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mathrand "math/rand/v2"
 	"net"
 	"net/http"
 	"sync"
 	"time"
-
-	"go.opentelemetry.io/otel/codes"
 
 	"github.com/sva-oauth/sva/adapters/httpserver"
 	"github.com/sva-oauth/sva/adapters/jwtsign"
@@ -26,6 +23,7 @@ import (
 	"github.com/sva-oauth/sva/adapters/oauth/jwks"
 	"github.com/sva-oauth/sva/adapters/telemetry"
 	"github.com/sva-oauth/sva/adapters/tlsconfig"
+	"github.com/sva-oauth/sva/apps/internal/background"
 	"github.com/sva-oauth/sva/domain/client"
 	"github.com/sva-oauth/sva/domain/grant"
 	"github.com/sva-oauth/sva/domain/keys"
@@ -183,8 +181,8 @@ func (p *Provider) Start(ctx context.Context) error {
 	return p.KeyRing.Reload(ctx)
 }
 
-// Serve serves both listeners until ctx is done, with the background work: key reload, sweep,
-// and (ES256) the refresh of Core's JWKS. One listener failing stops the other.
+// Serve serves both listeners until ctx is done, with the background work (apps/internal/background):
+// key reload, sweep, back-channel logout delivery and (ES256) the refresh of Core's JWKS. One listener failing stops the other.
 func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -203,13 +201,20 @@ func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener)
 	serveOn(publicLn, p.Public, "oauth.public")
 	serveOn(internalLn, p.Internal, "oauth.internal")
 
-	wg.Go(func() {
-		p.KeyRing.Run(ctx, func(err error) { log.ErrorContext(ctx, "signing key reload failed", slog.Any("error", err)) })
-	})
-	wg.Go(func() { p.sweepPeriodically(ctx) })
-	wg.Go(func() { p.deliverBackchannelLogouts(ctx) })
+	tasks := background.Start(ctx, p.tel.Tracer(tracerName), log)
+	defer tasks.Stop()
+	// Another instance or `oauth keys rotate` may rotate the keys: every instance publishes a new
+	// key at its next reload, well before the key signs (keys.PublishAhead).
+	tasks.Run(background.Task{Name: "reload signing keys", Every: keys.ReloadInterval, Pass: p.KeyRing.Reload})
+	tasks.Run(background.Task{Name: "sweep", Every: sweepInterval, Jitter: sweepJitter, Pass: p.sweep})
+	tasks.Run(background.Task{Name: "deliver back-channel logouts", Failure: "back-channel logout delivery failed",
+		Every: backchannelPoll, Wake: p.UseCases.Backchannel.Wakeups(), Pass: p.deliverBackchannelLogouts})
 	if p.dataTokenKeys != nil {
-		wg.Go(func() { p.refreshDataTokenKeys(ctx) })
+		// Core may start after the provider, so a failure is logged, not fatal: the verifier
+		// fetches again on the first data token it cannot resolve.
+		tasks.Run(background.Task{Name: "refresh data-token JWKS", Failure: "data-token JWKS not fetched",
+			Every: dataTokenKeysRefresh, AtStart: true, Attrs: []slog.Attr{slog.String("url", p.cfg.DataTokenJWKSURL)},
+			Pass: p.dataTokenKeys.Refresh})
 	}
 	log.InfoContext(ctx, "oauth provider started", append([]any{slog.String("issuer", p.cfg.Issuer),
 		slog.String("public", publicLn.Addr().String()), slog.String("internal", internalLn.Addr().String())},
@@ -223,31 +228,13 @@ func (p *Provider) Serve(ctx context.Context, publicLn, internalLn net.Listener)
 	return errors.Join(all...)
 }
 
-// tracerName names the spans of the provider's background work (key refresh, sweep).
+// tracerName names the spans of the provider's background work.
 const tracerName = "github.com/sva-oauth/sva/apps/oauth"
 
 // dataTokenKeysRefresh is how often Core's JWKS is re-fetched in the background, so the
 // provider's republished JWKS lists a key Core rotated in before Core signs with it
 // (keys.PublishAhead allows one reload interval for this), even when no unknown kid forces a fetch.
 const dataTokenKeysRefresh = keys.ReloadInterval
-
-// refreshDataTokenKeys warms the data-token key cache at start-up and refreshes it
-// periodically. Core may start after the provider, so a failure is logged, not fatal: the
-// verifier fetches again on the first data token it cannot resolve.
-func (p *Provider) refreshDataTokenKeys(ctx context.Context) {
-	t := time.NewTicker(dataTokenKeysRefresh)
-	defer t.Stop()
-	for {
-		// One trace per refresh: the fetch's client span and the warning share it.
-		p.tracedPass(ctx, "refresh data-token JWKS", "data-token JWKS not fetched", p.dataTokenKeys.Refresh,
-			slog.String("url", p.cfg.DataTokenJWKSURL))
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 // Housekeeping schedule: every instance sweeps about every sweepInterval; the jitter spreads
 // instances started together. Concurrent sweeps are harmless (idempotent deletes), just wasted.
@@ -256,68 +243,34 @@ const (
 	sweepJitter   = 2 * time.Minute
 )
 
-// sweepPeriodically runs the housekeeping use case until ctx is done. Failures are logged and
-// retried at the next tick: nothing depends on a sweep having run.
-func (p *Provider) sweepPeriodically(ctx context.Context) {
-	for {
-		wait := sweepInterval - sweepJitter/2 + mathrand.N(sweepJitter)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		p.tracedPass(ctx, "sweep", "sweep failed", func(sctx context.Context) error {
-			res, err := p.UseCases.Housekeeping.Sweep(sctx)
-			if err == nil && res != (oauth.SweepResult{}) {
-				p.log.InfoContext(sctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
-					slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
-					slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries),
-					slog.Int("client_assertion_ids", res.AssertionIDs),
-					slog.Int("logout_requests", res.LogoutRequests),
-					slog.Int("pushed_requests", res.PushedRequests))
-			}
-			return err
-		})
+// sweep is one pass of the housekeeping use case; nothing depends on a sweep having run, so a
+// failure waits for the next pass.
+func (p *Provider) sweep(ctx context.Context) error {
+	res, err := p.UseCases.Housekeeping.Sweep(ctx)
+	if err == nil && res != (oauth.SweepResult{}) {
+		p.log.InfoContext(ctx, "sweep deleted expired rows", slog.Int("auth_requests", res.AuthRequests),
+			slog.Int("codes", res.Codes), slog.Int("access_tokens", res.AccessTokens), slog.Int("grants", res.Grants),
+			slog.Int("auth_failure_windows", res.AuthFailures), slog.Int("backchannel_deliveries", res.BackchannelDeliveries),
+			slog.Int("client_assertion_ids", res.AssertionIDs),
+			slog.Int("logout_requests", res.LogoutRequests),
+			slog.Int("pushed_requests", res.PushedRequests))
 	}
-}
-
-// tracedPass runs one pass of background work, name, as a span of its own trace. A failure
-// (unless ctx is ending) marks the span failed and is logged as a warning "<failed> (will
-// retry)" with attrs; the next pass retries.
-func (p *Provider) tracedPass(ctx context.Context, name, failed string, pass func(context.Context) error, attrs ...slog.Attr) {
-	pctx, span := p.tel.Tracer(tracerName).Start(ctx, name)
-	defer span.End()
-	if err := pass(pctx); err != nil && ctx.Err() == nil {
-		span.SetStatus(codes.Error, failed)
-		p.log.LogAttrs(pctx, slog.LevelWarn, failed+" (will retry)", append(attrs, slog.Any("error", err))...)
-	}
+	return err
 }
 
 // backchannelPoll is how often every instance looks for back-channel logouts that are due (new
 // ones recorded by another instance, retries); one recorded by this instance is sent at once.
 const backchannelPoll = 5 * time.Second
 
-// deliverBackchannelLogouts runs the back-channel delivery use case until ctx is done: at once
-// when this instance recorded a logout, and every backchannelPoll for the rest. Failures are
-// logged and retried at the next pass; the outbox keeps every delivery until it is done.
-func (p *Provider) deliverBackchannelLogouts(ctx context.Context) {
-	t := time.NewTicker(backchannelPoll)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		case <-p.UseCases.Backchannel.Wakeups():
-		}
-		p.tracedPass(ctx, "deliver back-channel logouts", "back-channel logout delivery failed", func(dctx context.Context) error {
-			rep, err := p.UseCases.Backchannel.DeliverDue(dctx)
-			// What was attempted is logged unless the failure is (a pass cut short by shutdown too).
-			if (err == nil || dctx.Err() != nil) && rep != (oauth.DeliveryReport{}) {
-				p.log.InfoContext(dctx, "back-channel logouts attempted", slog.Int("delivered", rep.Delivered),
-					slog.Int("retrying", rep.Retrying), slog.Int("abandoned", rep.Abandoned))
-			}
-			return err
-		})
+// deliverBackchannelLogouts is one pass of the back-channel delivery use case: at once when this
+// instance recorded a logout (Wakeups), and every backchannelPoll for the rest. The outbox keeps
+// every delivery until it is done, so a failed pass loses nothing.
+func (p *Provider) deliverBackchannelLogouts(ctx context.Context) error {
+	rep, err := p.UseCases.Backchannel.DeliverDue(ctx)
+	// What was attempted is logged unless the failure is (a pass cut short by shutdown too).
+	if (err == nil || ctx.Err() != nil) && rep != (oauth.DeliveryReport{}) {
+		p.log.InfoContext(ctx, "back-channel logouts attempted", slog.Int("delivered", rep.Delivered),
+			slog.Int("retrying", rep.Retrying), slog.Int("abandoned", rep.Abandoned))
 	}
+	return err
 }
