@@ -339,18 +339,3 @@ func sqlitePath(cfg Config) (path string, memory bool) {
 	}
 	return dsn, false
 }
-
-// ScanValues reads the current row of rows into one value per column, whatever the columns are
-// (as the driver returns them: nil for NULL, []byte, string, numbers, times): for code that reads
-// tables it has no model of, such as a scan of every stored value.
-func ScanValues(rows *sql.Rows, columns int) ([]any, error) {
-	vals := make([]any, columns)
-	ptrs := make([]any, columns)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		return nil, err
-	}
-	return vals, nil
-}
