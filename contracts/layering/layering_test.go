@@ -29,7 +29,7 @@ var sharedPorts = []string{"signingkeys", testOnlyPorts}
 // package named …test, such as the conformance suites ports/<svc>/<svc>test) may import it.
 const testOnlyPorts = "portstest"
 
-// testOnlyAdapters may be imported only from _test.go files.
+// testOnlyAdapters may be imported only from _test.go files: no production package, apps/... included.
 var testOnlyAdapters = []string{"internal/dbtest", "sqldb/sqldbtest", "browsertest", "logtest", "tlstest", "jwkstest"}
 
 // Every other directory under adapters/ (oauth, core, consent, …) is a
@@ -90,12 +90,19 @@ func listPackages(t *testing.T) []pkg {
 	return pkgs
 }
 
-// check returns one message per import that breaks a rule.
+// check returns one message per import that breaks a rule. A package's
+// _test.go files (in-package and external) obey its rules too, with the
+// exceptions the rules name for tests: they may import adapters/..., apps/...,
+// ports/portstest and the test-only adapters — except under domain/, whose
+// rule names none.
 func check(module string, pkgs []pkg) []string {
 	var violations []string
-	report := func(p pkg, imp, rule string) {
-		violations = append(violations, fmt.Sprintf("%s imports %s: %s (docs/architecture.md, Layering)",
-			strings.TrimPrefix(p.ImportPath, module+"/"), imp, rule))
+	report := func(p pkg, test bool, imp, rule string) {
+		self := strings.TrimPrefix(p.ImportPath, module+"/")
+		if test {
+			self += " (test)"
+		}
+		violations = append(violations, fmt.Sprintf("%s imports %s: %s (docs/architecture.md, Layering)", self, imp, rule))
 	}
 	rel := func(path string) (string, bool) {
 		if path == module {
@@ -106,7 +113,7 @@ func check(module string, pkgs []pkg) []string {
 	}
 	under := func(path, dir string) bool { return path == dir || strings.HasPrefix(path, dir+"/") }
 	// adapterOf returns the adapter family of an adapters/... path: a shared
-	// adapter's name, "internal/dbtest", or a service name.
+	// adapter's name, a test-only adapter's, or a service name.
 	adapterOf := func(path string) string {
 		r := strings.TrimPrefix(path, "adapters/")
 		for _, name := range slices.Concat(testOnlyAdapters, sharedAdapters) {
@@ -123,17 +130,30 @@ func check(module string, pkgs []pkg) []string {
 		if !ok {
 			continue
 		}
-		for _, imp := range p.Imports {
+		imports := func(yield func(string, bool) bool) {
+			for _, imp := range p.Imports {
+				if !yield(imp, false) {
+					return
+				}
+			}
+			for _, imp := range slices.Concat(p.TestImports, p.XTestImports) {
+				if !yield(imp, true) {
+					return
+				}
+			}
+		}
+		for imp, test := range imports {
 			target, ours := rel(imp)
 			std := isStdlib(imp)
 			switch {
 			case under(self, "domain"):
+				// No exception for tests: a domain test needs nothing its code may not use.
 				if !std && !(ours && under(target, "domain")) {
-					report(p, imp, "domain/... may import only the standard library and domain/...")
+					report(p, test, imp, "domain/... may import only the standard library and domain/...")
 				}
 				for _, f := range slices.Concat(forbiddenInCore, forbiddenInDomain) {
 					if std && under(imp, f) {
-						report(p, imp, "domain/... must not use "+f+"; it is pure")
+						report(p, test, imp, "domain/... must not use "+f+"; it is pure")
 					}
 				}
 			case under(self, "ports"):
@@ -144,46 +164,69 @@ func check(module string, pkgs []pkg) []string {
 				// same rule: the standard library, domain/... and each other.
 				svc, _, _ := strings.Cut(strings.TrimPrefix(self, "ports/"), "/")
 				shared := slices.ContainsFunc(sharedPorts, func(s string) bool { return s != svc && under(target, "ports/"+s) })
-				if !std && !(ours && (under(target, "domain") || under(target, "ports/"+svc) || shared)) {
-					report(p, imp, "ports/... may import only the standard library, domain/..., ports/{"+strings.Join(sharedPorts, ",")+"}/... and their own service's ports/"+svc+"/...")
+				allowed := std || ours && (under(target, "domain") || under(target, "ports/"+svc) || shared)
+				// The use-case tests run on the service's own store: its adapters, the shared
+				// ones and the test-only ones, never another service's.
+				ownStore := false
+				if test && ours && under(target, "adapters") {
+					to := adapterOf(target)
+					ownStore = to == svc || slices.Contains(sharedAdapters, to) || slices.Contains(testOnlyAdapters, to)
+				}
+				if !allowed && !ownStore {
+					rule := "ports/... may import only the standard library, domain/..., ports/{" + strings.Join(sharedPorts, ",") + "}/... and their own service's ports/" + svc + "/..."
+					if test {
+						rule += "; its tests also adapters/" + svc + "/... and the shared and test-only adapters"
+					}
+					report(p, test, imp, rule)
 				}
 				for _, f := range forbiddenInCore {
 					if std && under(imp, f) {
-						report(p, imp, "ports/... must not use "+f+"; that belongs in an adapter")
+						report(p, test, imp, "ports/... must not use "+f+"; that belongs in an adapter")
 					}
 				}
 			}
+			if test && !(ours && under(self, "adapters") && under(target, "adapters")) {
+				// Tests may import adapters/..., apps/..., ports/portstest and the test-only
+				// adapters; the rules of the importing package's own layer were checked above,
+				// and an adapter's tests keep to their service below.
+				continue
+			}
 			if ours && under(target, "ports/"+testOnlyPorts) && !under(self, "ports/"+testOnlyPorts) && !strings.HasSuffix(self, "test") {
-				report(p, imp, "ports/"+testOnlyPorts+" is test plumbing; import it only from _test.go files and test-helper packages (…test)")
+				report(p, test, imp, "ports/"+testOnlyPorts+" is test plumbing; import it only from _test.go files and test-helper packages (…test)")
 				continue
 			}
 			if ours && under(target, "apps") && !under(self, "apps") {
 				// apps/<svc>/app is a composition root: tests build the real graph through it
 				// (app.New), but no library code may depend on one.
-				report(p, imp, "only apps/... and tests may import apps/...")
+				report(p, test, imp, "only apps/... and tests may import apps/...")
 				continue
 			}
 			if !ours || !under(target, "adapters") {
 				continue
 			}
+			to := adapterOf(target)
+			testOnly := slices.Contains(testOnlyAdapters, to)
+			if !test && testOnly && !(under(self, "adapters") && adapterOf(self) == to) {
+				// Production code of apps/... included: test plumbing never ships.
+				report(p, test, imp, to+" is test plumbing; import it only from _test.go files")
+				continue
+			}
 			// Importing an adapter from production code.
 			if !under(self, "adapters") && !under(self, "apps") {
-				report(p, imp, "only apps/... and tests may import adapters/...")
+				report(p, test, imp, "only apps/... and tests may import adapters/...")
 				continue
 			}
 			if !under(self, "adapters") {
 				continue
 			}
-			from, to := adapterOf(self), adapterOf(target)
+			from := adapterOf(self)
 			switch {
-			case slices.Contains(testOnlyAdapters, to) && from != to:
-				report(p, imp, to+" is test plumbing; import it only from _test.go files")
-			case to == from || slices.Contains(sharedAdapters, to):
-				// Always allowed.
+			case to == from || slices.Contains(sharedAdapters, to) || testOnly:
+				// Always allowed (a test-only adapter here is imported by a test or itself).
 			case slices.Contains(sharedAdapters, from) || slices.Contains(testOnlyAdapters, from):
-				report(p, imp, "shared adapter "+from+" may import only other shared adapters")
+				report(p, test, imp, "shared adapter "+from+" may import only other shared adapters")
 			default:
-				report(p, imp, "adapters/"+from+" may import only its own adapters and the shared ones ("+strings.Join(sharedAdapters, ", ")+")")
+				report(p, test, imp, "adapters/"+from+" may import only its own adapters and the shared ones ("+strings.Join(sharedAdapters, ", ")+")")
 			}
 		}
 	}
@@ -198,8 +241,8 @@ func isStdlib(path string) bool {
 }
 
 // TestCheck_ReportsViolations proves the checker can fail: a fake graph with
-// one violation of each rule must produce exactly those messages, and a
-// clean graph none.
+// one violation of each rule, in production code and in test files, must
+// produce exactly those messages, and a clean graph none.
 func TestCheck_ReportsViolations(t *testing.T) {
 	m := func(p string) string { return module + "/" + p }
 	clean := []pkg{
@@ -218,6 +261,15 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("contracts/layering"), XTestImports: []string{m("adapters/oauth/httpapi")}},
 		{ImportPath: m("adapters/oauth/httpapi"), XTestImports: []string{m("apps/oauth/app")}},
 		{ImportPath: m("apps/sva/app"), Imports: []string{m("apps/oauth/app")}},
+		// Test files: domain tests keep to the domain rule; ports tests run on their service's
+		// store; adapter tests may import test-only adapters, apps/... and ports/portstest.
+		{ImportPath: m("domain/grant"), TestImports: []string{"testing", m("domain/pkce")}, XTestImports: []string{"crypto/rand", m("domain/grant")}},
+		{ImportPath: m("ports/core"), XTestImports: []string{m("ports/core"), m("ports/core/coretest"), m("ports/portstest"),
+			m("adapters/core/sqlstore"), m("adapters/sqldb"), m("adapters/internal/dbtest")}},
+		{ImportPath: m("adapters/telemetry"), XTestImports: []string{m("adapters/telemetry"), m("adapters/tlstest")}},
+		{ImportPath: m("adapters/sqldb"), XTestImports: []string{m("adapters/internal/dbtest")}},
+		{ImportPath: m("adapters/core/httpapi"), XTestImports: []string{m("apps/core/app"), m("adapters/core/sqlstore"), m("adapters/sqldb/sqldbtest"), m("ports/core/coretest")}},
+		{ImportPath: m("apps/demo/app"), TestImports: []string{m("adapters/browsertest"), m("ports/portstest")}},
 	}
 	if got := check(module, clean); len(got) != 0 {
 		t.Errorf("clean graph reported violations:\n%s", strings.Join(got, "\n"))
@@ -241,6 +293,11 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		{ImportPath: m("adapters/oauth/httpapi"), Imports: []string{m("ports/portstest")}},
 		{ImportPath: m("ports/portstest"), Imports: []string{m("ports/core")}},
 		{ImportPath: m("adapters/oauth/sqlstore"), Imports: []string{m("adapters/sqldb/sqldbtest")}},
+		{ImportPath: m("apps/oauth/app"), Imports: []string{m("adapters/browsertest")}},
+		{ImportPath: m("domain/grant"), TestImports: []string{"github.com/stretchr/testify/assert", "context"}, XTestImports: []string{m("adapters/sqldb")}},
+		{ImportPath: m("ports/oauth"), XTestImports: []string{m("adapters/core/sqlstore"), m("ports/core"), "net/http/httptest", "github.com/uptrace/bun", m("apps/oauth/app")}},
+		{ImportPath: m("adapters/oauth/httpapi"), XTestImports: []string{m("adapters/core/sqlstore")}},
+		{ImportPath: m("adapters/sqldb"), TestImports: []string{m("adapters/oauth/sqlstore")}},
 	}
 	want := []string{
 		"domain/grant imports github.com/golang-jwt/jwt/v5: domain/...",
@@ -269,6 +326,17 @@ func TestCheck_ReportsViolations(t *testing.T) {
 		"adapters/oauth/httpapi imports " + m("ports/portstest") + ": ports/portstest is test plumbing",
 		"ports/portstest imports " + m("ports/core") + ": ports/... may import only",
 		"adapters/oauth/sqlstore imports " + m("adapters/sqldb/sqldbtest") + ": sqldb/sqldbtest is test plumbing",
+		"apps/oauth/app imports " + m("adapters/browsertest") + ": browsertest is test plumbing",
+		"domain/grant (test) imports github.com/stretchr/testify/assert: domain/...",
+		"domain/grant (test) imports context: domain/... must not use context",
+		"domain/grant (test) imports " + m("adapters/sqldb") + ": domain/...",
+		"ports/oauth (test) imports " + m("adapters/core/sqlstore") + ": ports/... may import only",
+		"ports/oauth (test) imports " + m("ports/core") + ": ports/... may import only",
+		"ports/oauth (test) imports net/http/httptest: ports/... must not use net/http",
+		"ports/oauth (test) imports github.com/uptrace/bun: ports/... may import only",
+		"ports/oauth (test) imports " + m("apps/oauth/app") + ": ports/... may import only",
+		"adapters/oauth/httpapi (test) imports " + m("adapters/core/sqlstore") + ": adapters/oauth may import only",
+		"adapters/sqldb (test) imports " + m("adapters/oauth/sqlstore") + ": shared adapter sqldb",
 	}
 	got := check(module, bad)
 	for _, w := range want {
