@@ -12,7 +12,7 @@ import (
 )
 
 // logLines parses the JSON log lines and returns those whose msg is msg.
-func logLines(t *testing.T, raw, msg string) []map[string]any {
+func logLines(t testing.TB, raw, msg string) []map[string]any {
 	t.Helper()
 	var out []map[string]any
 	for _, l := range strings.Split(strings.TrimSpace(raw), "\n") {

@@ -43,7 +43,7 @@ const (
 // env is a running provider: the whole provider as apps/oauth builds it (app.New) over a migrated
 // SQLite file, both listeners on httptest servers, and a fake Core that only serves its JWKS.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	db       *bun.DB // the provider's migrated SQLite database (checklist 25 scans it)
 	uc       *oauth.UseCases
 	clock    *portstest.Clock
@@ -56,13 +56,13 @@ type env struct {
 }
 
 // newEnv starts a provider; settings are extra environment variables as name, value pairs.
-func newEnv(t *testing.T, settings ...string) *env {
+func newEnv(t testing.TB, settings ...string) *env {
 	t.Helper()
 	return newEnvOn(t, dbtest.Open(t, sqlstore.Migrations()), settings...)
 }
 
 // newEnvOn is newEnv over a database the test opened (on a full disk, behind a frozen link).
-func newEnvOn(t *testing.T, db *bun.DB, settings ...string) *env {
+func newEnvOn(t testing.TB, db *bun.DB, settings ...string) *env {
 	t.Helper()
 	clock := portstest.NewClock(time.Now().UTC().Truncate(time.Second)) // shared by the use cases and the data-token verifier
 
@@ -306,7 +306,7 @@ func (e *env) introspect(c testClient, token string) map[string]any {
 	return body
 }
 
-func readBody(t *testing.T, resp *http.Response) string {
+func readBody(t testing.TB, resp *http.Response) string {
 	t.Helper()
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
@@ -316,7 +316,7 @@ func readBody(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-func decodeJSON(t *testing.T, resp *http.Response) map[string]any {
+func decodeJSON(t testing.TB, resp *http.Response) map[string]any {
 	t.Helper()
 	raw := readBody(t, resp)
 	if raw == "" {
