@@ -107,7 +107,7 @@ func Check(req AuthRequest, audience string, claimKeys []string, now time.Time) 
 func knownScopes(names []string) scope.Set {
 	known := make([]string, 0, len(names))
 	for _, n := range names {
-		if _, ok := scope.Lookup(scope.Name(n)); ok {
+		if scope.Known(scope.Name(n)) {
 			known = append(known, n)
 		}
 	}

@@ -96,7 +96,7 @@ func validateMachineScope(s string) error {
 			return fmt.Errorf("%w: machine scope %q is not an RFC 6749 scope token", ErrInvalid, s)
 		}
 	}
-	if _, ok := scope.Lookup(scope.Name(s)); ok {
+	if scope.Known(scope.Name(s)) {
 		return fmt.Errorf("%w: %q is a user-claim scope and can never be a machine scope", ErrInvalid, s)
 	}
 	return nil
@@ -122,7 +122,7 @@ func (c *Client) MachineScope(requested string) ([]string, error) {
 	}
 	var out []string
 	for _, s := range strings.Fields(requested) {
-		if _, ok := scope.Lookup(scope.Name(s)); ok {
+		if scope.Known(scope.Name(s)) {
 			return nil, fmt.Errorf("%w: %q is a user-claim scope; client_credentials tokens have no user", ErrInvalid, s)
 		}
 		if !slices.Contains(c.machineScopes, s) {

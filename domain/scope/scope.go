@@ -65,9 +65,25 @@ var catalogue = []Entry{
 
 // Lookup returns the catalogue entry of a scope.
 func Lookup(n Name) (Entry, bool) {
+	e, ok := entry(n)
+	if ok {
+		e.Claims = slices.Clone(e.Claims)
+	}
+	return e, ok
+}
+
+// Known reports whether the catalogue has scope n.
+func Known(n Name) bool {
+	_, ok := entry(n)
+	return ok
+}
+
+// entry is the catalogue entry of n with its Claims shared with the catalogue: for reading
+// inside this package, where nothing changes it. (Lookup's copy of the claims was most of what
+// parsing a scope list allocated.)
+func entry(n Name) (Entry, bool) {
 	for _, e := range catalogue {
 		if e.Name == n {
-			e.Claims = slices.Clone(e.Claims)
 			return e, true
 		}
 	}
@@ -106,8 +122,11 @@ func FromList(list []string) (Set, error) {
 			return Set{}, fmt.Errorf("%w: %q", ErrSyntax, tok)
 		}
 		n := Name(tok)
-		if _, ok := Lookup(n); !ok {
+		if !Known(n) {
 			return Set{}, fmt.Errorf("%w: %q", ErrUnknown, tok)
+		}
+		if set.names == nil { // sized once; a list of no scope stays nil
+			set.names = make([]Name, 0, len(list))
 		}
 		if !slices.Contains(set.names, n) {
 			set.names = append(set.names, n)
@@ -206,7 +225,7 @@ func (s Set) PermitsClaim(key string) bool {
 		return false
 	}
 	for _, n := range s.names {
-		e, _ := Lookup(n)
+		e, _ := entry(n)
 		if slices.Contains(e.Claims, key) {
 			return true
 		}
@@ -218,7 +237,7 @@ func (s Set) PermitsClaim(key string) bool {
 func (s Set) PermittedClaims() []string {
 	var out []string
 	for _, n := range s.names {
-		e, _ := Lookup(n)
+		e, _ := entry(n)
 		for _, c := range e.Claims {
 			if !slices.Contains(out, c) {
 				out = append(out, c)

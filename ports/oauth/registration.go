@@ -242,7 +242,7 @@ func (md RegistrationMetadata) params() (client.Params, error) {
 	}
 	var user []string
 	for _, s := range strings.Fields(md.Scope) {
-		if _, ok := scope.Lookup(scope.Name(s)); ok {
+		if scope.Known(scope.Name(s)) {
 			user = append(user, s)
 		} else if !slices.Contains(p.MachineScopes, s) {
 			p.MachineScopes = append(p.MachineScopes, s)

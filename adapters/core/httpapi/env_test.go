@@ -36,7 +36,7 @@ const issuer = "http://core.test"
 // env is one Core instance as apps/core builds it (app.New) over a fresh database, with a fake
 // provider and a settable clock.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	db    *bun.DB
 	prov  *coretest.Provider
@@ -48,13 +48,13 @@ type env struct {
 // envOption adjusts the configuration and the test doubles before Core is built.
 type envOption func(*app.Config, *app.Options)
 
-func newEnv(t *testing.T, opts ...envOption) *env {
+func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
 	db := dbtest.Open(t, sqlstore.Migrations())
 	return newEnvOn(t, db, opts...)
 }
 
-func newEnvOn(t *testing.T, db *bun.DB, opts ...envOption) *env {
+func newEnvOn(t testing.TB, db *bun.DB, opts ...envOption) *env {
 	t.Helper()
 	e := &env{t: t, db: db, prov: coretest.NewProvider(), clock: portstest.NewClock(time.Now().UTC().Truncate(time.Second)), logs: &logtest.Buffer{}}
 	e.fake = e.prov.Fake()
@@ -135,7 +135,7 @@ func (e *env) do(method, path, token string, body any) response {
 }
 
 // expect fails unless the response has the status and, when wantError is set, that "error" value.
-func expect(t *testing.T, r response, status int, wantError string) {
+func expect(t testing.TB, r response, status int, wantError string) {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.raw)
