@@ -3,6 +3,8 @@ package datatoken
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -72,5 +74,35 @@ func TestSignDataToken_HS256(t *testing.T) {
 	var got dataClaims
 	if err := v.Verify(context.Background(), tok, &got); err != nil || got.Claims == nil {
 		t.Fatalf("Verify: %v, claims %v (want an empty object, never null)", err, got.Claims)
+	}
+}
+
+// TestSignDataToken_PayloadAsTheMapEncodedIt: the payload is byte for byte the JSON that the map of
+// the same claims encoded to (keys in sorted order) before the claims became a struct — what the
+// provider verifies and seals is unchanged.
+func TestSignDataToken_PayloadAsTheMapEncodedIt(t *testing.T) {
+	t.Parallel()
+	hs, _ := jwtsign.NewHS256Signer([]byte(strings.Repeat("s", 32)))
+	s, _ := New(hs)
+	now := time.Unix(1_800_000_000, 0)
+	values := map[string]any{"email": "a<b>&c@example.com", "name": "Ada \"L\""}
+	c, err := attest.NewClaims("http://core.test", "user-1", attest.AuthRequest{ID: "req-1", ClientID: "app-1"}, values, now, 5*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := s.SignDataToken(context.Background(), c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.Split(tok, ".")[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(jwt.MapClaims{
+		"iss": c.Issuer, "sub": c.Subject, "aud": c.Audience, "iat": c.IssuedAt.Unix(), "exp": c.ExpiresAt.Unix(),
+		"auth_request_id": c.AuthRequestID, "claims": c.Values,
+	})
+	if string(payload) != string(want) {
+		t.Errorf("payload\n %s\nwant\n %s", payload, want)
 	}
 }
