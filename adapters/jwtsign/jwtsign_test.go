@@ -127,6 +127,38 @@ func TestSigner_SignVerifyRoundTrip(t *testing.T) {
 	}
 }
 
+// TestSigner_WritesTokensAsTheLibraryDoes: the header and payload a Signer writes (its header
+// encoded once per key and typ) are byte for byte what jwt.Token.SigningString writes for the same
+// header and claims, for the first token and the next, and the signature verifies.
+func TestSigner_WritesTokensAsTheLibraryDoes(t *testing.T) {
+	t.Parallel()
+	key := newKey(t, t0)
+	s := newSigner(t, key)
+	for _, typ := range []string{"", "logout+jwt", ""} {
+		tok, err := s.SignTyped(keys.AlgorithmES256, typ, claimsAt(t0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		lib := jwt.NewWithClaims(jwt.SigningMethodES256, claimsAt(t0))
+		lib.Header["kid"] = key.ID
+		if typ != "" {
+			lib.Header["typ"] = typ
+		}
+		want, err := lib.SigningString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := tok[:strings.LastIndexByte(tok, '.')]; got != want {
+			t.Errorf("typ %q: signed part\n %s\nwant\n %s", typ, got, want)
+		}
+		parsed, err := jwt.Parse(tok, func(*jwt.Token) (any, error) { return key.Public, nil },
+			jwt.WithValidMethods([]string{"ES256"}), jwt.WithTimeFunc(func() time.Time { return t0 }))
+		if err != nil || !parsed.Valid {
+			t.Errorf("typ %q: the signature does not verify: %v", typ, err)
+		}
+	}
+}
+
 func TestVerifier_RejectsBadTokens(t *testing.T) {
 	t.Parallel()
 	key := newKey(t, t0)

@@ -14,9 +14,11 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -38,7 +40,15 @@ type Signer struct {
 	maxTokenTTL time.Duration
 	now         func() time.Time
 	state       atomic.Pointer[signerState]
+	// headers holds each encoded JWS header (segment) by headerKey. A header is a function of
+	// algorithm, kid and typ alone, so an entry is never stale; there is one per key and token
+	// type ever signed with (a few per rotation), so it stays small.
+	headersMu sync.RWMutex
+	headers   map[headerKey]string
 }
+
+// headerKey names one JWS header a Signer writes.
+type headerKey struct{ alg, kid, typ string }
 
 // signerState is everything derived from one key set, replaced as a unit.
 type signerState struct {
@@ -140,16 +150,50 @@ func (s *Signer) sign(alg, typ string, claims jwt.Claims) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("jwtsign: %w", err)
 	}
-	tok := jwt.NewWithClaims(method, claims)
-	tok.Header["kid"] = k.ID
-	if typ != "" {
-		tok.Header["typ"] = typ
+	// As jwt.Token.SignedString writes it, byte for byte, with the header encoded once per key.
+	header, err := s.header(method, k.ID, typ)
+	if err != nil {
+		return "", err
 	}
-	signed, err := tok.SignedString(k.Private)
+	payload, err := json.Marshal(claims)
+	if err != nil {
+		return "", fmt.Errorf("jwtsign: encode claims: %w", err)
+	}
+	signingString := header + "." + base64.RawURLEncoding.EncodeToString(payload)
+	sig, err := method.Sign(signingString, k.Private)
 	if err != nil {
 		return "", fmt.Errorf("jwtsign: sign with key %s: %w", k.ID, err)
 	}
-	return signed, nil
+	return signingString + "." + base64.RawURLEncoding.EncodeToString(sig), nil
+}
+
+// header is the encoded JWS header of a token signed by method with key kid: the header
+// jwt.NewWithClaims makes (alg, typ "JWT") with kid added and typ replaced unless "".
+func (s *Signer) header(method jwt.SigningMethod, kid, typ string) (string, error) {
+	key := headerKey{alg: method.Alg(), kid: kid, typ: typ}
+	s.headersMu.RLock()
+	h, ok := s.headers[key]
+	s.headersMu.RUnlock()
+	if ok {
+		return h, nil
+	}
+	tok := jwt.New(method)
+	tok.Header["kid"] = kid
+	if typ != "" {
+		tok.Header["typ"] = typ
+	}
+	raw, err := json.Marshal(tok.Header)
+	if err != nil {
+		return "", fmt.Errorf("jwtsign: encode header: %w", err)
+	}
+	h = tok.EncodeSegment(raw)
+	s.headersMu.Lock()
+	if s.headers == nil {
+		s.headers = map[headerKey]string{}
+	}
+	s.headers[key] = h
+	s.headersMu.Unlock()
+	return h, nil
 }
 
 // JWKS returns the pre-encoded JWK Set document of the published keys. The slice is shared:
