@@ -140,12 +140,16 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		rec := &request{}
+		// One allocation for what every request needs of this handler.
+		st := &struct {
+			rec request
+			sw  statusWriter
+		}{sw: statusWriter{ResponseWriter: w}}
+		rec, sw := &st.rec, &st.sw
 		ctx := context.WithValue(r.Context(), requestKey{}, rec)
 		// The ServeMux below records its pattern on this copy; the caller's request (otelhttp's)
 		// is left alone, so the route set here is the only one the metrics see.
 		served := r.WithContext(ctx)
-		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, served)
 
 		route := rec.route
@@ -154,9 +158,12 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		method := spanMethod(r.Method)
 		if route != "" {
-			span := trace.SpanFromContext(ctx)
-			span.SetName(method + " " + route)
-			span.SetAttributes(semconv.HTTPRoute(route))
+			// A span that is not recorded (no collector: NeverSample) ignores its name and
+			// attributes, so they are not built for it.
+			if span := trace.SpanFromContext(ctx); span.IsRecording() {
+				span.SetName(method + " " + route)
+				span.SetAttributes(semconv.HTTPRoute(route))
+			}
 			if l, ok := otelhttp.LabelerFromContext(ctx); ok {
 				l.Add(semconv.HTTPRoute(route))
 			}
@@ -177,7 +184,8 @@ func accessLog(log *slog.Logger, next http.Handler) http.Handler {
 		if quietRoutes[route] {
 			level = slog.LevelDebug
 		}
-		attrs := make([]slog.Attr, 0, 6+len(rec.attrs))
+		var buf [8]slog.Attr // on the stack: the line's attributes are copied by LogAttrs
+		attrs := buf[:0]
 		attrs = append(attrs, slog.String("operation", op))
 		if route != "" {
 			attrs = append(attrs, slog.String("route", route))
