@@ -566,12 +566,8 @@ func (h *publicHandlers) push(ctx context.Context, in *formInput) (oauth.PushRes
 
 // deviceAuthorizationForm documents the device authorization request.
 type deviceAuthorizationForm struct {
-	ClientID     string `json:"client_id,omitempty" doc:"client_secret_post or public clients (optional with client_assertion)"`
-	Scope        string `json:"scope" doc:"Space-separated scopes the client is registered for"`
-	ClientSecret string `json:"client_secret,omitempty" doc:"client_secret_post"`
-	// private_key_jwt client authentication (RFC 7523 §2.2).
-	ClientAssertionType string `json:"client_assertion_type,omitempty" enum:"urn:ietf:params:oauth:client-assertion-type:jwt-bearer" doc:"private_key_jwt"`
-	ClientAssertion     string `json:"client_assertion,omitempty" doc:"private_key_jwt: as at the token endpoint; aud may also be this endpoint's URL"`
+	Scope string `json:"scope" doc:"Space-separated scopes the client is registered for"`
+	ClientAuthenticationForm
 }
 
 type deviceAuthorizationResponse struct {
@@ -619,6 +615,14 @@ type tokenForm struct {
 	CodeVerifier string `json:"code_verifier,omitempty" doc:"authorization_code grant: PKCE verifier (43-128 chars)"`
 	RefreshToken string `json:"refresh_token,omitempty" doc:"refresh_token grant"`
 	Scope        string `json:"scope,omitempty" doc:"refresh_token grant: narrower scope (optional); client_credentials: some of the client's machine scopes (default: all)"`
+	ClientAuthenticationForm
+}
+
+// ClientAuthenticationForm (exported only because huma flattens exported embedded structs into the
+// schema) documents the body half of client authentication at the token-style
+// endpoints (token, revocation, introspection, device authorization); client_secret_basic uses the
+// Authorization header instead.
+type ClientAuthenticationForm struct {
 	ClientID     string `json:"client_id,omitempty" doc:"client_secret_post or public clients (optional with client_assertion)"`
 	ClientSecret string `json:"client_secret,omitempty" doc:"client_secret_post"`
 	// private_key_jwt client authentication (RFC 7523 §2.2).
@@ -630,11 +634,7 @@ type tokenForm struct {
 type tokenOnlyForm struct {
 	Token         string `json:"token" required:"true"`
 	TokenTypeHint string `json:"token_type_hint,omitempty" doc:"access_token or refresh_token (optional; unknown values are ignored)"`
-	ClientID      string `json:"client_id,omitempty"`
-	ClientSecret  string `json:"client_secret,omitempty"`
-	// private_key_jwt client authentication (RFC 7523 §2.2).
-	ClientAssertionType string `json:"client_assertion_type,omitempty" enum:"urn:ietf:params:oauth:client-assertion-type:jwt-bearer" doc:"private_key_jwt"`
-	ClientAssertion     string `json:"client_assertion,omitempty" doc:"private_key_jwt: a JWT signed (ES256, RS256, PS256 or EdDSA) with a key of the client's jwks or jwks_uri; iss = sub = client_id, aud = the issuer or the endpoint URL, exp at most 5 minutes ahead, a jti never used before"`
+	ClientAuthenticationForm
 }
 
 type formInput struct {
